@@ -1,0 +1,1 @@
+"""mpipanel's Qt GUI (PySide6), the MPI client's rank-0 window."""

@@ -1,0 +1,37 @@
+"""mpipanel's GUI-free core: an MPI client (rank 0) that sends Python commands to servers.
+
+    from core import MPICommandClient, MPIEnvironment
+    client = MPICommandClient()
+    client.start_services()
+    client.push_command_request("x = 2 * 21", target_server=1)
+    client.push_command_request("x", block=True, target_server=1)  # [{'ret': 42, ...}]
+
+Importing this package does not initialise MPI (the worker processes import parts of it and
+must never touch MPI); the names below load on first use.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+__all__ = ["MPICommandClient", "MPIEnvironment", "CommandFuture", "events", "__version__"]
+
+if TYPE_CHECKING:
+    from . import events
+    from .client import MPICommandClient
+    from .environment import MPIEnvironment
+    from .ledger import CommandFuture
+
+_LAZY = {
+    "MPICommandClient": ("client", "MPICommandClient"),
+    "MPIEnvironment": ("environment", "MPIEnvironment"),
+    "CommandFuture": ("ledger", "CommandFuture"),
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,101 @@
+"""Run a Python program as the client of an mpipanel MPI session.
+
+    mpiexec -n N python -m core script.py [arg ...]   (also: -m module, -c code)
+
+Rank 0 runs the program as `__main__`; ranks 1..N-1 serve its commands until it stops them, then
+exit. An exception in the program stops the servers and exits non-zero, so nothing hangs.
+Run without mpiexec, the program's client spawns its servers itself.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+USAGE = """\
+usage: {python} -m core <pyfile> [arg] ...
+   or: {python} -m core -m <module> [arg] ...
+   or: {python} -m core -c <code> [arg] ...
+
+Under `mpiexec -n N`, rank 0 runs the program and ranks 1..N-1 serve its MPICommandClient."""
+
+
+def _usage(error: str | None = None) -> None:
+    text = USAGE.format(python=os.path.basename(sys.executable))
+    if error:
+        print(f"error: {error}\n{text}", file=sys.stderr)
+        raise SystemExit(2)
+    print(text)
+    raise SystemExit(0)
+
+
+def _check(args: list[str]) -> None:
+    if not args:
+        _usage("no program given")
+    if args[0] in ("-h", "--help"):
+        _usage()
+    if args[0] in ("-m", "-c"):
+        if len(args) < 2:
+            _usage(f"option {args[0]} needs an argument")
+    elif args[0].startswith("-"):
+        _usage(f"unknown option {args[0]}")
+    elif not os.path.exists(args[0]):
+        _usage(f"no such file: {args[0]}")
+
+
+def _run_program(args: list[str]) -> None:
+    import runpy
+    sys.argv[:] = args
+    if args[0] == "-c":
+        code = sys.argv.pop(1)
+        sys.argv[0] = "-c"
+        exec(compile(code, "<string>", "exec"), {"__name__": "__main__"})
+    elif args[0] == "-m":
+        del sys.argv[0]
+        runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+    else:
+        sys.path[0] = os.path.dirname(os.path.realpath(args[0]))
+        runpy.run_path(args[0], run_name="__main__")
+
+
+def main() -> int:
+    args = sys.argv[1:]
+    from .environment import MPIEnvironment
+    if not MPIEnvironment.is_mpi_client:
+        from .server import main as serve
+        serve()
+        return 0
+    _check(args)
+    try:
+        _run_program(args)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        _shut_down(force=code != 0)
+        return code
+    except BaseException:  # noqa: BLE001 - report, release the servers, exit non-zero
+        traceback.print_exc()
+        _shut_down(force=True)
+        return 1
+    _shut_down(force=False)
+    return 0
+
+
+def _shut_down(force: bool) -> None:
+    """Stop the program's client, or free world servers that never got one."""
+    from .client import active_client, world_claimed
+    from .environment import MPIEnvironment
+    client = active_client()
+    try:
+        if client is not None:
+            client.stop_services(force_command_request_interruption=force)
+        elif MPIEnvironment.launch_mode == "mpiexec" and not world_claimed():
+            from .launch import release_world_servers
+            release_world_servers()
+    except BaseException:  # noqa: BLE001 - last resort: never leave ranks hanging
+        traceback.print_exc()
+        from mpi4py import MPI
+        MPI.COMM_WORLD.Abort(1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Pickle values for the wire as a list of buffers, large arrays out of band (pickle protocol 5).
+
+A command's parameters and result cross two hops (client, server rank, worker process). They are
+pickled once where they are made and unpickled once where they are used: the server rank only
+forwards the buffers, so it never imports the user's modules and never copies an array into a
+pickle stream.
+"""
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+OUT_OF_BAND_MIN = 64 * 1024
+"""Buffers of at least this many bytes are kept out of the pickle stream."""
+
+
+def pack(value: Any) -> list:
+    """Return `[pickle_bytes, *out_of_band_buffers]`; raises whatever pickling raises."""
+    buffers: list = []
+
+    def keep_large_out_of_band(buffer: pickle.PickleBuffer) -> bool:
+        view = buffer.raw()
+        if view.nbytes < OUT_OF_BAND_MIN:
+            return True
+        buffers.append(view)
+        return False
+
+    data = pickle.dumps(value, protocol=5, buffer_callback=keep_large_out_of_band)
+    return [data, *buffers]
+
+
+def unpack(buffers: list) -> Any:
+    return pickle.loads(buffers[0], buffers=buffers[1:])
+
+
+def describe_unpicklable(value: Any, exc: BaseException) -> str:
+    """Say which value could not be pickled, for a message the user reads."""
+    return f"a value of type {type(value).__module__}.{type(value).__qualname__} cannot be pickled: {exc}"

@@ -1,0 +1,343 @@
+"""`MPICommandClient`: the mpi4casa client API, plus futures and events for GUIs and asyncio.
+
+Rank 0 sends Python command strings to its servers and gets a response dict for each: to the first
+available server, to one server, or to several; blocking or not. The seed API
+(`push_command_request`, `get_command_response`, ...) is kept as mpi4casa documents it; `submit`
+returns `concurrent.futures.Future`s and `subscribe` streams events (`core.events`).
+"""
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Iterable
+from typing import Any, Callable
+
+from . import validation
+from .console import ConsolePrinter
+from .engine import Engine
+from .environment import MPIEnvironment, default_server_count
+from .events import CommandQueued, Event, EventHub
+from .ledger import CommandFuture, CommandRecord
+from .messages import ISOLATION_MODES, LOG_MODES, ServerConfig, Tag
+
+STOP_TIMEOUT = 30.0
+_active: MPICommandClient | None = None
+_world_claimed = False
+"""An mpiexec job's servers serve one client; once it stopped they are gone."""
+
+
+def active_client() -> MPICommandClient | None:
+    """The client whose services are running in this process, if any."""
+    return _active
+
+
+def world_claimed() -> bool:
+    """True once a client has taken the servers of this mpiexec job."""
+    return _world_claimed
+
+
+class MPICommandClient:
+    """Client of an interactive MPI session: rank 0 of an mpiexec job, or a process that spawns
+    its own servers (`servers=K`, else `MPIPANEL_SERVERS`, else min(4, CPU count)).
+
+    `isolation='process'` (the default) runs each server's commands in a worker process that the
+    server rank supervises, so a crash in a command costs that server's namespace, never the job.
+    `isolation='none'` runs them in the rank itself: lower latency, but a segfault, a kill or
+    `os._exit` in a command ends the whole MPI job, this client included.
+    """
+
+    def __init__(self, servers: int | None = None, *, isolation: str = "process",
+                 heartbeat_interval: float = 1.0, heartbeat_timeout: float = 10.0,
+                 print_output: bool = True):
+        if isolation not in ISOLATION_MODES:
+            raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {isolation!r}")
+        if servers is not None and (isinstance(servers, bool) or not isinstance(servers, int) or servers < 1):
+            raise ValueError(f"servers must be a positive whole number, not {servers!r}")
+        if heartbeat_interval <= 0 or heartbeat_timeout <= heartbeat_interval:
+            raise ValueError("heartbeat_timeout must exceed heartbeat_interval, both positive")
+        self._requested_servers = servers
+        self.isolation = isolation
+        self.heartbeat_interval = heartbeat_interval
+        self.heartbeat_timeout = heartbeat_timeout
+        self._log_mode = "redirect"
+        self._state = "new"
+        self._hub = EventHub()
+        self._engine: Engine | None = None
+        self._groups: list = []
+        self._console = ConsolePrinter() if print_output else None
+        if self._console is not None:
+            self._hub.subscribe(self._console)
+        self._state_lock = threading.Lock()
+
+    # ----- life cycle ---------------------------------------------------------------------
+    @property
+    def launch_mode(self) -> str:
+        """'mpiexec' (servers are world ranks 1..N-1) or 'spawn' (this client spawned them)."""
+        return MPIEnvironment.launch_mode
+
+    def set_log_mode(self, mode: str) -> None:
+        """'redirect': server output and log records reach the client live (printed as
+        `[server N] ...` without a GUI). 'unified': they stay on each server's own streams."""
+        if mode not in LOG_MODES:
+            raise ValueError(f"log mode must be one of {LOG_MODES}, not {mode!r}")
+        self._log_mode = mode
+        if self._state == "running":
+            self._engine.call(lambda: [self._engine.send(r, Tag.SET_LOG_MODE, mode)
+                                       for r in self._engine.peers], direct=True)
+
+    @property
+    def log_mode(self) -> str:
+        return self._log_mode
+
+    def start_services(self) -> None:
+        """Start (or find) the servers and wait until every one is ready. Idempotent."""
+        global _active, _world_claimed
+        with self._state_lock:
+            if self._state == "running":
+                return
+            if self._state == "stopped":
+                raise RuntimeError("this client's services were stopped; create a new MPICommandClient")
+            if _active is not None:
+                raise RuntimeError("another MPICommandClient is already running in this process")
+            from . import launch
+            if not MPIEnvironment.is_mpi_client:
+                self._serve_instead()
+            self._engine = Engine(self._hub, self.heartbeat_timeout)
+            if self.launch_mode == "mpiexec":
+                if _world_claimed:
+                    raise RuntimeError("the servers of this mpiexec job already served a client "
+                                       "that has stopped them")
+                _world_claimed = True
+                if self._requested_servers not in (None, MPIEnvironment.mpi_world_size - 1):
+                    raise ValueError(f"servers={self._requested_servers}, but this mpiexec job has "
+                                     f"{MPIEnvironment.mpi_world_size - 1} server ranks")
+                group = launch.world_servers(self._config)
+            else:
+                count = self._requested_servers or default_server_count()
+                group = launch.spawn_servers(1, count, self._config)
+            self._groups.append(group)
+            self._engine.add_servers(group.comm, group.peers)
+            self._engine.start()
+            self._state = "running"
+            _active = self
+            atexit.register(self._stop_at_exit)
+        ranks = set(group.peers)
+        ready = self._engine.wait(lambda: all(self._engine.views[r].info is not None for r in ranks),
+                                  timeout=launch.CONNECT_TIMEOUT)
+        if not ready:
+            missing = sorted(r for r in ranks if self._engine.views[r].info is None)
+            raise RuntimeError(f"servers {missing} did not report ready")
+
+    @staticmethod
+    def _serve_instead() -> None:
+        """On a server rank of a plain `mpiexec -n N python script.py`, the same script reaches
+        `start_services()` everywhere: serve the client until it stops us, then leave."""
+        import sys
+        from .server import main as serve
+        serve()
+        sys.exit(0)
+
+    def _config(self, rank: int, listener) -> ServerConfig:
+        return ServerConfig(rank, self._log_mode, self.isolation, self.heartbeat_interval,
+                            listener.addresses, listener.port, listener.token, MPIEnvironment.hostname)
+
+    def stop_services(self, force_command_request_interruption: bool = False) -> None:
+        """Stop every server and wait until they have. Without force, pending commands finish
+        first; with it, queued ones are cancelled and running ones interrupted."""
+        global _active
+        with self._state_lock:
+            if self._state != "running":
+                return
+            engine = self._engine
+            if force_command_request_interruption:
+                self.cancel([r.id for r in engine.ledger.pending()], _direct=True)
+            else:
+                engine.wait(lambda: not engine.ledger.pending())
+            live = [r for r, v in engine.views.items() if not (v.lost or v.stopped)]
+            engine.call(lambda: [engine.send(r, Tag.STOP, force_command_request_interruption)
+                                 for r in live], direct=True)
+            stopped = engine.wait(lambda: all(engine.views[r].stopped or engine.views[r].lost for r in live),
+                                  timeout=STOP_TIMEOUT)
+            engine.close()
+            if stopped:
+                for group in self._groups:
+                    group.disconnect()
+            if self._console is not None:
+                self._console.flush()
+            self._state = "stopped"
+            _active = None
+            atexit.unregister(self._stop_at_exit)
+        if not stopped:
+            silent = [r for r in live if not (engine.views[r].stopped or engine.views[r].lost)]
+            raise RuntimeError(f"servers {silent} did not confirm the stop within {STOP_TIMEOUT:g} s")
+
+    def _stop_at_exit(self) -> None:
+        self.stop_services()
+
+    def __enter__(self) -> MPICommandClient:
+        self.start_services()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop_services(force_command_request_interruption=exc[0] is not None)
+
+    def _require_running(self) -> Engine:
+        if self._state != "running":
+            raise RuntimeError("the client's services are not running: call start_services() first"
+                               if self._state == "new" else
+                               "the client's services were stopped")
+        return self._engine
+
+    # ----- commands -----------------------------------------------------------------------
+    def push_command_request(self, command: str, block: bool = False, target_server=None,
+                             parameters: dict[str, Any] | None = None):
+        """Send `command` to the first available server (None), one rank, or a list of ranks.
+
+        Non-blocking: returns a list of command ids, one per target. Blocking: waits and returns
+        the list of response dicts.
+        """
+        records = self._new_records(command, target_server, parameters, block, direct=True)
+        if not block:
+            return [r.id for r in records]
+        self._engine.wait(_all_done(records))
+        return [r.response for r in records]
+
+    def submit(self, command: str, target=None, parameters: dict[str, Any] | None = None):
+        """Like a non-blocking push, but returns a `CommandFuture` (a list of them for a list of
+        targets) whose result is the response dict. Never waits on MPI: safe on a GUI thread."""
+        records = self._new_records(command, target, parameters, block=False, direct=False)
+        futures = [r.future for r in records]
+        return futures if isinstance(target, (list, tuple)) else futures[0]
+
+    def _new_records(self, command, target, parameters, block: bool, direct: bool) -> list[CommandRecord]:
+        engine = self._require_running()
+        validation.check_command(command)
+        lost = [r for r, v in engine.views.items() if v.lost]
+        targets = validation.check_targets(target, engine.views, lost)
+        buffers = validation.check_parameters(parameters)
+        records = []
+        for rank in targets:
+            record_id = engine.ledger.new_id()
+            record = CommandRecord(record_id, command, parameters, rank, block, buffers,
+                                   CommandFuture(record_id, self.cancel))
+            engine.ledger.records[record_id] = record
+            self._hub.post(CommandQueued(record_id, command, parameters, rank, block, record.time_queued))
+            records.append(record)
+        engine.call(lambda: [engine.queue(r) for r in records], direct=direct)
+        return records
+
+    def get_command_response(self, command_request_id_list, block: bool = False,
+                             timeout: float | None = None) -> list[dict[str, Any]]:
+        """Responses for the ids (nested lists allowed): all of them when blocking (None for a
+        timeout), else those that are done, in the order asked."""
+        records = self._records(command_request_id_list)
+        if block and not self._engine.wait(_all_done(records), timeout):
+            raise TimeoutError(f"commands {[r.id for r in records if not r.done]} still pending "
+                               f"after {timeout:g} s")
+        return [r.response for r in records if r.done]
+
+    def get_command_response_event(self, command_request_id_list) -> threading.Event:
+        """A `threading.Event` set once every listed command has its response."""
+        records = self._records(command_request_id_list)
+        event = threading.Event()
+        remaining = [len(records)]
+        lock = threading.Lock()
+
+        def one_done(_future) -> None:
+            with lock:
+                remaining[0] -= 1
+                if remaining[0] == 0:
+                    event.set()
+
+        if not records:
+            event.set()
+        for record in records:
+            record.future.add_done_callback(one_done)
+        return event
+
+    def _records(self, ids) -> list[CommandRecord]:
+        if self._engine is None:
+            raise RuntimeError("the client's services are not running: call start_services() first")
+        records = []
+        for command_id in _flatten(ids):
+            record = self._engine.ledger.records.get(command_id)
+            if record is None:
+                raise ValueError(f"unknown command id {command_id!r}")
+            records.append(record)
+        return records
+
+    def cancel(self, command_request_id_list, _direct: bool = False) -> None:
+        """Cancel commands that have not started; their response has status 'cancelled'.
+        A command already running is left alone (see `interrupt`)."""
+        engine = self._require_running()
+        records = self._records(command_request_id_list)
+
+        def cancel_now() -> None:
+            per_server: dict[int, list[int]] = {}
+            for record in records:
+                if record.done or record.status == "running":
+                    continue
+                if record.server is None:
+                    engine.fail(record, "cancelled", "Cancelled before it was sent to a server.\n")
+                else:
+                    per_server.setdefault(record.server, []).append(record.id)
+            for rank, ids in per_server.items():
+                engine.send(rank, Tag.CANCEL, ids)
+
+        engine.call(cancel_now, direct=_direct)
+
+    def interrupt(self, command_request_id_list=None, *, server: int | None = None) -> None:
+        """Raise KeyboardInterrupt in running commands: the listed ones, or whatever `server`
+        runs. The server keeps its namespace and goes on with its queue."""
+        engine = self._require_running()
+        if server is not None:
+            validation.check_targets(server, engine.views)
+            engine.call(lambda: engine.send(server, Tag.INTERRUPT, None), direct=False)
+            return
+        records = self._records(command_request_id_list)
+        engine.call(lambda: [engine.send(r.server, Tag.INTERRUPT, r.id) for r in records
+                             if r.server is not None and not r.done], direct=False)
+
+    # ----- servers and events -------------------------------------------------------------
+    def server_ranks(self) -> list[int]:
+        return sorted(self._engine.views) if self._engine is not None else []
+
+    def get_server_status(self) -> dict[int, dict[str, Any]]:
+        """Per server rank: state, busy, command, pid, processor (host), timeout, CPU %, RSS ..."""
+        engine = self._engine
+        if engine is None:
+            raise RuntimeError("the client's services are not running: call start_services() first")
+        with engine.lock:
+            return {rank: engine.server_status(rank) for rank in sorted(engine.views)}
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Deliver every `core.events` event to `callback`; returns a function that stops it."""
+        return self._hub.subscribe(callback)
+
+    @property
+    def commands(self) -> list[CommandRecord]:
+        """Every command sent so far, oldest first."""
+        return list(self._engine.ledger.records.values()) if self._engine else []
+
+
+def _all_done(records: list[CommandRecord]) -> Callable[[], bool]:
+    """A cheap repeated check that all records are done (commands finish roughly in order)."""
+    position = 0
+
+    def check() -> bool:
+        nonlocal position
+        while position < len(records) and records[position].done:
+            position += 1
+        return position == len(records)
+
+    return check
+
+
+def _flatten(ids) -> Iterable[int]:
+    if isinstance(ids, (list, tuple)):
+        for item in ids:
+            yield from _flatten(item)
+    elif isinstance(ids, bool) or not isinstance(ids, int):
+        raise TypeError(f"command ids are ints (or nested lists of them), not {type(ids).__name__}")
+    else:
+        yield ids

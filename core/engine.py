@@ -1,0 +1,371 @@
+"""The client's MPI engine: the one place where the client sends and receives.
+
+All MPI calls happen under `Engine.lock`. A progress thread holds it in short steps and otherwise
+sleeps in `select()` on the servers' doorbells; a thread that blocks on a response (a script's
+`block=True`) takes the lock and drives progress itself, because handing each response across
+threads would cost more than the MPI round trip. While such a caller is driving (and for
+`DRIVER_LINGER` after), the progress thread sleeps so that doorbells do not wake it per message.
+Threads that must never wait on MPI (the GUI) only append to the outbox and wake the thread.
+
+Events and future results are queued under the lock and delivered after it is released.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import selectors
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from mpi4py import MPI
+
+from . import blobs
+from .events import CommandFinished, CommandStarted, EventHub, ServerOutput, ServerStatusChanged
+from .ledger import CommandRecord, Ledger
+from .messages import CommandRequest, ServerInfo, ServerStatus, Tag
+from .transport import Peer, PeerLost, receive
+
+PROGRESS_SPIN = 0.001
+CALLER_SPIN = 0.005
+DRIVER_LINGER = 0.002
+
+
+@dataclass(eq=False)
+class ServerView:
+    """What the client knows of one server."""
+
+    rank: int
+    info: ServerInfo | None = None
+    status: ServerStatus | None = None
+    last_heard: float = field(default_factory=time.monotonic)
+    timed_out: bool = False
+    lost: bool = False
+    stopped: bool = False
+
+    @property
+    def state(self) -> str:
+        if self.lost:
+            return "lost"
+        if self.stopped:
+            return "stopped"
+        if self.timed_out:
+            return "timeout"
+        if self.info is None:
+            return "starting"
+        return "ready"
+
+
+class Engine:
+    def __init__(self, hub: EventHub, heartbeat_timeout: float):
+        self.hub = hub
+        self.heartbeat_timeout = heartbeat_timeout
+        self.lock = threading.Lock()
+        self.peers: dict[int, Peer] = {}
+        self.views: dict[int, ServerView] = {}
+        self.ledger = Ledger([])
+        self._channels: list[tuple[MPI.Comm, dict[int, int]]] = []
+        self._status = MPI.Status()
+        self._outbox: collections.deque[Callable[[], None]] = collections.deque()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._changed = threading.Condition()
+        self._driver_until = 0.0
+        self._next_check = 0.0
+        self._closing = False
+        self._thread: threading.Thread | None = None
+
+    # ----- set-up -------------------------------------------------------------------------
+    def add_servers(self, comm: MPI.Comm, peers: dict[int, Peer]) -> None:
+        """Adopt peers that share `comm` (one world, or one spawn's intercommunicator)."""
+        with self.lock:
+            self._channels.append((comm, {peer.rank: rank for rank, peer in peers.items()}))
+            for rank, peer in peers.items():
+                self.peers[rank] = peer
+                self.views[rank] = ServerView(rank)
+                self.ledger.add_rank(rank)
+                self._selector.register(peer.sock, selectors.EVENT_READ, rank)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="mpipanel-progress", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._closing = True
+        self.wake()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        self._selector.close()
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+    # ----- entry points for other threads -------------------------------------------------
+    def call(self, action: Callable[[], None], direct: bool) -> None:
+        """Run `action` under the MPI lock: now if `direct` and the lock is free, else on the
+        progress thread soon. Never waits for the lock."""
+        self._outbox.append(action)
+        if direct and self.lock.acquire(blocking=False):
+            try:
+                self._progress()
+            finally:
+                self.lock.release()
+            self.hub.deliver()
+        else:
+            self.wake()
+
+    def wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"\0")
+        except BlockingIOError:
+            pass  # the pipe is full of wake-ups already
+
+    def wait(self, until: Callable[[], bool], timeout: float | None = None) -> bool:
+        """Block until `until()` is true, driving progress while it is hot; False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        last_activity = time.monotonic()
+        while not until():
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                return False
+            if now - last_activity < CALLER_SPIN and self.lock.acquire(blocking=False):
+                try:
+                    self._driver_until = now + DRIVER_LINGER
+                    if self._progress():
+                        last_activity = now
+                finally:
+                    self.lock.release()
+                self.hub.deliver()
+                continue
+            with self._changed:
+                if not until():
+                    wait = 0.05 if deadline is None else max(0.0, min(0.05, deadline - now))
+                    self._changed.wait(wait)
+        self.hub.deliver()
+        return True
+
+    # ----- the progress thread ------------------------------------------------------------
+    def _run(self) -> None:
+        last_activity = 0.0
+        while not self._closing:
+            now = time.monotonic()
+            if now < self._driver_until:
+                time.sleep(self._driver_until - now)
+                continue
+            with self.lock:
+                active = self._progress()
+            self._after_progress(active)
+            if active:
+                last_activity = now
+                continue
+            if now - last_activity < PROGRESS_SPIN:
+                time.sleep(0)
+                continue
+            ready = self._selector.select(max(0.0, self._next_check - now))
+            with self.lock:
+                for key, _ in ready:
+                    if key.data is None:
+                        self._drain_wake_pipe()
+                    else:
+                        self._on_doorbell(key.data)
+                active = self._progress()
+            self._after_progress(True)
+            if active:
+                last_activity = time.monotonic()
+
+    def _after_progress(self, active: bool) -> None:
+        self.hub.deliver()
+        if active:
+            with self._changed:
+                self._changed.notify_all()
+
+    def _drain_wake_pipe(self) -> None:
+        try:
+            while os.read(self._wake_r, 4096):
+                pass
+        except BlockingIOError:
+            pass
+
+    def _on_doorbell(self, rank: int) -> None:
+        peer = self.peers[rank]
+        try:
+            peer.read_rings()
+        except PeerLost as exc:
+            self.lose(rank, f"its connection closed ({exc})")
+            return
+        while peer.owed > 0:
+            source, tag, payload, buffers = receive(peer.comm, self._status, peer.rank, block=True)
+            peer.received += 1
+            self._handle(rank, tag, payload, buffers)
+
+    # ----- one step, under the lock -------------------------------------------------------
+    def _progress(self) -> bool:
+        active = False
+        while self._outbox:
+            self._outbox.popleft()()
+            active = True
+        for comm, ranks in self._channels:
+            while (message := receive(comm, self._status)) is not None:
+                source, tag, payload, buffers = message
+                rank = ranks[source]
+                self.peers[rank].received += 1
+                self._handle(rank, tag, payload, buffers)
+                active = True
+        now = time.monotonic()
+        if now >= self._next_check:
+            self._check_servers(now)
+        return active
+
+    def _handle(self, rank: int, tag: int, payload: Any, buffers: list) -> None:
+        view = self.views[rank]
+        view.last_heard = time.monotonic()
+        if tag == Tag.RESPONSE:
+            self._on_response(rank, payload, buffers)
+        elif tag == Tag.OUTPUT:
+            self.hub.post(ServerOutput(rank, payload))
+        elif tag == Tag.STATUS:
+            view.status = payload
+            if view.timed_out:
+                view.timed_out = False
+            self._post_status(rank)
+        elif tag == Tag.READY:
+            view.info = payload
+            self._post_status(rank)
+        elif tag == Tag.STOPPED:
+            view.stopped = True
+            self._post_status(rank)
+
+    def _on_response(self, rank: int, fields: dict, buffers: list) -> None:
+        record = self.ledger.records.get(fields["id"])
+        if record is None or record.done:
+            return  # a late answer to a command already given up on (timeout)
+        if buffers:
+            try:
+                fields["ret"] = blobs.unpack(buffers)
+            except Exception as exc:  # noqa: BLE001 - e.g. the result's class exists only on the server
+                fields.update(ret=None, successful=False, status="failed",
+                              traceback=f"The command ran, but its result cannot be rebuilt on the "
+                                        f"client: {type(exc).__name__}: {exc}\n")
+        else:
+            fields["ret"] = None
+        self.finish(record, fields)
+        if self.ledger.first_available:
+            self._dispatch_first_available()
+
+    def finish(self, record: CommandRecord, fields: dict) -> None:
+        """Give `record` its final response (from a server, or made up here)."""
+        response = {"id": record.id, "command": record.command, "parameters": record.parameters,
+                    "server": record.server, "ret": None, "namespace_reset": False, **fields}
+        started = self.ledger.finish(record, response)
+        self.hub.post(CommandFinished(response))
+        self.hub.post_call(lambda: record.future.set_result(response))
+        if started is not None:
+            self.hub.post(CommandStarted(started.id, started.server, time.time()))
+
+    def fail(self, record: CommandRecord, status: str, traceback: str) -> None:
+        now = time.time()
+        self.finish(record, {"mode": None, "successful": False, "status": status,
+                             "traceback": traceback, "time_start": now, "time_end": now})
+
+    # ----- sending, under the lock --------------------------------------------------------
+    def usable(self, rank: int) -> bool:
+        view = self.views[rank]
+        return not (view.lost or view.stopped or view.timed_out)
+
+    def queue(self, record: CommandRecord) -> None:
+        if record.target is None:
+            self.ledger.first_available.append(record)
+            self._dispatch_first_available()
+        elif self.views[record.target].lost:
+            self.fail(record, "lost", f"Server {record.target} is lost; the command was not sent.\n")
+        else:
+            self._send_command(record, record.target)
+
+    def _dispatch_first_available(self) -> None:
+        pending = self.ledger.first_available
+        while pending:
+            idle = self.ledger.idle_ranks(self.usable)
+            if not idle:
+                return
+            self.ledger.chose(idle[0])
+            self._send_command(pending.popleft(), idle[0])
+
+    def _send_command(self, record: CommandRecord, rank: int) -> None:
+        started = self.ledger.sent(record, rank)
+        buffers, record.buffers = record.buffers or (), None
+        self.send(rank, Tag.COMMAND, CommandRequest(record.id, record.command), buffers)
+        if started and not record.done:
+            self.hub.post(CommandStarted(record.id, rank, time.time()))
+
+    def send(self, rank: int, tag: Tag, payload: Any, buffers=()) -> None:
+        """Send to one server; a server found gone is marked lost, its commands failed."""
+        if self.views[rank].lost:
+            return
+        try:
+            self.peers[rank].send(tag, payload, buffers)
+        except PeerLost as exc:
+            self.lose(rank, f"its connection broke ({exc})")
+
+    # ----- server health ------------------------------------------------------------------
+    def lose(self, rank: int, reason: str) -> None:
+        view = self.views[rank]
+        if view.lost:
+            return
+        view.lost = True
+        try:
+            self._selector.unregister(self.peers[rank].sock)
+        except (KeyError, ValueError):
+            pass
+        where = self._where(rank)
+        for record in list(self.ledger.in_flight[rank]):
+            self.fail(record, "lost", f"Server {rank}{where} was lost: {reason}.\n")
+        self._post_status(rank)
+
+    def _check_servers(self, now: float) -> None:
+        self._next_check = now + min(1.0, self.heartbeat_timeout / 4)
+        for peer in self.peers.values():
+            peer.complete_sends()
+        for rank, view in self.views.items():
+            if view.lost or view.stopped or view.timed_out or view.info is None:
+                continue
+            if now - view.last_heard > self.heartbeat_timeout:
+                view.timed_out = True
+                silence = now - view.last_heard
+                for record in list(self.ledger.in_flight[rank]):
+                    self.fail(record, "timeout",
+                              f"Server {rank}{self._where(rank)} sent no heartbeat for "
+                              f"{silence:.1f} s (timeout {self.heartbeat_timeout:g} s).\n")
+                self._post_status(rank)
+
+    def _where(self, rank: int) -> str:
+        info = self.views[rank].info
+        return f" (pid {info.pid} on {info.host})" if info else ""
+
+    def server_status(self, rank: int) -> dict[str, Any]:
+        view = self.views[rank]
+        status, info = view.status, view.info
+        running = self.ledger.running_on(rank)
+        state = view.state
+        if state == "ready":
+            state = "busy" if running else "idle"
+        return {
+            "rank": rank,
+            "state": state,
+            "busy": running is not None,
+            "command_id": running.id if running else None,
+            "command": running.command if running else None,
+            "queue_length": max(0, len(self.ledger.in_flight[rank]) - 1),
+            "pid": info.pid if info else None,
+            "worker_pid": status.worker_pid if status else (info.worker_pid if info else None),
+            "processor": info.host if info else None,
+            "timeout": view.timed_out,
+            "lost": view.lost,
+            "cpu_percent": status.cpu_percent if status else 0.0,
+            "rss": status.rss if status else 0,
+            "last_heard": view.last_heard,
+        }
+
+    def _post_status(self, rank: int) -> None:
+        self.hub.post(ServerStatusChanged(rank, self.server_status(rank)))

@@ -1,0 +1,83 @@
+"""Where this process stands in the MPI job: client or server, world or spawned.
+
+Two launch modes give the same picture (client = rank 0, servers numbered 1..N):
+- `mpiexec -n N ...`: the servers are ranks 1..N-1 of `MPI.COMM_WORLD`;
+- a plain `python ...` (a world of one): the client spawns its servers with `MPI_Comm_spawn`.
+MPI is initialised on first use of this module's properties, not on import.
+"""
+from __future__ import annotations
+
+import os
+import socket
+
+
+def _mpi():
+    from mpi4py import MPI
+    return MPI
+
+
+def default_server_count() -> int:
+    """`MPIPANEL_SERVERS` if set, else min(4, CPU count)."""
+    value = os.environ.get("MPIPANEL_SERVERS")
+    if value:
+        try:
+            count = int(value)
+        except ValueError:
+            raise ValueError(f"MPIPANEL_SERVERS must be a whole number of servers, not {value!r}") from None
+        if count < 1:
+            raise ValueError(f"MPIPANEL_SERVERS must be at least 1, not {count}")
+        return count
+    return min(4, os.cpu_count() or 1)
+
+
+class _MPIEnvironment:
+    """The mpi4casa `MPIEnvironment`: static facts about this process in the MPI job."""
+
+    @property
+    def is_mpi_enabled(self) -> bool:
+        try:
+            self.mpi_world_size  # noqa: B018 - initialises MPI
+        except ImportError:
+            return False
+        return True
+
+    @property
+    def mpi_world_size(self) -> int:
+        return _mpi().COMM_WORLD.Get_size()
+
+    @property
+    def mpi_processor_rank(self) -> int:
+        return _mpi().COMM_WORLD.Get_rank()
+
+    @property
+    def is_spawned_server(self) -> bool:
+        return _mpi().Comm.Get_parent() != _mpi().COMM_NULL
+
+    @property
+    def is_mpi_client(self) -> bool:
+        return self.mpi_processor_rank == 0 and not self.is_spawned_server
+
+    @property
+    def launch_mode(self) -> str:
+        """'mpiexec' when the servers are world ranks, 'spawn' when the client spawns them."""
+        return "mpiexec" if self.mpi_world_size > 1 else "spawn"
+
+    @property
+    def hostname(self) -> str:
+        try:
+            return _mpi().Get_processor_name()
+        except ImportError:
+            return socket.gethostname()
+
+    def mpi_server_rank_list(self) -> list[int]:
+        """Ranks of the running client's servers; in an mpiexec job, ranks 1..N-1 before that."""
+        from .client import active_client
+        client = active_client()
+        if client is not None:
+            return client.server_ranks()
+        if self.launch_mode == "mpiexec":
+            return list(range(1, self.mpi_world_size))
+        return []
+
+
+MPIEnvironment = _MPIEnvironment()

@@ -1,0 +1,106 @@
+"""What the client tells its subscribers (the GUI bridge, the console printer, a session log).
+
+Events are delivered in the order they happened, one at a time, outside the client's MPI lock,
+on whichever thread made progress (usually the client's progress thread). A subscriber must be
+quick and must not block on the client; the GUI bridge just re-emits them as queued Qt signals.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Union
+
+from .messages import LogItem, OutputItem
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CommandQueued:
+    id: int
+    command: str
+    parameters: dict[str, Any] | None
+    target: int | None
+    """The server asked for, None for the first available one."""
+    block: bool
+    time: float
+
+
+@dataclass(frozen=True)
+class CommandStarted:
+    id: int
+    server: int
+    time: float
+
+
+@dataclass(frozen=True)
+class CommandFinished:
+    response: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ServerOutput:
+    """A batch of one server's stdout/stderr text and log records, in the order produced."""
+
+    server: int
+    items: list[OutputItem | LogItem]
+
+
+@dataclass(frozen=True)
+class ServerStatusChanged:
+    """A heartbeat or a change of state; `status` is that server's `get_server_status()` entry."""
+
+    server: int
+    status: dict[str, Any]
+
+
+Event = Union[CommandQueued, CommandStarted, CommandFinished, ServerOutput, ServerStatusChanged]
+Subscriber = Callable[[Event], None]
+
+
+class EventHub:
+    """Queues events as they happen and delivers them in order to every subscriber."""
+
+    def __init__(self) -> None:
+        self._subscribers: list[Subscriber] = []
+        self._queue: collections.deque[Callable[[], None] | Event] = collections.deque()
+        self._delivering = threading.Lock()
+        self._local = threading.local()
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Start delivering events to `subscriber`; returns a function that stops it."""
+        self._subscribers = [*self._subscribers, subscriber]
+
+        def unsubscribe() -> None:
+            self._subscribers = [s for s in self._subscribers if s is not subscriber]
+
+        return unsubscribe
+
+    def post(self, event: Event) -> None:
+        self._queue.append(event)
+
+    def post_call(self, call: Callable[[], None]) -> None:
+        """Queue a callable (resolving a future) so that it runs in order with the events."""
+        self._queue.append(call)
+
+    def deliver(self) -> None:
+        """Deliver everything queued so far; a call from inside a subscriber returns at once."""
+        if not self._queue or getattr(self._local, "inside", False):
+            return
+        with self._delivering:
+            self._local.inside = True
+            try:
+                while self._queue:
+                    item = self._queue.popleft()
+                    if callable(item):
+                        item()
+                        continue
+                    for subscriber in self._subscribers:
+                        try:
+                            subscriber(item)
+                        except Exception:  # noqa: BLE001 - one bad subscriber must not stop the rest
+                            _log.exception("event subscriber %r failed", subscriber)
+            finally:
+                self._local.inside = False

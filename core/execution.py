@@ -1,0 +1,99 @@
+"""Run command strings in one persistent namespace: the heart of a server, free of MPI.
+
+Used by the worker process (the default) and, with isolation 'none', by the server rank itself.
+A command that compiles as an expression is evaluated and its value returned (`mode` 'eval');
+anything else is executed as statements (`mode` 'exec', result None). Compiled code is cached by
+its text because a compile costs tens of microseconds on the hot path, and registered with
+`linecache` so tracebacks show the command's own lines.
+"""
+from __future__ import annotations
+
+import builtins
+import linecache
+import time
+import traceback
+from typing import Any
+
+from . import blobs
+from .messages import CommandRequest
+
+CODE_CACHE_SIZE = 512
+
+
+def compile_command(command: str, filename: str = "<command>"):
+    """Compile `command` as an expression if it is one, else as statements: `(code, mode)`.
+
+    Raises SyntaxError for text that is neither.
+    """
+    try:
+        return compile(command, filename, "eval"), "eval"
+    except SyntaxError:
+        return compile(command, filename, "exec"), "exec"
+
+
+class CommandRunner:
+    """One server's namespace and the commands run in it, one at a time."""
+
+    def __init__(self) -> None:
+        self.namespace: dict[str, Any] = {"__name__": "__mpipanel__", "__builtins__": builtins}
+        self.executing = False
+        """True exactly while user code runs: an interrupt outside that window is ignored."""
+        self._code: dict[str, tuple[Any, str]] = {}
+
+    def _compiled(self, request: CommandRequest):
+        cached = self._code.get(request.command)
+        if cached is None:
+            filename = f"<command {request.id}>"
+            cached = compile_command(request.command, filename)
+            lines = request.command.splitlines(keepends=True)
+            linecache.cache[filename] = (len(request.command), None, lines, filename)
+            if len(self._code) >= CODE_CACHE_SIZE:
+                self._code.clear()
+            self._code[request.command] = cached
+        return cached
+
+    def run(self, request: CommandRequest, parameter_buffers: list) -> tuple[dict[str, Any], list]:
+        """Run one command: `(response fields, result buffers)`, no buffers for a None result.
+
+        Never raises: every failure, SystemExit included, is a failed response.
+        """
+        time_start = time.time()
+        mode = None
+        ret = None
+        try:
+            code, mode = self._compiled(request)
+            if parameter_buffers:
+                self.namespace.update(blobs.unpack(parameter_buffers))
+            self.executing = True
+            try:
+                if mode == "eval":
+                    ret = eval(code, self.namespace)
+                else:
+                    exec(code, self.namespace)
+            finally:
+                self.executing = False
+        except KeyboardInterrupt as exc:
+            return self._failure(request, mode, time_start, exc, "interrupted")
+        except BaseException as exc:  # noqa: BLE001 - SystemExit and all: the server lives on
+            return self._failure(request, mode, time_start, exc, "failed")
+        fields = {"mode": mode, "successful": True, "traceback": None, "status": "done",
+                  "time_start": time_start, "time_end": time.time()}
+        if ret is None:
+            return fields, []
+        try:
+            packed = blobs.pack(ret)
+        except Exception as exc:  # noqa: BLE001 - any pickling failure becomes a failed response
+            fields.update(successful=False, status="failed",
+                          traceback=f"The command ran, but its result cannot be sent to the client:\n"
+                                    f"{blobs.describe_unpicklable(ret, exc)}\n")
+            return fields, []
+        return fields, packed
+
+    @staticmethod
+    def _failure(request, mode, time_start, exc, status) -> tuple[dict[str, Any], list]:
+        # Drop the runner's own frame: the user's traceback starts in their command.
+        tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+        text = "".join(traceback.format_exception(type(exc), exc, tb))
+        fields = {"mode": mode, "successful": False, "traceback": text, "status": status,
+                  "time_start": time_start, "time_end": time.time()}
+        return fields, []

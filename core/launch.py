@@ -1,0 +1,78 @@
+"""Bringing servers up (spawned, or found in the mpiexec world) and sending them the hello.
+
+After the hello each server connects its doorbell socket (`core.doorbell`) and answers `READY`
+through the engine. A group shares one communicator: the world, or one spawn's
+intercommunicator, which must be disconnected as a whole when its servers stop.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from mpi4py import MPI
+
+from .doorbell import DoorbellListener
+from .messages import ServerConfig, Tag
+from .transport import Peer, send_unannounced
+
+CONNECT_TIMEOUT = 120.0
+_SERVER_BOOT = ("import sys; sys.path.insert(0, {path!r}); "
+                "from core.server import main; main()")
+
+
+@dataclass
+class ServerGroup:
+    comm: MPI.Comm
+    peers: dict[int, Peer]
+    spawned: bool
+
+    def disconnect(self) -> None:
+        """End the group's communicator; spawned servers then finalize and exit."""
+        if self.spawned:
+            self.comm.Disconnect()
+
+
+ConfigFactory = Callable[[int, DoorbellListener], ServerConfig]
+
+
+def spawn_servers(first_rank: int, count: int, make_config: ConfigFactory) -> ServerGroup:
+    """Spawn `count` server processes numbered from `first_rank`, in this process's directory."""
+    boot = _SERVER_BOOT.format(path=str(Path(__file__).resolve().parent.parent))
+    info = MPI.Info.Create()
+    info.Set("wdir", os.getcwd())
+    try:
+        comm = MPI.COMM_SELF.Spawn(sys.executable, args=["-c", boot], maxprocs=count, info=info)
+    finally:
+        info.Free()
+    ranks = {first_rank + i: i for i in range(count)}
+    return ServerGroup(comm, _greet(comm, ranks, make_config, "127.0.0.1"), spawned=True)
+
+
+def world_servers(make_config: ConfigFactory) -> ServerGroup:
+    """The servers of an mpiexec job: world ranks 1..N-1, which may be on other hosts."""
+    comm = MPI.COMM_WORLD
+    ranks = {r: r for r in range(1, comm.Get_size())}
+    bind = os.environ.get("MPIPANEL_DOORBELL_BIND", "0.0.0.0")
+    return ServerGroup(comm, _greet(comm, ranks, make_config, bind), spawned=False)
+
+
+def _greet(comm: MPI.Comm, ranks: dict[int, int], make_config: ConfigFactory, bind: str) -> dict[int, Peer]:
+    """Send each server its hello and wait until its doorbell is connected."""
+    listener = DoorbellListener(bind)
+    try:
+        for rank, dest in ranks.items():
+            send_unannounced(comm, dest, Tag.HELLO, make_config(rank, listener))
+        sockets = listener.accept(set(ranks), CONNECT_TIMEOUT)
+    finally:
+        listener.close()
+    return {rank: Peer(comm, dest, sockets[rank]) for rank, dest in ranks.items()}
+
+
+def release_world_servers() -> None:
+    """Tell the servers of an mpiexec job that no client will come, so that they exit."""
+    comm = MPI.COMM_WORLD
+    for rank in range(1, comm.Get_size()):
+        send_unannounced(comm, rank, Tag.STOP, False)

@@ -1,0 +1,118 @@
+"""The client's book of commands: every command's record and where each one waits.
+
+A command targeted at a server is sent at once and waits in that server's FIFO; a command for
+"the first available server" waits here until some server has nothing in flight. Each server
+runs what it was sent in order, so the head of a server's in-flight FIFO is the command running
+there. No MPI here; the engine calls it with its lock held.
+"""
+from __future__ import annotations
+
+import collections
+import itertools
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+FINAL_STATUSES = frozenset({"done", "failed", "interrupted", "timeout", "cancelled", "lost"})
+
+
+class CommandFuture(Future):
+    """A command's future: its result is the response dict (a failed command does not raise).
+
+    `cancel()` also cancels the command if it is still queued.
+    """
+
+    def __init__(self, command_id: int, cancel_command: Callable[[list[int]], Any]):
+        super().__init__()
+        self.command_id = command_id
+        self._cancel_command = cancel_command
+
+    def cancel(self) -> bool:
+        if self.done():
+            return False
+        self._cancel_command([self.command_id])
+        return False
+
+
+@dataclass(eq=False)
+class CommandRecord:
+    id: int
+    command: str
+    parameters: dict[str, Any] | None
+    target: int | None
+    block: bool
+    buffers: list | None
+    """The pickled parameters until the command is sent."""
+    future: CommandFuture
+    time_queued: float = field(default_factory=time.time)
+    server: int | None = None
+    status: str = "queued"
+    response: dict[str, Any] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.response is not None
+
+
+class Ledger:
+    def __init__(self, ranks: list[int]):
+        self.records: dict[int, CommandRecord] = {}
+        self.first_available: collections.deque[CommandRecord] = collections.deque()
+        self.in_flight: dict[int, collections.deque[CommandRecord]] = {r: collections.deque() for r in ranks}
+        self._ids = itertools.count(1)
+        self._next_server = 0
+
+    def new_id(self) -> int:
+        return next(self._ids)
+
+    def add_rank(self, rank: int) -> None:
+        self.in_flight.setdefault(rank, collections.deque())
+
+    def pending(self) -> list[CommandRecord]:
+        return [r for r in list(self.records.values()) if not r.done]
+
+    def sent(self, record: CommandRecord, rank: int) -> bool:
+        """Note that `record` went to `rank`; True when it is running there at once."""
+        record.server = rank
+        fifo = self.in_flight[rank]
+        fifo.append(record)
+        if len(fifo) == 1:
+            record.status = "running"
+            return True
+        return False
+
+    def idle_ranks(self, usable: Callable[[int], bool]) -> list[int]:
+        """Servers with nothing in flight, starting after the last one chosen (round robin)."""
+        ranks = sorted(self.in_flight)
+        if not ranks:
+            return []
+        start = self._next_server % len(ranks)
+        ordered = ranks[start:] + ranks[:start]
+        return [r for r in ordered if not self.in_flight[r] and usable(r)]
+
+    def chose(self, rank: int) -> None:
+        ranks = sorted(self.in_flight)
+        self._next_server = ranks.index(rank) + 1
+
+    def finish(self, record: CommandRecord, response: dict[str, Any]) -> CommandRecord | None:
+        """Record the final response; returns the command that starts running next, if any."""
+        record.response = response
+        record.status = response["status"]
+        record.buffers = None
+        if record.server is None:
+            if record in self.first_available:
+                self.first_available.remove(record)
+            return None
+        fifo = self.in_flight[record.server]
+        was_head = bool(fifo) and fifo[0] is record
+        if record in fifo:
+            fifo.remove(record)
+        if was_head and fifo:
+            fifo[0].status = "running"
+            return fifo[0]
+        return None
+
+    def running_on(self, rank: int) -> CommandRecord | None:
+        fifo = self.in_flight.get(rank)
+        return fifo[0] if fifo else None

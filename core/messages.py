@@ -1,0 +1,99 @@
+"""The whole protocol between the client (rank 0), its servers and their workers, in one place.
+
+Client and server share this module and nothing else. Every MPI message is a pickled tuple whose
+kind is its MPI tag. A command's parameters and its result travel as the message's buffers
+(`core.blobs`: pickle-5 data plus out-of-band buffers; `core.transport` sends large ones as raw
+`Tag.BUFFER` messages right behind the envelope), so a 100 MB array is never copied into a pickle.
+Beside every MPI message the sender writes one byte on the peer's TCP doorbell socket; that is
+what lets an idle side sleep in `select()` instead of spinning in MPI (see `core.transport`).
+
+Server and worker (a child process without MPI) speak over a local socket with `WorkerKind`
+frames; the worker's stdout and stderr are plain pipes the server reads.
+"""
+from __future__ import annotations
+
+import enum
+from typing import NamedTuple
+
+
+class Tag(enum.IntEnum):
+    """MPI tags; each names one message kind and the payload it carries."""
+
+    # client -> server
+    HELLO = 1          # ServerConfig
+    COMMAND = 2        # CommandRequest; buffers: the pickled parameters, if any
+    CANCEL = 3         # list of command ids still queued on the server
+    INTERRUPT = 4      # command id to interrupt, or None for whatever runs
+    SET_LOG_MODE = 5   # 'redirect' or 'unified'
+    STOP = 6           # bool: interrupt the running command and drop the queue first
+    # server -> client
+    READY = 10         # ServerInfo
+    RESPONSE = 11      # dict of response fields; buffers: the pickled result unless it is None
+    OUTPUT = 12        # list of OutputItem / LogItem, batched
+    STATUS = 13        # ServerStatus (heartbeat)
+    STOPPED = 14       # None
+    # either way
+    BUFFER = 20        # one raw buffer of the envelope sent just before it
+
+
+LOG_MODES = ("redirect", "unified")
+ISOLATION_MODES = ("process", "none")
+
+
+class ServerConfig(NamedTuple):
+    rank: int
+    log_mode: str
+    isolation: str
+    heartbeat_interval: float
+    doorbell_addresses: list[str]
+    doorbell_port: int
+    doorbell_token: bytes
+    client_host: str
+
+
+class ServerInfo(NamedTuple):
+    rank: int
+    host: str
+    pid: int
+    worker_pid: int | None
+
+
+class CommandRequest(NamedTuple):
+    id: int
+    command: str
+
+
+class OutputItem(NamedTuple):
+    command_id: int | None
+    stream: str        # 'stdout' or 'stderr'
+    text: str
+
+
+class LogItem(NamedTuple):
+    command_id: int | None
+    time: float
+    level: int
+    logger: str
+    message: str
+
+
+class ServerStatus(NamedTuple):
+    rank: int
+    busy: bool
+    command_id: int | None
+    command: str | None
+    queue_length: int
+    pid: int
+    worker_pid: int | None
+    host: str
+    cpu_percent: float
+    rss: int
+    time: float
+
+
+class WorkerKind(enum.IntEnum):
+    """Frames between a server rank and its worker process."""
+
+    RUN = 1            # server -> worker: CommandRequest, buffers: parameters
+    LOG = 2            # worker -> server: LogItem
+    DONE = 3           # worker -> server: dict of response fields, buffers: result

@@ -1,0 +1,60 @@
+"""A server's outgoing output: stdout/stderr text and log records, batched for the wire.
+
+A command printing a million lines must not cost a million MPI messages, nor must a quiet one wait
+to be seen: the batch is sent when it holds `MAX_BYTES` or its oldest item is `MAX_AGE` old, and
+always before the response of the command that produced it.
+"""
+from __future__ import annotations
+
+import codecs
+import time
+
+from .messages import LogItem, OutputItem
+
+MAX_BYTES = 32 * 1024
+MAX_AGE = 0.02
+
+
+class OutputBatch:
+    def __init__(self) -> None:
+        self.items: list[OutputItem | LogItem] = []
+        self.size = 0
+        self.oldest = 0.0
+        self._decoders = {name: codecs.getincrementaldecoder("utf-8")("replace")
+                          for name in ("stdout", "stderr")}
+
+    def add_output(self, command_id: int | None, stream: str, data: bytes) -> None:
+        """Add raw bytes read from a stream; a character split across reads is kept whole."""
+        text = self._decoders[stream].decode(data)
+        if not text:
+            return
+        last = self.items[-1] if self.items else None
+        if isinstance(last, OutputItem) and last.stream == stream and last.command_id == command_id:
+            self.items[-1] = last._replace(text=last.text + text)
+        else:
+            self._append(OutputItem(command_id, stream, text))
+            return
+        self.size += len(text)
+
+    def add_log(self, item: LogItem) -> None:
+        self._append(item)
+        self.size += len(item.message)
+
+    def _append(self, item) -> None:
+        if not self.items:
+            self.oldest = time.monotonic()
+        self.items.append(item)
+        if isinstance(item, OutputItem):
+            self.size += len(item.text)
+
+    def due_in(self, now: float) -> float | None:
+        """Seconds until this batch must go (0: now); None when it is empty."""
+        if not self.items:
+            return None
+        if self.size >= MAX_BYTES:
+            return 0.0
+        return max(0.0, self.oldest + MAX_AGE - now)
+
+    def take(self) -> list:
+        items, self.items, self.size = self.items, [], 0
+        return items

@@ -1,0 +1,371 @@
+"""An MPI server rank: receives commands from the client and runs them in FIFO order.
+
+By default the rank itself never runs user code: a `WorkerProcess` does, and the rank relays its
+output, notices its death and starts a fresh one (see `core.worker`). With isolation 'none' the
+rank runs commands itself (`core.inline_executor`): faster, but a crash in a command ends the job.
+
+The rank waits without burning a core: right after activity it spins on `Iprobe` for
+`SPIN_SECONDS` to keep a conversation hot, then sleeps in `select()` on the doorbell socket and
+the worker's pipes (`core.transport`). A heartbeat `Tag.STATUS` goes out every
+`heartbeat_interval`, also while a command runs.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import selectors
+import sys
+import threading
+import time
+
+import psutil
+from mpi4py import MPI
+
+from . import doorbell
+from .messages import (CommandRequest, LogItem, ServerConfig, ServerInfo, ServerStatus, Tag,
+                       WorkerKind)
+from .output_batch import OutputBatch
+from .transport import Peer, PeerLost, receive
+from .worker_process import WorkerProcess
+
+SPIN_SECONDS = 0.002
+MAX_OUTPUT_IN_FLIGHT = 4
+"""Output batches sent but not yet received by the client; past this the rank stops reading the
+worker's pipes, the worker blocks in `write`, and a flood costs bounded memory everywhere."""
+
+_STOP = object()  # queue entry: stop once everything queued before it has run
+
+
+class Server:
+    def __init__(self, peer: Peer, config: ServerConfig):
+        self.peer = peer
+        self.rank = config.rank
+        self.log_mode = config.log_mode
+        self.heartbeat_interval = config.heartbeat_interval
+        self.host = MPI.Get_processor_name()
+        self.lock = threading.Lock()
+        """Serialises MPI calls: with isolation 'none' a pump thread talks while a command runs."""
+        self.status = MPI.Status()
+        self.queue: collections.deque = collections.deque()
+        self.running: CommandRequest | None = None
+        self.running_since = 0.0
+        self.stopping = False
+        self.finished = False
+        self.namespace_reset = False
+        self.batch = OutputBatch()
+        self.output_lock = threading.Lock()
+        """Guards the batch: with isolation 'none' the user's threads print into it."""
+        self.output_in_flight: list[MPI.Request] = []
+        self.next_heartbeat = time.monotonic()
+        self.process = psutil.Process()
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(peer.sock, selectors.EVENT_READ, self._on_doorbell)
+        if config.isolation == "process":
+            self.worker: WorkerProcess | None = None
+            self.inline = None
+            self._start_worker()
+        else:
+            from .inline_executor import InlineExecutor
+            self.worker = None
+            self.inline = InlineExecutor(self)
+
+    # ----- the loop -------------------------------------------------------------------------
+    def serve(self) -> None:
+        """Run until the client says stop; raises PeerLost if the client vanishes."""
+        self.peer.send(Tag.READY, ServerInfo(self.rank, self.host, os.getpid(), self.worker_pid))
+        last_activity = time.monotonic()
+        while not self.finished:
+            with self.lock:
+                active = self._receive_all()
+                next_item = self._next_item() if self.running is None else None
+                now = time.monotonic()
+                self._timers(now)
+            if self.finished:
+                break
+            if next_item is not None:
+                self._start(*next_item)
+                active = True
+            if active:
+                last_activity = time.monotonic()
+                continue
+            if self.running is None and now - last_activity < SPIN_SECONDS:
+                continue
+            self._wait(now)
+        self._finish()
+
+    def _wait(self, now: float) -> None:
+        timeout = self.next_heartbeat - now
+        due = self.batch.due_in(now)
+        if due is not None:
+            timeout = min(timeout, due)
+        if self.output_in_flight:
+            timeout = min(timeout, 0.001)
+        for key, _ in self.selector.select(max(0.0, timeout)):
+            with self.lock:
+                key.data(key.fileobj)
+
+    def _receive_all(self) -> bool:
+        got = False
+        while True:
+            message = receive(self.peer.comm, self.status, self.peer.rank)
+            if message is None:
+                return got
+            self.peer.received += 1
+            self._handle(*message[1:])
+            got = True
+
+    def pump(self) -> None:
+        """One round of MPI duties while a command runs in the rank (isolation 'none')."""
+        self._receive_all()
+        self._timers(time.monotonic())
+
+    def _on_doorbell(self, sock) -> None:
+        self.peer.read_rings()
+        while self.peer.owed > 0:
+            message = receive(self.peer.comm, self.status, self.peer.rank, block=True)
+            self.peer.received += 1
+            self._handle(*message[1:])
+
+    def _timers(self, now: float) -> None:
+        self.peer.complete_sends()
+        if self.output_in_flight:
+            self.output_in_flight = [req for req in self.output_in_flight if not req.Test()]
+            self._pause_streams(len(self.output_in_flight) >= MAX_OUTPUT_IN_FLIGHT)
+        if self.batch.due_in(now) == 0.0:
+            self.flush_output()
+        if now >= self.next_heartbeat:
+            self.flush_output()
+            self.peer.send(Tag.STATUS, self.server_status())
+            self.next_heartbeat = now + self.heartbeat_interval
+
+    # ----- messages from the client ---------------------------------------------------------
+    def _handle(self, tag: int, payload, buffers: list) -> None:
+        if tag == Tag.COMMAND:
+            self.queue.append((payload, buffers))
+        elif tag == Tag.CANCEL:
+            self._cancel(set(payload))
+        elif tag == Tag.INTERRUPT:
+            if self.running is not None and payload in (None, self.running.id):
+                self._interrupt()
+        elif tag == Tag.SET_LOG_MODE:
+            self.log_mode = payload
+        elif tag == Tag.STOP:
+            if payload:
+                self._cancel({item[0].id for item in self.queue if item is not _STOP})
+                if self.running is not None:
+                    self._interrupt()
+            self.queue.append(_STOP)
+
+    def _cancel(self, ids: set[int]) -> None:
+        kept = collections.deque()
+        for item in self.queue:
+            if item is not _STOP and item[0].id in ids:
+                now = time.time()
+                self._respond(item[0], {"mode": None, "successful": False, "status": "cancelled",
+                                        "traceback": "Cancelled before it started.",
+                                        "time_start": now, "time_end": now}, [])
+            else:
+                kept.append(item)
+        self.queue = kept
+
+    def _next_item(self):
+        if not self.queue:
+            return None
+        item = self.queue.popleft()
+        if item is _STOP:
+            self.finished = True
+            return None
+        return item
+
+    # ----- running commands -----------------------------------------------------------------
+    def _start(self, request: CommandRequest, buffers: list) -> None:
+        self.running = request
+        self.running_since = time.monotonic()
+        if self.worker is not None:
+            self.worker.run(request, buffers)
+        else:
+            self.inline.run(request, buffers)
+
+    def _interrupt(self) -> None:
+        if self.worker is not None:
+            self.worker.interrupt()
+        else:
+            self.inline.interrupt()
+
+    def complete(self, fields: dict, result: list) -> None:
+        """The running command is over: send its output, then its response."""
+        request, self.running = self.running, None
+        self.flush_output()
+        self._respond(request, fields, result)
+
+    def _respond(self, request: CommandRequest, fields: dict, result: list) -> None:
+        fields["id"] = request.id
+        fields["server"] = self.rank
+        fields["namespace_reset"] = self.namespace_reset
+        if fields["status"] != "cancelled":
+            self.namespace_reset = False
+        self.peer.send(Tag.RESPONSE, fields, result)
+
+    # ----- the worker process ---------------------------------------------------------------
+    def _start_worker(self) -> None:
+        self.worker = WorkerProcess()
+        self.selector.register(self.worker.channel, selectors.EVENT_READ, self._on_worker_frame)
+        for fd in self.worker.streams:
+            self.selector.register(fd, selectors.EVENT_READ, self._on_worker_stream)
+
+    def _on_worker_frame(self, channel) -> None:
+        try:
+            while True:
+                kind, payload, buffers = channel.receive()
+                if kind == WorkerKind.LOG:
+                    self.add_log(payload)
+                elif kind == WorkerKind.DONE:
+                    self._drain_streams()
+                    self.complete(payload, buffers)
+                if not channel.poll():
+                    return
+        except (EOFError, OSError):
+            self._on_worker_death()
+
+    def _on_worker_stream(self, fd: int) -> None:
+        data = self.worker.read_stream(fd)
+        if data == b"":
+            self.selector.unregister(fd)
+        elif data:
+            self.add_output(self.worker.streams[fd], data)
+
+    def _drain_streams(self) -> None:
+        for fd in self.worker.streams:
+            while data := self.worker.read_stream(fd):
+                self.add_output(self.worker.streams[fd], data)
+
+    def _pause_streams(self, paused: bool) -> None:
+        for fd in self.worker.streams if self.worker is not None else ():
+            key = self.selector.get_map().get(fd)
+            if paused and key is not None:
+                self.selector.unregister(fd)
+            elif not paused and key is None and not self._stream_closed(fd):
+                self.selector.register(fd, selectors.EVENT_READ, self._on_worker_stream)
+
+    def _stream_closed(self, fd: int) -> bool:
+        stream = self.worker.process.stdout if self.worker.streams[fd] == "stdout" else self.worker.process.stderr
+        return stream.closed
+
+    def _on_worker_death(self) -> None:
+        old = self.worker
+        for fileobj in (old.channel, *old.streams):
+            try:
+                self.selector.unregister(fileobj)
+            except KeyError:
+                pass
+        self._drain_streams()
+        how = old.death_description()
+        old.close()
+        detail = (f"The worker process of server {self.rank} (pid {old.pid} on {self.host}) {how}. "
+                  f"Its namespace is lost; a fresh worker has started.")
+        self.add_log(LogItem(self.running.id if self.running else None, time.time(), 40,
+                             "mpipanel.server", detail))
+        self._start_worker()
+        self.namespace_reset = True
+        if self.running is not None:
+            now = time.time()
+            self.complete({"mode": None, "successful": False, "status": "failed",
+                           "traceback": detail + "\n", "time_start": now, "time_end": now}, [])
+
+    @property
+    def worker_pid(self) -> int | None:
+        return self.worker.pid if self.worker is not None else None
+
+    # ----- output -------------------------------------------------------------------------
+    def add_output(self, stream: str, data: bytes) -> None:
+        if self.log_mode == "unified":
+            target = sys.__stdout__ if stream == "stdout" else sys.__stderr__
+            target.buffer.write(data)
+            target.flush()
+            return
+        command_id = self.running.id if self.running else None
+        with self.output_lock:
+            self.batch.add_output(command_id, stream, data)
+
+    def add_log(self, item: LogItem) -> None:
+        if self.log_mode == "unified":
+            print(f"{item.logger}: {item.message}", file=sys.__stderr__, flush=True)
+            return
+        with self.output_lock:
+            self.batch.add_log(item)
+
+    def flush_output(self) -> None:
+        with self.output_lock:
+            items = self.batch.take() if self.batch.items else None
+        if items:
+            self.output_in_flight.append(self.peer.send_tracked(Tag.OUTPUT, items))
+
+    def server_status(self) -> ServerStatus:
+        cpu, rss = self._usage()
+        running = self.running
+        return ServerStatus(self.rank, running is not None, running.id if running else None,
+                            running.command if running else None,
+                            sum(item is not _STOP for item in self.queue), os.getpid(),
+                            self.worker_pid, self.host, cpu, rss, time.time())
+
+    def _usage(self) -> tuple[float, int]:
+        """CPU % and resident memory of this rank plus its worker."""
+        cpu = self.process.cpu_percent(None)
+        rss = self.process.memory_info().rss
+        if self.worker is not None:
+            try:
+                worker = self.worker.psutil_process
+                cpu += worker.cpu_percent(None)
+                rss += worker.memory_info().rss
+            except psutil.Error:
+                pass
+        return cpu, rss
+
+    def _finish(self) -> None:
+        self.flush_output()
+        for req in self.output_in_flight:
+            req.Wait()
+        self.peer.send(Tag.STOPPED, None)
+        self.peer.wait_sends()
+        if self.worker is not None:
+            self.worker.kill()
+
+
+def _await_hello(comm: MPI.Comm) -> ServerConfig | None:
+    """Wait for the client's hello (None: told to stop before any), sleeping, not spinning."""
+    status = MPI.Status()
+    delay = 0.0005
+    while not comm.Iprobe(0, MPI.ANY_TAG, status):
+        time.sleep(delay)
+        delay = min(2 * delay, 0.05)
+    _, tag, payload, _ = receive(comm, status, 0, block=True)
+    return payload if tag == Tag.HELLO else None
+
+
+def main() -> None:
+    """Entry point of a server rank, in either launch mode."""
+    parent = MPI.Comm.Get_parent()
+    comm = MPI.COMM_WORLD if parent == MPI.COMM_NULL else parent
+    config = _await_hello(comm)
+    if config is None:
+        return
+    same_host = config.client_host == MPI.Get_processor_name()
+    sock = doorbell.connect(config.doorbell_addresses, config.doorbell_port,
+                            config.doorbell_token, config.rank, same_host)
+    server = Server(Peer(comm, 0, sock), config)
+    try:
+        server.serve()
+    except PeerLost:
+        # The client is gone; MPI_Finalize would wait for it forever.
+        if server.worker is not None:
+            server.worker.kill()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
+    sock.close()
+    if comm is parent:
+        comm.Disconnect()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""MPI messages with a TCP doorbell beside them, so that a waiting side can sleep instead of spin.
+
+MPICH's blocking receive busy-polls a whole core. So each side waits in `select()` on a doorbell
+socket when it has been idle for a moment, and every sender writes one byte on the peer's socket
+for every MPI envelope it sends. The byte may arrive before `Iprobe` can see the MPI message, so
+the receiver counts: `rung` bytes read versus `received` envelopes taken; while `received < rung`
+the missing envelopes are certainly in flight and a blocking receive for them is short.
+
+An envelope is `(payload, inline_buffers, raw_buffer_count)`: the buffers of a pickled value (see
+`core.blobs`) ride inside the envelope when they are small and follow as raw `Tag.BUFFER`
+messages, sent with `Isend`, when they are large. Envelopes themselves stay small, so their
+blocking `send` is eager and two sides sending to each other at once can never deadlock.
+
+Nothing here is thread-safe: each side serialises its MPI calls with one lock.
+"""
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from mpi4py import MPI
+
+from .messages import Tag
+
+INLINE_LIMIT = 16 * 1024
+"""Buffers totalling at most this many bytes travel inside the envelope."""
+
+
+class PeerLost(Exception):
+    """The peer's doorbell socket closed or broke: the peer process is gone."""
+
+
+class Peer:
+    """One MPI peer (`comm`, `rank`) and the doorbell socket shared with it."""
+
+    __slots__ = ("comm", "rank", "sock", "rung", "received", "pending_sends")
+
+    def __init__(self, comm: MPI.Comm, rank: int, sock: socket.socket):
+        self.comm = comm
+        self.rank = rank
+        self.sock = sock
+        self.rung = 0
+        self.received = 0
+        self.pending_sends: list[tuple[MPI.Request, Any]] = []
+
+    def send(self, tag: Tag, payload: Any, buffers: list | tuple = ()) -> None:
+        """Send one envelope (plus its large buffers) and ring the peer's doorbell once."""
+        inline, raw = _split_buffers(buffers)
+        self.comm.send((payload, inline, len(raw)), self.rank, tag)
+        for buf in raw:
+            view = memoryview(buf).cast("B")
+            self.pending_sends.append((self.comm.Isend([view, MPI.BYTE], self.rank, Tag.BUFFER), view))
+        self.ring()
+
+    def send_tracked(self, tag: Tag, payload: Any) -> MPI.Request:
+        """Send an envelope synchronously-nonblocking: the request completes once the peer has
+        started receiving it, which is what flow control counts."""
+        request = self.comm.issend((payload, None, 0), self.rank, tag)
+        self.ring()
+        return request
+
+    def ring(self) -> None:
+        try:
+            self.sock.sendall(b"\x01")
+        except OSError as exc:
+            raise PeerLost(str(exc)) from exc
+
+    def read_rings(self) -> None:
+        """Count the doorbell bytes waiting on the socket; raise `PeerLost` on end of file."""
+        try:
+            data = self.sock.recv(65536, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            raise PeerLost(str(exc)) from exc
+        if not data:
+            raise PeerLost("doorbell socket closed")
+        self.rung += len(data)
+
+    @property
+    def owed(self) -> int:
+        """Envelopes announced by the doorbell but not received yet."""
+        return self.rung - self.received
+
+    def complete_sends(self) -> bool:
+        """Forget the large sends that have completed; True when none is left in flight."""
+        if self.pending_sends:
+            self.pending_sends = [(req, buf) for req, buf in self.pending_sends if not req.Test()]
+        return not self.pending_sends
+
+    def wait_sends(self) -> None:
+        for req, _ in self.pending_sends:
+            req.Wait()
+        self.pending_sends.clear()
+
+
+def _split_buffers(buffers) -> tuple[list | None, list | tuple]:
+    """Small buffers ride inside the envelope; large ones follow it as raw messages."""
+    if not buffers:
+        return None, ()
+    if sum(memoryview(b).nbytes for b in buffers) <= INLINE_LIMIT:
+        return [bytes(b) for b in buffers], ()
+    return None, buffers
+
+
+def send_unannounced(comm: MPI.Comm, rank: int, tag: Tag, payload: Any) -> None:
+    """An envelope sent before the doorbell exists (the hello, or a stop that needs no hello)."""
+    comm.send((payload, None, 0), rank, tag)
+
+
+def receive(comm: MPI.Comm, status: MPI.Status, source: int = MPI.ANY_SOURCE, block: bool = False):
+    """Take one envelope from `comm` if there is one: `(source, tag, payload, buffers)` or None.
+
+    The caller must add one to that source's `Peer.received`.
+    """
+    if block:
+        message = comm.mprobe(source, MPI.ANY_TAG, status)
+    else:
+        message = comm.improbe(source, MPI.ANY_TAG, status)
+        if message is None:
+            return None
+    payload, inline, nraw = message.recv()
+    source, tag = status.Get_source(), status.Get_tag()
+    buffers = inline or [_receive_buffer(comm, source, status) for _ in range(nraw)]
+    return source, tag, payload, buffers
+
+
+def _receive_buffer(comm: MPI.Comm, source: int, status: MPI.Status) -> bytearray:
+    message = comm.Mprobe(source, Tag.BUFFER, status)
+    buf = bytearray(status.Get_count(MPI.BYTE))
+    message.Recv([buf, MPI.BYTE])
+    return buf

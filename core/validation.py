@@ -1,0 +1,90 @@
+"""Checks on what a caller passes to the client, done before anything is queued.
+
+Each check raises ValueError or TypeError with a message that names the bad argument, so a
+mistake costs an exception at the call and never a half-sent batch.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from typing import Any
+
+from . import blobs
+from .execution import compile_command
+
+
+def check_command(command: Any) -> str:
+    if not isinstance(command, str):
+        raise TypeError(f"command must be a string of Python code, not {type(command).__name__}")
+    problem = _syntax_problem(command)
+    if problem:
+        raise ValueError(problem)
+    return command
+
+
+@functools.lru_cache(maxsize=512)
+def _syntax_problem(command: str) -> str | None:
+    """Why `command` cannot run, or None; cached because scripts repeat their commands."""
+    if not command.strip():
+        return "command is empty"
+    try:
+        compile_command(command)
+    except SyntaxError as exc:
+        where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
+        return f"command has a syntax error at {where}: {exc.msg}"
+    return None
+
+
+def check_targets(target: Any, ranks: Iterable[int], lost: Iterable[int] = ()) -> list[int | None]:
+    """Normalise `target_server` to a list: [None] for the first available server, else ranks."""
+    ranks = sorted(ranks)
+    lost = set(lost)
+    if target is None:
+        if not [r for r in ranks if r not in lost]:
+            raise RuntimeError("no server is available: all servers are lost")
+        return [None]
+    if isinstance(target, (list, tuple)):
+        if not target:
+            raise ValueError("target_server is an empty list; give None for the first available server")
+        targets = list(target)
+    else:
+        targets = [target]
+    for rank in targets:
+        if isinstance(rank, bool) or not isinstance(rank, int):
+            raise TypeError(f"target_server must be None, a server rank or a list of ranks; "
+                            f"got {type(rank).__name__} {rank!r}")
+        if rank not in ranks:
+            raise ValueError(f"target_server {rank} is not a server; the servers are {_ranges(ranks)}")
+        if rank in lost:
+            raise ValueError(f"target_server {rank} is lost and cannot take commands")
+    return targets
+
+
+def check_parameters(parameters: Any) -> list | None:
+    """Pickle the parameters once, here, so that a value that cannot travel is named now."""
+    if parameters is None:
+        return None
+    if not isinstance(parameters, dict):
+        raise TypeError(f"parameters must be a dict of names to values, not {type(parameters).__name__}")
+    for name in parameters:
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"parameter name {name!r} is not a Python identifier")
+    if not parameters:
+        return None
+    try:
+        return blobs.pack(parameters)
+    except Exception as exc:  # noqa: BLE001 - find the parameter to blame
+        for name, value in parameters.items():
+            try:
+                blobs.pack(value)
+            except Exception as value_exc:  # noqa: BLE001
+                raise TypeError(f"parameter {name!r}: {blobs.describe_unpicklable(value, value_exc)}") from None
+        raise TypeError(f"parameters cannot be pickled: {exc}") from None
+
+
+def _ranges(ranks: list[int]) -> str:
+    if not ranks:
+        return "none"
+    if ranks == list(range(ranks[0], ranks[-1] + 1)) and len(ranks) > 2:
+        return f"{ranks[0]}..{ranks[-1]}"
+    return ", ".join(map(str, ranks))

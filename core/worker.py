@@ -1,0 +1,119 @@
+"""The process that runs one server's commands. It never imports MPI.
+
+With MPICH a rank killed by a signal ends the whole job, the client included. So the server rank
+only supervises, and user code runs here: a segfault, a kill or an `os._exit` ends this process
+alone, and the rank reports it and starts a fresh one. Started by `core.worker_process` as
+`python -m core.worker FD`, with the MPI launcher's environment variables removed.
+
+Output: fds 1 and 2 are pipes the rank reads (so a C extension's printf is caught too);
+`logging` records go to the rank as frames on the channel, tagged with the running command's id.
+"""
+from __future__ import annotations
+
+import ctypes
+import io
+import logging
+import signal
+import sys
+
+from .execution import CommandRunner
+from .messages import LogItem, WorkerKind
+from .worker_channel import FrameChannel
+
+_libc = ctypes.CDLL(None)
+
+
+class ChannelLogHandler(logging.Handler):
+    """Sends each record to the server rank, tagged with the id of the command running."""
+
+    def __init__(self, channel: FrameChannel):
+        super().__init__()
+        self.channel = channel
+        self.command_id: int | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+            if record.exc_info:
+                message += "\n" + self.formatException(record.exc_info)
+            item = LogItem(self.command_id, record.created, record.levelno, record.name, message)
+            self.channel.send(WorkerKind.LOG, item)
+        except Exception:  # noqa: BLE001 - logging must never break the command
+            self.handleError(record)
+
+
+def _line_buffered(fd: int) -> io.TextIOWrapper:
+    raw = io.FileIO(fd, "w", closefd=False)
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace", line_buffering=True)
+
+
+class StandardStreams:
+    """Line-buffered `sys.stdout`/`sys.stderr` on fds 1 and 2, put back after every command.
+
+    A command may close or replace them; the next command still prints where the rank reads.
+    """
+
+    def __init__(self) -> None:
+        self.stdout = _line_buffered(1)
+        self.stderr = _line_buffered(2)
+        sys.stdout = sys.__stdout__ = self.stdout
+        sys.stderr = sys.__stderr__ = self.stderr
+
+    def flush_and_restore(self) -> None:
+        for name in ("stdout", "stderr"):
+            current = getattr(sys, name)
+            if current is not getattr(self, name):
+                try:
+                    current.flush()
+                except Exception:  # noqa: BLE001 - whatever the user put there
+                    pass
+            own = getattr(self, name)
+            if own.closed:
+                own = _line_buffered(1 if name == "stdout" else 2)
+                setattr(self, name, own)
+            setattr(sys, name, own)
+            own.flush()
+        _libc.fflush(None)  # printf output of C extensions
+
+
+def _die_with_parent() -> None:
+    """Have the kernel kill this process when its server rank dies, even mid-command."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        _libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def serve(channel: FrameChannel) -> None:
+    streams = StandardStreams()
+    handler = ChannelLogHandler(channel)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    runner = CommandRunner()
+
+    def interrupt(signum, frame):
+        if runner.executing:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    while True:
+        try:
+            kind, request, buffers = channel.receive()
+        except EOFError:
+            return
+        if kind != WorkerKind.RUN:
+            continue
+        handler.command_id = request.id
+        fields, result = runner.run(request, buffers)
+        streams.flush_and_restore()
+        handler.command_id = None
+        channel.send(WorkerKind.DONE, fields, result)
+
+
+def main(argv: list[str]) -> None:
+    _die_with_parent()
+    serve(FrameChannel(int(argv[1])))
+
+
+if __name__ == "__main__":
+    main(sys.argv)

@@ -1,0 +1,97 @@
+"""The server rank's side of its worker process: start it, feed it, read it, notice its death.
+
+The worker is a plain `subprocess` running `python -m core.worker`, not a `multiprocessing`
+child: it must not inherit the MPI launcher's `PMI_*`/`HYDRA*` variables (its start would fail
+inside `MPI_Init` if the user's code imports mpi4py) and it must not re-import the rank's
+`__main__`, which imports MPI.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from .messages import CommandRequest, WorkerKind
+from .worker_channel import FrameChannel
+
+LAUNCHER_VARIABLE_PREFIXES = ("PMI_", "PMIX_", "HYDI_", "HYDRA_", "MPI_LOCAL", "OMPI_", "PRTE_")
+_CORE_PARENT = str(Path(__file__).resolve().parent.parent)
+
+
+def worker_environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(LAUNCHER_VARIABLE_PREFIXES)}
+    # The worker imports `core` the way this rank did, installed or not.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_CORE_PARENT, env.get("PYTHONPATH")]))
+    return env
+
+
+class WorkerProcess:
+    """One live worker process; make a new one after it dies."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair()
+        with theirs:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "core.worker", str(theirs.fileno())],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env=worker_environment(), start_new_session=True)
+        self.channel = FrameChannel(ours.detach())
+        self.streams = {self.process.stdout.fileno(): "stdout", self.process.stderr.fileno(): "stderr"}
+        for fd in self.streams:
+            os.set_blocking(fd, False)
+        self.request: CommandRequest | None = None
+        """The command running in the worker, if any."""
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @functools.cached_property
+    def psutil_process(self) -> psutil.Process:
+        return psutil.Process(self.process.pid)
+
+    def run(self, request: CommandRequest, buffers: list) -> None:
+        self.request = request
+        self.channel.send(WorkerKind.RUN, request, buffers)
+
+    def read_stream(self, fd: int) -> bytes | None:
+        """One chunk the worker wrote on that stream; None when nothing waits, b'' at its end."""
+        try:
+            return os.read(fd, 65536)
+        except BlockingIOError:
+            return None
+
+    def interrupt(self) -> None:
+        try:
+            os.kill(self.process.pid, signal.SIGINT)
+        except ProcessLookupError:
+            pass
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        self.close()
+
+    def close(self) -> None:
+        self.channel.close()
+        self.process.stdout.close()
+        self.process.stderr.close()
+
+    def death_description(self) -> str:
+        """How the worker ended, for a message: 'was killed by signal SIGSEGV', 'exited with code 3'."""
+        code = self.process.wait()
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = str(-code)
+            return f"was killed by signal {name}"
+        return f"exited with code {code}"
