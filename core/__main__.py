@@ -82,13 +82,13 @@ def main() -> int:
 
 def _shut_down(force: bool) -> None:
     """Stop the program's client, or free world servers that never got one."""
-    from .client import active_client, world_claimed
+    from .client import running_clients, world_claimed
     from .environment import MPIEnvironment
-    client = active_client()
+    clients = running_clients()
     try:
-        if client is not None:
+        for client in clients:
             client.stop_services(force_command_request_interruption=force)
-        elif MPIEnvironment.launch_mode == "mpiexec" and not world_claimed():
+        if not clients and MPIEnvironment.launch_mode == "mpiexec" and not world_claimed():
             from .launch import release_world_servers
             release_world_servers()
     except BaseException:  # noqa: BLE001 - last resort: never leave ranks hanging

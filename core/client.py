@@ -21,14 +21,18 @@ from .ledger import CommandFuture, CommandRecord
 from .messages import ISOLATION_MODES, LOG_MODES, ServerConfig, Tag
 
 STOP_TIMEOUT = 30.0
-_active: MPICommandClient | None = None
+_running: list[MPICommandClient] = []
 _world_claimed = False
 """An mpiexec job's servers serve one client; once it stopped they are gone."""
 
 
 def active_client() -> MPICommandClient | None:
-    """The client whose services are running in this process, if any."""
-    return _active
+    """The most recently started client whose services are running in this process, if any."""
+    return _running[-1] if _running else None
+
+
+def running_clients() -> list[MPICommandClient]:
+    return list(_running)
 
 
 def world_claimed() -> bool:
@@ -91,35 +95,33 @@ class MPICommandClient:
 
     def start_services(self) -> None:
         """Start (or find) the servers and wait until every one is ready. Idempotent."""
-        global _active, _world_claimed
+        global _world_claimed
         with self._state_lock:
             if self._state == "running":
                 return
             if self._state == "stopped":
                 raise RuntimeError("this client's services were stopped; create a new MPICommandClient")
-            if _active is not None:
-                raise RuntimeError("another MPICommandClient is already running in this process")
             from . import launch
             if not MPIEnvironment.is_mpi_client:
                 self._serve_instead()
-            self._engine = Engine(self._hub, self.heartbeat_timeout)
             if self.launch_mode == "mpiexec":
                 if _world_claimed:
                     raise RuntimeError("the servers of this mpiexec job already served a client "
                                        "that has stopped them")
-                _world_claimed = True
                 if self._requested_servers not in (None, MPIEnvironment.mpi_world_size - 1):
                     raise ValueError(f"servers={self._requested_servers}, but this mpiexec job has "
                                      f"{MPIEnvironment.mpi_world_size - 1} server ranks")
+                _world_claimed = True
                 group = launch.world_servers(self._config)
             else:
                 count = self._requested_servers or default_server_count()
                 group = launch.spawn_servers(1, count, self._config)
+            self._engine = engine = Engine(self._hub, self.heartbeat_timeout)
             self._groups.append(group)
-            self._engine.add_servers(group.comm, group.peers)
-            self._engine.start()
+            engine.add_servers(group.comm, group.peers)
+            engine.start()
             self._state = "running"
-            _active = self
+            _running.append(self)
             atexit.register(self._stop_at_exit)
         ranks = set(group.peers)
         ready = self._engine.wait(lambda: all(self._engine.views[r].info is not None for r in ranks),
@@ -144,7 +146,6 @@ class MPICommandClient:
     def stop_services(self, force_command_request_interruption: bool = False) -> None:
         """Stop every server and wait until they have. Without force, pending commands finish
         first; with it, queued ones are cancelled and running ones interrupted."""
-        global _active
         with self._state_lock:
             if self._state != "running":
                 return
@@ -165,7 +166,7 @@ class MPICommandClient:
             if self._console is not None:
                 self._console.flush()
             self._state = "stopped"
-            _active = None
+            _running.remove(self)
             atexit.unregister(self._stop_at_exit)
         if not stopped:
             silent = [r for r in live if not (engine.views[r].stopped or engine.views[r].lost)]

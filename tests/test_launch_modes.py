@@ -1,0 +1,154 @@
+"""Both launch modes: `mpiexec -n N python -m core script.py`, and a plain script that spawns."""
+from __future__ import annotations
+
+import json
+import textwrap
+
+from conftest import run_mpiexec, run_python
+
+SEED_SCRIPT = """
+    import json, sys
+    from core import MPICommandClient, MPIEnvironment
+    client = MPICommandClient()
+    client.set_log_mode('redirect')
+    client.start_services()
+    client.push_command_request("x = 2 * 21", target_server=1)
+    [res] = client.push_command_request("x", block=True, target_server=1)
+    ids = client.push_command_request("a + b", parameters={'a': 1, 'b': 2})
+    [added] = client.get_command_response(ids, block=True)
+    ranks = MPIEnvironment.mpi_server_rank_list()
+    hosts = sorted({s['processor'] for s in client.get_server_status().values()})
+    print(json.dumps({"x": res["ret"], "sum": added["ret"], "ranks": ranks, "mode": client.launch_mode,
+                      "argv": sys.argv[1:], "client": MPIEnvironment.is_mpi_client, "hosts": hosts}))
+    client.stop_services()
+"""
+
+
+def _script(tmp_path, body: str, name: str = "script.py"):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def _last_json(stdout: str) -> dict:
+    return json.loads([line for line in stdout.splitlines() if line.startswith("{")][-1])
+
+
+def test_mpiexec_runs_the_script_on_rank_0_and_serves_on_the_others(tmp_path):
+    result = run_mpiexec(3, "-m", "core", str(_script(tmp_path, SEED_SCRIPT)), "--flag", "value")
+    assert result.returncode == 0, result.stderr
+    report = _last_json(result.stdout)
+    assert report == {"x": 42, "sum": 3, "ranks": [1, 2], "mode": "mpiexec",
+                      "argv": ["--flag", "value"], "client": True, "hosts": report["hosts"]}
+
+
+def test_plain_python_spawns_the_servers_it_is_told(tmp_path):
+    result = run_python(str(_script(tmp_path, SEED_SCRIPT)), env={"MPIPANEL_SERVERS": "3"})
+    assert result.returncode == 0, result.stderr
+    report = _last_json(result.stdout)
+    assert (report["x"], report["sum"], report["ranks"], report["mode"]) == (42, 3, [1, 2, 3], "spawn")
+
+
+def test_script_that_forgets_to_stop_still_ends_cleanly(tmp_path):
+    body = """
+        from core import MPICommandClient
+        client = MPICommandClient()
+        client.start_services()
+        client.push_command_request("import time; time.sleep(0.3); print('late work done')", target_server=2)
+    """
+    result = run_mpiexec(3, "-m", "core", str(_script(tmp_path, body)))
+    assert result.returncode == 0, result.stderr
+    assert "[server 2] late work done" in result.stdout
+
+
+def test_server_output_is_printed_with_its_server_prefix(tmp_path):
+    body = """
+        import logging
+        from core import MPICommandClient
+        client = MPICommandClient(servers=2)
+        client.start_services()
+        client.push_command_request(
+            "import logging, ctypes, sys; print('one\\\\ntwo'); print('err', file=sys.stderr);"
+            "logging.getLogger('task').warning('careful');"
+            "ctypes.CDLL(None).printf(b'from C\\\\n')", block=True, target_server=[1, 2])
+        client.stop_services()
+    """
+    result = run_python(str(_script(tmp_path, body)))
+    assert result.returncode == 0, result.stderr
+    for rank in (1, 2):
+        assert f"[server {rank}] one\n[server {rank}] two\n" in result.stdout
+        assert f"[server {rank}] from C\n" in result.stdout
+        assert f"[server {rank}] err\n" in result.stderr
+        assert f"[server {rank}] WARNING task: careful\n" in result.stderr
+
+
+def test_unified_log_mode_leaves_output_on_the_servers_streams(tmp_path):
+    body = """
+        from core import MPICommandClient
+        client = MPICommandClient()
+        client.set_log_mode('unified')
+        client.start_services()
+        client.push_command_request("import logging; print('plain line'); logging.warning('a record')",
+                                    block=True, target_server=1)
+        client.stop_services()
+    """
+    result = run_mpiexec(2, "-m", "core", str(_script(tmp_path, body)))
+    assert result.returncode == 0, result.stderr
+    assert "plain line" in result.stdout and "[server" not in result.stdout
+    assert "a record" in result.stderr and "[server" not in result.stderr
+
+
+def test_exception_in_the_script_stops_the_servers_and_exits_non_zero(tmp_path):
+    body = """
+        from core import MPICommandClient
+        client = MPICommandClient()
+        client.start_services()
+        client.push_command_request("import time; time.sleep(60)", target_server=1)
+        raise RuntimeError("script broke")
+    """
+    result = run_mpiexec(3, "-m", "core", str(_script(tmp_path, body)), timeout=60)
+    assert result.returncode != 0
+    assert "RuntimeError: script broke" in result.stderr
+
+
+def test_script_that_never_starts_a_client_still_releases_the_servers(tmp_path):
+    result = run_mpiexec(3, "-m", "core", "-c", "print('no client here')", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "no client here" in result.stdout
+
+
+def test_module_form_runs_a_module_as_main(tmp_path):
+    _script(tmp_path, SEED_SCRIPT, name="seed_session.py")
+    result = run_mpiexec(2, "-m", "core", "-m", "seed_session", "arg", cwd=tmp_path,
+                         env={"PYTHONPATH": f"{tmp_path}:{run_python.__globals__['REPO']}"})
+    assert result.returncode == 0, result.stderr
+    assert _last_json(result.stdout)["argv"] == ["arg"]
+
+
+def test_plain_mpiexec_of_a_script_turns_the_other_ranks_into_servers(tmp_path):
+    result = run_mpiexec(3, str(_script(tmp_path, SEED_SCRIPT)))
+    assert result.returncode == 0, result.stderr
+    assert _last_json(result.stdout)["ranks"] == [1, 2]
+
+
+def test_launcher_usage_errors_are_explained():
+    missing = run_python("-m", "core", "no_such_script.py")
+    assert missing.returncode == 2 and "no such file: no_such_script.py" in missing.stderr
+    assert "usage:" in missing.stderr
+    bad = run_python("-m", "core", "-x")
+    assert bad.returncode == 2 and "unknown option -x" in bad.stderr
+    helped = run_python("-m", "core", "--help")
+    assert helped.returncode == 0 and "mpiexec -n N" in helped.stdout
+
+
+def test_servers_count_that_contradicts_mpiexec_is_refused(tmp_path):
+    body = """
+        from core import MPICommandClient
+        try:
+            MPICommandClient(servers=5).start_services()
+        except ValueError as exc:
+            print("refused:", exc)
+    """
+    result = run_mpiexec(3, "-m", "core", str(_script(tmp_path, body)), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "refused: servers=5, but this mpiexec job has 2 server ranks" in result.stdout
