@@ -9,6 +9,7 @@ its text because a compile costs tens of microseconds on the hot path, and regis
 from __future__ import annotations
 
 import builtins
+import collections
 import linecache
 import time
 import traceback
@@ -18,6 +19,9 @@ from . import blobs
 from .messages import CommandRequest
 
 CODE_CACHE_SIZE = 512
+LINECACHE_SIZE = 1000
+"""Source lines kept for tracebacks of the latest commands (a traceback of an older one just
+lacks the source line)."""
 
 
 def compile_command(command: str, filename: str = "<command>"):
@@ -39,18 +43,26 @@ class CommandRunner:
         self.executing = False
         """True exactly while user code runs: an interrupt outside that window is ignored."""
         self._code: dict[str, tuple[Any, str]] = {}
+        self._named: collections.deque[str] = collections.deque()
 
     def _compiled(self, request: CommandRequest):
+        """The command's code, named `<command ID>` so that its traceback names this command."""
+        filename = f"<command {request.id}>"
         cached = self._code.get(request.command)
         if cached is None:
-            filename = f"<command {request.id}>"
             cached = compile_command(request.command, filename)
-            lines = request.command.splitlines(keepends=True)
-            linecache.cache[filename] = (len(request.command), None, lines, filename)
             if len(self._code) >= CODE_CACHE_SIZE:
                 self._code.clear()
             self._code[request.command] = cached
-        return cached
+        code, mode = cached
+        if code.co_filename != filename:
+            code = code.replace(co_filename=filename)
+        linecache.cache[filename] = (len(request.command), None,
+                                     request.command.splitlines(keepends=True), filename)
+        self._named.append(filename)
+        if len(self._named) > LINECACHE_SIZE:
+            linecache.cache.pop(self._named.popleft(), None)
+        return code, mode
 
     def run(self, request: CommandRequest, parameter_buffers: list) -> tuple[dict[str, Any], list]:
         """Run one command: `(response fields, result buffers)`, no buffers for a None result.

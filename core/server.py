@@ -271,6 +271,7 @@ class Server:
             now = time.time()
             self.complete({"mode": None, "successful": False, "status": "failed",
                            "traceback": detail + "\n", "time_start": now, "time_end": now}, [])
+            self.namespace_reset = True  # and the next command will say so again
 
     @property
     def worker_pid(self) -> int | None:
