@@ -59,7 +59,13 @@ def _run_program(args: list[str]) -> None:
 
 
 def main() -> int:
-    args = sys.argv[1:]
+    code = _main(sys.argv[1:])
+    from . import finalize_guard
+    finalize_guard.set_exit_code(code)
+    return code
+
+
+def _main(args: list[str]) -> int:
     from .environment import MPIEnvironment
     if not MPIEnvironment.is_mpi_client:
         from .server import main as serve

@@ -77,17 +77,44 @@ class Engine:
         self._next_check = 0.0
         self._closing = False
         self._thread: threading.Thread | None = None
+        self._ready_waiters: dict[int, list] = {}
+        self.abandoned: list[Peer] = []
+        self.lost_any = False
+        """A server rank was lost at some point (even if replaced since): MPI cannot finalize."""
 
     # ----- set-up -------------------------------------------------------------------------
     def add_servers(self, comm: MPI.Comm, peers: dict[int, Peer]) -> None:
         """Adopt peers that share `comm` (one world, or one spawn's intercommunicator)."""
         with self.lock:
-            self._channels.append((comm, {peer.rank: rank for rank, peer in peers.items()}))
-            for rank, peer in peers.items():
-                self.peers[rank] = peer
-                self.views[rank] = ServerView(rank)
-                self.ledger.add_rank(rank)
-                self._selector.register(peer.sock, selectors.EVENT_READ, rank)
+            self.adopt(comm, peers)
+
+    def adopt(self, comm: MPI.Comm, peers: dict[int, Peer]) -> None:
+        """`add_servers` for a caller that holds the lock; a rank adopted again replaces the old."""
+        self._channels.append((comm, {peer.rank: rank for rank, peer in peers.items()}))
+        for rank, peer in peers.items():
+            if rank in self.peers:
+                self._abandon(rank)
+            self.peers[rank] = peer
+            self.views[rank] = ServerView(rank)
+            self.ledger.add_rank(rank)
+            self._selector.register(peer.sock, selectors.EVENT_READ, rank)
+
+    def _abandon(self, rank: int) -> None:
+        """Stop listening to a replaced server. Its socket stays open on purpose: a spawned
+        server that sees its client go away exits, and with MPICH that kills the client."""
+        old = self.peers.pop(rank)
+        for comm, ranks in self._channels:
+            if comm is old.comm:
+                ranks.pop(old.rank, None)
+        try:
+            self._selector.unregister(old.sock)
+        except (KeyError, ValueError):
+            pass
+        self.abandoned.append(old)
+
+    def when_ready(self, rank: int, future) -> None:
+        """Resolve `future` with the server's status at its next READY (after a restart)."""
+        self._ready_waiters.setdefault(rank, []).append(future)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="mpipanel-progress", daemon=True)
@@ -209,7 +236,9 @@ class Engine:
         for comm, ranks in self._channels:
             while (message := receive(comm, self._status)) is not None:
                 source, tag, payload, buffers = message
-                rank = ranks[source]
+                rank = ranks.get(source)
+                if rank is None:
+                    continue  # from a server that was replaced
                 self.peers[rank].received += 1
                 self._handle(rank, tag, payload, buffers)
                 active = True
@@ -233,6 +262,9 @@ class Engine:
         elif tag == Tag.READY:
             view.info = payload
             self._post_status(rank)
+            status = self.server_status(rank)
+            for future in self._ready_waiters.pop(rank, ()):
+                self.hub.post_call(lambda f=future: f.set_result(status))
         elif tag == Tag.STOPPED:
             view.stopped = True
             self._post_status(rank)
@@ -314,6 +346,7 @@ class Engine:
         if view.lost:
             return
         view.lost = True
+        self.lost_any = True
         try:
             self._selector.unregister(self.peers[rank].sock)
         except (KeyError, ValueError):

@@ -82,6 +82,10 @@ class InlineExecutor:
         with self.server.lock:
             self.server.complete(fields, result)
 
+    def reset(self) -> None:
+        """A fresh namespace (only between commands)."""
+        self.runner = CommandRunner()
+
     def interrupt(self) -> None:
         if self.runner.executing:
             signal.pthread_kill(self._main.ident, signal.SIGINT)

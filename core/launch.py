@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from mpi4py import MPI
 
 from .doorbell import DoorbellListener
-from .messages import ServerConfig, Tag
+from .messages import ServerConfig, StopRequest, Tag
 from .transport import Peer, send_unannounced
 
 CONNECT_TIMEOUT = 120.0
@@ -28,14 +28,25 @@ class ServerGroup:
     comm: MPI.Comm
     peers: dict[int, Peer]
     spawned: bool
+    abandoned: set[int] = field(default_factory=set)
+    """Ranks replaced after they were lost: they can no longer take part in a disconnect."""
 
-    def disconnect(self) -> None:
-        """End the group's communicator; spawned servers then finalize and exit."""
-        if self.spawned:
-            self.comm.Disconnect()
+    def abandon(self, rank: int) -> None:
+        self.abandoned.add(rank)
+
+    def disconnect(self) -> bool:
+        """End the group's communicator so spawned servers can finalize and exit; False when a
+        lost member makes that impossible (the disconnect is collective)."""
+        if not self.spawned:
+            return True
+        if self.abandoned:
+            return False
+        self.comm.Disconnect()
+        return True
 
 
 ConfigFactory = Callable[[int, DoorbellListener], ServerConfig]
+"""Makes the hello for one server rank, given the listener its doorbell must connect to."""
 
 
 def spawn_servers(first_rank: int, count: int, make_config: ConfigFactory) -> ServerGroup:
@@ -75,4 +86,4 @@ def release_world_servers() -> None:
     """Tell the servers of an mpiexec job that no client will come, so that they exit."""
     comm = MPI.COMM_WORLD
     for rank in range(1, comm.Get_size()):
-        send_unannounced(comm, rank, Tag.STOP, False)
+        send_unannounced(comm, rank, Tag.STOP, StopRequest(force=False, finalize=True))

@@ -25,9 +25,10 @@ class Tag(enum.IntEnum):
     CANCEL = 3         # list of command ids still queued on the server
     INTERRUPT = 4      # command id to interrupt, or None for whatever runs
     SET_LOG_MODE = 5   # 'redirect' or 'unified'
-    STOP = 6           # bool: interrupt the running command and drop the queue first
+    STOP = 6           # StopRequest
+    RESTART = 7        # None: drop the namespace (kill the worker), answer READY again
     # server -> client
-    READY = 10         # ServerInfo
+    READY = 10         # ServerInfo, at start and after each restart
     RESPONSE = 11      # dict of response fields; buffers: the pickled result unless it is None
     OUTPUT = 12        # list of OutputItem / LogItem, batched
     STATUS = 13        # ServerStatus (heartbeat)
@@ -49,6 +50,15 @@ class ServerConfig(NamedTuple):
     doorbell_port: int
     doorbell_token: bytes
     client_host: str
+    replaces_lost: bool
+    """This server takes the rank of one that was lost: its first response says so."""
+
+
+class StopRequest(NamedTuple):
+    force: bool
+    """Cancel the queue and interrupt the running command, instead of finishing them first."""
+    finalize: bool
+    """False once a rank was lost: then MPI_Finalize would wait forever, so exit without it."""
 
 
 class ServerInfo(NamedTuple):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import os
 import selectors
+import signal
 import sys
 import threading
 import time
@@ -22,8 +23,8 @@ import psutil
 from mpi4py import MPI
 
 from . import doorbell
-from .messages import (CommandRequest, LogItem, ServerConfig, ServerInfo, ServerStatus, Tag,
-                       WorkerKind)
+from .messages import (CommandRequest, LogItem, ServerConfig, ServerInfo, ServerStatus, StopRequest,
+                       Tag, WorkerKind)
 from .output_batch import OutputBatch
 from .transport import Peer, PeerLost, receive
 from .worker_process import WorkerProcess
@@ -32,6 +33,8 @@ SPIN_SECONDS = 0.002
 MAX_OUTPUT_IN_FLIGHT = 4
 """Output batches sent but not yet received by the client; past this the rank stops reading the
 worker's pipes, the worker blocks in `write`, and a flood costs bounded memory everywhere."""
+
+INTERRUPT_RETRY = 0.25
 
 _STOP = object()  # queue entry: stop once everything queued before it has run
 
@@ -51,7 +54,13 @@ class Server:
         self.running_since = 0.0
         self.stopping = False
         self.finished = False
-        self.namespace_reset = False
+        self.namespace_reset = config.replaces_lost
+        self.reset_pending = False
+        self.interrupting: int | None = None
+        self.interrupt_sent = 0.0
+        self.interrupt_on_start: set[int] = set()
+        self.finalize = True
+        self.client_alive = True
         self.batch = OutputBatch()
         self.output_lock = threading.Lock()
         """Guards the batch: with isolation 'none' the user's threads print into it."""
@@ -77,6 +86,11 @@ class Server:
         while not self.finished:
             with self.lock:
                 active = self._receive_all()
+                if self.reset_pending and self.running is None:
+                    self.reset_pending = False
+                    self.inline.reset()
+                    self._reset(f"Server {self.rank} was restarted at the client's request; "
+                                f"its namespace is lost.")
                 next_item = self._next_item() if self.running is None else None
                 now = time.monotonic()
                 self._timers(now)
@@ -100,6 +114,10 @@ class Server:
             timeout = min(timeout, due)
         if self.output_in_flight:
             timeout = min(timeout, 0.001)
+        if self.interrupting is not None:
+            timeout = min(timeout, self.interrupt_sent + INTERRUPT_RETRY - now)
+        if self.peer.pending_sends:
+            timeout = 0.0  # a large send only moves while this side calls MPI
         for key, _ in self.selector.select(max(0.0, timeout)):
             with self.lock:
                 key.data(key.fileobj)
@@ -128,6 +146,8 @@ class Server:
 
     def _timers(self, now: float) -> None:
         self.peer.complete_sends()
+        if self.interrupting is not None:
+            self._retry_interrupt(now)
         if self.output_in_flight:
             self.output_in_flight = [req for req in self.output_in_flight if not req.Test()]
             self._pause_streams(len(self.output_in_flight) >= MAX_OUTPUT_IN_FLIGHT)
@@ -145,12 +165,14 @@ class Server:
         elif tag == Tag.CANCEL:
             self._cancel(set(payload))
         elif tag == Tag.INTERRUPT:
-            if self.running is not None and payload in (None, self.running.id):
-                self._interrupt()
+            self._request_interrupt(payload)
         elif tag == Tag.SET_LOG_MODE:
             self.log_mode = payload
+        elif tag == Tag.RESTART:
+            self._restart()
         elif tag == Tag.STOP:
-            if payload:
+            self.finalize = payload.finalize
+            if payload.force:
                 self._cancel({item[0].id for item in self.queue if item is not _STOP})
                 if self.running is not None:
                     self._interrupt()
@@ -160,10 +182,7 @@ class Server:
         kept = collections.deque()
         for item in self.queue:
             if item is not _STOP and item[0].id in ids:
-                now = time.time()
-                self._respond(item[0], {"mode": None, "successful": False, "status": "cancelled",
-                                        "traceback": "Cancelled before it started.",
-                                        "time_start": now, "time_end": now}, [])
+                self._respond_unrun(item[0], "cancelled", "Cancelled before it started.\n")
             else:
                 kept.append(item)
         self.queue = kept
@@ -179,6 +198,10 @@ class Server:
 
     # ----- running commands -----------------------------------------------------------------
     def _start(self, request: CommandRequest, buffers: list) -> None:
+        if request.id in self.interrupt_on_start:
+            self.interrupt_on_start.discard(request.id)
+            self._respond_unrun(request, "interrupted", "KeyboardInterrupt: interrupted before it started\n")
+            return
         self.running = request
         self.running_since = time.monotonic()
         if self.worker is not None:
@@ -186,17 +209,44 @@ class Server:
         else:
             self.inline.run(request, buffers)
 
+    def _request_interrupt(self, command_id: int | None) -> None:
+        """Interrupt `command_id` (None: what runs, else what runs next) now or when it starts.
+
+        The client may see a command as running a moment before this rank starts it."""
+        if self.running is not None and command_id in (None, self.running.id):
+            self._interrupt()
+        elif command_id is not None:
+            self.interrupt_on_start.add(command_id)
+        elif self.queue and self.queue[0] is not _STOP:
+            self.interrupt_on_start.add(self.queue[0][0].id)
+
     def _interrupt(self) -> None:
+        """Signal the running command, again every `INTERRUPT_RETRY` until it ends: a signal
+        that lands just before the command starts executing is ignored by design."""
+        self.interrupting = self.running.id
+        self.interrupt_sent = time.monotonic()
         if self.worker is not None:
             self.worker.interrupt()
         else:
             self.inline.interrupt()
+
+    def _retry_interrupt(self, now: float) -> None:
+        if self.running is None or self.running.id != self.interrupting:
+            self.interrupting = None
+        elif now - self.interrupt_sent >= INTERRUPT_RETRY:
+            self._interrupt()
 
     def complete(self, fields: dict, result: list) -> None:
         """The running command is over: send its output, then its response."""
         request, self.running = self.running, None
         self.flush_output()
         self._respond(request, fields, result)
+
+    def _respond_unrun(self, request: CommandRequest, status: str, traceback: str) -> None:
+        """Answer for a command that never ran (cancelled, or interrupted before it started)."""
+        now = time.time()
+        self._respond(request, {"mode": None, "successful": False, "status": status,
+                                "traceback": traceback, "time_start": now, "time_end": now}, [])
 
     def _respond(self, request: CommandRequest, fields: dict, result: list) -> None:
         fields["id"] = request.id
@@ -253,25 +303,46 @@ class Server:
 
     def _on_worker_death(self) -> None:
         old = self.worker
+        how = old.death_description()
+        self._replace_worker()
+        self._reset(f"The worker process of server {self.rank} (pid {old.pid} on {self.host}) "
+                    f"{how}. Its namespace is lost; a fresh worker has started.")
+
+    def _replace_worker(self) -> None:
+        """Stop listening to the current worker, keep what it printed, start a fresh one."""
+        old = self.worker
         for fileobj in (old.channel, *old.streams):
             try:
                 self.selector.unregister(fileobj)
             except KeyError:
                 pass
         self._drain_streams()
-        how = old.death_description()
-        old.close()
-        detail = (f"The worker process of server {self.rank} (pid {old.pid} on {self.host}) {how}. "
-                  f"Its namespace is lost; a fresh worker has started.")
+        old.kill()
+        self._start_worker()
+
+    def _restart(self) -> None:
+        """The client asked for a fresh namespace (its `restart_server`)."""
+        if self.worker is not None:
+            self._replace_worker()
+            self._reset(f"Server {self.rank} was restarted at the client's request; "
+                        f"its namespace is lost and a fresh worker has started.")
+        else:
+            self.reset_pending = True  # done between commands, see `serve`
+            if self.running is not None:
+                self._interrupt()
+
+    def _reset(self, detail: str) -> None:
+        """Say plainly that the namespace is gone: in the log, in the response of the command
+        that was running, in the next command's response, and with a new READY."""
         self.add_log(LogItem(self.running.id if self.running else None, time.time(), 40,
                              "mpipanel.server", detail))
-        self._start_worker()
         self.namespace_reset = True
         if self.running is not None:
             now = time.time()
             self.complete({"mode": None, "successful": False, "status": "failed",
                            "traceback": detail + "\n", "time_start": now, "time_end": now}, [])
             self.namespace_reset = True  # and the next command will say so again
+        self.peer.send(Tag.READY, ServerInfo(self.rank, self.host, os.getpid(), self.worker_pid))
 
     @property
     def worker_pid(self) -> int | None:
@@ -328,27 +399,28 @@ class Server:
             req.Wait()
         self.peer.send(Tag.STOPPED, None)
         self.peer.wait_sends()
-        if self.worker is not None:
-            self.worker.kill()
 
 
-def _await_hello(comm: MPI.Comm) -> ServerConfig | None:
-    """Wait for the client's hello (None: told to stop before any), sleeping, not spinning."""
+def _await_hello(comm: MPI.Comm) -> ServerConfig | StopRequest:
+    """Wait for the client's hello, or a stop before any; sleep meanwhile, do not spin."""
     status = MPI.Status()
     delay = 0.0005
     while not comm.Iprobe(0, MPI.ANY_TAG, status):
         time.sleep(delay)
         delay = min(2 * delay, 0.05)
     _, tag, payload, _ = receive(comm, status, 0, block=True)
-    return payload if tag == Tag.HELLO else None
+    return payload
 
 
 def main() -> None:
     """Entry point of a server rank, in either launch mode."""
     parent = MPI.Comm.Get_parent()
     comm = MPI.COMM_WORLD if parent == MPI.COMM_NULL else parent
+    # A terminal's Ctrl-C reaches every rank; the client decides what stops. Workers inherit the
+    # ignored SIGINT until they install their own handler, so an early interrupt cannot kill one.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     config = _await_hello(comm)
-    if config is None:
+    if isinstance(config, StopRequest):
         return
     same_host = config.client_host == MPI.Get_processor_name()
     sock = doorbell.connect(config.doorbell_addresses, config.doorbell_port,
@@ -357,15 +429,17 @@ def main() -> None:
     try:
         server.serve()
     except PeerLost:
-        # The client is gone; MPI_Finalize would wait for it forever.
-        if server.worker is not None:
-            server.worker.kill()
+        server.client_alive = server.finalize = False  # MPI_Finalize would wait for it forever
+    if server.worker is not None:
+        server.worker.kill()
+    if comm is parent and server.client_alive:
+        comm.Disconnect()  # collective: the client disconnects every healthy spawned group
+        server.finalize = True  # and then this process's MPI stands alone
+    if not server.finalize:
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(1)
+        os._exit(0)
     sock.close()
-    if comm is parent:
-        comm.Disconnect()
 
 
 if __name__ == "__main__":

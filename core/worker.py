@@ -3,7 +3,7 @@
 With MPICH a rank killed by a signal ends the whole job, the client included. So the server rank
 only supervises, and user code runs here: a segfault, a kill or an `os._exit` ends this process
 alone, and the rank reports it and starts a fresh one. Started by `core.worker_process` as
-`python -m core.worker FD`, with the MPI launcher's environment variables removed.
+`python -m core.worker CHANNEL_FD LIFELINE_FD`, with the MPI launcher's environment variables removed.
 
 Output: fds 1 and 2 are pipes the rank reads (so a C extension's printf is caught too);
 `logging` records go to the rank as frames on the channel, tagged with the running command's id.
@@ -13,8 +13,10 @@ from __future__ import annotations
 import ctypes
 import io
 import logging
+import os
 import signal
 import sys
+import threading
 
 from .execution import CommandRunner
 from .messages import LogItem, WorkerKind
@@ -50,7 +52,8 @@ def _line_buffered(fd: int) -> io.TextIOWrapper:
 class StandardStreams:
     """Line-buffered `sys.stdout`/`sys.stderr` on fds 1 and 2, put back after every command.
 
-    A command may close or replace them; the next command still prints where the rank reads.
+    A command may close or replace them, at the Python or the file descriptor level; the next
+    command still prints where the rank reads.
     """
 
     def __init__(self) -> None:
@@ -58,8 +61,19 @@ class StandardStreams:
         self.stderr = _line_buffered(2)
         sys.stdout = sys.__stdout__ = self.stdout
         sys.stderr = sys.__stderr__ = self.stderr
+        self._pipes = {fd: (os.dup(fd), _identity(fd)) for fd in (1, 2)}
+
+    def _restore_descriptors(self) -> None:
+        for fd, (saved, identity) in self._pipes.items():
+            try:
+                intact = _identity(fd) == identity
+            except OSError:
+                intact = False
+            if not intact:
+                os.dup2(saved, fd)
 
     def flush_and_restore(self) -> None:
+        self._restore_descriptors()
         for name in ("stdout", "stderr"):
             current = getattr(sys, name)
             if current is not getattr(self, name):
@@ -76,11 +90,22 @@ class StandardStreams:
         _libc.fflush(None)  # printf output of C extensions
 
 
-def _die_with_parent() -> None:
-    """Have the kernel kill this process when its server rank dies, even mid-command."""
-    if sys.platform.startswith("linux"):
-        pr_set_pdeathsig = 1
-        _libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+def _identity(fd: int) -> tuple[int, int]:
+    stat = os.fstat(fd)
+    return stat.st_dev, stat.st_ino
+
+
+def _exit_with_server(lifeline: int) -> None:
+    """End this process when its server rank dies, even mid-command: the rank holds the only
+    write end of the `lifeline` pipe, so a read returns end-of-file exactly then. (The kernel's
+    parent-death signal is not available everywhere; this is.)"""
+
+    def watch() -> None:
+        while os.read(lifeline, 1):
+            pass
+        os._exit(1)
+
+    threading.Thread(target=watch, name="mpipanel-lifeline", daemon=True).start()
 
 
 def serve(channel: FrameChannel) -> None:
@@ -111,8 +136,9 @@ def serve(channel: FrameChannel) -> None:
 
 
 def main(argv: list[str]) -> None:
-    _die_with_parent()
-    serve(FrameChannel(int(argv[1])))
+    channel_fd, lifeline_fd = int(argv[1]), int(argv[2])
+    _exit_with_server(lifeline_fd)
+    serve(FrameChannel(channel_fd))
 
 
 if __name__ == "__main__":

@@ -36,12 +36,15 @@ class WorkerProcess:
 
     def __init__(self) -> None:
         ours, theirs = socket.socketpair()
+        lifeline_read, self._lifeline = os.pipe()  # see core.worker._exit_with_server
+        os.set_inheritable(self._lifeline, False)
         with theirs:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "core.worker", str(theirs.fileno())],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+                [sys.executable, "-m", "core.worker", str(theirs.fileno()), str(lifeline_read)],
+                pass_fds=(theirs.fileno(), lifeline_read), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env=worker_environment(), start_new_session=True)
+        os.close(lifeline_read)
         self.channel = FrameChannel(ours.detach())
         self.streams = {self.process.stdout.fileno(): "stdout", self.process.stderr.fileno(): "stderr"}
         for fd in self.streams:
@@ -81,13 +84,20 @@ class WorkerProcess:
         self.close()
 
     def close(self) -> None:
+        os.close(self._lifeline)
         self.channel.close()
         self.process.stdout.close()
         self.process.stderr.close()
 
     def death_description(self) -> str:
-        """How the worker ended, for a message: 'was killed by signal SIGSEGV', 'exited with code 3'."""
-        code = self.process.wait()
+        """How the worker ended, for a message: 'was killed by signal SIGSEGV', 'exited with code 3'.
+
+        Its channel closes a moment before the process is gone: wait that moment, not longer.
+        """
+        try:
+            code = self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return "closed its channel to the server"
         if code < 0:
             try:
                 name = signal.Signals(-code).name

@@ -16,11 +16,16 @@ REPO = Path(__file__).resolve().parent.parent
 SERVER_MARKERS = ("from core.server import main", "core.worker")
 
 
-def server_processes() -> list[psutil.Process]:
-    """mpipanel server ranks and workers started by this test run (by their command line)."""
+def server_processes(pids: list[int] | None = None) -> list[psutil.Process]:
+    """mpipanel server ranks and workers of this test run that still run (among `pids`)."""
     found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        cmdline = " ".join(proc.info["cmdline"] or ())
+    for proc in psutil.process_iter(["cmdline"]) if pids is None else map(_process, pids):
+        if proc is None:
+            continue
+        try:
+            cmdline = " ".join(proc.cmdline())
+        except psutil.Error:
+            continue
         if any(marker in cmdline for marker in SERVER_MARKERS) or " -m core " in f" {cmdline} ":
             found.append(proc)
     return [p for p in found if _started_by_us(p)]
@@ -35,6 +40,13 @@ def _started_by_us(proc: psutil.Process) -> bool:
         return False
 
 
+def _process(pid: int) -> psutil.Process | None:
+    try:
+        return psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return None
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_orphan_servers():
     """Tag every process this run starts, and check at the end that none of them outlived it."""
@@ -43,10 +55,10 @@ def no_orphan_servers():
     assert wait_for_no_servers(), f"server processes left running: {server_processes()}"
 
 
-def wait_for_no_servers(timeout: float = 10.0) -> bool:
-    """True once no server process of this run is running (they may take a moment to exit)."""
+def wait_for_no_servers(pids: list[int] | None = None, timeout: float = 10.0) -> bool:
+    """True once no server process of this run (among `pids`) runs; they may take a moment."""
     deadline = time.monotonic() + timeout
-    while server_processes():
+    while server_processes(pids):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.1)
@@ -63,12 +75,17 @@ def client():
     c.stop_services(force_command_request_interruption=True)
 
 
-def run_mpiexec(nprocs: int, *args: str, timeout: float = 120, env: dict | None = None,
-                cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run `mpiexec -n nprocs python *args` and return its completed process (text output)."""
+def mpiexec_command(nprocs: int, *launcher_args: str) -> list[str]:
+    """`mpiexec [launcher_args] -n nprocs python` with the MPICH wheel's own mpiexec."""
     mpiexec = Path(sys.executable).with_name("mpiexec")
-    command = [str(mpiexec if mpiexec.exists() else "mpiexec"), "-n", str(nprocs), sys.executable, *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+    return [str(mpiexec if mpiexec.exists() else "mpiexec"), *launcher_args, "-n", str(nprocs), sys.executable]
+
+
+def run_mpiexec(nprocs: int, *args: str, timeout: float = 120, env: dict | None = None,
+                cwd: Path | None = None, launcher_args: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Run `mpiexec -n nprocs python *args` and return its completed process (text output)."""
+    return subprocess.run([*mpiexec_command(nprocs, *launcher_args), *args], capture_output=True,
+                          text=True, timeout=timeout,
                           env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, cwd=cwd)
 
 

@@ -1,0 +1,269 @@
+"""Every server fault ends in a clear failed response while the client and other servers go on."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+
+import psutil
+import pytest
+
+from conftest import REPO, mpiexec_command, run_mpiexec, server_processes, wait_for_no_servers
+from core import MPICommandClient, events
+
+
+def test_endless_loop_is_interrupted_and_heartbeats_keep_flowing(client):
+    heartbeats = threading.Semaphore(0)
+
+    def count_heartbeats(event):
+        if isinstance(event, events.ServerStatusChanged) and event.server == 1 and event.status["busy"]:
+            heartbeats.release()
+
+    client.push_command_request("kept = 'yes'", block=True, target_server=1)
+    unsubscribe = client.subscribe(count_heartbeats)
+    try:
+        [loop_id] = client.push_command_request("while True:\n    pass", target_server=1)
+        for _ in range(2):
+            assert heartbeats.acquire(timeout=10), "no heartbeat while the command ran"
+    finally:
+        unsubscribe()
+    assert client.get_server_status()[1]["command_id"] == loop_id
+    client.interrupt([loop_id])
+    [response] = client.get_command_response([loop_id], block=True, timeout=10)
+    assert response["status"] == "interrupted" and response["successful"] is False
+    assert response["traceback"].rstrip().endswith("KeyboardInterrupt")
+    [after] = client.push_command_request("kept", block=True, target_server=1)
+    assert after["ret"] == "yes"
+
+
+def test_interrupt_by_server_rank_stops_what_runs_there(client):
+    sleeper = _start_and_wait(client, "time.sleep(60)", server=2)
+    client.interrupt(server=2)
+    [response] = client.get_command_response([sleeper], block=True, timeout=10)
+    assert response["status"] == "interrupted"
+
+
+def test_interrupt_that_overtakes_its_command_still_interrupts_it(client):
+    [sleeper] = client.push_command_request("import time; time.sleep(60)", target_server=1)
+    client.interrupt([sleeper])
+    [response] = client.get_command_response([sleeper], block=True, timeout=10)
+    assert response["status"] == "interrupted" and "KeyboardInterrupt" in response["traceback"]
+
+
+def _start_and_wait(client, command: str, server: int) -> int:
+    """Push `command` and return its id once it really runs on the server (it says so first)."""
+    started = threading.Event()
+    marker = f"started-{id(started)}"
+
+    def watch(event):
+        if isinstance(event, events.ServerOutput) and any(marker in getattr(item, "text", "")
+                                                          for item in event.items):
+            started.set()
+
+    unsubscribe = client.subscribe(watch)
+    try:
+        [command_id] = client.push_command_request(f"import time; print({marker!r}, flush=True); {command}",
+                                                   target_server=server)
+        assert started.wait(30), "the command never started"
+    finally:
+        unsubscribe()
+    return command_id
+
+
+def test_cancel_drops_queued_commands_but_not_the_running_one(client):
+    [running] = client.push_command_request("__import__('time').sleep(0.5) or 'finished'", target_server=1)
+    queued = [client.push_command_request(f"{i}", target_server=1)[0] for i in range(3)]
+    client.cancel(queued + [running])
+    responses = client.get_command_response([running] + queued, block=True, timeout=30)
+    assert responses[0]["status"] == "done" and responses[0]["ret"] == "finished"
+    assert [r["status"] for r in responses[1:]] == ["cancelled"] * 3
+    assert all(r["successful"] is False and "Cancelled" in r["traceback"] for r in responses[1:])
+
+
+def test_cancel_of_a_command_waiting_for_any_server_never_sends_it(client):
+    blockers = client.push_command_request("import time; time.sleep(0.5)", target_server=[1, 2])
+    [waiting] = client.push_command_request("'should not run'")
+    client.cancel([waiting])
+    [response] = client.get_command_response([waiting], block=True, timeout=10)
+    assert response["status"] == "cancelled" and response["server"] is None
+    client.get_command_response(blockers, block=True)
+
+
+def test_future_cancel_cancels_the_queued_command(client):
+    client.push_command_request("import time", block=True, target_server=2)
+    client.push_command_request("time.sleep(0.5)", target_server=2)
+    future = client.submit("'late'", target=2)
+    future.cancel()
+    assert future.result(timeout=10)["status"] == "cancelled"
+
+
+def test_memory_error_is_a_failed_command(client):
+    [response] = client.push_command_request("bytearray(1 << 50)", block=True, target_server=1)
+    assert response["successful"] is False and "MemoryError" in response["traceback"]
+
+
+def test_hundred_megabyte_array_result_arrives_intact(client):
+    np = pytest.importorskip("numpy")
+    client.push_command_request("import numpy as np; big = np.arange(100_000_000 // 8, dtype=np.float64)",
+                                block=True, target_server=2)
+    [response] = client.push_command_request("big", block=True, target_server=2)
+    assert response["successful"], response["traceback"]
+    result = response["ret"]
+    assert result.nbytes == 100_000_000 and result[0] == 0 and result[-1] == result.size - 1
+    assert np.array_equal(result, np.arange(result.size, dtype=np.float64))
+
+
+def test_million_printed_lines_arrive_in_bounded_batches(client):
+    received = {"chars": 0, "batches": 0, "largest": 0}
+
+    def tally(event):
+        if isinstance(event, events.ServerOutput) and event.server == 1:
+            size = sum(len(getattr(item, "text", "")) for item in event.items)
+            received["chars"] += size
+            received["batches"] += 1
+            received["largest"] = max(received["largest"], size)
+
+    unsubscribe = client.subscribe(tally)
+    try:
+        [response] = client.push_command_request("for i in range(1_000_000): print(i)", block=True,
+                                                 target_server=1)
+    finally:
+        unsubscribe()
+    assert response["successful"]
+    assert received["chars"] == sum(len(f"{i}\n") for i in range(1_000_000))
+    assert received["largest"] <= 128 * 1024
+    assert received["batches"] < 2_000
+
+
+@pytest.mark.parametrize("command", [
+    "import sys; sys.stdout.close()",
+    "import sys, io; sys.stdout = io.StringIO()",
+    "import sys; sys.stderr = None",
+    "import os; os.close(1)",
+    "import os; os.dup2(os.open(os.devnull, os.O_WRONLY), 1)",
+])
+def test_command_that_breaks_its_streams_leaves_output_working(client, command):
+    client.push_command_request(command, block=True, target_server=2)
+    seen = []
+    unsubscribe = client.subscribe(seen.append)
+    try:
+        [response] = client.push_command_request("print('still printing')", block=True, target_server=2)
+    finally:
+        unsubscribe()
+    assert response["successful"], response["traceback"]
+    texts = "".join(item.text for e in seen if isinstance(e, events.ServerOutput)
+                    for item in e.items if hasattr(item, "text"))
+    assert "still printing" in texts
+
+
+def test_mpi_abort_in_a_command_costs_only_the_worker(client):
+    [response] = client.push_command_request("from mpi4py import MPI; MPI.COMM_WORLD.Abort(5)",
+                                             block=True, target_server=1)
+    assert response["successful"] is False and "exited with code 5" in response["traceback"]
+    [after] = client.push_command_request("'alive'", block=True, target_server=1)
+    assert after["ret"] == "alive" and after["namespace_reset"]
+
+
+def test_restart_server_gives_a_fresh_namespace_and_fails_the_running_command(client):
+    client.push_command_request("mine = 1", block=True, target_server=2)
+    sleeper = _start_and_wait(client, "time.sleep(60)", server=2)
+    status = client.restart_server(2).result(timeout=30)
+    assert status["state"] == "idle"
+    [killed] = client.get_command_response([sleeper], block=True, timeout=10)
+    assert killed["status"] == "failed" and "restarted at the client's request" in killed["traceback"]
+    [after] = client.push_command_request("'mine' in globals()", block=True, target_server=2)
+    assert after["ret"] is False and after["namespace_reset"] is True
+
+
+def test_forced_stop_interrupts_running_and_cancels_queued_commands():
+    with MPICommandClient(servers=1, print_output=False) as stopping:
+        running = _start_and_wait(stopping, "time.sleep(60)", server=1)
+        [queued] = stopping.push_command_request("'queued'", target_server=1)
+        stopping.stop_services(force_command_request_interruption=True)
+        statuses = [r["status"] for r in stopping.get_command_response([running, queued])]
+    assert statuses == ["interrupted", "cancelled"]
+
+
+def test_silent_server_is_marked_timeout_and_recovers():
+    slow = MPICommandClient(servers=1, isolation="none", heartbeat_interval=0.2,
+                            heartbeat_timeout=1.0, print_output=False)
+    changes = []
+    slow.subscribe(lambda e: changes.append(e.status["state"]) if isinstance(e, events.ServerStatusChanged) else None)
+    with slow:
+        # A builtin loop holds the GIL: the rank's pump thread cannot send heartbeats.
+        [hog] = slow.push_command_request("sum(range(3 * 10**8))", target_server=1)
+        [response] = slow.get_command_response([hog], block=True, timeout=60)
+        assert response["status"] == "timeout" and response["successful"] is False
+        assert "Server 1 (pid" in response["traceback"] and "sent no heartbeat" in response["traceback"]
+        [after] = slow.push_command_request("'back'", block=True, target_server=1)
+        assert after["ret"] == "back"
+        assert slow.get_server_status()[1]["timeout"] is False
+    assert "timeout" in changes
+
+
+LOST_RANK_SCRIPT = """
+    from core import MPICommandClient
+    client = MPICommandClient(isolation='none')
+    client.start_services()
+    client.push_command_request("state = 1", block=True, target_server=[1, 2])
+    [died] = client.push_command_request("import os; os._exit(3)", block=True, target_server=2)
+    print("died:", died["status"], died["successful"])
+    print("state:", client.get_server_status()[2]["state"])
+    status = client.restart_server(2).result(timeout=60)
+    [fresh] = client.push_command_request("'state' in globals()", block=True, target_server=2)
+    [other] = client.push_command_request("state", block=True, target_server=1)
+    print("replaced:", status["state"], fresh["ret"], fresh["namespace_reset"], other["ret"])
+    client.stop_services()
+    print("stopped")
+"""
+
+
+def test_lost_rank_under_disable_auto_cleanup_is_replaced_by_a_spawned_one(tmp_path):
+    script = tmp_path / "lost.py"
+    script.write_text(textwrap.dedent(LOST_RANK_SCRIPT))
+    result = run_mpiexec(3, "-m", "core", str(script), timeout=90, launcher_args=("-disable-auto-cleanup",))
+    assert "died: lost False" in result.stdout, result.stdout + result.stderr
+    assert "state: lost" in result.stdout
+    assert "replaced: idle False True 1" in result.stdout
+    assert "stopped" in result.stdout and "not finalizing MPI" in result.stderr
+
+
+KILLED_CLIENT_SCRIPT = """
+    import os, sys, time
+    from core import MPICommandClient
+    client = MPICommandClient(servers=2)
+    client.start_services()
+    status = client.get_server_status()
+    pids = [s["pid"] for s in status.values()] + [s["worker_pid"] for s in status.values()]
+    print(" ".join(map(str, pids)), flush=True)
+    client.push_command_request("import time; time.sleep(600)", target_server=[1, 2])
+    time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("launch", ["spawn", "mpiexec"])
+def test_servers_exit_by_themselves_when_the_client_is_killed(tmp_path, launch):
+    script = tmp_path / "victim.py"
+    script.write_text(textwrap.dedent(KILLED_CLIENT_SCRIPT).replace(
+        "MPICommandClient(servers=2)", "MPICommandClient()" if launch == "mpiexec" else "MPICommandClient(servers=2)"))
+    command = ([*mpiexec_command(3), "-m", "core", str(script)] if launch == "mpiexec"
+               else [sys.executable, str(script)])
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # Its own session: MPICH's launcher answers a dead client by killing its process group.
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env,
+                          start_new_session=True) as proc:
+        pids = [int(p) for p in proc.stdout.readline().split()]
+        assert len(pids) == 4
+        client_pid = proc.pid if launch == "spawn" else _rank0_pid(proc.pid)
+        os.kill(client_pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert wait_for_no_servers(pids), f"still running: {server_processes(pids)}"
+
+
+def _rank0_pid(mpiexec_pid: int) -> int:
+    ranks = [p for p in psutil.Process(mpiexec_pid).children(recursive=True)
+             if "victim.py" in " ".join(p.cmdline())]
+    return min(ranks, key=lambda p: p.create_time()).pid
