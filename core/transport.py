@@ -20,6 +20,7 @@ from typing import Any
 
 from mpi4py import MPI
 
+from . import blobs
 from .messages import Tag
 
 INLINE_LIMIT = 16 * 1024
@@ -125,8 +126,8 @@ def receive(comm: MPI.Comm, status: MPI.Status, source: int = MPI.ANY_SOURCE, bl
     return source, tag, payload, buffers
 
 
-def _receive_buffer(comm: MPI.Comm, source: int, status: MPI.Status) -> bytearray:
+def _receive_buffer(comm: MPI.Comm, source: int, status: MPI.Status):
     message = comm.Mprobe(source, Tag.BUFFER, status)
-    buf = bytearray(status.Get_count(MPI.BYTE))
+    buf = blobs.allocate(status.Get_count(MPI.BYTE))
     message.Recv([buf, MPI.BYTE])
     return buf

@@ -1,39 +1,62 @@
 """Framed messages between a server rank and its worker process over a local socket pair.
 
-A frame is a pickled `(kind, payload, buffer_count)` header followed by that many raw buffers, so
-a large result crosses the socket once without being copied into a pickle. Sending is locked
-because a worker's logging handler may send from any of the user's threads.
+A frame is a length-prefixed pickled `(kind, payload, buffer_sizes)` header followed by those raw
+buffers, so a large result crosses the socket once, without being copied into a pickle, straight
+into memory the receiver allocated for it (`core.blobs.allocate`). Sending is locked because a
+worker's logging handler may send from any of the user's threads.
 """
 from __future__ import annotations
 
 import pickle
+import select
+import socket
+import struct
 import threading
-from multiprocessing.connection import Connection
 from typing import Any
+
+from . import blobs
+
+_LENGTH = struct.Struct("!Q")
+SMALL_FRAME = 64 * 1024
 
 
 class FrameChannel:
     def __init__(self, fd: int):
-        self.connection = Connection(fd)
+        self.sock = socket.socket(fileno=fd)
         self._send_lock = threading.Lock()
 
     def fileno(self) -> int:
-        return self.connection.fileno()
+        return self.sock.fileno()
 
     def send(self, kind: int, payload: Any, buffers: list | tuple = ()) -> None:
-        header = pickle.dumps((kind, payload, len(buffers)), protocol=5)
+        sizes = [memoryview(b).nbytes for b in buffers]
+        header = pickle.dumps((kind, payload, sizes), protocol=5)
+        parts = [_LENGTH.pack(len(header)), header, *buffers]
         with self._send_lock:
-            self.connection.send_bytes(header)
-            for buf in buffers:
-                self.connection.send_bytes(buf)
+            if sum(sizes) < SMALL_FRAME:
+                self.sock.sendall(b"".join(parts))  # one write, one wake-up of the reader
+            else:
+                for part in parts:
+                    self.sock.sendall(part)
 
     def receive(self) -> tuple[int, Any, list]:
         """Next frame; raises EOFError when the other side has gone."""
-        kind, payload, count = pickle.loads(self.connection.recv_bytes())
-        return kind, payload, [self.connection.recv_bytes() for _ in range(count)]
+        length = _LENGTH.unpack(self._read_into(bytearray(_LENGTH.size)))[0]
+        kind, payload, sizes = pickle.loads(self._read_into(bytearray(length)))
+        return kind, payload, [self._read_into(blobs.allocate(size)) for size in sizes]
+
+    def _read_into(self, buffer):
+        view = memoryview(buffer).cast("B")
+        while view:
+            count = self.sock.recv_into(view)
+            if count == 0:
+                raise EOFError("the other side of the worker channel closed")
+            view = view[count:]
+        return buffer
 
     def poll(self) -> bool:
-        return self.connection.poll(0)
+        """True when a frame (or the end of the channel) is waiting."""
+        return bool(select.select([self.sock], [], [], 0)[0])
 
     def close(self) -> None:
-        self.connection.close()
+        self.sock.close()
