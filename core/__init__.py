@@ -14,18 +14,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["MPICommandClient", "MPIEnvironment", "CommandFuture", "events", "__version__"]
+__all__ = ["MPICommandClient", "MPIEnvironment", "CommandFuture", "CommandResponse", "events",
+           "__version__"]
 
 if TYPE_CHECKING:
     from . import events
     from .client import MPICommandClient
     from .environment import MPIEnvironment
-    from .ledger import CommandFuture
+    from .ledger import CommandFuture, CommandResponse
 
 _LAZY = {
     "MPICommandClient": ("client", "MPICommandClient"),
     "MPIEnvironment": ("environment", "MPIEnvironment"),
     "CommandFuture": ("ledger", "CommandFuture"),
+    "CommandResponse": ("ledger", "CommandResponse"),
 }
 
 

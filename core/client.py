@@ -21,7 +21,7 @@ from .console import ConsolePrinter
 from .engine import Engine
 from .environment import MPIEnvironment, default_server_count
 from .events import CommandQueued, Event, EventHub
-from .ledger import CommandFuture, CommandRecord
+from .ledger import CommandFuture, CommandRecord, CommandResponse
 from .messages import ISOLATION_MODES, LOG_MODES, ServerConfig, StopRequest, Tag
 
 STOP_TIMEOUT = 30.0
@@ -239,7 +239,7 @@ class MPICommandClient:
         return records
 
     def get_command_response(self, command_request_id_list, block: bool = False,
-                             timeout: float | None = None) -> list[dict[str, Any]]:
+                             timeout: float | None = None) -> list[CommandResponse]:
         """Responses for the ids (nested lists allowed): all of them when blocking (None for a
         timeout), else those that are done, in the order asked."""
         records = self._records(command_request_id_list)

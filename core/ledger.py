@@ -12,9 +12,28 @@ import itertools
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, TypedDict
 
-FINAL_STATUSES = frozenset({"done", "failed", "interrupted", "timeout", "cancelled", "lost"})
+class CommandResponse(TypedDict):
+    """What every command yields (the mpi4casa keys `successful`, `traceback`, `ret` and more)."""
+
+    id: int
+    command: str
+    parameters: dict[str, Any] | None
+    mode: str | None
+    """'eval' (an expression: `ret` is its value) or 'exec' (statements: `ret` is None)."""
+    server: int | None
+    status: str
+    """done, failed, interrupted, timeout, cancelled or lost."""
+    successful: bool
+    traceback: str | None
+    ret: Any
+    time_start: float
+    time_end: float
+    namespace_reset: bool
+    """True when the server's namespace was lost since its previous command (or just now)."""
+
+
 
 
 class CommandFuture(Future):
@@ -48,7 +67,7 @@ class CommandRecord:
     time_queued: float = field(default_factory=time.time)
     server: int | None = None
     status: str = "queued"
-    response: dict[str, Any] | None = None
+    response: CommandResponse | None = None
 
     @property
     def done(self) -> bool:
