@@ -12,6 +12,7 @@ Events and future results are queued under the lock and delivered after it is re
 from __future__ import annotations
 
 import collections
+import logging
 import os
 import selectors
 import threading
@@ -27,7 +28,10 @@ from .ledger import CommandRecord, Ledger
 from .messages import CommandRequest, ServerInfo, ServerStatus, Tag
 from .transport import Peer, PeerLost, receive
 
+_log = logging.getLogger(__name__)
+
 PROGRESS_SPIN = 0.001
+INTERNAL_ERROR_PAUSE = 0.1
 CALLER_SPIN = 0.005
 DRIVER_LINGER = 0.002
 
@@ -175,6 +179,15 @@ class Engine:
 
     # ----- the progress thread ------------------------------------------------------------
     def _run(self) -> None:
+        """The progress thread: it must outlive any bug of ours, or every caller would hang."""
+        while not self._closing:
+            try:
+                self._progress_until_closed()
+            except Exception:  # noqa: BLE001 - log, pause, go on
+                _log.exception("internal error in the mpipanel progress thread")
+                time.sleep(INTERNAL_ERROR_PAUSE)
+
+    def _progress_until_closed(self) -> None:
         last_activity = 0.0
         while not self._closing:
             now = time.monotonic()

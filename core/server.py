@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 
 import psutil
 from mpi4py import MPI
@@ -35,6 +36,7 @@ MAX_OUTPUT_IN_FLIGHT = 4
 worker's pipes, the worker blocks in `write`, and a flood costs bounded memory everywhere."""
 
 INTERRUPT_RETRY = 0.25
+INTERNAL_ERROR_PAUSE = 0.1
 
 _STOP = object()  # queue entry: stop once everything queued before it has run
 
@@ -80,32 +82,47 @@ class Server:
 
     # ----- the loop -------------------------------------------------------------------------
     def serve(self) -> None:
-        """Run until the client says stop; raises PeerLost if the client vanishes."""
+        """Run until the client says stop; raises PeerLost if the client vanishes.
+
+        Nothing else may end this loop: a spawned server that exits takes the client down.
+        """
         self.peer.send(Tag.READY, ServerInfo(self.rank, self.host, os.getpid(), self.worker_pid))
-        last_activity = time.monotonic()
+        self._last_activity = time.monotonic()
         while not self.finished:
-            with self.lock:
-                active = self._receive_all()
-                if self.reset_pending and self.running is None:
-                    self.reset_pending = False
-                    self.inline.reset()
-                    self._reset(f"Server {self.rank} was restarted at the client's request; "
-                                f"its namespace is lost.")
-                next_item = self._next_item() if self.running is None else None
-                now = time.monotonic()
-                self._timers(now)
-            if self.finished:
-                break
-            if next_item is not None:
-                self._start(*next_item)
-                active = True
-            if active:
-                last_activity = time.monotonic()
-                continue
-            if self.running is None and now - last_activity < SPIN_SECONDS:
-                continue
-            self._wait(now)
+            try:
+                self._step()
+            except PeerLost:
+                raise
+            except Exception:  # noqa: BLE001 - report our own bug and keep serving
+                self._report_internal_error()
         self._finish()
+
+    def _step(self) -> None:
+        with self.lock:
+            active = self._receive_all()
+            if self.reset_pending and self.running is None:
+                self.reset_pending = False
+                self.inline.reset()
+                self._reset(f"Server {self.rank} was restarted at the client's request; "
+                            f"its namespace is lost.")
+            next_item = self._next_item() if self.running is None else None
+            now = time.monotonic()
+            self._timers(now)
+        if self.finished:
+            return
+        if next_item is not None:
+            self._start(*next_item)
+            active = True
+        if active:
+            self._last_activity = time.monotonic()
+        elif self.running is not None or now - self._last_activity >= SPIN_SECONDS:
+            self._wait(now)
+
+    def _report_internal_error(self) -> None:
+        self.add_log(LogItem(self.running.id if self.running else None, time.time(), 50,
+                             "mpipanel.server", f"Internal error in server {self.rank}, which "
+                             f"goes on serving:\n{traceback.format_exc()}"))
+        time.sleep(INTERNAL_ERROR_PAUSE)  # a persistent fault must not spin a core
 
     def _wait(self, now: float) -> None:
         timeout = self.next_heartbeat - now
