@@ -1,12 +1,86 @@
-"""`mpipanel`: the control panel's command line."""
+"""`mpipanel`: the control panel's command line.
+
+Plain `mpipanel` spawns its MPI servers (no mpiexec line needed); under `mpiexec -n N mpipanel`
+rank 0 shows the window and ranks 1..N-1 are its servers.
+"""
 from __future__ import annotations
 
+import argparse
+import asyncio
 import sys
 
+import core
+from core.messages import ISOLATION_MODES, LOG_MODES
 
-def main() -> int:
-    print("mpipanel: the GUI is not built yet; use `python -m core script.py` for scripts.", file=sys.stderr)
-    return 1
+from .theme import THEMES
+
+DESCRIPTION = """\
+A desktop control panel for an interactive MPI session: send Python commands to MPI servers and
+watch their output, results and load live.
+
+launch modes:
+  mpipanel                  spawn the servers locally (--servers K, default min(4, CPU count)
+                            or $MPIPANEL_SERVERS); no mpiexec line needed
+  mpiexec -n N mpipanel     rank 0 shows the window, ranks 1..N-1 are the servers
+"""
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="mpipanel", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--servers", type=_positive, metavar="K",
+                        help="number of servers to spawn (not under mpiexec, where it is N-1)")
+    parser.add_argument("--isolation", choices=ISOLATION_MODES, default="process",
+                        help="'process' (default): commands run in a worker process per server, so "
+                             "a crash costs only that server's namespace; 'none': in the server rank "
+                             "itself, faster, but a crash ends the whole MPI job")
+    parser.add_argument("--log-mode", choices=LOG_MODES, default="redirect",
+                        help="'redirect' (default): server output and logs stream into the window; "
+                             "'unified': they stay on the servers' own terminals")
+    parser.add_argument("--theme", choices=THEMES, help="light or dark (default: the last one used)")
+    parser.add_argument("--version", action="version", version=f"mpipanel {core.__version__}")
+    return parser.parse_args(argv)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("needs at least 1 server")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from core import MPICommandClient, MPIEnvironment
+    if not MPIEnvironment.is_mpi_client:
+        from core.server import main as serve
+        serve()
+        return 0
+    from PySide6.QtWidgets import QApplication
+    import qasync
+
+    from .main_window import MainWindow
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("mpipanel")
+    app.setOrganizationName("mpipanel")
+    client = MPICommandClient(servers=args.servers, isolation=args.isolation, print_output=False)
+    client.set_log_mode(args.log_mode)
+    client.start_services()
+    window = MainWindow(client, theme=args.theme)
+    window.show()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    closed = asyncio.Event()
+    app.lastWindowClosed.connect(closed.set)
+    with loop:
+        loop.run_until_complete(closed.wait())
+    # Widgets go before the QApplication, or PySide may crash in the interpreter's teardown.
+    window.deleteLater()
+    app.processEvents()
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,105 @@
+"""The one place where the core meets Qt: core events in, Qt signals out.
+
+Core events arrive on the client's progress thread. Rare ones (a command queued, started or
+finished; a server's status) become queued signals at once. Server output can arrive as a flood,
+so it is never signalled per message: it piles up per server in a bounded buffer, and a GUI-thread
+timer hands each server's pile to the panes every `OUTPUT_INTERVAL_MS`, saying how much was dropped
+when a pile overflowed. Widgets never see a thread or the client's lock.
+"""
+from __future__ import annotations
+
+import collections
+import threading
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from core import events
+from core.messages import LogItem, OutputItem
+
+OUTPUT_INTERVAL_MS = 40
+MAX_PENDING_CHARS = 2_000_000
+"""Per server, what may wait for the next hand-over; older output beyond it is dropped."""
+
+
+class _PendingOutput:
+    """One server's output waiting for the GUI thread, bounded in characters."""
+
+    def __init__(self) -> None:
+        self.items: collections.deque[OutputItem | LogItem] = collections.deque()
+        self.chars = 0
+        self.dropped = 0
+
+    def add(self, items: list) -> None:
+        for item in items:
+            size = len(item.text if isinstance(item, OutputItem) else item.message)
+            self.items.append(item)
+            self.chars += size
+        while self.chars > MAX_PENDING_CHARS and len(self.items) > 1:
+            old = self.items.popleft()
+            text = old.text if isinstance(old, OutputItem) else old.message
+            self.chars -= len(text)
+            self.dropped += text.count("\n") or 1
+
+    def take(self) -> tuple[list, int]:
+        items, dropped = list(self.items), self.dropped
+        self.items.clear()
+        self.chars = self.dropped = 0
+        return items, dropped
+
+
+class ClientBridge(QObject):
+    """Qt face of a started `MPICommandClient`; create it on the GUI thread."""
+
+    commandQueued = Signal(object)      # core.events.CommandQueued
+    commandStarted = Signal(int, int)   # command id, server
+    commandFinished = Signal(dict)      # the response dict
+    serverStatus = Signal(int, dict)    # rank, get_server_status() entry
+    serverOutput = Signal(int, list, int)  # rank, items (OutputItem/LogItem), lines dropped
+
+    def __init__(self, client, parent: QObject | None = None):
+        super().__init__(parent)
+        self.client = client
+        self._pending: dict[int, _PendingOutput] = collections.defaultdict(_PendingOutput)
+        self._lock = threading.Lock()
+        self._timer = QTimer(self)
+        self._timer.setInterval(OUTPUT_INTERVAL_MS)
+        self._timer.timeout.connect(lambda: self._hand_over_output())
+        self._timer.start()
+        self._unsubscribe = client.subscribe(self._on_event)
+
+    def close(self) -> None:
+        self._unsubscribe()
+        self._timer.stop()
+
+    # ----- core thread --------------------------------------------------------------------
+    def _on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.ServerOutput):
+            with self._lock:
+                self._pending[event.server].add(event.items)
+        elif isinstance(event, events.CommandFinished):
+            self._hand_over_output(event.response["server"])  # what it printed comes first
+            self.commandFinished.emit(event.response)
+        elif isinstance(event, events.CommandStarted):
+            self.commandStarted.emit(event.id, event.server)
+        elif isinstance(event, events.ServerStatusChanged):
+            self.serverStatus.emit(event.server, event.status)
+        elif isinstance(event, events.CommandQueued):
+            self.commandQueued.emit(event)
+
+    # ----- either thread: the GUI's timer, or the core's thread before a response --------
+    def _hand_over_output(self, only: int | None = None) -> None:
+        with self._lock:
+            ready = [(rank, pending.take()) for rank, pending in self._pending.items()
+                     if pending.items and only in (None, rank)]
+            for rank, (items, dropped) in ready:
+                self.serverOutput.emit(rank, items, dropped)
+
+    # ----- GUI thread ---------------------------------------------------------------------
+    def submit(self, command: str, target: list[int] | None, parameters: dict[str, Any] | None):
+        """Send `command` to the listed servers, or to the first available one (None).
+
+        Never blocks; raises the core's ValueError/TypeError for a target or value it refuses.
+        """
+        futures = self.client.submit(command, target=target, parameters=parameters or None)
+        return futures if isinstance(futures, list) else [futures]

@@ -1,0 +1,154 @@
+"""Every command sent in this session, newest last: what, where, how it ended, how long it took.
+
+Selecting a row shows its response; the context menu re-runs it, copies it or its result, and
+interrupts or cancels it while it is running or queued.
+"""
+from __future__ import annotations
+
+import pprint
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPoint, Qt, Signal
+from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
+
+from .server_states import STATUS_COLORS
+
+COLUMNS = ("ID", "Command", "Target", "Server", "Status", "Duration")
+
+
+@dataclass
+class HistoryRow:
+    id: int
+    command: str
+    parameters: dict[str, Any] | None
+    target: int | None
+    server: int | None = None
+    status: str = "queued"
+    response: dict[str, Any] | None = None
+
+    @property
+    def duration(self) -> str:
+        if not self.response:
+            return ""
+        took = (self.response.get("time_end") or 0) - (self.response.get("time_start") or 0)
+        return f"{took * 1e3:.1f} ms" if took < 1 else f"{took:.2f} s"
+
+
+class HistoryModel(QAbstractTableModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[HistoryRow] = []
+        self._index: dict[int, int] = {}
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt's name
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        row = self.rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (row.id, row.command.strip().splitlines()[0] if row.command.strip() else "",
+                    "any" if row.target is None else row.target,
+                    "" if row.server is None else row.server, row.status, row.duration)[column]
+        if role == Qt.ItemDataRole.ToolTipRole and column == 1:
+            return row.command
+        if role == Qt.ItemDataRole.ToolTipRole and column == 2 and row.target is None:
+            return "the first available server"
+        if role == Qt.ItemDataRole.ForegroundRole and column == 4:
+            return QColor(STATUS_COLORS.get(row.status, "#9e9e9e"))
+        return None
+
+    def add(self, row: HistoryRow) -> None:
+        self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows))
+        self._index[row.id] = len(self.rows)
+        self.rows.append(row)
+        self.endInsertRows()
+
+    def update(self, command_id: int, **changes) -> None:
+        position = self._index.get(command_id)
+        if position is None:
+            return
+        row = self.rows[position]
+        for name, value in changes.items():
+            setattr(row, name, value)
+        self.dataChanged.emit(self.index(position, 0), self.index(position, len(COLUMNS) - 1))
+
+    def row_of(self, command_id: int) -> HistoryRow | None:
+        position = self._index.get(command_id)
+        return None if position is None else self.rows[position]
+
+
+class HistoryTable(QTableView):
+    responseSelected = Signal(dict)
+    rerunRequested = Signal(object)      # HistoryRow
+    interruptRequested = Signal(int)     # command id
+    cancelRequested = Signal(int)        # command id
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("historyTable")
+        self.model_ = HistoryModel(self)
+        self.setModel(self.model_)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.verticalHeader().hide()
+        self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 6)
+        self.setWordWrap(False)
+        self.setAlternatingRowColors(True)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        for column in (0, 2, 3, 4, 5):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._menu)
+        self.selectionModel().currentRowChanged.connect(self._on_current)
+
+    # ----- fed by the bridge --------------------------------------------------------------
+    def on_queued(self, event) -> None:
+        at_bottom = self.verticalScrollBar().value() >= self.verticalScrollBar().maximum() - 2
+        self.model_.add(HistoryRow(event.id, event.command, event.parameters, event.target))
+        if at_bottom:
+            self.scrollToBottom()
+
+    def on_started(self, command_id: int, server: int) -> None:
+        self.model_.update(command_id, server=server, status="running")
+
+    def on_finished(self, response: dict[str, Any]) -> None:
+        self.model_.update(response["id"], server=response["server"], status=response["status"],
+                           response=response)
+        current = self.currentIndex()
+        if current.isValid() and self.model_.rows[current.row()].id == response["id"]:
+            self.responseSelected.emit(response)
+
+    # ----- user actions -------------------------------------------------------------------
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid() and self.model_.rows[current.row()].response:
+            self.responseSelected.emit(self.model_.rows[current.row()].response)
+
+    def _menu(self, position: QPoint) -> None:
+        index = self.indexAt(position)
+        if not index.isValid():
+            return
+        row = self.model_.rows[index.row()]
+        menu = QMenu(self)
+        menu.addAction("Re-run", lambda: self.rerunRequested.emit(row))
+        menu.addAction("Copy command", lambda: QGuiApplication.clipboard().setText(row.command))
+        copy_result = menu.addAction("Copy result", lambda: QGuiApplication.clipboard().setText(
+            pprint.pformat(row.response["ret"]) if row.response["successful"] else row.response["traceback"]))
+        copy_result.setEnabled(row.response is not None)
+        menu.addSeparator()
+        interrupt = menu.addAction("Interrupt", lambda: self.interruptRequested.emit(row.id))
+        interrupt.setEnabled(row.status == "running")
+        cancel = menu.addAction("Cancel", lambda: self.cancelRequested.emit(row.id))
+        cancel.setEnabled(row.status == "queued")
+        menu.exec(self.viewport().mapToGlobal(position))

@@ -1,0 +1,106 @@
+"""The live load chart: per server CPU %, memory and queue length, and a busy/idle strip.
+
+Samples are taken from the latest known state of every server once per `SAMPLE_INTERVAL_MS`, not
+per message, and `HISTORY_SECONDS` of them are kept, so the chart moves at a steady pace whatever
+the traffic and costs the same with 2 or 32 servers.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+SAMPLE_INTERVAL_MS = 1000
+HISTORY_SECONDS = 300
+_SAMPLES = HISTORY_SECONDS * 1000 // SAMPLE_INTERVAL_MS
+MAX_LEGEND = 8
+MINIMUM_HEIGHT = 240
+_BUSY_LUT = np.array([[128, 128, 128, 40], [249, 168, 37, 255], [198, 40, 40, 255]], dtype=np.uint8)
+
+
+class LoadChart(QWidget):
+    def __init__(self, ranks: list[int], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("loadChart")
+        self.ranks = list(ranks)
+        self.status: dict[int, dict] = {}
+        self.busy: dict[int, bool] = {rank: False for rank in ranks}
+        self.samples = 0
+        self.cpu = np.full((len(ranks), _SAMPLES), np.nan)
+        self.memory = np.full((len(ranks), _SAMPLES), np.nan)
+        self.queue = np.full((len(ranks), _SAMPLES), np.nan)
+        self.activity = np.zeros((_SAMPLES, len(ranks)), dtype=np.uint8)
+        self.seconds = np.arange(-_SAMPLES + 1, 1) * SAMPLE_INTERVAL_MS / 1000
+        self.graphics = pg.GraphicsLayoutWidget(self)
+        self.graphics.setBackground(None)
+        self._plots = [self._plot(0, 0, "CPU %"), self._plot(0, 1, "Memory MB"), self._plot(1, 0, "Queue")]
+        if len(ranks) <= MAX_LEGEND:
+            self._plots[0].addLegend(offset=(-4, 4), colCount=len(ranks), labelTextSize="8pt")
+        self._curves = [[plot.plot(pen=pg.mkPen(pg.intColor(i, hues=max(len(ranks), 8)), width=1.5),
+                                   name=f"server {rank}") for i, rank in enumerate(ranks)]
+                        for plot in self._plots]
+        self._strip_plot = strip = self.graphics.addPlot(row=1, col=1)
+        strip.setLabel("left", "Busy")
+        strip.setLabel("bottom", "seconds ago")
+        strip.getAxis("left").setTicks([[(i + 0.5, str(r)) for i, r in enumerate(ranks)]])
+        strip.setMouseEnabled(x=False, y=False)
+        strip.setXLink(self._plots[0])
+        self.strip = pg.ImageItem(axisOrder="col-major")
+        self.strip.setLookupTable(_BUSY_LUT)
+        self.strip.setLevels([0, 2])
+        strip.addItem(self.strip)
+        strip.setYRange(0, len(ranks), padding=0)
+        strip.getAxis("left").setStyle(tickLength=0)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics)
+        self.setMinimumHeight(MINIMUM_HEIGHT)
+        self.timer = QTimer(self, interval=SAMPLE_INTERVAL_MS)
+        self.timer.timeout.connect(self.sample)
+        self.timer.start()
+
+    def _plot(self, row: int, col: int, label: str) -> pg.PlotItem:
+        plot = self.graphics.addPlot(row=row, col=col)
+        plot.setLabel("left", label)
+        plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.setMouseEnabled(x=False, y=False)
+        plot.hideButtons()
+        plot.setXRange(self.seconds[0], 0, padding=0)
+        if row or col:
+            plot.setXLink(self.graphics.getItem(0, 0))
+        if row:
+            plot.setLabel("bottom", "seconds ago")
+        return plot
+
+    def set_theme(self, theme: str) -> None:
+        color = "#d0d0d0" if theme == "dark" else "#333333"
+        for plot in (*self._plots, self._strip_plot):
+            for name in ("left", "bottom"):
+                plot.getAxis(name).setPen(color)
+                plot.getAxis(name).setTextPen(color)
+
+    def set_status(self, rank: int, status: dict) -> None:
+        self.status[rank] = status
+
+    def set_busy(self, rank: int, busy: bool) -> None:
+        self.busy[rank] = busy
+
+    def sample(self) -> None:
+        """Shift every series one step and add the servers' current figures."""
+        for series in (self.cpu, self.memory, self.queue):
+            series[:, :-1] = series[:, 1:]
+        self.activity[:-1] = self.activity[1:]
+        for index, rank in enumerate(self.ranks):
+            status = self.status.get(rank)
+            lost = status is not None and status["state"] in ("lost", "timeout")
+            self.cpu[index, -1] = status["cpu_percent"] if status else np.nan
+            self.memory[index, -1] = status["rss"] / 1e6 if status else np.nan
+            self.queue[index, -1] = status["queue_length"] if status else np.nan
+            self.activity[-1, index] = 2 if lost else int(self.busy.get(rank, False))
+        self.samples += 1
+        for curves, series in zip(self._curves, (self.cpu, self.memory, self.queue)):
+            for curve, values in zip(curves, series):
+                curve.setData(self.seconds, values, connect="finite")
+        self.strip.setImage(self.activity, autoLevels=False)
+        self.strip.setRect(self.seconds[0], 0, self.seconds[-1] - self.seconds[0] + 1, len(self.ranks))

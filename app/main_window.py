@@ -1,0 +1,324 @@
+"""The control panel window around a started `MPICommandClient`.
+
+Left: the command editor, the targets, the parameters, Run, and the history. Right: a pane per
+server plus the merged "all servers" pane and the overview, and the load chart under them. The
+window reaches the core only through `ClientBridge`; nothing here waits on MPI.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QApplication, QGroupBox, QHBoxLayout, QLabel, QMainWindow,
+                               QMessageBox, QPushButton, QSplitter, QTabWidget, QVBoxLayout,
+                               QWidget)
+
+from .about import about_text
+from .bridge import ClientBridge
+from .command_editor import CommandEditorPanel
+from .history_table import HistoryRow, HistoryTable
+from .load_chart import LoadChart
+from .parameter_table import ParameterError, ParameterTable
+from .server_overview import ServerOverview
+from .server_pane import ServerPane
+from .target_picker import TargetError, TargetPicker
+from .theme import THEMES, apply_theme
+
+MANY_SERVERS = 16
+"""From this many servers on, panes open on demand (from the overview) instead of as tabs."""
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, client, theme: str | None = None, owns_client: bool = True):
+        """`owns_client`: closing the window stops the client's servers (after asking, if
+        commands still run). Pass False when something else stops them (an embedding, a test)."""
+        super().__init__()
+        self.client = client
+        self.owns_client = owns_client
+        self.setWindowTitle(f"mpipanel — {client.launch_mode} session")
+        self.settings = QSettings("mpipanel", "mpipanel")
+        self.bridge = ClientBridge(client, self)
+        ranks = client.server_ranks()
+        self.states: dict[int, str] = {}
+        self.last_sent: list[int] = []
+        self.status: dict[int, dict[str, Any]] = {}
+        self.running: dict[int, int | None] = {rank: None for rank in ranks}
+
+        self.editor_panel = CommandEditorPanel(self)
+        self.editor = self.editor_panel.editor
+        self.targets = TargetPicker(ranks, self)
+        self.parameters = ParameterTable(self)
+        self.run_button = QPushButton("Run  (Ctrl+Enter)", self, objectName="runButton")
+        self.run_button.setEnabled(False)
+        self.message = QLabel(self, objectName="runMessage")
+        self.message.setWordWrap(True)
+        self.history = HistoryTable(self)
+
+        self.all_pane = ServerPane(None, self)
+        self.panes = {rank: ServerPane(rank, self) for rank in ranks}
+        self.overview = ServerOverview(self)
+        self.pane_tabs = QTabWidget(self, objectName="paneTabs")
+        self.pane_tabs.setTabsClosable(len(ranks) >= MANY_SERVERS)
+        self.pane_tabs.addTab(self.all_pane, "All servers")
+        self.pane_tabs.addTab(self.overview, "Overview")
+        if len(ranks) < MANY_SERVERS:
+            for rank, pane in self.panes.items():
+                self.pane_tabs.addTab(pane, f"Server {rank}")
+        self.chart = LoadChart(ranks, self)
+
+        self._build_layout()
+        self._build_menus()
+        self._connect()
+        for rank, status in client.get_server_status().items():
+            self._on_status(rank, status)
+        self._restore_settings(theme)
+        self._update_status_bar()
+
+    # ----- construction -------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        command_box = QGroupBox("Command", self)
+        command_layout = QVBoxLayout(command_box)
+        command_layout.addWidget(self.editor_panel, 3)
+        command_layout.addWidget(QLabel("<b>Targets</b>", self))
+        command_layout.addWidget(self.targets)
+        command_layout.addWidget(QLabel("<b>Parameters</b>", self))
+        command_layout.addWidget(self.parameters, 2)
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.message, 1)
+        run_row.addWidget(self.run_button)
+        command_layout.addLayout(run_row)
+        history_box = QGroupBox("History", self)
+        QVBoxLayout(history_box).addWidget(self.history)
+
+        self.left = QSplitter(Qt.Orientation.Vertical, self, objectName="leftSplitter")
+        self.left.addWidget(command_box)
+        self.left.addWidget(history_box)
+        self.left.setStretchFactor(0, 3)
+        self.left.setStretchFactor(1, 2)
+        self.right = QSplitter(Qt.Orientation.Vertical, self, objectName="rightSplitter")
+        self.right.addWidget(self.pane_tabs)
+        self.right.addWidget(self.chart)
+        self.right.setStretchFactor(0, 3)
+        self.right.setStretchFactor(1, 2)
+        self.main = QSplitter(Qt.Orientation.Horizontal, self, objectName="mainSplitter")
+        self.main.addWidget(self.left)
+        self.main.addWidget(self.right)
+        self.main.setStretchFactor(0, 2)
+        self.main.setStretchFactor(1, 3)
+        self.setCentralWidget(self.main)
+        self.resize(1400, 900)
+        self.main.setSizes([520, 880])
+        self.left.setSizes([560, 300])
+        self.right.setSizes([540, 320])
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.file_menu = file_menu
+        quit_action = file_menu.addAction("&Quit", self.close)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        view = self.menuBar().addMenu("&View")
+        self.theme_actions = QActionGroup(self)
+        for theme in THEMES:
+            action = QAction(f"{theme.title()} theme", self, checkable=True)
+            action.setData(theme)
+            action.triggered.connect(lambda _checked, t=theme: self.set_theme(t))
+            self.theme_actions.addAction(action)
+            view.addAction(action)
+        view.addSeparator()
+        view.addAction("Server &overview", lambda: self.pane_tabs.setCurrentWidget(self.overview))
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("&About mpipanel", self.show_about)
+
+    def _connect(self) -> None:
+        self.editor.runRequested.connect(self.run)
+        self.editor.textChanged.connect(self._update_run_enabled)
+        self.editor.syntaxChecked.connect(lambda _error: self._update_run_enabled())
+        self.run_button.clicked.connect(lambda: self.run(self.editor.toPlainText()))
+        self.targets.changed.connect(lambda: self.message.clear())
+        self.parameters.changed.connect(lambda: self.message.clear())
+        # Queued even from the GUI thread: output and responses keep the order they happened in.
+        queued = Qt.ConnectionType.QueuedConnection
+        self.bridge.commandQueued.connect(self.history.on_queued, queued)
+        self.bridge.commandStarted.connect(self._on_started, queued)
+        self.bridge.commandFinished.connect(self._on_finished, queued)
+        self.bridge.serverStatus.connect(self._on_status, queued)
+        self.bridge.serverOutput.connect(self._on_output, queued)
+        self.history.responseSelected.connect(self.show_response)
+        self.history.rerunRequested.connect(self.rerun)
+        self.history.interruptRequested.connect(lambda command_id: self.client.interrupt([command_id]))
+        self.history.cancelRequested.connect(lambda command_id: self.client.cancel([command_id]))
+        self.overview.openPaneRequested.connect(self.open_pane)
+        self.pane_tabs.tabCloseRequested.connect(self._close_pane_tab)
+        for pane in self.panes.values():
+            pane.interruptRequested.connect(lambda rank: self.client.interrupt(server=rank))
+            pane.restartRequested.connect(self.restart_server)
+
+    # ----- running commands ---------------------------------------------------------------
+    def _update_run_enabled(self) -> None:
+        text = self.editor.toPlainText()
+        self.run_button.setEnabled(bool(text.strip()) and self.editor.syntax_error is None)
+
+    def run(self, command: str) -> list[int]:
+        """Send `command` with the chosen targets and parameters: the ids of the commands sent,
+        or [] (and a message saying why) when refused. `last_sent` keeps the ids too."""
+        self.editor.check_syntax()
+        if self.editor.syntax_error and command == self.editor.toPlainText():
+            return self._refuse(self.editor.syntax_error)
+        try:
+            target = self.targets.targets()
+            parameters = self.parameters.parameters()
+            futures = self.bridge.submit(command, target, parameters)
+        except (TargetError, ParameterError, ValueError, TypeError, RuntimeError) as exc:
+            return self._refuse(str(exc))
+        self.last_sent = [future.command_id for future in futures]
+        self.editor.remember(command)
+        self.message.setStyleSheet("")
+        self.message.setText("Sent to " + ("the first available server" if target is None else
+                                          "server " + ", ".join(map(str, target))) + ".")
+        return self.last_sent
+
+    def _refuse(self, reason: str) -> list[int]:
+        self.message.setStyleSheet("color: #d32f2f;")
+        self.message.setText(f"Not sent: {reason}")
+        self.statusBar().showMessage(f"Not sent: {reason}", 8000)
+        self.last_sent = []
+        return []
+
+    def rerun(self, row: HistoryRow) -> None:
+        self.editor.setPlainText(row.command)
+        self.targets.select(row.target)
+        self.parameters.set_parameters(row.parameters)
+        self.run(row.command)
+
+    def restart_server(self, rank: int) -> None:
+        answer = QMessageBox.question(self, "Restart server",
+                                      f"Give server {rank} a fresh, empty namespace? "
+                                      "A command running there fails.")
+        if answer == QMessageBox.StandardButton.Yes:
+            self.client.restart_server(rank)
+
+    # ----- what the servers say -----------------------------------------------------------
+    def _on_started(self, command_id: int, server: int) -> None:
+        self.running[server] = command_id
+        self.history.on_started(command_id, server)
+        self._refresh_state(server)
+
+    def _on_finished(self, response: dict[str, Any]) -> None:
+        server = response["server"]
+        self.history.on_finished(response)
+        self.all_pane.add_response(response)
+        if server in self.panes:
+            self.panes[server].add_response(response)
+            if self.running.get(server) == response["id"]:
+                self.running[server] = None
+            self._refresh_state(server)
+
+    def _on_output(self, server: int, items: list, dropped: int) -> None:
+        self.all_pane.add_output(server, items, dropped)
+        if server in self.panes:
+            self.panes[server].add_output(server, items, dropped)
+
+    def _on_status(self, rank: int, status: dict[str, Any]) -> None:
+        self.status[rank] = status
+        self.chart.set_status(rank, status)
+        self._refresh_state(rank)
+
+    def _refresh_state(self, rank: int) -> None:
+        status = self.status.get(rank)
+        state = status["state"] if status else "starting"
+        if state in ("idle", "busy"):
+            state = "busy" if self.running.get(rank) is not None else "idle"
+        self.states[rank] = state
+        self.targets.set_state(rank, state)
+        self.chart.set_busy(rank, state == "busy")
+        if status:
+            self.overview.set_status(rank, status, state)
+            self.panes[rank].set_status({**status, "state": state})
+        self._update_status_bar()
+
+    def _update_status_bar(self) -> None:
+        counts: dict[str, int] = {}
+        for state in self.states.values():
+            counts[state] = counts.get(state, 0) + 1
+        summary = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
+        self.statusBar().showMessage(
+            f"{len(self.panes)} servers: {summary or 'starting'}  ·  launch mode: "
+            f"{self.client.launch_mode}  ·  isolation: {self.client.isolation}")
+
+    def show_response(self, response: dict[str, Any]) -> None:
+        """Show a command's response in its server's pane, opening the pane if needed."""
+        server = response.get("server")
+        if server in self.panes:
+            self.open_pane(server)
+            self.panes[server].response.show_response(response)
+
+    def open_pane(self, rank: int) -> None:
+        pane = self.panes[rank]
+        if self.pane_tabs.indexOf(pane) < 0:
+            self.pane_tabs.addTab(pane, f"Server {rank}")
+        self.pane_tabs.setCurrentWidget(pane)
+
+    def _close_pane_tab(self, index: int) -> None:
+        if self.pane_tabs.widget(index) in self.panes.values():
+            self.pane_tabs.removeTab(index)
+
+    # ----- looks, settings, about, closing ------------------------------------------------
+    def set_theme(self, theme: str) -> None:
+        apply_theme(QApplication.instance(), theme)
+        self.editor.highlighter.set_theme(theme)
+        for pane in (self.all_pane, *self.panes.values()):
+            pane.response.traceback.highlighter.set_theme(theme)
+        self.chart.set_theme(theme)
+        for action in self.theme_actions.actions():
+            action.setChecked(action.data() == theme)
+        self.theme = theme
+        self.settings.setValue("theme", theme)
+
+    def _restore_settings(self, theme: str | None) -> None:
+        geometry = self.settings.value("geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        for splitter in (self.main, self.left, self.right):
+            state = self.settings.value(f"splitters/{splitter.objectName()}")
+            if isinstance(state, QByteArray):
+                splitter.restoreState(state)
+        saved = self.settings.value("theme", "light")
+        self.set_theme(theme or (saved if saved in THEMES else "light"))
+
+    def save_settings(self) -> None:
+        self.settings.setValue("geometry", self.saveGeometry())
+        for splitter in (self.main, self.left, self.right):
+            self.settings.setValue(f"splitters/{splitter.objectName()}", splitter.saveState())
+        self.settings.sync()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About mpipanel", about_text(self.client))
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        pending = [r for r in self.client.commands if not r.done] if self.owns_client else []
+        if pending:
+            answer = QMessageBox.question(
+                self, "Commands are still running",
+                f"{len(pending)} command(s) have not finished. Quit anyway? They will be "
+                "interrupted or cancelled and the servers stopped.")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+        self.save_settings()
+        if self.owns_client:
+            self.shut_down()
+        else:
+            self.detach()
+        event.accept()
+
+    def detach(self) -> None:
+        """Stop listening to the client, leaving its servers running."""
+        self.chart.timer.stop()
+        self.bridge.close()
+
+    def shut_down(self) -> None:
+        """Detach and stop the servers, interrupting what runs."""
+        self.detach()
+        self.client.stop_services(force_command_request_interruption=True)
+

@@ -1,0 +1,102 @@
+"""Where a command goes: "first available", or a set of servers, each showing its live state."""
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QGridLayout, QHBoxLayout, QPushButton, QScrollArea,
+                               QVBoxLayout, QWidget)
+
+from .server_states import state_icon
+
+COLUMNS = 8
+
+
+class TargetError(ValueError):
+    """No usable target is chosen; the message says what is wrong."""
+
+
+class TargetPicker(QWidget):
+    changed = Signal()
+
+    def __init__(self, ranks: list[int], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.first_available = QCheckBox("First available", self, objectName="targetFirstAvailable")
+        self.first_available.setChecked(True)
+        self.first_available.setToolTip("Send to whichever server is idle first (queued until one is)")
+        self.first_available.toggled.connect(self._on_first_available)
+        self.boxes: dict[int, QCheckBox] = {}
+        self.states: dict[int, str] = {}
+        grid_host = QWidget(self)
+        grid = QGridLayout(grid_host)
+        grid.setContentsMargins(0, 0, 0, 0)
+        for index, rank in enumerate(ranks):
+            box = QCheckBox(str(rank), grid_host, objectName=f"targetServer{rank}")
+            box.toggled.connect(self._on_server_toggled)
+            grid.addWidget(box, index // COLUMNS, index % COLUMNS)
+            self.boxes[rank] = box
+            self.set_state(rank, "starting")
+        grid.setColumnStretch(COLUMNS, 1)
+        scroll = QScrollArea(self)
+        scroll.setWidget(grid_host)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setMaximumHeight(24 * min(4, 1 + (len(ranks) - 1) // COLUMNS) + 8)
+        every = QPushButton("All", self, objectName="targetAll")
+        nothing = QPushButton("None", self, objectName="targetNone")
+        every.clicked.connect(lambda: self._check_all(True))
+        nothing.clicked.connect(lambda: self._check_all(False))
+        top = QHBoxLayout()
+        top.addWidget(self.first_available)
+        top.addStretch()
+        top.addWidget(every)
+        top.addWidget(nothing)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(scroll)
+
+    def set_state(self, rank: int, state: str) -> None:
+        box = self.boxes.get(rank)
+        if box is None or self.states.get(rank) == state:
+            return
+        self.states[rank] = state
+        box.setIcon(state_icon(state))
+        box.setToolTip(f"Server {rank}: {state}")
+
+    def targets(self) -> list[int] | None:
+        """None for the first available server, else the chosen ranks; raises TargetError."""
+        if self.first_available.isChecked():
+            if all(state == "lost" for state in self.states.values()):
+                raise TargetError("every server is lost: nothing can run")
+            return None
+        chosen = [rank for rank, box in self.boxes.items() if box.isChecked()]
+        if not chosen:
+            raise TargetError("choose a target: \"First available\" or at least one server")
+        lost = [rank for rank in chosen if self.states.get(rank) == "lost"]
+        if lost:
+            raise TargetError(f"server {', '.join(map(str, lost))} is lost and cannot take commands")
+        return chosen
+
+    def select(self, target: int | list[int] | None) -> None:
+        """Show a command's target (e.g. to re-run it from the history)."""
+        ranks = [] if target is None else [target] if isinstance(target, int) else list(target)
+        for rank, box in self.boxes.items():
+            box.setChecked(rank in ranks)
+        self.first_available.setChecked(not ranks)
+
+    def _on_first_available(self, checked: bool) -> None:
+        if checked:
+            for box in self.boxes.values():
+                box.setChecked(False)
+        self.changed.emit()
+
+    def _on_server_toggled(self, checked: bool) -> None:
+        if checked:
+            self.first_available.setChecked(False)
+        self.changed.emit()
+
+    def _check_all(self, checked: bool) -> None:
+        for box in self.boxes.values():
+            box.setChecked(checked)
+        if not checked:
+            self.first_available.setChecked(False)
+        self.changed.emit()

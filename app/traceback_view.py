@@ -1,0 +1,61 @@
+"""A failed command's traceback: highlighted, shortened to the frame that failed, expandable.
+
+Most of a traceback is context; what a user reads first is the last frame and the exception. The
+view shows those and one click shows the whole text.
+"""
+from __future__ import annotations
+
+import re
+
+from pygments.lexers import PythonTracebackLexer
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+
+from .python_highlighter import PygmentsHighlighter
+
+_FRAME = re.compile(r'^  File "', re.MULTILINE)
+
+
+def last_frame(traceback: str) -> tuple[str, int]:
+    """The traceback cut to its last frame and the exception: `(text, frames hidden)`."""
+    starts = [match.start() for match in _FRAME.finditer(traceback)]
+    if len(starts) <= 1:
+        return traceback, 0
+    header = traceback[:starts[0]]
+    return header + traceback[starts[-1]:], len(starts) - 1
+
+
+class TracebackView(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.text = QPlainTextEdit(self, objectName="tracebackText")
+        self.text.setReadOnly(True)
+        self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.highlighter = PygmentsHighlighter(self.text.document(), PythonTracebackLexer(stripnl=False))
+        self.toggle = QPushButton(self, objectName="tracebackToggle")
+        self.toggle.setFlat(True)
+        self.toggle.setStyleSheet("text-align: left; color: palette(link);")
+        self.toggle.clicked.connect(self._toggle)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.text)
+        layout.addWidget(self.toggle)
+        self._full = ""
+        self.expanded = False
+
+    def show_traceback(self, traceback: str) -> None:
+        self._full = traceback.rstrip("\n")
+        self.expanded = False
+        self._render()
+
+    def _toggle(self) -> None:
+        self.expanded = not self.expanded
+        self._render()
+
+    def _render(self) -> None:
+        short, hidden = last_frame(self._full)
+        self.text.setPlainText(self._full if self.expanded or not hidden else short)
+        self.toggle.setVisible(bool(hidden))
+        self.toggle.setText(f"▾ Hide the {hidden} earlier frames" if self.expanded
+                            else f"▸ Show the full traceback ({hidden} earlier frames)")

@@ -1,0 +1,56 @@
+"""Qt fixtures: a real window around real spawned servers, driven with qtbot, offscreen."""
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="mpipanel-settings-")  # QSettings here
+
+
+@pytest.fixture(scope="module")
+def gui_client():
+    from core import MPICommandClient
+    client = MPICommandClient(servers=3, print_output=False)
+    client.start_services()
+    yield client
+    client.stop_services(force_command_request_interruption=True)
+
+
+@pytest.fixture
+def window(qtbot, gui_client):
+    from app.main_window import MainWindow
+    win = MainWindow(gui_client, theme="light", owns_client=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+
+
+def finished(window, command_id: int) -> bool:
+    """True once the history shows `command_id` with its response (for qtbot.waitUntil)."""
+    row = window.history.model_.row_of(command_id)
+    return row is not None and row.response is not None
+
+
+def response(qtbot, window, command_id: int, timeout: int = 20000) -> dict:
+    """Wait until the window has the response of `command_id`, and return it."""
+    qtbot.waitUntil(lambda: finished(window, command_id), timeout=timeout)
+    return window.history.model_.row_of(command_id).response
+
+
+def answer_next_dialog(button) -> None:
+    """Press `button` (a QMessageBox.StandardButton) in the next modal dialog, once it shows."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    def press() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, QMessageBox):
+            dialog.button(button).click()
+        else:
+            QTimer.singleShot(20, press)
+
+    QTimer.singleShot(0, press)

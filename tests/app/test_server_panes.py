@@ -1,0 +1,106 @@
+"""What the panes show: live output, results, tracebacks, floods kept bounded, and control."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QMessageBox, QPushButton
+
+from conftest import answer_next_dialog, response
+
+
+def _send(window, command: str, target=None) -> int:
+    window.targets.select(target)
+    ids = window.run(command)
+    assert ids, window.message.text()
+    return ids[0]
+
+
+def test_output_and_log_records_stream_into_the_servers_pane_coloured_by_kind(qtbot, window):
+    command_id = _send(window, "import logging, sys\nprint('to stdout')\nprint('to stderr', file=sys.stderr)\n"
+                               "logging.getLogger('demo').warning('careful')", target=3)
+    response(qtbot, window, command_id)
+    pane = window.panes[3]
+    qtbot.waitUntil(lambda: any("#%d" % command_id in line.text for line in pane.output.lines))
+    kinds = {line.text: line.kind for line in pane.output.lines}
+    assert kinds["to stdout"] == "stdout" and kinds["to stderr"] == "stderr"
+    assert kinds["WARNING demo: careful"] == "WARNING"
+    texts = [line.text for line in pane.output.lines]
+    assert texts.index("to stdout") < next(i for i, t in enumerate(texts) if f"#{command_id}" in t)
+    merged = [line.text for line in window.all_pane.output.lines]
+    assert "[3] to stdout" in merged and "[3] WARNING demo: careful" in merged
+
+
+def test_failed_command_shows_its_traceback_collapsed_to_the_last_frame(qtbot, window):
+    command_id = _send(window, "def inner():\n    return 1 / 0\ndef outer():\n    return inner()\nouter()", target=1)
+    assert response(qtbot, window, command_id)["status"] == "failed"
+    panel = window.panes[1].response
+    qtbot.waitUntil(lambda: panel.response is not None and panel.response["id"] == command_id)
+    assert panel.stack.currentWidget() is panel.traceback
+    shown = panel.traceback.text.toPlainText()
+    assert "in inner" in shown and "in outer" not in shown and shown.endswith("ZeroDivisionError: division by zero")
+    assert "2 earlier frames" in panel.traceback.toggle.text()
+    panel.traceback.toggle.click()
+    full = panel.traceback.text.toPlainText()
+    assert "in outer" in full and "in inner" in full
+
+
+def test_selecting_a_history_row_shows_that_response(qtbot, window):
+    first = _send(window, "'first result'", target=2)
+    second = _send(window, "'second result'", target=2)
+    response(qtbot, window, second)
+    row = next(i for i, r in enumerate(window.history.model_.rows) if r.id == first)
+    window.history.selectRow(row)
+    panel = window.panes[2].response
+    assert panel.response["id"] == first and panel.result.topLevelItem(0).text(1) == "'first result'"
+
+
+def test_rerun_from_the_history_sends_the_same_command_to_the_same_target(qtbot, window):
+    window.parameters.add_row("n", "5")
+    original = _send(window, "n * 2", target=2)
+    assert response(qtbot, window, original)["ret"] == 10
+    window.parameters.set_parameters({})
+    window.rerun(window.history.model_.row_of(original))
+    [again] = window.last_sent
+    result = response(qtbot, window, again)
+    assert (result["ret"], result["server"], result["parameters"]) == (10, 2, {"n": 5})
+
+
+def test_log_flood_stays_bounded_and_says_how_much_was_dropped(qtbot, window):
+    from app.output_view import MAX_LINES
+    command_id = _send(window, "for i in range(60_000): print('flood line', i)", target=1)
+    response(qtbot, window, command_id, timeout=60000)
+    pane = window.panes[1]
+    qtbot.waitUntil(lambda: any(f"#{command_id}" in line.text for line in pane.output.lines), timeout=20000)
+    assert len(pane.output.lines) <= MAX_LINES
+    assert pane.output.document().blockCount() <= MAX_LINES
+    assert pane.output.dropped >= 60_000 - MAX_LINES
+    assert "lines dropped" in pane.dropped.text()
+    assert pane.output.lines[-2].text == "flood line 59999"
+
+
+def test_interrupt_button_stops_the_command_running_on_that_server(qtbot, window):
+    command_id = _send(window, "import time\nprint('looping', flush=True)\nwhile True:\n    time.sleep(0.01)", target=3)
+    pane = window.panes[3]
+    qtbot.waitUntil(lambda: any(line.text == "looping" for line in pane.output.lines), timeout=20000)
+    qtbot.waitUntil(lambda: window.targets.states[3] == "busy")
+    pane.findChild(QPushButton, "interruptButton").click()
+    assert response(qtbot, window, command_id)["status"] == "interrupted"
+    qtbot.waitUntil(lambda: window.targets.states[3] == "idle")
+    assert window.history.model_.row_of(command_id).status == "interrupted"
+
+
+def test_restart_button_gives_the_server_a_fresh_namespace(qtbot, window):
+    response(qtbot, window, _send(window, "kept = 1", target=2))
+    answer_next_dialog(QMessageBox.StandardButton.Yes)
+    window.panes[2].findChild(QPushButton, "restartButton").click()
+    qtbot.waitUntil(lambda: "namespace is lost" in "\n".join(l.text for l in window.panes[2].output.lines),
+                    timeout=20000)
+    result = response(qtbot, window, _send(window, "'kept' in globals()", target=2))
+    assert result["ret"] is False and result["namespace_reset"] is True
+
+
+def test_busy_server_shows_as_busy_in_the_targets_and_overview(qtbot, window):
+    command_id = _send(window, "import time; print('working', flush=True); time.sleep(1)", target=1)
+    qtbot.waitUntil(lambda: window.targets.states[1] == "busy", timeout=20000)
+    assert window.overview.items[1].text(1) in ("busy", "idle")  # refreshed on the next event
+    response(qtbot, window, command_id)
+    qtbot.waitUntil(lambda: window.targets.states[1] == "idle")
+    assert "idle" in window.statusBar().currentMessage()
