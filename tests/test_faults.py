@@ -11,7 +11,7 @@ import threading
 import psutil
 import pytest
 
-from conftest import REPO, mpiexec_command, run_mpiexec, server_processes, wait_for_no_servers
+from mpi_helpers import REPO, mpiexec_command, run_mpiexec, server_processes, wait_for_no_servers
 from core import MPICommandClient, events
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import textwrap
 
-from conftest import run_mpiexec, run_python
+from mpi_helpers import REPO, run_mpiexec, run_python
 
 SEED_SCRIPT = """
     import json, sys
@@ -120,7 +120,7 @@ def test_script_that_never_starts_a_client_still_releases_the_servers(tmp_path):
 def test_module_form_runs_a_module_as_main(tmp_path):
     _script(tmp_path, SEED_SCRIPT, name="seed_session.py")
     result = run_mpiexec(2, "-m", "core", "-m", "seed_session", "arg", cwd=tmp_path,
-                         env={"PYTHONPATH": f"{tmp_path}:{run_python.__globals__['REPO']}"})
+                         env={"PYTHONPATH": f"{tmp_path}:{REPO}"})
     assert result.returncode == 0, result.stderr
     assert _last_json(result.stdout)["argv"] == ["arg"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QTextCursor
 
-from conftest import response  # tests/app/conftest.py
+from gui_helpers import response
 
 
 def _type_command(qtbot, window, text: str) -> None:

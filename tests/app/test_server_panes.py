@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
-from conftest import answer_next_dialog, response
+from gui_helpers import answer_next_dialog, response
 
 
 def _send(window, command: str, target=None) -> int:

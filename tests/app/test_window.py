@@ -1,0 +1,87 @@
+"""The window as a whole: status bar, menus, themes, remembered settings, many servers, closing."""
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+from gui_helpers import answer_next_dialog, response
+
+
+def test_status_bar_counts_servers_and_names_the_launch_mode(qtbot, window):
+    qtbot.waitUntil(lambda: "3 idle" in window.statusBar().currentMessage())
+    message = window.statusBar().currentMessage()
+    assert "3 servers" in message and "launch mode: spawn" in message and "isolation: process" in message
+
+
+def test_about_box_names_the_versions_a_bug_report_needs(window):
+    from app.about import about_text
+    text = about_text(window.client)
+    for expected in ("mpipanel", "Qt", "MPICH", "mpi4py", "Python", "spawn"):
+        assert expected in text
+
+
+def test_theme_switch_is_remembered(qtbot, gui_client):
+    from app.main_window import MainWindow
+    first = MainWindow(gui_client, owns_client=False)
+    qtbot.addWidget(first)
+    first.show()
+    qtbot.waitExposed(first)
+    first.set_theme("dark")
+    first.main.setSizes([300, 1000])
+    first.close()
+    second = MainWindow(gui_client, owns_client=False)
+    qtbot.addWidget(second)
+    second.show()
+    qtbot.waitExposed(second)
+    assert second.theme == "dark"
+    assert QSettings("mpipanel", "mpipanel").value("theme") == "dark"
+    assert second.main.sizes()[0] < second.main.sizes()[1]
+    second.set_theme("light")
+
+
+def test_closing_with_a_running_command_asks_then_stops_the_servers(qtbot):
+    from app.main_window import MainWindow
+    from mpi_helpers import server_processes, wait_for_no_servers
+    from core import MPICommandClient
+    client = MPICommandClient(servers=1, print_output=False)
+    client.start_services()
+    pids = [client.get_server_status()[1]["pid"], client.get_server_status()[1]["worker_pid"]]
+    window = MainWindow(client)
+    qtbot.addWidget(window)
+    window.show()
+    window.run("import time; time.sleep(60)")
+    answer_next_dialog(QMessageBox.StandardButton.No)
+    window.close()
+    assert window.isVisible() and client.get_server_status()[1]["state"] != "stopped"
+    answer_next_dialog(QMessageBox.StandardButton.Yes)
+    window.close()
+    assert not window.isVisible()
+    assert [r.status for r in client.commands] == ["interrupted"]
+    assert wait_for_no_servers(pids), server_processes(pids)
+
+
+@pytest.fixture(scope="module")
+def many_client():
+    from core import MPICommandClient
+    client = MPICommandClient(servers=16, isolation="none", print_output=False)
+    client.start_services()
+    yield client
+    client.stop_services(force_command_request_interruption=True)
+
+
+def test_sixteen_servers_use_the_overview_and_open_panes_on_demand(qtbot, many_client):
+    from app.main_window import MainWindow
+    window = MainWindow(many_client, owns_client=False)
+    qtbot.addWidget(window)
+    window.show()
+    titles = [window.pane_tabs.tabText(i) for i in range(window.pane_tabs.count())]
+    assert titles == ["All servers", "Overview"]
+    qtbot.waitUntil(lambda: len(window.overview.items) == 16, timeout=20000)
+    host = next(iter(window.overview.hosts))
+    assert window.overview.hosts[host].childCount() == 16
+    window.overview.itemDoubleClicked.emit(window.overview.items[12], 0)
+    assert window.pane_tabs.currentWidget() is window.panes[12]
+    window.targets.select([12])
+    [command_id] = window.run("'hello from 12'")
+    assert response(qtbot, window, command_id)["server"] == 12

@@ -1,0 +1,74 @@
+"""Helpers for tests that start real MPI processes: launching them, and finding leftovers."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+SERVER_MARKERS = ("from core.server import main", "core.worker")
+
+
+def server_processes(pids: list[int] | None = None) -> list[psutil.Process]:
+    """mpipanel server ranks and workers of this test run that still run (among `pids`)."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]) if pids is None else map(_process, pids):
+        if proc is None:
+            continue
+        try:
+            cmdline = " ".join(proc.cmdline())
+        except psutil.Error:
+            continue
+        if any(marker in cmdline for marker in SERVER_MARKERS) or " -m core " in f" {cmdline} ":
+            found.append(proc)
+    return [p for p in found if _started_by_us(p)]
+
+
+def _started_by_us(proc: psutil.Process) -> bool:
+    """Ours and still running (an exited process that its parent has not reaped is not)."""
+    try:
+        return (proc.environ().get("MPIPANEL_TEST_RUN") == os.environ["MPIPANEL_TEST_RUN"]
+                and proc.status() != psutil.STATUS_ZOMBIE)
+    except (psutil.Error, KeyError):
+        return False
+
+
+def _process(pid: int) -> psutil.Process | None:
+    try:
+        return psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return None
+
+
+def wait_for_no_servers(pids: list[int] | None = None, timeout: float = 10.0) -> bool:
+    """True once no server process of this run (among `pids`) runs; they may take a moment."""
+    deadline = time.monotonic() + timeout
+    while server_processes(pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def mpiexec_command(nprocs: int, *launcher_args: str) -> list[str]:
+    """`mpiexec [launcher_args] -n nprocs python` with the MPICH wheel's own mpiexec."""
+    mpiexec = Path(sys.executable).with_name("mpiexec")
+    return [str(mpiexec if mpiexec.exists() else "mpiexec"), *launcher_args, "-n", str(nprocs), sys.executable]
+
+
+def run_mpiexec(nprocs: int, *args: str, timeout: float = 120, env: dict | None = None,
+                cwd: Path | None = None, launcher_args: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Run `mpiexec -n nprocs python *args` and return its completed process (text output)."""
+    return subprocess.run([*mpiexec_command(nprocs, *launcher_args), *args], capture_output=True,
+                          text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, cwd=cwd)
+
+
+def run_python(*args: str, timeout: float = 120, env: dict | None = None,
+               cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, cwd=cwd)
