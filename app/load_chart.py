@@ -15,6 +15,7 @@ SAMPLE_INTERVAL_MS = 1000
 HISTORY_SECONDS = 300
 _SAMPLES = HISTORY_SECONDS * 1000 // SAMPLE_INTERVAL_MS
 MAX_LEGEND = 8
+MIN_SPAN_SECONDS = 60
 MINIMUM_HEIGHT = 240
 _BUSY_LUT = np.array([[128, 128, 128, 40], [249, 168, 37, 255], [198, 40, 40, 255]], dtype=np.uint8)
 
@@ -45,6 +46,8 @@ class LoadChart(QWidget):
         strip.setLabel("bottom", "seconds ago")
         strip.getAxis("left").setTicks([[(i + 0.5, str(r)) for i, r in enumerate(ranks)]])
         strip.setMouseEnabled(x=False, y=False)
+        strip.hideButtons()
+        strip.enableAutoRange(x=False, y=False)
         strip.setXLink(self._plots[0])
         self.strip = pg.ImageItem(axisOrder="col-major")
         self.strip.setLookupTable(_BUSY_LUT)
@@ -56,6 +59,7 @@ class LoadChart(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
         self.setMinimumHeight(MINIMUM_HEIGHT)
+        self._plots[0].setXRange(-self.span(), 0, padding=0)
         self.timer = QTimer(self, interval=SAMPLE_INTERVAL_MS)
         self.timer.timeout.connect(self.sample)
         self.timer.start()
@@ -66,7 +70,7 @@ class LoadChart(QWidget):
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
-        plot.setXRange(self.seconds[0], 0, padding=0)
+        plot.enableAutoRange(x=False)
         if row or col:
             plot.setXLink(self.graphics.getItem(0, 0))
         if row:
@@ -104,3 +108,9 @@ class LoadChart(QWidget):
                 curve.setData(self.seconds, values, connect="finite")
         self.strip.setImage(self.activity, autoLevels=False)
         self.strip.setRect(self.seconds[0], 0, self.seconds[-1] - self.seconds[0] + 1, len(self.ranks))
+        self._plots[0].setXRange(-self.span(), 0, padding=0)
+
+    def span(self) -> float:
+        """Seconds shown: the time sampled so far, at least a minute, at most the history."""
+        sampled = self.samples * SAMPLE_INTERVAL_MS / 1000
+        return min(HISTORY_SECONDS, max(MIN_SPAN_SECONDS, sampled))
