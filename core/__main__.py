@@ -75,6 +75,8 @@ def _main(args: list[str]) -> int:
     try:
         _run_program(args)
     except SystemExit as exc:
+        if exc.code is not None and not isinstance(exc.code, int):
+            print(exc.code, file=sys.stderr)  # as the interpreter would
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         _shut_down(force=code != 0)
         return code

@@ -8,10 +8,12 @@ returns `concurrent.futures.Future`s and `subscribe` streams events (`core.event
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import time
 from concurrent.futures import Future
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any, Callable
 
 import psutil
@@ -22,6 +24,7 @@ from .engine import Engine
 from .environment import MPIEnvironment, default_server_count
 from .events import CommandQueued, Event, EventHub
 from .ledger import CommandFuture, CommandRecord, CommandResponse
+from .session_log import SessionLog, new_log_path
 from .messages import ISOLATION_MODES, LOG_MODES, ServerConfig, StopRequest, Tag
 
 STOP_TIMEOUT = 30.0
@@ -53,11 +56,14 @@ class MPICommandClient:
     server rank supervises, so a crash in a command costs that server's namespace, never the job.
     `isolation='none'` runs them in the rank itself: lower latency, but a segfault, a kill or
     `os._exit` in a command ends the whole MPI job, this client included.
+
+    `session_log`: True writes every command and its outcome to a new JSON Lines file in the user
+    state directory (`session_log_path`); a path writes there; False writes nothing.
     """
 
     def __init__(self, servers: int | None = None, *, isolation: str = "process",
                  heartbeat_interval: float = 1.0, heartbeat_timeout: float = 10.0,
-                 print_output: bool = True):
+                 print_output: bool = True, session_log: bool | str | os.PathLike = True):
         if isolation not in ISOLATION_MODES:
             raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {isolation!r}")
         if servers is not None and (isinstance(servers, bool) or not isinstance(servers, int) or servers < 1):
@@ -73,6 +79,8 @@ class MPICommandClient:
         self._hub = EventHub()
         self._engine: Engine | None = None
         self._groups: list = []
+        self._session_log_choice = session_log
+        self._session_log: SessionLog | None = None
         self._console = ConsolePrinter() if print_output else None
         if self._console is not None:
             self._hub.subscribe(self._console)
@@ -134,6 +142,35 @@ class MPICommandClient:
         if not ready:
             missing = sorted(r for r in ranks if self._engine.views[r].info is None)
             raise RuntimeError(f"servers {missing} did not report ready")
+        self._open_session_log()
+
+    def _open_session_log(self) -> None:
+        choice = self._session_log_choice
+        if choice is False:
+            return
+        path = new_log_path() if choice is True else Path(choice)
+        self._session_log = SessionLog(path, self._session_header())
+        self._unsubscribe_log = self._hub.subscribe(self._session_log)
+
+    def _session_header(self) -> dict[str, Any]:
+        return {"launch_mode": self.launch_mode, "servers": self.server_ranks(), "isolation": self.isolation,
+                "log_mode": self._log_mode, "host": MPIEnvironment.hostname, "pid": os.getpid()}
+
+    @property
+    def session_log_path(self) -> Path | None:
+        """Where this session is being logged (None when logging is off or not started)."""
+        return self._session_log.path if self._session_log is not None else None
+
+    def save_session(self, path: str | os.PathLike, only_successful: bool = False,
+                     include_interrupted_cancelled: bool = True) -> Path:
+        """Write the commands sent so far as a replayable script (see `core.session_script`).
+
+        Raises ValueError naming a parameter that has no literal form; writes nothing then.
+        """
+        from . import recorded, session_script
+        pushes = session_script.choose(recorded.from_records(self.commands), only_successful,
+                                       include_interrupted_cancelled)
+        return session_script.save(path, pushes, self._session_header())
 
     @staticmethod
     def _serve_instead() -> None:
@@ -176,6 +213,9 @@ class MPICommandClient:
                 finalize_guard.finalize_is_unsafe("a server rank was lost")
             if self._console is not None:
                 self._console.flush()
+            if self._session_log is not None:
+                self._unsubscribe_log()
+                self._session_log.close()
             self._state = "stopped"
             _running.remove(self)
             atexit.unregister(self._stop_at_exit)
@@ -228,12 +268,15 @@ class MPICommandClient:
         targets = validation.check_targets(target, engine.views, lost)
         buffers = validation.check_parameters(parameters)
         records = []
+        push_target = list(target) if isinstance(target, (list, tuple)) else target
         for rank in targets:
             record_id = engine.ledger.new_id()
+            push = records[0].id if records else record_id
             record = CommandRecord(record_id, command, parameters, rank, block, buffers,
-                                   CommandFuture(record_id, self.cancel))
+                                   CommandFuture(record_id, self.cancel), push, push_target)
             engine.ledger.records[record_id] = record
-            self._hub.post(CommandQueued(record_id, command, parameters, rank, block, record.time_queued))
+            self._hub.post(CommandQueued(record_id, command, parameters, rank, block, record.time_queued,
+                                         push, push_target))
             records.append(record)
         engine.call(lambda: [engine.queue(r) for r in records], direct=direct)
         return records

@@ -26,6 +26,10 @@ class CommandQueued:
     """The server asked for, None for the first available one."""
     block: bool
     time: float
+    push: int
+    """The id of the first command of the same push: one push to [1, 2] queues two commands."""
+    push_target: int | list[int] | None
+    """`target_server` as the push gave it."""
 
 
 @dataclass(frozen=True)

@@ -64,6 +64,9 @@ class CommandRecord:
     buffers: list | None
     """The pickled parameters until the command is sent."""
     future: CommandFuture
+    push: int = 0
+    """The id of the first command of the same push (see `core.events.CommandQueued`)."""
+    push_target: int | list[int] | None = None
     time_queued: float = field(default_factory=time.time)
     server: int | None = None
     status: str = "queued"

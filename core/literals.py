@@ -1,0 +1,86 @@
+"""Values as Python literals where they have one, as short summaries where they do not.
+
+A session log and a saved script must hold parameters and results as text a person can read and
+`ast.literal_eval` can read back. A value whose `repr` does not round-trip (an array, an object,
+a NaN) or is too long is summarised instead: type, shape, dtype, size and a shortened repr. The
+same encoding lets a replay compare a new result with the recorded one.
+"""
+from __future__ import annotations
+
+import ast
+import reprlib
+from typing import Any
+
+RESULT_LIMIT = 10_000
+"""Characters of a result's literal kept in a log; a longer result is summarised."""
+
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = 120
+
+
+def literal_repr(value: Any, limit: int | None = None) -> str | None:
+    """`repr(value)` if it reads back as an equal value (and is at most `limit` long), else None."""
+    if limit is not None and _surely_longer(value, limit):
+        return None
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a broken __repr__ has no literal form
+        return None
+    if limit is not None and len(text) > limit:
+        return None
+    try:
+        same = ast.literal_eval(text) == value
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+    try:
+        return text if bool(same) else None
+    except (ValueError, TypeError):  # an array compares element-wise
+        return None
+
+
+def _surely_longer(value: Any, limit: int) -> bool:
+    """A cheap look before a costly repr: a container of more than `limit` // 2 items is."""
+    try:
+        return isinstance(value, (list, tuple, set, frozenset, dict, str, bytes)) and len(value) > limit // 2
+    except TypeError:
+        return False
+
+
+def summary(value: Any) -> dict[str, Any]:
+    """What can be said of a value without keeping it: type, and shape/dtype/size when it has them."""
+    facts: dict[str, Any] = {"type": f"{type(value).__module__}.{type(value).__qualname__}".removeprefix("builtins.")}
+    for name in ("shape", "dtype", "size"):
+        attribute = getattr(value, name, None)
+        if attribute is not None and not callable(attribute):
+            facts[name] = list(attribute) if name == "shape" else (str(attribute) if name == "dtype" else int(attribute))
+    if "size" not in facts and hasattr(value, "__len__"):
+        try:
+            facts["size"] = len(value)
+        except TypeError:
+            pass
+    facts["repr"] = _short.repr(value)
+    return facts
+
+
+def encode(value: Any, limit: int | None = RESULT_LIMIT) -> dict[str, Any]:
+    text = literal_repr(value, limit)
+    return {"literal": text} if text is not None else {"summary": summary(value)}
+
+
+def difference(recorded: dict[str, Any], value: Any) -> str | None:
+    """How `value` differs from a recorded `encode(...)`, or None when it matches."""
+    if "literal" in recorded:
+        expected = ast.literal_eval(recorded["literal"])
+        actual = literal_repr(value)
+        if actual is not None and ast.literal_eval(actual) == expected:
+            return None
+        return f"{_short.repr(value)} != recorded {_short.repr(expected)}"
+    wanted = {k: v for k, v in recorded["summary"].items() if k != "repr"}
+    got = {k: v for k, v in summary(value).items() if k != "repr"}
+    if wanted == got:
+        return None
+    return f"{_describe(got)} != recorded {_describe(wanted)}"
+
+
+def _describe(facts: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v}" for k, v in facts.items())

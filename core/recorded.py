@@ -1,0 +1,135 @@
+"""A session as a list of pushes, read from the live client, from a session log, or from a script.
+
+A push is one `push_command_request` call: one command text, its parameters, the target as
+given, blocking or not, and the outcome on each server it reached. Saving a script and replaying
+a session both work on this form, whatever it was read from. A script is read with `ast`, never
+run: only calls of `push_command_request` whose arguments are literals count.
+"""
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import literals
+from .session_log import encode_parameters
+
+
+@dataclass
+class Outcome:
+    id: int
+    server: int | None
+    status: str
+    successful: bool
+    ret: dict[str, Any] | None = None
+    """`core.literals.encode` of the result."""
+    traceback: str | None = None
+
+
+@dataclass
+class RecordedPush:
+    command: str
+    target: int | list[int] | None
+    block: bool
+    parameters: dict[str, dict[str, Any]] | None
+    """Each value as `core.literals.encode` made it."""
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        """'done' when every server succeeded, else the first other status ('queued' if none yet)."""
+        if not self.outcomes:
+            return "queued"
+        bad = [o.status for o in self.outcomes if o.status != "done"]
+        return bad[0] if bad else "done"
+
+    def parameter_values(self) -> dict[str, Any] | None:
+        """The parameters as values; raises ValueError naming one that has no literal form."""
+        if self.parameters is None:
+            return None
+        values = {}
+        for name, encoded in self.parameters.items():
+            if "literal" not in encoded:
+                raise ValueError(f"parameter {name!r} of command {self.command!r} has no literal form "
+                                 f"({encoded['summary']['type']}), so it cannot be replayed")
+            values[name] = ast.literal_eval(encoded["literal"])
+        return values
+
+
+def from_records(records) -> list[RecordedPush]:
+    """The pushes of a live client (`client.commands`), in the order they were made."""
+    pushes: dict[int, RecordedPush] = {}
+    for record in records:
+        push = pushes.get(record.push)
+        if push is None:
+            push = pushes[record.push] = RecordedPush(record.command, record.push_target, record.block,
+                                                      encode_parameters(record.parameters))
+        if record.response is not None:
+            response = record.response
+            push.outcomes.append(Outcome(record.id, response["server"], response["status"],
+                                         response["successful"], literals.encode(response["ret"]),
+                                         response["traceback"]))
+    return list(pushes.values())
+
+
+def read_log(path: str | Path) -> tuple[dict[str, Any], list[RecordedPush]]:
+    """The header and the pushes of a session log (lines cut short by a crash are skipped)."""
+    header: dict[str, Any] = {}
+    pushes: dict[int, RecordedPush] = {}
+    push_of: dict[int, int] = {}
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if entry.get("event") == "session":
+            header = entry
+        elif entry.get("event") == "queued":
+            push_of[entry["id"]] = entry["push"]
+            if entry["push"] not in pushes:
+                pushes[entry["push"]] = RecordedPush(entry["command"], entry["target"], entry["block"],
+                                                     entry["parameters"])
+        elif entry.get("event") == "finished" and entry["id"] in push_of:
+            pushes[push_of[entry["id"]]].outcomes.append(Outcome(
+                entry["id"], entry["server"], entry["status"], entry["successful"], entry["ret"],
+                entry["traceback"]))
+    if not header:
+        raise ValueError(f"{path} is not an mpipanel session log (no session line)")
+    return header, list(pushes.values())
+
+
+def read_script(path: str | Path) -> tuple[dict[str, Any], list[RecordedPush]]:
+    """The pushes of a saved session script, read with `ast` (the script is not run).
+
+    The header holds `servers_count` when the script sets `SERVERS = N`, as saved scripts do.
+    """
+    tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=str(path))
+    header: dict[str, Any] = {}
+    calls = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["SERVERS"]:
+            header["servers_count"] = ast.literal_eval(node.value)
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "push_command_request":
+            calls.append(node)
+    calls.sort(key=lambda call: (call.lineno, call.col_offset))
+    return header, [_push_of(call) for call in calls]
+
+
+def _push_of(call: ast.Call) -> RecordedPush:
+    arguments = dict(zip(("command", "block", "target_server", "parameters"), call.args))
+    arguments.update({keyword.arg: keyword.value for keyword in call.keywords})
+    try:
+        values = {name: ast.literal_eval(value) for name, value in arguments.items()}
+    except ValueError:
+        raise ValueError(f"line {call.lineno}: push_command_request arguments must be literals") from None
+    parameters = values.get("parameters")
+    return RecordedPush(values["command"], values.get("target_server"), bool(values.get("block")),
+                        {name: {"literal": repr(value)} for name, value in parameters.items()}
+                        if parameters is not None else None)
+
+
+def read_session(path: str | Path) -> tuple[dict[str, Any], list[RecordedPush]]:
+    """A session log (.jsonl) or a saved script (.py)."""
+    return read_script(path) if str(path).endswith(".py") else read_log(path)

@@ -1,0 +1,84 @@
+"""The session log: every command and its outcome, appended as JSON Lines while they happen.
+
+One file per client, in the platform's user state directory (`platformdirs`, or
+`$MPIPANEL_STATE_DIR`). Each line is written and flushed as the event happens, so a client that
+crashes or is killed loses nothing already logged. Lines:
+
+    {"event": "session", "mpipanel": "0.1.0", "started": "...", "launch_mode": "spawn", "servers": [1, 2], ...}
+    {"event": "queued", "id": 3, "push": 3, "command": "a + b", "target": null, "server": null,
+     "block": false, "parameters": {"a": {"literal": "1"}, "b": {"literal": "2"}}, "time": ...}
+    {"event": "finished", "id": 3, "server": 1, "status": "done", "successful": true,
+     "ret": {"literal": "3"}, "traceback": null, "mode": "eval", "time_start": ..., "time_end": ...}
+
+Values are literals where they have a short one, else summaries (`core.literals`).
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from . import __version__, literals
+from .events import CommandFinished, CommandQueued, Event
+
+PARAMETER_LIMIT = 1_000_000
+"""Characters of a parameter's literal kept (so that it can be replayed); larger: summarised."""
+
+
+def state_dir() -> Path:
+    override = os.environ.get("MPIPANEL_STATE_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+    return Path(platformdirs.user_state_dir("mpipanel"))
+
+
+def new_log_path() -> Path:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return state_dir() / "sessions" / f"session-{stamp}-{os.getpid()}.jsonl"
+
+
+def encode_parameters(parameters: dict[str, Any] | None) -> dict[str, Any] | None:
+    if parameters is None:
+        return None
+    return {name: literals.encode(value, PARAMETER_LIMIT) for name, value in parameters.items()}
+
+
+class SessionLog:
+    """An event subscriber that appends the session to `path`."""
+
+    def __init__(self, path: Path, header: dict[str, Any]):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - open for the session
+        self._lock = threading.Lock()
+        self._write({"event": "session", "mpipanel": __version__,
+                     "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+                     **header})
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, CommandQueued):
+            self._write({"event": "queued", "id": event.id, "push": event.push, "command": event.command,
+                         "target": event.push_target, "server": event.target, "block": event.block,
+                         "parameters": encode_parameters(event.parameters), "time": event.time})
+        elif isinstance(event, CommandFinished):
+            response = event.response
+            self._write({"event": "finished", "id": response["id"], "server": response["server"],
+                         "status": response["status"], "successful": response["successful"],
+                         "mode": response["mode"], "ret": literals.encode(response["ret"]),
+                         "traceback": response["traceback"], "namespace_reset": response["namespace_reset"],
+                         "time_start": response["time_start"], "time_end": response["time_end"]})
+
+    def _write(self, line: dict[str, Any]) -> None:
+        text = json.dumps(line, default=repr) + "\n"
+        with self._lock:
+            if not self._file.closed:
+                self._file.write(text)
+                self._file.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()

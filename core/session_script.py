@@ -1,0 +1,109 @@
+"""A recorded session written as a plain Python script that uses only the mpi4casa API.
+
+The script starts as many servers as the session had (or uses an mpiexec job's), refuses to run
+if it targets a server the session does not have, then pushes each command in the order it was
+sent, with its target and parameters as literals, blocking where the original blocked, so that
+FIFO order and parallelism are the same. It waits for every response before stopping.
+"""
+from __future__ import annotations
+
+import ast
+import datetime
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .recorded import RecordedPush
+
+SKIPPABLE = ("interrupted", "cancelled")
+
+TEMPLATE = '''\
+"""mpipanel session saved {date} with mpipanel {version}.
+
+Recorded with {servers} server(s) in {launch_mode} launch mode; {count} command(s).
+Run it with `python {name}` (spawns the servers) or `mpiexec -n {world} python -m core {name}`.
+"""
+from core import MPICommandClient, MPIEnvironment
+
+SERVERS = {servers}
+TARGETED = {targeted}
+
+client = MPICommandClient(servers=None if MPIEnvironment.mpi_world_size > 1 else SERVERS)
+client.set_log_mode({log_mode!r})
+client.start_services()
+available = MPIEnvironment.mpi_server_rank_list()
+missing = [rank for rank in TARGETED if rank not in available]
+if missing:
+    client.stop_services()
+    raise SystemExit(f"this script targets server {{missing[0]}}, but this session has "
+                     f"{{len(available)}} server(s): {{available}}")
+
+ids = []
+{pushes}
+client.get_command_response(ids, block=True)
+client.stop_services()
+'''
+
+
+def choose(pushes: list[RecordedPush], only_successful: bool = False,
+           include_interrupted_cancelled: bool = True) -> list[RecordedPush]:
+    """The pushes a script keeps: all, only the fully successful ones, with or without the
+    interrupted and cancelled ones."""
+    kept = []
+    for push in pushes:
+        if only_successful and push.status != "done":
+            continue
+        if not include_interrupted_cancelled and push.status in SKIPPABLE:
+            continue
+        kept.append(push)
+    return kept
+
+
+def render(pushes: list[RecordedPush], header: dict[str, Any], name: str = "session.py") -> str:
+    """The script for `pushes`; raises ValueError naming a parameter that has no literal form."""
+    for push in pushes:
+        push.parameter_values()
+    servers = len(header.get("servers") or []) or header.get("servers_count") or 1
+    targeted = sorted({rank for push in pushes for rank in _ranks(push.target)})
+    return TEMPLATE.format(
+        date=datetime.datetime.now().astimezone().isoformat(timespec="minutes"), version=__version__,
+        servers=servers, launch_mode=header.get("launch_mode", "spawn"), count=len(pushes), name=name,
+        world=servers + 1, targeted=targeted, log_mode=header.get("log_mode", "redirect"),
+        pushes="\n".join(_push_line(push) for push in pushes))
+
+
+def save(path: str | Path, pushes: list[RecordedPush], header: dict[str, Any]) -> Path:
+    path = Path(path)
+    path.write_text(render(pushes, header, path.name), encoding="utf-8")
+    return path
+
+
+def _ranks(target) -> list[int]:
+    if target is None:
+        return []
+    return [target] if isinstance(target, int) else list(target)
+
+
+def _push_line(push: RecordedPush) -> str:
+    arguments = [_string_literal(push.command)]
+    if push.block:
+        arguments.append("block=True")
+    if push.target is not None:
+        arguments.append(f"target_server={push.target!r}")
+    if push.parameters is not None:
+        items = ", ".join(f"{name!r}: {encoded['literal']}" for name, encoded in push.parameters.items())
+        arguments.append(f"parameters={{{items}}}")
+    call = f"client.push_command_request({', '.join(arguments)})"
+    return call if push.block else f"ids += {call}"
+
+
+def _string_literal(text: str) -> str:
+    """A readable literal: triple-quoted for a multi-line command when that reads back exactly."""
+    if "\n" in text:
+        candidate = f'"""{text}"""'
+        try:
+            if ast.literal_eval(candidate) == text:
+                return candidate
+        except (SyntaxError, ValueError):
+            pass
+    return repr(text)
