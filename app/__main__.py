@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 import core
 from core.messages import ISOLATION_MODES, LOG_MODES
@@ -38,6 +39,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="'redirect' (default): server output and logs stream into the window; "
                              "'unified': they stay on the servers' own terminals")
     parser.add_argument("--theme", choices=THEMES, help="light or dark (default: the last one used)")
+    parser.add_argument("--session", type=Path, metavar="FILE",
+                        help="open a saved session script (.py) or session log (.jsonl) for replay")
     parser.add_argument("--version", action="version", version=f"mpipanel {core.__version__}")
     return parser.parse_args(argv)
 
@@ -71,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     client.start_services()
     window = MainWindow(client, theme=args.theme)
     window.show()
+    if args.session is not None:
+        window.open_session(args.session)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     closed = asyncio.Event()

@@ -26,6 +26,7 @@ def about_text(client) -> str:
         ("Launch mode", client.launch_mode),
         ("Servers", str(len(client.server_ranks()))),
         ("Isolation", client.isolation),
+        ("Session log", str(client.session_log_path or "off")),
     ]
     table = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in rows)
     return ("<p><b>mpipanel</b> — a control panel for an interactive MPI session: "

@@ -71,6 +71,7 @@ class LoadChart(QWidget):
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
         plot.enableAutoRange(x=False)
+        plot.setLimits(yMin=0, minYRange=1)  # a flat zero line is not a zoomed-in noise band
         if row or col:
             plot.setXLink(self.graphics.getItem(0, 0))
         if row:

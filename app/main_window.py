@@ -6,13 +6,14 @@ window reaches the core only through `ClientBridge`; nothing here waits on MPI.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QApplication, QGroupBox, QHBoxLayout, QLabel, QMainWindow,
-                               QMessageBox, QPushButton, QSplitter, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QApplication, QFileDialog, QGroupBox, QHBoxLayout, QLabel,
+                               QMainWindow, QMessageBox, QPushButton, QSplitter, QTabBar, QTabWidget,
+                               QVBoxLayout)
 
 from .about import about_text
 from .bridge import ClientBridge
@@ -20,6 +21,8 @@ from .command_editor import CommandEditorPanel
 from .history_table import HistoryRow, HistoryTable
 from .load_chart import LoadChart
 from .parameter_table import ParameterError, ParameterTable
+from .replay_panel import ReplayPanel
+from .save_session_dialog import SaveSessionDialog
 from .server_overview import ServerOverview
 from .server_pane import ServerPane
 from .target_picker import TargetError, TargetPicker
@@ -59,9 +62,10 @@ class MainWindow(QMainWindow):
         self.panes = {rank: ServerPane(rank, self) for rank in ranks}
         self.overview = ServerOverview(self)
         self.pane_tabs = QTabWidget(self, objectName="paneTabs")
-        self.pane_tabs.setTabsClosable(len(ranks) >= MANY_SERVERS)
-        self.pane_tabs.addTab(self.all_pane, "All servers")
-        self.pane_tabs.addTab(self.overview, "Overview")
+        self.pane_tabs.setTabsClosable(True)
+        for fixed in (self.all_pane, self.overview):
+            index = self.pane_tabs.addTab(fixed, "All servers" if fixed is self.all_pane else "Overview")
+            self.pane_tabs.tabBar().setTabButton(index, QTabBar.ButtonPosition.RightSide, None)
         if len(ranks) < MANY_SERVERS:
             for rank, pane in self.panes.items():
                 self.pane_tabs.addTab(pane, f"Server {rank}")
@@ -73,6 +77,11 @@ class MainWindow(QMainWindow):
         for rank, status in client.get_server_status().items():
             self._on_status(rank, status)
         self._restore_settings(theme)
+        self.log_label = QLabel(self, objectName="sessionLogLabel")
+        if client.session_log_path is not None:
+            self.log_label.setText(f"session log: {client.session_log_path.name}")
+            self.log_label.setToolTip(str(client.session_log_path))
+        self.statusBar().addPermanentWidget(self.log_label)
         self._update_status_bar()
 
     # ----- construction -------------------------------------------------------------------
@@ -115,6 +124,10 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
         self.file_menu = file_menu
+        file_menu.addAction("&Open Session…", self.choose_session).setShortcut(QKeySequence.StandardKey.Open)
+        file_menu.addAction("&Save Session As Script…", self.choose_script_path).setShortcut(
+            QKeySequence.StandardKey.Save)
+        file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit", self.close)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         view = self.menuBar().addMenu("&View")
@@ -260,8 +273,45 @@ class MainWindow(QMainWindow):
         self.pane_tabs.setCurrentWidget(pane)
 
     def _close_pane_tab(self, index: int) -> None:
-        if self.pane_tabs.widget(index) in self.panes.values():
+        widget = self.pane_tabs.widget(index)
+        if widget in self.panes.values() or isinstance(widget, ReplayPanel):
             self.pane_tabs.removeTab(index)
+
+    # ----- sessions -----------------------------------------------------------------------
+    def choose_session(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open Session", str(Path.home()),
+                                              "Sessions (*.jsonl *.py);;All files (*)")
+        if path:
+            self.open_session(path)
+
+    def open_session(self, path: str | Path) -> ReplayPanel | None:
+        """Load a session log or script into a replay tab; None (and a message) if it cannot."""
+        try:
+            panel = ReplayPanel(self.client, path, self)
+        except (OSError, ValueError, SyntaxError) as exc:
+            QMessageBox.warning(self, "Cannot open session", f"{path}:\n{exc}")
+            return None
+        self.pane_tabs.addTab(panel, f"Replay: {Path(path).name}")
+        self.pane_tabs.setCurrentWidget(panel)
+        return panel
+
+    def choose_script_path(self) -> None:
+        dialog = SaveSessionDialog(self)
+        if dialog.exec() != SaveSessionDialog.DialogCode.Accepted:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Save Session As Script",
+                                              str(Path.home() / "session.py"), "Python scripts (*.py)")
+        if path:
+            self.save_script(path, **dialog.options())
+
+    def save_script(self, path: str | Path, **options) -> bool:
+        try:
+            saved = self.client.save_session(path, **options)
+        except (OSError, ValueError) as exc:
+            QMessageBox.warning(self, "Session not saved", str(exc))
+            return False
+        self.statusBar().showMessage(f"Session saved as {saved}", 8000)
+        return True
 
     # ----- looks, settings, about, closing ------------------------------------------------
     def set_theme(self, theme: str) -> None:

@@ -14,16 +14,21 @@ def response(qtbot, window, command_id: int, timeout: int = 20000) -> dict:
     return window.history.model_.row_of(command_id).response
 
 
-def answer_next_dialog(button) -> None:
-    """Press `button` (a QMessageBox.StandardButton) in the next modal dialog, once it shows."""
+def answer_next_dialog(button) -> list[str]:
+    """Press `button` (a QMessageBox.StandardButton) in the next modal dialog, once it shows;
+    the returned list receives the dialog's text."""
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
+
+    seen: list[str] = []
 
     def press() -> None:
         dialog = QApplication.activeModalWidget()
         if isinstance(dialog, QMessageBox):
+            seen.append(dialog.text())
             dialog.button(button).click()
         else:
             QTimer.singleShot(20, press)
 
     QTimer.singleShot(0, press)
+    return seen

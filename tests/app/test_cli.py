@@ -9,7 +9,7 @@ from mpi_helpers import run_mpiexec, run_python
 def test_help_lists_every_option_and_both_launch_modes():
     result = run_python("-m", "app", "--help")
     assert result.returncode == 0
-    for text in ("--servers", "--isolation", "--log-mode", "--theme", "--version",
+    for text in ("--servers", "--isolation", "--log-mode", "--theme", "--session", "--version",
                  "mpiexec -n N mpipanel"):
         assert text in result.stdout
 

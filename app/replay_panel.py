@@ -1,0 +1,159 @@
+"""The replay panel: a saved script or session log, stepped through again on the live servers.
+
+Each row is one recorded push: its command, target, the recorded result and, once replayed, the
+new result, with differences marked. Step runs the next push, Run to end the rest, Run from here
+everything from the selected row on; a push that blocked when recorded is waited for before the
+next one is sent, as it was then. Nothing here blocks the GUI.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from core import literals
+from core.recorded import RecordedPush, read_session
+from core.replay import Replay
+
+COLUMNS = ("#", "Command", "Target", "Recorded", "Replayed", "")
+_DIFFERS = QBrush(QColor(211, 47, 47, 60))
+_MATCHES = QBrush(QColor(46, 125, 50, 40))
+
+
+def recorded_text(push: RecordedPush) -> str:
+    if not push.outcomes:
+        return "—"
+    outcome = sorted(push.outcomes, key=lambda o: o.id)[0]
+    if not outcome.successful:
+        lines = (outcome.traceback or outcome.status).strip().splitlines()
+        return f"{outcome.status}: {lines[-1] if lines else ''}"
+    encoded = outcome.ret or {"literal": "None"}
+    return encoded.get("literal") or encoded["summary"]["repr"]
+
+
+def replayed_text(response: dict) -> str:
+    if not response["successful"]:
+        lines = (response["traceback"] or response["status"]).strip().splitlines()
+        return f"{response['status']}: {lines[-1] if lines else ''}"
+    return literals.encode(response["ret"], 200).get("literal") or literals.summary(response["ret"])["repr"]
+
+
+class _Done(QObject):
+    """Carries a replayed push's completion from the core's thread to the GUI thread."""
+
+    finished = Signal(int)
+
+
+class ReplayPanel(QWidget):
+    def __init__(self, client, path: str | Path, parent: QWidget | None = None):
+        """Raises OSError/ValueError/SyntaxError for an unreadable session, and ValueError when
+        it targets servers this session does not have."""
+        super().__init__(parent)
+        self.setObjectName("replayPanel")
+        self.path = Path(path)
+        _, pushes = read_session(self.path)
+        self.replay = Replay(client, pushes)
+        self.next_index = 0
+        self._chain: int | None = None
+        """Index where an automatic run stops, while one goes on."""
+        self._done = _Done(self)
+        self._done.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
+
+        self.table = QTableWidget(len(pushes), len(COLUMNS), self, objectName="replayTable")
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        header = self.table.horizontalHeader()
+        for column in (1, 3, 4):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+        for row, push in enumerate(pushes):
+            first_line = push.command.strip().splitlines()[0] if push.command.strip() else ""
+            for column, text in enumerate((str(row + 1), first_line, _target_text(push.target),
+                                           recorded_text(push), "", "")):
+                item = QTableWidgetItem(text)
+                item.setToolTip(push.command if column == 1 else text)
+                self.table.setItem(row, column, item)
+        self.summary = QLabel(self, objectName="replaySummary")
+        self.step_button = QPushButton("Step", self, objectName="replayStep")
+        self.run_button = QPushButton("Run to end", self, objectName="replayRunToEnd")
+        self.from_here_button = QPushButton("Run from here", self, objectName="replayRunFromHere")
+        self.step_button.clicked.connect(self.step)
+        self.run_button.clicked.connect(lambda: self.run_from(self.next_index))
+        self.from_here_button.clicked.connect(lambda: self.run_from(max(0, self.table.currentRow())))
+        buttons = QHBoxLayout()
+        buttons.addWidget(QLabel(f"<b>{self.path.name}</b>", self))
+        buttons.addStretch()
+        for button in (self.step_button, self.run_button, self.from_here_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(buttons)
+        layout.addWidget(self.table)
+        layout.addWidget(self.summary)
+        self._update_summary()
+
+    # ----- running ------------------------------------------------------------------------
+    def step(self) -> None:
+        if self.next_index < len(self.replay.pushes):
+            self._send(self.next_index)
+
+    def run_from(self, index: int) -> None:
+        """Replay `index` and everything after it, one push after another."""
+        self._chain = len(self.replay.pushes)
+        self.next_index = index
+        self._continue_chain()
+
+    def _continue_chain(self) -> None:
+        while self._chain is not None and self.next_index < self._chain:
+            index = self.next_index
+            self._send(index)
+            if self.replay.pushes[index].block:
+                return  # go on when it has finished, as the recording did
+        self._chain = None
+
+    def _send(self, index: int) -> None:
+        self.table.item(index, 4).setText("running…")
+        self.table.selectRow(index)
+        futures = self.replay.submit(index)
+        self.next_index = index + 1
+        remaining = [len(futures)]
+
+        def one_done(_future) -> None:
+            remaining[0] -= 1
+            if remaining[0] == 0:
+                self._done.finished.emit(index)
+
+        for future in futures:
+            future.add_done_callback(one_done)
+
+    def _on_finished(self, index: int) -> None:
+        comparisons = self.replay.comparisons(index)
+        responses = [future.result() for future in self.replay.futures[index]]
+        self.table.item(index, 4).setText("; ".join(replayed_text(r) for r in responses))
+        verdict = self.table.item(index, 5)
+        differing = [c for c in comparisons if c.recorded and not c.matches]
+        brush = _DIFFERS if differing else _MATCHES if any(c.recorded for c in comparisons) else QBrush()
+        verdict.setText("differs" if differing else "matches" if any(c.recorded for c in comparisons) else "")
+        verdict.setToolTip("\n".join(f"server {c.server}: {c.difference}" for c in differing))
+        for column in range(len(COLUMNS)):
+            self.table.item(index, column).setBackground(brush)
+        self._update_summary()
+        if self._chain is not None and self.replay.pushes[index].block:
+            self._continue_chain()
+
+    def _update_summary(self) -> None:
+        verdicts = [self.table.item(row, 5).text() for row in range(self.table.rowCount())]
+        self.summary.setText(f"{len(verdicts)} commands · {verdicts.count('matches')} match · "
+                             f"{verdicts.count('differs')} differ · "
+                             f"{len(verdicts) - verdicts.count('matches') - verdicts.count('differs')} not compared")
+
+
+def _target_text(target) -> str:
+    if target is None:
+        return "any"
+    return str(target) if isinstance(target, int) else ", ".join(map(str, target))

@@ -1,0 +1,68 @@
+"""Sessions in the window: where the log is, saving a script, and stepping through a replay."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QMessageBox
+
+from core import MPICommandClient
+from gui_helpers import answer_next_dialog, response
+
+
+def test_status_bar_and_about_box_show_the_session_log(qtbot, window):
+    from app.about import about_text
+    path = window.client.session_log_path
+    label = window.findChild(type(window.message), "sessionLogLabel")
+    assert path is not None and label.text() == f"session log: {path.name}" and label.toolTip() == str(path)
+    assert str(path) in about_text(window.client)
+
+
+def test_save_session_dialog_options_reach_the_script(qtbot, window, tmp_path):
+    from app.save_session_dialog import SaveSessionDialog
+    [ok] = window.run("'kept'")
+    [bad] = window.run("1 / 0")
+    response(qtbot, window, ok)
+    response(qtbot, window, bad)
+    dialog = SaveSessionDialog(window)
+    dialog.only_successful.setChecked(True)
+    assert not dialog.include_interrupted.isEnabled()
+    assert window.save_script(tmp_path / "ok.py", **dialog.options())
+    text = (tmp_path / "ok.py").read_text()
+    assert "'kept'" in text and "1 / 0" not in text
+
+
+def test_saving_a_parameter_without_literal_form_says_which(qtbot, window, tmp_path):
+    window.client.push_command_request("x", block=True, parameters={"x": float("nan")})
+    shown = answer_next_dialog(QMessageBox.StandardButton.Ok)
+    assert not window.save_script(tmp_path / "nan.py")
+    assert "parameter 'x'" in shown[0] and "no literal form" in shown[0]
+    assert not (tmp_path / "nan.py").exists()
+
+
+def test_replay_panel_steps_runs_and_marks_differences(qtbot, window, tmp_path):
+    log = tmp_path / "recorded.jsonl"
+    with MPICommandClient(servers=2, print_output=False, session_log=log) as recorder:
+        recorder.push_command_request("counter = 10", block=True, target_server=1)
+        recorder.push_command_request("counter + 1", block=True, target_server=1)
+        recorder.push_command_request("__import__('random').random()", block=True, target_server=2)
+        recorder.push_command_request("counter * 2", target_server=1)
+    panel = window.open_session(log)
+    assert window.pane_tabs.currentWidget() is panel and panel.table.rowCount() == 4
+    assert panel.table.item(1, 3).text() == "11"
+    panel.step()
+    qtbot.waitUntil(lambda: panel.table.item(0, 5).text() == "matches", timeout=20000)
+    panel.run_from(panel.next_index)
+    qtbot.waitUntil(lambda: all(panel.table.item(r, 5).text() for r in range(4)), timeout=20000)
+    verdicts = [panel.table.item(r, 5).text() for r in range(4)]
+    assert verdicts == ["matches", "matches", "differs", "matches"]
+    assert panel.table.item(3, 4).text() == "20"
+    assert "4 commands · 3 match · 1 differ" in panel.summary.text()
+    panel.table.selectRow(1)
+    panel.from_here_button.click()
+    qtbot.waitUntil(lambda: panel.next_index == 4 and panel.replay.comparisons(3) is not None, timeout=20000)
+
+
+def test_session_needing_more_servers_is_refused_with_a_message(qtbot, window, tmp_path):
+    script = tmp_path / "big.py"
+    script.write_text("SERVERS = 8\nclient.push_command_request('1', target_server=7)\n")
+    shown = answer_next_dialog(QMessageBox.StandardButton.Ok)
+    assert window.open_session(script) is None
+    assert "targets server 7, but this session has 3 server(s): [1, 2, 3]" in shown[0]
