@@ -19,6 +19,7 @@ from .about import about_text
 from .bridge import ClientBridge
 from .command_editor import CommandEditorPanel
 from .history_table import HistoryRow, HistoryTable
+from .icon import app_icon
 from .load_chart import LoadChart
 from .parameter_table import ParameterError, ParameterTable
 from .replay_panel import ReplayPanel
@@ -40,6 +41,7 @@ class MainWindow(QMainWindow):
         self.client = client
         self.owns_client = owns_client
         self.setWindowTitle(f"mpipanel — {client.launch_mode} session")
+        self.setWindowIcon(app_icon())
         self.settings = QSettings("mpipanel", "mpipanel")
         self.bridge = ClientBridge(client, self)
         ranks = client.server_ranks()

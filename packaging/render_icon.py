@@ -1,0 +1,29 @@
+"""Render resources/mpipanel.svg to the PNG sizes the desktop entry and the conda recipe use.
+
+    QT_QPA_PLATFORM=offscreen python packaging/render_icon.py
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication, QImage, QPainter
+from PySide6.QtSvg import QSvgRenderer
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
+
+def render(size: int, target: Path) -> None:
+    image = QImage(size, size, QImage.Format.Format_ARGB32)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    QSvgRenderer(str(RESOURCES / "mpipanel.svg")).render(painter)
+    painter.end()
+    image.save(str(target))
+
+
+if __name__ == "__main__":
+    app = QGuiApplication([])
+    render(256, RESOURCES / "mpipanel.png")
+    render(48, RESOURCES / "mpipanel-48.png")
