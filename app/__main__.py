@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import sys
 from pathlib import Path
 
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     client.start_services()
     window = MainWindow(client, theme=args.theme)
     window.show()
+    gc.freeze()  # the objects of start-up stay: full collections need not walk them again
     if args.session is not None:
         window.open_session(args.session)
     loop = qasync.QEventLoop(app)

@@ -17,13 +17,19 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from core import events
 from core.messages import LogItem, OutputItem
 
-OUTPUT_INTERVAL_MS = 40
-MAX_PENDING_CHARS = 2_000_000
-"""Per server, what may wait for the next hand-over; older output beyond it is dropped."""
+OUTPUT_INTERVAL_MS = 100
+MAX_HANDOVER_CHARS = 8_000
+"""Per server and hand-over, at most this much output goes to the panes (the newest); the rest
+is counted as dropped. That is 80 kB/s per server, more than anyone reads, and it keeps each
+hand-over short, so a flood cannot stall the GUI."""
+
+
+def _text(item: OutputItem | LogItem) -> str:
+    return item.text if isinstance(item, OutputItem) else item.message
 
 
 class _PendingOutput:
-    """One server's output waiting for the GUI thread, bounded in characters."""
+    """One server's output waiting for the GUI thread: its newest `MAX_HANDOVER_CHARS`."""
 
     def __init__(self) -> None:
         self.items: collections.deque[OutputItem | LogItem] = collections.deque()
@@ -32,12 +38,16 @@ class _PendingOutput:
 
     def add(self, items: list) -> None:
         for item in items:
-            size = len(item.text if isinstance(item, OutputItem) else item.message)
             self.items.append(item)
-            self.chars += size
-        while self.chars > MAX_PENDING_CHARS and len(self.items) > 1:
+            self.chars += len(_text(item))
+        while self.chars > MAX_HANDOVER_CHARS:
             old = self.items.popleft()
-            text = old.text if isinstance(old, OutputItem) else old.message
+            text = _text(old)
+            excess = self.chars - MAX_HANDOVER_CHARS
+            if isinstance(old, OutputItem) and len(text) > excess:
+                cut = text.find("\n", excess) + 1 or len(text)  # keep whole lines of its tail
+                self.items.appendleft(old._replace(text=text[cut:]))
+                text = text[:cut]
             self.chars -= len(text)
             self.dropped += text.count("\n") or 1
 

@@ -35,4 +35,4 @@ def apply_theme(app: QApplication, theme: str) -> None:
         palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#777777"))
         palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#777777"))
     app.setPalette(palette)
-    pg.setConfigOptions(foreground="#d0d0d0" if theme == "dark" else "#333333", antialias=True)
+    pg.setConfigOptions(foreground="#d0d0d0" if theme == "dark" else "#333333", antialias=False)

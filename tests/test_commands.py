@@ -67,6 +67,13 @@ def test_large_arrays_travel_both_ways_intact(client):
     assert np.array_equal(response["ret"], data * 2)
 
 
+def test_stop_after_medium_sized_messages_does_not_hang():
+    from core import MPICommandClient
+    with MPICommandClient(servers=1, print_output=False, session_log=False) as fresh:
+        [response] = fresh.push_command_request("data", block=True, parameters={"data": bytes(100_000)})
+        assert response["ret"] == bytes(100_000)
+
+
 def test_first_available_spreads_work_over_idle_servers(client):
     ids = client.push_command_request("import time, os; time.sleep(0.3); os.getpid()", target_server=None)
     ids += client.push_command_request("import time, os; time.sleep(0.3); os.getpid()", target_server=None)

@@ -1,0 +1,118 @@
+"""The GUI's figures for `python -m core.bench`, measured on the real window, offscreen.
+
+    python -m app.bench_gui stall SERVERS SECONDS LINES_PER_S
+        longest Qt main-thread stall while every server prints LINES_PER_S for SECONDS, and how
+        much the process's memory grew
+    python -m app.bench_gui click ROUNDS
+        time from a click on Run to the result shown in its pane
+
+Prints one JSON object.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import os
+import statistics
+import sys
+import time
+
+import psutil
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from core import MPICommandClient  # noqa: E402
+
+from .main_window import MainWindow  # noqa: E402
+
+FLOOD = """
+import time
+start = time.monotonic()
+line = 0
+while time.monotonic() - start < {seconds}:
+    for _ in range({per_tick}):
+        print('flood line', line)
+        line += 1
+    time.sleep(max(0.0, start + line / {rate} - time.monotonic()))
+"""
+
+
+def _window(servers: int) -> tuple[QApplication, MPICommandClient, MainWindow]:
+    app = QApplication.instance() or QApplication([])
+    client = MPICommandClient(servers=servers, print_output=False, session_log=False)
+    client.start_services()
+    window = MainWindow(client, theme="light", owns_client=False)
+    window.show()
+    gc.freeze()  # as `mpipanel` does once its window is up
+    return app, client, window
+
+
+def _wait(app: QApplication, done) -> None:
+    while not done():
+        app.processEvents()
+        time.sleep(0.0005)
+
+
+def stall(servers: int, seconds: float, rate: int) -> dict:
+    app, client, window = _window(servers)
+    process = psutil.Process()
+    rss_before = process.memory_info().rss
+    longest = [0.0]
+    clock = QElapsedTimer()
+    clock.start()
+    last = [clock.nsecsElapsed()]
+
+    def tick() -> None:
+        now = clock.nsecsElapsed()
+        longest[0] = max(longest[0], (now - last[0]) / 1e6)
+        last[0] = now
+
+    beat = QTimer(interval=1, timerType=Qt.TimerType.PreciseTimer)
+    beat.timeout.connect(tick)
+    window.targets.select(client.server_ranks())
+    [*ids] = window.run(FLOOD.format(seconds=seconds, rate=rate, per_tick=max(1, rate // 1000)))
+    last[0] = clock.nsecsElapsed()
+    beat.start()
+    _wait(app, lambda: all(window.history.model_.row_of(i) and window.history.model_.row_of(i).response
+                           for i in ids))
+    beat.stop()
+    lines = sum(len(window.panes[rank].output._stored) + window.panes[rank].output.dropped
+                for rank in client.server_ranks())
+    result = {"longest_stall_ms": longest[0], "memory_growth_mb": (process.memory_info().rss - rss_before) / 1e6,
+              "lines_seen": lines}
+    window.detach()
+    client.stop_services()
+    return result
+
+
+def click(rounds: int) -> dict:
+    app, client, window = _window(1)
+    window.targets.select([1])
+    window.editor.setPlainText("6 * 7")
+    shown: dict[int, float] = {}
+    window.bridge.commandFinished.connect(lambda response: shown.setdefault(response["id"], time.perf_counter()),
+                                          Qt.ConnectionType.QueuedConnection)
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        window.run_button.click()
+        [command_id] = window.last_sent
+        _wait(app, lambda: command_id in shown)
+        assert window.panes[1].response.response["id"] == command_id
+        times.append((shown[command_id] - start) * 1e3)
+    window.detach()
+    client.stop_services()
+    return {"median_ms": statistics.median(times), "max_ms": max(times)}
+
+
+def main(argv: list[str]) -> None:
+    name, *args = argv
+    converted = [float(a) if "." in a else int(a) for a in args]
+    print(json.dumps(globals()[name](*converted)), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

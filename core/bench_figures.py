@@ -1,0 +1,130 @@
+"""mpipanel's own figures for `python -m core.bench`, one per process, printed as JSON.
+
+    python -m core.bench_figures rtt ISOLATION ROUNDS
+    python -m core.bench_figures idle_rtt ISOLATION SAMPLES
+    python -m core.bench_figures throughput SERVERS COUNT
+    python -m core.bench_figures big_result BYTES
+    python -m core.bench_figures idle SERVERS SECONDS
+    python -m core.bench_figures startup SERVERS
+    python -m core.bench_figures scale SERVERS ROUNDS
+    python -m core.bench_figures size_rtt BYTES ROUNDS
+
+Every client here runs without its session log, which costs a JSON line per event.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import sys
+import time
+
+from .bench_baselines import WARMUP, idle_cpu
+from .client import MPICommandClient
+
+
+def _client(servers: int, isolation: str = "process") -> MPICommandClient:
+    client = MPICommandClient(servers=servers, isolation=isolation, print_output=False, session_log=False)
+    client.start_services()
+    return client
+
+
+def _rtt_us(client: MPICommandClient, rounds: int, target=1, parameters=None) -> float:
+    push = client.push_command_request
+    for _ in range(min(WARMUP, rounds)):
+        push("1", block=True, target_server=target, parameters=parameters)
+    start = time.perf_counter()
+    for _ in range(rounds):
+        push("1", block=True, target_server=target, parameters=parameters)
+    return (time.perf_counter() - start) / rounds * 1e6
+
+
+def rtt(isolation: str, rounds: int) -> dict:
+    with _client(1, isolation) as client:
+        return {"rtt_us": _rtt_us(client, rounds)}
+
+
+def idle_rtt(isolation: str, samples: int) -> dict:
+    """Round trip of a command sent after the server sat idle for a second."""
+    with _client(1, isolation) as client:
+        _rtt_us(client, 100)
+        times = []
+        for _ in range(samples):
+            time.sleep(1.0)
+            start = time.perf_counter()
+            client.push_command_request("1", block=True, target_server=1)
+            times.append((time.perf_counter() - start) * 1e3)
+        return {"ms": statistics.median(times), "max_ms": max(times)}
+
+
+def throughput(servers: int, count: int) -> dict:
+    with _client(servers) as client:
+        client.get_command_response([client.push_command_request("1") for _ in range(servers * 50)], block=True)
+        start = time.perf_counter()
+        ids = [client.push_command_request("1") for _ in range(count)]
+        client.get_command_response(ids, block=True)
+        return {"per_s": count / (time.perf_counter() - start)}
+
+
+def big_result(size: int, repeats: int = 3) -> dict:
+    with _client(1) as client:
+        client.push_command_request(f"import numpy as np; big = np.ones({size}, dtype=np.uint8)",
+                                    block=True, target_server=1)
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            [response] = client.push_command_request("big", block=True, target_server=1)
+            seconds.append(time.perf_counter() - start)
+            assert response["ret"].nbytes == size
+            del response
+        return {"mb_per_s": size / statistics.median(seconds) / 1e6}
+
+
+def idle(servers: int, seconds: float) -> dict:
+    with _client(servers) as client:
+        client.push_command_request("1", block=True, target_server=client.server_ranks())
+        time.sleep(1.0)  # let the hot-poll windows after that command run out
+        pids = {"client": os.getpid()}
+        for rank, status in client.get_server_status().items():
+            pids[f"server {rank}"] = status["pid"]
+            pids[f"worker {rank}"] = status["worker_pid"]
+        return {"cpu_percent": idle_cpu(pids, seconds)}
+
+
+def startup(servers: int) -> dict:
+    start = time.perf_counter()
+    client = _client(servers)
+    seconds = time.perf_counter() - start
+    client.stop_services()
+    return {"seconds": seconds}
+
+
+def scale(servers: int, rounds: int) -> dict:
+    """Round trips with many (oversubscribed) servers: to one server, and to each in turn."""
+    with _client(servers) as client:
+        one = _rtt_us(client, rounds)
+        start = time.perf_counter()
+        for index in range(rounds):
+            client.push_command_request("1", block=True, target_server=1 + index % servers)
+        return {"one_us": one, "round_robin_us": (time.perf_counter() - start) / rounds * 1e6}
+
+
+def size_rtt(size: int, rounds: int) -> dict:
+    """Round trip of a command whose parameter and result are `size` bytes."""
+    payload = bytes(size)
+    with _client(1) as client:
+        client.push_command_request("1", block=True)
+        start = time.perf_counter()
+        for _ in range(rounds):
+            client.push_command_request("data", block=True, target_server=1, parameters={"data": payload})
+        return {"rtt_us": (time.perf_counter() - start) / rounds * 1e6}
+
+
+def main(argv: list[str]) -> None:
+    name, *args = argv
+    converted = [a if a.isalpha() else float(a) if "." in a else int(a) for a in args]
+    print(json.dumps(globals()[name](*converted)), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
