@@ -25,7 +25,10 @@ class DoorbellListener:
         self.sock = socket.create_server((bind_host, 0))
         self.port = self.sock.getsockname()[1]
         self.token = os.urandom(TOKEN_BYTES)
-        self.addresses = ["127.0.0.1"] if bind_host.startswith("127.") else _host_addresses()
+        if bind_host in ("0.0.0.0", ""):
+            self.addresses = _host_addresses()
+        else:
+            self.addresses = [bind_host]  # loopback when spawning; the one asked for otherwise
 
     def accept(self, ranks: set[int], timeout: float) -> dict[int, socket.socket]:
         """Wait for every rank in `ranks` to connect; raise TimeoutError naming the missing ones."""

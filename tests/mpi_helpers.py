@@ -1,6 +1,7 @@
 """Helpers for tests that start real MPI processes: launching them, and finding leftovers."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -72,3 +73,14 @@ def run_python(*args: str, timeout: float = 120, env: dict | None = None,
                cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})}, cwd=cwd)
+
+
+@contextlib.contextmanager
+def recorded_events(client):
+    """Collect every event the client delivers while the block runs."""
+    seen: list = []
+    unsubscribe = client.subscribe(seen.append)
+    try:
+        yield seen
+    finally:
+        unsubscribe()

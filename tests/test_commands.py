@@ -5,6 +5,8 @@ import asyncio
 
 import pytest
 
+from mpi_helpers import recorded_events
+
 RESPONSE_KEYS = {"id", "command", "parameters", "mode", "server", "status", "successful",
                  "traceback", "ret", "time_start", "time_end"}
 
@@ -135,12 +137,8 @@ def test_submit_returns_futures_that_asyncio_can_await(client):
 
 def test_events_follow_a_command_from_queued_to_finished(client):
     from core import events
-    seen = []
-    unsubscribe = client.subscribe(seen.append)
-    try:
+    with recorded_events(client) as seen:
         [response] = client.push_command_request("print('out'); 5", block=True, target_server=1)
-    finally:
-        unsubscribe()
     mine = [e for e in seen if getattr(e, "id", None) == response["id"]
             or (isinstance(e, events.CommandFinished) and e.response["id"] == response["id"])]
     assert [type(e).__name__ for e in mine] == ["CommandQueued", "CommandStarted", "CommandFinished"]

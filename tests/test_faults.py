@@ -11,8 +11,9 @@ import threading
 import psutil
 import pytest
 
-from mpi_helpers import REPO, mpiexec_command, run_mpiexec, server_processes, wait_for_no_servers
 from core import MPICommandClient, events
+from mpi_helpers import (REPO, mpiexec_command, recorded_events, run_mpiexec, server_processes,
+                         wait_for_no_servers)
 
 
 def test_endless_loop_is_interrupted_and_heartbeats_keep_flowing(client):
@@ -147,12 +148,8 @@ def test_million_printed_lines_arrive_in_bounded_batches(client):
 ])
 def test_command_that_breaks_its_streams_leaves_output_working(client, command):
     client.push_command_request(command, block=True, target_server=2)
-    seen = []
-    unsubscribe = client.subscribe(seen.append)
-    try:
+    with recorded_events(client) as seen:
         [response] = client.push_command_request("print('still printing')", block=True, target_server=2)
-    finally:
-        unsubscribe()
     assert response["successful"], response["traceback"]
     texts = "".join(item.text for e in seen if isinstance(e, events.ServerOutput)
                     for item in e.items if hasattr(item, "text"))

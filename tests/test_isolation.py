@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from mpi_helpers import recorded_events
+
 
 @pytest.mark.parametrize("command, how", [
     ("import ctypes; ctypes.string_at(0)", "was killed by signal SIGSEGV"),
@@ -25,12 +27,8 @@ def test_dying_worker_gives_a_failed_response_and_a_fresh_namespace(client, comm
 
 def test_worker_death_is_logged_to_the_client(client):
     from core import events
-    seen = []
-    unsubscribe = client.subscribe(seen.append)
-    try:
+    with recorded_events(client) as seen:
         [died] = client.push_command_request("import os; os._exit(7)", block=True, target_server=2)
-    finally:
-        unsubscribe()
     records = [item for e in seen if isinstance(e, events.ServerOutput) and e.server == 2
                for item in e.items if hasattr(item, "level")]
     assert any("exited with code 7" in r.message and r.level >= 40 for r in records)
