@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import signal
 import sys
 from pathlib import Path
 
@@ -63,8 +64,9 @@ def main(argv: list[str] | None = None) -> int:
         from core.server import main as serve
         serve()
         return 0
-    from PySide6.QtWidgets import QApplication
     import qasync
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
     app = QApplication(sys.argv[:1])
@@ -78,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     gc.freeze()  # the objects of start-up stay: full collections need not walk them again
     if args.session is not None:
         window.open_session(args.session)
+    # Ctrl+C in the terminal closes the window as File > Quit does (asking if commands run).
+    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     closed = asyncio.Event()

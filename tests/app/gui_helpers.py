@@ -32,3 +32,20 @@ def answer_next_dialog(button) -> list[str]:
 
     QTimer.singleShot(0, press)
     return seen
+
+
+def choose_from_next_menu(text: str) -> None:
+    """Trigger the action called `text` in the next popup menu, once it shows."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMenu
+
+    def choose() -> None:
+        menu = QApplication.activePopupWidget()
+        if isinstance(menu, QMenu):
+            action = next(a for a in menu.actions() if a.text() == text)
+            menu.close()
+            action.trigger()
+        else:
+            QTimer.singleShot(20, choose)
+
+    QTimer.singleShot(0, choose)

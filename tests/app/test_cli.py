@@ -59,3 +59,41 @@ def test_window_runs_as_rank_0_of_an_mpiexec_job(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "result: 42 server: 2" in result.stdout
     assert "2 servers" in result.stdout and "launch mode: mpiexec" in result.stdout
+
+
+LOST_SERVER_IN_THE_WINDOW = """
+    import os
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtWidgets import QApplication
+    from core import MPICommandClient
+    from app.main_window import MainWindow
+    app = QApplication([])
+    client = MPICommandClient(isolation="none", print_output=False, session_log=False)
+    client.start_services()
+    window = MainWindow(client, owns_client=False)
+    window.show()
+    window.targets.select([2])
+    [dying] = window.run("import os; os._exit(3)")
+    while window.targets.states.get(2) != "lost":
+        app.processEvents()
+    print("state:", window.targets.states[2], "history:", window.history.model_.row_of(dying).status)
+    print("refused:", window.run("1") == [], window.message.text())
+    window.targets.select([1])
+    [alive] = window.run("'still here'")
+    while not (window.history.model_.row_of(alive) and window.history.model_.row_of(alive).response):
+        app.processEvents()
+    print("other:", window.history.model_.row_of(alive).response["ret"])
+    window.detach()
+    window.deleteLater()
+    app.processEvents()
+    client.stop_services()
+"""
+
+
+def test_a_lost_server_shows_as_lost_and_cannot_be_targeted(tmp_path):
+    script = tmp_path / "lost_gui.py"
+    script.write_text(textwrap.dedent(LOST_SERVER_IN_THE_WINDOW))
+    result = run_mpiexec(3, "-m", "core", str(script), timeout=120, launcher_args=("-disable-auto-cleanup",))
+    assert "state: lost history: lost" in result.stdout, result.stdout + result.stderr
+    assert "refused: True Not sent: server 2 is lost and cannot take commands" in result.stdout
+    assert "other: still here" in result.stdout

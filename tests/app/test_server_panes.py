@@ -104,3 +104,45 @@ def test_busy_server_shows_as_busy_in_the_targets_and_overview(qtbot, window):
     response(qtbot, window, command_id)
     qtbot.waitUntil(lambda: window.targets.states[1] == "idle")
     assert "idle" in window.statusBar().currentMessage()
+
+
+def test_a_crashed_worker_is_reported_in_the_pane_and_the_next_response_says_reset(qtbot, window):
+    response(qtbot, window, _send(window, "keep = 1", target=3))
+    crashed = response(qtbot, window, _send(window, "import ctypes; ctypes.string_at(0)", target=3))
+    assert crashed["status"] == "failed" and "SIGSEGV" in crashed["traceback"]
+    pane = window.panes[3]
+    qtbot.waitUntil(lambda: any(line.kind == "ERROR" and "killed by signal SIGSEGV" in line.text
+                                for line in pane.output.lines))
+    after = response(qtbot, window, _send(window, "'keep' in globals()", target=3))
+    assert after["ret"] is False
+    qtbot.waitUntil(lambda: pane.response.response["id"] == after["id"])
+    assert "namespace was reset" in pane.response.heading.text()
+
+
+def _history_menu(window, command_id: int, action: str) -> None:
+    from gui_helpers import choose_from_next_menu
+    row = next(i for i, r in enumerate(window.history.model_.rows) if r.id == command_id)
+    position = window.history.visualRect(window.history.model_.index(row, 1)).center()
+    choose_from_next_menu(action)
+    window.history.customContextMenuRequested.emit(position)
+
+
+def test_history_menu_cancels_a_queued_command_and_interrupts_a_running_one(qtbot, window):
+    sleeper = _send(window, "import time\nprint('sleeping', flush=True)\ntime.sleep(60)", target=1)
+    queued = _send(window, "'never runs'", target=1)
+    qtbot.waitUntil(lambda: any(l.text == "sleeping" for l in window.panes[1].output.lines), timeout=20000)
+    qtbot.waitUntil(lambda: window.history.model_.row_of(queued) is not None)
+    _history_menu(window, queued, "Cancel")
+    assert response(qtbot, window, queued)["status"] == "cancelled"
+    _history_menu(window, sleeper, "Interrupt")
+    assert response(qtbot, window, sleeper)["status"] == "interrupted"
+
+
+def test_history_menu_copies_the_command_and_its_result(qtbot, window):
+    from PySide6.QtGui import QGuiApplication
+    command_id = _send(window, "dict(a=[1, 2])", target=2)
+    response(qtbot, window, command_id)
+    _history_menu(window, command_id, "Copy command")
+    qtbot.waitUntil(lambda: QGuiApplication.clipboard().text() == "dict(a=[1, 2])")
+    _history_menu(window, command_id, "Copy result")
+    qtbot.waitUntil(lambda: QGuiApplication.clipboard().text() == "{'a': [1, 2]}")
