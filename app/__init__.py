@@ -1,1 +1,22 @@
-"""mpipanel's Qt GUI (PySide6), the MPI client's rank-0 window."""
+"""mpipanel's Qt GUI (PySide6): the window that runs as MPI rank 0.
+
+    from app import MainWindow
+    window = MainWindow(client)      # around a started core.MPICommandClient
+
+`MainWindow` loads on first use, so `mpipanel --help` does not start Qt.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+__all__ = ["MainWindow"]
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+
+def __getattr__(name: str):
+    if name == "MainWindow":
+        from .main_window import MainWindow
+        return MainWindow
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

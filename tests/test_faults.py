@@ -264,3 +264,33 @@ def _rank0_pid(mpiexec_pid: int) -> int:
     ranks = [p for p in psutil.Process(mpiexec_pid).children(recursive=True)
              if "victim.py" in " ".join(p.cmdline())]
     return min(ranks, key=lambda p: p.create_time()).pid
+
+
+WORKER_FAULTS_UNDER_MPIEXEC = """
+    from core import MPICommandClient
+    client = MPICommandClient(print_output=False, session_log=False)
+    client.start_services()
+    client.push_command_request("state = 'kept'", block=True, target_server=[1, 2])
+    for command in ("import ctypes; ctypes.string_at(0)", "import os; os._exit(3)",
+                    "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"):
+        [died] = client.push_command_request(command, block=True, target_server=1)
+        [fresh] = client.push_command_request("'state' in globals()", block=True, target_server=1)
+        print("died:", died["status"], died["traceback"].split(") ")[1].split(".")[0], "| fresh:", fresh["ret"],
+              fresh["namespace_reset"])
+    [other] = client.push_command_request("state", block=True, target_server=2)
+    print("other:", other["ret"])
+    client.stop_services()
+"""
+
+
+def test_worker_faults_are_survived_under_mpiexec_too(tmp_path):
+    script = tmp_path / "faults.py"
+    script.write_text(textwrap.dedent(WORKER_FAULTS_UNDER_MPIEXEC))
+    result = run_mpiexec(3, "-m", "core", str(script), timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "died: failed was killed by signal SIGSEGV | fresh: False True",
+        "died: failed exited with code 3 | fresh: False True",
+        "died: failed was killed by signal SIGKILL | fresh: False True",
+        "other: kept",
+    ]

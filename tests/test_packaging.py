@@ -60,3 +60,27 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_an_example_and_the_cli(wheel,
                              cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
     assert example.returncode == 0, example.stderr
     assert "spikes left 0, written back: True" in example.stdout
+
+
+def test_conda_recipe_renders_and_matches_the_project():
+    import re
+    import tomllib
+
+    import jinja2
+    import yaml
+    recipe_dir = REPO / "packaging" / "conda"
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+
+    def load_file_data(path):
+        return tomllib.loads((recipe_dir / path).read_text())
+
+    template = jinja2.Template((recipe_dir / "meta.yaml").read_text())
+    recipe = yaml.safe_load(template.render(load_file_data=load_file_data, PYTHON="python"))
+    assert recipe["package"] == {"name": "mpipanel", "version": project["project"]["version"]}
+    assert recipe["build"]["entry_points"] == ["mpipanel = app.__main__:main"]
+    conda_names = {"PySide6-Essentials": "pyside6"}
+    names = (re.split(r"[<>=!;\s]", dep)[0] for dep in project["project"]["dependencies"])
+    wanted = {conda_names.get(name, name).lower() for name in names}
+    run = {requirement.split()[0] for requirement in recipe["requirements"]["run"]} - {"python"}
+    assert run == wanted
+    assert "mpipanel --version" in recipe["test"]["commands"]

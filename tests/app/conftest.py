@@ -21,7 +21,7 @@ def gui_client():
 
 @pytest.fixture
 def window(qtbot, gui_client):
-    from app.main_window import MainWindow
+    from app import MainWindow
     win = MainWindow(gui_client, theme="light", owns_client=False)
     qtbot.addWidget(win)
     win.show()
