@@ -5,6 +5,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -84,3 +85,10 @@ def recorded_events(client):
         yield seen
     finally:
         unsubscribe()
+
+
+def script_file(directory: Path, body: str, name: str = "script.py") -> Path:
+    """Write an (indented) script body to `directory/name` and return its path."""
+    path = directory / name
+    path.write_text(textwrap.dedent(body))
+    return path

@@ -5,15 +5,14 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 
 import psutil
 import pytest
 
 from core import MPICommandClient, events
-from mpi_helpers import (REPO, mpiexec_command, recorded_events, run_mpiexec, server_processes,
-                         wait_for_no_servers)
+from mpi_helpers import (REPO, mpiexec_command, recorded_events, run_mpiexec, script_file,
+                         server_processes, wait_for_no_servers)
 
 
 def test_endless_loop_is_interrupted_and_heartbeats_keep_flowing(client):
@@ -219,8 +218,7 @@ LOST_RANK_SCRIPT = """
 
 
 def test_lost_rank_under_disable_auto_cleanup_is_replaced_by_a_spawned_one(tmp_path):
-    script = tmp_path / "lost.py"
-    script.write_text(textwrap.dedent(LOST_RANK_SCRIPT))
+    script = script_file(tmp_path, LOST_RANK_SCRIPT, "lost.py")
     result = run_mpiexec(3, "-m", "core", str(script), timeout=90, launcher_args=("-disable-auto-cleanup",))
     assert "died: lost False" in result.stdout, result.stdout + result.stderr
     assert "state: lost" in result.stdout
@@ -243,9 +241,9 @@ KILLED_CLIENT_SCRIPT = """
 
 @pytest.mark.parametrize("launch", ["spawn", "mpiexec"])
 def test_servers_exit_by_themselves_when_the_client_is_killed(tmp_path, launch):
-    script = tmp_path / "victim.py"
-    script.write_text(textwrap.dedent(KILLED_CLIENT_SCRIPT).replace(
-        "MPICommandClient(servers=2)", "MPICommandClient()" if launch == "mpiexec" else "MPICommandClient(servers=2)"))
+    body = KILLED_CLIENT_SCRIPT if launch == "spawn" else KILLED_CLIENT_SCRIPT.replace(
+        "MPICommandClient(servers=2)", "MPICommandClient()")
+    script = script_file(tmp_path, body, "victim.py")
     command = ([*mpiexec_command(3), "-m", "core", str(script)] if launch == "mpiexec"
                else [sys.executable, str(script)])
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -284,8 +282,7 @@ WORKER_FAULTS_UNDER_MPIEXEC = """
 
 
 def test_worker_faults_are_survived_under_mpiexec_too(tmp_path):
-    script = tmp_path / "faults.py"
-    script.write_text(textwrap.dedent(WORKER_FAULTS_UNDER_MPIEXEC))
+    script = script_file(tmp_path, WORKER_FAULTS_UNDER_MPIEXEC, "faults.py")
     result = run_mpiexec(3, "-m", "core", str(script), timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [

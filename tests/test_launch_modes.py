@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import json
-import textwrap
 
-from mpi_helpers import REPO, run_mpiexec, run_python
+from mpi_helpers import REPO, run_mpiexec, run_python, script_file
 
 SEED_SCRIPT = """
     import json, sys
@@ -24,18 +23,12 @@ SEED_SCRIPT = """
 """
 
 
-def _script(tmp_path, body: str, name: str = "script.py"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(body))
-    return path
-
-
 def _last_json(stdout: str) -> dict:
     return json.loads([line for line in stdout.splitlines() if line.startswith("{")][-1])
 
 
 def test_mpiexec_runs_the_script_on_rank_0_and_serves_on_the_others(tmp_path):
-    result = run_mpiexec(3, "-m", "core", str(_script(tmp_path, SEED_SCRIPT)), "--flag", "value")
+    result = run_mpiexec(3, "-m", "core", str(script_file(tmp_path, SEED_SCRIPT)), "--flag", "value")
     assert result.returncode == 0, result.stderr
     report = _last_json(result.stdout)
     assert report == {"x": 42, "sum": 3, "ranks": [1, 2], "mode": "mpiexec",
@@ -43,7 +36,7 @@ def test_mpiexec_runs_the_script_on_rank_0_and_serves_on_the_others(tmp_path):
 
 
 def test_plain_python_spawns_the_servers_it_is_told(tmp_path):
-    result = run_python(str(_script(tmp_path, SEED_SCRIPT)), env={"MPIPANEL_SERVERS": "3"})
+    result = run_python(str(script_file(tmp_path, SEED_SCRIPT)), env={"MPIPANEL_SERVERS": "3"})
     assert result.returncode == 0, result.stderr
     report = _last_json(result.stdout)
     assert (report["x"], report["sum"], report["ranks"], report["mode"]) == (42, 3, [1, 2, 3], "spawn")
@@ -56,7 +49,7 @@ def test_script_that_forgets_to_stop_still_ends_cleanly(tmp_path):
         client.start_services()
         client.push_command_request("import time; time.sleep(0.3); print('late work done')", target_server=2)
     """
-    result = run_mpiexec(3, "-m", "core", str(_script(tmp_path, body)))
+    result = run_mpiexec(3, "-m", "core", str(script_file(tmp_path, body)))
     assert result.returncode == 0, result.stderr
     assert "[server 2] late work done" in result.stdout
 
@@ -73,7 +66,7 @@ def test_server_output_is_printed_with_its_server_prefix(tmp_path):
             "ctypes.CDLL(None).printf(b'from C\\\\n')", block=True, target_server=[1, 2])
         client.stop_services()
     """
-    result = run_python(str(_script(tmp_path, body)))
+    result = run_python(str(script_file(tmp_path, body)))
     assert result.returncode == 0, result.stderr
     for rank in (1, 2):
         assert f"[server {rank}] one\n[server {rank}] two\n" in result.stdout
@@ -92,7 +85,7 @@ def test_unified_log_mode_leaves_output_on_the_servers_streams(tmp_path):
                                     block=True, target_server=1)
         client.stop_services()
     """
-    result = run_mpiexec(2, "-m", "core", str(_script(tmp_path, body)))
+    result = run_mpiexec(2, "-m", "core", str(script_file(tmp_path, body)))
     assert result.returncode == 0, result.stderr
     assert "plain line" in result.stdout and "[server" not in result.stdout
     assert "a record" in result.stderr and "[server" not in result.stderr
@@ -106,7 +99,7 @@ def test_exception_in_the_script_stops_the_servers_and_exits_non_zero(tmp_path):
         client.push_command_request("import time; time.sleep(60)", target_server=1)
         raise RuntimeError("script broke")
     """
-    result = run_mpiexec(3, "-m", "core", str(_script(tmp_path, body)), timeout=60)
+    result = run_mpiexec(3, "-m", "core", str(script_file(tmp_path, body)), timeout=60)
     assert result.returncode != 0
     assert "RuntimeError: script broke" in result.stderr
 
@@ -118,7 +111,7 @@ def test_script_that_never_starts_a_client_still_releases_the_servers(tmp_path):
 
 
 def test_module_form_runs_a_module_as_main(tmp_path):
-    _script(tmp_path, SEED_SCRIPT, name="seed_session.py")
+    script_file(tmp_path, SEED_SCRIPT, name="seed_session.py")
     result = run_mpiexec(2, "-m", "core", "-m", "seed_session", "arg", cwd=tmp_path,
                          env={"PYTHONPATH": f"{tmp_path}:{REPO}"})
     assert result.returncode == 0, result.stderr
@@ -126,7 +119,7 @@ def test_module_form_runs_a_module_as_main(tmp_path):
 
 
 def test_plain_mpiexec_of_a_script_turns_the_other_ranks_into_servers(tmp_path):
-    result = run_mpiexec(3, str(_script(tmp_path, SEED_SCRIPT)))
+    result = run_mpiexec(3, str(script_file(tmp_path, SEED_SCRIPT)))
     assert result.returncode == 0, result.stderr
     assert _last_json(result.stdout)["ranks"] == [1, 2]
 
@@ -149,6 +142,6 @@ def test_servers_count_that_contradicts_mpiexec_is_refused(tmp_path):
         except ValueError as exc:
             print("refused:", exc)
     """
-    result = run_mpiexec(3, "-m", "core", str(_script(tmp_path, body)), timeout=60)
+    result = run_mpiexec(3, "-m", "core", str(script_file(tmp_path, body)), timeout=60)
     assert result.returncode == 0, result.stderr
     assert "refused: servers=5, but this mpiexec job has 2 server ranks" in result.stdout

@@ -9,9 +9,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import textwrap
 
-from mpi_helpers import REPO, mpiexec_command
+from mpi_helpers import REPO, mpiexec_command, script_file
 
 SCRIPT = """
     import json, os
@@ -36,8 +35,7 @@ SCRIPT = """
 
 
 def test_servers_on_two_hosts_are_shown_and_grouped_by_host(tmp_path):
-    script = tmp_path / "rehearsal.py"
-    script.write_text(textwrap.dedent(SCRIPT))
+    script = script_file(tmp_path, SCRIPT, "rehearsal.py")
     hostfile = tmp_path / "hosts"
     hostfile.write_text("localhost:2\nlocalhost:2\n")
     first = mpiexec_command(2, "-f", str(hostfile))

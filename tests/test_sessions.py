@@ -6,14 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
 from core import MPICommandClient
 from core.recorded import read_log, read_script
 from core.replay import compare
-from mpi_helpers import REPO, run_mpiexec, run_python
+from mpi_helpers import REPO, run_mpiexec, run_python, script_file
 
 
 def _record(tmp_path, servers=2):
@@ -157,8 +156,7 @@ KILLED = """
 
 
 def test_killed_client_leaves_a_log_complete_up_to_the_kill(tmp_path):
-    script, log = tmp_path / "killed.py", tmp_path / "killed.jsonl"
-    script.write_text(textwrap.dedent(KILLED))
+    script, log = script_file(tmp_path, KILLED, "killed.py"), tmp_path / "killed.jsonl"
     with subprocess.Popen([sys.executable, str(script), str(log)], stdout=subprocess.PIPE, text=True,
                           env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True) as proc:
         assert proc.stdout.readline().strip() == "logged"

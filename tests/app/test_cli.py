@@ -1,9 +1,8 @@
 """`mpipanel` on the command line: help, version, bad arguments, and the window under mpiexec."""
 from __future__ import annotations
 
-import textwrap
 
-from mpi_helpers import run_mpiexec, run_python
+from mpi_helpers import run_mpiexec, run_python, script_file
 
 
 def test_help_lists_every_option_and_both_launch_modes():
@@ -53,8 +52,7 @@ GUI_UNDER_MPIEXEC = """
 
 
 def test_window_runs_as_rank_0_of_an_mpiexec_job(tmp_path):
-    script = tmp_path / "gui.py"
-    script.write_text(textwrap.dedent(GUI_UNDER_MPIEXEC))
+    script = script_file(tmp_path, GUI_UNDER_MPIEXEC, "gui.py")
     result = run_mpiexec(3, "-m", "core", str(script), timeout=120)
     assert result.returncode == 0, result.stderr
     assert "result: 42 server: 2" in result.stdout
@@ -91,8 +89,7 @@ LOST_SERVER_IN_THE_WINDOW = """
 
 
 def test_a_lost_server_shows_as_lost_and_cannot_be_targeted(tmp_path):
-    script = tmp_path / "lost_gui.py"
-    script.write_text(textwrap.dedent(LOST_SERVER_IN_THE_WINDOW))
+    script = script_file(tmp_path, LOST_SERVER_IN_THE_WINDOW, "lost_gui.py")
     result = run_mpiexec(3, "-m", "core", str(script), timeout=120, launcher_args=("-disable-auto-cleanup",))
     assert "state: lost history: lost" in result.stdout, result.stdout + result.stderr
     assert "refused: True Not sent: server 2 is lost and cannot take commands" in result.stdout
