@@ -107,3 +107,5 @@ class WorkerKind(enum.IntEnum):
     RUN = 1            # server -> worker: CommandRequest, buffers: parameters
     LOG = 2            # worker -> server: LogItem
     DONE = 3           # worker -> server: dict of response fields, buffers: result
+    RELEASE = 4        # server -> worker: the buffers lent in the last frame are copied
+    RESEND = 5         # server -> worker: they could not be read; send that frame's bytes instead

@@ -3,7 +3,7 @@
 With MPICH a rank killed by a signal ends the whole job, the client included. So the server rank
 only supervises, and user code runs here: a segfault, a kill or an `os._exit` ends this process
 alone, and the rank reports it and starts a fresh one. Started by `core.worker_process` as
-`python -m core.worker CHANNEL_FD LIFELINE_FD`, with the MPI launcher's environment variables removed.
+`python -m core.worker CHANNEL_FD LIFELINE_FD lend|send`, with the MPI launcher's environment variables removed.
 
 Output: fds 1 and 2 are pipes the rank reads (so a C extension's printf is caught too);
 `logging` records go to the rank as frames on the channel, tagged with the running command's id.
@@ -108,7 +108,9 @@ def _exit_with_server(lifeline: int) -> None:
     threading.Thread(target=watch, name="mpipanel-lifeline", daemon=True).start()
 
 
-def serve(channel: FrameChannel) -> None:
+def serve(channel: FrameChannel, lend: bool) -> None:
+    """Run commands until the rank closes the channel. With `lend`, a large result is lent to
+    the rank (see `core.worker_channel`) and kept here until the rank says it has its copy."""
     streams = StandardStreams()
     handler = ChannelLogHandler(channel)
     root = logging.getLogger()
@@ -121,24 +123,30 @@ def serve(channel: FrameChannel) -> None:
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, interrupt)
+    lent: tuple | None = None
     while True:
         try:
             kind, request, buffers = channel.receive()
         except EOFError:
             return
+        if kind == WorkerKind.RESEND and lent is not None:
+            lend = False  # the rank cannot read this process's memory
+            channel.send(WorkerKind.DONE, *lent)
+        lent = None
         if kind != WorkerKind.RUN:
             continue
         handler.command_id = request.id
         fields, result = runner.run(request, buffers)
         streams.flush_and_restore()
         handler.command_id = None
-        channel.send(WorkerKind.DONE, fields, result)
+        if channel.send(WorkerKind.DONE, fields, result, lend=lend):
+            lent = fields, result
 
 
 def main(argv: list[str]) -> None:
-    channel_fd, lifeline_fd = int(argv[1]), int(argv[2])
+    channel_fd, lifeline_fd, results = int(argv[1]), int(argv[2]), argv[3]
     _exit_with_server(lifeline_fd)
-    serve(FrameChannel(channel_fd))
+    serve(FrameChannel(channel_fd), lend=results == "lend")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,13 @@
 """Framed messages between a server rank and its worker process over a local socket pair.
 
-A frame is a length-prefixed pickled `(kind, payload, buffer_sizes)` header followed by those raw
-buffers, so a large result crosses the socket once, without being copied into a pickle, straight
-into memory the receiver allocated for it (`core.blobs.allocate`). Sending is locked because a
-worker's logging handler may send from any of the user's threads.
+A frame is a length-prefixed pickled `(kind, payload, buffer_sizes, lent_addresses)` header
+followed by the raw buffers, so a large result is never copied into a pickle. A buffer of at least
+`LEND_MIN` bytes may instead be *lent*: the header carries its address in the sender's memory, the
+sender keeps it alive, and the receiver (the sender's parent) copies it with `core.cross_memory`
+and answers `WorkerKind.RELEASE`; if it cannot, it answers `WorkerKind.RESEND` and the sender
+sends the bytes after all. Either way the data lands in memory the receiver allocated for it
+(`core.blobs.allocate`). Sending is locked because a worker's logging handler may send from any
+of the user's threads.
 """
 from __future__ import annotations
 
@@ -14,36 +18,67 @@ import struct
 import threading
 from typing import Any
 
-from . import blobs
+from . import blobs, cross_memory
+from .messages import WorkerKind
 
 _LENGTH = struct.Struct("!Q")
 SMALL_FRAME = 64 * 1024
+LEND_MIN = blobs.LARGE_BUFFER_MIN
 
 
 class FrameChannel:
-    def __init__(self, fd: int):
+    def __init__(self, fd: int, lender_pid: int | None = None):
+        """`lender_pid`: the process at the other end, whose lent buffers this side reads."""
         self.sock = socket.socket(fileno=fd)
+        self.lender_pid = lender_pid
         self._send_lock = threading.Lock()
 
     def fileno(self) -> int:
         return self.sock.fileno()
 
-    def send(self, kind: int, payload: Any, buffers: list | tuple = ()) -> None:
+    def send(self, kind: int, payload: Any, buffers: list | tuple = (), lend: bool = False) -> bool:
+        """Send one frame; with `lend`, large buffers are lent, and the caller must keep them
+        alive until the receiver's RELEASE or RESEND. Returns True when something was lent."""
         sizes = [memoryview(b).nbytes for b in buffers]
-        header = pickle.dumps((kind, payload, sizes), protocol=5)
-        parts = [_LENGTH.pack(len(header)), header, *buffers]
+        addresses = [cross_memory.address_of(b) if lend and size >= LEND_MIN else None
+                     for b, size in zip(buffers, sizes)]
+        header = pickle.dumps((kind, payload, sizes, addresses), protocol=5)
+        parts = [_LENGTH.pack(len(header)), header,
+                 *(b for b, address in zip(buffers, addresses) if address is None)]
         with self._send_lock:
-            if sum(sizes) < SMALL_FRAME:
+            if sum(size for size, address in zip(sizes, addresses) if address is None) < SMALL_FRAME:
                 self.sock.sendall(b"".join(parts))  # one write, one wake-up of the reader
             else:
                 for part in parts:
                     self.sock.sendall(part)
+        return any(address is not None for address in addresses)
 
     def receive(self) -> tuple[int, Any, list]:
-        """Next frame; raises EOFError when the other side has gone."""
-        length = _LENGTH.unpack(self._read_into(bytearray(_LENGTH.size)))[0]
-        kind, payload, sizes = pickle.loads(self._read_into(bytearray(length)))
-        return kind, payload, [self._read_into(blobs.allocate(size)) for size in sizes]
+        """Next frame, lent buffers included; raises EOFError when the other side has gone."""
+        while True:
+            length = _LENGTH.unpack(self._read_into(bytearray(_LENGTH.size)))[0]
+            kind, payload, sizes, addresses = pickle.loads(self._read_into(bytearray(length)))
+            buffers = [blobs.allocate(size) for size in sizes]
+            borrowed = []
+            for buffer, address in zip(buffers, addresses):
+                if address is None:
+                    self._read_into(buffer)
+                else:
+                    borrowed.append((address, buffer))
+            if not borrowed:
+                return kind, payload, buffers
+            if self._borrow(borrowed):
+                self.send(WorkerKind.RELEASE, None)
+                return kind, payload, buffers
+            self.send(WorkerKind.RESEND, None)  # and the frame comes again, with its bytes
+
+    def _borrow(self, borrowed: list) -> bool:
+        try:
+            for address, buffer in borrowed:
+                cross_memory.read_into(self.lender_pid, address, buffer)
+        except OSError:
+            return False
+        return True
 
     def _read_into(self, buffer):
         view = memoryview(buffer).cast("B")

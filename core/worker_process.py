@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psutil
 
+from . import cross_memory
 from .messages import CommandRequest, WorkerKind
 from .worker_channel import FrameChannel
 
@@ -40,12 +41,13 @@ class WorkerProcess:
         os.set_inheritable(self._lifeline, False)
         with theirs:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "core.worker", str(theirs.fileno()), str(lifeline_read)],
+                [sys.executable, "-m", "core.worker", str(theirs.fileno()), str(lifeline_read),
+                 "lend" if cross_memory.available() else "send"],
                 pass_fds=(theirs.fileno(), lifeline_read), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env=worker_environment(), start_new_session=True)
         os.close(lifeline_read)
-        self.channel = FrameChannel(ours.detach())
+        self.channel = FrameChannel(ours.detach(), lender_pid=self.process.pid)
         self.streams = {self.process.stdout.fileno(): "stdout", self.process.stderr.fileno(): "stderr"}
         for fd in self.streams:
             os.set_blocking(fd, False)
