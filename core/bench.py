@@ -103,9 +103,13 @@ def measure(quick: bool, only: set[str] | None) -> list[Row]:
                                     lambda v, b: v / b, lambda r: r >= 10))
     if wanted("bandwidth"):
         ours = run_child(["core.bench_figures", "big_result", str(big)])
-        raw = run_child(["core.bench_baselines", "buffer", str(big)], mpiexec=2)
-        rows.append(compare_row("100 MB numpy result", "MB/s", ours, "mb_per_s", "raw mpi4py Send/Recv",
-                                raw, "mb_per_s", "≥ 0.5×", lambda v, b: v / b, lambda r: r >= 0.5))
+        for keep, baseline_name in (("discard", "raw mpi4py Send/Recv"),
+                                    ("keep", "raw Send/Recv keeping each array, as the client does")):
+            raw = run_child(["core.bench_baselines", "buffer", str(big), keep], mpiexec=2)
+            rows.append(compare_row("100 MB numpy result (median of 5)", "MB/s", ours, "mb_per_s", baseline_name,
+                                    raw, "mb_per_s", "≥ 0.5×", lambda v, b: v / b, lambda r: r >= 0.5))
+        if "best_mb_per_s" in ours:
+            rows[-1].note = f"best {ours['best_mb_per_s']:,.0f} MB/s"
     if wanted("idle"):
         ours = run_child(["core.bench_figures", "idle", "2", str(idle_seconds)])
         futures = run_child(["core.bench_baselines", "futures_idle", "2", str(idle_seconds)])

@@ -4,7 +4,7 @@ Each baseline runs as its own process (MPI is initialised once per process, and 
 must not share one with our client) and prints one JSON object:
 
     mpiexec -n 2 python -m core.bench_baselines pingpong      raw pickled send/recv round trip
-    mpiexec -n 2 python -m core.bench_baselines buffer BYTES  raw Send/Recv bandwidth, fresh buffers
+    mpiexec -n 2 python -m core.bench_baselines buffer BYTES discard|keep  raw Send/Recv bandwidth, fresh buffers
     python -m core.bench_baselines futures_rtt WORKERS        MPIPoolExecutor submit().result()
     python -m core.bench_baselines futures_throughput WORKERS COUNT
     python -m core.bench_baselines futures_startup WORKERS    pool start until every worker answered
@@ -52,9 +52,11 @@ def pingpong() -> dict:
     return {"rtt_us": (time.perf_counter() - start) / PINGPONG_ROUNDS * 1e6}
 
 
-def buffer(size: int, repeats: int = 3) -> dict:
+def buffer(size: int, keep: str = "discard", repeats: int = 5) -> dict:
     """Rank 1 sends an existing array; rank 0 receives into a freshly allocated one each time,
-    as a client receiving a new result must."""
+    as a client receiving a new result must, and drops it or (`keep`) keeps it, as a client
+    that keeps its responses does. On the reference VM keeping a few hundred MB makes every
+    later receive several times slower."""
     import numpy as np
     from mpi4py import MPI
     comm = MPI.COMM_WORLD
@@ -64,14 +66,15 @@ def buffer(size: int, repeats: int = 3) -> dict:
             comm.recv(source=0)
             comm.Send(array, dest=0)
         return {}
-    seconds = []
+    seconds, kept = [], []
     for _ in range(repeats):
         received = np.empty(size, dtype=np.uint8)
         start = time.perf_counter()
         comm.send("go", dest=1)
         comm.Recv(received, source=1)
         seconds.append(time.perf_counter() - start)
-        del received
+        if keep == "keep":
+            kept.append(received)
     return {"mb_per_s": size / statistics.median(seconds) / 1e6}
 
 
@@ -142,9 +145,14 @@ def idle_cpu(pids: dict[str, int], seconds: float) -> dict[str, float]:
     return {name: (sum(p.cpu_times()[:2]) - before[name]) / seconds * 100 for name, p in processes.items()}
 
 
+def arguments(args: list[str]) -> list:
+    """Command-line words as the measurement functions take them: words, floats, ints."""
+    return [a if a.isalpha() else float(a) if "." in a else int(a) for a in args]
+
+
 def main(argv: list[str]) -> None:
     name, *args = argv
-    result = globals()[name](*(float(a) if "." in a else int(a) for a in args))
+    result = globals()[name](*arguments(args))
     if result:
         print(json.dumps(result), flush=True)
 
