@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from mpi_helpers import server_processes, wait_for_no_servers
+from mpi_helpers import server_processes, started_client, wait_for_no_servers
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -21,8 +21,5 @@ def no_orphan_servers():
 @pytest.fixture(scope="module")
 def client():
     """Two isolated servers spawned from this test process, shared by a module's tests."""
-    from core import MPICommandClient
-    c = MPICommandClient(servers=2, print_output=False)
-    c.start_services()
-    yield c
-    c.stop_services(force_command_request_interruption=True)
+    with started_client(2) as c:
+        yield c

@@ -92,3 +92,22 @@ def script_file(directory: Path, body: str, name: str = "script.py") -> Path:
     path = directory / name
     path.write_text(textwrap.dedent(body))
     return path
+
+
+def run_rank_loss_script(directory: Path, body: str, name: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run a seed-API script on 3 ranks under `mpiexec -disable-auto-cleanup`, where a lost rank
+    does not end the job (the fault tests kill one)."""
+    script = script_file(directory, body, name)
+    return run_mpiexec(3, "-m", "core", str(script), timeout=timeout, launcher_args=("-disable-auto-cleanup",))
+
+
+@contextlib.contextmanager
+def started_client(servers: int):
+    """A client with `servers` spawned isolated servers, stopped (interrupting) on the way out."""
+    from core import MPICommandClient
+    client = MPICommandClient(servers=servers, print_output=False)
+    client.start_services()
+    try:
+        yield client
+    finally:
+        client.stop_services(force_command_request_interruption=True)

@@ -11,8 +11,8 @@ import psutil
 import pytest
 
 from core import MPICommandClient, events
-from mpi_helpers import (REPO, mpiexec_command, recorded_events, run_mpiexec, script_file,
-                         server_processes, wait_for_no_servers)
+from mpi_helpers import (REPO, mpiexec_command, recorded_events, run_mpiexec, run_rank_loss_script,
+                         script_file, server_processes, wait_for_no_servers)
 
 
 def test_endless_loop_is_interrupted_and_heartbeats_keep_flowing(client):
@@ -218,8 +218,7 @@ LOST_RANK_SCRIPT = """
 
 
 def test_lost_rank_under_disable_auto_cleanup_is_replaced_by_a_spawned_one(tmp_path):
-    script = script_file(tmp_path, LOST_RANK_SCRIPT, "lost.py")
-    result = run_mpiexec(3, "-m", "core", str(script), timeout=90, launcher_args=("-disable-auto-cleanup",))
+    result = run_rank_loss_script(tmp_path, LOST_RANK_SCRIPT, "lost.py", timeout=90)
     assert "died: lost False" in result.stdout, result.stdout + result.stderr
     assert "state: lost" in result.stdout
     assert "replaced: idle False True 1" in result.stdout

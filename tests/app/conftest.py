@@ -6,17 +6,16 @@ import tempfile
 
 import pytest
 
+from mpi_helpers import started_client
+
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="mpipanel-settings-")  # QSettings here
 
 
 @pytest.fixture(scope="module")
 def gui_client():
-    from core import MPICommandClient
-    client = MPICommandClient(servers=3, print_output=False)
-    client.start_services()
-    yield client
-    client.stop_services(force_command_request_interruption=True)
+    with started_client(3) as client:
+        yield client
 
 
 @pytest.fixture

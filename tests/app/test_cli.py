@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from mpi_helpers import run_mpiexec, run_python, script_file
+from mpi_helpers import run_mpiexec, run_python, run_rank_loss_script, script_file
 
 
 def test_help_lists_every_option_and_both_launch_modes():
@@ -89,8 +89,7 @@ LOST_SERVER_IN_THE_WINDOW = """
 
 
 def test_a_lost_server_shows_as_lost_and_cannot_be_targeted(tmp_path):
-    script = script_file(tmp_path, LOST_SERVER_IN_THE_WINDOW, "lost_gui.py")
-    result = run_mpiexec(3, "-m", "core", str(script), timeout=120, launcher_args=("-disable-auto-cleanup",))
+    result = run_rank_loss_script(tmp_path, LOST_SERVER_IN_THE_WINDOW, "lost_gui.py")
     assert "state: lost history: lost" in result.stdout, result.stdout + result.stderr
     assert "refused: True Not sent: server 2 is lost and cannot take commands" in result.stdout
     assert "other: still here" in result.stdout
