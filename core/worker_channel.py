@@ -43,10 +43,10 @@ class FrameChannel:
         addresses = [cross_memory.address_of(b) if lend and size >= LEND_MIN else None
                      for b, size in zip(buffers, sizes)]
         header = pickle.dumps((kind, payload, sizes, addresses), protocol=5)
-        parts = [_LENGTH.pack(len(header)), header,
-                 *(b for b, address in zip(buffers, addresses) if address is None)]
+        sent = [b for b, address in zip(buffers, addresses) if address is None]
+        parts = [_LENGTH.pack(len(header)), header, *sent]
         with self._send_lock:
-            if sum(size for size, address in zip(sizes, addresses) if address is None) < SMALL_FRAME:
+            if sum(memoryview(b).nbytes for b in sent) < SMALL_FRAME:
                 self.sock.sendall(b"".join(parts))  # one write, one wake-up of the reader
             else:
                 for part in parts:
