@@ -205,13 +205,13 @@ class MPICommandClient:
             stopped = engine.wait(lambda: all(engine.views[r].stopped or engine.views[r].lost for r in live),
                                   timeout=STOP_TIMEOUT)
             engine.close()
-            if stopped:
-                for rank in live:  # a large send left unfinished would make the disconnect hang
-                    engine.peers[rank].wait_sends()
             if not stopped:
                 finalize_guard.finalize_is_unsafe("a server did not confirm the stop")
-            elif not all([group.disconnect() for group in self._groups]):
-                finalize_guard.finalize_is_unsafe("a replaced server cannot disconnect")
+            else:
+                for rank in live:  # a large send left unfinished would make the disconnect hang
+                    engine.peers[rank].wait_sends()
+                if not all([group.disconnect() for group in self._groups]):
+                    finalize_guard.finalize_is_unsafe("a replaced server cannot disconnect")
             if lost:
                 finalize_guard.finalize_is_unsafe("a server rank was lost")
             if self._console is not None:

@@ -10,6 +10,7 @@ this is unavailable the worker simply sends the bytes (see `core.worker_channel`
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
 from pathlib import Path
@@ -42,6 +43,7 @@ def _process_vm_readv():
 _read = _process_vm_readv()
 
 
+@functools.cache
 def available() -> bool:
     """True when a parent can read its child's memory here (Linux, not Yama's 'no attach')."""
     if _read is None:

@@ -14,6 +14,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypedDict
 
+
 class CommandResponse(TypedDict):
     """What every command yields (the mpi4casa keys `successful`, `traceback`, `ret` and more)."""
 
@@ -32,8 +33,6 @@ class CommandResponse(TypedDict):
     time_end: float
     namespace_reset: bool
     """True when the server's namespace was lost since its previous command (or just now)."""
-
-
 
 
 class CommandFuture(Future):
