@@ -46,6 +46,11 @@ def _window(servers: int) -> tuple[QApplication, MPICommandClient, MainWindow]:
     client.start_services()
     window = MainWindow(client, theme="light", owns_client=False)
     window.show()
+    # The first paint of every widget, the first chart sample and the servers' first status are
+    # start-up, not what a figure measures: let them happen before it starts.
+    samples = window.chart.samples
+    _wait(app, lambda: window.chart.samples > samples and all(window.chart.status.get(rank)
+                                                              for rank in client.server_ranks()))
     gc.freeze()  # as `mpipanel` does once its window is up
     return app, client, window
 
@@ -79,7 +84,7 @@ def stall(servers: int, seconds: float, rate: int) -> dict:
     _wait(app, lambda: all(window.history.model_.row_of(i) and window.history.model_.row_of(i).response
                            for i in ids))
     beat.stop()
-    lines = sum(len(window.panes[rank].output._stored) + window.panes[rank].output.dropped
+    lines = sum(window.panes[rank].output.line_count + window.panes[rank].output.dropped
                 for rank in client.server_ranks())
     result = {"longest_stall_ms": longest[0], "memory_growth_mb": (process.memory_info().rss - rss_before) / 1e6,
               "lines_seen": lines}

@@ -3,19 +3,30 @@
 Samples are taken from the latest known state of every server once per `SAMPLE_INTERVAL_MS`, not
 per message, and `HISTORY_SECONDS` of them are kept, so the chart moves at a steady pace whatever
 the traffic and costs the same with 2 or 32 servers.
+
+Axes move in steps: a value axis goes up to the next 1, 2 or 5 × 10ⁿ above what it shows, and the
+time axis grows a minute at a time. Besides reading more calmly than axes that follow every sample,
+this keeps repaints cheap: an axis with its grid cost 2-3 ms to draw, and is drawn again only when
+its range changes.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 SAMPLE_INTERVAL_MS = 1000
 HISTORY_SECONDS = 300
 _SAMPLES = HISTORY_SECONDS * 1000 // SAMPLE_INTERVAL_MS
 MAX_LEGEND = 8
 MIN_SPAN_SECONDS = 60
+SPAN_STEP_SECONDS = 60
+AXIS_WIDTH = 70
+"""Pixels for every value axis: room for six-digit labels, and a fixed width means a new label
+never changes the layout (which would draw every axis again)."""
 MINIMUM_HEIGHT = 240
 _BUSY_LUT = np.array([[128, 128, 128, 40], [249, 168, 37, 255], [198, 40, 40, 255]], dtype=np.uint8)
 
@@ -36,9 +47,13 @@ class LoadChart(QWidget):
         self.graphics = pg.GraphicsLayoutWidget(self)
         self.graphics.setBackground(None)
         self._plots = [self._plot(0, 0, "CPU %"), self._plot(0, 1, "Memory MB"), self._plot(1, 0, "Queue")]
+        self._floors = (100.0, 1.0, 1.0)
+        """Each value axis shows at least this much: a core's worth of CPU, 1 MB, one command."""
+        self._tops = [0.0] * len(self._plots)
+        self._shown_span = 0.0
         if len(ranks) <= MAX_LEGEND:
             self._plots[0].addLegend(offset=(-4, 4), colCount=len(ranks), labelTextSize="8pt")
-        self._curves = [[plot.plot(pen=pg.mkPen(pg.intColor(i, hues=max(len(ranks), 8)), width=1.5),
+        self._curves = [[plot.plot(pen=pg.mkPen(pg.intColor(i, hues=max(len(ranks), 8)), width=1),
                                    name=f"server {rank}") for i, rank in enumerate(ranks)]
                         for plot in self._plots]
         self._strip_plot = strip = self.graphics.addPlot(row=1, col=1)
@@ -55,11 +70,12 @@ class LoadChart(QWidget):
         strip.addItem(self.strip)
         strip.setYRange(0, len(ranks), padding=0)
         strip.getAxis("left").setStyle(tickLength=0)
+        strip.getAxis("left").setWidth(AXIS_WIDTH)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
         self.setMinimumHeight(MINIMUM_HEIGHT)
-        self._plots[0].setXRange(-self.span(), 0, padding=0)
+        self._fit_axes()
         self.timer = QTimer(self, interval=SAMPLE_INTERVAL_MS)
         self.timer.timeout.connect(self.sample)
         self.timer.start()
@@ -70,8 +86,12 @@ class LoadChart(QWidget):
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
-        plot.enableAutoRange(x=False)
-        plot.setLimits(yMin=0, minYRange=1)  # a flat zero line is not a zoomed-in noise band
+        plot.enableAutoRange(x=False, y=False)
+        plot.getAxis("left").setWidth(AXIS_WIDTH)
+        for name in ("left", "bottom"):
+            # Drawing an axis with its grid took 2-3 ms each time the chart repainted; cached, an
+            # axis is drawn again only when its range changes.
+            plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         if row or col:
             plot.setXLink(self.graphics.getItem(0, 0))
         if row:
@@ -109,9 +129,28 @@ class LoadChart(QWidget):
                 curve.setData(self.seconds, values, connect="finite")
         self.strip.setImage(self.activity, autoLevels=False)
         self.strip.setRect(self.seconds[0], 0, self.seconds[-1] - self.seconds[0] + 1, len(self.ranks))
-        self._plots[0].setXRange(-self.span(), 0, padding=0)
+        self._fit_axes()
+
+    def _fit_axes(self) -> None:
+        """Move an axis only when what it shows has outgrown it (or, for time, by a whole step)."""
+        for index, (plot, series, floor) in enumerate(zip(self._plots, (self.cpu, self.memory, self.queue),
+                                                          self._floors)):
+            top = max(floor, step_above(np.nanmax(series, initial=0.0)))
+            if top != self._tops[index]:
+                self._tops[index] = top
+                plot.setYRange(0, top, padding=0)
+        if self.span() != self._shown_span:
+            self._shown_span = self.span()
+            self._plots[0].setXRange(-self._shown_span, 0, padding=0)
 
     def span(self) -> float:
-        """Seconds shown: the time sampled so far, at least a minute, at most the history."""
+        """Seconds shown: the time sampled so far in whole minutes, at least one, at most the history."""
         sampled = self.samples * SAMPLE_INTERVAL_MS / 1000
-        return min(HISTORY_SECONDS, max(MIN_SPAN_SECONDS, sampled))
+        return min(HISTORY_SECONDS, max(MIN_SPAN_SECONDS, math.ceil(sampled / SPAN_STEP_SECONDS) * SPAN_STEP_SECONDS))
+
+
+def step_above(value: float) -> float:
+    """The smallest 1, 2 or 5 × 10ⁿ at or above `value` × 1.05 (a margin above the highest point)."""
+    target = max(value * 1.05, 1e-9)
+    power = 10.0 ** math.floor(math.log10(target))
+    return next(step * power for step in (1, 2, 5, 10) if step * power >= target)

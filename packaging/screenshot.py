@@ -55,15 +55,18 @@ def main() -> int:
             window.parameters.add_row(name, value)
         window.editor.setPlainText(NEXT_COMMAND)
 
-    def grab() -> None:
+    def show_failure() -> None:
         failed = next(i for i, row in enumerate(window.history.model_.rows) if row.status == "failed")
         window.history.selectRow(failed)
+        QTimer.singleShot(300, grab)  # the pane it opens is laid out first
+
+    def grab() -> None:
         window.grab().save(str(args.output))
         window.owns_client = False
         window.close()
 
     QTimer.singleShot(500, play)
-    QTimer.singleShot(int(args.seconds * 1000), grab)
+    QTimer.singleShot(int(args.seconds * 1000), show_failure)
     app.exec()
     window.deleteLater()
     app.processEvents()

@@ -1,0 +1,59 @@
+"""The load chart: what it plots from the servers' status, and axes that move in steps."""
+from __future__ import annotations
+
+import pytest
+
+from app.load_chart import HISTORY_SECONDS, LoadChart, step_above
+
+
+@pytest.fixture
+def chart(qtbot):
+    widget = LoadChart([1, 2])
+    qtbot.addWidget(widget)
+    widget.timer.stop()  # the test takes the samples
+    widget.resize(800, 300)
+    widget.show()
+    return widget
+
+
+def _status(cpu: float, rss_mb: float, queue: int, state: str = "busy") -> dict:
+    return {"state": state, "cpu_percent": cpu, "rss": rss_mb * 1e6, "queue_length": queue}
+
+
+def _top(plot) -> float:
+    return plot.viewRange()[1][1]
+
+
+def test_a_sample_plots_each_servers_cpu_memory_queue_and_busy_state(chart):
+    chart.set_status(1, _status(40, 120, 3))
+    chart.set_busy(1, True)
+    chart.set_status(2, _status(0, 80, 0, state="lost"))
+    chart.sample()
+    assert (chart.cpu[0, -1], chart.memory[0, -1], chart.queue[0, -1]) == (40, 120, 3)
+    assert list(chart.activity[-1]) == [1, 2]  # busy, lost
+    cpu_curve = chart._curves[0][0]
+    assert cpu_curve.getData()[1][-1] == 40
+
+
+def test_value_axes_step_to_the_next_1_2_5_above_the_highest_point(chart):
+    cpu, memory, queue = chart._plots
+    chart.set_status(1, _status(30, 120, 3))
+    chart.sample()
+    assert (_top(cpu), _top(memory), _top(queue)) == (100, 200, 5)
+    chart.set_status(1, _status(150, 130, 1))
+    chart.sample()
+    assert (_top(cpu), _top(memory), _top(queue)) == (200, 200, 5)
+    assert [step_above(v) for v in (0.3, 1, 95, 96, 480)] == [0.5, 2, 100, 200, 1000]
+
+
+def test_the_time_axis_grows_a_minute_at_a_time_up_to_the_history(chart):
+    def shown() -> float:
+        return -chart._plots[0].viewRange()[0][0]
+    chart.sample()
+    assert shown() == 60
+    for _ in range(60):
+        chart.sample()
+    assert shown() == 120
+    for _ in range(HISTORY_SECONDS):
+        chart.sample()
+    assert shown() == HISTORY_SECONDS
