@@ -6,10 +6,12 @@ window reaches the core only through `ClientBridge`; nothing here waits on MPI.
 """
 from __future__ import annotations
 
+import sys
+import threading
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QGroupBox, QHBoxLayout, QLabel,
                                QMainWindow, QMessageBox, QPushButton, QSplitter, QTabBar, QTabWidget,
@@ -34,12 +36,17 @@ MANY_SERVERS = 16
 
 
 class MainWindow(QMainWindow):
+    servicesStopped = Signal(str)
+    """The servers of an owned client have stopped; the text says what went wrong, if anything."""
+
     def __init__(self, client, theme: str | None = None, owns_client: bool = True):
         """`owns_client`: closing the window stops the client's servers (after asking, if
         commands still run). Pass False when something else stops them (an embedding, a test)."""
         super().__init__()
         self.client = client
         self.owns_client = owns_client
+        self.shutdown = ""
+        """'' while the window works; 'stopping' while an owned client's servers stop; 'stopped'."""
         self.setWindowTitle(f"mpipanel — {client.launch_mode} session")
         self.setWindowIcon(app_icon())
         self.settings = QSettings("mpipanel", "mpipanel")
@@ -348,6 +355,9 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About mpipanel", about_text(self.client))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self.shutdown:  # the servers are stopping: the window goes once they have
+            event.setAccepted(self.shutdown == "stopped")
+            return
         pending = [r for r in self.client.commands if not r.done] if self.owns_client else []
         if pending:
             answer = QMessageBox.question(
@@ -360,9 +370,10 @@ class MainWindow(QMainWindow):
         self.save_settings()
         if self.owns_client:
             self.shut_down()
+            event.ignore()
         else:
             self.detach()
-        event.accept()
+            event.accept()
 
     def detach(self) -> None:
         """Stop listening to the client, leaving its servers running."""
@@ -370,7 +381,30 @@ class MainWindow(QMainWindow):
         self.bridge.close()
 
     def shut_down(self) -> None:
-        """Detach and stop the servers, interrupting what runs."""
+        """Detach, stop the servers (interrupting what runs), and close once they have stopped.
+
+        The stop runs on a thread: a server busy in code that ignores the interrupt, or one that
+        does not answer, can take the client's whole stop timeout, and the window must keep
+        painting and say what it waits for meanwhile."""
         self.detach()
-        self.client.stop_services(force_command_request_interruption=True)
+        self.shutdown = "stopping"
+        self.centralWidget().setEnabled(False)
+        self.menuBar().setEnabled(False)
+        self.statusBar().showMessage("Stopping the servers…")
+        self.servicesStopped.connect(self._on_services_stopped)
+        threading.Thread(target=self._stop_services, name="mpipanel-stop", daemon=True).start()
+
+    def _stop_services(self) -> None:
+        try:
+            self.client.stop_services(force_command_request_interruption=True)
+        except RuntimeError as problem:
+            self.servicesStopped.emit(str(problem))
+        else:
+            self.servicesStopped.emit("")
+
+    def _on_services_stopped(self, problem: str) -> None:
+        if problem:
+            print(f"mpipanel: {problem}", file=sys.stderr)
+        self.shutdown = "stopped"
+        self.close()
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from gui_helpers import answer_next_dialog, response
@@ -40,7 +40,15 @@ def test_theme_switch_is_remembered(qtbot, gui_client):
     second.set_theme("light")
 
 
-def test_closing_with_a_running_command_asks_then_stops_the_servers(qtbot):
+STUBBORN = """
+import signal, time
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # deaf to Interrupt: the stop must wait for it
+print('started', flush=True)
+time.sleep(2)
+"""
+
+
+def test_closing_with_a_running_command_asks_then_stops_the_servers_while_the_window_paints(qtbot):
     from app.main_window import MainWindow
     from mpi_helpers import server_processes, wait_for_no_servers
     from core import MPICommandClient
@@ -50,14 +58,23 @@ def test_closing_with_a_running_command_asks_then_stops_the_servers(qtbot):
     window = MainWindow(client)
     qtbot.addWidget(window)
     window.show()
-    window.run("import time; time.sleep(60)")
+    window.run(STUBBORN)
+    qtbot.waitUntil(lambda: any(line.text == "started" for line in window.panes[1].output.lines), timeout=20000)
     answer_next_dialog(QMessageBox.StandardButton.No)
     window.close()
     assert window.isVisible() and client.get_server_status()[1]["state"] != "stopped"
     answer_next_dialog(QMessageBox.StandardButton.Yes)
     window.close()
-    assert not window.isVisible()
-    assert [r.status for r in client.commands] == ["interrupted"]
+    assert window.isVisible() and "Stopping the servers" in window.statusBar().currentMessage()
+    assert not window.centralWidget().isEnabled()
+    ticks = []
+    beat = QTimer(interval=50)
+    beat.timeout.connect(lambda: ticks.append(window.isVisible()))
+    beat.start()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=20000)
+    beat.stop()
+    assert ticks.count(True) >= 10  # the two seconds it waited did not freeze the event loop
+    assert [r.status for r in client.commands] == ["done"]
     assert wait_for_no_servers(pids), server_processes(pids)
 
 
