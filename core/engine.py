@@ -5,6 +5,7 @@ sleeps in `select()` on the servers' doorbells; a thread that blocks on a respon
 `block=True`) takes the lock and drives progress itself, because handing each response across
 threads would cost more than the MPI round trip. While such a caller is driving (and for
 `DRIVER_LINGER` after), the progress thread sleeps so that doorbells do not wake it per message.
+Both spin for a moment after activity, yielding the core between steps (see `core.server`).
 Threads that must never wait on MPI (the GUI) only append to the outbox and wake the thread.
 
 Events and future results are queued under the lock and delivered after it is released.
@@ -169,6 +170,7 @@ class Engine:
                 finally:
                     self.lock.release()
                 self.hub.deliver()
+                os.sched_yield()
                 continue
             with self._changed:
                 if not until():
@@ -201,7 +203,7 @@ class Engine:
                 last_activity = now
                 continue
             if now - last_activity < PROGRESS_SPIN:
-                time.sleep(0)
+                os.sched_yield()
                 continue
             ready = self._selector.select(max(0.0, self._next_check - now))
             with self.lock:
