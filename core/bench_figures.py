@@ -2,7 +2,7 @@
 
     python -m core.bench_figures rtt ISOLATION ROUNDS
     python -m core.bench_figures idle_rtt ISOLATION SAMPLES
-    python -m core.bench_figures throughput SERVERS COUNT
+    python -m core.bench_figures throughput SERVERS COUNT ISOLATION
     python -m core.bench_figures big_result BYTES
     python -m core.bench_figures idle SERVERS SECONDS
     python -m core.bench_figures startup SERVERS
@@ -57,8 +57,8 @@ def idle_rtt(isolation: str, samples: int) -> dict:
         return {"ms": statistics.median(times), "max_ms": max(times)}
 
 
-def throughput(servers: int, count: int) -> dict:
-    with _client(servers) as client:
+def throughput(servers: int, count: int, isolation: str) -> dict:
+    with _client(servers, isolation) as client:
         client.get_command_response([client.push_command_request("1") for _ in range(servers * 50)], block=True)
         start = time.perf_counter()
         ids = [client.push_command_request("1") for _ in range(count)]
