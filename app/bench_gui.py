@@ -26,6 +26,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from core import MPICommandClient  # noqa: E402
 
+from .__main__ import SERVER_NICE  # noqa: E402
 from .main_window import MainWindow  # noqa: E402
 
 FLOOD = """
@@ -42,7 +43,7 @@ while time.monotonic() - start < {seconds}:
 
 def _window(servers: int) -> tuple[QApplication, MPICommandClient, MainWindow]:
     app = QApplication.instance() or QApplication([])
-    client = MPICommandClient(servers=servers, print_output=False, session_log=False)
+    client = MPICommandClient(servers=servers, print_output=False, session_log=False, server_nice=SERVER_NICE)
     client.start_services()
     window = MainWindow(client, theme="light", owns_client=False)
     window.show()

@@ -18,10 +18,12 @@ from core import events
 from core.messages import LogItem, OutputItem
 
 OUTPUT_INTERVAL_MS = 100
-MAX_HANDOVER_CHARS = 8_000
-"""Per server and hand-over, at most this much output goes to the panes (the newest); the rest
-is counted as dropped. That is 80 kB/s per server, more than anyone reads, and it keeps each
-hand-over short, so a flood cannot stall the GUI."""
+MAX_HANDOVER_CHARS = 32_000
+"""Per hand-over, at most this much output goes to the panes, shared among the servers (each
+keeps its newest `MAX_HANDOVER_CHARS / servers`, but at least `MIN_SERVER_CHARS`); the rest is
+counted as dropped. That is 320 kB/s, more than anyone reads, and it keeps each hand-over short
+whatever the number of servers, so a flood cannot stall the GUI."""
+MIN_SERVER_CHARS = 1_000
 
 
 def _text(item: OutputItem | LogItem) -> str:
@@ -29,9 +31,10 @@ def _text(item: OutputItem | LogItem) -> str:
 
 
 class _PendingOutput:
-    """One server's output waiting for the GUI thread: its newest `MAX_HANDOVER_CHARS`."""
+    """One server's output waiting for the GUI thread: its newest `limit` characters."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
         self.items: collections.deque[OutputItem | LogItem] = collections.deque()
         self.chars = 0
         self.dropped = 0
@@ -40,10 +43,10 @@ class _PendingOutput:
         for item in items:
             self.items.append(item)
             self.chars += len(_text(item))
-        while self.chars > MAX_HANDOVER_CHARS:
+        while self.chars > self.limit:
             old = self.items.popleft()
             text = _text(old)
-            excess = self.chars - MAX_HANDOVER_CHARS
+            excess = self.chars - self.limit
             if isinstance(old, OutputItem) and len(text) > excess:
                 cut = text.find("\n", excess) + 1 or len(text)  # keep whole lines of its tail
                 self.items.appendleft(old._replace(text=text[cut:]))
@@ -70,7 +73,8 @@ class ClientBridge(QObject):
     def __init__(self, client, parent: QObject | None = None):
         super().__init__(parent)
         self.client = client
-        self._pending: dict[int, _PendingOutput] = collections.defaultdict(_PendingOutput)
+        limit = max(MIN_SERVER_CHARS, MAX_HANDOVER_CHARS // max(1, len(client.server_ranks())))
+        self._pending: dict[int, _PendingOutput] = collections.defaultdict(lambda: _PendingOutput(limit))
         self._lock = threading.Lock()
         self._timer = QTimer(self)
         self._timer.setInterval(OUTPUT_INTERVAL_MS)

@@ -109,6 +109,9 @@ class HistoryTable(QTableView):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         for column in (0, 2, 3, 4, 5):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        # Fit the rows in sight, not all of them: with every row, each change of any row measured
+        # the whole history again, which after thousands of commands stalled the GUI.
+        header.setResizeContentsPrecision(0)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
         self.selectionModel().currentRowChanged.connect(self._on_current)

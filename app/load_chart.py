@@ -2,7 +2,9 @@
 
 Samples are taken from the latest known state of every server once per `SAMPLE_INTERVAL_MS`, not
 per message, and `HISTORY_SECONDS` of them are kept, so the chart moves at a steady pace whatever
-the traffic and costs the same with 2 or 32 servers.
+the traffic. Up to `MAX_LEGEND` servers get a line each; beyond that, 32 tangled lines say less
+than the mean and the maximum over the servers (and cost ten times as much to draw), so those are
+plotted, while the busy strip still has a row per server.
 
 Axes move in steps: a value axis goes up to the next 1, 2 or 5 × 10ⁿ above what it shows, and the
 time axis grows a minute at a time. Besides reading more calmly than axes that follow every sample,
@@ -51,10 +53,11 @@ class LoadChart(QWidget):
         """Each value axis shows at least this much: a core's worth of CPU, 1 MB, one command."""
         self._tops = [0.0] * len(self._plots)
         self._shown_span = 0.0
-        if len(ranks) <= MAX_LEGEND:
-            self._plots[0].addLegend(offset=(-4, 4), colCount=len(ranks), labelTextSize="8pt")
-        self._curves = [[plot.plot(pen=pg.mkPen(pg.intColor(i, hues=max(len(ranks), 8)), width=1),
-                                   name=f"server {rank}") for i, rank in enumerate(ranks)]
+        self.per_server = len(ranks) <= MAX_LEGEND
+        names = [f"server {rank}" for rank in ranks] if self.per_server else ["mean", "max"]
+        self._plots[0].addLegend(offset=(-4, 4), colCount=len(names), labelTextSize="8pt")
+        self._curves = [[plot.plot(pen=pg.mkPen(pg.intColor(i, hues=max(len(names), 8)), width=1), name=name)
+                         for i, name in enumerate(names)]
                         for plot in self._plots]
         self._strip_plot = strip = self.graphics.addPlot(row=1, col=1)
         strip.setLabel("left", "Busy")
@@ -125,7 +128,7 @@ class LoadChart(QWidget):
             self.activity[-1, index] = 2 if lost else int(self.busy.get(rank, False))
         self.samples += 1
         for curves, series in zip(self._curves, (self.cpu, self.memory, self.queue)):
-            for curve, values in zip(curves, series):
+            for curve, values in zip(curves, series if self.per_server else mean_and_max(series)):
                 curve.setData(self.seconds, values, connect="finite")
         self.strip.setImage(self.activity, autoLevels=False)
         self.strip.setRect(self.seconds[0], 0, self.seconds[-1] - self.seconds[0] + 1, len(self.ranks))
@@ -147,6 +150,13 @@ class LoadChart(QWidget):
         """Seconds shown: the time sampled so far in whole minutes, at least one, at most the history."""
         sampled = self.samples * SAMPLE_INTERVAL_MS / 1000
         return min(HISTORY_SECONDS, max(MIN_SPAN_SECONDS, math.ceil(sampled / SPAN_STEP_SECONDS) * SPAN_STEP_SECONDS))
+
+
+def mean_and_max(series: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per sample, the mean and the maximum over the servers that reported (NaN where none did)."""
+    reported = np.isfinite(series).sum(axis=0)
+    mean = np.where(reported > 0, np.nansum(series, axis=0) / np.maximum(reported, 1), np.nan)
+    return mean, np.fmax.reduce(series, axis=0)
 
 
 def step_above(value: float) -> float:

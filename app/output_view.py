@@ -15,7 +15,7 @@ from __future__ import annotations
 import collections
 import itertools
 import logging
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import (QColor, QContextMenuEvent, QFont, QFontDatabase, QFontMetrics, QGuiApplication,
@@ -45,8 +45,9 @@ _KINDS = {code: kind for kind, code in _CODES.items()}
 _BOLD_CODES = {_CODES[kind] for kind in BOLD_KINDS}
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
+    """One line of output. A tuple, because floods make tens of thousands a second."""
+
     kind: str
     """'stdout', 'stderr', a log level name, or 'done'/'failed' for a command's result line."""
     text: str

@@ -59,17 +59,25 @@ class MPICommandClient:
 
     `session_log`: True writes every command and its outcome to a new JSON Lines file in the user
     state directory (`session_log_path`); a path writes there; False writes nothing.
+
+    `server_nice` (0–19) lowers the CPU priority of the servers (and their workers) that run on
+    this client's machine: a GUI asks for it so that servers saturating the cores cannot starve
+    it. An idle GUI costs them nothing; other programs of the same priority do compete.
     """
 
     def __init__(self, servers: int | None = None, *, isolation: str = "process",
                  heartbeat_interval: float = 1.0, heartbeat_timeout: float = 10.0,
-                 print_output: bool = True, session_log: bool | str | os.PathLike = True):
+                 print_output: bool = True, session_log: bool | str | os.PathLike = True,
+                 server_nice: int = 0):
         if isolation not in ISOLATION_MODES:
             raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {isolation!r}")
         if servers is not None and (isinstance(servers, bool) or not isinstance(servers, int) or servers < 1):
             raise ValueError(f"servers must be a positive whole number, not {servers!r}")
         if heartbeat_interval <= 0 or heartbeat_timeout <= heartbeat_interval:
             raise ValueError("heartbeat_timeout must exceed heartbeat_interval, both positive")
+        if isinstance(server_nice, bool) or not isinstance(server_nice, int) or not 0 <= server_nice <= 19:
+            raise ValueError(f"server_nice must be a whole number from 0 to 19, not {server_nice!r}")
+        self.server_nice = server_nice
         self._requested_servers = servers
         self.isolation = isolation
         self.heartbeat_interval = heartbeat_interval
@@ -185,7 +193,7 @@ class MPICommandClient:
         replaces_lost = self._engine is not None and rank in self._engine.views
         return ServerConfig(rank, self._log_mode, self.isolation, self.heartbeat_interval,
                             listener.addresses, listener.port, listener.token, MPIEnvironment.hostname,
-                            replaces_lost)
+                            replaces_lost, self.server_nice)
 
     def stop_services(self, force_command_request_interruption: bool = False) -> None:
         """Stop every server and wait until they have. Without force, pending commands finish

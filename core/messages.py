@@ -52,6 +52,8 @@ class ServerConfig(NamedTuple):
     client_host: str
     replaces_lost: bool
     """This server takes the rank of one that was lost: its first response says so."""
+    nice: int
+    """Added to the niceness of the server and its worker when they share the client's host."""
 
 
 class StopRequest(NamedTuple):

@@ -112,6 +112,8 @@ def test_calls_before_start_and_after_stop_raise_clearly():
     ({"servers": 0}, "servers must be a positive whole number"),
     ({"servers": "2"}, "servers must be a positive whole number"),
     ({"isolation": "thread"}, "isolation must be one of"),
+    ({"server_nice": 20}, "server_nice must be a whole number from 0 to 19"),
+    ({"server_nice": -1}, "server_nice must be a whole number from 0 to 19"),
 ])
 def test_bad_client_options_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -145,3 +145,27 @@ def test_servers_count_that_contradicts_mpiexec_is_refused(tmp_path):
     result = run_mpiexec(3, "-m", "core", str(script_file(tmp_path, body)), timeout=60)
     assert result.returncode == 0, result.stderr
     assert "refused: servers=5, but this mpiexec job has 2 server ranks" in result.stdout
+
+
+NICE_SCRIPT = """
+    import json, os, psutil
+    from core import MPICommandClient
+    client = MPICommandClient(servers=1, server_nice=7, print_output=False, session_log=False)
+    client.start_services()
+    status = client.get_server_status()[1]
+    [seen] = client.push_command_request("__import__('os').nice(0)", block=True, target_server=1)
+    autogroup = f"/proc/{status['pid']}/autogroup"
+    print(json.dumps({"client": os.nice(0), "rank": psutil.Process(status["pid"]).nice(),
+                      "worker": psutil.Process(status["worker_pid"]).nice(), "command": seen["ret"],
+                      "autogroup": open(autogroup).read() if os.path.exists(autogroup) else None}))
+    client.stop_services()
+"""
+
+
+def test_server_nice_lowers_the_priority_of_local_servers_and_their_workers_not_the_client(tmp_path):
+    result = run_python(script_file(tmp_path, NICE_SCRIPT))
+    assert result.returncode == 0, result.stderr
+    seen = _last_json(result.stdout)
+    assert (seen["client"], seen["rank"], seen["worker"], seen["command"]) == (0, 7, 7, 7)
+    if seen["autogroup"] is not None:  # the rank's session is scheduled as one group: lowered too
+        assert seen["autogroup"].strip().endswith("nice 7")

@@ -8,7 +8,7 @@ from mpi_helpers import run_mpiexec, run_python, run_rank_loss_script, script_fi
 def test_help_lists_every_option_and_both_launch_modes():
     result = run_python("-m", "app", "--help")
     assert result.returncode == 0
-    for text in ("--servers", "--isolation", "--log-mode", "--theme", "--session", "--version",
+    for text in ("--servers", "--isolation", "--log-mode", "--server-nice", "--theme", "--session", "--version",
                  "mpiexec -n N mpipanel"):
         assert text in result.stdout
 
@@ -24,6 +24,8 @@ def test_bad_arguments_are_explained():
     assert result.returncode == 2 and "'zero' is not a whole number" in result.stderr
     result = run_python("-m", "app", "--isolation", "thread")
     assert result.returncode == 2 and "invalid choice: 'thread'" in result.stderr
+    result = run_python("-m", "app", "--server-nice", "25")
+    assert result.returncode == 2 and "--server-nice: must be from 0 to 19" in result.stderr
 
 
 GUI_UNDER_MPIEXEC = """

@@ -57,3 +57,17 @@ def test_the_time_axis_grows_a_minute_at_a_time_up_to_the_history(chart):
     for _ in range(HISTORY_SECONDS):
         chart.sample()
     assert shown() == HISTORY_SECONDS
+
+
+def test_beyond_eight_servers_the_chart_plots_mean_and_max_while_the_strip_keeps_a_row_each(qtbot):
+    chart = LoadChart(list(range(1, 13)))
+    qtbot.addWidget(chart)
+    chart.timer.stop()
+    for rank in range(1, 13):
+        chart.set_status(rank, _status(10 * rank, 100, rank % 3))
+    chart.set_busy(12, True)
+    chart.sample()
+    [mean, maximum] = chart._curves[0]
+    assert (mean.name(), maximum.name()) == ("mean", "max")
+    assert mean.getData()[1][-1] == 65 and maximum.getData()[1][-1] == 120
+    assert chart.activity.shape[1] == 12 and chart.activity[-1, 11] == 1
