@@ -147,6 +147,9 @@ def measure(quick: bool, only: set[str] | None) -> list[Row]:
             if "one_us" in scaled:
                 rows.append(Row("RTT with 32 servers (oversubscribed), one server", scaled["one_us"], "µs"))
                 rows.append(Row("RTT with 32 servers, each in turn", scaled["round_robin_us"], "µs"))
+            stall = run_child(["app.bench_gui", "stall", "32", "10.0", "2000"])
+            rows.append(Row("GUI: longest main-thread stall, 32 servers × 2k lines/s", stall.get("longest_stall_ms"),
+                            "ms", note=stall.get("error", f"memory grew {stall.get('memory_growth_mb', 0):.0f} MB")))
         for size in (1_000, 100_000, 10_000_000):
             sized = run_child(["core.bench_figures", "size_rtt", str(size), "20" if size > 1e6 else "200"])
             rows.append(Row(f"RTT, {size:,} B parameter and result", sized.get("rtt_us"), "µs",
