@@ -7,10 +7,8 @@ pickle stream.
 """
 from __future__ import annotations
 
-import functools
 import mmap
 import pickle
-from pathlib import Path
 from typing import Any
 
 OUT_OF_BAND_MIN = 64 * 1024
@@ -33,34 +31,19 @@ def pack(value: Any) -> list:
 
 
 LARGE_BUFFER_MIN = 1 << 20
-"""Buffers of at least this size get memory of their own, mapped for speed: a VM pays dearly for
-every fresh 4 kB page that MPI or a socket faults in while copying (100 MB: 62 ms into a
-bytearray), so the mapping asks for transparent huge pages (15 ms, as numpy does for its large
-arrays) or, where those are off, for every page mapped up front with MAP_POPULATE (43 ms)."""
+"""Buffers of at least this size get memory of their own with every page mapped up front
+(`MAP_POPULATE`): a VM pays dearly for each fresh 4 kB page that MPI or a socket faults in while
+copying (100 MB: 62 ms into a bytearray, 45 ms populated). Transparent huge pages were faster
+(12 ms) only while the memory was warm: this kind of VM hands freed memory back to its host
+within a second or two, and huge pages mapped in again from there took 150–260 ms, so results
+sent a few seconds apart landed in the slow case most of the time."""
 
 
 def allocate(size: int):
     """A writable buffer of `size` bytes to receive into."""
     if size < LARGE_BUFFER_MIN or not hasattr(mmap, "MAP_ANONYMOUS"):
         return bytearray(size)
-    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
-    if not _transparent_huge_pages():
-        return mmap.mmap(-1, size, flags=flags | getattr(mmap, "MAP_POPULATE", 0))
-    buffer = mmap.mmap(-1, size, flags=flags)
-    buffer.madvise(mmap.MADV_HUGEPAGE)
-    return buffer
-
-
-@functools.cache
-def _transparent_huge_pages() -> bool:
-    """True when the kernel gives huge pages to a mapping that asks (`madvise` or `always` mode)."""
-    if not hasattr(mmap, "MADV_HUGEPAGE"):
-        return False
-    try:
-        mode = Path("/sys/kernel/mm/transparent_hugepage/enabled").read_text()
-    except OSError:
-        return False
-    return "[never]" not in mode
+    return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_POPULATE", 0))
 
 
 def unpack(buffers: list) -> Any:

@@ -23,10 +23,11 @@ import traceback
 import psutil
 from mpi4py import MPI
 
-from . import doorbell
+from . import doorbell, priority
 from .messages import (CommandRequest, LogItem, ServerConfig, ServerInfo, ServerStatus, StopRequest,
                        Tag, WorkerKind)
 from .output_batch import OutputBatch
+from .staging import StagingArea
 from .transport import Peer, PeerLost, receive
 from .worker_process import WorkerProcess
 
@@ -69,6 +70,8 @@ class Server:
         self.output_in_flight: list[MPI.Request] = []
         self.next_heartbeat = time.monotonic()
         self.process = psutil.Process()
+        self.staging = StagingArea()
+        peer.on_sent = self.staging.give_back
         self.selector = selectors.DefaultSelector()
         self.selector.register(peer.sock, selectors.EVENT_READ, self._on_doorbell)
         if config.isolation == "process":
@@ -168,6 +171,7 @@ class Server:
 
     def _timers(self, now: float) -> None:
         self.peer.complete_sends()
+        self.staging.expire(now)
         if self.interrupting is not None:
             self._retry_interrupt(now)
         if self.output_in_flight:
@@ -280,7 +284,7 @@ class Server:
 
     # ----- the worker process ---------------------------------------------------------------
     def _start_worker(self) -> None:
-        self.worker = WorkerProcess()
+        self.worker = WorkerProcess(allocate=self.staging.take)
         self.selector.register(self.worker.channel, selectors.EVENT_READ, self._on_worker_frame)
         for fd in self.worker.streams:
             self.selector.register(fd, selectors.EVENT_READ, self._on_worker_stream)
@@ -434,21 +438,6 @@ def _await_hello(comm: MPI.Comm) -> ServerConfig | StopRequest:
     return payload
 
 
-def _lower_priority(nice: int) -> None:
-    """Lower this process's CPU priority by `nice`, for the scheduler as it is configured.
-
-    MPICH's launcher starts each rank in a session of its own, and where the kernel groups
-    sessions for scheduling (autogroup, the default on desktops) every session gets an equal
-    share of the CPU, whatever its processes' nice values: 32 servers took 32/33 of the machine
-    from the GUI's session. So the session's group is lowered as well."""
-    os.nice(nice)
-    try:
-        with open("/proc/self/autogroup", "w") as autogroup:
-            autogroup.write(str(nice))
-    except OSError:
-        pass  # no autogroup scheduling here: the nice value alone counts
-
-
 def main() -> None:
     """Entry point of a server rank, in either launch mode."""
     parent = MPI.Comm.Get_parent()
@@ -461,7 +450,7 @@ def main() -> None:
         return
     same_host = config.client_host == MPI.Get_processor_name()
     if same_host and config.nice:
-        _lower_priority(config.nice)  # before the worker starts: it inherits the priority
+        priority.lower(config.nice)  # before the worker starts: it inherits the niceness
     sock = doorbell.connect(config.doorbell_addresses, config.doorbell_port,
                             config.doorbell_token, config.rank, same_host)
     server = Server(Peer(comm, 0, sock), config)

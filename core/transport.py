@@ -16,7 +16,7 @@ Nothing here is thread-safe: each side serialises its MPI calls with one lock.
 from __future__ import annotations
 
 import socket
-from typing import Any
+from typing import Any, Callable
 
 from mpi4py import MPI
 
@@ -34,7 +34,7 @@ class PeerLost(Exception):
 class Peer:
     """One MPI peer (`comm`, `rank`) and the doorbell socket shared with it."""
 
-    __slots__ = ("comm", "rank", "sock", "rung", "received", "pending_sends")
+    __slots__ = ("comm", "rank", "sock", "rung", "received", "pending_sends", "on_sent")
 
     def __init__(self, comm: MPI.Comm, rank: int, sock: socket.socket):
         self.comm = comm
@@ -42,7 +42,10 @@ class Peer:
         self.sock = sock
         self.rung = 0
         self.received = 0
-        self.pending_sends: list[tuple[MPI.Request, Any]] = []
+        self.pending_sends: list[tuple[MPI.Request, memoryview, Any]] = []
+        """(request, the view it sends, the buffer given to `send`) of each large send in flight."""
+        self.on_sent: Callable[[Any], None] | None = None
+        """Called with each buffer given to `send` once its large send has completed."""
 
     def send(self, tag: Tag, payload: Any, buffers: list | tuple = ()) -> None:
         """Send one envelope (plus its large buffers) and ring the peer's doorbell once."""
@@ -50,7 +53,7 @@ class Peer:
         self.comm.send((payload, inline, len(raw)), self.rank, tag)
         for buf in raw:
             view = memoryview(buf).cast("B")
-            self.pending_sends.append((self.comm.Isend([view, MPI.BYTE], self.rank, Tag.BUFFER), view))
+            self.pending_sends.append((self.comm.Isend([view, MPI.BYTE], self.rank, Tag.BUFFER), view, buf))
         self.ring()
 
     def send_tracked(self, tag: Tag, payload: Any) -> MPI.Request:
@@ -86,13 +89,24 @@ class Peer:
     def complete_sends(self) -> bool:
         """Forget the large sends that have completed; True when none is left in flight."""
         if self.pending_sends:
-            self.pending_sends = [(req, buf) for req, buf in self.pending_sends if not req.Test()]
+            in_flight, done = [], []
+            for send in self.pending_sends:
+                (done if send[0].Test() else in_flight).append(send)
+            self.pending_sends = in_flight
+            self._sent(done)
         return not self.pending_sends
 
     def wait_sends(self) -> None:
-        for req, _ in self.pending_sends:
+        for req, _, _ in self.pending_sends:
             req.Wait()
-        self.pending_sends.clear()
+        done, self.pending_sends = self.pending_sends, []
+        self._sent(done)
+
+    def _sent(self, done: list) -> None:
+        for _, view, buf in done:
+            view.release()
+            if self.on_sent is not None:
+                self.on_sent(buf)
 
 
 def _split_buffers(buffers) -> tuple[list | None, list | tuple]:

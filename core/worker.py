@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 
+from . import priority
 from .execution import CommandRunner
 from .messages import LogItem, WorkerKind
 from .worker_channel import FrameChannel
@@ -145,6 +146,7 @@ def serve(channel: FrameChannel, lend: bool) -> None:
 
 def main(argv: list[str]) -> None:
     channel_fd, lifeline_fd, results = int(argv[1]), int(argv[2]), argv[3]
+    priority.session_follows_process()  # the worker's session is a group of its own
     _exit_with_server(lifeline_fd)
     serve(FrameChannel(channel_fd), lend=results == "lend")
 

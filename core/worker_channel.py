@@ -27,10 +27,12 @@ LEND_MIN = blobs.LARGE_BUFFER_MIN
 
 
 class FrameChannel:
-    def __init__(self, fd: int, lender_pid: int | None = None):
-        """`lender_pid`: the process at the other end, whose lent buffers this side reads."""
+    def __init__(self, fd: int, lender_pid: int | None = None, allocate=None):
+        """`lender_pid`: the process at the other end, whose lent buffers this side reads;
+        `allocate(size)`: where received buffers go (`core.blobs.allocate` by default)."""
         self.sock = socket.socket(fileno=fd)
         self.lender_pid = lender_pid
+        self.allocate = allocate or blobs.allocate
         self._send_lock = threading.Lock()
 
     def fileno(self) -> int:
@@ -58,7 +60,7 @@ class FrameChannel:
         while True:
             length = _LENGTH.unpack(self._read_into(bytearray(_LENGTH.size)))[0]
             kind, payload, sizes, addresses = pickle.loads(self._read_into(bytearray(length)))
-            buffers = [blobs.allocate(size) for size in sizes]
+            buffers = [self.allocate(size) for size in sizes]
             borrowed = []
             for buffer, address in zip(buffers, addresses):
                 if address is None:

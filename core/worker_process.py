@@ -35,7 +35,9 @@ def worker_environment() -> dict[str, str]:
 class WorkerProcess:
     """One live worker process; make a new one after it dies."""
 
-    def __init__(self) -> None:
+    def __init__(self, allocate=None) -> None:
+        """`allocate(size)`: where the buffers of the worker's frames are received (see
+        `core.staging`); fresh memory by default."""
         ours, theirs = socket.socketpair()
         lifeline_read, self._lifeline = os.pipe()  # see core.worker._exit_with_server
         os.set_inheritable(self._lifeline, False)
@@ -47,7 +49,7 @@ class WorkerProcess:
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env=worker_environment(), start_new_session=True)
         os.close(lifeline_read)
-        self.channel = FrameChannel(ours.detach(), lender_pid=self.process.pid)
+        self.channel = FrameChannel(ours.detach(), lender_pid=self.process.pid, allocate=allocate)
         self.streams = {self.process.stdout.fileno(): "stdout", self.process.stderr.fileno(): "stderr"}
         for fd in self.streams:
             os.set_blocking(fd, False)

@@ -69,6 +69,20 @@ def test_large_arrays_travel_both_ways_intact(client):
     assert np.array_equal(response["ret"], data * 2)
 
 
+def test_consecutive_large_results_stay_intact_while_the_rank_reuses_its_buffers(client):
+    pytest.importorskip("numpy")
+    client.push_command_request("import numpy as np", block=True, target_server=1)
+    for size, value in ((8_000_000, 1), (4_000_000, 2), (8_000_000, 3)):
+        [response] = client.push_command_request(f"np.full({size}, {value}, dtype=np.uint8)", block=True,
+                                                 target_server=1)
+        assert response["successful"], response["traceback"]
+        assert response["ret"].nbytes == size and (response["ret"] == value).all()
+    [pair] = client.push_command_request("np.full(3_000_000, 4, np.uint8), np.full(5_000_000, 5, np.uint8)",
+                                         block=True, target_server=1)
+    first, second = pair["ret"]
+    assert (first == 4).all() and (second == 5).all() and (first.size, second.size) == (3_000_000, 5_000_000)
+
+
 def test_stop_after_medium_sized_messages_does_not_hang():
     from core import MPICommandClient
     with MPICommandClient(servers=1, print_output=False, session_log=False) as fresh:
