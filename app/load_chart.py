@@ -62,7 +62,8 @@ class LoadChart(QWidget):
         self._strip_plot = strip = self.graphics.addPlot(row=1, col=1)
         strip.setLabel("left", "Busy")
         strip.setLabel("bottom", "seconds ago")
-        strip.getAxis("left").setTicks([[(i + 0.5, str(r)) for i, r in enumerate(ranks)]])
+        every = math.ceil(len(ranks) / MAX_LEGEND)  # 32 labels in a strip this high would overlap
+        strip.getAxis("left").setTicks([[(i + 0.5, str(r)) for i, r in enumerate(ranks) if i % every == 0]])
         strip.setMouseEnabled(x=False, y=False)
         strip.hideButtons()
         strip.enableAutoRange(x=False, y=False)

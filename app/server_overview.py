@@ -26,6 +26,8 @@ class ServerOverview(QTreeWidget):
         self.setRootIsDecorated(True)
         self.setUniformRowHeights(True)
         self.header().setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        # Room for "server 9999" beside the host's indentation, or rows read "server …".
+        self.setColumnWidth(0, self.indentation() + self.fontMetrics().horizontalAdvance("server 99999") + 8)
         self.hosts: dict[str, QTreeWidgetItem] = {}
         self.items: dict[int, QTreeWidgetItem] = {}
         self.itemDoubleClicked.connect(self._on_double_click)
