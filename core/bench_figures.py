@@ -14,10 +14,11 @@ Every client here runs without its session log, which costs a JSON line per even
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 import time
+
+import psutil
 
 from .bench_baselines import WARMUP, arguments, idle_cpu
 from .client import MPICommandClient
@@ -57,13 +58,31 @@ def idle_rtt(isolation: str, samples: int) -> dict:
         return {"ms": statistics.median(times), "max_ms": max(times)}
 
 
+def _session_processes(client: MPICommandClient) -> dict[str, psutil.Process]:
+    """The client's process and every server's rank and worker process."""
+    processes = {"client": psutil.Process()}
+    for rank, status in client.get_server_status().items():
+        processes[f"server {rank}"] = psutil.Process(status["pid"])
+        if status["worker_pid"]:
+            processes[f"worker {rank}"] = psutil.Process(status["worker_pid"])
+    return processes
+
+
+def _cpu_seconds(processes: dict[str, psutil.Process]) -> float:
+    return sum(sum(process.cpu_times()[:2]) for process in processes.values())
+
+
 def throughput(servers: int, count: int, isolation: str) -> dict:
+    """Commands per second, and the CPU time they cost in all the session's processes."""
     with _client(servers, isolation) as client:
         client.get_command_response([client.push_command_request("1") for _ in range(servers * 50)], block=True)
+        processes = _session_processes(client)
+        cpu = _cpu_seconds(processes)
         start = time.perf_counter()
         ids = [client.push_command_request("1") for _ in range(count)]
         client.get_command_response(ids, block=True)
-        return {"per_s": count / (time.perf_counter() - start)}
+        seconds = time.perf_counter() - start
+        return {"per_s": count / seconds, "cpu_us_per_command": (_cpu_seconds(processes) - cpu) / count * 1e6}
 
 
 def big_result(size: int, repeats: int = 5) -> dict:
@@ -84,10 +103,7 @@ def idle(servers: int, seconds: float) -> dict:
     with _client(servers) as client:
         client.push_command_request("1", block=True, target_server=client.server_ranks())
         time.sleep(1.0)  # let the hot-poll windows after that command run out
-        pids = {"client": os.getpid()}
-        for rank, status in client.get_server_status().items():
-            pids[f"server {rank}"] = status["pid"]
-            pids[f"worker {rank}"] = status["worker_pid"]
+        pids = {name: process.pid for name, process in _session_processes(client).items()}
         return {"cpu_percent": idle_cpu(pids, seconds)}
 
 

@@ -15,7 +15,7 @@ def test_dying_worker_gives_a_failed_response_and_a_fresh_namespace(client, comm
     client.push_command_request("state = 'kept'", block=True, target_server=[1, 2])
     [died] = client.push_command_request(command, block=True, target_server=1)
     assert died["successful"] is False and died["status"] == "failed"
-    assert f"The worker process of server 1 (pid" in died["traceback"] and how in died["traceback"]
+    assert "The worker process of server 1 (pid" in died["traceback"] and how in died["traceback"]
     assert "Its namespace is lost" in died["traceback"] and died["namespace_reset"] is True
     [fresh] = client.push_command_request("'state' in globals()", block=True, target_server=1)
     assert fresh["successful"] and fresh["ret"] is False and fresh["namespace_reset"] is True
