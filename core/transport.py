@@ -103,9 +103,8 @@ class Peer:
         self._sent(done)
 
     def _sent(self, done: list) -> None:
-        for _, view, buf in done:
-            view.release()
-            if self.on_sent is not None:
+        if self.on_sent is not None:
+            for _, _, buf in done:
                 self.on_sent(buf)
 
 
