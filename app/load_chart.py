@@ -55,7 +55,7 @@ class LoadChart(QWidget):
         self._shown_span = 0.0
         self.per_server = len(ranks) <= MAX_LEGEND
         names = [f"server {rank}" for rank in ranks] if self.per_server else ["mean", "max"]
-        self._plots[0].addLegend(offset=(-4, 4), colCount=len(names), labelTextSize="8pt")
+        self._legend = self._plots[0].addLegend(offset=(-4, 4), colCount=len(names), labelTextSize="8pt")
         self._curves = [[plot.plot(pen=pg.mkPen(pg.intColor(i, hues=max(len(names), 8)), width=1), name=name)
                          for i, name in enumerate(names)]
                         for plot in self._plots]
@@ -108,6 +108,8 @@ class LoadChart(QWidget):
             for name in ("left", "bottom"):
                 plot.getAxis(name).setPen(color)
                 plot.getAxis(name).setTextPen(color)
+        # The legend sits over the top of the CPU plot: a veil keeps it readable over the traces.
+        self._legend.setBrush(pg.mkBrush(40, 40, 40, 200) if theme == "dark" else pg.mkBrush(250, 250, 250, 200))
 
     def set_status(self, rank: int, status: dict) -> None:
         self.status[rank] = status
