@@ -36,7 +36,7 @@ launch modes:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="mpipanel", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--servers", type=_positive, metavar="K",
+    parser.add_argument("--servers", type=_whole_number(1, None, "needs at least 1 server"), metavar="K",
                         help="number of servers to spawn (not under mpiexec, where it is N-1)")
     parser.add_argument("--isolation", choices=ISOLATION_MODES, default="process",
                         help="'process' (default): commands run in a worker process per server, so "
@@ -45,7 +45,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--log-mode", choices=LOG_MODES, default="redirect",
                         help="'redirect' (default): server output and logs stream into the window; "
                              "'unified': they stay on the servers' own terminals")
-    parser.add_argument("--server-nice", type=_niceness, default=SERVER_NICE, metavar="N",
+    parser.add_argument("--server-nice", type=_whole_number(0, 19, "must be from 0 to 19"), default=SERVER_NICE,
+                        metavar="N",
                         help=f"lower the CPU priority of servers on this machine by N (0-19, default "
                              f"{SERVER_NICE}), so that busy servers cannot starve the window; 0 keeps "
                              "them equal to it")
@@ -56,24 +57,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("needs at least 1 server")
-    return value
+def _whole_number(low: int, high: int | None, complaint: str):
+    """An argparse type: a whole number from `low` to `high` (None: no limit), else `complaint`."""
 
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(complaint)
+        return value
 
-def _niceness(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= value <= 19:
-        raise argparse.ArgumentTypeError("must be from 0 to 19")
-    return value
+    return parse
 
 
 def main(argv: list[str] | None = None) -> int:

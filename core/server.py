@@ -5,9 +5,9 @@ output, notices its death and starts a fresh one (see `core.worker`). With isola
 rank runs commands itself (`core.inline_executor`): faster, but a crash in a command ends the job.
 
 The rank waits without burning a core: right after activity it spins on `Iprobe` for
-`SPIN_SECONDS` to keep a conversation hot, yielding the core between probes, then sleeps in `select()` on the doorbell socket and
-the worker's pipes (`core.transport`). A heartbeat `Tag.STATUS` goes out every
-`heartbeat_interval`, also while a command runs.
+`SPIN_SECONDS` to keep a conversation hot, yielding the core between probes, then sleeps in
+`select()` on the doorbell socket and the worker's pipes (`core.transport`). A heartbeat
+`Tag.STATUS` goes out every `heartbeat_interval`, also while a command runs.
 """
 from __future__ import annotations
 
