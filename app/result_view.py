@@ -1,7 +1,9 @@
 """A command's result as a tree: dicts, lists, tuples, sets and arrays unfold; the rest is repr.
 
 Big containers show their first `MAX_CHILDREN` entries and say how many more there are; arrays
-show shape, dtype and a few statistics, never millions of rows.
+show shape, dtype and a few statistics, never millions of rows. The statistics run on the GUI
+thread, so one result gets them for at most `STATS_ELEMENTS` elements in all (min, max and mean of
+a 100 MB array took 48 ms, once per pane showing it); larger arrays say they were skipped.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
 MAX_CHILDREN = 200
 MAX_DEPTH = 6
+STATS_ELEMENTS = 2_000_000
 _repr = reprlib.Repr()
 _repr.maxstring = 200
 _repr.maxother = 200
@@ -27,7 +30,7 @@ def summary(value: Any) -> str:
     return _repr.repr(value)
 
 
-def _children(value: Any) -> list[tuple[str, Any]] | None:
+def _children(value: Any, with_stats: bool) -> list[tuple[str, Any]] | None:
     if isinstance(value, dict):
         return [(repr(k), v) for k, v in list(value.items())[:MAX_CHILDREN]]
     if isinstance(value, (list, tuple)):
@@ -35,7 +38,7 @@ def _children(value: Any) -> list[tuple[str, Any]] | None:
     if isinstance(value, (set, frozenset)):
         return [("•", v) for v in list(value)[:MAX_CHILDREN]]
     if _is_array(value):
-        return _array_facts(value)
+        return _array_facts(value, with_stats)
     return None
 
 
@@ -45,12 +48,15 @@ def _is_array(value: Any) -> bool:
     return bool(shape) and hasattr(value, "dtype") and hasattr(value, "size")
 
 
-def _array_facts(array) -> list[tuple[str, Any]]:
+def _array_facts(array, with_stats: bool) -> list[tuple[str, Any]]:
     facts: list[tuple[str, Any]] = [("size", int(array.size)), ("nbytes", int(getattr(array, "nbytes", 0)))]
     try:
         if array.size and array.dtype.kind in "biuf":
-            facts += [("min", array.min().item()), ("max", array.max().item()),
-                      ("mean", float(array.mean()))]
+            if with_stats:
+                facts += [("min", array.min().item()), ("max", array.max().item()),
+                          ("mean", float(array.mean()))]
+            else:
+                facts.append(("min, max, mean", f"not computed: over {STATS_ELEMENTS:,} elements in this result"))
         flat = array.reshape(-1)[:10]
         facts.append(("first values", flat.tolist()))
     except (TypeError, ValueError, AttributeError):
@@ -65,16 +71,21 @@ class ResultView(QTreeWidget):
         self.setColumnCount(2)
         self.setHeaderLabels(["Key", "Value"])
         self.setAlternatingRowColors(True)
+        self._stats_left = STATS_ELEMENTS
 
     def show_value(self, value: Any) -> None:
         self.clear()
+        self._stats_left = STATS_ELEMENTS
         root = QTreeWidgetItem(self, ["ret", summary(value)])
         self._add_children(root, value, 0)
         root.setExpanded(True)
         self.resizeColumnToContents(0)
 
     def _add_children(self, item: QTreeWidgetItem, value: Any, depth: int) -> None:
-        children = _children(value)
+        with_stats = _is_array(value) and value.size <= self._stats_left
+        if with_stats:
+            self._stats_left -= value.size
+        children = _children(value, with_stats)
         if not children or depth >= MAX_DEPTH:
             return
         for key, child in children:
