@@ -7,6 +7,7 @@ a 100 MB array took 48 ms, once per pane showing it); larger arrays say they wer
 """
 from __future__ import annotations
 
+import itertools
 import reprlib
 from typing import Any
 
@@ -32,11 +33,11 @@ def summary(value: Any) -> str:
 
 def _children(value: Any, with_stats: bool) -> list[tuple[str, Any]] | None:
     if isinstance(value, dict):
-        return [(repr(k), v) for k, v in list(value.items())[:MAX_CHILDREN]]
+        return [(repr(k), v) for k, v in itertools.islice(value.items(), MAX_CHILDREN)]
     if isinstance(value, (list, tuple)):
         return [(f"[{i}]", v) for i, v in enumerate(value[:MAX_CHILDREN])]
     if isinstance(value, (set, frozenset)):
-        return [("•", v) for v in list(value)[:MAX_CHILDREN]]
+        return [("•", v) for v in itertools.islice(value, MAX_CHILDREN)]
     if _is_array(value):
         return _array_facts(value, with_stats)
     return None
