@@ -5,6 +5,8 @@
         much the process's memory grew
     python -m app.bench_gui click ROUNDS
         time from a click on Run to the result shown in its pane
+    python -m app.bench_gui big_result BYTES ROUNDS
+        time from Run to a BYTES-sized array result shown, and the longest stall meanwhile
 
 Prints one JSON object.
 """
@@ -62,36 +64,69 @@ def _wait(app: QApplication, done) -> None:
         time.sleep(0.0005)
 
 
+class _StallMeter:
+    """The longest gap between the ticks of a 1 ms timer: how long the event loop was held up."""
+
+    def __init__(self) -> None:
+        self.longest_ms = 0.0
+        self._clock = QElapsedTimer()
+        self._clock.start()
+        self._last = self._clock.nsecsElapsed()
+        self._beat = QTimer(interval=1, timerType=Qt.TimerType.PreciseTimer)
+        self._beat.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        now = self._clock.nsecsElapsed()
+        self.longest_ms = max(self.longest_ms, (now - self._last) / 1e6)
+        self._last = now
+
+    def start(self) -> None:
+        self._last = self._clock.nsecsElapsed()
+        self._beat.start()
+
+    def stop(self) -> None:
+        self._beat.stop()
+
+
+def _answered(window: MainWindow, ids: list[int]):
+    rows = window.history.model_
+    return lambda: all(rows.row_of(i) and rows.row_of(i).response for i in ids)
+
+
 def stall(servers: int, seconds: float, rate: int) -> dict:
     app, client, window = _window(servers)
     process = psutil.Process()
     rss_before = process.memory_info().rss
-    longest = [0.0]
-    clock = QElapsedTimer()
-    clock.start()
-    last = [clock.nsecsElapsed()]
-
-    def tick() -> None:
-        now = clock.nsecsElapsed()
-        longest[0] = max(longest[0], (now - last[0]) / 1e6)
-        last[0] = now
-
-    beat = QTimer(interval=1, timerType=Qt.TimerType.PreciseTimer)
-    beat.timeout.connect(tick)
+    meter = _StallMeter()
     window.targets.select(client.server_ranks())
-    [*ids] = window.run(FLOOD.format(seconds=seconds, rate=rate, per_tick=max(1, rate // 1000)))
-    last[0] = clock.nsecsElapsed()
-    beat.start()
-    _wait(app, lambda: all(window.history.model_.row_of(i) and window.history.model_.row_of(i).response
-                           for i in ids))
-    beat.stop()
+    ids = window.run(FLOOD.format(seconds=seconds, rate=rate, per_tick=max(1, rate // 1000)))
+    meter.start()
+    _wait(app, _answered(window, ids))
+    meter.stop()
     lines = sum(window.panes[rank].output.line_count + window.panes[rank].output.dropped
                 for rank in client.server_ranks())
-    result = {"longest_stall_ms": longest[0], "memory_growth_mb": (process.memory_info().rss - rss_before) / 1e6,
-              "lines_seen": lines}
+    result = {"longest_stall_ms": meter.longest_ms,
+              "memory_growth_mb": (process.memory_info().rss - rss_before) / 1e6, "lines_seen": lines}
     window.detach()
     client.stop_services()
     return result
+
+
+def big_result(size: int, rounds: int) -> dict:
+    app, client, window = _window(1)
+    window.targets.select([1])
+    _wait(app, _answered(window, window.run(f"import numpy as np; big = np.ones({size}, dtype=np.uint8)")))
+    meter = _StallMeter()
+    meter.start()
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        _wait(app, _answered(window, window.run("big")))
+        times.append((time.perf_counter() - start) * 1e3)
+    meter.stop()
+    window.detach()
+    client.stop_services()
+    return {"median_ms": statistics.median(times), "longest_stall_ms": meter.longest_ms}
 
 
 def click(rounds: int) -> dict:

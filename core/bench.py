@@ -139,6 +139,9 @@ def measure(quick: bool, only: set[str] | None) -> list[Row]:
                         "ms", target="< 50 ms", met=stall["longest_stall_ms"] < 50 if "longest_stall_ms" in stall else None,
                         note=stall.get("error", f"memory grew {stall.get('memory_growth_mb', 0):.0f} MB; "
                                                 f"{stall.get('lines_seen', 0):,} lines")))
+        shown = run_child(["app.bench_gui", "big_result", str(big), "3"])
+        rows.append(Row("GUI: 100 MB array result, Run to shown (median of 3)", shown.get("median_ms"), "ms",
+                        note=shown.get("error", f"longest stall {shown.get('longest_stall_ms', 0):.0f} ms")))
         click = run_child(["app.bench_gui", "click", "10" if quick else "30"])
         rows.append(Row("GUI: Run click to result in the pane (median)", click.get("median_ms"), "ms",
                         target="< 20 ms", met=click["median_ms"] < 20 if "median_ms" in click else None,

@@ -46,3 +46,13 @@ def test_kept_memory_is_capped_and_freed_after_a_while(monkeypatch):
     assert area.kept_bytes == 6 * MB
     area.expire(time.monotonic() + staging.KEEP_SECONDS + 1)
     assert area.kept_bytes == 0
+
+
+def test_fresh_large_buffers_are_zeroed_writable_memory_of_their_own():
+    from core import blobs
+    buffer = blobs.allocate(3 * MB + 5)
+    view = memoryview(buffer)
+    assert view.nbytes == 3 * MB + 5 and not view.readonly and not any(view[::4096])
+    view[-1] = 7
+    assert buffer[-1] == 7
+    assert isinstance(blobs.allocate(1000), bytearray)
