@@ -9,11 +9,12 @@ import pprint
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
 from .server_states import STATUS_COLORS
+from .table_model import ColumnsModel
 
 COLUMNS = ("ID", "Command", "Target", "Server", "Status", "Duration")
 
@@ -36,22 +37,14 @@ class HistoryRow:
         return f"{took * 1e3:.1f} ms" if took < 1 else f"{took:.2f} s"
 
 
-class HistoryModel(QAbstractTableModel):
+class HistoryModel(ColumnsModel):
     def __init__(self, parent=None):
-        super().__init__(parent)
+        super().__init__(COLUMNS, parent)
         self.rows: list[HistoryRow] = []
         self._index: dict[int, int] = {}
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 - Qt's name
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
+    def row_count(self) -> int:
+        return len(self.rows)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         row = self.rows[index.row()]
@@ -81,7 +74,7 @@ class HistoryModel(QAbstractTableModel):
         row = self.rows[position]
         for name, value in changes.items():
             setattr(row, name, value)
-        self.dataChanged.emit(self.index(position, 0), self.index(position, len(COLUMNS) - 1))
+        self.row_changed(position)
 
     def row_of(self, command_id: int) -> HistoryRow | None:
         position = self._index.get(command_id)

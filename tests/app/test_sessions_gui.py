@@ -45,15 +45,15 @@ def test_replay_panel_steps_runs_and_marks_differences(qtbot, window, tmp_path):
         recorder.push_command_request("__import__('random').random()", block=True, target_server=2)
         recorder.push_command_request("counter * 2", target_server=1)
     panel = window.open_session(log)
-    assert window.pane_tabs.currentWidget() is panel and panel.table.rowCount() == 4
-    assert panel.table.item(1, 3).text() == "11"
+    assert window.pane_tabs.currentWidget() is panel and panel.model.rowCount() == 4
+    assert panel.model.text(1, 3) == "11"
     panel.step()
-    qtbot.waitUntil(lambda: panel.table.item(0, 5).text() == "matches", timeout=20000)
+    qtbot.waitUntil(lambda: panel.model.text(0, 5) == "matches", timeout=20000)
     panel.run_from(panel.next_index)
-    qtbot.waitUntil(lambda: all(panel.table.item(r, 5).text() for r in range(4)), timeout=20000)
-    verdicts = [panel.table.item(r, 5).text() for r in range(4)]
+    qtbot.waitUntil(lambda: all(panel.model.text(r, 5) for r in range(4)), timeout=20000)
+    verdicts = [panel.model.text(r, 5) for r in range(4)]
     assert verdicts == ["matches", "matches", "differs", "matches"]
-    assert panel.table.item(3, 4).text() == "20"
+    assert panel.model.text(3, 4) == "20"
     assert "4 commands · 3 match · 1 differ" in panel.summary.text()
     panel.table.selectRow(1)
     panel.from_here_button.click()
