@@ -35,8 +35,8 @@ def pack(value: Any) -> list:
 
 
 LARGE_BUFFER_MIN = 1 << 20
-"""Buffers of at least this size get memory of their own with every page mapped up front
-(`MAP_POPULATE`): a VM pays dearly for each fresh 4 kB page that MPI or a socket faults in while
+"""Buffers of at least this size get memory of their own with every page mapped in up front
+(see `allocate`): a VM pays dearly for each fresh 4 kB page that MPI or a socket faults in while
 copying (100 MB: 62 ms into a bytearray, 45 ms populated). Transparent huge pages were faster
 (12 ms) only while the memory was warm: this kind of VM hands freed memory back to its host
 within a second or two, and huge pages mapped in again from there took 150–260 ms, so results
