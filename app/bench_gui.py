@@ -7,6 +7,8 @@
         time from a click on Run to the result shown in its pane
     python -m app.bench_gui big_result BYTES ROUNDS
         time from Run to a BYTES-sized array result shown, and the longest stall meanwhile
+    python -m app.bench_gui idle SERVERS SECONDS
+        CPU % of the window's process while nothing happens but heartbeats and the live chart
 
 Prints one JSON object.
 """
@@ -31,6 +33,10 @@ from core import MPICommandClient  # noqa: E402
 from .__main__ import SERVER_NICE  # noqa: E402
 from .main_window import MainWindow  # noqa: E402
 
+WINDOW_SIZE = (1500, 920)
+"""A full-screen window on a common laptop: painting costs grow with it, so it is fixed here
+rather than whatever size the last session saved."""
+
 FLOOD = """
 import time
 start = time.monotonic()
@@ -48,6 +54,7 @@ def _window(servers: int) -> tuple[QApplication, MPICommandClient, MainWindow]:
     client = MPICommandClient(servers=servers, print_output=False, session_log=False, server_nice=SERVER_NICE)
     client.start_services()
     window = MainWindow(client, theme="light", owns_client=False)
+    window.resize(*WINDOW_SIZE)
     window.show()
     # The first paint of every widget, the first chart sample and the servers' first status are
     # start-up, not what a figure measures: let them happen before it starts.
@@ -127,6 +134,20 @@ def big_result(size: int, rounds: int) -> dict:
     window.detach()
     client.stop_services()
     return {"median_ms": statistics.median(times), "longest_stall_ms": meter.longest_ms}
+
+
+def idle(servers: int, seconds: float) -> dict:
+    app, client, window = _window(servers)
+    process = psutil.Process()
+    QTimer.singleShot(1000, app.quit)  # the start-up's last repaints
+    app.exec()
+    before, start = sum(process.cpu_times()[:2]), time.monotonic()
+    QTimer.singleShot(int(seconds * 1000), app.quit)
+    app.exec()
+    percent = (sum(process.cpu_times()[:2]) - before) / (time.monotonic() - start) * 100
+    window.detach()
+    client.stop_services()
+    return {"cpu_percent": percent}
 
 
 def click(rounds: int) -> dict:

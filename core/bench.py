@@ -142,6 +142,9 @@ def measure(quick: bool, only: set[str] | None) -> list[Row]:
         shown = run_child(["app.bench_gui", "big_result", str(big), "3"])
         rows.append(Row("GUI: 100 MB array result, Run to shown (median of 3)", shown.get("median_ms"), "ms",
                         note=shown.get("error", f"longest stall {shown.get('longest_stall_ms', 0):.0f} ms")))
+        idle = run_child(["app.bench_gui", "idle", "4", str(idle_seconds)])
+        rows.append(Row(f"GUI: the window's process idle over {idle_seconds:g} s, 4 servers (live chart)",
+                        idle.get("cpu_percent"), "% of a core", note=idle.get("error", "")))
         click = run_child(["app.bench_gui", "click", "10" if quick else "30"])
         rows.append(Row("GUI: Run click to result in the pane (median)", click.get("median_ms"), "ms",
                         target="< 20 ms", met=click["median_ms"] < 20 if "median_ms" in click else None,
