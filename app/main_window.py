@@ -153,6 +153,7 @@ class MainWindow(QMainWindow):
         help_menu.addAction("&About mpipanel", self.show_about)
 
     def _connect(self) -> None:
+        self.servicesStopped.connect(self._on_services_stopped)
         self.editor.runRequested.connect(self.run)
         self.editor.textChanged.connect(self._update_run_enabled)
         self.editor.syntaxChecked.connect(lambda _error: self._update_run_enabled())
@@ -391,7 +392,6 @@ class MainWindow(QMainWindow):
         self.centralWidget().setEnabled(False)
         self.menuBar().setEnabled(False)
         self.statusBar().showMessage("Stopping the servers…")
-        self.servicesStopped.connect(self._on_services_stopped)
         threading.Thread(target=self._stop_services, name="mpipanel-stop", daemon=True).start()
 
     def _stop_services(self) -> None:

@@ -18,7 +18,7 @@ import logging
 from typing import NamedTuple
 
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import (QColor, QContextMenuEvent, QFont, QFontDatabase, QFontMetrics, QGuiApplication,
+from PySide6.QtGui import (QColor, QContextMenuEvent, QFont, QFontDatabase, QGuiApplication,
                            QKeyEvent, QKeySequence, QMouseEvent, QPainter, QPaintEvent, QResizeEvent)
 from PySide6.QtWidgets import QAbstractScrollArea, QMenu, QScrollBar, QWidget
 
@@ -151,7 +151,7 @@ class OutputView(QAbstractScrollArea):
 
     # ----- geometry -----------------------------------------------------------------------
     def _line_height(self) -> int:
-        return QFontMetrics(self.font()).lineSpacing()
+        return self.fontMetrics().lineSpacing()
 
     def _rows_in_view(self) -> int:
         return max(1, self.viewport().height() // self._line_height())
@@ -161,7 +161,7 @@ class OutputView(QAbstractScrollArea):
         vertical = self.verticalScrollBar()
         vertical.setRange(0, max(0, len(self._shown) - rows))
         vertical.setPageStep(rows)
-        advance = QFontMetrics(self.font()).horizontalAdvance("M")
+        advance = self.fontMetrics().horizontalAdvance("M")
         horizontal = self.horizontalScrollBar()
         horizontal.setRange(0, max(0, self._widest * advance + 2 * MARGIN - self.viewport().width()))
         horizontal.setPageStep(self.viewport().width())
@@ -186,7 +186,7 @@ class OutputView(QAbstractScrollArea):
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
         painter = QPainter(self.viewport())
         height = self._line_height()
-        ascent = QFontMetrics(self.font()).ascent()
+        ascent = self.fontMetrics().ascent()
         plain, bold = QFont(self.font()), QFont(self.font())
         bold.setWeight(QFont.Weight.Bold)
         palette = self.palette()
