@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import core
-from core.messages import ISOLATION_MODES, LOG_MODES
+from core.wire.messages import ISOLATION_MODES, LOG_MODES
 
 from .theme import THEMES
 
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from core import MPICommandClient, MPIEnvironment
     if not MPIEnvironment.is_mpi_client:
-        from core.server import main as serve
+        from core.server.rank import main as serve
         serve()
         return 0
     import qasync

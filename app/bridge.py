@@ -15,7 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core import events
-from core.messages import LogItem, OutputItem
+from core.wire.messages import LogItem, OutputItem
 
 OUTPUT_INTERVAL_MS = 100
 MAX_HANDOVER_CHARS = 32_000

@@ -18,8 +18,8 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
 
-from core import literals
-from core.recorded import RecordedPush, read_session
+from core.sessions import literals
+from core.sessions.recorded import RecordedPush, read_session
 from core.replay import Replay
 
 from .table_model import ColumnsModel

@@ -13,7 +13,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter,
                                QStackedWidget, QVBoxLayout, QWidget)
 
-from core.messages import LogItem
+from core.wire.messages import LogItem
 
 from .output_view import Line, OutputView, log_kind
 from .result_view import ResultView, summary

@@ -18,16 +18,16 @@ __all__ = ["MPICommandClient", "MPIEnvironment", "CommandFuture", "CommandRespon
            "__version__"]
 
 if TYPE_CHECKING:
-    from . import events
-    from .client import MPICommandClient
-    from .environment import MPIEnvironment
-    from .ledger import CommandFuture, CommandResponse
+    from core import events
+    from core.client.command_client import MPICommandClient
+    from core.environment import MPIEnvironment
+    from core.client.ledger import CommandFuture, CommandResponse
 
 _LAZY = {
-    "MPICommandClient": ("client", "MPICommandClient"),
+    "MPICommandClient": ("client.command_client", "MPICommandClient"),
     "MPIEnvironment": ("environment", "MPIEnvironment"),
-    "CommandFuture": ("ledger", "CommandFuture"),
-    "CommandResponse": ("ledger", "CommandResponse"),
+    "CommandFuture": ("client.ledger", "CommandFuture"),
+    "CommandResponse": ("client.ledger", "CommandResponse"),
 }
 
 

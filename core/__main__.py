@@ -60,15 +60,15 @@ def _run_program(args: list[str]) -> None:
 
 def main() -> int:
     code = _main(sys.argv[1:])
-    from . import finalize_guard
+    from core import finalize_guard
     finalize_guard.set_exit_code(code)
     return code
 
 
 def _main(args: list[str]) -> int:
-    from .environment import MPIEnvironment
+    from core.environment import MPIEnvironment
     if not MPIEnvironment.is_mpi_client:
-        from .server import main as serve
+        from core.server.rank import main as serve
         serve()
         return 0
     _check(args)
@@ -90,14 +90,14 @@ def _main(args: list[str]) -> int:
 
 def _shut_down(force: bool) -> None:
     """Stop the program's client, or free world servers that never got one."""
-    from .client import running_clients, world_claimed
-    from .environment import MPIEnvironment
+    from core.client.command_client import running_clients, world_claimed
+    from core.environment import MPIEnvironment
     clients = running_clients()
     try:
         for client in clients:
             client.stop_services(force_command_request_interruption=force)
         if not clients and MPIEnvironment.launch_mode == "mpiexec" and not world_claimed():
-            from .launch import release_world_servers
+            from core.client.launch import release_world_servers
             release_world_servers()
     except BaseException:  # noqa: BLE001 - last resort: never leave ranks hanging
         traceback.print_exc()

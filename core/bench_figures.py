@@ -20,8 +20,8 @@ import time
 
 import psutil
 
-from .bench_baselines import WARMUP, arguments, idle_cpu
-from .client import MPICommandClient
+from core.bench_baselines import WARMUP, arguments, idle_cpu
+from core.client.command_client import MPICommandClient
 
 
 def _client(servers: int, isolation: str = "process") -> MPICommandClient:

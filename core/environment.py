@@ -71,7 +71,7 @@ class _MPIEnvironment:
 
     def mpi_server_rank_list(self) -> list[int]:
         """Ranks of the running client's servers; in an mpiexec job, ranks 1..N-1 before that."""
-        from .client import active_client
+        from core.client.command_client import active_client
         client = active_client()
         if client is not None:
             return client.server_ranks()

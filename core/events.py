@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Union
 
-from .messages import LogItem, OutputItem
+from core.wire.messages import LogItem, OutputItem
 
 _log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import literals
-from .recorded import RecordedPush, read_session
+from core.sessions import literals
+from core.sessions.recorded import RecordedPush, read_session
 
 
 @dataclass
@@ -142,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         header, pushes = read_session(args.session)
     except (OSError, ValueError, SyntaxError) as exc:
         parser.error(f"cannot read {args.session}: {exc}")
-    from .client import MPICommandClient
-    from .environment import MPIEnvironment
+    from core.client.command_client import MPICommandClient
+    from core.environment import MPIEnvironment
     servers = None if MPIEnvironment.launch_mode == "mpiexec" else (
         args.servers or len(header.get("servers") or []) or header.get("servers_count") or None)
     with MPICommandClient(servers=servers, session_log=False) as client:

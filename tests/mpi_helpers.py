@@ -12,7 +12,7 @@ from pathlib import Path
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
-SERVER_MARKERS = ("from core.server import main", "core.worker")
+SERVER_MARKERS = ("from core.server.rank import main", "core.worker")
 
 
 def server_processes(pids: list[int] | None = None) -> list[psutil.Process]:

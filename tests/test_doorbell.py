@@ -5,7 +5,7 @@ import socket
 
 import pytest
 
-from core.doorbell import TOKEN_BYTES, DoorbellListener, connect
+from core.wire.doorbell import TOKEN_BYTES, DoorbellListener, connect
 
 
 def test_spawned_servers_are_reached_over_loopback_only():

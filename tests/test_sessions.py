@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from core import MPICommandClient
-from core.recorded import read_log, read_script
+from core.sessions.recorded import read_log, read_script
 from core.replay import compare
 from mpi_helpers import REPO, run_mpiexec, run_python, script_file
 

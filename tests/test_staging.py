@@ -4,8 +4,8 @@ from __future__ import annotations
 import gc
 import time
 
-from core import staging
-from core.staging import StagingArea
+from core.server import staging
+from core.server.staging import StagingArea
 
 MB = 1 << 20
 
@@ -49,7 +49,7 @@ def test_kept_memory_is_capped_and_freed_after_a_while(monkeypatch):
 
 
 def test_fresh_large_buffers_are_zeroed_writable_memory_of_their_own():
-    from core import blobs
+    from core.wire import blobs
     buffer = blobs.allocate(3 * MB + 5)
     view = memoryview(buffer)
     assert view.nbytes == 3 * MB + 5 and not view.readonly and not any(view[::4096])

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from core import cross_memory
-from core.messages import CommandRequest, WorkerKind
-from core.worker_process import WorkerProcess
+from core.wire import cross_memory
+from core.wire.messages import CommandRequest, WorkerKind
+from core.server.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.skipif(not cross_memory.available(), reason="no process_vm_readv here")
 

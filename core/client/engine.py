@@ -5,7 +5,7 @@ sleeps in `select()` on the servers' doorbells; a thread that blocks on a respon
 `block=True`) takes the lock and drives progress itself, because handing each response across
 threads would cost more than the MPI round trip. While such a caller is driving (and for
 `DRIVER_LINGER` after), the progress thread sleeps so that doorbells do not wake it per message.
-Both spin for a moment after activity, yielding the core between steps (see `core.server`).
+Both spin for a moment after activity, yielding the core between steps (see `core.server.rank`).
 Threads that must never wait on MPI (the GUI) only append to the outbox and wake the thread.
 
 Events and future results are queued under the lock and delivered after it is released.
@@ -23,11 +23,11 @@ from typing import Any, Callable
 
 from mpi4py import MPI
 
-from . import blobs
-from .events import CommandFinished, CommandStarted, EventHub, ServerOutput, ServerStatusChanged
-from .ledger import CommandRecord, Ledger
-from .messages import CommandRequest, ServerInfo, ServerStatus, Tag
-from .transport import Peer, PeerLost, receive
+from core.wire import blobs
+from core.events import CommandFinished, CommandStarted, EventHub, ServerOutput, ServerStatusChanged
+from core.client.ledger import CommandRecord, Ledger
+from core.wire.messages import CommandRequest, ServerInfo, ServerStatus, Tag
+from core.wire.transport import Peer, PeerLost, receive
 
 _log = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 import sys
 
-from .events import Event, ServerOutput
-from .messages import LogItem
+from core.events import Event, ServerOutput
+from core.wire.messages import LogItem
 
 
 class ConsolePrinter:

@@ -12,8 +12,8 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .recorded import RecordedPush
+from core import __version__
+from core.sessions.recorded import RecordedPush
 
 SKIPPABLE = ("interrupted", "cancelled")
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import literals
-from .session_log import encode_parameters
+from core.sessions import literals
+from core.sessions.session_log import encode_parameters
 
 
 @dataclass
@@ -24,7 +24,7 @@ class Outcome:
     status: str
     successful: bool
     ret: dict[str, Any] | None = None
-    """`core.literals.encode` of the result."""
+    """`core.sessions.literals.encode` of the result."""
     traceback: str | None = None
 
 
@@ -34,7 +34,7 @@ class RecordedPush:
     target: int | list[int] | None
     block: bool
     parameters: dict[str, dict[str, Any]] | None
-    """Each value as `core.literals.encode` made it."""
+    """Each value as `core.sessions.literals.encode` made it."""
     outcomes: list[Outcome] = field(default_factory=list)
 
     @property

@@ -13,7 +13,7 @@ import pickle
 import sys
 from typing import Any
 
-from . import cross_memory
+from core.wire import cross_memory
 
 OUT_OF_BAND_MIN = 64 * 1024
 """Buffers of at least this many bytes are kept out of the pickle stream."""

@@ -15,8 +15,8 @@ import time
 import traceback
 from typing import Any
 
-from . import blobs
-from .messages import CommandRequest
+from core.wire import blobs
+from core.wire.messages import CommandRequest
 
 CODE_CACHE_SIZE = 512
 LINECACHE_SIZE = 1000

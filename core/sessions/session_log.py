@@ -10,7 +10,7 @@ crashes or is killed loses nothing already logged. Lines:
     {"event": "finished", "id": 3, "server": 1, "status": "done", "successful": true,
      "ret": {"literal": "3"}, "traceback": null, "mode": "eval", "time_start": ..., "time_end": ...}
 
-Values are literals where they have a short one, else summaries (`core.literals`).
+Values are literals where they have a short one, else summaries (`core.sessions.literals`).
 """
 from __future__ import annotations
 
@@ -21,8 +21,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from . import __version__, literals
-from .events import CommandFinished, CommandQueued, Event
+from core import __version__
+
+from core.sessions import literals
+from core.events import CommandFinished, CommandQueued, Event
 
 PARAMETER_LIMIT = 1_000_000
 """Characters of a parameter's literal kept (so that it can be replayed); larger: summarised."""

@@ -1,4 +1,4 @@
-"""The TCP doorbell sockets between the client and each server (see `core.transport`).
+"""The TCP doorbell sockets between the client and each server (see `core.wire.transport`).
 
 The client listens; each server connects to one of the addresses the client announced in its
 hello and proves who it is with the hello's random token, so that nothing else on the network can

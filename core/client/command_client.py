@@ -18,14 +18,16 @@ from typing import Any, Callable
 
 import psutil
 
-from . import finalize_guard, validation
-from .console import ConsolePrinter
-from .engine import Engine
-from .environment import MPIEnvironment, default_server_count
-from .events import CommandQueued, Event, EventHub
-from .ledger import CommandFuture, CommandRecord, CommandResponse
-from .session_log import SessionLog, new_log_path
-from .messages import ISOLATION_MODES, LOG_MODES, ServerConfig, StopRequest, Tag
+from core import finalize_guard
+
+from core.client import validation
+from core.client.console import ConsolePrinter
+from core.client.engine import Engine
+from core.environment import MPIEnvironment, default_server_count
+from core.events import CommandQueued, Event, EventHub
+from core.client.ledger import CommandFuture, CommandRecord, CommandResponse
+from core.sessions.session_log import SessionLog, new_log_path
+from core.wire.messages import ISOLATION_MODES, LOG_MODES, ServerConfig, StopRequest, Tag
 
 STOP_TIMEOUT = 30.0
 LOST_RANK_SETTLE = 1.0
@@ -122,7 +124,7 @@ class MPICommandClient:
                 return
             if self._state == "stopped":
                 raise RuntimeError("this client's services were stopped; create a new MPICommandClient")
-            from . import launch
+            from core.client import launch
             if not MPIEnvironment.is_mpi_client:
                 self._serve_instead()
             if self.launch_mode == "mpiexec":
@@ -171,11 +173,11 @@ class MPICommandClient:
 
     def save_session(self, path: str | os.PathLike, only_successful: bool = False,
                      include_interrupted_cancelled: bool = True) -> Path:
-        """Write the commands sent so far as a replayable script (see `core.session_script`).
+        """Write the commands sent so far as a replayable script (see `core.sessions.session_script`).
 
         Raises ValueError naming a parameter that has no literal form; writes nothing then.
         """
-        from . import recorded, session_script
+        from core.sessions import recorded, session_script
         pushes = session_script.choose(recorded.from_records(self.commands), only_successful,
                                        include_interrupted_cancelled)
         return session_script.save(path, pushes, self._session_header())
@@ -185,7 +187,7 @@ class MPICommandClient:
         """On a server rank of a plain `mpiexec -n N python script.py`, the same script reaches
         `start_services()` everywhere: serve the client until it stops us, then leave."""
         import sys
-        from .server import main as serve
+        from core.server.rank import main as serve
         serve()
         sys.exit(0)
 
@@ -391,7 +393,7 @@ class MPICommandClient:
         handling can get the whole job killed: wait until the lost process is gone and give
         hydra `LOST_RANK_SETTLE` seconds before spawning (measured: without it, 1 run in 5 died).
         """
-        from . import launch
+        from core.client import launch
         engine = self._engine
         info = engine.views[rank].info
         if info is not None and info.host == MPIEnvironment.hostname:

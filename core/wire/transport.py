@@ -7,7 +7,7 @@ the receiver counts: `rung` bytes read versus `received` envelopes taken; while 
 the missing envelopes are certainly in flight and a blocking receive for them is short.
 
 An envelope is `(payload, inline_buffers, raw_buffer_count)`: the buffers of a pickled value (see
-`core.blobs`) ride inside the envelope when they are small and follow as raw `Tag.BUFFER`
+`core.wire.blobs`) ride inside the envelope when they are small and follow as raw `Tag.BUFFER`
 messages, sent with `Isend`, when they are large. Envelopes themselves stay small, so their
 blocking `send` is eager and two sides sending to each other at once can never deadlock.
 
@@ -20,8 +20,8 @@ from typing import Any, Callable
 
 from mpi4py import MPI
 
-from . import blobs
-from .messages import Tag
+from core.wire import blobs
+from core.wire.messages import Tag
 
 INLINE_LIMIT = 16 * 1024
 """Buffers totalling at most this many bytes travel inside the envelope."""

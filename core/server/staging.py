@@ -1,6 +1,6 @@
 """Reusable memory for the large results that pass through a server rank on their way out.
 
-A result the worker lends is copied into the rank (`core.worker_channel`) and sent on to the
+A result the worker lends is copied into the rank (`core.wire.worker_channel`) and sent on to the
 client; that copy lives only until the send completes. What costs is not the copy but fresh
 memory: on this kind of VM the host takes back freed memory within a second or two, and mapping
 100 MB in again took 45 ms (`MAP_POPULATE`) or 150–260 ms (huge pages the host had reclaimed),
@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 import weakref
 
-from . import blobs
+from core.wire import blobs
 
 KEEP_BYTES = 1 << 30
 KEEP_SECONDS = 30.0

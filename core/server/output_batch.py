@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 import time
 
-from .messages import LogItem, OutputItem
+from core.wire.messages import LogItem, OutputItem
 
 MAX_BYTES = 32 * 1024
 MAX_AGE = 0.02

@@ -14,8 +14,8 @@ import sys
 import threading
 import time
 
-from .execution import CommandRunner
-from .messages import CommandRequest, LogItem
+from core.worker.execution import CommandRunner
+from core.wire.messages import CommandRequest, LogItem
 
 PUMP_INTERVAL = 0.02
 

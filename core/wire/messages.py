@@ -2,10 +2,10 @@
 
 Client and server share this module and nothing else. Every MPI message is a pickled tuple whose
 kind is its MPI tag. A command's parameters and its result travel as the message's buffers
-(`core.blobs`: pickle-5 data plus out-of-band buffers; `core.transport` sends large ones as raw
+(`core.wire.blobs`: pickle-5 data plus out-of-band buffers; `core.wire.transport` sends large ones as raw
 `Tag.BUFFER` messages right behind the envelope), so a 100 MB array is never copied into a pickle.
 Beside every MPI message the sender writes one byte on the peer's TCP doorbell socket; that is
-what lets an idle side sleep in `select()` instead of spinning in MPI (see `core.transport`).
+what lets an idle side sleep in `select()` instead of spinning in MPI (see `core.wire.transport`).
 
 Server and worker (a child process without MPI) speak over a local socket with `WorkerKind`
 frames; the worker's stdout and stderr are plain pipes the server reads.

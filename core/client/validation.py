@@ -9,8 +9,8 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
-from . import blobs
-from .execution import compile_command
+from core.wire import blobs
+from core.worker.execution import compile_command
 
 
 def check_command(command: Any) -> str:

@@ -5,7 +5,7 @@ copies it into socket buffers and out again, waking both sides per chunk (36 ms 
 VM, 200+ ms when they share a core). Instead the worker lends the buffer: it sends its address
 and keeps it alive, and the rank, its parent, copies it in one system call (18 ms). A parent may
 read its child's memory wherever ptrace rules allow it (everywhere but Yama's mode 3); where
-this is unavailable the worker simply sends the bytes (see `core.worker_channel`).
+this is unavailable the worker simply sends the bytes (see `core.wire.worker_channel`).
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 With MPICH a rank killed by a signal ends the whole job, the client included. So the server rank
 only supervises, and user code runs here: a segfault, a kill or an `os._exit` ends this process
-alone, and the rank reports it and starts a fresh one. Started by `core.worker_process` as
+alone, and the rank reports it and starts a fresh one. Started by `core.server.worker_process` as
 `python -m core.worker CHANNEL_FD LIFELINE_FD lend|send`, with the MPI launcher's environment variables removed.
 
 Output: fds 1 and 2 are pipes the rank reads (so a C extension's printf is caught too);
@@ -18,10 +18,10 @@ import signal
 import sys
 import threading
 
-from . import priority
-from .execution import CommandRunner
-from .messages import LogItem, WorkerKind
-from .worker_channel import FrameChannel
+from core import priority
+from core.worker.execution import CommandRunner
+from core.wire.messages import LogItem, WorkerKind
+from core.wire.worker_channel import FrameChannel
 
 _libc = ctypes.CDLL(None)
 
@@ -111,7 +111,7 @@ def _exit_with_server(lifeline: int) -> None:
 
 def serve(channel: FrameChannel, lend: bool) -> None:
     """Run commands until the rank closes the channel. With `lend`, a large result is lent to
-    the rank (see `core.worker_channel`) and kept here until the rank says it has its copy."""
+    the rank (see `core.wire.worker_channel`) and kept here until the rank says it has its copy."""
     streams = StandardStreams()
     handler = ChannelLogHandler(channel)
     root = logging.getLogger()

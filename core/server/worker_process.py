@@ -17,9 +17,9 @@ from pathlib import Path
 
 import psutil
 
-from . import cross_memory
-from .messages import CommandRequest, WorkerKind
-from .worker_channel import FrameChannel
+from core.wire import cross_memory
+from core.wire.messages import CommandRequest, WorkerKind
+from core.wire.worker_channel import FrameChannel
 
 LAUNCHER_VARIABLE_PREFIXES = ("PMI_", "PMIX_", "HYDI_", "HYDRA_", "MPI_LOCAL", "OMPI_", "PRTE_")
 _CORE_PARENT = str(Path(__file__).resolve().parent.parent)
@@ -37,7 +37,7 @@ class WorkerProcess:
 
     def __init__(self, allocate=None) -> None:
         """`allocate(size)`: where the buffers of the worker's frames are received (see
-        `core.staging`); fresh memory by default."""
+        `core.server.staging`); fresh memory by default."""
         ours, theirs = socket.socketpair()
         lifeline_read, self._lifeline = os.pipe()  # see core.worker._exit_with_server
         os.set_inheritable(self._lifeline, False)

@@ -1,6 +1,6 @@
 """Bringing servers up (spawned, or found in the mpiexec world) and sending them the hello.
 
-After the hello each server connects its doorbell socket (`core.doorbell`) and answers `READY`
+After the hello each server connects its doorbell socket (`core.wire.doorbell`) and answers `READY`
 through the engine. A group shares one communicator: the world, or one spawn's
 intercommunicator, which must be disconnected as a whole when its servers stop.
 """
@@ -14,13 +14,13 @@ from typing import Callable
 
 from mpi4py import MPI
 
-from .doorbell import DoorbellListener
-from .messages import ServerConfig, StopRequest, Tag
-from .transport import Peer, send_unannounced
+from core.wire.doorbell import DoorbellListener
+from core.wire.messages import ServerConfig, StopRequest, Tag
+from core.wire.transport import Peer, send_unannounced
 
 CONNECT_TIMEOUT = 120.0
 _SERVER_BOOT = ("import sys; sys.path.insert(0, {path!r}); "
-                "from core.server import main; main()")
+                "from core.server.rank import main; main()")
 
 
 @dataclass

@@ -2,11 +2,11 @@
 
 By default the rank itself never runs user code: a `WorkerProcess` does, and the rank relays its
 output, notices its death and starts a fresh one (see `core.worker`). With isolation 'none' the
-rank runs commands itself (`core.inline_executor`): faster, but a crash in a command ends the job.
+rank runs commands itself (`core.server.inline_executor`): faster, but a crash in a command ends the job.
 
 The rank waits without burning a core: right after activity it spins on `Iprobe` for
 `SPIN_SECONDS` to keep a conversation hot, yielding the core between probes, then sleeps in
-`select()` on the doorbell socket and the worker's pipes (`core.transport`). A heartbeat
+`select()` on the doorbell socket and the worker's pipes (`core.wire.transport`). A heartbeat
 `Tag.STATUS` goes out every `heartbeat_interval`, also while a command runs.
 """
 from __future__ import annotations
@@ -23,13 +23,15 @@ import traceback
 import psutil
 from mpi4py import MPI
 
-from . import doorbell, priority
-from .messages import (CommandRequest, LogItem, ServerConfig, ServerInfo, ServerStatus, StopRequest,
+from core.wire import doorbell
+
+from core import priority
+from core.wire.messages import (CommandRequest, LogItem, ServerConfig, ServerInfo, ServerStatus, StopRequest,
                        Tag, WorkerKind)
-from .output_batch import OutputBatch
-from .staging import StagingArea
-from .transport import Peer, PeerLost, receive
-from .worker_process import WorkerProcess
+from core.server.output_batch import OutputBatch
+from core.server.staging import StagingArea
+from core.wire.transport import Peer, PeerLost, receive
+from core.server.worker_process import WorkerProcess
 
 SPIN_SECONDS = 0.002
 MAX_OUTPUT_IN_FLIGHT = 4
@@ -79,7 +81,7 @@ class Server:
             self.inline = None
             self._start_worker()
         else:
-            from .inline_executor import InlineExecutor
+            from core.server.inline_executor import InlineExecutor
             self.worker = None
             self.inline = InlineExecutor(self)
 

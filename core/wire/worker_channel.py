@@ -3,10 +3,10 @@
 A frame is a length-prefixed pickled `(kind, payload, buffer_sizes, lent_addresses)` header
 followed by the raw buffers, so a large result is never copied into a pickle. A buffer of at least
 `LEND_MIN` bytes may instead be *lent*: the header carries its address in the sender's memory, the
-sender keeps it alive, and the receiver (the sender's parent) copies it with `core.cross_memory`
+sender keeps it alive, and the receiver (the sender's parent) copies it with `core.wire.cross_memory`
 and answers `WorkerKind.RELEASE`; if it cannot, it answers `WorkerKind.RESEND` and the sender
 sends the bytes after all. Either way the data lands in memory the receiver allocated for it
-(`core.blobs.allocate`). Sending is locked because a worker's logging handler may send from any
+(`core.wire.blobs.allocate`). Sending is locked because a worker's logging handler may send from any
 of the user's threads.
 """
 from __future__ import annotations
@@ -18,8 +18,8 @@ import struct
 import threading
 from typing import Any
 
-from . import blobs, cross_memory
-from .messages import WorkerKind
+from core.wire import blobs, cross_memory
+from core.wire.messages import WorkerKind
 
 _LENGTH = struct.Struct("!Q")
 SMALL_FRAME = 64 * 1024
@@ -29,7 +29,7 @@ LEND_MIN = blobs.LARGE_BUFFER_MIN
 class FrameChannel:
     def __init__(self, fd: int, lender_pid: int | None = None, allocate=None):
         """`lender_pid`: the process at the other end, whose lent buffers this side reads;
-        `allocate(size)`: where received buffers go (`core.blobs.allocate` by default)."""
+        `allocate(size)`: where received buffers go (`core.wire.blobs.allocate` by default)."""
         self.sock = socket.socket(fileno=fd)
         self.lender_pid = lender_pid
         self.allocate = allocate or blobs.allocate
