@@ -14,20 +14,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["MPICommandClient", "MPIEnvironment", "CommandFuture", "CommandResponse", "events",
+__all__ = ["MPICommandClient", "MPIEnvironment", "CommandFuture", "CommandResponse", "Status", "events",
            "__version__"]
 
 if TYPE_CHECKING:
     from core import events
     from core.client.command_client import MPICommandClient
     from core.environment import MPIEnvironment
-    from core.client.ledger import CommandFuture, CommandResponse
+    from core.client.ledger import CommandFuture
+    from core.wire.responses import CommandResponse, Status
 
 _LAZY = {
     "MPICommandClient": ("client.command_client", "MPICommandClient"),
     "MPIEnvironment": ("environment", "MPIEnvironment"),
     "CommandFuture": ("client.ledger", "CommandFuture"),
-    "CommandResponse": ("client.ledger", "CommandResponse"),
+    "CommandResponse": ("wire.responses", "CommandResponse"),
+    "Status": ("wire.responses", "Status"),
 }
 
 

@@ -27,6 +27,7 @@ from core.wire import blobs
 from core.events import CommandFinished, CommandStarted, EventHub, ServerOutput, ServerStatusChanged
 from core.client.ledger import CommandRecord, Ledger
 from core.wire.messages import CommandRequest, ServerInfo, ServerStatus, Tag
+from core.wire.responses import Status, failure
 from core.wire.transport import Peer, PeerLost, receive
 
 _log = logging.getLogger(__name__)
@@ -292,9 +293,10 @@ class Engine:
             try:
                 fields["ret"] = blobs.unpack(buffers)
             except Exception as exc:  # noqa: BLE001 - e.g. the result's class exists only on the server
-                fields.update(ret=None, successful=False, status="failed",
-                              traceback=f"The command ran, but its result cannot be rebuilt on the "
-                                        f"client: {type(exc).__name__}: {exc}\n")
+                fields.update(failure(Status.FAILED, f"The command ran, but its result cannot be "
+                                                     f"rebuilt on the client: {type(exc).__name__}: {exc}\n",
+                                      fields["mode"], fields["time_start"]))
+                fields["ret"] = None
         else:
             fields["ret"] = None
         self.finish(record, fields)
@@ -311,10 +313,8 @@ class Engine:
         if started is not None:
             self.hub.post(CommandStarted(started.id, started.server, time.time()))
 
-    def fail(self, record: CommandRecord, status: str, traceback: str) -> None:
-        now = time.time()
-        self.finish(record, {"mode": None, "successful": False, "status": status,
-                             "traceback": traceback, "time_start": now, "time_end": now})
+    def fail(self, record: CommandRecord, status: Status, traceback: str) -> None:
+        self.finish(record, failure(status, traceback))
 
     # ----- sending, under the lock --------------------------------------------------------
     def usable(self, rank: int) -> bool:
@@ -326,7 +326,7 @@ class Engine:
             self.ledger.first_available.append(record)
             self._dispatch_first_available()
         elif self.views[record.target].lost:
-            self.fail(record, "lost", f"Server {record.target} is lost; the command was not sent.\n")
+            self.fail(record, Status.LOST, f"Server {record.target} is lost; the command was not sent.\n")
         else:
             self._send_command(record, record.target)
 
@@ -368,7 +368,7 @@ class Engine:
             pass
         where = self._where(rank)
         for record in list(self.ledger.in_flight[rank]):
-            self.fail(record, "lost", f"Server {rank}{where} was lost: {reason}.\n")
+            self.fail(record, Status.LOST, f"Server {rank}{where} was lost: {reason}.\n")
         self._post_status(rank)
 
     def _check_servers(self, now: float) -> None:
@@ -382,7 +382,7 @@ class Engine:
                 view.timed_out = True
                 silence = now - view.last_heard
                 for record in list(self.ledger.in_flight[rank]):
-                    self.fail(record, "timeout",
+                    self.fail(record, Status.TIMEOUT,
                               f"Server {rank}{self._where(rank)} sent no heartbeat for "
                               f"{silence:.1f} s (timeout {self.heartbeat_timeout:g} s).\n")
                 self._post_status(rank)

@@ -12,27 +12,9 @@ import itertools
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypedDict
+from typing import Any, Callable
 
-
-class CommandResponse(TypedDict):
-    """What every command yields (the mpi4casa keys `successful`, `traceback`, `ret` and more)."""
-
-    id: int
-    command: str
-    parameters: dict[str, Any] | None
-    mode: str | None
-    """'eval' (an expression: `ret` is its value) or 'exec' (statements: `ret` is None)."""
-    server: int | None
-    status: str
-    """done, failed, interrupted, timeout, cancelled or lost."""
-    successful: bool
-    traceback: str | None
-    ret: Any
-    time_start: float
-    time_end: float
-    namespace_reset: bool
-    """True when the server's namespace was lost since its previous command (or just now)."""
+from core.wire.responses import CommandResponse, Status
 
 
 class CommandFuture(Future):
@@ -68,7 +50,7 @@ class CommandRecord:
     push_target: int | list[int] | None = None
     time_queued: float = field(default_factory=time.time)
     server: int | None = None
-    status: str = "queued"
+    status: Status = Status.QUEUED
     response: CommandResponse | None = None
 
     @property
@@ -99,7 +81,7 @@ class Ledger:
         fifo = self.in_flight[rank]
         fifo.append(record)
         if len(fifo) == 1:
-            record.status = "running"
+            record.status = Status.RUNNING
             return True
         return False
 
@@ -130,7 +112,7 @@ class Ledger:
         if record in fifo:
             fifo.remove(record)
         if was_head and fifo:
-            fifo[0].status = "running"
+            fifo[0].status = Status.RUNNING
             return fifo[0]
         return None
 
