@@ -88,6 +88,16 @@ class _MPIEnvironment:
         except ImportError:
             return socket.gethostname()
 
+    @property
+    def mpi_library(self) -> str:
+        """The MPI library's name and version, e.g. 'MPICH 4.3.0' or 'Open MPI v5.0.8'."""
+        return _mpi().Get_library_version().strip().splitlines()[0].replace("Version:", "").strip()
+
+    @property
+    def mpi4py_version(self) -> str:
+        import mpi4py
+        return mpi4py.__version__
+
     def mpi_server_rank_list(self) -> list[int]:
         """Ranks of the running client's servers; in an mpiexec job, ranks 1..N-1 before that."""
         if _running_clients:

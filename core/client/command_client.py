@@ -407,6 +407,12 @@ class MPICommandClient:
         with engine.lock:
             return {rank: engine.server_status(rank) for rank in sorted(engine.views)}
 
+    def last_server_status(self) -> dict[int, dict[str, Any]]:
+        """What `get_server_status` said when each server last reported (a heartbeat, a state
+        change), without waiting for the MPI lock: for threads that must never block (a GUI)."""
+        engine = self._require_running()
+        return dict(sorted(engine.last_status.items()))
+
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Deliver every `core.events` event to `callback`; returns a function that stops it."""
         return self._hub.subscribe(callback)

@@ -70,6 +70,8 @@ class Engine:
         self.lock = threading.Lock()
         self.peers: dict[int, Peer] = {}
         self.views: dict[int, ServerView] = {}
+        self.last_status: dict[int, dict[str, Any]] = {}
+        """Each server's status as last posted; read without the lock (see `last_server_status`)."""
         self.ledger = Ledger([])
         self._channels: list[tuple[MPI.Comm, dict[int, int]]] = []
         self._status = MPI.Status()
@@ -416,4 +418,6 @@ class Engine:
         }
 
     def _post_status(self, rank: int) -> None:
-        self.hub.post(ServerStatusChanged(rank, self.server_status(rank)))
+        status = self.server_status(rank)
+        self.last_status[rank] = status
+        self.hub.post(ServerStatusChanged(rank, status))
