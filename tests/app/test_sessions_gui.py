@@ -11,7 +11,7 @@ def test_status_bar_and_about_box_show_the_session_log(qtbot, window):
     from app.about import about_text
     path = window.bridge.session_log_path
     label = window.findChild(type(window.message), "sessionLogLabel")
-    assert path is not None and label.text() == f"session log: {path.name}" and label.toolTip() == str(path)
+    assert label.text() == f"session log: {path.name}" and label.toolTip() == str(path)
     assert str(path) in about_text(window.bridge)
 
 
