@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 from benchmarks.measurement import run_child
 from benchmarks.table import Row, compare_row, format_table, machine, not_measured, target_row
