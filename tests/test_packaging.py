@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,11 +13,18 @@ import pytest
 from mpi_helpers import REPO
 
 
+BUILD_LEFTOVERS = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache")
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
+    """Built from a copy of the source tree without earlier builds' leftovers: setuptools puts
+    whatever an old build/lib still holds into the wheel, modules since moved away included."""
+    source = tmp_path_factory.mktemp("source") / "mpipanel"
+    shutil.copytree(REPO, source, ignore=BUILD_LEFTOVERS)
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-w",
-                    str(out), str(REPO)], check=True, capture_output=True, timeout=300)
+                    str(out), str(source)], check=True, capture_output=True, timeout=300)
     [built] = out.glob("mpipanel-*.whl")
     return built
 
@@ -51,8 +59,8 @@ def venv(wheel, tmp_path_factory):
     """A fresh virtual environment with the wheel (not an editable copy) installed."""
     venv = tmp_path_factory.mktemp("installed") / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    # Away from the source tree (working directory and PYTHONPATH): the mpipanel.egg-info that
-    # building the wheel left there would count as mpipanel installed, and pip would skip it.
+    # Away from the source tree (working directory and PYTHONPATH): an mpipanel.egg-info there,
+    # as an editable install leaves, would count as mpipanel installed, and pip would skip it.
     install = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", str(wheel)],
                              cwd=venv, env=without_source_tree(), capture_output=True, text=True, timeout=900)
     assert install.returncode == 0, install.stderr
