@@ -1,6 +1,6 @@
 """Make the README's screenshot: a realistic session in the real window, grabbed to a PNG.
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" python packaging/screenshot.py resources/screenshot.png
+    xvfb-run -a -s "-screen 0 1600x1000x24" python tools/screenshot.py resources/screenshot.png
 
 Four spawned servers load data, log, print, fail once, and one keeps working while the load chart
 fills for `--seconds`; then the window is grabbed.
