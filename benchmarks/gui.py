@@ -24,13 +24,13 @@ import psutil
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtWidgets import QApplication
 
-from app.__main__ import SERVER_NICE  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
-from benchmarks.measurement import measure_main  # noqa: E402
-from core import MPICommandClient  # noqa: E402
+from app.__main__ import SERVER_NICE
+from app.main_window import MainWindow
+from benchmarks.measurement import measure_main
+from core import MPICommandClient
 
 WINDOW_SIZE = (1500, 920)
 """A full-screen window on a common laptop: painting costs grow with it, so it is fixed here
@@ -166,7 +166,7 @@ def click(rounds: int) -> dict:
         start = time.perf_counter()
         window.run_button.click()
         [command_id] = window.last_sent
-        _wait(app, lambda: command_id in shown)
+        _wait(app, lambda sent=command_id: sent in shown)
         assert window.panes[1].response.response["id"] == command_id
         times.append((shown[command_id] - start) * 1e3)
     window.detach()

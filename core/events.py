@@ -10,7 +10,8 @@ import collections
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any
+from collections.abc import Callable
 
 from core.wire.messages import LogItem, OutputItem
 
@@ -60,7 +61,7 @@ class ServerStatusChanged:
     status: dict[str, Any]
 
 
-Event = Union[CommandQueued, CommandStarted, CommandFinished, ServerOutput, ServerStatusChanged]
+Event = CommandQueued | CommandStarted | CommandFinished | ServerOutput | ServerStatusChanged
 Subscriber = Callable[[Event], None]
 
 

@@ -61,7 +61,8 @@ def test_result_that_cannot_be_pickled_names_its_type(client):
     [response] = client.push_command_request("(i for i in range(3))", block=True, target_server=1)
     assert response["successful"] is False
     assert response["traceback"] == ("The command ran, but its result cannot be sent to the client:\n"
-                                     "a value of type builtins.generator cannot be pickled: cannot pickle 'generator' object\n")
+                                     "a value of type builtins.generator cannot be pickled: "
+                                     "cannot pickle 'generator' object\n")
 
 
 def test_calls_before_start_and_after_stop_raise_clearly():

@@ -37,7 +37,8 @@ def test_worker_death_is_logged_to_the_client(client):
     detail = died["traceback"].rstrip("\n")
     assert re.fullmatch(r"The worker process of server 2 \(pid \d+ on \S+\) exited with code 7\. "
                         r"Its namespace is lost; a fresh worker has started\.", detail)
-    assert [(r.command_id, r.level, r.logger, r.message) for r in records] == [(died["id"], 40, "mpipanel.server", detail)]
+    assert ([(r.command_id, r.level, r.logger, r.message) for r in records]
+            == [(died["id"], 40, "mpipanel.server", detail)])
 
 
 def test_traceback_names_the_command_that_failed_even_when_its_text_repeats(client):

@@ -31,7 +31,7 @@ def wheel(tmp_path_factory):
 
 def test_wheel_holds_both_packages_their_type_markers_the_icon_and_the_desktop_files(wheel):
     names = zipfile.ZipFile(wheel).namelist()
-    assert "core/py.typed" in names and "app/py.typed" in names and "core/client/command_client.py" in names and "core/wire/messages.py" in names
+    assert {"core/py.typed", "app/py.typed", "core/client/command_client.py", "core/wire/messages.py"} <= set(names)
     assert "app/resources/mpipanel.svg" in names
     assert any(name.endswith("share/applications/mpipanel.desktop") for name in names)
     assert any(name.endswith("share/icons/hicolor/scalable/apps/mpipanel.svg") for name in names)

@@ -79,7 +79,8 @@ def test_saved_script_replays_headless_to_the_same_results(tmp_path, launch):
     assert len(replayed) == len(recorded)
     for old, new in zip(recorded, replayed):
         responses = [{"server": o.server, "status": o.status, "successful": o.successful,
-                      "traceback": o.traceback, "ret": _literal(o.ret)} for o in sorted(new.outcomes, key=lambda o: o.id)]
+                      "traceback": o.traceback, "ret": _literal(o.ret)}
+                     for o in sorted(new.outcomes, key=lambda o: o.id)]
         assert all(c.matches for c in compare(old, responses)), (old.command, compare(old, responses))
 
 

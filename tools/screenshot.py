@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QApplication
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.main_window import MainWindow  # noqa: E402
-from core import MPICommandClient  # noqa: E402
+from app.main_window import MainWindow
+from core import MPICommandClient
 
 SESSION = [
     ([1, 2, 3, 4], "import logging, numpy as np\nlog = logging.getLogger('survey')"),

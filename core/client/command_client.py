@@ -14,7 +14,8 @@ import time
 from concurrent.futures import Future
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import psutil
 

@@ -19,7 +19,8 @@ import selectors
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from mpi4py import MPI
 

@@ -12,7 +12,8 @@ import itertools
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from core.wire.responses import CommandResponse, Status
 

@@ -127,7 +127,7 @@ MACHINERY = ("core.client", "core.server", "core.replay", "core.roles", "core.en
 
 
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if _in(m, "app")
-                                          and m not in ("app.bridge", "app.__main__", "app.bench_gui")))
+                                          and m not in ("app.bridge", "app.__main__")))
 def test_widgets_reach_the_client_only_through_the_bridge(module):
     names = GRAPH[module]
     assert not [n for n in names if n.startswith(MACHINERY) or n in ("core.MPICommandClient", "core.MPIEnvironment")]

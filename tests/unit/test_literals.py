@@ -76,4 +76,5 @@ def test_a_different_literal_result_is_described_with_both_values():
 
 def test_a_different_summarised_result_is_described_by_its_facts():
     assert difference(encode(np.zeros(3)), np.zeros(2)) == (
-        "type=numpy.ndarray shape=[2] dtype=float64 size=2 != recorded type=numpy.ndarray shape=[3] dtype=float64 size=3")
+        "type=numpy.ndarray shape=[2] dtype=float64 size=2 != "
+        "recorded type=numpy.ndarray shape=[3] dtype=float64 size=3")
