@@ -13,11 +13,13 @@ import sys
 import traceback
 
 USAGE = """\
-usage: {python} -m core <pyfile> [arg] ...
-   or: {python} -m core -m <module> [arg] ...
-   or: {python} -m core -c <code> [arg] ...
+usage: {python} -m core [--preload FILE_OR_CODE] <pyfile> [arg] ...
+   or: {python} -m core [--preload FILE_OR_CODE] -m <module> [arg] ...
+   or: {python} -m core [--preload FILE_OR_CODE] -c <code> [arg] ...
 
-Under `mpiexec -n N`, rank 0 runs the program and ranks 1..N-1 serve its MPICommandClient."""
+Under `mpiexec -n N`, rank 0 runs the program and ranks 1..N-1 serve its MPICommandClient.
+--preload: code, or a .py file, run in every server's namespace before its first command and
+in every fresh one (the default `preload` of the program's MPICommandClient)."""
 
 
 def _usage(error: str | None = None) -> None:
@@ -41,6 +43,22 @@ def _check(args: list[str]) -> None:
         _usage(f"unknown option {args[0]}")
     elif not os.path.exists(args[0]):
         _usage(f"no such file: {args[0]}")
+
+
+def _take_preload(args: list[str]) -> list[str]:
+    """Strip a leading `--preload VALUE` and make it the default preload of the program's clients."""
+    if args[:1] != ["--preload"]:
+        return args
+    if len(args) < 2:
+        _usage("option --preload needs an argument")
+    from core.client.validation import check_preload
+    from core.environment import set_default_preload
+    try:
+        check_preload(args[1])
+    except (ValueError, TypeError) as exc:
+        _usage(str(exc))
+    set_default_preload(args[1])
+    return args[2:]
 
 
 def _run_program(args: list[str]) -> None:
@@ -71,6 +89,7 @@ def _main(args: list[str]) -> int:
         from core.server.rank import main as serve
         serve()
         return 0
+    args = _take_preload(args)
     _check(args)
     try:
         _run_program(args)

@@ -56,12 +56,19 @@ class MPICommandClient:
     `server_nice` (0–19) lowers the CPU priority of the servers (and their workers) that run on
     this client's machine: a GUI asks for it so that servers saturating the cores cannot starve
     it. An idle GUI costs them nothing; other programs of the same priority do compete.
+
+    `preload`: code text, or the path of a .py file (read here), run in every server's namespace
+    before its first command and again in every fresh one (after a crash or a restart): imports,
+    `os.environ['OMP_NUM_THREADS']`, `os.chdir(...)`. `MPIPANEL_SERVER_RANK` in `os.environ` holds
+    the server's rank. A failing preload leaves the server serving: its traceback is logged as an
+    ERROR record and shown as `preload_error` in `get_server_status()`. Default: what
+    `python -m core --preload` set (`core.environment.set_default_preload`).
     """
 
     def __init__(self, servers: int | None = None, *, isolation: str = "process",
                  heartbeat_interval: float = 1.0, heartbeat_timeout: float = 10.0,
                  print_output: bool = True, session_log: bool | str | os.PathLike = True,
-                 server_nice: int = 0):
+                 server_nice: int = 0, preload: str | os.PathLike | None = None):
         if isolation not in ISOLATION_MODES:
             raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {isolation!r}")
         if servers is not None and (isinstance(servers, bool) or not isinstance(servers, int) or servers < 1):
@@ -71,6 +78,8 @@ class MPICommandClient:
         if isinstance(server_nice, bool) or not isinstance(server_nice, int) or not 0 <= server_nice <= 19:
             raise ValueError(f"server_nice must be a whole number from 0 to 19, not {server_nice!r}")
         self.server_nice = server_nice
+        self.preload = validation.check_preload(environment.default_preload() if preload is None else preload)
+        """The preload's code text (read from its file, if it named one), or None."""
         self._requested_servers = servers
         self.isolation = isolation
         self.heartbeat_interval = heartbeat_interval
@@ -155,7 +164,8 @@ class MPICommandClient:
 
     def _session_header(self) -> dict[str, Any]:
         return {"launch_mode": self.launch_mode, "servers": self.server_ranks(), "isolation": self.isolation,
-                "log_mode": self._log_mode, "host": MPIEnvironment.hostname, "pid": os.getpid()}
+                "log_mode": self._log_mode, "host": MPIEnvironment.hostname, "pid": os.getpid(),
+                "preload": self.preload}
 
     @property
     def session_log_path(self) -> Path | None:
@@ -177,7 +187,7 @@ class MPICommandClient:
         replaces_lost = self._engine is not None and rank in self._engine.views
         return ServerConfig(rank, self._log_mode, self.isolation, self.heartbeat_interval,
                             listener.addresses, listener.port, listener.token, MPIEnvironment.hostname,
-                            replaces_lost, self.server_nice)
+                            replaces_lost, self.server_nice, self.preload)
 
     def stop_services(self, force_command_request_interruption: bool = False) -> None:
         """Stop every server and wait until they have. Without force, pending commands finish

@@ -4,7 +4,9 @@ This saves the hop to a worker process, and costs safety: a segfault, a kill, `o
 OOM in a command ends the whole MPI job, the client and its GUI included. While a command runs
 longer than `PUMP_INTERVAL`, a pump thread takes the rank's MPI duties (heartbeats, output,
 receiving commands and interrupts), so a long command still looks alive and can be interrupted.
-Output is captured at the Python level only (`sys.stdout`, `sys.stderr`, `logging`).
+Output is captured at the Python level only (`sys.stdout`, `sys.stderr`, `logging`). The session's
+preload runs at the start of the first command in each fresh namespace, so that the pump thread
+keeps the rank talking while it runs; its output counts as that command's.
 """
 from __future__ import annotations
 
@@ -58,6 +60,8 @@ class InlineExecutor:
     def __init__(self, server):
         self.server = server
         self.runner = CommandRunner()
+        self.preload_pending = server.preload is not None
+        """The namespace is fresh and the preload has yet to run in it (before the next command)."""
         self.command_id: int | None = None
         self._main = threading.main_thread()
         self._streams = {"stdout": _CapturedStream(self, "stdout"), "stderr": _CapturedStream(self, "stderr")}
@@ -77,6 +81,11 @@ class InlineExecutor:
         sys.stdout, sys.stderr = self._streams["stdout"], self._streams["stderr"]
         self.command_id = request.id
         try:
+            if self.preload_pending:
+                self.preload_pending = False
+                error = self.runner.preload(self.server.preload)
+                with self.server.lock:
+                    self.server.preloaded(error)
             fields, result = self.runner.run(request, buffers)
         finally:
             sys.stdout, sys.stderr = saved
@@ -89,6 +98,7 @@ class InlineExecutor:
         if self.command_id is not None:
             return False
         self.runner = CommandRunner()
+        self.preload_pending = self.server.preload is not None
         return True
 
     def pause_output(self, paused: bool) -> None:

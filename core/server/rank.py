@@ -53,6 +53,8 @@ class Server:
         self.peer = peer
         self.rank = config.rank
         self.log_mode = config.log_mode
+        self.preload = config.preload
+        self.preload_error: str | None = None
         self.heartbeat_interval = config.heartbeat_interval
         self.host = MPI.Get_processor_name()
         self.lock = threading.Lock()
@@ -293,6 +295,17 @@ class Server:
             self.namespace_reset = True  # and the next command will say so again
         self.peer.send(Tag.READY, ServerInfo(self.rank, self.host, os.getpid(), self.worker_pid))
 
+    def preloaded(self, error: str | None) -> None:
+        """The preload ran in a fresh namespace. A failure does not stop the server: its
+        traceback goes to the log as an ERROR record and into every status until the next
+        fresh namespace preloads cleanly; the next heartbeat goes out now."""
+        self.preload_error = error
+        if error is not None:
+            self.add_log(LogItem(None, time.time(), 40, "mpipanel.preload",
+                                 f"The preload of server {self.rank} failed; its commands run "
+                                 f"without the rest of it:\n{error}"))
+        self.next_heartbeat = time.monotonic()
+
     @property
     def worker_pid(self) -> int | None:
         return self.executor.pid
@@ -327,7 +340,7 @@ class Server:
         return ServerStatus(self.rank, running is not None, running.id if running else None,
                             running.command if running else None,
                             sum(item is not _STOP for item in self.queue), os.getpid(),
-                            self.worker_pid, self.host, cpu, rss, time.time())
+                            self.worker_pid, self.host, cpu, rss, time.time(), self.preload_error)
 
     def _usage(self) -> tuple[float, int]:
         """CPU % and resident memory of this rank plus its worker."""
@@ -366,6 +379,7 @@ def main() -> None:
     same_host = config.client_host == MPI.Get_processor_name()
     if same_host and config.nice:
         priority.lower(config.nice)  # before the worker starts: it inherits the niceness
+    os.environ["MPIPANEL_SERVER_RANK"] = str(config.rank)  # for the preload; workers inherit it
     sock = doorbell.connect(config.doorbell_addresses, config.doorbell_port,
                             config.doorbell_token, config.rank, same_host)
     server = Server(Peer(comm, 0, sock), config)

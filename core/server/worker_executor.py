@@ -3,7 +3,8 @@
 The rank never runs user code, so a segfault, a kill, `os._exit` or an OOM in a command costs
 the worker and its namespace, never the MPI job. This executor feeds the worker, relays its
 frames and its stdout/stderr pipes to the rank (all through the rank's selector, so the rank
-sleeps in one `select()`), and on the worker's death reports it and starts a fresh one.
+sleeps in one `select()`), and on the worker's death reports it and starts a fresh one. Every
+worker, the first and each fresh one, runs the session's preload before its first command.
 """
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ class WorkerExecutor:
         self.selector.register(worker.channel, selectors.EVENT_READ, self._on_frame)
         for fd in worker.streams:
             self.selector.register(fd, selectors.EVENT_READ, self._on_stream)
+        if self.server.preload is not None:
+            worker.channel.send(WorkerKind.PRELOAD, self.server.preload)  # runs before any command
         return worker
 
     def _on_frame(self, channel) -> None:
@@ -62,6 +65,9 @@ class WorkerExecutor:
                 elif kind == WorkerKind.DONE:
                     self._drain_streams()
                     self.server.complete(payload, buffers)
+                elif kind == WorkerKind.PRELOADED:
+                    self._drain_streams()
+                    self.server.preloaded(payload)
                 if not channel.poll():
                     return
         except (EOFError, OSError):

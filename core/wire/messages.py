@@ -54,6 +54,8 @@ class ServerConfig(NamedTuple):
     """This server takes the rank of one that was lost: its first response says so."""
     nice: int
     """Added to the niceness of the server and its worker when they share the client's host."""
+    preload: str | None = None
+    """Code run in every fresh namespace before its first command (`MPICommandClient(preload=...)`)."""
 
 
 class StopRequest(NamedTuple):
@@ -101,6 +103,8 @@ class ServerStatus(NamedTuple):
     cpu_percent: float
     rss: int
     time: float
+    preload_error: str | None = None
+    """The traceback of the preload in the current namespace, if it failed."""
 
 
 class WorkerKind(enum.IntEnum):
@@ -111,3 +115,5 @@ class WorkerKind(enum.IntEnum):
     DONE = 3           # worker -> server: dict of response fields, buffers: result
     RELEASE = 4        # server -> worker: the buffers lent in the last frame are copied
     RESEND = 5         # server -> worker: they could not be read; send that frame's bytes instead
+    PRELOAD = 6        # server -> worker: the preload's code, run before any RUN
+    PRELOADED = 7      # worker -> server: None, or the traceback of the failed preload

@@ -134,6 +134,10 @@ def serve(channel: FrameChannel, lend: bool) -> None:
             lend = False  # the rank cannot read this process's memory
             channel.send(WorkerKind.DONE, *lent)
         lent = None
+        if kind == WorkerKind.PRELOAD:
+            error = runner.preload(request)
+            streams.flush_and_restore()
+            channel.send(WorkerKind.PRELOADED, error)
         if kind != WorkerKind.RUN:
             continue
         handler.command_id = request.id
