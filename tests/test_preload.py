@@ -5,7 +5,6 @@ import json
 import threading
 
 import pytest
-
 from mpi_helpers import recorded_events, run_mpiexec, run_python, script_file
 
 PRELOAD = "import os, math\nPRELOADED_RANK = int(os.environ['MPIPANEL_SERVER_RANK'])\nPRELOAD_PID = os.getpid()"

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from casa_offline import make_ms, missing_casa, private_config
 from gui_helpers import response
 

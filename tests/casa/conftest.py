@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from casa_offline import make_mms, make_ms, missing_casa, private_config
 
 TEST_SUB_MS = 4
