@@ -1,10 +1,12 @@
 """Run a Python program as the client of an mpipanel MPI session.
 
-    mpiexec -n N python -m core script.py [arg ...]   (also: -m module, -c code)
+    mpiexec -n N python -m core [--casa] script.py [arg ...]   (also: -m module, -c code)
 
 Rank 0 runs the program as `__main__`; ranks 1..N-1 serve its commands until it stops them, then
 exit. An exception in the program stops the servers and exits non-zero, so nothing hangs.
-Run without mpiexec, the program's client spawns its servers itself.
+Run without mpiexec, the program's client spawns its servers itself. `--casa` runs a program
+written for CASA's casampi unchanged: `import casampi...` is mpipanel's (`core.casampi`) in
+every process of the job.
 """
 from __future__ import annotations
 
@@ -13,11 +15,12 @@ import sys
 import traceback
 
 USAGE = """\
-usage: {python} -m core [--preload FILE_OR_CODE] <pyfile> [arg] ...
-   or: {python} -m core [--preload FILE_OR_CODE] -m <module> [arg] ...
-   or: {python} -m core [--preload FILE_OR_CODE] -c <code> [arg] ...
+usage: {python} -m core [--casa] [--preload FILE_OR_CODE] <pyfile> [arg] ...
+   or: {python} -m core [--casa] [--preload FILE_OR_CODE] -m <module> [arg] ...
+   or: {python} -m core [--casa] [--preload FILE_OR_CODE] -c <code> [arg] ...
 
 Under `mpiexec -n N`, rank 0 runs the program and ranks 1..N-1 serve its MPICommandClient.
+--casa: the program's `import casampi...` is mpipanel's casampi layer (needs CASA installed).
 --preload: code, or a .py file, run in every server's namespace before its first command and
 in every fresh one (the default `preload` of the program's MPICommandClient)."""
 
@@ -84,6 +87,11 @@ def main() -> int:
 
 
 def _main(args: list[str]) -> int:
+    casa = args[:1] == ["--casa"]
+    if casa:
+        args = args[1:]
+        from core.casampi import switch
+        switch.install()  # before MPI starts: spawned servers and workers inherit the switch
     from core.environment import MPIEnvironment
     if not MPIEnvironment.is_mpi_client:
         from core.server.rank import main as serve
@@ -91,6 +99,8 @@ def _main(args: list[str]) -> int:
         return 0
     args = _take_preload(args)
     _check(args)
+    if casa:
+        switch.check_casa_installed()
     try:
         _run_program(args)
     except SystemExit as exc:

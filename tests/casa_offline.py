@@ -1,9 +1,10 @@
 """CASA for tests, offline: a private config, and small measurement sets made on the spot.
 
-CASA reads its config when casatools is first imported, in every process: `use_private_config`
-sets `CASASITECONFIG` (a site config in a temporary directory pointing the measures data at the
-casadata package, auto-updates off, logs in that directory) and `HOME` (so a user's
-`~/.casa/config.py` cannot override it); spawned servers and their workers inherit both.
+CASA reads its config when casatools is first imported, in every process. `private_config`
+writes a site config in a temporary directory (measures data from the casadata package,
+auto-updates off, logs in that directory) and returns the variables that select it:
+`CASASITECONFIG`, and `HOME` so that a user's `~/.casa/config.py` cannot override it. Servers
+get them through `config_preload`.
 
 `make_ms` simulates a small ALMA MS with casatools' simulator (8 antennas, 2 spws of 16 channels,
 noise, deterministic), `make_mms` partitions it into a Multi-MS. Call them after the config is in
@@ -50,6 +51,12 @@ def private_config(directory: Path) -> dict[str, str]:
     config = directory / "casasiteconfig.py"
     config.write_text(SITE_CONFIG.format(log_dir=str(log_dir)))
     return {"CASASITECONFIG": str(config), "HOME": str(home)}
+
+
+def config_preload(environment: dict[str, str]) -> str:
+    """Preload lines that select the config in a server's process before CASA is imported there:
+    MPICH's spawned servers get the environment of the client's first spawn, not its current one."""
+    return f"import os\nos.environ.update({environment!r})\n"
 
 
 def _antennas(count: int) -> tuple[list[float], list[float], list[float], list[float], list[str]]:

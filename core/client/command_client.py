@@ -8,6 +8,7 @@ returns `concurrent.futures.Future`s and `subscribe` streams events (`core.event
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import threading
 import time
@@ -85,6 +86,7 @@ class MPICommandClient:
         self.heartbeat_interval = heartbeat_interval
         self.heartbeat_timeout = heartbeat_timeout
         self._log_mode = "redirect"
+        self._log_level = logging.INFO
         self._state = "new"
         self._hub = EventHub()
         self._engine: Engine | None = None
@@ -104,17 +106,40 @@ class MPICommandClient:
 
     def set_log_mode(self, mode: str) -> None:
         """'redirect': server output and log records reach the client live (printed as
-        `[server N] ...` without a GUI). 'unified': they stay on each server's own streams."""
+        `[server N] ...` without a GUI). 'unified': they stay on each server's own streams.
+        'separated': each server writes them to a file of its own,
+        `mpipanel-server-<rank>-host-<host>-pid-<pid>.log` in its working directory
+        (`core.server.separate_log`)."""
         if mode not in LOG_MODES:
             raise ValueError(f"log mode must be one of {LOG_MODES}, not {mode!r}")
         self._log_mode = mode
-        if self._state == "running":
-            self._engine.call(lambda: [self._engine.send(r, Tag.SET_LOG_MODE, mode)
-                                       for r in self._engine.peers], direct=True)
+        self._tell_servers(Tag.SET_LOG_MODE, mode)
 
     @property
     def log_mode(self) -> str:
         return self._log_mode
+
+    def set_log_level(self, level: int | str) -> None:
+        """The servers' logging threshold: records below `level` (a `logging` level, or its name
+        such as 'DEBUG') are dropped where the command runs. INFO by default. A running command
+        keeps the level it started with."""
+        number = logging.getLevelName(level.upper()) if isinstance(level, str) else level
+        if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+            raise ValueError(f"log level must be a logging level or one of DEBUG, INFO, WARNING, "
+                             f"ERROR, CRITICAL, not {level!r}")
+        self._log_level = number
+        self._tell_servers(Tag.SET_LOG_LEVEL, number)
+
+    @property
+    def log_level(self) -> int:
+        return self._log_level
+
+    def _tell_servers(self, tag: Tag, value) -> None:
+        """Send a setting to every server now, if they run; servers started later get it in
+        their hello (`_config`)."""
+        if self._state == "running":
+            self._engine.call(lambda: [self._engine.send(r, tag, value) for r in self._engine.peers],
+                              direct=True)
 
     def start_services(self) -> None:
         """Start (or find) the servers and wait until every one is ready. Idempotent."""
@@ -187,7 +212,7 @@ class MPICommandClient:
         replaces_lost = self._engine is not None and rank in self._engine.views
         return ServerConfig(rank, self._log_mode, self.isolation, self.heartbeat_interval,
                             listener.addresses, listener.port, listener.token, MPIEnvironment.hostname,
-                            replaces_lost, self.server_nice, self.preload)
+                            replaces_lost, self.server_nice, self._log_level, self.preload)
 
     def stop_services(self, force_command_request_interruption: bool = False) -> None:
         """Stop every server and wait until they have. Without force, pending commands finish

@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 
-from core.worker.execution import CommandRunner
+from core.worker.execution import CommandRunner, set_log_level
 from core.wire.messages import CommandRequest, LogItem
 
 PUMP_INTERVAL = 0.02
@@ -66,8 +66,9 @@ class InlineExecutor:
         self._main = threading.main_thread()
         self._streams = {"stdout": _CapturedStream(self, "stdout"), "stderr": _CapturedStream(self, "stderr")}
         root = logging.getLogger()
-        root.addHandler(_BatchLogHandler(self))
-        root.setLevel(logging.INFO)
+        self._log_handler = _BatchLogHandler(self)
+        root.addHandler(self._log_handler)
+        self.set_log_level(server.log_level)
         signal.signal(signal.SIGINT, self._on_sigint)
         threading.Thread(target=self._pump, name="mpipanel-pump", daemon=True).start()
 
@@ -100,6 +101,9 @@ class InlineExecutor:
         self.runner = CommandRunner()
         self.preload_pending = self.server.preload is not None
         return True
+
+    def set_log_level(self, level: int) -> None:
+        set_log_level(self._log_handler, level)
 
     def pause_output(self, paused: bool) -> None:
         """Output is captured in this process at the Python level: nothing to stop reading."""

@@ -27,10 +27,11 @@ from mpi4py import MPI
 from core.wire import doorbell
 
 from core import priority
-from core.wire.messages import (CommandRequest, LogItem, ServerConfig, ServerInfo, ServerStatus, StopRequest,
-                       Tag)
+from core.wire.messages import (SERVER_RANK_VARIABLE, CommandRequest, LogItem, ServerConfig, ServerInfo,
+                               ServerStatus, StopRequest, Tag)
 from core.wire.responses import Status, failure
 from core.server.output_batch import OutputBatch
+from core.server.separate_log import SeparateLog
 from core.server.staging import StagingArea
 from core.wire.transport import Peer, PeerLost, receive
 from core.server.executor import Executor
@@ -55,8 +56,10 @@ class Server:
         self.log_mode = config.log_mode
         self.preload = config.preload
         self.preload_error: str | None = None
+        self.log_level = config.log_level
         self.heartbeat_interval = config.heartbeat_interval
         self.host = MPI.Get_processor_name()
+        self.separate_log = SeparateLog(self.rank, self.host)
         self.lock = threading.Lock()
         """Serialises MPI calls: with isolation 'none' a pump thread talks while a command runs."""
         self.status = MPI.Status()
@@ -82,6 +85,7 @@ class Server:
         peer.on_sent = self.staging.give_back
         self.selector = selectors.DefaultSelector()
         self.selector.register(peer.sock, selectors.EVENT_READ, self._on_doorbell)
+        os.environ[SERVER_RANK_VARIABLE] = str(self.rank)  # before the worker starts: it inherits it
         self.executor: Executor = (WorkerExecutor(self) if config.isolation == "process"
                                    else InlineExecutor(self))
 
@@ -194,6 +198,9 @@ class Server:
             self._request_interrupt(payload)
         elif tag == Tag.SET_LOG_MODE:
             self.log_mode = payload
+        elif tag == Tag.SET_LOG_LEVEL:
+            self.log_level = payload
+            self.executor.set_log_level(payload)
         elif tag == Tag.RESTART:
             self._restart()
         elif tag == Tag.STOP:
@@ -312,6 +319,9 @@ class Server:
 
     # ----- output -------------------------------------------------------------------------
     def add_output(self, stream: str, data: bytes) -> None:
+        if self.log_mode == "separated":
+            self.separate_log.write_output(data)
+            return
         if self.log_mode == "unified":
             target = sys.__stdout__ if stream == "stdout" else sys.__stderr__
             target.buffer.write(data)
@@ -322,6 +332,9 @@ class Server:
             self.batch.add_output(command_id, stream, data)
 
     def add_log(self, item: LogItem) -> None:
+        if self.log_mode == "separated":
+            self.separate_log.write_log(item)
+            return
         if self.log_mode == "unified":
             print(f"{item.logger}: {item.message}", file=sys.__stderr__, flush=True)
             return
@@ -351,6 +364,7 @@ class Server:
         self.flush_output()
         for req in self.output_in_flight:
             req.Wait()
+        self.separate_log.close()
         self.peer.send(Tag.STOPPED, None)
         self.peer.wait_sends()
 

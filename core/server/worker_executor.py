@@ -8,6 +8,7 @@ worker, the first and each fresh one, runs the session's preload before its firs
 """
 from __future__ import annotations
 
+import logging
 import selectors
 
 import psutil
@@ -36,6 +37,9 @@ class WorkerExecutor:
         self._replace()
         return True
 
+    def set_log_level(self, level: int) -> None:
+        self.worker.channel.send(WorkerKind.SET_LOG_LEVEL, level)
+
     def close(self) -> None:
         self.worker.kill()
 
@@ -49,6 +53,8 @@ class WorkerExecutor:
     # ----- the worker's channel and streams ---------------------------------------------------
     def _start(self) -> WorkerProcess:
         worker = WorkerProcess(allocate=self.server.staging.take)
+        if self.server.log_level != logging.INFO:
+            worker.channel.send(WorkerKind.SET_LOG_LEVEL, self.server.log_level)
         self.selector.register(worker.channel, selectors.EVENT_READ, self._on_frame)
         for fd in worker.streams:
             self.selector.register(fd, selectors.EVENT_READ, self._on_stream)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import collections
 import linecache
+import logging
 import time
 import traceback
 from typing import Any
@@ -35,6 +36,13 @@ def compile_command(command: str, filename: str = "<command>"):
         return compile(command, filename, "eval"), "eval"
     except SyntaxError:
         return compile(command, filename, "exec"), "exec"
+
+
+def set_log_level(handler: logging.Handler, level: int) -> None:
+    """Records below `level` are dropped: the root logger's threshold for the loggers without
+    their own, and the forwarding handler's for those with one."""
+    logging.getLogger().setLevel(level)
+    handler.setLevel(level)
 
 
 class CommandRunner:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from casa_offline import make_ms, missing_casa, private_config
+from casa_offline import config_preload, make_ms, missing_casa, private_config
 from gui_helpers import response
 
 pytestmark = pytest.mark.skipif(missing_casa() is not None, reason=missing_casa() or "")
@@ -13,12 +13,13 @@ def casa_gui_client(tmp_path_factory):
     from core import MPICommandClient
     from core.casa.server_setup import preload_code
     directory = tmp_path_factory.mktemp("casa-gui")
+    environment = private_config(directory)
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in private_config(directory).items():
+        for name, value in environment.items():
             patch.setenv(name, value)
         ms = make_ms(directory / "sim.ms", scans=2)
         with MPICommandClient(servers=1, print_output=False, session_log=False,
-                              preload=preload_code(str(directory / "logs"))) as client:
+                              preload=config_preload(environment) + preload_code(str(directory / "logs"))) as client:
             client.ms = ms
             yield client
 

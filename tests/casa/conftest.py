@@ -21,11 +21,14 @@ def needs_casa():
 
 @pytest.fixture(scope="session")
 def casa_config(tmp_path_factory):
-    """The private offline CASA config, in force for this process and every server started after."""
+    """The private offline CASA config, in force for this process; its environment variables.
+
+    Servers need it in their preload too (`casa_offline.config_preload`): spawned servers get
+    the environment of the first spawn of the process, which may have been before this."""
     saved = {name: os.environ.get(name) for name in ("CASASITECONFIG", "HOME")}
-    directory = tmp_path_factory.mktemp("casa-config")
-    os.environ.update(private_config(directory))
-    yield directory
+    environment = private_config(tmp_path_factory.mktemp("casa-config"))
+    os.environ.update(environment)
+    yield environment
     for name, value in saved.items():
         if value is None:
             os.environ.pop(name, None)

@@ -5,6 +5,7 @@ import socket
 
 import pytest
 
+from casa_offline import config_preload
 from core.casa.server_setup import parse_line, preload_code
 
 
@@ -13,7 +14,7 @@ def casa_client(casa_config, tmp_path_factory):
     from core import MPICommandClient
     log_dir = tmp_path_factory.mktemp("server-logs")
     with MPICommandClient(servers=2, print_output=False, session_log=False,
-                          preload=preload_code(str(log_dir))) as client:
+                          preload=config_preload(casa_config) + preload_code(str(log_dir))) as client:
         client.log_dir = log_dir
         yield client
 
@@ -26,8 +27,9 @@ def _server_log(client, rank: int) -> list:
 
 def test_each_server_writes_casalog_to_its_own_file_named_as_casampi_names_them(casa_client):
     for rank in (1, 2):
-        casa_client.push_command_request(f"casalog.post('hello from server {rank}')", block=True,
-                                         target_server=rank)
+        [posted] = casa_client.push_command_request(f"casalog.post('hello from server {rank}')", block=True,
+                                                    target_server=rank)
+        assert posted["successful"], posted["traceback"]
         [path] = _server_log(casa_client, rank)
         assert "\tINFO\t" in path.read_text() and f"hello from server {rank}" in path.read_text()
 
