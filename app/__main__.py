@@ -50,11 +50,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"lower the CPU priority of servers on this machine by N (0-19, default "
                              f"{SERVER_NICE}), so that busy servers cannot starve the window; 0 keeps "
                              "them equal to it")
+    parser.add_argument("--preload", metavar="FILE_OR_CODE",
+                        help="code, or a .py file, run on every server before its first command and "
+                             "again whenever a server's namespace is fresh (after a crash or a restart): "
+                             "imports, OMP_NUM_THREADS, a working directory")
     parser.add_argument("--theme", choices=THEMES, help="light or dark (default: the last one used)")
     parser.add_argument("--session", type=Path, metavar="FILE",
                         help="open a saved session script (.py) or session log (.jsonl) for replay")
     parser.add_argument("--version", action="version", version=f"mpipanel {core.__version__}")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.preload is not None:
+        from core.client.validation import check_preload
+        try:
+            check_preload(args.preload)
+        except (ValueError, TypeError) as exc:
+            parser.error(f"--preload: {exc}")
+    return args
 
 
 def _whole_number(low: int, high: int | None, complaint: str):
@@ -88,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("mpipanel")
     app.setOrganizationName("mpipanel")
     client = MPICommandClient(servers=args.servers, isolation=args.isolation, print_output=False,
-                              server_nice=args.server_nice)
+                              server_nice=args.server_nice, preload=args.preload)
     client.set_log_mode(args.log_mode)
     client.start_services()
     window = MainWindow(client, theme=args.theme)

@@ -1,10 +1,12 @@
 """Run a Python program as the client of an mpipanel MPI session.
 
-    mpiexec -n N python -m core script.py [arg ...]   (also: -m module, -c code)
+    mpiexec -n N python -m core [--casa] script.py [arg ...]   (also: -m module, -c code)
 
 Rank 0 runs the program as `__main__`; ranks 1..N-1 serve its commands until it stops them, then
 exit. An exception in the program stops the servers and exits non-zero, so nothing hangs.
-Run without mpiexec, the program's client spawns its servers itself.
+Run without mpiexec, the program's client spawns its servers itself. `--casa` runs a program
+written for CASA's casampi unchanged: `import casampi...` is mpipanel's (`core.casampi`) in
+every process of the job.
 """
 from __future__ import annotations
 
@@ -13,11 +15,14 @@ import sys
 import traceback
 
 USAGE = """\
-usage: {python} -m core <pyfile> [arg] ...
-   or: {python} -m core -m <module> [arg] ...
-   or: {python} -m core -c <code> [arg] ...
+usage: {python} -m core [--casa] [--preload FILE_OR_CODE] <pyfile> [arg] ...
+   or: {python} -m core [--casa] [--preload FILE_OR_CODE] -m <module> [arg] ...
+   or: {python} -m core [--casa] [--preload FILE_OR_CODE] -c <code> [arg] ...
 
-Under `mpiexec -n N`, rank 0 runs the program and ranks 1..N-1 serve its MPICommandClient."""
+Under `mpiexec -n N`, rank 0 runs the program and ranks 1..N-1 serve its MPICommandClient.
+--casa: the program's `import casampi...` is mpipanel's casampi layer (needs CASA installed).
+--preload: code, or a .py file, run in every server's namespace before its first command and
+in every fresh one (the default `preload` of the program's MPICommandClient)."""
 
 
 def _usage(error: str | None = None) -> None:
@@ -43,6 +48,22 @@ def _check(args: list[str]) -> None:
         _usage(f"no such file: {args[0]}")
 
 
+def _take_preload(args: list[str]) -> list[str]:
+    """Strip a leading `--preload VALUE` and make it the default preload of the program's clients."""
+    if args[:1] != ["--preload"]:
+        return args
+    if len(args) < 2:
+        _usage("option --preload needs an argument")
+    from core.client.validation import check_preload
+    from core.environment import set_default_preload
+    try:
+        check_preload(args[1])
+    except (ValueError, TypeError) as exc:
+        _usage(str(exc))
+    set_default_preload(args[1])
+    return args[2:]
+
+
 def _run_program(args: list[str]) -> None:
     import runpy
     sys.argv[:] = args
@@ -66,12 +87,20 @@ def main() -> int:
 
 
 def _main(args: list[str]) -> int:
+    casa = args[:1] == ["--casa"]
+    if casa:
+        args = args[1:]
+        from core.casampi import switch
+        switch.install()  # before MPI starts: spawned servers and workers inherit the switch
     from core.environment import MPIEnvironment
     if not MPIEnvironment.is_mpi_client:
         from core.server.rank import main as serve
         serve()
         return 0
+    args = _take_preload(args)
     _check(args)
+    if casa:
+        switch.check_casa_installed()
     try:
         _run_program(args)
     except SystemExit as exc:

@@ -2,7 +2,9 @@
 
 A child started as `python -m core.worker` would import whatever `core` comes first on its
 `sys.path`: the working directory's, or one on `PYTHONPATH`, if the user happens to have a folder of
-that name. So children run a `-c` line that puts the directory holding this `core` first.
+that name. So children run a `-c` line that puts the directory holding this `core` first, and then
+honour the switches their parent passed on in the environment (`--casa`: `core.casampi.switch`)
+before they import anything else.
 """
 from __future__ import annotations
 
@@ -14,4 +16,10 @@ ROOT = str(Path(__file__).resolve().parent.parent)
 
 def python_code(module: str, call: str) -> str:
     """A `python -c` program that imports `module` from this copy of `core` and runs `call`."""
-    return f"import sys; sys.path.insert(0, {ROOT!r}); from {module} import main; {call}"
+    return (f"import sys; sys.path.insert(0, {ROOT!r}); from core.boot import honour_switches; "
+            f"honour_switches(); from {module} import main; {call}")
+
+
+def honour_switches() -> None:
+    from core.casampi.switch import install_if_requested
+    install_if_requested()

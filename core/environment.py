@@ -35,6 +35,20 @@ def running_clients() -> list:
     return list(_running_clients)
 
 
+_default_preload: str | None = None
+
+
+def set_default_preload(preload: str | None) -> None:
+    """The preload (code, or a .py file's path) of clients made without one in this process:
+    `python -m core --preload` sets it for the program it runs."""
+    global _default_preload
+    _default_preload = preload
+
+
+def default_preload() -> str | None:
+    return _default_preload
+
+
 def default_server_count() -> int:
     """`MPIPANEL_SERVERS` if set, else min(4, CPU count)."""
     value = os.environ.get("MPIPANEL_SERVERS")

@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     from core.environment import MPIEnvironment
     servers = None if MPIEnvironment.launch_mode == "mpiexec" else (
         args.servers or len(header.get("servers") or []) or header.get("servers_count") or None)
-    with MPICommandClient(servers=servers, session_log=False) as client:
+    with MPICommandClient(servers=servers, session_log=False, preload=header.get("preload")) as client:
         try:
             replay = Replay(client, pushes)
         except ValueError as exc:

@@ -8,6 +8,7 @@ returns `concurrent.futures.Future`s and `subscribe` streams events (`core.event
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import threading
 import time
@@ -57,12 +58,19 @@ class MPICommandClient:
     `server_nice` (0–19) lowers the CPU priority of the servers (and their workers) that run on
     this client's machine: a GUI asks for it so that servers saturating the cores cannot starve
     it. An idle GUI costs them nothing; other programs of the same priority do compete.
+
+    `preload`: code text, or the path of a .py file (read here), run in every server's namespace
+    before its first command and again in every fresh one (after a crash or a restart): imports,
+    `os.environ['OMP_NUM_THREADS']`, `os.chdir(...)`. `MPIPANEL_SERVER_RANK` in `os.environ` holds
+    the server's rank. A failing preload leaves the server serving: its traceback is logged as an
+    ERROR record and shown as `preload_error` in `get_server_status()`. Default: what
+    `python -m core --preload` set (`core.environment.set_default_preload`).
     """
 
     def __init__(self, servers: int | None = None, *, isolation: str = "process",
                  heartbeat_interval: float = 1.0, heartbeat_timeout: float = 10.0,
                  print_output: bool = True, session_log: bool | str | os.PathLike = True,
-                 server_nice: int = 0):
+                 server_nice: int = 0, preload: str | os.PathLike | None = None):
         if isolation not in ISOLATION_MODES:
             raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {isolation!r}")
         if servers is not None and (isinstance(servers, bool) or not isinstance(servers, int) or servers < 1):
@@ -72,11 +80,14 @@ class MPICommandClient:
         if isinstance(server_nice, bool) or not isinstance(server_nice, int) or not 0 <= server_nice <= 19:
             raise ValueError(f"server_nice must be a whole number from 0 to 19, not {server_nice!r}")
         self.server_nice = server_nice
+        self.preload = validation.check_preload(environment.default_preload() if preload is None else preload)
+        """The preload's code text (read from its file, if it named one), or None."""
         self._requested_servers = servers
         self.isolation = isolation
         self.heartbeat_interval = heartbeat_interval
         self.heartbeat_timeout = heartbeat_timeout
         self._log_mode = "redirect"
+        self._log_level = logging.INFO
         self._state = "new"
         self._hub = EventHub()
         self._engine: Engine | None = None
@@ -96,17 +107,40 @@ class MPICommandClient:
 
     def set_log_mode(self, mode: str) -> None:
         """'redirect': server output and log records reach the client live (printed as
-        `[server N] ...` without a GUI). 'unified': they stay on each server's own streams."""
+        `[server N] ...` without a GUI). 'unified': they stay on each server's own streams.
+        'separated': each server writes them to a file of its own,
+        `mpipanel-server-<rank>-host-<host>-pid-<pid>.log` in its working directory
+        (`core.server.separate_log`)."""
         if mode not in LOG_MODES:
             raise ValueError(f"log mode must be one of {LOG_MODES}, not {mode!r}")
         self._log_mode = mode
-        if self._state == "running":
-            self._engine.call(lambda: [self._engine.send(r, Tag.SET_LOG_MODE, mode)
-                                       for r in self._engine.peers], direct=True)
+        self._tell_servers(Tag.SET_LOG_MODE, mode)
 
     @property
     def log_mode(self) -> str:
         return self._log_mode
+
+    def set_log_level(self, level: int | str) -> None:
+        """The servers' logging threshold: records below `level` (a `logging` level, or its name
+        such as 'DEBUG') are dropped where the command runs. INFO by default. A running command
+        keeps the level it started with."""
+        number = logging.getLevelName(level.upper()) if isinstance(level, str) else level
+        if isinstance(number, bool) or not isinstance(number, int) or number < 0:
+            raise ValueError(f"log level must be a logging level or one of DEBUG, INFO, WARNING, "
+                             f"ERROR, CRITICAL, not {level!r}")
+        self._log_level = number
+        self._tell_servers(Tag.SET_LOG_LEVEL, number)
+
+    @property
+    def log_level(self) -> int:
+        return self._log_level
+
+    def _tell_servers(self, tag: Tag, value) -> None:
+        """Send a setting to every server now, if they run; servers started later get it in
+        their hello (`_config`)."""
+        if self._state == "running":
+            self._engine.call(lambda: [self._engine.send(r, tag, value) for r in self._engine.peers],
+                              direct=True)
 
     def start_services(self) -> None:
         """Start (or find) the servers and wait until every one is ready. Idempotent."""
@@ -156,7 +190,8 @@ class MPICommandClient:
 
     def _session_header(self) -> dict[str, Any]:
         return {"launch_mode": self.launch_mode, "servers": self.server_ranks(), "isolation": self.isolation,
-                "log_mode": self._log_mode, "host": MPIEnvironment.hostname, "pid": os.getpid()}
+                "log_mode": self._log_mode, "host": MPIEnvironment.hostname, "pid": os.getpid(),
+                "preload": self.preload}
 
     @property
     def session_log_path(self) -> Path | None:
@@ -178,7 +213,7 @@ class MPICommandClient:
         replaces_lost = self._engine is not None and rank in self._engine.views
         return ServerConfig(rank, self._log_mode, self.isolation, self.heartbeat_interval,
                             listener.addresses, listener.port, listener.token, MPIEnvironment.hostname,
-                            replaces_lost, self.server_nice)
+                            replaces_lost, self.server_nice, self._log_level, self.preload)
 
     def stop_services(self, force_command_request_interruption: bool = False) -> None:
         """Stop every server and wait until they have. Without force, pending commands finish

@@ -6,7 +6,9 @@ mistake costs an exception at the call and never a half-sent batch.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from core.wire import blobs
@@ -33,6 +35,33 @@ def _syntax_problem(command: str) -> str | None:
         where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "")
         return f"command has a syntax error at {where}: {exc.msg}"
     return None
+
+
+def check_preload(preload: Any) -> str | None:
+    """The preload's code: `preload` itself, or the text of the .py file it names (read here, on
+    the client, so that servers on other hosts need no copy). Its syntax is checked now."""
+    if preload is None:
+        return None
+    if isinstance(preload, os.PathLike) or (isinstance(preload, str) and _names_a_file(preload)):
+        path = Path(preload)
+        try:
+            code = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ValueError(f"preload file {str(path)!r} cannot be read: {exc.strerror}") from None
+    elif isinstance(preload, str):
+        code = preload
+    else:
+        raise TypeError(f"preload must be code text or the path of a .py file, not {type(preload).__name__}")
+    try:
+        compile(code, "<preload>", "exec")
+    except SyntaxError as exc:
+        raise ValueError(f"preload has a syntax error at line {exc.lineno}: {exc.msg}") from None
+    return code
+
+
+def _names_a_file(text: str) -> bool:
+    """A one-line text ending in .py is a file name (it must exist); other text is code."""
+    return "\n" not in text and text.strip().endswith(".py")
 
 
 def check_targets(target: Any, ranks: Iterable[int], lost: Iterable[int] = ()) -> list[int | None]:

@@ -27,6 +27,10 @@ class Executor(Protocol):
         """Drop the namespace. True when it is fresh now; False when that can only happen once
         the running command has ended (the rank then interrupts it and asks again)."""
 
+    def set_log_level(self, level: int) -> None:
+        """Records below `level` (a `logging` level) are dropped where they are made, from the
+        next command on (a worker reads it between commands)."""
+
     def pause_output(self, paused: bool) -> None:
         """Stop (or resume) reading the command's output while the client is behind."""
 

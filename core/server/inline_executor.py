@@ -4,7 +4,9 @@ This saves the hop to a worker process, and costs safety: a segfault, a kill, `o
 OOM in a command ends the whole MPI job, the client and its GUI included. While a command runs
 longer than `PUMP_INTERVAL`, a pump thread takes the rank's MPI duties (heartbeats, output,
 receiving commands and interrupts), so a long command still looks alive and can be interrupted.
-Output is captured at the Python level only (`sys.stdout`, `sys.stderr`, `logging`).
+Output is captured at the Python level only (`sys.stdout`, `sys.stderr`, `logging`). The session's
+preload runs at the start of the first command in each fresh namespace, so that the pump thread
+keeps the rank talking while it runs; its output counts as that command's.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import sys
 import threading
 import time
 
-from core.worker.execution import CommandRunner
+from core.worker.execution import CommandRunner, set_log_level
 from core.wire.messages import CommandRequest, LogItem
 
 PUMP_INTERVAL = 0.02
@@ -58,12 +60,15 @@ class InlineExecutor:
     def __init__(self, server):
         self.server = server
         self.runner = CommandRunner()
+        self.preload_pending = server.preload is not None
+        """The namespace is fresh and the preload has yet to run in it (before the next command)."""
         self.command_id: int | None = None
         self._main = threading.main_thread()
         self._streams = {"stdout": _CapturedStream(self, "stdout"), "stderr": _CapturedStream(self, "stderr")}
         root = logging.getLogger()
-        root.addHandler(_BatchLogHandler(self))
-        root.setLevel(logging.INFO)
+        self._log_handler = _BatchLogHandler(self)
+        root.addHandler(self._log_handler)
+        self.set_log_level(server.log_level)
         signal.signal(signal.SIGINT, self._on_sigint)
         threading.Thread(target=self._pump, name="mpipanel-pump", daemon=True).start()
 
@@ -77,6 +82,11 @@ class InlineExecutor:
         sys.stdout, sys.stderr = self._streams["stdout"], self._streams["stderr"]
         self.command_id = request.id
         try:
+            if self.preload_pending:
+                self.preload_pending = False
+                error = self.runner.preload(self.server.preload)
+                with self.server.lock:
+                    self.server.preloaded(error)
             fields, result = self.runner.run(request, buffers)
         finally:
             sys.stdout, sys.stderr = saved
@@ -89,7 +99,11 @@ class InlineExecutor:
         if self.command_id is not None:
             return False
         self.runner = CommandRunner()
+        self.preload_pending = self.server.preload is not None
         return True
+
+    def set_log_level(self, level: int) -> None:
+        set_log_level(self._log_handler, level)
 
     def pause_output(self, paused: bool) -> None:
         """Output is captured in this process at the Python level: nothing to stop reading."""

@@ -27,10 +27,11 @@ from mpi4py import MPI
 from core.wire import doorbell
 
 from core import priority
-from core.wire.messages import (CommandRequest, LogItem, ServerConfig, ServerInfo, ServerStatus, StopRequest,
-                       Tag)
+from core.wire.messages import (SERVER_RANK_VARIABLE, CommandRequest, LogItem, ServerConfig, ServerInfo,
+                               ServerStatus, StopRequest, Tag)
 from core.wire.responses import Status, failure
 from core.server.output_batch import OutputBatch
+from core.server.separate_log import SeparateLog
 from core.server.staging import StagingArea
 from core.wire.transport import Peer, PeerLost, receive
 from core.server.executor import Executor
@@ -53,8 +54,12 @@ class Server:
         self.peer = peer
         self.rank = config.rank
         self.log_mode = config.log_mode
+        self.preload = config.preload
+        self.preload_error: str | None = None
+        self.log_level = config.log_level
         self.heartbeat_interval = config.heartbeat_interval
         self.host = MPI.Get_processor_name()
+        self.separate_log = SeparateLog(self.rank, self.host)
         self.lock = threading.Lock()
         """Serialises MPI calls: with isolation 'none' a pump thread talks while a command runs."""
         self.status = MPI.Status()
@@ -80,6 +85,7 @@ class Server:
         peer.on_sent = self.staging.give_back
         self.selector = selectors.DefaultSelector()
         self.selector.register(peer.sock, selectors.EVENT_READ, self._on_doorbell)
+        os.environ[SERVER_RANK_VARIABLE] = str(self.rank)  # before the worker starts: it inherits it
         self.executor: Executor = (WorkerExecutor(self) if config.isolation == "process"
                                    else InlineExecutor(self))
 
@@ -192,6 +198,9 @@ class Server:
             self._request_interrupt(payload)
         elif tag == Tag.SET_LOG_MODE:
             self.log_mode = payload
+        elif tag == Tag.SET_LOG_LEVEL:
+            self.log_level = payload
+            self.executor.set_log_level(payload)
         elif tag == Tag.RESTART:
             self._restart()
         elif tag == Tag.STOP:
@@ -293,12 +302,26 @@ class Server:
             self.namespace_reset = True  # and the next command will say so again
         self.peer.send(Tag.READY, ServerInfo(self.rank, self.host, os.getpid(), self.worker_pid))
 
+    def preloaded(self, error: str | None) -> None:
+        """The preload ran in a fresh namespace. A failure does not stop the server: its
+        traceback goes to the log as an ERROR record and into every status until the next
+        fresh namespace preloads cleanly; the next heartbeat goes out now."""
+        self.preload_error = error
+        if error is not None:
+            self.add_log(LogItem(None, time.time(), 40, "mpipanel.preload",
+                                 f"The preload of server {self.rank} failed; its commands run "
+                                 f"without the rest of it:\n{error}"))
+        self.next_heartbeat = time.monotonic()
+
     @property
     def worker_pid(self) -> int | None:
         return self.executor.pid
 
     # ----- output -------------------------------------------------------------------------
     def add_output(self, stream: str, data: bytes) -> None:
+        if self.log_mode == "separated":
+            self.separate_log.write_output(data)
+            return
         if self.log_mode == "unified":
             target = sys.__stdout__ if stream == "stdout" else sys.__stderr__
             target.buffer.write(data)
@@ -309,6 +332,9 @@ class Server:
             self.batch.add_output(command_id, stream, data)
 
     def add_log(self, item: LogItem) -> None:
+        if self.log_mode == "separated":
+            self.separate_log.write_log(item)
+            return
         if self.log_mode == "unified":
             print(f"{item.logger}: {item.message}", file=sys.__stderr__, flush=True)
             return
@@ -327,7 +353,7 @@ class Server:
         return ServerStatus(self.rank, running is not None, running.id if running else None,
                             running.command if running else None,
                             sum(item is not _STOP for item in self.queue), os.getpid(),
-                            self.worker_pid, self.host, cpu, rss, time.time())
+                            self.worker_pid, self.host, cpu, rss, time.time(), self.preload_error)
 
     def _usage(self) -> tuple[float, int]:
         """CPU % and resident memory of this rank plus its worker."""
@@ -338,6 +364,7 @@ class Server:
         self.flush_output()
         for req in self.output_in_flight:
             req.Wait()
+        self.separate_log.close()
         self.peer.send(Tag.STOPPED, None)
         self.peer.wait_sends()
 
@@ -366,6 +393,7 @@ def main() -> None:
     same_host = config.client_host == MPI.Get_processor_name()
     if same_host and config.nice:
         priority.lower(config.nice)  # before the worker starts: it inherits the niceness
+    os.environ["MPIPANEL_SERVER_RANK"] = str(config.rank)  # for the preload; workers inherit it
     sock = doorbell.connect(config.doorbell_addresses, config.doorbell_port,
                             config.doorbell_token, config.rank, same_host)
     server = Server(Peer(comm, 0, sock), config)

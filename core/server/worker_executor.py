@@ -3,10 +3,12 @@
 The rank never runs user code, so a segfault, a kill, `os._exit` or an OOM in a command costs
 the worker and its namespace, never the MPI job. This executor feeds the worker, relays its
 frames and its stdout/stderr pipes to the rank (all through the rank's selector, so the rank
-sleeps in one `select()`), and on the worker's death reports it and starts a fresh one.
+sleeps in one `select()`), and on the worker's death reports it and starts a fresh one. Every
+worker, the first and each fresh one, runs the session's preload before its first command.
 """
 from __future__ import annotations
 
+import logging
 import selectors
 
 import psutil
@@ -35,6 +37,9 @@ class WorkerExecutor:
         self._replace()
         return True
 
+    def set_log_level(self, level: int) -> None:
+        self.worker.channel.send(WorkerKind.SET_LOG_LEVEL, level)
+
     def close(self) -> None:
         self.worker.kill()
 
@@ -48,9 +53,13 @@ class WorkerExecutor:
     # ----- the worker's channel and streams ---------------------------------------------------
     def _start(self) -> WorkerProcess:
         worker = WorkerProcess(allocate=self.server.staging.take)
+        if self.server.log_level != logging.INFO:
+            worker.channel.send(WorkerKind.SET_LOG_LEVEL, self.server.log_level)
         self.selector.register(worker.channel, selectors.EVENT_READ, self._on_frame)
         for fd in worker.streams:
             self.selector.register(fd, selectors.EVENT_READ, self._on_stream)
+        if self.server.preload is not None:
+            worker.channel.send(WorkerKind.PRELOAD, self.server.preload)  # runs before any command
         return worker
 
     def _on_frame(self, channel) -> None:
@@ -62,6 +71,9 @@ class WorkerExecutor:
                 elif kind == WorkerKind.DONE:
                     self._drain_streams()
                     self.server.complete(payload, buffers)
+                elif kind == WorkerKind.PRELOADED:
+                    self._drain_streams()
+                    self.server.preloaded(payload)
                 if not channel.poll():
                     return
         except (EOFError, OSError):

@@ -103,14 +103,18 @@ def read_log(path: str | Path) -> tuple[dict[str, Any], list[RecordedPush]]:
 def read_script(path: str | Path) -> tuple[dict[str, Any], list[RecordedPush]]:
     """The pushes of a saved session script, read with `ast` (the script is not run).
 
-    The header holds `servers_count` when the script sets `SERVERS = N`, as saved scripts do.
+    The header holds `servers_count` when the script sets `SERVERS = N`, as saved scripts do, and
+    `preload` when it sets `PRELOAD = '...'`.
     """
     tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=str(path))
     header: dict[str, Any] = {}
     calls = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["SERVERS"]:
+        names = [getattr(t, "id", None) for t in node.targets] if isinstance(node, ast.Assign) else []
+        if names == ["SERVERS"]:
             header["servers_count"] = ast.literal_eval(node.value)
+        elif names == ["PRELOAD"]:
+            header["preload"] = ast.literal_eval(node.value)
         elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "push_command_request":
             calls.append(node)
     calls.sort(key=lambda call: (call.lineno, call.col_offset))

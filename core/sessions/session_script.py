@@ -1,6 +1,7 @@
 """A recorded session written as a plain Python script that uses only the mpi4casa API.
 
-The script starts as many servers as the session had (or uses an mpiexec job's), refuses to run
+The script starts as many servers as the session had (or uses an mpiexec job's), with the session's
+preload (`PRELOAD`, if it had one), refuses to run
 if it targets a server the session does not have, then pushes each command in the order it was
 sent, with its target and parameters as literals, blocking where the original blocked, so that
 FIFO order and parallelism are the same. It waits for every response before stopping.
@@ -24,11 +25,11 @@ Recorded with {servers} server(s) in {launch_mode} launch mode; {count} command(
 Run it with `python {name}` (spawns the servers) or `mpiexec -n {world} python -m core {name}`.
 """
 from core import MPICommandClient, MPIEnvironment
-
+{preload_line}
 SERVERS = {servers}
 TARGETED = {targeted}
 
-client = MPICommandClient(servers=None if MPIEnvironment.mpi_world_size > 1 else SERVERS)
+client = MPICommandClient(servers=None if MPIEnvironment.mpi_world_size > 1 else SERVERS{preload_argument})
 client.set_log_mode({log_mode!r})
 client.start_services()
 available = MPIEnvironment.mpi_server_rank_list()
@@ -65,10 +66,13 @@ def render(pushes: list[RecordedPush], header: dict[str, Any], name: str = "sess
         push.parameter_values()
     servers = len(header.get("servers") or []) or header.get("servers_count") or 1
     targeted = sorted({rank for push in pushes for rank in _ranks(push.target)})
+    preload = header.get("preload")
     return TEMPLATE.format(
         date=datetime.datetime.now().astimezone().isoformat(timespec="minutes"), version=__version__,
         servers=servers, launch_mode=header.get("launch_mode", "spawn"), count=len(pushes), name=name,
         world=servers + 1, targeted=targeted, log_mode=header.get("log_mode", "redirect"),
+        preload_line="" if preload is None else f"\nPRELOAD = {_string_literal(preload)}\n",
+        preload_argument="" if preload is None else ", preload=PRELOAD",
         pushes="\n".join(_push_line(push) for push in pushes))
 
 

@@ -24,9 +24,10 @@ class Tag(enum.IntEnum):
     COMMAND = 2        # CommandRequest; buffers: the pickled parameters, if any
     CANCEL = 3         # list of command ids still queued on the server
     INTERRUPT = 4      # command id to interrupt, or None for whatever runs
-    SET_LOG_MODE = 5   # 'redirect' or 'unified'
+    SET_LOG_MODE = 5   # one of LOG_MODES
     STOP = 6           # StopRequest
     RESTART = 7        # None: drop the namespace (kill the worker), answer READY again
+    SET_LOG_LEVEL = 8  # int: the `logging` level below which the server's records are dropped
     # server -> client
     READY = 10         # ServerInfo, at start and after each restart
     RESPONSE = 11      # dict of response fields; buffers: the pickled result unless it is None
@@ -37,8 +38,16 @@ class Tag(enum.IntEnum):
     BUFFER = 20        # one raw buffer of the envelope sent just before it
 
 
-LOG_MODES = ("redirect", "unified")
+LOG_MODES = ("redirect", "unified", "separated")
+"""'redirect': server output and log records go to the client; 'unified': to the server's own
+terminal; 'separated': to one file per server (`core.server.separate_log`)."""
 ISOLATION_MODES = ("process", "none")
+
+
+SERVER_RANK_VARIABLE = "MPIPANEL_SERVER_RANK"
+"""Set by a server rank in its own environment, which its worker inherits, to its rank: code that
+runs a server's commands (casampi's `MPIEnvironment` in `core.casampi`) can tell where it runs
+without touching MPI."""
 
 
 class ServerConfig(NamedTuple):
@@ -54,6 +63,10 @@ class ServerConfig(NamedTuple):
     """This server takes the rank of one that was lost: its first response says so."""
     nice: int
     """Added to the niceness of the server and its worker when they share the client's host."""
+    log_level: int = 20
+    """The `logging` level below which the server's records are dropped (`logging.INFO`)."""
+    preload: str | None = None
+    """Code run in every fresh namespace before its first command (`MPICommandClient(preload=...)`)."""
 
 
 class StopRequest(NamedTuple):
@@ -101,6 +114,8 @@ class ServerStatus(NamedTuple):
     cpu_percent: float
     rss: int
     time: float
+    preload_error: str | None = None
+    """The traceback of the preload in the current namespace, if it failed."""
 
 
 class WorkerKind(enum.IntEnum):
@@ -111,3 +126,6 @@ class WorkerKind(enum.IntEnum):
     DONE = 3           # worker -> server: dict of response fields, buffers: result
     RELEASE = 4        # server -> worker: the buffers lent in the last frame are copied
     RESEND = 5         # server -> worker: they could not be read; send that frame's bytes instead
+    SET_LOG_LEVEL = 6  # server -> worker: int, the `logging` level of its records from now on
+    PRELOAD = 7        # server -> worker: the preload's code, run before any RUN
+    PRELOADED = 8      # worker -> server: None, or the traceback of the failed preload

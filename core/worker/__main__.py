@@ -19,7 +19,7 @@ import sys
 import threading
 
 from core import priority
-from core.worker.execution import CommandRunner
+from core.worker.execution import CommandRunner, set_log_level
 from core.wire.messages import LogItem, WorkerKind
 from core.wire.worker_channel import FrameChannel
 
@@ -114,9 +114,8 @@ def serve(channel: FrameChannel, lend: bool) -> None:
     the rank (see `core.wire.worker_channel`) and kept here until the rank says it has its copy."""
     streams = StandardStreams()
     handler = ChannelLogHandler(channel)
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    logging.getLogger().addHandler(handler)
+    set_log_level(handler, logging.INFO)
     runner = CommandRunner()
 
     def interrupt(signum, frame):
@@ -134,6 +133,12 @@ def serve(channel: FrameChannel, lend: bool) -> None:
             lend = False  # the rank cannot read this process's memory
             channel.send(WorkerKind.DONE, *lent)
         lent = None
+        if kind == WorkerKind.PRELOAD:
+            error = runner.preload(request)
+            streams.flush_and_restore()
+            channel.send(WorkerKind.PRELOADED, error)
+        if kind == WorkerKind.SET_LOG_LEVEL:
+            set_log_level(handler, request)
         if kind != WorkerKind.RUN:
             continue
         handler.command_id = request.id

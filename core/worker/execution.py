@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import collections
 import linecache
+import logging
 import time
 import traceback
 from typing import Any
@@ -20,6 +21,7 @@ from core.wire.messages import CommandRequest
 from core.wire.responses import Status, failure, success
 
 CODE_CACHE_SIZE = 512
+PRELOAD_FILENAME = "<preload>"
 LINECACHE_SIZE = 1000
 """Source lines kept for tracebacks of the latest commands (a traceback of an older one just
 lacks the source line)."""
@@ -34,6 +36,13 @@ def compile_command(command: str, filename: str = "<command>"):
         return compile(command, filename, "eval"), "eval"
     except SyntaxError:
         return compile(command, filename, "exec"), "exec"
+
+
+def set_log_level(handler: logging.Handler, level: int) -> None:
+    """Records below `level` are dropped: the root logger's threshold for the loggers without
+    their own, and the forwarding handler's for those with one."""
+    logging.getLogger().setLevel(level)
+    handler.setLevel(level)
 
 
 class CommandRunner:
@@ -100,9 +109,22 @@ class CommandRunner:
                            mode, time_start), []
         return fields, packed
 
+    def preload(self, code: str) -> str | None:
+        """Run the session's set-up code (`MPICommandClient(preload=...)`) in this namespace, as
+        statements: None, or the traceback of its failure. Never raises, like `run`."""
+        linecache.cache[PRELOAD_FILENAME] = (len(code), None, code.splitlines(keepends=True), PRELOAD_FILENAME)
+        try:
+            exec(compile(code, PRELOAD_FILENAME, "exec"), self.namespace)
+        except BaseException as exc:  # noqa: BLE001 - the server lives on and says so
+            return _user_traceback(exc)
+        return None
+
     @staticmethod
     def _failure(mode, time_start, exc, status) -> tuple[dict[str, Any], list]:
-        # Drop the runner's own frame: the user's traceback starts in their command.
-        tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
-        text = "".join(traceback.format_exception(type(exc), exc, tb))
-        return failure(status, text, mode, time_start), []
+        return failure(status, _user_traceback(exc), mode, time_start), []
+
+
+def _user_traceback(exc: BaseException) -> str:
+    """The traceback of `exc` without the runner's own frame: it starts in the user's code."""
+    tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+    return "".join(traceback.format_exception(type(exc), exc, tb))

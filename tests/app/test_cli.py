@@ -8,7 +8,8 @@ from mpi_helpers import run_mpiexec, run_python, run_rank_loss_script, script_fi
 def test_help_lists_every_option_and_both_launch_modes():
     result = run_python("-m", "app", "--help")
     assert result.returncode == 0
-    for text in ("--servers", "--isolation", "--log-mode", "--server-nice", "--theme", "--session", "--version",
+    for text in ("--servers", "--isolation", "--log-mode", "--server-nice", "--preload", "--theme", "--session",
+                 "--version",
                  "mpiexec -n N mpipanel"):
         assert text in result.stdout
 
@@ -26,6 +27,8 @@ def test_bad_arguments_are_explained():
     assert result.returncode == 2 and "invalid choice: 'thread'" in result.stderr
     result = run_python("-m", "app", "--server-nice", "25")
     assert result.returncode == 2 and "--server-nice: must be from 0 to 19" in result.stderr
+    result = run_python("-m", "app", "--preload", "import os\nx = = 1")
+    assert result.returncode == 2 and "--preload: preload has a syntax error at line 2" in result.stderr
 
 
 GUI_UNDER_MPIEXEC = """

@@ -1,0 +1,20 @@
+"""casampi's API on mpipanel's engine, for programs written for CASA's casampi 0.6.
+
+Its modules sit at casampi's paths (`MPIEnvironment`, `MPICommandClient`, `MPIInterface`,
+`private.start_mpi`, `private.MPIMonitorClient`, `private.MPICommandServer`), so that under the
+`--casa` switch (`core.casampi.switch`) `import casampi.X` is `core.casampi.X` itself: in the
+client, every server rank and every worker, and no top-level `casampi` package is installed.
+
+The layer is an adapter: commands travel as ordinary commands of `core.MPICommandClient`, whose
+ledger gives casampi's per-server FIFO; the adapter keeps casampi's statuses, response keys and
+its `None` returns for rejected requests. A casampi call that mpipanel cannot honour raises
+NotImplementedError naming the call and saying why; nothing is silently ignored.
+
+This package sets up no namespace on the servers. `SERVER_PRELOAD` is the code that gives them
+casampi's (the names its tests and CASA's tasks expect), for whoever starts the servers.
+"""
+
+SERVER_PRELOAD = ("from casatasks import *\n"
+                  "import os, time, traceback, subprocess, tempfile, uuid\n")
+"""What casampi's servers have in their namespace before the first command (casampi 0.6:
+every task and `casalog` from casatasks, and these modules; not `sys`, not `casa`)."""

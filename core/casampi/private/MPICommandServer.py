@@ -1,0 +1,60 @@
+"""The server side of casampi's commands, and casampi's `MPICommandServer`, which has no
+counterpart to instantiate: mpipanel's server ranks (`core.server.rank`) serve by themselves.
+
+A casampi request travels as an ordinary mpipanel command, `COMMAND`, with one parameter,
+`REQUEST_NAME` = (command, mode, parameters). `run_request` then does what casampi's server does
+with it, in the server's namespace: dict parameters become names there, and are deleted again
+after an 'eval' or 'exec' (even a failed one), but kept after a 'push'; an 'eval' of `f()` with
+dict parameters calls `f(**parameters)`; `self` in an 'eval' is the server (for casampi's
+`self.omp_set_num_threads(n)`). A failure propagates, so mpipanel's response carries the
+traceback, and the casampi client adapter (`core.casampi.MPICommandClient`) rebuilds casampi's
+response around it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from core.casampi.private.singleton import SingletonHandle
+
+REQUEST_NAME = "_casampi_request_"
+COMMAND = (f"__import__('core.casampi.private.MPICommandServer', fromlist=['run_request'])"
+           f".run_request(globals())")
+
+
+class _ServerSelf:
+    """What `self` is in a casampi 'eval' command."""
+
+    @staticmethod
+    def omp_set_num_threads(omp_num_threads: int) -> None:
+        from casatasks import casalog
+        casalog.ompSetNumThreads(omp_num_threads)
+
+
+def run_request(namespace: dict[str, Any]) -> Any:
+    """Run the casampi request waiting in `namespace`; its value for an 'eval', else None."""
+    command, mode, parameters = namespace.pop(REQUEST_NAME)
+    named = isinstance(parameters, dict)
+    if named:
+        namespace.update(parameters)
+    try:
+        if mode == "eval":
+            if named and command.endswith("()"):
+                return eval(command[:-2], namespace)(**parameters)
+            return eval(command, namespace, {"self": _ServerSelf})
+        if mode == "exec":
+            exec(compile(command, "<casampi command>", "exec"), namespace)
+        return None
+    finally:
+        if named and mode != "push":
+            for name in parameters:
+                namespace.pop(name, None)
+
+
+class MPICommandServer(SingletonHandle):
+    @classmethod
+    def _create(cls):
+        from core.casampi.MPIEnvironment import MPIEnvironment
+        if MPIEnvironment.is_mpi_client:
+            raise Exception("MPICommandServer cannot be instantiated at master MPI process")
+        raise NotImplementedError("MPICommandServer(): mpipanel's server ranks serve commands by themselves "
+                                  "(core.server.rank); there is no casampi server object to drive")

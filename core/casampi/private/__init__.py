@@ -1,0 +1,1 @@
+"""casampi's `private` modules that user code and casampi's tests import."""

@@ -1,0 +1,44 @@
+"""A CASA task's casalog lines stream into its server's pane, coloured by their priority."""
+from __future__ import annotations
+
+import pytest
+from casa_offline import config_preload, make_ms, missing_casa, private_config
+from gui_helpers import response
+
+pytestmark = pytest.mark.skipif(missing_casa() is not None, reason=missing_casa() or "")
+
+
+@pytest.fixture(scope="module")
+def casa_gui_client(tmp_path_factory):
+    from core import MPICommandClient
+    from core.casa.server_setup import preload_code
+    directory = tmp_path_factory.mktemp("casa-gui")
+    environment = private_config(directory)
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in environment.items():
+            patch.setenv(name, value)
+        ms = make_ms(directory / "sim.ms", scans=2)
+        with MPICommandClient(servers=1, print_output=False, session_log=False,
+                              preload=config_preload(environment) + preload_code(str(directory / "logs"))) as client:
+            client.ms = ms
+            yield client
+
+
+def test_a_casa_tasks_log_lines_show_in_the_servers_pane_at_their_level(qtbot, casa_gui_client):
+    from app import MainWindow
+    window = MainWindow(casa_gui_client, theme="light", owns_client=False)
+    qtbot.addWidget(window)
+    window.show()
+    window.targets.select(1)
+    [command_id] = window.run(f"flagdata(vis={str(casa_gui_client.ms)!r}, mode='summary')\n"
+                              "casalog.post('a warning', 'WARN')\ncasalog.post('a severe one', 'SEVERE')")
+    assert response(qtbot, window, command_id, timeout=60000)["successful"]
+    pane = window.panes[1]
+
+    def kind_of(text: str) -> str | None:
+        return next((line.kind for line in pane.output.lines if text in line.text), None)
+
+    qtbot.waitUntil(lambda: kind_of("ERROR casa: a severe one") is not None, timeout=10000)
+    assert kind_of("INFO casa: ##### Begin Task: flagdata") == "INFO"
+    assert kind_of("WARNING casa: a warning") == "WARNING"
+    assert kind_of("ERROR casa: a severe one") == "ERROR"
