@@ -16,6 +16,7 @@ import traceback
 from typing import Any
 
 from core.wire import blobs
+from core.worker import namespace_summary
 from core.wire.messages import CommandRequest
 
 CODE_CACHE_SIZE = 512
@@ -67,8 +68,15 @@ class CommandRunner:
     def run(self, request: CommandRequest, parameter_buffers: list) -> tuple[dict[str, Any], list]:
         """Run one command: `(response fields, result buffers)`, no buffers for a None result.
 
-        Never raises: every failure, SystemExit included, is a failed response.
+        Never raises: every failure, SystemExit included, is a failed response. With
+        `request.summarize`, the fields hold `namespace`, the namespace as it is afterwards.
         """
+        fields, result = self._run_command(request, parameter_buffers)
+        if request.summarize:
+            fields["namespace"] = namespace_summary.summarize(self.namespace)
+        return fields, result
+
+    def _run_command(self, request: CommandRequest, parameter_buffers: list) -> tuple[dict[str, Any], list]:
         time_start = time.time()
         mode = None
         ret = None
