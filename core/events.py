@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Union
 
-from core.wire.messages import LogItem, OutputItem
+from core.wire.messages import LogItem, NameSummary, OutputItem
 
 _log = logging.getLogger(__name__)
 
@@ -41,7 +41,33 @@ class CommandStarted:
 
 @dataclass(frozen=True)
 class CommandFinished:
+    """A command's final response. Its `ret` may be dropped later to keep the client within its
+    result memory (`ResultsDropped` says when); the response dict is then changed in place."""
+
     response: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ResultsDropped:
+    """The values of these commands' results were let go (their responses' `ret` is None now and
+    `ret_dropped` says what it was): to stay within `result_memory`, or by `purge_results`."""
+
+    ids: list[int]
+    reason: str
+    """'budget' or 'purged'."""
+
+
+@dataclass(frozen=True)
+class NamespaceChanged:
+    """A new summary of one server's namespace (see `MPICommandClient.watch_namespaces`).
+
+    After a server starts or loses its namespace, `names` is empty and `command_id` None."""
+
+    server: int
+    names: list[NameSummary]
+    command_id: int | None
+    """The command after which it was taken; None for a summary asked for on its own."""
+    time: float
 
 
 @dataclass(frozen=True)
@@ -60,7 +86,8 @@ class ServerStatusChanged:
     status: dict[str, Any]
 
 
-Event = Union[CommandQueued, CommandStarted, CommandFinished, ServerOutput, ServerStatusChanged]
+Event = Union[CommandQueued, CommandStarted, CommandFinished, ServerOutput, ServerStatusChanged, ResultsDropped,
+              NamespaceChanged]
 Subscriber = Callable[[Event], None]
 
 
