@@ -152,7 +152,8 @@ def _queue(client: MPICommandClient, command: str, ranks: list[int], parameters:
     try:
         return client._new_records(command, ranks, parameters, block, direct=block)
     except (TypeError, ValueError) as exc:
-        raise type(exc)(f"{what} to server {', '.join(map(str, ranks))}: {exc}") from None
+        where = f"server {ranks[0]}" if len(ranks) == 1 else f"servers {', '.join(map(str, ranks))}"
+        raise type(exc)(f"{what} on {where}: {exc}") from None
 
 
 def _settle(client: MPICommandClient, records: list[CommandRecord],
