@@ -50,8 +50,4 @@ def _describe(name: str, value: Any, ndarray) -> NameSummary:
         size = sys.getsizeof(value)
     except Exception:  # noqa: BLE001 - nor a broken __sizeof__ a size
         size = 0
-    try:
-        preview = _preview.repr(value)
-    except Exception as exc:  # noqa: BLE001 - a broken __repr__ is shown as such
-        preview = f"<repr failed: {type(exc).__name__}>"
-    return NameSummary(name, type_name, None, length, size, preview)
+    return NameSummary(name, type_name, None, length, size, _preview.repr(value))  # a broken __repr__ too

@@ -1,0 +1,76 @@
+"""Summaries of the servers' namespaces: names and facts, never values, only when asked for."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core import MPICommandClient
+from core.events import NamespaceChanged
+from core.worker.namespace_summary import summarize
+from mpi_helpers import recorded_events
+
+
+def test_summary_describes_variables_and_leaves_out_code():
+    import math
+
+    class Broken:
+        def __repr__(self):
+            raise RuntimeError("no")
+
+    def helper():
+        pass
+
+    namespace = {"__name__": "x", "math": math, "helper": helper, "Broken": Broken,
+                 "grid": np.arange(12.0).reshape(3, 4), "words": ["a"] * 10, "n": 7, "odd": Broken()}
+    summary = {s.name: s for s in summarize(namespace)}
+    assert list(summary) == ["grid", "words", "n", "odd"]
+    grid = summary["grid"]
+    assert (grid.type, grid.shape, grid.length, grid.nbytes) == ("numpy.ndarray", (3, 4), None, 96)
+    assert grid.preview == "float64 [0.0, 1.0, 2.0, 3.0, ...]"
+    assert (summary["words"].length, summary["words"].preview) == (10, "['a', 'a', 'a', 'a', ...]")
+    assert summary["n"].preview == "7" and summary["n"].length is None
+    assert summary["odd"].preview.startswith("<Broken instance at 0x")
+
+
+def _names(event: NamespaceChanged) -> dict[str, str]:
+    return {s.name: s.preview for s in event.names}
+
+
+@pytest.mark.parametrize("isolation", ["process", "none"])
+def test_watched_servers_describe_their_namespace_after_every_command(isolation):
+    with MPICommandClient(servers=2, isolation=isolation, print_output=False, session_log=False) as client:
+        assert client.namespace_summary(1).names == []
+        [unwatched] = client.push_command_request("before = 1", block=True, target_server=1)
+        assert client.namespace_summary(1).command_id is None
+        client.watch_namespaces()
+        with recorded_events(client) as seen:
+            [response] = client.push_command_request("after = [1, 2]", block=True, target_server=1)
+            client.push({"pushed": "p"}, targets=2)
+        changes = [e for e in seen if isinstance(e, NamespaceChanged)]
+        assert [(e.server, _names(e)) for e in changes] == [
+            (1, {"before": "1", "after": "[1, 2]"}), (2, {"pushed": "'p'"})]
+        assert client.namespace_summary(1) is changes[0] and changes[0].command_id == response["id"]
+        assert "namespace" not in response
+        client.watch_namespaces(False)
+        client.push_command_request("later = 3", block=True, target_server=1)
+        assert client.namespace_summary(1) is changes[0]
+        assert unwatched["successful"]
+
+
+def test_a_requested_summary_follows_what_was_sent_and_is_no_command(client):
+    client.push_command_request("import time; time.sleep(0.2); slow = 'done'", target_server=1)
+    before = len(client.commands)
+    summaries = client.request_namespace_summaries().result(timeout=30)
+    assert "slow" in {s.name for s in summaries[1]} and set(summaries) == {1, 2}
+    assert len(client.commands) == before
+    assert client.request_namespace_summaries(targets=2).result(timeout=30).keys() == {2}
+
+
+def test_a_summary_request_keeps_the_news_of_a_lost_namespace_for_the_next_command(client):
+    client.restart_server(2).result(timeout=30)
+    assert client.namespace_summary(2).names == []
+    assert client.request_namespace_summaries(targets=[2]).result(timeout=30) == {2: []}
+    [response] = client.push_command_request("1", block=True, target_server=2)
+    assert response["namespace_reset"] is True
+    [response] = client.push_command_request("1", block=True, target_server=2)
+    assert response["namespace_reset"] is False
