@@ -1,6 +1,8 @@
 """Summaries of the servers' namespaces: names and facts, never values, only when asked for."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -74,3 +76,20 @@ def test_a_summary_request_keeps_the_news_of_a_lost_namespace_for_the_next_comma
     assert response["namespace_reset"] is True
     [response] = client.push_command_request("1", block=True, target_server=2)
     assert response["namespace_reset"] is False
+
+
+def test_a_large_summary_travels_beside_the_response_without_stalling_it(client):
+    """A summary inside the response's envelope made it too large to send eagerly: each
+    response then waited for the next heartbeat, a second."""
+    client.push_command_request("for i in range(2000): globals()[f'name_{i}'] = 'x' * i", block=True,
+                                target_server=1)
+    client.watch_namespaces()
+    try:
+        started = time.monotonic()
+        for _ in range(10):
+            client.push_command_request("1", block=True, target_server=1)
+        elapsed = time.monotonic() - started
+    finally:
+        client.watch_namespaces(False)
+    assert len(client.namespace_summary(1).names) >= 2000
+    assert elapsed < 5, f"10 watched round trips took {elapsed:.1f} s"

@@ -288,8 +288,9 @@ class Engine:
             self._post_status(rank)
 
     def _on_response(self, rank: int, fields: dict, buffers: list) -> None:
-        if self.namespaces.answered(rank, fields):
-            return
+        buffers = self.namespaces.take_summary(rank, fields, buffers)
+        if fields["id"] < 0:
+            return  # it answered a summary request, not a command
         record = self.ledger.records.get(fields["id"])
         if record is None or record.done:
             return  # a late answer to a command already given up on (timeout)

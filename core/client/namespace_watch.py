@@ -23,6 +23,7 @@ from concurrent.futures import Future
 from typing import Any, Callable
 
 from core.events import EventHub, NamespaceChanged
+from core.wire import blobs
 from core.wire.messages import CommandRequest, NameSummary
 
 SUMMARY_COMMAND = "None  # mpipanel: namespace summary"
@@ -49,10 +50,13 @@ class NamespaceWatch:
             self._requests[request_id] = (rank, gathering)
             send(rank, CommandRequest(request_id, SUMMARY_COMMAND, True))
 
-    def answered(self, rank: int, fields: dict[str, Any]) -> bool:
-        """Take the summary out of a response; True when the response answered a summary request
-        (so it is no command's). A command's response gets any namespace reset it was owed."""
-        names = fields.pop("namespace", None)
+    def take_summary(self, rank: int, fields: dict[str, Any], buffers: list) -> list:
+        """Take the summary out of a response and return the buffers of its result. A response
+        with a negative id answered a summary request and is no command's; a command's response
+        gets any namespace reset it was owed."""
+        count = fields.pop("namespace", 0)
+        names = blobs.unpack(buffers[-count:]) if count else None
+        buffers = buffers[:-count] if count else buffers
         command_id = fields["id"]
         if command_id > 0:
             if names is not None:
@@ -60,7 +64,7 @@ class NamespaceWatch:
             if rank in self._unreported_reset:
                 self._unreported_reset.discard(rank)
                 fields["namespace_reset"] = True
-            return False
+            return buffers
         if fields.get("namespace_reset"):
             self._unreported_reset.add(rank)
         if names is not None:
@@ -68,7 +72,7 @@ class NamespaceWatch:
         request = self._requests.pop(command_id, None)
         if request is not None:
             request[1].answer(rank, names)
-        return True
+        return buffers
 
     def reset(self, rank: int) -> None:
         """The server (re)started with an empty namespace."""

@@ -69,11 +69,14 @@ class CommandRunner:
         """Run one command: `(response fields, result buffers)`, no buffers for a None result.
 
         Never raises: every failure, SystemExit included, is a failed response. With
-        `request.summarize`, the fields hold `namespace`, the namespace as it is afterwards.
+        `request.summarize`, the last `fields['namespace']` buffers are the pickled summary of the
+        namespace as the command left it: buffers, because the response's envelope must stay small.
         """
         fields, result = self._run_command(request, parameter_buffers)
         if request.summarize:
-            fields["namespace"] = namespace_summary.summarize(self.namespace)
+            summary = blobs.pack(namespace_summary.summarize(self.namespace))
+            fields["namespace"] = len(summary)
+            result = [*result, *summary]
         return fields, result
 
     def _run_command(self, request: CommandRequest, parameter_buffers: list) -> tuple[dict[str, Any], list]:
