@@ -14,13 +14,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["MPICommandClient", "MPIEnvironment", "CommandFuture", "CommandResponse", "events",
-           "__version__"]
+__all__ = ["MPICommandClient", "MPIEnvironment", "CommandFuture", "CommandResponse", "DataMoveError",
+           "events", "__version__"]
 
 if TYPE_CHECKING:
     from core import events
     from core.client.command_client import MPICommandClient
     from core.environment import MPIEnvironment
+    from core.client.data_moves import DataMoveError
     from core.client.ledger import CommandFuture, CommandResponse
 
 _LAZY = {
@@ -28,6 +29,7 @@ _LAZY = {
     "MPIEnvironment": ("environment", "MPIEnvironment"),
     "CommandFuture": ("client.ledger", "CommandFuture"),
     "CommandResponse": ("client.ledger", "CommandResponse"),
+    "DataMoveError": ("client.data_moves", "DataMoveError"),
 }
 
 
