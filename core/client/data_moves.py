@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import keyword
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from core.client.command_client import MPICommandClient
@@ -41,10 +41,10 @@ def push(client: MPICommandClient, variables: dict[str, Any], targets=None, bloc
     if not isinstance(variables, dict) or not variables:
         raise TypeError(f"push needs a non-empty dict of names to values, not {variables!r}")
     names = _check_names(list(variables), "push")
-    ranks = _ranks(client, targets, f"push of {_quoted(names)}")
-    command = f"pass  # push: {', '.join(names)}"
-    records = _queue(client, command, ranks, variables, block, f"push of {_quoted(names)}")
-    return _settle(client, records, _responses(f"push of {_quoted(names)}"), block)
+    what = f"push of {_quoted(names)}"
+    ranks = _ranks(client, targets, what)
+    records = _queue(client, f"pass  # push: {', '.join(names)}", ranks, variables, block, what)
+    return _settle(client, records, _responses(what), block)
 
 
 def pull(client: MPICommandClient, names: str | Sequence[str], targets=None, block: bool = True):

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import itertools
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any
 
 from core.events import EventHub, NamespaceChanged
 from core.wire import blobs

@@ -18,7 +18,8 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from core.events import CommandFinished, Event, EventHub, ResultsDropped
 from core.sessions import literals
