@@ -4,29 +4,23 @@ from __future__ import annotations
 import html
 import platform
 
-import mpi4py
 import PySide6
 from PySide6.QtCore import qVersion
 
 import core
 
 
-def mpi_library_version() -> str:
-    from mpi4py import MPI
-    return MPI.Get_library_version().strip().splitlines()[0].replace("Version:", "").strip()
-
-
-def about_text(client) -> str:
+def about_text(bridge) -> str:
     rows = [
         ("mpipanel", core.__version__),
         ("Qt", f"{qVersion()} (PySide6 {PySide6.__version__})"),
-        ("MPI library", mpi_library_version()),
-        ("mpi4py", mpi4py.__version__),
+        ("MPI library", bridge.mpi_library),
+        ("mpi4py", bridge.mpi4py_version),
         ("Python", platform.python_version()),
-        ("Launch mode", client.launch_mode),
-        ("Servers", str(len(client.server_ranks()))),
-        ("Isolation", client.isolation),
-        ("Session log", str(client.session_log_path or "off")),
+        ("Launch mode", bridge.launch_mode),
+        ("Servers", str(len(bridge.ranks))),
+        ("Isolation", bridge.isolation),
+        ("Session log", str(bridge.session_log_path or "off")),
     ]
     table = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in rows)
     return ("<p><b>mpipanel</b> — a control panel for an interactive MPI session: "

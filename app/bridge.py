@@ -1,10 +1,12 @@
-"""The one place where the core meets Qt: core events in, Qt signals out.
+"""The one place where the core meets Qt: core events in, Qt signals out, the window's requests in.
 
 Core events arrive on the client's progress thread. Rare ones (a command queued, started or
 finished; a server's status) become queued signals at once. Server output can arrive as a flood,
 so it is never signalled per message: it piles up per server in a bounded buffer, and a GUI-thread
 timer hands each server's pile to the panes every `OUTPUT_INTERVAL_MS`, saying how much was dropped
-when a pile overflowed. Widgets never see a thread or the client's lock.
+when a pile overflowed. Widgets never see a thread or the client's lock: every request the window
+makes goes through here and none of them waits for the client's MPI lock (the client queues it for
+its progress thread), so the Qt event loop never blocks on MPI.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core import events
+from core.environment import MPIEnvironment
+from core.replay import Replay
 from core.wire.messages import LogItem, OutputItem
 
 OUTPUT_INTERVAL_MS = 100
@@ -62,7 +66,10 @@ class _PendingOutput:
 
 
 class ClientBridge(QObject):
-    """Qt face of a started `MPICommandClient`; create it on the GUI thread."""
+    """Qt face of a started `MPICommandClient`; create it on the GUI thread.
+
+    `launch_mode`, `isolation`, `ranks`, `session_log_path` and the MPI versions are fixed at start.
+    """
 
     commandQueued = Signal(object)      # core.events.CommandQueued
     commandStarted = Signal(int, int)   # command id, server
@@ -72,8 +79,13 @@ class ClientBridge(QObject):
 
     def __init__(self, client, parent: QObject | None = None):
         super().__init__(parent)
-        self.client = client
-        limit = max(MIN_SERVER_CHARS, MAX_HANDOVER_CHARS // max(1, len(client.server_ranks())))
+        self._client = client
+        self.launch_mode: str = client.launch_mode
+        self.isolation: str = client.isolation
+        self.ranks: list[int] = client.server_ranks()
+        self.session_log_path = client.session_log_path
+        self.mpi_library, self.mpi4py_version = MPIEnvironment.mpi_library, MPIEnvironment.mpi4py_version
+        limit = max(MIN_SERVER_CHARS, MAX_HANDOVER_CHARS // max(1, len(self.ranks)))
         self._pending: dict[int, _PendingOutput] = collections.defaultdict(lambda: _PendingOutput(limit))
         self._lock = threading.Lock()
         self._timer = QTimer(self)
@@ -115,5 +127,36 @@ class ClientBridge(QObject):
 
         Never blocks; raises the core's ValueError/TypeError for a target or value it refuses.
         """
-        futures = self.client.submit(command, target=target, parameters=parameters or None)
+        futures = self._client.submit(command, target=target, parameters=parameters or None)
         return futures if isinstance(futures, list) else [futures]
+
+    def server_statuses(self) -> dict[int, dict[str, Any]]:
+        """Each server's last reported status; later changes come as `serverStatus`."""
+        return self._client.last_server_status()
+
+    def interrupt(self, command_ids: list[int]) -> None:
+        self._client.interrupt(command_ids)
+
+    def interrupt_server(self, rank: int) -> None:
+        self._client.interrupt(server=rank)
+
+    def cancel(self, command_ids: list[int]) -> None:
+        self._client.cancel(command_ids)
+
+    def restart_server(self, rank: int) -> None:
+        self._client.restart_server(rank)
+
+    def unfinished_commands(self) -> int:
+        return sum(not record.done for record in self._client.commands)
+
+    def save_session(self, path, **options):
+        """Write the session as a script (`MPICommandClient.save_session`); its path."""
+        return self._client.save_session(path, **options)
+
+    def replay(self, pushes) -> Replay:
+        """A replay of recorded pushes on this session's servers (`core.replay.Replay`)."""
+        return Replay(self._client, pushes)
+
+    def stop_services(self) -> None:
+        """Stop the servers, interrupting what runs. Blocks: call it off the GUI thread."""
+        self._client.stop_services(force_command_request_interruption=True)

@@ -1,19 +1,14 @@
-"""The application icon: from the install's share/icons, the desktop theme, or the source tree."""
+"""The application icon, shipped inside the `app` package (app/resources/mpipanel.svg, the one
+source of the artwork) so that any installed copy finds it beside its code, wherever and however
+it was installed; share/icons gets the same file only for desktop integration."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from importlib.resources import files
 
 from PySide6.QtGui import QIcon
 
-CANDIDATES = (
-    Path(sys.prefix) / "share" / "icons" / "hicolor" / "scalable" / "apps" / "mpipanel.svg",
-    Path(__file__).resolve().parent.parent / "resources" / "mpipanel.svg",
-)
+ICON = files("app") / "resources" / "mpipanel.svg"
 
 
 def app_icon() -> QIcon:
-    for path in CANDIDATES:
-        if path.exists():
-            return QIcon(str(path))
-    return QIcon.fromTheme("mpipanel")
+    return QIcon(str(ICON))

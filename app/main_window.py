@@ -43,15 +43,14 @@ class MainWindow(QMainWindow):
         """`owns_client`: closing the window stops the client's servers (after asking, if
         commands still run). Pass False when something else stops them (an embedding, a test)."""
         super().__init__()
-        self.client = client
         self.owns_client = owns_client
         self.shutdown = ""
         """'' while the window works; 'stopping' while an owned client's servers stop; 'stopped'."""
-        self.setWindowTitle(f"mpipanel — {client.launch_mode} session")
+        self.bridge = ClientBridge(client, self)
+        self.setWindowTitle(f"mpipanel — {self.bridge.launch_mode} session")
         self.setWindowIcon(app_icon())
         self.settings = QSettings("mpipanel", "mpipanel")
-        self.bridge = ClientBridge(client, self)
-        ranks = client.server_ranks()
+        ranks = self.bridge.ranks
         self.states: dict[int, str] = {}
         self.last_sent: list[int] = []
         self.status: dict[int, dict[str, Any]] = {}
@@ -83,13 +82,14 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self._build_menus()
         self._connect()
-        for rank, status in client.get_server_status().items():
+        for rank, status in self.bridge.server_statuses().items():
             self._on_status(rank, status)
         self._restore_settings(theme)
         self.log_label = QLabel(self, objectName="sessionLogLabel")
-        if client.session_log_path is not None:
-            self.log_label.setText(f"session log: {client.session_log_path.name}")
-            self.log_label.setToolTip(str(client.session_log_path))
+        log_path = self.bridge.session_log_path
+        if log_path is not None:
+            self.log_label.setText(f"session log: {log_path.name}")
+            self.log_label.setToolTip(str(log_path))
         self.statusBar().addPermanentWidget(self.log_label)
         self._update_status_bar()
 
@@ -169,12 +169,12 @@ class MainWindow(QMainWindow):
         self.bridge.serverOutput.connect(self._on_output, queued)
         self.history.responseSelected.connect(self.show_response)
         self.history.rerunRequested.connect(self.rerun)
-        self.history.interruptRequested.connect(lambda command_id: self.client.interrupt([command_id]))
-        self.history.cancelRequested.connect(lambda command_id: self.client.cancel([command_id]))
+        self.history.interruptRequested.connect(lambda command_id: self.bridge.interrupt([command_id]))
+        self.history.cancelRequested.connect(lambda command_id: self.bridge.cancel([command_id]))
         self.overview.openPaneRequested.connect(self.open_pane)
         self.pane_tabs.tabCloseRequested.connect(self._close_pane_tab)
         for pane in self.panes.values():
-            pane.interruptRequested.connect(lambda rank: self.client.interrupt(server=rank))
+            pane.interruptRequested.connect(self.bridge.interrupt_server)
             pane.restartRequested.connect(self.restart_server)
 
     # ----- running commands ---------------------------------------------------------------
@@ -219,7 +219,7 @@ class MainWindow(QMainWindow):
                                       f"Give server {rank} a fresh, empty namespace? "
                                       "A command running there fails.")
         if answer == QMessageBox.StandardButton.Yes:
-            self.client.restart_server(rank)
+            self.bridge.restart_server(rank)
 
     # ----- what the servers say -----------------------------------------------------------
     def _on_started(self, command_id: int, server: int) -> None:
@@ -267,7 +267,7 @@ class MainWindow(QMainWindow):
         summary = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
         self.statusBar().showMessage(
             f"{len(self.panes)} servers: {summary or 'starting'}  ·  launch mode: "
-            f"{self.client.launch_mode}  ·  isolation: {self.client.isolation}")
+            f"{self.bridge.launch_mode}  ·  isolation: {self.bridge.isolation}")
 
     def show_response(self, response: dict[str, Any]) -> None:
         """Show a command's response in its server's pane, opening the pane if needed."""
@@ -297,7 +297,7 @@ class MainWindow(QMainWindow):
     def open_session(self, path: str | Path) -> ReplayPanel | None:
         """Load a session log or script into a replay tab; None (and a message) if it cannot."""
         try:
-            panel = ReplayPanel(self.client, path, self)
+            panel = ReplayPanel(self.bridge, path, self)
         except (OSError, ValueError, SyntaxError) as exc:
             QMessageBox.warning(self, "Cannot open session", f"{path}:\n{exc}")
             return None
@@ -316,7 +316,7 @@ class MainWindow(QMainWindow):
 
     def save_script(self, path: str | Path, **options) -> bool:
         try:
-            saved = self.client.save_session(path, **options)
+            saved = self.bridge.save_session(path, **options)
         except (OSError, ValueError) as exc:
             QMessageBox.warning(self, "Session not saved", str(exc))
             return False
@@ -353,17 +353,17 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def show_about(self) -> None:
-        QMessageBox.about(self, "About mpipanel", about_text(self.client))
+        QMessageBox.about(self, "About mpipanel", about_text(self.bridge))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self.shutdown:  # the servers are stopping: the window goes once they have
             event.setAccepted(self.shutdown == "stopped")
             return
-        pending = [r for r in self.client.commands if not r.done] if self.owns_client else []
+        pending = self.bridge.unfinished_commands() if self.owns_client else 0
         if pending:
             answer = QMessageBox.question(
                 self, "Commands are still running",
-                f"{len(pending)} command(s) have not finished. Quit anyway? They will be "
+                f"{pending} command(s) have not finished. Quit anyway? They will be "
                 "interrupted or cancelled and the servers stopped.")
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
@@ -396,7 +396,7 @@ class MainWindow(QMainWindow):
 
     def _stop_services(self) -> None:
         try:
-            self.client.stop_services(force_command_request_interruption=True)
+            self.bridge.stop_services()
         except RuntimeError as problem:
             self.servicesStopped.emit(str(problem))
         else:

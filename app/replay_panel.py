@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 from core.sessions import literals
 from core.sessions.recorded import RecordedPush, read_session
-from core.replay import Replay
 
 from .table_model import ColumnsModel
 
@@ -104,14 +103,14 @@ class _Done(QObject):
 
 
 class ReplayPanel(QWidget):
-    def __init__(self, client, path: str | Path, parent: QWidget | None = None):
+    def __init__(self, bridge, path: str | Path, parent: QWidget | None = None):
         """Raises OSError/ValueError/SyntaxError for an unreadable session, and ValueError when
         it targets servers this session does not have."""
         super().__init__(parent)
         self.setObjectName("replayPanel")
         self.path = Path(path)
         _, pushes = read_session(self.path)
-        self.replay = Replay(client, pushes)
+        self.replay = bridge.replay(pushes)
         self.next_index = 0
         self._chain: int | None = None
         """Index where an automatic run stops, while one goes on."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["MPICommandClient", "MPIEnvironment", "CommandFuture", "CommandResponse", "DataMoveError",
+__all__ = ["MPICommandClient", "MPIEnvironment", "CommandFuture", "CommandResponse", "Status", "DataMoveError",
            "events", "__version__"]
 
 if TYPE_CHECKING:
@@ -22,13 +22,15 @@ if TYPE_CHECKING:
     from core.client.command_client import MPICommandClient
     from core.environment import MPIEnvironment
     from core.client.data_moves import DataMoveError
-    from core.client.ledger import CommandFuture, CommandResponse
+    from core.client.ledger import CommandFuture
+    from core.wire.responses import CommandResponse, Status
 
 _LAZY = {
     "MPICommandClient": ("client.command_client", "MPICommandClient"),
     "MPIEnvironment": ("environment", "MPIEnvironment"),
     "CommandFuture": ("client.ledger", "CommandFuture"),
-    "CommandResponse": ("client.ledger", "CommandResponse"),
+    "CommandResponse": ("wire.responses", "CommandResponse"),
+    "Status": ("wire.responses", "Status"),
     "DataMoveError": ("client.data_moves", "DataMoveError"),
 }
 

@@ -90,8 +90,8 @@ def _main(args: list[str]) -> int:
 
 def _shut_down(force: bool) -> None:
     """Stop the program's client, or free world servers that never got one."""
-    from core.client.command_client import running_clients, world_claimed
-    from core.environment import MPIEnvironment
+    from core.client.command_client import world_claimed
+    from core.environment import MPIEnvironment, running_clients
     clients = running_clients()
     try:
         for client in clients:

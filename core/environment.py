@@ -4,6 +4,9 @@ Two launch modes give the same picture (client = rank 0, servers numbered 1..N):
 - `mpiexec -n N ...`: the servers are ranks 1..N-1 of `MPI.COMM_WORLD`;
 - a plain `python ...` (a world of one): the client spawns its servers with `MPI_Comm_spawn`.
 MPI is initialised on first use of this module's properties, not on import.
+
+The clients running in this process register here (`client_started`), so that the environment can
+answer for them without importing the client, which sits above it.
 """
 from __future__ import annotations
 
@@ -14,6 +17,22 @@ import socket
 def _mpi():
     from mpi4py import MPI
     return MPI
+
+
+_running_clients: list = []
+"""Clients whose services run in this process, oldest first (`core.client.command_client`)."""
+
+
+def client_started(client) -> None:
+    _running_clients.append(client)
+
+
+def client_stopped(client) -> None:
+    _running_clients.remove(client)
+
+
+def running_clients() -> list:
+    return list(_running_clients)
 
 
 def default_server_count() -> int:
@@ -69,12 +88,20 @@ class _MPIEnvironment:
         except ImportError:
             return socket.gethostname()
 
+    @property
+    def mpi_library(self) -> str:
+        """The MPI library's name and version, e.g. 'MPICH 4.3.0' or 'Open MPI v5.0.8'."""
+        return _mpi().Get_library_version().strip().splitlines()[0].replace("Version:", "").strip()
+
+    @property
+    def mpi4py_version(self) -> str:
+        import mpi4py
+        return mpi4py.__version__
+
     def mpi_server_rank_list(self) -> list[int]:
         """Ranks of the running client's servers; in an mpiexec job, ranks 1..N-1 before that."""
-        from core.client.command_client import active_client
-        client = active_client()
-        if client is not None:
-            return client.server_ranks()
+        if _running_clients:
+            return _running_clients[-1].server_ranks()
         if self.launch_mode == "mpiexec":
             return list(range(1, self.mpi_world_size))
         return []

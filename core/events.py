@@ -10,7 +10,8 @@ import collections
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Union
+from typing import Any
+from collections.abc import Callable
 
 from core.wire.messages import LogItem, NameSummary, OutputItem
 
@@ -86,8 +87,8 @@ class ServerStatusChanged:
     status: dict[str, Any]
 
 
-Event = Union[CommandQueued, CommandStarted, CommandFinished, ServerOutput, ServerStatusChanged, ResultsDropped,
-              NamespaceChanged]
+Event = (CommandQueued | CommandStarted | CommandFinished | ServerOutput | ServerStatusChanged | ResultsDropped
+         | NamespaceChanged)
 Subscriber = Callable[[Event], None]
 
 

@@ -2,12 +2,20 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
 from mpi_helpers import server_processes, started_client, wait_for_no_servers
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+UNIT = Path(__file__).parent / "unit"
+
+
+def pytest_collection_modifyitems(items):
+    """The unit layer runs first: broken pure logic shows in seconds, before any server starts."""
+    items.sort(key=lambda item: UNIT not in item.path.parents)
 
 
 @pytest.fixture(scope="session", autouse=True)

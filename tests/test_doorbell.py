@@ -28,7 +28,7 @@ def test_a_chosen_bind_address_is_the_one_servers_are_told():
 def test_all_interfaces_are_offered_when_binding_everywhere():
     listener = DoorbellListener("0.0.0.0")
     try:
-        assert listener.addresses[-1] == "127.0.0.1" and len(listener.addresses) >= 1
+        assert listener.addresses[-1] == "127.0.0.1"
     finally:
         listener.close()
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -32,7 +33,7 @@ def _record(tmp_path, servers=2):
 
 
 def test_every_command_and_its_outcome_is_logged_as_it_happens(tmp_path):
-    np = pytest.importorskip("numpy")
+    pytest.importorskip("numpy")
     log = tmp_path / "log.jsonl"
     with MPICommandClient(servers=1, print_output=False, session_log=log) as client:
         assert client.session_log_path == log
@@ -47,7 +48,6 @@ def test_every_command_and_its_outcome_is_logged_as_it_happens(tmp_path):
     assert queued[0]["parameters"] == {"a": {"literal": "41"}} and finished[0]["ret"] == {"literal": "42"}
     summary = finished[2]["ret"]["summary"]
     assert summary["type"] == "numpy.ndarray" and summary["shape"] == [300, 400] and summary["dtype"] == "float64"
-    assert np is not None
 
 
 def test_saved_script_is_plain_seed_api_code_in_the_order_sent(tmp_path):
@@ -79,7 +79,8 @@ def test_saved_script_replays_headless_to_the_same_results(tmp_path, launch):
     assert len(replayed) == len(recorded)
     for old, new in zip(recorded, replayed):
         responses = [{"server": o.server, "status": o.status, "successful": o.successful,
-                      "traceback": o.traceback, "ret": _literal(o.ret)} for o in sorted(new.outcomes, key=lambda o: o.id)]
+                      "traceback": o.traceback, "ret": _literal(o.ret)}
+                     for o in sorted(new.outcomes, key=lambda o: o.id)]
         assert all(c.matches for c in compare(old, responses)), (old.command, compare(old, responses))
 
 
@@ -96,16 +97,18 @@ def test_replay_check_reports_every_command_and_fails_on_a_difference(tmp_path):
     result = run_python("-m", "core.replay", str(log), "--check")
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
-    assert any("'6 * 7': matches" in line for line in lines)
-    assert any("random()" in line and "DIFFERS" in line for line in lines)
-    assert "2 command(s) replayed; 1 result(s) differ from the recording" in result.stdout
+    first = lines.index("   1  server 1  '6 * 7': matches")
+    differs = r"""   2  server 1  "__import__\('random'\)\.random\(\)": DIFFERS: [\d.e-]+ != recorded [\d.e-]+"""
+    assert re.fullmatch(differs, lines[first + 1]), lines
+    assert lines[-1] == "2 command(s) replayed; 1 result(s) differ from the recording"
 
 
 def test_replay_check_passes_on_a_faithful_session(tmp_path):
     log, _ = _record(tmp_path)
     result = run_python("-m", "core.replay", str(log), "--check")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "0 result(s) differ" in result.stdout and "DIFFERS" not in result.stdout
+    assert result.stdout.splitlines()[-1] == "11 command(s) replayed; 0 result(s) differ from the recording"
+    assert "DIFFERS" not in result.stdout
 
 
 def test_script_for_more_servers_stops_before_running_anything(tmp_path):
@@ -116,15 +119,6 @@ def test_script_for_more_servers_stops_before_running_anything(tmp_path):
     assert "this script targets server 2, but this session has 1 server(s): [1]" in result.stderr
     [new_log] = (state / "sessions").glob("*.jsonl")
     assert not [line for line in new_log.read_text().splitlines() if '"queued"' in line]
-
-
-def test_parameter_without_a_literal_form_is_refused_by_name(tmp_path):
-    with MPICommandClient(servers=1, print_output=False, session_log=False) as client:
-        client.push_command_request("len(items)", block=True, parameters={"items": {1, 2}})
-        client.push_command_request("value", block=True, parameters={"value": float("nan")})
-        with pytest.raises(ValueError, match="parameter 'value' of command 'value' has no literal form"):
-            client.save_session(tmp_path / "refused.py")
-    assert not (tmp_path / "refused.py").exists()
 
 
 def test_save_options_keep_only_what_was_asked(tmp_path):

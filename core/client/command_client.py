@@ -14,37 +14,29 @@ import time
 from concurrent.futures import Future
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 import psutil
 
-from core import finalize_guard
+from core import environment, finalize_guard, roles
 
 from core.client import validation
 from core.client.console import ConsolePrinter
 from core.client.engine import Engine
 from core.environment import MPIEnvironment, default_server_count
 from core.events import CommandQueued, Event, EventHub, NamespaceChanged
-from core.client.ledger import CommandFuture, CommandRecord, CommandResponse
+from core.client.ledger import CommandFuture, CommandRecord
 from core.client import data_moves
 from core.client.result_budget import DEFAULT_RESULT_MEMORY, ResultBudget
 from core.sessions.session_log import SessionLog, new_log_path
 from core.wire.messages import ISOLATION_MODES, LOG_MODES, ServerConfig, StopRequest, Tag
+from core.wire.responses import CommandResponse, Status
 
 STOP_TIMEOUT = 30.0
 LOST_RANK_SETTLE = 1.0
-_running: list[MPICommandClient] = []
 _world_claimed = False
 """An mpiexec job's servers serve one client; once it stopped they are gone."""
-
-
-def active_client() -> MPICommandClient | None:
-    """The most recently started client whose services are running in this process, if any."""
-    return _running[-1] if _running else None
-
-
-def running_clients() -> list[MPICommandClient]:
-    return list(_running)
 
 
 def world_claimed() -> bool:
@@ -136,7 +128,7 @@ class MPICommandClient:
                 raise RuntimeError("this client's services were stopped; create a new MPICommandClient")
             from core.client import launch
             if not MPIEnvironment.is_mpi_client:
-                self._serve_instead()
+                roles.serve_and_exit()
             if self.launch_mode == "mpiexec":
                 if _world_claimed:
                     raise RuntimeError("the servers of this mpiexec job already served a client "
@@ -154,7 +146,7 @@ class MPICommandClient:
             engine.add_servers(group.comm, group.peers)
             engine.start()
             self._state = "running"
-            _running.append(self)
+            environment.client_started(self)
             atexit.register(self._stop_at_exit)
         ranks = set(group.peers)
         ready = self._engine.wait(lambda: all(self._engine.views[r].info is not None for r in ranks),
@@ -191,15 +183,6 @@ class MPICommandClient:
         pushes = session_script.choose(recorded.from_records(self.commands), only_successful,
                                        include_interrupted_cancelled)
         return session_script.save(path, pushes, self._session_header())
-
-    @staticmethod
-    def _serve_instead() -> None:
-        """On a server rank of a plain `mpiexec -n N python script.py`, the same script reaches
-        `start_services()` everywhere: serve the client until it stops us, then leave."""
-        import sys
-        from core.server.rank import main as serve
-        serve()
-        sys.exit(0)
 
     def _config(self, rank: int, listener) -> ServerConfig:
         replaces_lost = self._engine is not None and rank in self._engine.views
@@ -240,7 +223,7 @@ class MPICommandClient:
                 self._unsubscribe_log()
                 self._session_log.close()
             self._state = "stopped"
-            _running.remove(self)
+            environment.client_stopped(self)
             atexit.unregister(self._stop_at_exit)
         if not stopped:
             silent = [r for r in live if not (engine.views[r].stopped or engine.views[r].lost)]
@@ -353,10 +336,10 @@ class MPICommandClient:
         def cancel_now() -> None:
             per_server: dict[int, list[int]] = {}
             for record in records:
-                if record.done or record.status == "running":
+                if record.done or record.status == Status.RUNNING:
                     continue
                 if record.server is None:
-                    engine.fail(record, "cancelled", "Cancelled before it was sent to a server.\n")
+                    engine.fail(record, Status.CANCELLED, "Cancelled before it was sent to a server.\n")
                 else:
                     per_server.setdefault(record.server, []).append(record.id)
             for rank, ids in per_server.items():
@@ -495,6 +478,12 @@ class MPICommandClient:
             raise RuntimeError("the client's services are not running: call start_services() first")
         with engine.lock:
             return {rank: engine.server_status(rank) for rank in sorted(engine.views)}
+
+    def last_server_status(self) -> dict[int, dict[str, Any]]:
+        """What `get_server_status` said when each server last reported (a heartbeat, a state
+        change), without waiting for the MPI lock: for threads that must never block (a GUI)."""
+        engine = self._require_running()
+        return dict(sorted(engine.last_status.items()))
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Deliver every `core.events` event to `callback`; returns a function that stops it."""

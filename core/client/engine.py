@@ -19,7 +19,8 @@ import selectors
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from mpi4py import MPI
 
@@ -28,6 +29,7 @@ from core.events import CommandFinished, CommandStarted, EventHub, ServerOutput,
 from core.client.ledger import CommandRecord, Ledger
 from core.client.namespace_watch import NamespaceWatch
 from core.wire.messages import CommandRequest, ServerInfo, ServerStatus, Tag
+from core.wire.responses import Status, failure
 from core.wire.transport import Peer, PeerLost, receive
 
 _log = logging.getLogger(__name__)
@@ -70,6 +72,8 @@ class Engine:
         self.lock = threading.Lock()
         self.peers: dict[int, Peer] = {}
         self.views: dict[int, ServerView] = {}
+        self.last_status: dict[int, dict[str, Any]] = {}
+        """Each server's status as last posted; read without the lock (see `last_server_status`)."""
         self.ledger = Ledger([])
         self.namespaces = NamespaceWatch(hub)
         self._channels: list[tuple[MPI.Comm, dict[int, int]]] = []
@@ -299,9 +303,10 @@ class Engine:
             try:
                 fields["ret"] = blobs.unpack(buffers)
             except Exception as exc:  # noqa: BLE001 - e.g. the result's class exists only on the server
-                fields.update(ret=None, successful=False, status="failed",
-                              traceback=f"The command ran, but its result cannot be rebuilt on the "
-                                        f"client: {type(exc).__name__}: {exc}\n")
+                fields.update(failure(Status.FAILED, f"The command ran, but its result cannot be "
+                                                     f"rebuilt on the client: {type(exc).__name__}: {exc}\n",
+                                      fields["mode"], fields["time_start"]))
+                fields["ret"] = None
         else:
             fields["ret"] = None
         self.finish(record, fields)
@@ -319,10 +324,8 @@ class Engine:
         if started is not None:
             self.hub.post(CommandStarted(started.id, started.server, time.time()))
 
-    def fail(self, record: CommandRecord, status: str, traceback: str) -> None:
-        now = time.time()
-        self.finish(record, {"mode": None, "successful": False, "status": status,
-                             "traceback": traceback, "time_start": now, "time_end": now})
+    def fail(self, record: CommandRecord, status: Status, traceback: str) -> None:
+        self.finish(record, failure(status, traceback))
 
     # ----- sending, under the lock --------------------------------------------------------
     def usable(self, rank: int) -> bool:
@@ -334,7 +337,7 @@ class Engine:
             self.ledger.first_available.append(record)
             self._dispatch_first_available()
         elif self.views[record.target].lost:
-            self.fail(record, "lost", f"Server {record.target} is lost; the command was not sent.\n")
+            self.fail(record, Status.LOST, f"Server {record.target} is lost; the command was not sent.\n")
         else:
             self._send_command(record, record.target)
 
@@ -376,7 +379,7 @@ class Engine:
             pass
         where = self._where(rank)
         for record in list(self.ledger.in_flight[rank]):
-            self.fail(record, "lost", f"Server {rank}{where} was lost: {reason}.\n")
+            self.fail(record, Status.LOST, f"Server {rank}{where} was lost: {reason}.\n")
         self.namespaces.lost(rank)
         self._post_status(rank)
 
@@ -391,7 +394,7 @@ class Engine:
                 view.timed_out = True
                 silence = now - view.last_heard
                 for record in list(self.ledger.in_flight[rank]):
-                    self.fail(record, "timeout",
+                    self.fail(record, Status.TIMEOUT,
                               f"Server {rank}{self._where(rank)} sent no heartbeat for "
                               f"{silence:.1f} s (timeout {self.heartbeat_timeout:g} s).\n")
                 self._post_status(rank)
@@ -425,4 +428,6 @@ class Engine:
         }
 
     def _post_status(self, rank: int) -> None:
-        self.hub.post(ServerStatusChanged(rank, self.server_status(rank)))
+        status = self.server_status(rank)
+        self.last_status[rank] = status
+        self.hub.post(ServerStatusChanged(rank, status))

@@ -9,18 +9,17 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from mpi4py import MPI
 
+from core.boot import python_code
 from core.wire.doorbell import DoorbellListener
 from core.wire.messages import ServerConfig, StopRequest, Tag
 from core.wire.transport import Peer, send_unannounced
 
 CONNECT_TIMEOUT = 120.0
-_SERVER_BOOT = ("import sys; sys.path.insert(0, {path!r}); "
-                "from core.server.rank import main; main()")
+SERVER_CODE = python_code("core.server.rank", "main()")
 
 
 @dataclass
@@ -51,11 +50,10 @@ ConfigFactory = Callable[[int, DoorbellListener], ServerConfig]
 
 def spawn_servers(first_rank: int, count: int, make_config: ConfigFactory) -> ServerGroup:
     """Spawn `count` server processes numbered from `first_rank`, in this process's directory."""
-    boot = _SERVER_BOOT.format(path=str(Path(__file__).resolve().parent.parent))
     info = MPI.Info.Create()
     info.Set("wdir", os.getcwd())
     try:
-        comm = MPI.COMM_SELF.Spawn(sys.executable, args=["-c", boot], maxprocs=count, info=info)
+        comm = MPI.COMM_SELF.Spawn(sys.executable, args=["-c", SERVER_CODE], maxprocs=count, info=info)
     finally:
         info.Free()
     ranks = {first_rank + i: i for i in range(count)}

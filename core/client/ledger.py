@@ -12,33 +12,10 @@ import itertools
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypedDict
+from typing import Any
+from collections.abc import Callable
 
-
-class CommandResponse(TypedDict):
-    """What every command yields (the mpi4casa keys `successful`, `traceback`, `ret` and more)."""
-
-    id: int
-    command: str
-    parameters: dict[str, Any] | None
-    mode: str | None
-    """'eval' (an expression: `ret` is its value) or 'exec' (statements: `ret` is None)."""
-    server: int | None
-    status: str
-    """done, failed, interrupted, timeout, cancelled or lost."""
-    successful: bool
-    traceback: str | None
-    ret: Any
-    time_start: float
-    time_end: float
-    namespace_reset: bool
-    """True when the server's namespace was lost since its previous command (or just now)."""
-    ret_size: int
-    """Bytes the result took on the wire (0 for None): what it counts against `result_memory`."""
-    ret_dropped: dict[str, Any] | None
-    """None while `ret` holds the result; once the value was let go (`result_memory`,
-    `purge_results`): `{'reason': 'budget' or 'purged', 'time', 'summary'}` with the value's
-    `core.sessions.literals.summary` (type, shape, dtype, size, a short repr)."""
+from core.wire.responses import CommandResponse, Status
 
 
 class CommandFuture(Future):
@@ -74,7 +51,7 @@ class CommandRecord:
     push_target: int | list[int] | None = None
     time_queued: float = field(default_factory=time.time)
     server: int | None = None
-    status: str = "queued"
+    status: Status = Status.QUEUED
     response: CommandResponse | None = None
 
     @property
@@ -105,7 +82,7 @@ class Ledger:
         fifo = self.in_flight[rank]
         fifo.append(record)
         if len(fifo) == 1:
-            record.status = "running"
+            record.status = Status.RUNNING
             return True
         return False
 
@@ -136,7 +113,7 @@ class Ledger:
         if record in fifo:
             fifo.remove(record)
         if was_head and fifo:
-            fifo[0].status = "running"
+            fifo[0].status = Status.RUNNING
             return fifo[0]
         return None
 

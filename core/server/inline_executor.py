@@ -53,6 +53,8 @@ class _BatchLogHandler(logging.Handler):
 
 
 class InlineExecutor:
+    pid = None  # no worker process: commands run here
+
     def __init__(self, server):
         self.server = server
         self.runner = CommandRunner()
@@ -82,9 +84,21 @@ class InlineExecutor:
         with self.server.lock:
             self.server.complete(fields, result)
 
-    def reset(self) -> None:
-        """A fresh namespace (only between commands)."""
+    def restart(self) -> bool:
+        """A fresh namespace, only between commands: the running one holds the old namespace."""
+        if self.command_id is not None:
+            return False
         self.runner = CommandRunner()
+        return True
+
+    def pause_output(self, paused: bool) -> None:
+        """Output is captured in this process at the Python level: nothing to stop reading."""
+
+    def usage(self) -> tuple[float, int]:
+        return 0.0, 0
+
+    def close(self) -> None:
+        """Nothing runs beside the rank."""
 
     def interrupt(self) -> None:
         if self.runner.executing:

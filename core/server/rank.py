@@ -1,8 +1,9 @@
 """An MPI server rank: receives commands from the client and runs them in FIFO order.
 
-By default the rank itself never runs user code: a `WorkerProcess` does, and the rank relays its
-output, notices its death and starts a fresh one (see `core.worker`). With isolation 'none' the
-rank runs commands itself (`core.server.inline_executor`): faster, but a crash in a command ends the job.
+The rank hands its commands to one executor (`core.server.executor`): by default a worker process
+that it supervises, so that it never runs user code itself (`core.server.worker_executor`); with
+isolation 'none' the rank runs them itself (`core.server.inline_executor`): faster, but a crash
+in a command ends the job.
 
 The rank waits without burning a core: right after activity it spins on `Iprobe` for
 `SPIN_SECONDS` to keep a conversation hot, yielding the core between probes, then sleeps in
@@ -27,11 +28,14 @@ from core.wire import doorbell
 
 from core import priority
 from core.wire.messages import (CommandRequest, LogItem, ServerConfig, ServerInfo, ServerStatus, StopRequest,
-                       Tag, WorkerKind)
+                       Tag)
+from core.wire.responses import Status, failure
 from core.server.output_batch import OutputBatch
 from core.server.staging import StagingArea
 from core.wire.transport import Peer, PeerLost, receive
-from core.server.worker_process import WorkerProcess
+from core.server.executor import Executor
+from core.server.inline_executor import InlineExecutor
+from core.server.worker_executor import WorkerExecutor
 
 SPIN_SECONDS = 0.002
 MAX_OUTPUT_IN_FLIGHT = 4
@@ -76,14 +80,8 @@ class Server:
         peer.on_sent = self.staging.give_back
         self.selector = selectors.DefaultSelector()
         self.selector.register(peer.sock, selectors.EVENT_READ, self._on_doorbell)
-        if config.isolation == "process":
-            self.worker: WorkerProcess | None = None
-            self.inline = None
-            self._start_worker()
-        else:
-            from core.server.inline_executor import InlineExecutor
-            self.worker = None
-            self.inline = InlineExecutor(self)
+        self.executor: Executor = (WorkerExecutor(self) if config.isolation == "process"
+                                   else InlineExecutor(self))
 
     # ----- the loop -------------------------------------------------------------------------
     def serve(self) -> None:
@@ -107,9 +105,7 @@ class Server:
             active = self._receive_all()
             if self.reset_pending and self.running is None:
                 self.reset_pending = False
-                self.inline.reset()
-                self._reset(f"Server {self.rank} was restarted at the client's request; "
-                            f"its namespace is lost.")
+                self._restart()
             next_item = self._next_item() if self.running is None else None
             now = time.monotonic()
             self._timers(now)
@@ -178,7 +174,7 @@ class Server:
             self._retry_interrupt(now)
         if self.output_in_flight:
             self.output_in_flight = [req for req in self.output_in_flight if not req.Test()]
-            self._pause_streams(len(self.output_in_flight) >= MAX_OUTPUT_IN_FLIGHT)
+            self.executor.pause_output(len(self.output_in_flight) >= MAX_OUTPUT_IN_FLIGHT)
         if self.batch.due_in(now) == 0.0:
             self.flush_output()
         if now >= self.next_heartbeat:
@@ -210,7 +206,7 @@ class Server:
         kept = collections.deque()
         for item in self.queue:
             if item is not _STOP and item[0].id in ids:
-                self._respond_unrun(item[0], "cancelled", "Cancelled before it started.\n")
+                self._respond_unrun(item[0], Status.CANCELLED, "Cancelled before it started.\n")
             else:
                 kept.append(item)
         self.queue = kept
@@ -228,14 +224,12 @@ class Server:
     def _start(self, request: CommandRequest, buffers: list) -> None:
         if request.id in self.interrupt_on_start:
             self.interrupt_on_start.discard(request.id)
-            self._respond_unrun(request, "interrupted", "KeyboardInterrupt: interrupted before it started\n")
+            self._respond_unrun(request, Status.INTERRUPTED,
+                                "KeyboardInterrupt: interrupted before it started\n")
             return
         self.running = request
         self.running_since = time.monotonic()
-        if self.worker is not None:
-            self.worker.run(request, buffers)
-        else:
-            self.inline.run(request, buffers)
+        self.executor.run(request, buffers)
 
     def _request_interrupt(self, command_id: int | None) -> None:
         """Interrupt `command_id` (None: what runs, else what runs next) now or when it starts.
@@ -253,10 +247,7 @@ class Server:
         that lands just before the command starts executing is ignored by design."""
         self.interrupting = self.running.id
         self.interrupt_sent = time.monotonic()
-        if self.worker is not None:
-            self.worker.interrupt()
-        else:
-            self.inline.interrupt()
+        self.executor.interrupt()
 
     def _retry_interrupt(self, now: float) -> None:
         if self.running is None or self.running.id != self.interrupting:
@@ -270,111 +261,41 @@ class Server:
         self.flush_output()
         self._respond(request, fields, result)
 
-    def _respond_unrun(self, request: CommandRequest, status: str, traceback: str) -> None:
+    def _respond_unrun(self, request: CommandRequest, status: Status, traceback: str) -> None:
         """Answer for a command that never ran (cancelled, or interrupted before it started)."""
-        now = time.time()
-        self._respond(request, {"mode": None, "successful": False, "status": status,
-                                "traceback": traceback, "time_start": now, "time_end": now}, [])
+        self._respond(request, failure(status, traceback), [])
 
     def _respond(self, request: CommandRequest, fields: dict, result: list) -> None:
         fields["id"] = request.id
         fields["server"] = self.rank
         fields["namespace_reset"] = self.namespace_reset
-        if fields["status"] != "cancelled":
+        if fields["status"] != Status.CANCELLED:
             self.namespace_reset = False
         self.peer.send(Tag.RESPONSE, fields, result)
 
-    # ----- the worker process ---------------------------------------------------------------
-    def _start_worker(self) -> None:
-        self.worker = WorkerProcess(allocate=self.staging.take)
-        self.selector.register(self.worker.channel, selectors.EVENT_READ, self._on_worker_frame)
-        for fd in self.worker.streams:
-            self.selector.register(fd, selectors.EVENT_READ, self._on_worker_stream)
-
-    def _on_worker_frame(self, channel) -> None:
-        try:
-            while True:
-                kind, payload, buffers = channel.receive()
-                if kind == WorkerKind.LOG:
-                    self.add_log(payload)
-                elif kind == WorkerKind.DONE:
-                    self._drain_streams()
-                    self.complete(payload, buffers)
-                if not channel.poll():
-                    return
-        except (EOFError, OSError):
-            self._on_worker_death()
-
-    def _on_worker_stream(self, fd: int) -> None:
-        data = self.worker.read_stream(fd)
-        if data == b"":
-            self.selector.unregister(fd)
-        elif data:
-            self.add_output(self.worker.streams[fd], data)
-
-    def _drain_streams(self) -> None:
-        for fd in self.worker.streams:
-            while data := self.worker.read_stream(fd):
-                self.add_output(self.worker.streams[fd], data)
-
-    def _pause_streams(self, paused: bool) -> None:
-        for fd in self.worker.streams if self.worker is not None else ():
-            key = self.selector.get_map().get(fd)
-            if paused and key is not None:
-                self.selector.unregister(fd)
-            elif not paused and key is None and not self._stream_closed(fd):
-                self.selector.register(fd, selectors.EVENT_READ, self._on_worker_stream)
-
-    def _stream_closed(self, fd: int) -> bool:
-        stream = self.worker.process.stdout if self.worker.streams[fd] == "stdout" else self.worker.process.stderr
-        return stream.closed
-
-    def _on_worker_death(self) -> None:
-        old = self.worker
-        how = old.death_description()
-        self._replace_worker()
-        self._reset(f"The worker process of server {self.rank} (pid {old.pid} on {self.host}) "
-                    f"{how}. Its namespace is lost; a fresh worker has started.")
-
-    def _replace_worker(self) -> None:
-        """Stop listening to the current worker, keep what it printed, start a fresh one."""
-        old = self.worker
-        for fileobj in (old.channel, *old.streams):
-            try:
-                self.selector.unregister(fileobj)
-            except KeyError:
-                pass
-        self._drain_streams()
-        old.kill()
-        self._start_worker()
-
     def _restart(self) -> None:
         """The client asked for a fresh namespace (its `restart_server`)."""
-        if self.worker is not None:
-            self._replace_worker()
-            self._reset(f"Server {self.rank} was restarted at the client's request; "
-                        f"its namespace is lost and a fresh worker has started.")
+        if self.executor.restart():
+            self.reset(f"Server {self.rank} was restarted at the client's request; "
+                       f"its namespace is lost.")
         else:
-            self.reset_pending = True  # done between commands, see `serve`
-            if self.running is not None:
-                self._interrupt()
+            self.reset_pending = True  # asked again once the running command ends, see `_step`
+            self._interrupt()
 
-    def _reset(self, detail: str) -> None:
+    def reset(self, detail: str) -> None:
         """Say plainly that the namespace is gone: in the log, in the response of the command
         that was running, in the next command's response, and with a new READY."""
         self.add_log(LogItem(self.running.id if self.running else None, time.time(), 40,
                              "mpipanel.server", detail))
         self.namespace_reset = True
         if self.running is not None:
-            now = time.time()
-            self.complete({"mode": None, "successful": False, "status": "failed",
-                           "traceback": detail + "\n", "time_start": now, "time_end": now}, [])
+            self.complete(failure(Status.FAILED, detail + "\n"), [])
             self.namespace_reset = True  # and the next command will say so again
         self.peer.send(Tag.READY, ServerInfo(self.rank, self.host, os.getpid(), self.worker_pid))
 
     @property
     def worker_pid(self) -> int | None:
-        return self.worker.pid if self.worker is not None else None
+        return self.executor.pid
 
     # ----- output -------------------------------------------------------------------------
     def add_output(self, stream: str, data: bytes) -> None:
@@ -410,16 +331,8 @@ class Server:
 
     def _usage(self) -> tuple[float, int]:
         """CPU % and resident memory of this rank plus its worker."""
-        cpu = self.process.cpu_percent(None)
-        rss = self.process.memory_info().rss
-        if self.worker is not None:
-            try:
-                worker = self.worker.psutil_process
-                cpu += worker.cpu_percent(None)
-                rss += worker.memory_info().rss
-            except psutil.Error:
-                pass
-        return cpu, rss
+        cpu, rss = self.executor.usage()
+        return cpu + self.process.cpu_percent(None), rss + self.process.memory_info().rss
 
     def _finish(self) -> None:
         self.flush_output()
@@ -460,8 +373,7 @@ def main() -> None:
         server.serve()
     except PeerLost:
         server.client_alive = server.finalize = False  # MPI_Finalize would wait for it forever
-    if server.worker is not None:
-        server.worker.kill()
+    server.executor.close()
     if comm is parent and server.client_alive:
         comm.Disconnect()  # collective: the client disconnects every healthy spawned group
         server.finalize = True  # and then this process's MPI stands alone

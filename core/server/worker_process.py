@@ -1,6 +1,6 @@
 """The server rank's side of its worker process: start it, feed it, read it, notice its death.
 
-The worker is a plain `subprocess` running `python -m core.worker`, not a `multiprocessing`
+The worker is a plain `subprocess` running `core.worker` (see `core.boot`), not a `multiprocessing`
 child: it must not inherit the MPI launcher's `PMI_*`/`HYDRA*` variables (its start would fail
 inside `MPI_Init` if the user's code imports mpi4py) and it must not re-import the rank's
 `__main__`, which imports MPI.
@@ -13,23 +13,20 @@ import signal
 import socket
 import subprocess
 import sys
-from pathlib import Path
 
 import psutil
 
+from core.boot import python_code
 from core.wire import cross_memory
 from core.wire.messages import CommandRequest, WorkerKind
 from core.wire.worker_channel import FrameChannel
 
 LAUNCHER_VARIABLE_PREFIXES = ("PMI_", "PMIX_", "HYDI_", "HYDRA_", "MPI_LOCAL", "OMPI_", "PRTE_")
-_CORE_PARENT = str(Path(__file__).resolve().parent.parent)
+WORKER_CODE = python_code("core.worker.__main__", "main(sys.argv)")
 
 
 def worker_environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(LAUNCHER_VARIABLE_PREFIXES)}
-    # The worker imports `core` the way this rank did, installed or not.
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [_CORE_PARENT, env.get("PYTHONPATH")]))
-    return env
+    return {k: v for k, v in os.environ.items() if not k.startswith(LAUNCHER_VARIABLE_PREFIXES)}
 
 
 class WorkerProcess:
@@ -43,7 +40,7 @@ class WorkerProcess:
         os.set_inheritable(self._lifeline, False)
         with theirs:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "core.worker", str(theirs.fileno()), str(lifeline_read),
+                [sys.executable, "-c", WORKER_CODE, str(theirs.fileno()), str(lifeline_read),
                  "lend" if cross_memory.available() else "send"],
                 pass_fds=(theirs.fileno(), lifeline_read), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,

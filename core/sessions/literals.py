@@ -52,7 +52,8 @@ def summary(value: Any) -> dict[str, Any]:
     for name in ("shape", "dtype", "size"):
         attribute = getattr(value, name, None)
         if attribute is not None and not callable(attribute):
-            facts[name] = list(attribute) if name == "shape" else (str(attribute) if name == "dtype" else int(attribute))
+            facts[name] = (list(attribute) if name == "shape" else
+                           str(attribute) if name == "dtype" else int(attribute))
     if "size" not in facts and hasattr(value, "__len__"):
         try:
             facts["size"] = len(value)

@@ -16,7 +16,8 @@ Nothing here is thread-safe: each side serialises its MPI calls with one lock.
 from __future__ import annotations
 
 import socket
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from mpi4py import MPI
 
@@ -27,7 +28,7 @@ INLINE_LIMIT = 16 * 1024
 """Buffers totalling at most this many bytes travel inside the envelope."""
 
 
-class PeerLost(Exception):
+class PeerLost(Exception):  # noqa: N818 - an event the caller handles, not an error
     """The peer's doorbell socket closed or broke: the peer process is gone."""
 
 

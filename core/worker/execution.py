@@ -18,6 +18,7 @@ from typing import Any
 from core.wire import blobs
 from core.worker import namespace_summary
 from core.wire.messages import CommandRequest
+from core.wire.responses import Status, failure, success
 
 CODE_CACHE_SIZE = 512
 LINECACHE_SIZE = 1000
@@ -96,27 +97,23 @@ class CommandRunner:
             finally:
                 self.executing = False
         except KeyboardInterrupt as exc:
-            return self._failure(request, mode, time_start, exc, "interrupted")
+            return self._failure(mode, time_start, exc, Status.INTERRUPTED)
         except BaseException as exc:  # noqa: BLE001 - SystemExit and all: the server lives on
-            return self._failure(request, mode, time_start, exc, "failed")
-        fields = {"mode": mode, "successful": True, "traceback": None, "status": "done",
-                  "time_start": time_start, "time_end": time.time()}
+            return self._failure(mode, time_start, exc, Status.FAILED)
+        fields = success(mode, time_start)
         if ret is None:
             return fields, []
         try:
             packed = blobs.pack(ret)
         except Exception as exc:  # noqa: BLE001 - any pickling failure becomes a failed response
-            fields.update(successful=False, status="failed",
-                          traceback=f"The command ran, but its result cannot be sent to the client:\n"
-                                    f"{blobs.describe_unpicklable(ret, exc)}\n")
-            return fields, []
+            return failure(Status.FAILED, f"The command ran, but its result cannot be sent to the "
+                                          f"client:\n{blobs.describe_unpicklable(ret, exc)}\n",
+                           mode, time_start), []
         return fields, packed
 
     @staticmethod
-    def _failure(request, mode, time_start, exc, status) -> tuple[dict[str, Any], list]:
+    def _failure(mode, time_start, exc, status) -> tuple[dict[str, Any], list]:
         # Drop the runner's own frame: the user's traceback starts in their command.
         tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
         text = "".join(traceback.format_exception(type(exc), exc, tb))
-        fields = {"mode": mode, "successful": False, "traceback": text, "status": status,
-                  "time_start": time_start, "time_end": time.time()}
-        return fields, []
+        return failure(status, text, mode, time_start), []

@@ -18,7 +18,7 @@ def test_output_and_log_records_stream_into_the_servers_pane_coloured_by_kind(qt
                                "logging.getLogger('demo').warning('careful')", target=3)
     response(qtbot, window, command_id)
     pane = window.panes[3]
-    qtbot.waitUntil(lambda: any("#%d" % command_id in line.text for line in pane.output.lines))
+    qtbot.waitUntil(lambda: any(f"#{command_id}" in line.text for line in pane.output.lines))
     kinds = {line.text: line.kind for line in pane.output.lines}
     assert kinds["to stdout"] == "stdout" and kinds["to stderr"] == "stderr"
     assert kinds["WARNING demo: careful"] == "WARNING"
@@ -91,7 +91,7 @@ def test_restart_button_gives_the_server_a_fresh_namespace(qtbot, window):
     response(qtbot, window, _send(window, "kept = 1", target=2))
     answer_next_dialog(QMessageBox.StandardButton.Yes)
     window.panes[2].findChild(QPushButton, "restartButton").click()
-    qtbot.waitUntil(lambda: "namespace is lost" in "\n".join(l.text for l in window.panes[2].output.lines),
+    qtbot.waitUntil(lambda: "namespace is lost" in "\n".join(line.text for line in window.panes[2].output.lines),
                     timeout=20000)
     result = response(qtbot, window, _send(window, "'kept' in globals()", target=2))
     assert result["ret"] is False and result["namespace_reset"] is True
@@ -130,7 +130,7 @@ def _history_menu(window, command_id: int, action: str) -> None:
 def test_history_menu_cancels_a_queued_command_and_interrupts_a_running_one(qtbot, window):
     sleeper = _send(window, "import time\nprint('sleeping', flush=True)\ntime.sleep(60)", target=1)
     queued = _send(window, "'never runs'", target=1)
-    qtbot.waitUntil(lambda: any(l.text == "sleeping" for l in window.panes[1].output.lines), timeout=20000)
+    qtbot.waitUntil(lambda: any(line.text == "sleeping" for line in window.panes[1].output.lines), timeout=20000)
     qtbot.waitUntil(lambda: window.history.model_.row_of(queued) is not None)
     _history_menu(window, queued, "Cancel")
     assert response(qtbot, window, queued)["status"] == "cancelled"

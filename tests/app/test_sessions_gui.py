@@ -9,10 +9,10 @@ from gui_helpers import answer_next_dialog, response
 
 def test_status_bar_and_about_box_show_the_session_log(qtbot, window):
     from app.about import about_text
-    path = window.client.session_log_path
+    path = window.bridge.session_log_path
     label = window.findChild(type(window.message), "sessionLogLabel")
-    assert path is not None and label.text() == f"session log: {path.name}" and label.toolTip() == str(path)
-    assert str(path) in about_text(window.client)
+    assert label.text() == f"session log: {path.name}" and label.toolTip() == str(path)
+    assert str(path) in about_text(window.bridge)
 
 
 def test_save_session_dialog_options_reach_the_script(qtbot, window, tmp_path):
@@ -29,8 +29,8 @@ def test_save_session_dialog_options_reach_the_script(qtbot, window, tmp_path):
     assert "'kept'" in text and "1 / 0" not in text
 
 
-def test_saving_a_parameter_without_literal_form_says_which(qtbot, window, tmp_path):
-    window.client.push_command_request("x", block=True, parameters={"x": float("nan")})
+def test_saving_a_parameter_without_literal_form_says_which(qtbot, window, gui_client, tmp_path):
+    gui_client.push_command_request("x", block=True, parameters={"x": float("nan")})
     shown = answer_next_dialog(QMessageBox.StandardButton.Ok)
     assert not window.save_script(tmp_path / "nan.py")
     assert "parameter 'x'" in shown[0] and "no literal form" in shown[0]

@@ -16,7 +16,7 @@ def test_status_bar_counts_servers_and_names_the_launch_mode(qtbot, window):
 
 def test_about_box_names_the_versions_a_bug_report_needs(window):
     from app.about import about_text
-    text = about_text(window.client)
+    text = about_text(window.bridge)
     for expected in ("mpipanel", "Qt", "MPICH", "mpi4py", "Python", "spawn"):
         assert expected in text
 
@@ -102,3 +102,36 @@ def test_sixteen_servers_use_the_overview_and_open_panes_on_demand(qtbot, many_c
     window.targets.select([12])
     [command_id] = window.run("'hello from 12'")
     assert response(qtbot, window, command_id)["server"] == 12
+
+
+def test_the_window_never_waits_for_the_clients_mpi_lock(qtbot, gui_client):
+    """While something else holds the client's MPI lock, the window opens, sends, interrupts,
+    cancels and reports at once; a watchdog frees the lock after 5 s if the GUI thread waits."""
+    import threading
+
+    from app.about import about_text
+    from app.main_window import MainWindow
+    lock = gui_client._engine.lock
+    lock.acquire()
+    freed_by_watchdog = threading.Event()
+    watchdog = threading.Timer(5.0, lambda: (freed_by_watchdog.set(), lock.release()))
+    watchdog.start()
+    try:
+        window = MainWindow(gui_client, owns_client=False)
+        qtbot.addWidget(window)
+        window.show()
+        window.targets.select([1])
+        [sent] = window.run("import time; time.sleep(60)")
+        [doomed] = window.run("'never runs'")
+        window.bridge.cancel([doomed])
+        window.bridge.interrupt([sent])
+        unfinished = window.bridge.unfinished_commands()
+        text = about_text(window.bridge)
+    finally:
+        watchdog.cancel()
+        if not freed_by_watchdog.is_set():
+            lock.release()
+    assert not freed_by_watchdog.is_set(), "the GUI thread waited for the client's MPI lock"
+    assert unfinished == 2 and "spawn" in text
+    assert response(qtbot, window, doomed)["status"] == "cancelled"
+    assert response(qtbot, window, sent)["status"] == "interrupted"

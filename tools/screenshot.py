@@ -1,6 +1,6 @@
 """Make the README's screenshot: a realistic session in the real window, grabbed to a PNG.
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" python packaging/screenshot.py resources/screenshot.png
+    xvfb-run -a -s "-screen 0 1600x1000x24" python tools/screenshot.py resources/screenshot.png
 
 Four spawned servers load data, log, print, fail once, and one keeps working while the load chart
 fills for `--seconds`; then the window is grabbed.
@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QApplication
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app.main_window import MainWindow  # noqa: E402
-from core import MPICommandClient  # noqa: E402
+from app.main_window import MainWindow
+from core import MPICommandClient
 
 SESSION = [
     ([1, 2, 3, 4], "import logging, numpy as np\nlog = logging.getLogger('survey')"),

@@ -1,29 +1,28 @@
-"""The baselines `python -m core.bench` measures in the same run as mpipanel's own figures.
+"""The baselines `python -m benchmarks` measures in the same run as mpipanel's own figures.
 
 Each baseline runs as its own process (MPI is initialised once per process, and mpi4py.futures
 must not share one with our client) and prints one JSON object:
 
-    mpiexec -n 2 python -m core.bench_baselines pingpong      raw pickled send/recv round trip
-    mpiexec -n 2 python -m core.bench_baselines buffer BYTES discard|keep  raw Send/Recv bandwidth, fresh buffers
-    python -m core.bench_baselines futures_rtt WORKERS        MPIPoolExecutor submit().result()
-    python -m core.bench_baselines futures_throughput WORKERS COUNT
-    python -m core.bench_baselines futures_startup WORKERS    pool start until every worker answered
-    python -m core.bench_baselines futures_idle WORKERS SECONDS   idle CPU of client and workers
-    python -m core.bench_baselines ipyparallel_throughput ENGINES COUNT
+    mpiexec -n 2 python -m benchmarks.baselines pingpong      raw pickled send/recv round trip
+    mpiexec -n 2 python -m benchmarks.baselines buffer BYTES discard|keep  raw Send/Recv bandwidth, fresh buffers
+    python -m benchmarks.baselines futures_rtt WORKERS        MPIPoolExecutor submit().result()
+    python -m benchmarks.baselines futures_throughput WORKERS COUNT
+    python -m benchmarks.baselines futures_startup WORKERS    pool start until every worker answered
+    python -m benchmarks.baselines futures_idle WORKERS SECONDS   idle CPU of client and workers
+    python -m benchmarks.baselines ipyparallel_throughput ENGINES COUNT   needs mpipanel[bench]
 """
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import sys
 import time
 
-import psutil
+from benchmarks.measurement import WARMUP, idle_cpu, measure_main
 
 PINGPONG_ROUNDS = 20_000
 RTT_ROUNDS = 2_000
-WARMUP = 200
+NOT_INSTALLED = {"skipped": "not measured: install mpipanel[bench]"}
 
 
 def _tiny(_=None):
@@ -126,7 +125,7 @@ def ipyparallel_throughput(engines: int, count: int) -> dict:
     try:
         import ipyparallel
     except ImportError:
-        return {"skipped": "ipyparallel is not installed (pip install 'mpipanel[bench]')"}
+        return NOT_INSTALLED
     with ipyparallel.Cluster(n=engines, log_level=40) as client:
         view = client.load_balanced_view()
         view.map_sync(_tiny, range(engines * 4))
@@ -137,25 +136,5 @@ def ipyparallel_throughput(engines: int, count: int) -> dict:
         return {"per_s": count / (time.perf_counter() - start)}
 
 
-def idle_cpu(pids: dict[str, int], seconds: float) -> dict[str, float]:
-    """CPU % of each process over `seconds`, measured from outside while this one sleeps."""
-    processes = {name: psutil.Process(pid) for name, pid in pids.items()}
-    before = {name: sum(p.cpu_times()[:2]) for name, p in processes.items()}
-    time.sleep(seconds)
-    return {name: (sum(p.cpu_times()[:2]) - before[name]) / seconds * 100 for name, p in processes.items()}
-
-
-def arguments(args: list[str]) -> list:
-    """Command-line words as the measurement functions take them: words, floats, ints."""
-    return [a if a.isalpha() else float(a) if "." in a else int(a) for a in args]
-
-
-def main(argv: list[str]) -> None:
-    name, *args = argv
-    result = globals()[name](*arguments(args))
-    if result:
-        print(json.dumps(result), flush=True)
-
-
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    measure_main(globals(), sys.argv[1:])

@@ -1,6 +1,7 @@
-"""Render resources/mpipanel.svg to the PNG sizes the desktop entry and the conda recipe use.
+"""Render the icon's source, app/resources/mpipanel.svg, to the PNG sizes in resources/ that
+desktop integration uses (share/icons/hicolor/256x256).
 
-    QT_QPA_PLATFORM=offscreen python packaging/render_icon.py
+    QT_QPA_PLATFORM=offscreen python tools/render_icon.py
 """
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+REPO = Path(__file__).resolve().parent.parent
+SOURCE = REPO / "app" / "resources" / "mpipanel.svg"
+RESOURCES = REPO / "resources"
 
 
 def render(size: int, target: Path) -> None:
@@ -18,7 +21,7 @@ def render(size: int, target: Path) -> None:
     image.fill(Qt.GlobalColor.transparent)
     painter = QPainter(image)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    QSvgRenderer(str(RESOURCES / "mpipanel.svg")).render(painter)
+    QSvgRenderer(str(SOURCE)).render(painter)
     painter.end()
     image.save(str(target))
 

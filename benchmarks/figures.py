@@ -1,27 +1,26 @@
-"""mpipanel's own figures for `python -m core.bench`, one per process, printed as JSON.
+"""mpipanel's own figures for `python -m benchmarks`, one per process, printed as JSON.
 
-    python -m core.bench_figures rtt ISOLATION ROUNDS
-    python -m core.bench_figures idle_rtt ISOLATION SAMPLES
-    python -m core.bench_figures throughput SERVERS COUNT ISOLATION
-    python -m core.bench_figures big_result BYTES
-    python -m core.bench_figures idle SERVERS SECONDS
-    python -m core.bench_figures startup SERVERS
-    python -m core.bench_figures scale SERVERS ROUNDS
-    python -m core.bench_figures size_rtt BYTES ROUNDS
+    python -m benchmarks.figures rtt ISOLATION ROUNDS
+    python -m benchmarks.figures idle_rtt ISOLATION SAMPLES
+    python -m benchmarks.figures throughput SERVERS COUNT ISOLATION
+    python -m benchmarks.figures big_result BYTES
+    python -m benchmarks.figures idle SERVERS SECONDS
+    python -m benchmarks.figures startup SERVERS
+    python -m benchmarks.figures scale SERVERS ROUNDS
+    python -m benchmarks.figures size_rtt BYTES ROUNDS
 
 Every client here runs without its session log, which costs a JSON line per event.
 """
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import time
 
 import psutil
 
-from core.bench_baselines import WARMUP, arguments, idle_cpu
-from core.client.command_client import MPICommandClient
+from benchmarks.measurement import WARMUP, idle_cpu, measure_main
+from core import MPICommandClient
 
 
 def _client(servers: int, isolation: str = "process") -> MPICommandClient:
@@ -136,10 +135,5 @@ def size_rtt(size: int, rounds: int) -> dict:
         return {"rtt_us": (time.perf_counter() - start) / rounds * 1e6}
 
 
-def main(argv: list[str]) -> None:
-    name, *args = argv
-    print(json.dumps(globals()[name](*arguments(args))), flush=True)
-
-
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    measure_main(globals(), sys.argv[1:])

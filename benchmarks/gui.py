@@ -1,13 +1,13 @@
-"""The GUI's figures for `python -m core.bench`, measured on the real window, offscreen.
+"""The GUI's figures for `python -m benchmarks`, measured on the real window, offscreen.
 
-    python -m app.bench_gui stall SERVERS SECONDS LINES_PER_S
+    python -m benchmarks.gui stall SERVERS SECONDS LINES_PER_S
         longest Qt main-thread stall while every server prints LINES_PER_S for SECONDS, and how
         much the process's memory grew
-    python -m app.bench_gui click ROUNDS
+    python -m benchmarks.gui click ROUNDS
         time from a click on Run to the result shown in its pane
-    python -m app.bench_gui big_result BYTES ROUNDS
+    python -m benchmarks.gui big_result BYTES ROUNDS
         time from Run to a BYTES-sized array result shown, and the longest stall meanwhile
-    python -m app.bench_gui idle SERVERS SECONDS
+    python -m benchmarks.gui idle SERVERS SECONDS
         CPU % of the window's process while nothing happens but heartbeats and the live chart
 
 Prints one JSON object.
@@ -15,7 +15,6 @@ Prints one JSON object.
 from __future__ import annotations
 
 import gc
-import json
 import os
 import statistics
 import sys
@@ -25,13 +24,13 @@ import psutil
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtWidgets import QApplication
 
-from core import MPICommandClient  # noqa: E402
-
-from .__main__ import SERVER_NICE  # noqa: E402
-from .main_window import MainWindow  # noqa: E402
+from app.__main__ import SERVER_NICE
+from app.main_window import MainWindow
+from benchmarks.measurement import measure_main
+from core import MPICommandClient
 
 WINDOW_SIZE = (1500, 920)
 """A full-screen window on a common laptop: painting costs grow with it, so it is fixed here
@@ -167,7 +166,7 @@ def click(rounds: int) -> dict:
         start = time.perf_counter()
         window.run_button.click()
         [command_id] = window.last_sent
-        _wait(app, lambda: command_id in shown)
+        _wait(app, lambda sent=command_id: sent in shown)
         assert window.panes[1].response.response["id"] == command_id
         times.append((shown[command_id] - start) * 1e3)
     window.detach()
@@ -175,11 +174,5 @@ def click(rounds: int) -> dict:
     return {"median_ms": statistics.median(times), "max_ms": max(times)}
 
 
-def main(argv: list[str]) -> None:
-    name, *args = argv
-    converted = [float(a) if "." in a else int(a) for a in args]
-    print(json.dumps(globals()[name](*converted)), flush=True)
-
-
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    measure_main(globals(), sys.argv[1:])

@@ -1,0 +1,192 @@
+"""`python -m benchmarks`: mpipanel's speed beside its baselines, measured in the same run.
+
+Run from a source checkout (the benchmarks are not installed with the package). Each figure group
+below is one function, registered by name for `--only`; every figure in it runs in its own process
+(`benchmarks.figures`, `benchmarks.baselines`, `benchmarks.gui`, see `benchmarks.measurement`).
+The table gives each figure, its baseline, their ratio, the target and whether it is met; `--json
+FILE` writes the same rows. Absolute times on a shared 2-core VM are noisy; ratios hold better.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from benchmarks.measurement import run_child
+from benchmarks.table import Row, compare_row, format_table, machine, not_measured, target_row
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How much a run measures; `--quick` is the one-minute version."""
+    quick: bool
+    rounds: int  # round trips per RTT figure
+    count: int  # commands per throughput figure
+    idle_seconds: float
+    big: int = 100_000_000  # bytes of the large-result figures
+
+
+FULL = Settings(quick=False, rounds=20_000, count=10_000, idle_seconds=5.0)
+QUICK = Settings(quick=True, rounds=2_000, count=2_000, idle_seconds=2.0)
+
+Group = Callable[[Settings], list[Row]]
+_registry: dict[str, Group] = {}
+
+
+def _register(group: Group) -> Group:
+    _registry[group.__name__] = group
+    return group
+
+
+@_register
+def rtt(run: Settings) -> list[Row]:
+    """tiny-command round trips against raw mpi4py and mpi4py.futures, and after an idle second"""
+    rows = []
+    raw = run_child("baselines", "pingpong", mpiexec=2)
+    futures = run_child("baselines", "futures_rtt", 1)
+    for isolation, limit in (("none", 3), ("process", 6)):
+        ours = run_child("figures", "rtt", isolation, run.rounds)
+        name = f"tiny command RTT, isolation '{isolation}'"
+        rows.append(compare_row(name, "µs", ours, "rtt_us", "raw mpi4py ping-pong", raw, "rtt_us", f"≤ {limit}×",
+                                lambda v, b: v / b, lambda r, limit=limit: r <= limit))
+        rows.append(compare_row(name, "µs", ours, "rtt_us", "mpi4py.futures submit().result()", futures, "rtt_us",
+                                "≥ 5× faster", lambda v, b: b / v, lambda r: r >= 5))
+    idle = run_child("figures", "idle_rtt", "process", 3 if run.quick else 5)
+    rows.append(target_row("RTT after 1 s idle (median of samples)", idle, "ms", "ms", "≤ 2 ms",
+                           lambda ms: ms <= 2, f"max {idle.get('max_ms', 0):.2f} ms"))
+    return rows
+
+
+@_register
+def throughput(run: Settings) -> list[Row]:
+    """tiny commands per second against mpi4py.futures and ipyparallel (mpipanel[bench])"""
+    rows = []
+    for servers in (1, 2):
+        futures = run_child("baselines", "futures_throughput", servers, run.count)
+        ipp = run_child("baselines", "ipyparallel_throughput", servers, run.count // 5)
+        # Both peers run tasks in the process that talks to the client, as isolation 'none' does.
+        for isolation in ("process", "none"):
+            ours = run_child("figures", "throughput", servers, run.count, isolation)
+            name = f"throughput, {run.count:,} tiny commands, {servers} server(s), isolation '{isolation}'"
+            rows.append(compare_row(name, "cmd/s", ours, "per_s", "mpi4py.futures submit", futures, "per_s",
+                                    "≥ 2×", lambda v, b: v / b, lambda r: r >= 2))
+            if "cpu_us_per_command" in ours:  # what caps throughput once the cores are busy
+                rows[-1].note = f"{ours['cpu_us_per_command']:.0f} µs CPU per command, all processes"
+            rows.append(compare_row(name, "cmd/s", ours, "per_s", "ipyparallel load-balanced view", ipp,
+                                    "per_s", "≥ 10×", lambda v, b: v / b, lambda r: r >= 10))
+    return rows
+
+
+@_register
+def bandwidth(run: Settings) -> list[Row]:
+    """a 100 MB numpy result against raw Send/Recv"""
+    rows = []
+    ours = run_child("figures", "big_result", run.big)
+    for keep, baseline_name in (("discard", "raw mpi4py Send/Recv"),
+                                ("keep", "raw Send/Recv keeping each array, as the client does")):
+        raw = run_child("baselines", "buffer", run.big, keep, mpiexec=2)
+        rows.append(compare_row("100 MB numpy result (median of 5)", "MB/s", ours, "mb_per_s", baseline_name,
+                                raw, "mb_per_s", "≥ 0.5×", lambda v, b: v / b, lambda r: r >= 0.5))
+    if "best_mb_per_s" in ours:
+        rows[-1].note = f"best {ours['best_mb_per_s']:,.0f} MB/s"
+    return rows
+
+
+@_register
+def idle(run: Settings) -> list[Row]:
+    """idle CPU of every process of a session, and of an mpi4py.futures pool for reference"""
+    ours = run_child("figures", "idle", 2, run.idle_seconds)
+    futures = run_child("baselines", "futures_idle", 2, run.idle_seconds)
+    if "cpu_percent" not in ours:
+        return [Row("idle CPU", None, "% of a core", note=not_measured(ours))]
+    rows = [Row(f"idle CPU over {run.idle_seconds:g} s, {process}", percent, "% of a core", target="≤ 1%",
+                met=percent <= 1) for process, percent in ours["cpu_percent"].items()]
+    if "cpu_percent" in futures:
+        rows.append(Row("idle CPU, mpi4py.futures (reference, busiest process)",
+                        max(futures["cpu_percent"].values()), "% of a core"))
+    return rows
+
+
+@_register
+def startup(run: Settings) -> list[Row]:
+    """spawning servers until all are ready, against an mpi4py.futures pool"""
+    rows = []
+    for servers in (4,) if run.quick else (4, 32):
+        ours = run_child("figures", "startup", servers)
+        futures = run_child("baselines", "futures_startup", servers)
+        rows.append(compare_row(f"start-up to all {servers} servers ready (spawn)", "s", ours, "seconds",
+                                "mpi4py.futures pool start-up", futures, "seconds", "≤ 1.5×",
+                                lambda v, b: v / b, lambda r: r <= 1.5))
+    return rows
+
+
+@_register
+def gui(run: Settings) -> list[Row]:
+    """the real window, offscreen: stalls under an output flood, a big result, idle CPU, a click"""
+    stall = run_child("gui", "stall", 4, "3.0" if run.quick else "10.0", 50_000)
+    shown = run_child("gui", "big_result", run.big, 3)
+    idle = run_child("gui", "idle", 4, run.idle_seconds)
+    click = run_child("gui", "click", 10 if run.quick else 30)
+    return [
+        target_row("GUI: longest main-thread stall, 4 servers × 50k lines/s", stall, "longest_stall_ms", "ms",
+                   "< 50 ms", lambda ms: ms < 50, f"memory grew {stall.get('memory_growth_mb', 0):.0f} MB; "
+                                                   f"{stall.get('lines_seen', 0):,} lines"),
+        Row("GUI: 100 MB array result, Run to shown (median of 3)", shown.get("median_ms"), "ms",
+            note=not_measured(shown) or f"longest stall {shown.get('longest_stall_ms', 0):.0f} ms"),
+        Row(f"GUI: the window's process idle over {run.idle_seconds:g} s, 4 servers (live chart)",
+            idle.get("cpu_percent"), "% of a core", note=not_measured(idle)),
+        target_row("GUI: Run click to result in the pane (median)", click, "median_ms", "ms", "< 20 ms",
+                   lambda ms: ms < 20, f"max {click.get('max_ms', 0):.1f} ms"),
+    ]
+
+
+@_register
+def scale(run: Settings) -> list[Row]:
+    """round trips with 32 servers and with large payloads; a 32-server output flood (not --quick)"""
+    rows = []
+    if not run.quick:
+        scaled = run_child("figures", "scale", 32, 500)
+        if "one_us" in scaled:
+            rows.append(Row("RTT with 32 servers (oversubscribed), one server", scaled["one_us"], "µs"))
+            rows.append(Row("RTT with 32 servers, each in turn", scaled["round_robin_us"], "µs"))
+        stall = run_child("gui", "stall", 32, "10.0", 2000)
+        rows.append(Row("GUI: longest main-thread stall, 32 servers × 2k lines/s", stall.get("longest_stall_ms"),
+                        "ms", note=not_measured(stall) or f"memory grew {stall.get('memory_growth_mb', 0):.0f} MB"))
+    for size in (1_000, 100_000, 10_000_000):
+        sized = run_child("figures", "size_rtt", size, 20 if size > 1e6 else 200)
+        rows.append(Row(f"RTT, {size:,} B parameter and result", sized.get("rtt_us"), "µs",
+                        note=not_measured(sized)))
+    return rows
+
+
+def _groups(text: str) -> list[str]:
+    names = text.split(",")
+    unknown = [name for name in names if name not in _registry]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown group(s) {', '.join(unknown)}; known: {', '.join(_registry)}")
+    return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="groups:\n" + "\n".join(f"  {name:<11} {group.__doc__}" for name, group in _registry.items()))
+    parser.add_argument("--quick", action="store_true", help="fewer rounds, no 32-server figures (≈1 min)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as JSON")
+    parser.add_argument("--only", type=_groups, metavar="GROUP,...", help="measure only these groups")
+    args = parser.parse_args(argv)
+    run = QUICK if args.quick else FULL
+    print(f"machine: {machine()}", flush=True)
+    rows = [row for name in args.only or _registry for row in _registry[name](run)]
+    print(format_table(rows))
+    if args.json:
+        args.json.write_text(json.dumps({"machine": machine(), "rows": [asdict(r) for r in rows]}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

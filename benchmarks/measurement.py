@@ -1,0 +1,62 @@
+"""One measurement process, from both sides: how the runner starts it and how it answers.
+
+A measurement module (`benchmarks.figures`, `benchmarks.baselines`, `benchmarks.gui`) is run as
+`python -m benchmarks.MODULE FUNCTION ARGS...`, calls FUNCTION with ARGS and prints one JSON
+object as its last line; `{"error": ...}` and `{"skipped": ...}` stand for a figure not measured.
+A process per figure means that MPI starts fresh each time and one figure cannot disturb another.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parent.parent
+CHILD_TIMEOUT = 900
+WARMUP = 200
+
+
+def run_child(module: str, *args: object, mpiexec: int = 0) -> dict:
+    """Run `python -m benchmarks.MODULE ARGS...` (under `mpiexec -n N` if asked) and return the
+    JSON it printed, or {'error': ...}."""
+    command = [sys.executable, "-m", f"benchmarks.{module}", *map(str, args)]
+    if mpiexec:
+        launcher = Path(sys.executable).with_name("mpiexec")
+        command = [str(launcher if launcher.exists() else "mpiexec"), "-n", str(mpiexec), *command]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT, env=env,
+                              start_new_session=True)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {CHILD_TIMEOUT} s"}
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        return {"error": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]}
+    return json.loads(lines[-1])
+
+
+def arguments(args: list[str]) -> list:
+    """Command-line words as the measurement functions take them: words, floats, ints."""
+    return [a if a.isalpha() else float(a) if "." in a else int(a) for a in args]
+
+
+def measure_main(namespace: dict, argv: list[str]) -> None:
+    """The `__main__` of a measurement module: call the function named by argv[0] in `namespace`
+    and print what it returns (an MPI rank other than 0 returns {} and prints nothing)."""
+    name, *args = argv
+    result = namespace[name](*arguments(args))
+    if result:
+        print(json.dumps(result), flush=True)
+
+
+def idle_cpu(pids: dict[str, int], seconds: float) -> dict[str, float]:
+    """CPU % of each process over `seconds`, measured from outside while this one sleeps."""
+    processes = {name: psutil.Process(pid) for name, pid in pids.items()}
+    before = {name: sum(p.cpu_times()[:2]) for name, p in processes.items()}
+    time.sleep(seconds)
+    return {name: (sum(p.cpu_times()[:2]) - before[name]) / seconds * 100 for name, p in processes.items()}

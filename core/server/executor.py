@@ -1,0 +1,37 @@
+"""What a server rank needs from whatever runs its commands: one interface, two isolation modes.
+
+`WorkerExecutor` (isolation 'process', `core.server.worker_executor`) runs them in a supervised
+worker process; `InlineExecutor` (isolation 'none', `core.server.inline_executor`) in the rank
+itself. The rank holds one executor and never asks which it is. An executor reports back through
+the rank: `complete(fields, result)` when a command is over, `add_output` / `add_log` for what it
+printed or logged, and `reset(detail)` when its namespace was lost on its own (a worker died).
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+from core.wire.messages import CommandRequest
+
+
+class Executor(Protocol):
+    pid: int | None
+    """The worker process's pid; None when commands run in the rank."""
+
+    def run(self, request: CommandRequest, buffers: list) -> None:
+        """Start the command (a worker) or run it to its end (the rank itself)."""
+
+    def interrupt(self) -> None:
+        """Raise KeyboardInterrupt in the running command; the rank repeats it until it lands."""
+
+    def restart(self) -> bool:
+        """Drop the namespace. True when it is fresh now; False when that can only happen once
+        the running command has ended (the rank then interrupts it and asks again)."""
+
+    def pause_output(self, paused: bool) -> None:
+        """Stop (or resume) reading the command's output while the client is behind."""
+
+    def usage(self) -> tuple[float, int]:
+        """CPU % and resident bytes used beyond the rank's own process."""
+
+    def close(self) -> None:
+        """The rank is leaving: end the worker, if any."""

@@ -1,0 +1,75 @@
+"""What every command yields, defined once: the response dict, its statuses, and how a failure reads.
+
+A response is made in four places: the worker (or the rank, with isolation 'none') after running a
+command, the server rank for a command that never ran (cancelled, interrupted before it started,
+its worker died), and the client for one that never reached a server (cancelled, lost, timed out)
+or whose result cannot be rebuilt. They all build it here, so its keys and statuses cannot drift.
+"""
+from __future__ import annotations
+
+import enum
+import time
+from typing import Any, TypedDict
+
+
+class Status(str, enum.Enum):
+    """A command's state. Members are strings (`Status.DONE == 'done'`) and print as such, so a
+    response dict reads, logs and serialises as plain text."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
+    LOST = "lost"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class CommandResponse(TypedDict):
+    """What every command yields (the mpi4casa keys `successful`, `traceback`, `ret` and more)."""
+
+    id: int
+    command: str
+    parameters: dict[str, Any] | None
+    mode: str | None
+    """'eval' (an expression: `ret` is its value) or 'exec' (statements: `ret` is None)."""
+    server: int | None
+    status: Status
+    """done, failed, interrupted, timeout, cancelled or lost."""
+    successful: bool
+    traceback: str | None
+    ret: Any
+    time_start: float
+    time_end: float
+    namespace_reset: bool
+    """True when the server's namespace was lost since its previous command (or just now)."""
+    ret_size: int
+    """Bytes the result took on the wire (0 for None): what it counts against `result_memory`."""
+    ret_dropped: dict[str, Any] | None
+    """None while `ret` holds the result; once the value was let go (`result_memory`,
+    `purge_results`): `{'reason': 'budget' or 'purged', 'time', 'summary'}` with the value's
+    `core.sessions.literals.summary` (type, shape, dtype, size, a short repr)."""
+
+
+def success(mode: str, time_start: float) -> dict[str, Any]:
+    """The outcome fields of a command that ran to its end; `ret` travels as buffers."""
+    return {"mode": mode, "successful": True, "traceback": None, "status": Status.DONE,
+            "time_start": time_start, "time_end": time.time()}
+
+
+def failure(status: Status, traceback: str, mode: str | None = None,
+            time_start: float | None = None) -> dict[str, Any]:
+    """The outcome fields of a command that failed, or never ran (then it started and ended now)."""
+    now = time.time()
+    return {"mode": mode, "successful": False, "traceback": traceback, "status": status,
+            "time_start": now if time_start is None else time_start, "time_end": now}

@@ -1,0 +1,133 @@
+"""The layering the docstrings promise, checked on every run from the source's import statements.
+
+core: wire at the bottom; worker, server, client and sessions above it; the client and the server
+never import each other; the worker never reaches MPI; nothing imports Qt; no import cycles.
+app: only the bridge (and the launcher) reach the client's machinery; widgets get data types.
+"""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+QT = ("PySide6", "shiboken6", "qasync", "pyqtgraph", "PyQt5", "PyQt6")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module `path` imports, at any depth of its code, except under `if TYPE_CHECKING:`."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            submodules = {f"{base}.{alias.name}" for alias in node.names} & MODULES
+            found.update(submodules or {base})
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text(), str(path)))
+    return found
+
+
+FILES = [p for top in ("core", "app") for p in sorted((REPO / top).rglob("*.py"))]
+MODULES = {_module_name(p) for p in FILES}
+GRAPH = {_module_name(p): _imports(p) for p in FILES}
+
+
+def _edges(module: str) -> set[str]:
+    """The project modules `module` imports (a package's own `__init__` counts only when it is
+    what is imported: every package here keeps its `__init__` free of imports)."""
+    return (GRAPH[module] & MODULES) - {module}
+
+
+def _reach(start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(_edges(module))
+    return seen
+
+
+def _in(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def test_the_graph_is_read():
+    assert "core.wire.messages" in _edges("core.client.engine")
+    assert {"core.wire.blobs", "core.wire.cross_memory"} <= _reach("core.client.command_client")
+
+
+@pytest.mark.parametrize("package", sorted(m for m in MODULES if (REPO / m.replace(".", "/") / "__init__.py").exists()))
+def test_packages_import_nothing_when_loaded(package):
+    """What makes `_edges` right, and keeps `import core` free of MPI for the workers (a
+    package may still load a module lazily, inside a function)."""
+    tree = ast.parse((REPO / package.replace(".", "/") / "__init__.py").read_text())
+    assert not [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
+                and not (node.module or "").startswith(("__future__", "typing"))]
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _in(m, "core")))
+def test_core_never_imports_qt(module):
+    assert not [name for name in GRAPH[module] if name.split(".")[0] in QT]
+
+
+def test_the_worker_never_reaches_mpi4py():
+    reached = set().union(*(_reach(m) for m in MODULES if _in(m, "core.worker")))
+    assert not [(m, n) for m in reached for n in GRAPH[m] if n.split(".")[0] == "mpi4py"]
+
+
+def test_importing_the_worker_loads_no_mpi():
+    code = "import sys, core.worker.__main__, core.worker.execution; print('mpi4py' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                            timeout=60)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+@pytest.mark.parametrize("side, other", [("core.client", "core.server"), ("core.server", "core.client"),
+                                         ("core.worker", "core.client"), ("core.worker", "core.server")])
+def test_one_side_never_imports_the_other(side, other):
+    assert not [(m, e) for m in MODULES if _in(m, side) for e in _edges(m) if _in(e, other)]
+
+
+@pytest.mark.parametrize("upper", ["core.client", "core.server", "core.worker", "core.sessions", "core.replay",
+                                   "core.roles", "core.environment"])
+def test_the_wire_imports_nothing_above_it(upper):
+    assert not [(m, e) for m in MODULES if _in(m, "core.wire") for e in _edges(m) if _in(e, upper)]
+
+
+def test_no_import_cycles():
+    cycles = sorted(m for m in MODULES if any(m in _reach(e) for e in _edges(m)))
+    assert cycles == []
+
+
+MACHINERY = ("core.client", "core.server", "core.replay", "core.roles", "core.environment", "mpi4py")
+"""What only the bridge and the launcher may import in app: whatever can take the client's lock."""
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _in(m, "app")
+                                          and m not in ("app.bridge", "app.__main__")))
+def test_widgets_reach_the_client_only_through_the_bridge(module):
+    names = GRAPH[module]
+    assert not [n for n in names if n.startswith(MACHINERY) or n in ("core.MPICommandClient", "core.MPIEnvironment")]
