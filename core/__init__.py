@@ -14,13 +14,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["MPICommandClient", "MPIEnvironment", "CommandFuture", "CommandResponse", "Status", "events",
-           "__version__"]
+__all__ = ["MPICommandClient", "MPIEnvironment", "CommandFuture", "CommandResponse", "Status", "DataMoveError",
+           "events", "__version__"]
 
 if TYPE_CHECKING:
     from core import events
     from core.client.command_client import MPICommandClient
     from core.environment import MPIEnvironment
+    from core.client.data_moves import DataMoveError
     from core.client.ledger import CommandFuture
     from core.wire.responses import CommandResponse, Status
 
@@ -30,6 +31,7 @@ _LAZY = {
     "CommandFuture": ("client.ledger", "CommandFuture"),
     "CommandResponse": ("wire.responses", "CommandResponse"),
     "Status": ("wire.responses", "Status"),
+    "DataMoveError": ("client.data_moves", "DataMoveError"),
 }
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from collections.abc import Callable
 
-from core.wire.messages import LogItem, OutputItem
+from core.wire.messages import LogItem, NameSummary, OutputItem
 
 _log = logging.getLogger(__name__)
 
@@ -42,7 +42,33 @@ class CommandStarted:
 
 @dataclass(frozen=True)
 class CommandFinished:
+    """A command's final response. Its `ret` may be dropped later to keep the client within its
+    result memory (`ResultsDropped` says when); the response dict is then changed in place."""
+
     response: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ResultsDropped:
+    """The values of these commands' results were let go (their responses' `ret` is None now and
+    `ret_dropped` says what it was): to stay within `result_memory`, or by `purge_results`."""
+
+    ids: list[int]
+    reason: str
+    """'budget' or 'purged'."""
+
+
+@dataclass(frozen=True)
+class NamespaceChanged:
+    """A new summary of one server's namespace (see `MPICommandClient.watch_namespaces`).
+
+    After a server starts or loses its namespace, `names` is empty and `command_id` None."""
+
+    server: int
+    names: list[NameSummary]
+    command_id: int | None
+    """The command after which it was taken; None for a summary asked for on its own."""
+    time: float
 
 
 @dataclass(frozen=True)
@@ -61,7 +87,8 @@ class ServerStatusChanged:
     status: dict[str, Any]
 
 
-Event = CommandQueued | CommandStarted | CommandFinished | ServerOutput | ServerStatusChanged
+Event = (CommandQueued | CommandStarted | CommandFinished | ServerOutput | ServerStatusChanged | ResultsDropped
+         | NamespaceChanged)
 Subscriber = Callable[[Event], None]
 
 

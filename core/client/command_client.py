@@ -26,8 +26,10 @@ from core.client import validation
 from core.client.console import ConsolePrinter
 from core.client.engine import Engine
 from core.environment import MPIEnvironment, default_server_count
-from core.events import CommandQueued, Event, EventHub
+from core.events import CommandQueued, Event, EventHub, NamespaceChanged
 from core.client.ledger import CommandFuture, CommandRecord
+from core.client import data_moves
+from core.client.result_budget import DEFAULT_RESULT_MEMORY, ResultBudget
 from core.sessions.session_log import SessionLog, new_log_path
 from core.wire.messages import ISOLATION_MODES, LOG_MODES, ServerConfig, StopRequest, Tag
 from core.wire.responses import CommandResponse, Status
@@ -65,12 +67,16 @@ class MPICommandClient:
     the server's rank. A failing preload leaves the server serving: its traceback is logged as an
     ERROR record and shown as `preload_error` in `get_server_status()`. Default: what
     `python -m core --preload` set (`core.environment.set_default_preload`).
+
+    `result_memory`: bytes of command results the client keeps (None: no limit); beyond it the
+    oldest results' values are let go (see `core.client.result_budget` and `purge_results`).
     """
 
     def __init__(self, servers: int | None = None, *, isolation: str = "process",
                  heartbeat_interval: float = 1.0, heartbeat_timeout: float = 10.0,
                  print_output: bool = True, session_log: bool | str | os.PathLike = True,
-                 server_nice: int = 0, preload: str | os.PathLike | None = None):
+                 server_nice: int = 0, preload: str | os.PathLike | None = None,
+                 result_memory: int | None = DEFAULT_RESULT_MEMORY):
         if isolation not in ISOLATION_MODES:
             raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {isolation!r}")
         if servers is not None and (isinstance(servers, bool) or not isinstance(servers, int) or servers < 1):
@@ -79,6 +85,9 @@ class MPICommandClient:
             raise ValueError("heartbeat_timeout must exceed heartbeat_interval, both positive")
         if isinstance(server_nice, bool) or not isinstance(server_nice, int) or not 0 <= server_nice <= 19:
             raise ValueError(f"server_nice must be a whole number from 0 to 19, not {server_nice!r}")
+        if result_memory is not None and (isinstance(result_memory, bool) or not isinstance(result_memory, int)
+                                          or result_memory < 0):
+            raise ValueError(f"result_memory must be a number of bytes (or None), not {result_memory!r}")
         self.server_nice = server_nice
         self.preload = validation.check_preload(environment.default_preload() if preload is None else preload)
         """The preload's code text (read from its file, if it named one), or None."""
@@ -94,6 +103,8 @@ class MPICommandClient:
         self._groups: list = []
         self._session_log_choice = session_log
         self._session_log: SessionLog | None = None
+        self._budget = ResultBudget(result_memory, self._hub)
+        self._hub.subscribe(self._budget)
         self._console = ConsolePrinter() if print_output else None
         if self._console is not None:
             self._hub.subscribe(self._console)
@@ -430,6 +441,67 @@ class MPICommandClient:
             engine.adopt(group.comm, group.peers)
             engine.when_ready(rank, future)
         engine.wake()
+
+    # ----- data and namespaces (`core.client.data_moves`, `core.client.namespace_watch`) ------
+    def push(self, variables: dict[str, Any], targets=None, block: bool = True):
+        """Bind `variables` on the targets (None or 'all': every server); returns the responses
+        (casampi's `MPIInterface.push`). Raises DataMoveError naming a server where it failed."""
+        return data_moves.push(self, variables, targets, block)
+
+    def pull(self, names: str | list[str], targets=None, block: bool = True):
+        """`{rank: value}` of one name on the targets (casampi's `MPIInterface.pull`), or
+        `{rank: {name: value}}` for a list of names."""
+        return data_moves.pull(self, names, targets, block)
+
+    def scatter(self, name: str, sequence, targets=None, block: bool = True):
+        """Split `sequence` (an array along its first axis) into one part per target and bind
+        `name` to it there, in server order; returns the responses."""
+        return data_moves.scatter(self, name, sequence, targets, block)
+
+    def gather(self, name: str, targets=None, block: bool = True):
+        """Pull `name` from the targets and join the parts in server order."""
+        return data_moves.gather(self, name, targets, block)
+
+    def purge_results(self, ids=None) -> int:
+        """Let go of the values of these commands' results (all for None) now; their responses
+        keep everything else and say `ret_dropped`. Returns the bytes let go."""
+        chosen = None if ids is None else [record.id for record in self._records(ids)]
+        freed = self._budget.purge(chosen)
+        self._hub.deliver()
+        return freed
+
+    @property
+    def result_memory_used(self) -> int:
+        """Bytes of results the client keeps now (as `result_memory` counts them)."""
+        return self._budget.kept_bytes
+
+    def watch_namespaces(self, on: bool = True) -> None:
+        """While on, every command's response brings a summary of its server's namespace
+        (a `NamespaceChanged` event, and `namespace_summary(rank)`). It costs each command about
+        2–4 ms per 1,000 names (`core.worker.namespace_summary`), so it is off by default."""
+        self._require_running().namespaces.watching = bool(on)
+
+    def request_namespace_summaries(self, targets=None) -> Future:
+        """Ask the targets (None: every server not lost) for a summary of their namespace after
+        what they were sent so far; the future gets `{rank: [NameSummary, ...] or None}`.
+        Never waits on MPI; no command appears in the history."""
+        engine = self._require_running()
+        lost = [r for r, v in engine.views.items() if v.lost]
+        ranks = validation.check_targets(targets, engine.views, lost)
+        if ranks == [None]:
+            ranks = sorted(r for r in engine.views if r not in lost)
+        future: Future = Future()
+        engine.call(lambda: engine.namespaces.request(
+            [r for r in ranks if not engine.views[r].lost],
+            lambda rank, request: engine.send(rank, Tag.COMMAND, request), future), direct=False)
+        return future
+
+    def namespace_summary(self, rank: int) -> NamespaceChanged | None:
+        """The latest summary of server `rank`'s namespace that reached the client (its
+        `command_id` and `time` say how recent), or None before any."""
+        engine = self._require_running()
+        validation.check_targets(rank, engine.views)
+        return engine.namespaces.latest.get(rank)
 
     # ----- servers and events -------------------------------------------------------------
     def server_ranks(self) -> list[int]:

@@ -27,6 +27,7 @@ from mpi4py import MPI
 from core.wire import blobs
 from core.events import CommandFinished, CommandStarted, EventHub, ServerOutput, ServerStatusChanged
 from core.client.ledger import CommandRecord, Ledger
+from core.client.namespace_watch import NamespaceWatch
 from core.wire.messages import CommandRequest, ServerInfo, ServerStatus, Tag
 from core.wire.responses import Status, failure
 from core.wire.transport import Peer, PeerLost, receive
@@ -74,6 +75,7 @@ class Engine:
         self.last_status: dict[int, dict[str, Any]] = {}
         """Each server's status as last posted; read without the lock (see `last_server_status`)."""
         self.ledger = Ledger([])
+        self.namespaces = NamespaceWatch(hub)
         self._channels: list[tuple[MPI.Comm, dict[int, int]]] = []
         self._status = MPI.Status()
         self._outbox: collections.deque[Callable[[], None]] = collections.deque()
@@ -280,6 +282,7 @@ class Engine:
             self._post_status(rank)
         elif tag == Tag.READY:
             view.info = payload
+            self.namespaces.reset(rank)
             self._post_status(rank)
             status = self.server_status(rank)
             for future in self._ready_waiters.pop(rank, ()):
@@ -289,9 +292,13 @@ class Engine:
             self._post_status(rank)
 
     def _on_response(self, rank: int, fields: dict, buffers: list) -> None:
+        buffers = self.namespaces.take_summary(rank, fields, buffers)
+        if fields["id"] < 0:
+            return  # it answered a summary request, not a command
         record = self.ledger.records.get(fields["id"])
         if record is None or record.done:
             return  # a late answer to a command already given up on (timeout)
+        fields["ret_size"] = sum(memoryview(b).nbytes for b in buffers)
         if buffers:
             try:
                 fields["ret"] = blobs.unpack(buffers)
@@ -309,7 +316,8 @@ class Engine:
     def finish(self, record: CommandRecord, fields: dict) -> None:
         """Give `record` its final response (from a server, or made up here)."""
         response = {"id": record.id, "command": record.command, "parameters": record.parameters,
-                    "server": record.server, "ret": None, "namespace_reset": False, **fields}
+                    "server": record.server, "ret": None, "namespace_reset": False,
+                    "ret_size": 0, "ret_dropped": None, **fields}
         started = self.ledger.finish(record, response)
         self.hub.post(CommandFinished(response))
         self.hub.post_call(lambda: record.future.set_result(response))
@@ -345,7 +353,7 @@ class Engine:
     def _send_command(self, record: CommandRecord, rank: int) -> None:
         started = self.ledger.sent(record, rank)
         buffers, record.buffers = record.buffers or (), None
-        self.send(rank, Tag.COMMAND, CommandRequest(record.id, record.command), buffers)
+        self.send(rank, Tag.COMMAND, CommandRequest(record.id, record.command, self.namespaces.watching), buffers)
         if started and not record.done:
             self.hub.post(CommandStarted(record.id, rank, time.time()))
 
@@ -372,6 +380,7 @@ class Engine:
         where = self._where(rank)
         for record in list(self.ledger.in_flight[rank]):
             self.fail(record, Status.LOST, f"Server {rank}{where} was lost: {reason}.\n")
+        self.namespaces.lost(rank)
         self._post_status(rank)
 
     def _check_servers(self, now: float) -> None:

@@ -16,6 +16,7 @@ import enum
 from typing import NamedTuple
 
 
+@enum.unique
 class Tag(enum.IntEnum):
     """MPI tags; each names one message kind and the payload it carries."""
 
@@ -86,6 +87,22 @@ class ServerInfo(NamedTuple):
 class CommandRequest(NamedTuple):
     id: int
     command: str
+    summarize: bool = False
+    """Answer with a summary of the namespace after the command (response field `namespace`)."""
+
+
+class NameSummary(NamedTuple):
+    """One name of a server's namespace, described without its value (`core.worker.namespace_summary`)."""
+
+    name: str
+    type: str
+    shape: tuple[int, ...] | None
+    """An array's shape; None for a value without one."""
+    length: int | None
+    """`len(value)` for a sized value that has no shape, else None."""
+    nbytes: int
+    """An array's data size; for anything else the shallow `sys.getsizeof`."""
+    preview: str
 
 
 class OutputItem(NamedTuple):
@@ -118,6 +135,7 @@ class ServerStatus(NamedTuple):
     """The traceback of the preload in the current namespace, if it failed."""
 
 
+@enum.unique
 class WorkerKind(enum.IntEnum):
     """Frames between a server rank and its worker process."""
 

@@ -53,6 +53,12 @@ class CommandResponse(TypedDict):
     time_end: float
     namespace_reset: bool
     """True when the server's namespace was lost since its previous command (or just now)."""
+    ret_size: int
+    """Bytes the result took on the wire (0 for None): what it counts against `result_memory`."""
+    ret_dropped: dict[str, Any] | None
+    """None while `ret` holds the result; once the value was let go (`result_memory`,
+    `purge_results`): `{'reason': 'budget' or 'purged', 'time', 'summary'}` with the value's
+    `core.sessions.literals.summary` (type, shape, dtype, size, a short repr)."""
 
 
 def success(mode: str, time_start: float) -> dict[str, Any]:

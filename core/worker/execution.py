@@ -17,6 +17,7 @@ import traceback
 from typing import Any
 
 from core.wire import blobs
+from core.worker import namespace_summary
 from core.wire.messages import CommandRequest
 from core.wire.responses import Status, failure, success
 
@@ -77,8 +78,18 @@ class CommandRunner:
     def run(self, request: CommandRequest, parameter_buffers: list) -> tuple[dict[str, Any], list]:
         """Run one command: `(response fields, result buffers)`, no buffers for a None result.
 
-        Never raises: every failure, SystemExit included, is a failed response.
+        Never raises: every failure, SystemExit included, is a failed response. With
+        `request.summarize`, the last `fields['namespace']` buffers are the pickled summary of the
+        namespace as the command left it: buffers, because the response's envelope must stay small.
         """
+        fields, result = self._run_command(request, parameter_buffers)
+        if request.summarize:
+            summary = blobs.pack(namespace_summary.summarize(self.namespace))
+            fields["namespace"] = len(summary)
+            result = [*result, *summary]
+        return fields, result
+
+    def _run_command(self, request: CommandRequest, parameter_buffers: list) -> tuple[dict[str, Any], list]:
         time_start = time.time()
         mode = None
         ret = None
