@@ -24,10 +24,14 @@ MISSING_LAUNCHER = (
 
 
 def environment_directories() -> list[Path]:
-    """Where this environment's wheels put their programs: its scripts directory, the user's
-    (`pip install --user`), and the base installation's (a venv with system site packages)."""
+    """Where the wheels this Python imports from put their programs: the environment's scripts
+    directory, the user's (`pip install --user`), and, for a venv that sees the system's site
+    packages, the base installation's."""
     found = [sysconfig.get_path("scripts"), os.path.join(sys.prefix, "bin"),
-             sysconfig.get_path("scripts", f"{os.name}_user"), os.path.join(sys.base_prefix, "bin")]
+             sysconfig.get_path("scripts", f"{os.name}_user")]
+    base = {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}
+    if sysconfig.get_path("purelib", vars=base) in sys.path:
+        found.append(sysconfig.get_path("scripts", vars=base))
     unique: list[Path] = []
     for directory in map(Path, found):
         if directory not in unique:
