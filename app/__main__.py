@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from core.client.command_client import stop_everything
 
+    from .display_loss import on_xlib_display_loss
     from .main_window import MainWindow
     app = QApplication(sys.argv[:1])
     app.setApplicationName("mpipanel")
@@ -99,6 +100,14 @@ def main(argv: list[str] | None = None) -> int:
         stop_everything(force=True)
         return 1
     window = MainWindow(client, theme=args.theme)
+
+    def display_lost() -> None:
+        print("mpipanel: the display went away; stopping the servers and quitting", file=sys.stderr)
+        window.detach()
+        stop_everything(force=True)
+
+    if app.platformName() == "xcb":
+        on_xlib_display_loss(display_lost)
     window.show()
     gc.freeze()  # the objects of start-up stay: full collections need not walk them again
     if args.session is not None:
@@ -110,11 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     app.lastWindowClosed.connect(loop.stop)
     with loop:
         loop.run_forever()
-    if window.shutdown != "stopped":
-        # Qt ends the event loop itself when the display goes away (ssh -X dropped, X stopped).
-        print("mpipanel: the display went away; stopping the servers and quitting", file=sys.stderr)
-        window.detach()
-        stop_everything(force=True)
+    if window.shutdown != "stopped":  # Qt ended the event loop itself: the display went away
+        display_lost()
         return 1
     # Widgets go before the QApplication, or PySide may crash in the interpreter's teardown.
     window.deleteLater()
