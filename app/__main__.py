@@ -108,12 +108,13 @@ def main(argv: list[str] | None = None) -> int:
 
     if app.platformName() == "xcb":
         on_xlib_display_loss(display_lost)
+    # Ctrl+C in the terminal closes the window as File > Quit does (asking if commands run);
+    # set before the window shows, or a Ctrl+C at that moment tears Qt down under it.
+    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
     window.show()
     gc.freeze()  # the objects of start-up stay: full collections need not walk them again
     if args.session is not None:
         window.open_session(args.session)
-    # Ctrl+C in the terminal closes the window as File > Quit does (asking if commands run).
-    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     app.lastWindowClosed.connect(loop.stop)

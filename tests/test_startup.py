@@ -12,6 +12,7 @@ import time
 import pytest
 
 from mpi_helpers import REPO, mpiexec_command, script_file, wait_for_no_servers
+from xvfb_display import wait_until, window_shown
 
 BOUND = 30.0
 """Seconds a failing start may take on a loaded machine; it used to take forever."""
@@ -92,3 +93,20 @@ def test_no_launcher_anywhere_says_what_to_install(tmp_path, program):
 def test_window_under_mpiexec_with_a_bad_option_exits_on_every_rank():
     _assert_ends(*_start("mpiexec", "-m", "app", "--unknown-option"), 2,
                  "unrecognized arguments: --unknown-option")
+
+
+def test_window_that_cannot_start_says_why_in_a_dialog(tmp_path, xvfb):
+    _, display = xvfb
+    wrapper = script_file(tmp_path, WITHOUT_ANY_LAUNCHER.format(path=NO_LAUNCHER_PATH), "no_launcher.py")
+    app = subprocess.Popen([sys.executable, str(wrapper), "app"], stderr=subprocess.PIPE, text=True,
+                           env={**os.environ, "PYTHONPATH": str(REPO), "DISPLAY": display,
+                                "QT_QPA_PLATFORM": "xcb", "MPIPANEL_STATE_DIR": str(tmp_path)})
+    try:
+        assert wait_until(lambda: window_shown(display, "mpipanel could not start its servers")
+                          or app.poll() is not None, BOUND), "no dialog"
+        assert app.poll() is None  # waiting for the user to read it
+    finally:
+        app.terminate()
+        _, stderr = app.communicate(timeout=30)
+    assert "mpipanel: no MPI launcher (mpiexec) was found" in stderr
+    assert wait_for_no_servers()
