@@ -56,12 +56,13 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_an_example_and_the_cli(wheel,
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
-    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(wheel)],
-                             capture_output=True, text=True, timeout=900)
-    assert install.returncode == 0, install.stderr
+    # Without PYTHONPATH: the source tree's mpipanel.egg-info would pass for an installed mpipanel.
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     env.update(MPIPANEL_SERVERS="2", MPIPANEL_STATE_DIR=str(tmp_path / "state"), QT_QPA_PLATFORM="offscreen",
                PATH=DESKTOP_PATH)  # the venv is not activated: its mpiexec is not on PATH
+    install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", str(wheel)],
+                             capture_output=True, text=True, env=env, timeout=900)
+    assert install.returncode == 0, install.stderr
     where = subprocess.run([str(python), "-c", "import core; print(core.__file__)"], cwd=tmp_path,
                            capture_output=True, text=True, env=env, timeout=60)
     assert str(venv) in where.stdout, where.stdout + where.stderr

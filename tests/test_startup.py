@@ -39,6 +39,7 @@ def _start(mode: str, *args: str, env: dict | None = None) -> tuple[subprocess.C
 
 def _assert_ends(result: subprocess.CompletedProcess, seconds: float, code: int, message: str) -> None:
     assert (result.returncode, message in result.stderr) == (code, True), result.stdout + result.stderr
+    assert code != 2 or "usage:" in result.stderr
     assert seconds < BOUND
     assert wait_for_no_servers()
 
