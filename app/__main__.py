@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from core.client.command_client import stop_everything
+
+    from .display_loss import on_xlib_display_loss
     from .main_window import MainWindow
     app = QApplication(sys.argv[:1])
     app.setApplicationName("mpipanel")
@@ -101,24 +104,50 @@ def main(argv: list[str] | None = None) -> int:
     client = MPICommandClient(servers=args.servers, isolation=args.isolation, print_output=False,
                               server_nice=args.server_nice, preload=args.preload)
     client.set_log_mode(args.log_mode)
-    client.start_services()
+    try:
+        client.start_services()
+    except Exception as problem:  # noqa: BLE001 - whatever stops the start, say it and quit
+        report_start_failure(str(problem))
+        stop_everything(force=True)
+        return 1
     window = MainWindow(client, theme=args.theme)
+
+    def display_lost() -> None:
+        print("mpipanel: the display went away; stopping the servers and quitting", file=sys.stderr)
+        window.detach()
+        stop_everything(force=True)
+
+    if app.platformName() == "xcb":
+        on_xlib_display_loss(display_lost)
+    # Ctrl+C in the terminal closes the window as File > Quit does (asking if commands run);
+    # set before the window shows, or a Ctrl+C at that moment tears Qt down under it.
+    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
     window.show()
     gc.freeze()  # the objects of start-up stay: full collections need not walk them again
     if args.session is not None:
         window.open_session(args.session)
-    # Ctrl+C in the terminal closes the window as File > Quit does (asking if commands run).
-    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    closed = asyncio.Event()
-    app.lastWindowClosed.connect(closed.set)
+    app.lastWindowClosed.connect(loop.stop)
     with loop:
-        loop.run_until_complete(closed.wait())
+        loop.run_forever()
+    if window.shutdown != "stopped":  # Qt ended the event loop itself: the display went away
+        display_lost()
+        return 1
     # Widgets go before the QApplication, or PySide may crash in the interpreter's teardown.
     window.deleteLater()
     app.processEvents()
     return 0
+
+
+def report_start_failure(problem: str) -> None:
+    """Say why the servers could not start, on stderr and in a dialog: started from a desktop
+    menu, mpipanel has no terminal to print to. Offscreen there is no one to click the dialog."""
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QMessageBox
+    print(f"mpipanel: {problem}", file=sys.stderr)
+    if QGuiApplication.platformName() != "offscreen":
+        QMessageBox.critical(None, "mpipanel could not start its servers", problem)
 
 
 if __name__ == "__main__":

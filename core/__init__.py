@@ -7,11 +7,14 @@
     client.push_command_request("x", block=True, target_server=1)  # [{'ret': 42, ...}]
 
 Importing this package does not initialise MPI (the worker processes import parts of it and
-must never touch MPI); the names below load on first use.
+must never touch MPI); the names below load on first use. It does make this environment's MPI
+launcher findable (`core.mpi_launcher`), which must happen before MPI starts.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from core.mpi_launcher import make_launcher_findable
 
 __version__ = "0.1.0"
 __all__ = ["MPICommandClient", "MPIEnvironment", "CommandFuture", "CommandResponse", "Status", "DataMoveError",
@@ -33,6 +36,8 @@ _LAZY = {
     "Status": ("wire.responses", "Status"),
     "DataMoveError": ("client.data_moves", "DataMoveError"),
 }
+
+make_launcher_findable()
 
 
 def __getattr__(name: str):

@@ -42,6 +42,8 @@ def _check(args: list[str]) -> None:
     if args[0] in ("-m", "-c"):
         if len(args) < 2:
             _usage(f"option {args[0]} needs an argument")
+        if args[0] == "-m" and not _module_exists(args[1]):
+            _usage(f"no module named {args[1]}")
     elif args[0].startswith("-"):
         _usage(f"unknown option {args[0]}")
     elif not os.path.exists(args[0]):
@@ -62,6 +64,14 @@ def _take_preload(args: list[str]) -> list[str]:
         _usage(str(exc))
     set_default_preload(args[1])
     return args[2:]
+
+
+def _module_exists(name: str) -> bool:
+    import importlib.util
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:  # a parent package that is missing
+        return False
 
 
 def _run_program(args: list[str]) -> None:
@@ -97,41 +107,25 @@ def _main(args: list[str]) -> int:
         from core.server.rank import main as serve
         serve()
         return 0
-    args = _take_preload(args)
-    _check(args)
-    if casa:
-        switch.check_casa_installed()
+    from core.client.command_client import stop_everything
     try:
+        args = _take_preload(args)
+        _check(args)
+        if casa:
+            switch.check_casa_installed()
         _run_program(args)
     except SystemExit as exc:
         if exc.code is not None and not isinstance(exc.code, int):
             print(exc.code, file=sys.stderr)  # as the interpreter would
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        _shut_down(force=code != 0)
+        stop_everything(force=code != 0)
         return code
     except BaseException:  # noqa: BLE001 - report, release the servers, exit non-zero
         traceback.print_exc()
-        _shut_down(force=True)
+        stop_everything(force=True)
         return 1
-    _shut_down(force=False)
+    stop_everything(force=False)
     return 0
-
-
-def _shut_down(force: bool) -> None:
-    """Stop the program's client, or free world servers that never got one."""
-    from core.client.command_client import world_claimed
-    from core.environment import MPIEnvironment, running_clients
-    clients = running_clients()
-    try:
-        for client in clients:
-            client.stop_services(force_command_request_interruption=force)
-        if not clients and MPIEnvironment.launch_mode == "mpiexec" and not world_claimed():
-            from core.client.launch import release_world_servers
-            release_world_servers()
-    except BaseException:  # noqa: BLE001 - last resort: never leave ranks hanging
-        traceback.print_exc()
-        from mpi4py import MPI
-        MPI.COMM_WORLD.Abort(1)
 
 
 if __name__ == "__main__":

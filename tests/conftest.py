@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mpi_helpers import server_processes, started_client, wait_for_no_servers
+from xvfb_display import missing_programs, running_xvfb
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -31,3 +32,12 @@ def client():
     """Two isolated servers spawned from this test process, shared by a module's tests."""
     with started_client(2) as c:
         yield c
+
+
+@pytest.fixture
+def xvfb():
+    """A real X server: (its process, the DISPLAY to reach it)."""
+    if missing := missing_programs():
+        pytest.skip(f"{', '.join(missing)} not installed (Debian: apt-get install xvfb x11-utils)")
+    with running_xvfb() as server_and_display:
+        yield server_and_display

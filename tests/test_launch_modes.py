@@ -124,12 +124,7 @@ def test_plain_mpiexec_of_a_script_turns_the_other_ranks_into_servers(tmp_path):
     assert _last_json(result.stdout)["ranks"] == [1, 2]
 
 
-def test_launcher_usage_errors_are_explained():
-    missing = run_python("-m", "core", "no_such_script.py")
-    assert missing.returncode == 2 and "no such file: no_such_script.py" in missing.stderr
-    assert "usage:" in missing.stderr
-    bad = run_python("-m", "core", "-x")
-    assert bad.returncode == 2 and "unknown option -x" in bad.stderr
+def test_launcher_help_names_both_launch_modes():  # its usage errors: tests/test_startup.py
     helped = run_python("-m", "core", "--help")
     assert helped.returncode == 0 and "mpiexec -n N" in helped.stdout
 

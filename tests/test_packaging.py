@@ -4,13 +4,20 @@ from __future__ import annotations
 import configparser
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from mpi_helpers import REPO
+from xvfb_display import wait_until, window_shown
+
+DESKTOP_PATH = "/usr/local/bin:/usr/bin:/bin"
+"""PATH of a desktop session that has neither an MPI nor the application's environment on it."""
 
 
 BUILD_LEFTOVERS = shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache")
@@ -43,11 +50,15 @@ def test_wheel_leaves_out_benchmarks_tools_examples_and_tests(wheel):
     assert not any("bench" in name for name in names if name.startswith(("core/", "app/")))
 
 
-def test_desktop_entry_is_a_valid_application_entry():
+def _desktop_entry(path: Path) -> configparser.SectionProxy:
     entry = configparser.ConfigParser(interpolation=None)
     entry.optionxform = str
-    entry.read(REPO / "packaging" / "mpipanel.desktop")
-    section = entry["Desktop Entry"]
+    entry.read(path)
+    return entry["Desktop Entry"]
+
+
+def test_desktop_entry_is_a_valid_application_entry():
+    section = _desktop_entry(REPO / "packaging" / "mpipanel.desktop")
     assert (section["Type"], section["Exec"], section["Icon"], section["Terminal"]) == \
         ("Application", "mpipanel", "mpipanel", "false")
     assert section["Categories"].endswith(";") and section["Name"] and section["Comment"]
@@ -83,6 +94,7 @@ def installed_env(tmp_path):
 def test_wheel_installs_into_a_fresh_venv_and_runs_an_example_and_the_cli(venv, tmp_path):
     python = venv / "bin" / "python"
     env = installed_env(tmp_path)
+    env["PATH"] = DESKTOP_PATH  # the venv is not activated: its mpiexec is not on PATH
     where = subprocess.run([str(python), "-c", "import core; print(core.__file__)"], cwd=tmp_path,
                            capture_output=True, text=True, env=env, timeout=60)
     assert str(venv) in where.stdout, where.stdout + where.stderr
@@ -111,6 +123,61 @@ def test_installed_app_finds_its_icon_inside_the_package(venv, tmp_path):
     assert found.returncode == 0, found.stderr
     icon = found.stdout.strip()
     assert icon.startswith(str(venv)) and icon.endswith("site-packages/app/resources/mpipanel.svg")
+
+
+def _start_from_the_menu(entry: Path, home: Path, display: str, bin_dir: Path, **env: str) -> None:
+    """Run the entry's Exec line as a desktop menu does (a bare environment whose PATH has the
+    user's bin directory but no MPI), wait for the window, then quit it as Ctrl+C does."""
+    command = _desktop_entry(entry)["Exec"]
+    app = subprocess.Popen(["env", "-i", f"HOME={home}", f"DISPLAY={display}",
+                            f"PATH={bin_dir}:{DESKTOP_PATH}", "MPIPANEL_SERVERS=2",
+                            *(f"{key}={value}" for key, value in env.items()), "sh", "-c", f"exec {command}"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert wait_until(lambda: window_shown(display) or app.poll() is not None, 120), "no window"
+        assert app.poll() is None, app.communicate()
+        app.send_signal(signal.SIGINT)
+        started = time.monotonic()
+        _, stderr = app.communicate(timeout=60)
+    finally:
+        if app.poll() is None:
+            app.kill()
+    assert app.returncode == 0, stderr
+    assert time.monotonic() - started < 30
+    assert list((home / ".local" / "state" / "mpipanel" / "sessions").glob("*.jsonl"))
+
+
+@pytest.mark.slow
+def test_pipx_install_starts_from_the_desktop_entry_without_its_venv_on_path(wheel, tmp_path, xvfb):
+    _, display = xvfb
+    pipx_env = {**os.environ, "PIPX_HOME": str(tmp_path / "pipx"), "PIPX_BIN_DIR": str(tmp_path / "bin"),
+                "PIPX_MAN_DIR": str(tmp_path / "man")}
+    pipx_env.pop("PYTHONPATH", None)
+    if subprocess.run([sys.executable, "-m", "pipx", "--version"], capture_output=True).returncode != 0:
+        install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "pipx"],
+                                 capture_output=True, text=True, timeout=300)
+        assert install.returncode == 0, install.stderr
+    install = subprocess.run([sys.executable, "-m", "pipx", "install", str(wheel)], env=pipx_env,
+                             capture_output=True, text=True, timeout=900)
+    assert install.returncode == 0, install.stdout + install.stderr
+    assert (tmp_path / "bin" / "mpipanel").is_symlink()  # into a venv whose bin/ is nowhere on PATH
+    venv_entry = tmp_path / "pipx" / "venvs" / "mpipanel" / "share" / "applications" / "mpipanel.desktop"
+    _start_from_the_menu(venv_entry, tmp_path, display, tmp_path / "bin")
+
+
+@pytest.mark.slow
+def test_user_install_starts_from_its_desktop_entry(wheel, tmp_path, xvfb):
+    if sys.prefix != sys.base_prefix:
+        pytest.skip("pip install --user needs an interpreter outside a virtual environment")
+    _, display = xvfb
+    user_base = tmp_path / "user"
+    env = {**os.environ, "PYTHONUSERBASE": str(user_base)}
+    env.pop("PYTHONPATH", None)
+    install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--user", str(wheel)],
+                             env=env, capture_output=True, text=True, timeout=900)
+    assert install.returncode == 0, install.stderr
+    _start_from_the_menu(user_base / "share" / "applications" / "mpipanel.desktop", tmp_path, display,
+                         user_base / "bin", PYTHONUSERBASE=str(user_base))
 
 
 def test_conda_recipe_renders_and_matches_the_project():

@@ -45,6 +45,23 @@ def world_claimed() -> bool:
     return _world_claimed
 
 
+def stop_everything(force: bool) -> None:
+    """Stop every running client, or free the servers of an mpiexec job that no client claimed:
+    what a launcher does on its way out, whatever the program did, so that no rank waits forever."""
+    try:
+        clients = environment.running_clients()
+        for client in clients:
+            client.stop_services(force_command_request_interruption=force)
+        if not clients and MPIEnvironment.launch_mode == "mpiexec" and not _world_claimed:
+            from core.client.launch import release_world_servers
+            release_world_servers()
+    except BaseException:  # noqa: BLE001 - last resort: never leave ranks hanging
+        import traceback
+        traceback.print_exc()
+        from mpi4py import MPI
+        MPI.COMM_WORLD.Abort(1)
+
+
 class MPICommandClient:
     """Client of an interactive MPI session: rank 0 of an mpiexec job, or a process that spawns
     its own servers (`servers=K`, else `MPIPANEL_SERVERS`, else min(4, CPU count)).

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from mpi4py import MPI
 
 from core.boot import python_code
+from core.mpi_launcher import missing_launcher_message
 from core.wire.doorbell import DoorbellListener
 from core.wire.messages import ServerConfig, StopRequest, Tag
 from core.wire.transport import Peer, send_unannounced
@@ -49,7 +50,12 @@ ConfigFactory = Callable[[int, DoorbellListener], ServerConfig]
 
 
 def spawn_servers(first_rank: int, count: int, make_config: ConfigFactory) -> ServerGroup:
-    """Spawn `count` server processes numbered from `first_rank`, in this process's directory."""
+    """Spawn `count` server processes numbered from `first_rank`, in this process's directory.
+
+    Raises RuntimeError saying what to install when MPI has no launcher to start them with: a
+    singleton MPICH would otherwise wait forever for the one it failed to exec."""
+    if MPI.COMM_WORLD.Get_size() == 1 and (missing := missing_launcher_message()) is not None:
+        raise RuntimeError(missing)
     info = MPI.Info.Create()
     info.Set("wdir", os.getcwd())
     try:

@@ -6,8 +6,9 @@ ring. The socket also tells each side at once when the other process is gone (en
 """
 from __future__ import annotations
 
+import hmac
 import os
-import select
+import selectors
 import socket
 import struct
 import time
@@ -16,6 +17,9 @@ import psutil
 
 _RANK = struct.Struct("!I")
 TOKEN_BYTES = 16
+_HELLO_SIZE = TOKEN_BYTES + _RANK.size
+HANDSHAKE_TIMEOUT = 2.0
+"""How long a connection may take to send its token and rank; a server sends them at once."""
 
 
 class DoorbellListener:
@@ -23,6 +27,7 @@ class DoorbellListener:
 
     def __init__(self, bind_host: str):
         self.sock = socket.create_server((bind_host, 0))
+        self.sock.setblocking(False)  # a connection gone between select and accept must not block
         self.port = self.sock.getsockname()[1]
         self.token = os.urandom(TOKEN_BYTES)
         if bind_host in ("0.0.0.0", ""):
@@ -31,27 +36,66 @@ class DoorbellListener:
             self.addresses = [bind_host]  # loopback when spawning; the one asked for otherwise
 
     def accept(self, ranks: set[int], timeout: float) -> dict[int, socket.socket]:
-        """Wait for every rank in `ranks` to connect; raise TimeoutError naming the missing ones."""
+        """Wait for every rank in `ranks` to connect; raise TimeoutError naming the missing ones.
+
+        Hand-shakes run side by side, each with `HANDSHAKE_TIMEOUT`: a connection that sends
+        nothing (a port scanner, a stray client) is dropped without delaying the servers."""
         connected: dict[int, socket.socket] = {}
+        pending: dict[socket.socket, tuple[float, bytearray]] = {}
         deadline = time.monotonic() + timeout
-        while len(connected) < len(ranks):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([self.sock], [], [], remaining)[0]:
-                missing = sorted(ranks - connected.keys())
-                raise TimeoutError(f"servers {missing} did not connect their doorbell within {timeout:.0f} s")
-            conn, _ = self.sock.accept()
-            conn.settimeout(5)
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.sock, selectors.EVENT_READ)
             try:
-                hello = _receive_exactly(conn, TOKEN_BYTES + _RANK.size)
-            except OSError:
-                conn.close()
-                continue
-            rank = _RANK.unpack(hello[TOKEN_BYTES:])[0]
-            if hello[:TOKEN_BYTES] != self.token or rank not in ranks or rank in connected:
-                conn.close()
-                continue
-            connected[rank] = _tuned(conn)
+                while len(connected) < len(ranks):
+                    now = time.monotonic()
+                    for conn in [c for c, (expires, _) in pending.items() if expires <= now]:
+                        _drop(selector, pending, conn)
+                    wake = min([deadline, *(expires for expires, _ in pending.values())])
+                    if now >= deadline:
+                        missing = sorted(ranks - connected.keys())
+                        raise TimeoutError(f"servers {missing} did not connect their doorbell "
+                                           f"within {timeout:.0f} s")
+                    for key, _ in selector.select(wake - now):
+                        if key.fileobj is self.sock:
+                            self._take(selector, pending)
+                        else:
+                            self._read_hello(key.fileobj, selector, pending, ranks, connected)
+            finally:
+                for conn in list(pending):
+                    _drop(selector, pending, conn)
         return connected
+
+    def _take(self, selector, pending) -> None:
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return
+        conn.setblocking(False)
+        pending[conn] = (time.monotonic() + HANDSHAKE_TIMEOUT, bytearray())
+        selector.register(conn, selectors.EVENT_READ)
+
+    def _read_hello(self, conn, selector, pending, ranks, connected) -> None:
+        """Read what `conn` sent so far; keep it once it proved its rank with the token."""
+        hello = pending[conn][1]
+        try:
+            chunk = conn.recv(_HELLO_SIZE - len(hello))
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            _drop(selector, pending, conn)
+            return
+        hello += chunk
+        if len(hello) < _HELLO_SIZE:
+            return
+        rank = _RANK.unpack(hello[TOKEN_BYTES:])[0]
+        selector.unregister(conn)
+        del pending[conn]
+        if hmac.compare_digest(bytes(hello[:TOKEN_BYTES]), self.token) and rank in ranks and rank not in connected:
+            connected[rank] = _tuned(conn)
+        else:
+            conn.close()
 
     def close(self) -> None:
         self.sock.close()
@@ -75,20 +119,16 @@ def connect(addresses: list[str], port: int, token: bytes, rank: int, same_host:
                           + "; ".join(errors))
 
 
+def _drop(selector, pending, conn) -> None:
+    selector.unregister(conn)
+    del pending[conn]
+    conn.close()
+
+
 def _tuned(sock: socket.socket) -> socket.socket:
     sock.settimeout(None)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
-
-
-def _receive_exactly(sock: socket.socket, size: int) -> bytes:
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        if not chunk:
-            raise ConnectionError("closed during the doorbell handshake")
-        data += chunk
-    return data
 
 
 def _host_addresses() -> list[str]:
