@@ -80,8 +80,11 @@ def _main(args: list[str]) -> int:
         serve()
         return 0
     _check(args)
-    if casa:
-        switch.check_casa_installed()
+    problem = switch.missing_casa() if casa else None
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        _shut_down(force=True)  # under mpiexec, the servers are waiting for a client
+        return 2
     try:
         _run_program(args)
     except SystemExit as exc:
