@@ -44,7 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "itself, faster, but a crash ends the whole MPI job")
     parser.add_argument("--log-mode", choices=LOG_MODES, default="redirect",
                         help="'redirect' (default): server output and logs stream into the window; "
-                             "'unified': they stay on the servers' own terminals")
+                             "'unified': they stay on the servers' own terminals; 'separated': each "
+                             "server writes them to a file of its own")
     parser.add_argument("--server-nice", type=_whole_number(0, 19, "must be from 0 to 19"), default=SERVER_NICE,
                         metavar="N",
                         help=f"lower the CPU priority of servers on this machine by N (0-19, default "
@@ -57,6 +58,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--theme", choices=THEMES, help="light or dark (default: the last one used)")
     parser.add_argument("--session", type=Path, metavar="FILE",
                         help="open a saved session script (.py) or session log (.jsonl) for replay")
+    parser.add_argument("--casa", action="store_true",
+                        help="CASA mode: `import casampi` in commands (and in CASA's tasks) is "
+                             "mpipanel's casampi layer; needs CASA (pip install 'mpipanel[casa]')")
     parser.add_argument("--version", action="version", version=f"mpipanel {core.__version__}")
     args = parser.parse_args(argv)
     if args.preload is not None:
@@ -85,11 +89,21 @@ def _whole_number(low: int, high: int | None, complaint: str):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.casa:
+        from core.casampi import switch
+        switch.install()  # before MPI starts: spawned servers and workers inherit the switch
     from core import MPICommandClient, MPIEnvironment
     if not MPIEnvironment.is_mpi_client:
         from core.server.rank import main as serve
         serve()
         return 0
+    problem = switch.missing_casa() if args.casa else None
+    if problem:
+        print(f"mpipanel: error: {problem}", file=sys.stderr)
+        if MPIEnvironment.launch_mode == "mpiexec":
+            from core.client.launch import release_world_servers
+            release_world_servers()  # they are waiting for a client
+        return 2
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

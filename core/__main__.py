@@ -111,8 +111,8 @@ def _main(args: list[str]) -> int:
     try:
         args = _take_preload(args)
         _check(args)
-        if casa:
-            switch.check_casa_installed()
+        if casa and (problem := switch.missing_casa()):
+            _usage(problem)
         _run_program(args)
     except SystemExit as exc:
         if exc.code is not None and not isinstance(exc.code, int):

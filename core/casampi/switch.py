@@ -64,8 +64,8 @@ def install_if_requested() -> None:
         install()
 
 
-def check_casa_installed() -> None:
-    """Raise SystemExit saying how to install CASA when casatools cannot be imported.
+def missing_casa() -> str | None:
+    """Why `--casa` cannot work here and how to fix it, or None when casatools imports.
 
     It imports casatools rather than only finding it: an installation that is there but broken
     (a missing shared library) fails the same way, and says so with its own error.
@@ -73,5 +73,6 @@ def check_casa_installed() -> None:
     try:
         import casatools  # noqa: F401 - the check itself
     except ImportError as exc:
-        raise SystemExit(f"--casa needs CASA's casatools and casatasks, which cannot be imported here "
-                         f"({exc}). Install them with: {INSTALL_HINT}") from None
+        return (f"--casa needs CASA's casatools and casatasks, which cannot be imported here ({exc}). "
+                f"Install them with: {INSTALL_HINT}")
+    return None

@@ -28,7 +28,7 @@ class SeparateLog:
 
     def _write(self, text: str) -> None:
         if self._file is None:
-            self._file = open(self.path, "a", encoding="utf-8", buffering=1)
+            self._file = open(self.path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - open for the server's life
         self._file.write(text)
 
     def write_output(self, data: bytes) -> None:

@@ -17,8 +17,8 @@ from typing import Any
 from core.casampi.private.singleton import SingletonHandle
 
 REQUEST_NAME = "_casampi_request_"
-COMMAND = (f"__import__('core.casampi.private.MPICommandServer', fromlist=['run_request'])"
-           f".run_request(globals())")
+COMMAND = ("__import__('core.casampi.private.MPICommandServer', fromlist=['run_request'])"
+           ".run_request(globals())")
 
 
 class _ServerSelf:
