@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             from core.client.launch import release_world_servers
             release_world_servers()  # they are waiting for a client
         return 2
+    if args.casa:
+        switch.set_up_servers(str(Path.cwd()))
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

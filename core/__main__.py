@@ -57,12 +57,12 @@ def _take_preload(args: list[str]) -> list[str]:
     if len(args) < 2:
         _usage("option --preload needs an argument")
     from core.client.validation import check_preload
-    from core.environment import set_default_preload
+    from core.environment import add_default_preload
     try:
         check_preload(args[1])
     except (ValueError, TypeError) as exc:
         _usage(str(exc))
-    set_default_preload(args[1])
+    add_default_preload(check_preload(args[1]))
     return args[2:]
 
 
@@ -113,6 +113,8 @@ def _main(args: list[str]) -> int:
         _check(args)
         if casa and (problem := switch.missing_casa()):
             _usage(problem)
+        if casa:
+            switch.set_up_servers(os.getcwd())
         _run_program(args)
     except SystemExit as exc:
         if exc.code is not None and not isinstance(exc.code, int):

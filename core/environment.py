@@ -35,18 +35,17 @@ def running_clients() -> list:
     return list(_running_clients)
 
 
-_default_preload: str | None = None
+_default_preloads: list[str] = []
 
 
-def set_default_preload(preload: str | None) -> None:
-    """The preload (code, or a .py file's path) of clients made without one in this process:
-    `python -m core --preload` sets it for the program it runs."""
-    global _default_preload
-    _default_preload = preload
+def add_default_preload(code: str) -> None:
+    """Code that every client made in this process runs first in each server namespace, before
+    its own `preload`: `--casa` adds CASA's server set-up, `python -m core --preload` the user's."""
+    _default_preloads.append(code)
 
 
 def default_preload() -> str | None:
-    return _default_preload
+    return "\n".join(_default_preloads) if _default_preloads else None
 
 
 def default_server_count() -> int:

@@ -26,7 +26,6 @@ import threading
 import time
 from typing import Any
 
-from core.casampi import SERVER_PRELOAD
 from core.casampi.MPIEnvironment import MPIEnvironment
 from core.casampi.private.MPICommandServer import COMMAND, REQUEST_NAME
 from core.casampi.private.singleton import SingletonHandle
@@ -99,19 +98,7 @@ class _CommandClient:
         self.native.set_log_mode(self._log_mode)
         self.native.start_services()
         self.native.subscribe(self._on_event)
-        self._preload_servers()
         self._state = STARTED
-
-    def _preload_servers(self) -> None:
-        """Give every server casampi's namespace (`core.casampi.SERVER_PRELOAD`).
-
-        A stand-in until the native client takes the code to run in every new server namespace
-        itself (`MPICommandClient(preload=...)`), which also covers restarted workers."""
-        responses = self.native.push_command_request(SERVER_PRELOAD, True, self.native.server_ranks())
-        failed = [r for r in responses if not r["successful"]]
-        if failed:
-            raise RuntimeError(f"MPICommandClient.start_services(): casampi's server namespace could not be "
-                               f"set up on server {failed[0]['server']}:\n{failed[0]['traceback']}")
 
     def stop_services(self, force_command_request_interruption: bool = False) -> None:
         if not self._started("stop_services"):

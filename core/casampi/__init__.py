@@ -10,11 +10,6 @@ ledger gives casampi's per-server FIFO; the adapter keeps casampi's statuses, re
 its `None` returns for rejected requests. A casampi call that mpipanel cannot honour raises
 NotImplementedError naming the call and saying why; nothing is silently ignored.
 
-This package sets up no namespace on the servers. `SERVER_PRELOAD` is the code that gives them
-casampi's (the names its tests and CASA's tasks expect), for whoever starts the servers.
+The servers' namespace is casampi's because the switch gives every client a preload
+(`core.casampi.switch.set_up_servers`, `core.casa.server_setup`), run in every fresh namespace.
 """
-
-SERVER_PRELOAD = ("from casatasks import *\n"
-                  "import os, time, traceback, subprocess, tempfile, uuid\n")
-"""What casampi's servers have in their namespace before the first command (casampi 0.6:
-every task and `casalog` from casatasks, and these modules; not `sys`, not `casa`)."""

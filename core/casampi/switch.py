@@ -58,6 +58,15 @@ def install() -> None:
     sys.meta_path.insert(0, CasampiAlias())
 
 
+def set_up_servers(log_dir: str) -> None:
+    """Make every server of this process's clients a casampi server (`core.casa.server_setup`:
+    casampi's namespace, a casalog file per server in `log_dir`, its lines in the server's log),
+    in every fresh namespace, restarted workers included."""
+    from core import environment
+    from core.casa.server_setup import preload_code
+    environment.add_default_preload(preload_code(log_dir))
+
+
 def install_if_requested() -> None:
     """In a child process: install the alias if the process that started it had the switch on."""
     if os.environ.get(SWITCH_VARIABLE) == "1":

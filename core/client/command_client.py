@@ -83,7 +83,7 @@ class MPICommandClient:
     `os.environ['OMP_NUM_THREADS']`, `os.chdir(...)`. `MPIPANEL_SERVER_RANK` in `os.environ` holds
     the server's rank. A failing preload leaves the server serving: its traceback is logged as an
     ERROR record and shown as `preload_error` in `get_server_status()`. Default: what
-    `python -m core --preload` set (`core.environment.set_default_preload`).
+    `--casa` and `python -m core --preload` set (`core.environment.add_default_preload`) run first.
 
     `result_memory`: bytes of command results the client keeps (None: no limit); beyond it the
     oldest results' values are let go (see `core.client.result_budget` and `purge_results`).
@@ -106,7 +106,8 @@ class MPICommandClient:
                                           or result_memory < 0):
             raise ValueError(f"result_memory must be a number of bytes (or None), not {result_memory!r}")
         self.server_nice = server_nice
-        self.preload = validation.check_preload(environment.default_preload() if preload is None else preload)
+        own = validation.check_preload(preload)
+        self.preload = "\n".join(filter(None, [environment.default_preload(), own])) or None
         """The preload's code text (read from its file, if it named one), or None."""
         self._requested_servers = servers
         self.isolation = isolation
