@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from core.mpi_launcher import make_launcher_findable
+from core.mpi_launcher import make_launcher_findable, prepare_open_mpi
 
 __version__ = "0.1.0"
 __all__ = ["MPICommandClient", "MPIEnvironment", "CommandFuture", "CommandResponse", "Status", "DataMoveError",
@@ -38,6 +38,7 @@ _LAZY = {
 }
 
 make_launcher_findable()
+prepare_open_mpi()
 
 
 def __getattr__(name: str):

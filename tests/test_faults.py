@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from core import MPICommandClient, events
-from mpi_helpers import (REPO, mpiexec_command, recorded_events, run_mpiexec, run_rank_loss_script,
+from mpi_helpers import (OPEN_MPI, REPO, mpiexec_command, recorded_events, run_mpiexec, run_rank_loss_script,
                          script_file, server_processes, wait_for_no_servers)
 
 
@@ -217,6 +217,9 @@ LOST_RANK_SCRIPT = """
 """
 
 
+@pytest.mark.skipif(OPEN_MPI, reason="Open MPI 5.0.11 replaces the lost rank, but then ends the job unreliably "
+                    "(measured: 2 runs in 4 lose the client's last output, 1 in 4 hangs; PRTE error in "
+                    "odls_base_default_fns.c:1751); see docs/architecture.md")
 def test_lost_rank_under_disable_auto_cleanup_is_replaced_by_a_spawned_one(tmp_path):
     result = run_rank_loss_script(tmp_path, LOST_RANK_SCRIPT, "lost.py", timeout=90)
     assert "died: lost False" in result.stdout, result.stdout + result.stderr

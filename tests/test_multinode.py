@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 
-from mpi_helpers import REPO, mpiexec_command, script_file
+from mpi_helpers import OPEN_MPI, REPO, mpiexec_command, script_file
 
 SCRIPT = """
     import json, os
@@ -37,7 +37,7 @@ SCRIPT = """
 def test_servers_on_two_hosts_are_shown_and_grouped_by_host(tmp_path):
     script = script_file(tmp_path, SCRIPT, "rehearsal.py")
     hostfile = tmp_path / "hosts"
-    hostfile.write_text("localhost:2\nlocalhost:2\n")
+    hostfile.write_text("localhost slots=4\n" if OPEN_MPI else "localhost:2\nlocalhost:2\n")
     first = mpiexec_command(2, "-f", str(hostfile))
     python = first[-1]
     command = [*first, "-m", "core", str(script), ":", "-n", "2", "unshare", "--uts", "sh", "-c",
