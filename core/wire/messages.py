@@ -104,10 +104,13 @@ class ServerStatus(NamedTuple):
 
 
 class WorkerKind(enum.IntEnum):
-    """Frames between a server rank and its worker process."""
+    """Frames between a server rank (or rank 0, `core.console`) and its worker process."""
 
     RUN = 1            # server -> worker: CommandRequest, buffers: parameters
     LOG = 2            # worker -> server: LogItem
     DONE = 3           # worker -> server: dict of response fields, buffers: result
     RELEASE = 4        # server -> worker: the buffers lent in the last frame are copied
     RESEND = 5         # server -> worker: they could not be read; send that frame's bytes instead
+    # Only between rank 0 and its client-side worker (core.console), while a command runs there:
+    CALL = 6           # worker -> rank 0: (call number, method, origin), buffers: blobs of (args, kwargs)
+    REPLY = 7          # rank 0 -> worker: (call number, raised), buffers: blobs of the value or exception
