@@ -53,8 +53,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--theme", choices=THEMES, help="light or dark (default: the last one used)")
     parser.add_argument("--session", type=Path, metavar="FILE",
                         help="open a saved session script (.py) or session log (.jsonl) for replay")
+    parser.add_argument("--script", nargs=argparse.REMAINDER, metavar="FILE [ARG ...]",
+                        help="run a script in the window's client-side worker (its MPICommandClient() is the "
+                             "window's client) and watch it live; the rest of the line is its arguments")
     parser.add_argument("--version", action="version", version=f"mpipanel {core.__version__}")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.script is not None and not args.script:
+        parser.error("--script needs a script file")
+    return args
 
 
 def _whole_number(low: int, high: int | None, complaint: str):
@@ -96,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     gc.freeze()  # the objects of start-up stay: full collections need not walk them again
     if args.session is not None:
         window.open_session(args.session)
+    if args.script:
+        window.run_script(args.script[0], args.script[1:])
     # Ctrl+C in the terminal closes the window as File > Quit does (asking if commands run).
     signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
     loop = qasync.QEventLoop(app)
