@@ -53,13 +53,13 @@ class TargetPicker(QWidget):
         nothing.clicked.connect(lambda: self._check_all(False))
         top = QHBoxLayout()
         top.addWidget(self.first_available)
-        top.addWidget(self.client)
         top.addStretch()
         top.addWidget(every)
         top.addWidget(nothing)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
+        layout.addWidget(self.client)
         layout.addWidget(scroll)
 
     def set_state(self, rank: int, state: str) -> None:
