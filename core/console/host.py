@@ -9,7 +9,7 @@ server's.
 
 One thread serves the worker: it sleeps in `select()` on the worker's channel and pipes and a wake
 pipe, starts queued commands, batches output (`core.server.output_batch`) and answers the worker's
-CALL frames through the client's non-blocking `submit` and futures. It never waits for a command:
+CALL frames through the client's non-blocking push and futures. It never waits for a command:
 the REPLY to a blocking call is sent by the futures' callback once every response is in. So neither
 the caller's thread (the Qt main thread) nor this one blocks on the servers; only the worker does.
 """
@@ -34,6 +34,11 @@ from core.wire.responses import Status, failure, rebuild_result
 
 CONSOLE_CODE = python_code("core.console.worker", "main(sys.argv)")
 CLOSE_TIMEOUT = 10.0
+HOT_WAIT = 0.002
+"""How long this thread drives the client's progress itself after a blocking call, as a script's
+blocking push does: a tiny command's response is then in hand without two more thread hand-overs
+(the proxy's cost per command halved); a longer one is answered from its futures' callback, so the
+thread is never held longer than this."""
 INTERRUPT_RETRY = 0.25
 """An interrupt that did not land (the command was between two steps) is sent again this often,
 until the command ends, as a server rank does."""
@@ -282,19 +287,24 @@ class ConsoleHost:
 
     def _call_push_command_request(self, reply, origin, command, block=False, target_server=None,
                                    parameters=None) -> None:
-        futures = self.client.submit(command, target=target_server, parameters=parameters, origin=origin)
-        futures = futures if isinstance(futures, list) else [futures]
+        # Non-blocking, and sent from this thread when the MPI lock is free (else by the progress
+        # thread): a hand-over to the progress thread costs as much as the server's round trip.
+        ids = self.client.push_command_request(command, False, target_server, parameters, origin=origin)
         if block:
-            _when_done(futures, lambda: reply([f.result() for f in futures]))
+            self._call_get_command_response(reply, origin, ids, block=True)
         else:
-            reply([f.command_id for f in futures])
+            reply(ids)
 
     def _call_get_command_response(self, reply, origin, ids, block=False) -> None:
-        if block:
-            futures = self.client.command_futures(ids)
-            _when_done(futures, lambda: reply([f.result() for f in futures]))
-        else:
+        if not block:
             reply(self.client.get_command_response(ids))
+            return
+        futures = self.client.command_futures(ids)
+        try:
+            self.client.get_command_response(ids, block=True, timeout=HOT_WAIT)
+        except TimeoutError:
+            pass  # answered from the futures' callback when they are done
+        _when_done(futures, lambda: reply([f.result() for f in futures]))
 
     def _call_get_server_status(self, reply, origin) -> None:
         reply(self.client.last_server_status())
