@@ -96,17 +96,17 @@ class TargetPicker(QWidget):
         self.first_available.setChecked(not ranks)
 
     def _on_first_available(self, checked: bool) -> None:
-        if checked:
-            self.client.setChecked(False)
-            for box in self.boxes.values():
-                box.setChecked(False)
-        self.changed.emit()
+        self._alone(self.first_available, checked)
 
     def _on_client(self, checked: bool) -> None:
+        self._alone(self.client, checked)
+
+    def _alone(self, chosen: QCheckBox, checked: bool) -> None:
+        """"First available" and the client each exclude every other target."""
         if checked:
-            self.first_available.setChecked(False)
-            for box in self.boxes.values():
-                box.setChecked(False)
+            for box in (self.first_available, self.client, *self.boxes.values()):
+                if box is not chosen:
+                    box.setChecked(False)
         self.changed.emit()
 
     def _on_server_toggled(self, checked: bool) -> None:
