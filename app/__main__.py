@@ -61,6 +61,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--casa", action="store_true",
                         help="CASA mode: `import casampi` in commands (and in CASA's tasks) is "
                              "mpipanel's casampi layer; needs CASA (pip install 'mpipanel[casa]')")
+    parser.add_argument("--script", nargs=argparse.REMAINDER, metavar="FILE [ARG ...]",
+                        help="run a script in the window's client-side worker (its MPICommandClient() is the "
+                             "window's client) and watch it live; the rest of the line is its arguments")
     parser.add_argument("--version", action="version", version=f"mpipanel {core.__version__}")
     args = parser.parse_args(argv)
     if args.preload is not None:
@@ -69,6 +72,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             check_preload(args.preload)
         except (ValueError, TypeError) as exc:
             parser.error(f"--preload: {exc}")
+    if args.script is not None and not args.script:
+        parser.error("--script needs a script file")
     return args
 
 
@@ -142,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     gc.freeze()  # the objects of start-up stay: full collections need not walk them again
     if args.session is not None:
         window.open_session(args.session)
+    if args.script:
+        window.run_script(args.script[0], args.script[1:])
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     app.lastWindowClosed.connect(loop.stop)

@@ -7,6 +7,10 @@ timer hands each server's pile to the panes every `OUTPUT_INTERVAL_MS`, saying h
 when a pile overflowed. Widgets never see a thread or the client's lock: every request the window
 makes goes through here and none of them waits for the client's MPI lock (the client queues it for
 its progress thread), so the Qt event loop never blocks on MPI.
+
+Work for the Client target (code typed for rank 0, scripts) goes to a `core.console` client-side
+worker, started on first use; its commands come back as those of `CLIENT_RANK`, and requests about
+them (interrupt, cancel, restart) go to it rather than to the servers.
 """
 from __future__ import annotations
 
@@ -17,7 +21,9 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core import events
+from core.console.host import ConsoleHost
 from core.environment import MPIEnvironment
+from core.events import CLIENT_RANK
 from core.replay import Replay
 from core.wire.messages import LogItem, OutputItem
 
@@ -93,10 +99,19 @@ class ClientBridge(QObject):
         self._timer.timeout.connect(lambda: self._hand_over_output())
         self._timer.start()
         self._unsubscribe = client.subscribe(self._on_event)
+        self._console: ConsoleHost | None = None
 
     def close(self) -> None:
         self._unsubscribe()
         self._timer.stop()
+        if self._console is not None:
+            self._console.close()  # the worker is killed: this takes milliseconds
+            self._console = None
+
+    def _client_worker(self) -> ConsoleHost:
+        if self._console is None:
+            self._console = ConsoleHost(self._client)
+        return self._console
 
     # ----- core thread --------------------------------------------------------------------
     def _on_event(self, event: events.Event) -> None:
@@ -123,28 +138,56 @@ class ClientBridge(QObject):
 
     # ----- GUI thread ---------------------------------------------------------------------
     def submit(self, command: str, target: list[int] | None, parameters: dict[str, Any] | None):
-        """Send `command` to the listed servers, or to the first available one (None).
+        """Send `command` to the listed servers, to the first available one (None), or to the
+        client-side worker (`[CLIENT_RANK]`).
 
         Never blocks; raises the core's ValueError/TypeError for a target or value it refuses.
         """
-        futures = self._client.submit(command, target=target, parameters=parameters or None)
+        if target == [CLIENT_RANK]:
+            return [self._client_worker().run(command, parameters or None, origin="typed")]
+        futures = self._client.submit(command, target=target, parameters=parameters or None, origin="typed")
         return futures if isinstance(futures, list) else [futures]
+
+    def run_script(self, path, args: list[str]):
+        """Run a script in the client-side worker, as `python path args` would; its future."""
+        command = f"run_script({str(path)!r}, {[str(a) for a in args]!r})"
+        return self._client_worker().run(command, origin="typed")
 
     def server_statuses(self) -> dict[int, dict[str, Any]]:
         """Each server's last reported status; later changes come as `serverStatus`."""
         return self._client.last_server_status()
 
+    def _split(self, command_ids: list[int]) -> tuple[list[int], list[int]]:
+        """The ids of the client-side worker's commands, and the others."""
+        console = self._console
+        local = [i for i in command_ids if console is not None and console.owns(i)]
+        return local, [i for i in command_ids if i not in local]
+
     def interrupt(self, command_ids: list[int]) -> None:
-        self._client.interrupt(command_ids)
+        local, others = self._split(command_ids)
+        if local:
+            self._console.interrupt()
+        if others:
+            self._client.interrupt(others)
 
     def interrupt_server(self, rank: int) -> None:
-        self._client.interrupt(server=rank)
+        if rank != CLIENT_RANK:
+            self._client.interrupt(server=rank)
+        elif self._console is not None:
+            self._console.interrupt()
 
     def cancel(self, command_ids: list[int]) -> None:
-        self._client.cancel(command_ids)
+        local, others = self._split(command_ids)
+        if local:
+            self._console.cancel(local)
+        if others:
+            self._client.cancel(others)
 
     def restart_server(self, rank: int) -> None:
-        self._client.restart_server(rank)
+        if rank != CLIENT_RANK:
+            self._client.restart_server(rank)
+        elif self._console is not None:
+            self._console.restart()
 
     def unfinished_commands(self) -> int:
         return sum(not record.done for record in self._client.commands)
@@ -155,8 +198,12 @@ class ClientBridge(QObject):
 
     def replay(self, pushes) -> Replay:
         """A replay of recorded pushes on this session's servers (`core.replay.Replay`)."""
-        return Replay(self._client, pushes)
+        console = self._client_worker() if any(push.on_client for push in pushes) else None
+        return Replay(self._client, pushes, console)
 
     def stop_services(self) -> None:
         """Stop the servers, interrupting what runs. Blocks: call it off the GUI thread."""
+        if self._console is not None:
+            self._console.close()
+            self._console = None
         self._client.stop_services(force_command_request_interruption=True)

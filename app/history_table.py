@@ -1,4 +1,6 @@
-"""Every command sent in this session, newest last: what, where, how it ended, how long it took.
+"""Every command sent in this session, newest last: what, where, who sent it, how it ended, how long
+it took. Code run on the client itself (rank 0's client-side worker) is a row too, "client" in
+Target and Server, and the commands it pushed say so in Origin ('client', 'script:LINE').
 
 Selecting a row shows its response; the context menu re-runs it, copies it or its result, and
 interrupts or cancels it while it is running or queued.
@@ -13,10 +15,13 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
+from core.events import CLIENT_RANK
+
 from .server_states import STATUS_COLORS
 from .table_model import ColumnsModel
 
-COLUMNS = ("ID", "Command", "Target", "Server", "Status", "Duration")
+COLUMNS = ("ID", "Command", "Target", "Server", "Origin", "Status", "Duration")
+STATUS_COLUMN = COLUMNS.index("Status")
 
 
 @dataclass
@@ -26,6 +31,7 @@ class HistoryRow:
     parameters: dict[str, Any] | None
     target: int | None
     server: int | None = None
+    origin: str | None = None
     status: str = "queued"
     response: dict[str, Any] | None = None
 
@@ -35,6 +41,10 @@ class HistoryRow:
             return ""
         took = (self.response.get("time_end") or 0) - (self.response.get("time_start") or 0)
         return f"{took * 1e3:.1f} ms" if took < 1 else f"{took:.2f} s"
+
+
+def _rank_text(rank) -> str | int:
+    return "client" if rank == CLIENT_RANK else rank
 
 
 class HistoryModel(ColumnsModel):
@@ -51,13 +61,14 @@ class HistoryModel(ColumnsModel):
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return (row.id, row.command.strip().splitlines()[0] if row.command.strip() else "",
-                    "any" if row.target is None else row.target,
-                    "" if row.server is None else row.server, row.status, row.duration)[column]
+                    "any" if row.target is None else _rank_text(row.target),
+                    "" if row.server is None else _rank_text(row.server), row.origin or "", row.status,
+                    row.duration)[column]
         if role == Qt.ItemDataRole.ToolTipRole and column == 1:
             return row.command
         if role == Qt.ItemDataRole.ToolTipRole and column == 2 and row.target is None:
             return "the first available server"
-        if role == Qt.ItemDataRole.ForegroundRole and column == 4:
+        if role == Qt.ItemDataRole.ForegroundRole and column == STATUS_COLUMN:
             return QColor(STATUS_COLORS.get(row.status, "#9e9e9e"))
         return None
 
@@ -100,7 +111,7 @@ class HistoryTable(QTableView):
         self.setAlternatingRowColors(True)
         header = self.horizontalHeader()
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for column in (0, 2, 3, 4, 5):
+        for column in (0, 2, 3, 4, 5, 6):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         # Fit the rows in sight, not all of them: with every row, each change of any row measured
         # the whole history again, which after thousands of commands stalled the GUI.
@@ -112,7 +123,8 @@ class HistoryTable(QTableView):
     # ----- fed by the bridge --------------------------------------------------------------
     def on_queued(self, event) -> None:
         at_bottom = self.verticalScrollBar().value() >= self.verticalScrollBar().maximum() - 2
-        self.model_.add(HistoryRow(event.id, event.command, event.parameters, event.target))
+        self.model_.add(HistoryRow(event.id, event.command, event.parameters, event.target,
+                                   CLIENT_RANK if event.target == CLIENT_RANK else None, event.origin))
         if at_bottom:
             self.scrollToBottom()
 

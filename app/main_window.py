@@ -1,11 +1,13 @@
 """The control panel window around a started `MPICommandClient`.
 
 Left: the command editor, the targets, the parameters, Run, and the history. Right: a pane per
-server plus the merged "all servers" pane and the overview, and the load chart under them. The
-window reaches the core only through `ClientBridge`; nothing here waits on MPI.
+server plus the merged "all servers" pane, the client's pane (code run on rank 0 itself, scripts)
+and the overview, and the load chart under them. The window reaches the core only through
+`ClientBridge`; nothing here waits on MPI.
 """
 from __future__ import annotations
 
+import shlex
 import sys
 import threading
 from pathlib import Path
@@ -13,12 +15,15 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QApplication, QFileDialog, QGroupBox, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QApplication, QFileDialog, QGroupBox, QHBoxLayout, QInputDialog, QLabel,
                                QMainWindow, QMessageBox, QPushButton, QSplitter, QTabBar, QTabWidget,
                                QVBoxLayout)
 
+from core.events import CLIENT_RANK
+
 from .about import about_text
 from .bridge import ClientBridge
+from .client_progress import ClientProgress
 from .command_editor import CommandEditorPanel
 from .history_table import HistoryRow, HistoryTable
 from .icon import app_icon
@@ -65,14 +70,17 @@ class MainWindow(QMainWindow):
         self.message = QLabel(self, objectName="runMessage")
         self.message.setWordWrap(True)
         self.history = HistoryTable(self)
+        self.client_progress = ClientProgress(self)
 
         self.all_pane = ServerPane(None, self)
+        self.client_pane = ServerPane(CLIENT_RANK, self)
         self.panes = {rank: ServerPane(rank, self) for rank in ranks}
         self.overview = ServerOverview(self)
         self.pane_tabs = QTabWidget(self, objectName="paneTabs")
         self.pane_tabs.setTabsClosable(True)
-        for fixed in (self.all_pane, self.overview):
-            index = self.pane_tabs.addTab(fixed, "All servers" if fixed is self.all_pane else "Overview")
+        for fixed, title in ((self.all_pane, "All servers"), (self.client_pane, "Client"),
+                             (self.overview, "Overview")):
+            index = self.pane_tabs.addTab(fixed, title)
             self.pane_tabs.tabBar().setTabButton(index, QTabBar.ButtonPosition.RightSide, None)
         if len(ranks) < MANY_SERVERS:
             for rank, pane in self.panes.items():
@@ -90,6 +98,7 @@ class MainWindow(QMainWindow):
         if log_path is not None:
             self.log_label.setText(f"session log: {log_path.name}")
             self.log_label.setToolTip(str(log_path))
+        self.statusBar().addPermanentWidget(self.client_progress)
         self.statusBar().addPermanentWidget(self.log_label)
         self._update_status_bar()
 
@@ -136,6 +145,7 @@ class MainWindow(QMainWindow):
         file_menu.addAction("&Open Session…", self.choose_session).setShortcut(QKeySequence.StandardKey.Open)
         file_menu.addAction("&Save Session As Script…", self.choose_script_path).setShortcut(
             QKeySequence.StandardKey.Save)
+        file_menu.addAction("&Run Script…", self.choose_script).setShortcut("Ctrl+R")
         file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit", self.close)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -163,6 +173,7 @@ class MainWindow(QMainWindow):
         # Queued even from the GUI thread: output and responses keep the order they happened in.
         queued = Qt.ConnectionType.QueuedConnection
         self.bridge.commandQueued.connect(self.history.on_queued, queued)
+        self.bridge.commandQueued.connect(self.client_progress.on_queued, queued)
         self.bridge.commandStarted.connect(self._on_started, queued)
         self.bridge.commandFinished.connect(self._on_finished, queued)
         self.bridge.serverStatus.connect(self._on_status, queued)
@@ -173,7 +184,7 @@ class MainWindow(QMainWindow):
         self.history.cancelRequested.connect(lambda command_id: self.bridge.cancel([command_id]))
         self.overview.openPaneRequested.connect(self.open_pane)
         self.pane_tabs.tabCloseRequested.connect(self._close_pane_tab)
-        for pane in self.panes.values():
+        for pane in (self.client_pane, *self.panes.values()):
             pane.interruptRequested.connect(self.bridge.interrupt_server)
             pane.restartRequested.connect(self.restart_server)
 
@@ -198,8 +209,27 @@ class MainWindow(QMainWindow):
         self.editor.remember(command)
         self.message.setStyleSheet("")
         self.message.setText("Sent to " + ("the first available server" if target is None else
+                                          "the client (rank 0)" if target == [CLIENT_RANK] else
                                           "server " + ", ".join(map(str, target))) + ".")
         return self.last_sent
+
+    def choose_script(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Run Script", str(Path.home()), "Python scripts (*.py)")
+        if not path:
+            return
+        text, accepted = QInputDialog.getText(self, "Run Script", f"Arguments for {Path(path).name}:")
+        if accepted:
+            self.run_script(path, shlex.split(text))
+
+    def run_script(self, path: str | Path, args: list[str]) -> int | None:
+        """Run a script in the client-side worker, shown live in the client's pane: its command id."""
+        try:
+            future = self.bridge.run_script(path, args)
+        except (ValueError, TypeError, RuntimeError) as exc:
+            self._refuse(str(exc))
+            return None
+        self.pane_tabs.setCurrentWidget(self.client_pane)
+        return future.command_id
 
     def _refuse(self, reason: str) -> list[int]:
         self.message.setStyleSheet("color: #d32f2f;")
@@ -215,21 +245,29 @@ class MainWindow(QMainWindow):
         self.run(row.command)
 
     def restart_server(self, rank: int) -> None:
-        answer = QMessageBox.question(self, "Restart server",
-                                      f"Give server {rank} a fresh, empty namespace? "
-                                      "A command running there fails.")
+        where = "the client-side worker" if rank == CLIENT_RANK else f"server {rank}"
+        answer = QMessageBox.question(self, "Restart server", f"Give {where} a fresh, empty namespace? "
+                                                              "A command running there fails.")
         if answer == QMessageBox.StandardButton.Yes:
             self.bridge.restart_server(rank)
 
     # ----- what the servers say -----------------------------------------------------------
     def _on_started(self, command_id: int, server: int) -> None:
-        self.running[server] = command_id
         self.history.on_started(command_id, server)
+        if server == CLIENT_RANK:
+            row = self.history.model_.row_of(command_id)
+            self.client_progress.on_started(command_id, row.command if row else "")
+            return
+        self.running[server] = command_id
         self._refresh_state(server)
 
     def _on_finished(self, response: dict[str, Any]) -> None:
         server = response["server"]
         self.history.on_finished(response)
+        self.client_progress.on_finished(response)
+        if server == CLIENT_RANK:
+            self.client_pane.add_response(response)
+            return
         self.all_pane.add_response(response)
         if server in self.panes:
             self.panes[server].add_response(response)
@@ -238,11 +276,17 @@ class MainWindow(QMainWindow):
             self._refresh_state(server)
 
     def _on_output(self, server: int, items: list, dropped: int) -> None:
+        if server == CLIENT_RANK:
+            self.client_pane.add_output(server, items, dropped)
+            return
         self.all_pane.add_output(server, items, dropped)
         if server in self.panes:
             self.panes[server].add_output(server, items, dropped)
 
     def _on_status(self, rank: int, status: dict[str, Any]) -> None:
+        if rank == CLIENT_RANK:
+            self.client_pane.set_status(status)
+            return
         self.status[rank] = status
         self.chart.set_status(rank, status)
         self._refresh_state(rank)
@@ -272,7 +316,10 @@ class MainWindow(QMainWindow):
     def show_response(self, response: dict[str, Any]) -> None:
         """Show a command's response in its server's pane, opening the pane if needed."""
         server = response.get("server")
-        if server in self.panes:
+        if server == CLIENT_RANK:
+            self.pane_tabs.setCurrentWidget(self.client_pane)
+            self.client_pane.response.show_response(response)
+        elif server in self.panes:
             self.open_pane(server)
             self.panes[server].response.show_response(response)
 
@@ -327,7 +374,7 @@ class MainWindow(QMainWindow):
     def set_theme(self, theme: str) -> None:
         apply_theme(QApplication.instance(), theme)
         self.editor.highlighter.set_theme(theme)
-        for pane in (self.all_pane, *self.panes.values()):
+        for pane in (self.all_pane, self.client_pane, *self.panes.values()):
             pane.response.traceback.highlighter.set_theme(theme)
         self.chart.set_theme(theme)
         for action in self.theme_actions.actions():

@@ -18,6 +18,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
 
+from core.events import CLIENT_RANK
 from core.sessions import literals
 from core.sessions.recorded import RecordedPush, read_session
 
@@ -117,7 +118,7 @@ class ReplayPanel(QWidget):
         self._done = _Done(self)
         self._done.finished.connect(self._on_finished, Qt.ConnectionType.QueuedConnection)
 
-        self.model = ReplayModel(pushes, self)
+        self.model = ReplayModel(self.replay.pushes, self)
         self.table = QTableView(self, objectName="replayTable")
         self.table.setModel(self.model)
         self.table.verticalHeader().hide()
@@ -163,7 +164,7 @@ class ReplayPanel(QWidget):
         while self._chain is not None and self.next_index < self._chain:
             index = self.next_index
             self._send(index)
-            if self.replay.pushes[index].block:
+            if self.replay.pushes[index].waits:
                 return  # go on when it has finished, as the recording did
         self._chain = None
 
@@ -190,7 +191,7 @@ class ReplayPanel(QWidget):
         self.model.set_outcome(index, "; ".join(replayed_text(r) for r in responses), verdict,
                                "\n".join(f"server {c.server}: {c.difference}" for c in differing))
         self._update_summary()
-        if self._chain is not None and self.replay.pushes[index].block:
+        if self._chain is not None and self.replay.pushes[index].waits:
             self._continue_chain()
 
     def _update_summary(self) -> None:
@@ -200,6 +201,8 @@ class ReplayPanel(QWidget):
 
 
 def _target_text(target) -> str:
+    if target == CLIENT_RANK:
+        return "client"
     if target is None:
         return "any"
     return str(target) if isinstance(target, int) else ", ".join(map(str, target))

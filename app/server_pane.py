@@ -2,7 +2,8 @@
 
 Top: the output stream with a filter box, Clear, Copy and a count of dropped lines. Bottom: the
 response of the latest (or chosen) command: a tree of its result, or its traceback. A server's
-own pane also shows its state and offers Interrupt and Restart.
+own pane also shows its state and offers Interrupt and Restart; so does the client's pane (rank 0's
+client-side worker, `CLIENT_RANK`), which shows what client code and scripts print and log.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter,
                                QStackedWidget, QVBoxLayout, QWidget)
 
+from core.events import CLIENT_RANK
 from core.wire.messages import LogItem
 
 from .output_view import Line, OutputView, log_kind
@@ -86,7 +88,8 @@ class ResponsePanel(QWidget):
         self.response = response
         took = (response.get("time_end") or 0) - (response.get("time_start") or 0)
         reset = " — the server's namespace was reset" if response.get("namespace_reset") else ""
-        self.heading.setText(f"<b>#{response['id']}</b> on server {response['server']}: "
+        where = "the client" if response["server"] == CLIENT_RANK else f"server {response['server']}"
+        self.heading.setText(f"<b>#{response['id']}</b> on {where}: "
                              f"<b>{response['status']}</b> in {took * 1e3:.1f} ms{reset}")
         if response["successful"] or not response.get("traceback"):
             self.result.show_value(response["ret"])
@@ -101,10 +104,11 @@ class ServerPane(QWidget):
     restartRequested = Signal(int)
 
     def __init__(self, rank: int | None, parent: QWidget | None = None):
-        """`rank` None makes the merged pane of all servers."""
+        """`rank` None makes the merged pane of all servers; `CLIENT_RANK` the client's pane."""
         super().__init__(parent)
         self.rank = rank
-        self.setObjectName("allServersPane" if rank is None else f"serverPane{rank}")
+        self.setObjectName("allServersPane" if rank is None else "clientPane" if rank == CLIENT_RANK
+                           else f"serverPane{rank}")
         self.splitter_lines = LineSplitter(prefix_servers=rank is None)
         self.output = OutputView(self)
         self.response = ResponsePanel(self)
@@ -121,10 +125,11 @@ class ServerPane(QWidget):
             self.state = QLabel(self, objectName="serverState")
             bar.addWidget(self.state)
             interrupt = QPushButton("Interrupt", self, objectName="interruptButton")
-            interrupt.setToolTip("Raise KeyboardInterrupt in the command running on this server")
+            where = "the client-side worker" if rank == CLIENT_RANK else "this server"
+            interrupt.setToolTip(f"Raise KeyboardInterrupt in the command running on {where}")
             interrupt.clicked.connect(lambda: self.interruptRequested.emit(rank))
             restart = QPushButton("Restart", self, objectName="restartButton")
-            restart.setToolTip("Give this server a fresh, empty namespace (a running command fails)")
+            restart.setToolTip(f"Give {where} a fresh, empty namespace (a running command fails)")
             restart.clicked.connect(lambda: self.restartRequested.emit(rank))
             bar.addWidget(interrupt)
             bar.addWidget(restart)

@@ -2,7 +2,8 @@
 
 Run from a source checkout (the benchmarks are not installed with the package). Each figure group
 below is one function, registered by name for `--only`; every figure in it runs in its own process
-(`benchmarks.figures`, `benchmarks.baselines`, `benchmarks.gui`, see `benchmarks.measurement`).
+(`benchmarks.figures`, `benchmarks.baselines`, `benchmarks.gui`, `benchmarks.console`, see
+`benchmarks.measurement`).
 The table gives each figure, its baseline, their ratio, the target and whether it is met; `--json
 FILE` writes the same rows. Absolute times on a shared 2-core VM are noisy; ratios hold better.
 """
@@ -141,6 +142,18 @@ def gui(run: Settings) -> list[Row]:
         target_row("GUI: Run click to result in the pane (median)", click, "median_ms", "ms", "< 20 ms",
                    lambda ms: ms < 20, f"max {click.get('max_ms', 0):.1f} ms"),
     ]
+
+
+@_register
+def console(run: Settings) -> list[Row]:
+    """client code's commands through rank 0's client-side worker, against the window's own"""
+    ours = run_child("console", "proxy_rtt", run.rounds // 4)
+    name = "client-side worker: tiny command RTT through the proxy (median)"
+    row = compare_row(name, "µs", ours, "proxy_us", "the same command from the window (submit().result())", ours,
+                      "window_us", "≤ 2×", lambda v, b: v / b, lambda r: r <= 2)
+    if "script_us" in ours:
+        row.note = f"rank 0's blocking push: {ours['script_us']:.0f} µs"
+    return [row]
 
 
 @_register

@@ -70,7 +70,7 @@ def _wait(app: QApplication, done) -> None:
         time.sleep(0.0005)
 
 
-class _StallMeter:
+class StallMeter:
     """The longest gap between the ticks of a 1 ms timer: how long the event loop was held up."""
 
     def __init__(self) -> None:
@@ -103,7 +103,7 @@ def stall(servers: int, seconds: float, rate: int) -> dict:
     app, client, window = _window(servers)
     process = psutil.Process()
     rss_before = process.memory_info().rss
-    meter = _StallMeter()
+    meter = StallMeter()
     window.targets.select(client.server_ranks())
     ids = window.run(FLOOD.format(seconds=seconds, rate=rate, per_tick=max(1, rate // 1000)))
     meter.start()
@@ -122,7 +122,7 @@ def big_result(size: int, rounds: int) -> dict:
     app, client, window = _window(1)
     window.targets.select([1])
     _wait(app, _answered(window, window.run(f"import numpy as np; big = np.ones({size}, dtype=np.uint8)")))
-    meter = _StallMeter()
+    meter = StallMeter()
     meter.start()
     times = []
     for _ in range(rounds):

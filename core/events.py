@@ -17,6 +17,11 @@ from core.wire.messages import LogItem, NameSummary, OutputItem
 
 _log = logging.getLogger(__name__)
 
+CLIENT_RANK = 0
+"""The "server" of a command that ran on rank 0 itself, in the client-side worker (`core.console`):
+such a command is recorded like a push to a server, so that histories, session logs and saved
+scripts keep it in order with the commands it pushed."""
+
 
 @dataclass(frozen=True)
 class CommandQueued:
@@ -31,6 +36,9 @@ class CommandQueued:
     """The id of the first command of the same push: one push to [1, 2] queues two commands."""
     push_target: int | list[int] | None
     """`target_server` as the push gave it."""
+    origin: str | None = None
+    """Who sent it: 'typed' (the window), 'client' (code running in the client-side worker),
+    'script:LINE' (that line of a script run there), 'replay'; None for a program's own push."""
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@
 
 `Replay` does the work for the GUI's replay panel too: one push at a time (blocking pushes are
 waited for before the next, as they were when recorded), and a readable difference per server.
+Client-side code (pushes to `CLIENT_RANK`) runs again in a client-side worker (`core.console`), to
+its end before the next push; what that code pushed is left out, as running it pushes it again.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.events import CLIENT_RANK
 from core.sessions import literals
 from core.sessions.recorded import RecordedPush, read_session
 
@@ -66,20 +69,24 @@ def targeted_ranks(pushes: list[RecordedPush]) -> list[int]:
     for push in pushes:
         if push.target is not None:
             ranks.update([push.target] if isinstance(push.target, int) else push.target)
-    return sorted(ranks)
+    return sorted(ranks - {CLIENT_RANK})
 
 
 class Replay:
     """A recorded session to run again on a started client."""
 
-    def __init__(self, client, pushes: list[RecordedPush]):
+    def __init__(self, client, pushes: list[RecordedPush], console=None):
+        """`console`: the `core.console.host.ConsoleHost` that runs client-side code, if any."""
         self.client = client
-        self.pushes = pushes
-        self.futures: list[list[Future] | None] = [None] * len(pushes)
+        self.console = console
+        self.pushes = [push for push in pushes if not push.pushed_by_client_code]
+        self.futures: list[list[Future] | None] = [None] * len(self.pushes)
         self.check_servers()
 
     def check_servers(self) -> None:
         """Refuse, before anything runs, a session that targets servers this one lacks."""
+        if self.console is None and any(push.on_client for push in self.pushes):
+            raise ValueError("the session has client-side code, and no client-side worker to run it")
         available = self.client.server_ranks()
         missing = [rank for rank in targeted_ranks(self.pushes) if rank not in available]
         if missing:
@@ -89,7 +96,11 @@ class Replay:
     def submit(self, index: int) -> list[Future]:
         """Send push `index` again; never blocks. Its futures are kept in `futures[index]`."""
         push = self.pushes[index]
-        futures = self.client.submit(push.command, target=push.target, parameters=push.parameter_values())
+        if push.on_client:
+            futures = self.console.run(push.command, push.parameter_values(), origin="replay")
+        else:
+            futures = self.client.submit(push.command, target=push.target, parameters=push.parameter_values(),
+                                         origin="replay")
         self.futures[index] = futures if isinstance(futures, list) else [futures]
         return self.futures[index]
 
@@ -100,7 +111,7 @@ class Replay:
         for index in range(start, len(self.pushes) if stop is None else stop):
             futures = self.submit(index)
             sent += futures
-            if self.pushes[index].block:
+            if self.pushes[index].waits:
                 for future in futures:
                     future.result(timeout)
         for future in sent:
@@ -147,15 +158,22 @@ def main(argv: list[str] | None = None) -> int:
     servers = None if MPIEnvironment.launch_mode == "mpiexec" else (
         args.servers or len(header.get("servers") or []) or header.get("servers_count") or None)
     with MPICommandClient(servers=servers, session_log=False, preload=header.get("preload")) as client:
+        console = None
+        if any(push.on_client for push in pushes):
+            from core.console.host import ConsoleHost
+            console = ConsoleHost(client)
         try:
-            replay = Replay(client, pushes)
+            replay = Replay(client, pushes, console)
+            replay.run()
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        replay.run()
+        finally:
+            if console is not None:
+                console.close()  # before the client stops
         mismatches = _report(replay, sys.stdout) if args.check else 0
     if args.check:
-        print(f"{len(pushes)} command(s) replayed; {mismatches} result(s) differ from the recording")
+        print(f"{len(replay.pushes)} command(s) replayed; {mismatches} result(s) differ from the recording")
     return 1 if mismatches else 0
 
 

@@ -26,7 +26,7 @@ from core.client import validation
 from core.client.console import ConsolePrinter
 from core.client.engine import Engine
 from core.environment import MPIEnvironment, default_server_count
-from core.events import CommandQueued, Event, EventHub, NamespaceChanged
+from core.events import CLIENT_RANK, CommandQueued, CommandStarted, Event, EventHub, NamespaceChanged
 from core.client.ledger import CommandFuture, CommandRecord
 from core.client import data_moves
 from core.client.result_budget import DEFAULT_RESULT_MEMORY, ResultBudget
@@ -302,26 +302,28 @@ class MPICommandClient:
 
     # ----- commands -----------------------------------------------------------------------
     def push_command_request(self, command: str, block: bool = False, target_server=None,
-                             parameters: dict[str, Any] | None = None):
+                             parameters: dict[str, Any] | None = None, *, origin: str | None = None):
         """Send `command` to the first available server (None), one rank, or a list of ranks.
 
         Non-blocking: returns a list of command ids, one per target. Blocking: waits and returns
-        the list of response dicts.
+        the list of response dicts. `origin` is recorded with it (see `core.events.CommandQueued`).
         """
-        records = self._new_records(command, target_server, parameters, block, direct=True)
+        records = self._new_records(command, target_server, parameters, block, direct=True, origin=origin)
         if not block:
             return [r.id for r in records]
         self._engine.wait(_all_done(records))
         return [r.response for r in records]
 
-    def submit(self, command: str, target=None, parameters: dict[str, Any] | None = None):
+    def submit(self, command: str, target=None, parameters: dict[str, Any] | None = None, *,
+               origin: str | None = None):
         """Like a non-blocking push, but returns a `CommandFuture` (a list of them for a list of
         targets) whose result is the response dict. Never waits on MPI: safe on a GUI thread."""
-        records = self._new_records(command, target, parameters, block=False, direct=False)
+        records = self._new_records(command, target, parameters, block=False, direct=False, origin=origin)
         futures = [r.future for r in records]
         return futures if isinstance(target, (list, tuple)) else futures[0]
 
-    def _new_records(self, command, target, parameters, block: bool, direct: bool) -> list[CommandRecord]:
+    def _new_records(self, command, target, parameters, block: bool, direct: bool,
+                     origin: str | None) -> list[CommandRecord]:
         engine = self._require_running()
         validation.check_command(command)
         lost = [r for r, v in engine.views.items() if v.lost]
@@ -333,10 +335,10 @@ class MPICommandClient:
             record_id = engine.ledger.new_id()
             push = records[0].id if records else record_id
             record = CommandRecord(record_id, command, parameters, rank, block, buffers,
-                                   CommandFuture(record_id, self.cancel), push, push_target)
+                                   CommandFuture(record_id, self.cancel), push, push_target, origin)
             engine.ledger.records[record_id] = record
             self._hub.post(CommandQueued(record_id, command, parameters, rank, block, record.time_queued,
-                                         push, push_target))
+                                         push, push_target, origin))
             records.append(record)
         engine.call(lambda: [engine.queue(r) for r in records], direct=direct)
         return records
@@ -390,8 +392,8 @@ class MPICommandClient:
         def cancel_now() -> None:
             per_server: dict[int, list[int]] = {}
             for record in records:
-                if record.done or record.status == Status.RUNNING:
-                    continue
+                if record.done or record.status == Status.RUNNING or record.server == CLIENT_RANK:
+                    continue  # rank 0's own work is cancelled by core.console
                 if record.server is None:
                     engine.fail(record, Status.CANCELLED, "Cancelled before it was sent to a server.\n")
                 else:
@@ -411,7 +413,7 @@ class MPICommandClient:
             return
         records = self._records(command_request_id_list)
         engine.call(lambda: [engine.send(r.server, Tag.INTERRUPT, r.id) for r in records
-                             if r.server is not None and not r.done], direct=False)
+                             if r.server not in (None, CLIENT_RANK) and not r.done], direct=False)
 
     def restart_server(self, rank: int) -> Future:
         """Give server `rank` a fresh, empty namespace, and say so in its next responses.
@@ -520,6 +522,44 @@ class MPICommandClient:
         engine = self._require_running()
         validation.check_targets(rank, engine.views)
         return engine.namespaces.latest.get(rank)
+
+    def command_futures(self, command_request_id_list) -> list[CommandFuture]:
+        """The futures of these commands: a way to wait for them that never takes the MPI lock."""
+        return [record.future for record in self._records(command_request_id_list)]
+
+    # ----- rank 0's own work (core.console) -----------------------------------------------
+    def open_local_command(self, command: str, parameters: dict[str, Any] | None,
+                           origin: str | None) -> CommandRecord:
+        """Record a command that runs on rank 0 itself (`core.console`'s client-side worker) as a
+        push to `CLIENT_RANK`, so that the history, the session log and saved scripts keep it in
+        order with the commands it pushes. Its pickled parameters are in `record.buffers`, as
+        for a push. Its runner calls `start_local_command` when it starts,
+        `publish`es its output and ends it with `close_local_command`; the servers never see it."""
+        engine = self._require_running()
+        validation.check_command(command)
+        buffers = validation.check_parameters(parameters)
+        record_id = engine.ledger.new_id()
+        record = CommandRecord(record_id, command, parameters, CLIENT_RANK, False, buffers,
+                               CommandFuture(record_id, self.cancel), record_id, CLIENT_RANK, origin)
+        record.server = CLIENT_RANK
+        engine.ledger.records[record_id] = record
+        self.publish(CommandQueued(record_id, command, parameters, CLIENT_RANK, False, record.time_queued,
+                                   record_id, CLIENT_RANK, origin))
+        return record
+
+    def start_local_command(self, record: CommandRecord) -> None:
+        record.status = Status.RUNNING
+        self.publish(CommandStarted(record.id, CLIENT_RANK, time.time()))
+
+    def close_local_command(self, record: CommandRecord, fields: dict[str, Any]) -> None:
+        """Give a command of `open_local_command` its response (`fields` as a worker makes them)."""
+        engine = self._engine
+        engine.call(lambda: engine.finish(record, fields), direct=False)
+
+    def publish(self, event: Event) -> None:
+        """Deliver an event about rank 0's own work, in order with the servers' events."""
+        self._hub.post(event)
+        self._engine.wake()
 
     # ----- servers and events -------------------------------------------------------------
     def server_ranks(self) -> list[int]:

@@ -24,12 +24,11 @@ from collections.abc import Callable
 
 from mpi4py import MPI
 
-from core.wire import blobs
 from core.events import CommandFinished, CommandStarted, EventHub, ServerOutput, ServerStatusChanged
 from core.client.ledger import CommandRecord, Ledger
 from core.client.namespace_watch import NamespaceWatch
 from core.wire.messages import CommandRequest, ServerInfo, ServerStatus, Tag
-from core.wire.responses import Status, failure
+from core.wire.responses import Status, failure, rebuild_result
 from core.wire.transport import Peer, PeerLost, receive
 
 _log = logging.getLogger(__name__)
@@ -299,17 +298,7 @@ class Engine:
         if record is None or record.done:
             return  # a late answer to a command already given up on (timeout)
         fields["ret_size"] = sum(memoryview(b).nbytes for b in buffers)
-        if buffers:
-            try:
-                fields["ret"] = blobs.unpack(buffers)
-            except Exception as exc:  # noqa: BLE001 - e.g. the result's class exists only on the server
-                fields.update(failure(Status.FAILED, f"The command ran, but its result cannot be "
-                                                     f"rebuilt on the client: {type(exc).__name__}: {exc}\n",
-                                      fields["mode"], fields["time_start"]))
-                fields["ret"] = None
-        else:
-            fields["ret"] = None
-        self.finish(record, fields)
+        self.finish(record, rebuild_result(fields, buffers))
         if self.ledger.first_available:
             self._dispatch_first_available()
 

@@ -49,6 +49,8 @@ class CommandRecord:
     push: int = 0
     """The id of the first command of the same push (see `core.events.CommandQueued`)."""
     push_target: int | list[int] | None = None
+    origin: str | None = None
+    """Who sent it (see `core.events.CommandQueued.origin`)."""
     time_queued: float = field(default_factory=time.time)
     server: int | None = None
     status: Status = Status.QUEUED
@@ -108,7 +110,7 @@ class Ledger:
             if record in self.first_available:
                 self.first_available.remove(record)
             return None
-        fifo = self.in_flight[record.server]
+        fifo = self.in_flight.get(record.server, ())  # none for rank 0's own work (core.console)
         was_head = bool(fifo) and fifo[0] is record
         if record in fifo:
             fifo.remove(record)

@@ -32,15 +32,16 @@ def worker_environment() -> dict[str, str]:
 class WorkerProcess:
     """One live worker process; make a new one after it dies."""
 
-    def __init__(self, allocate=None) -> None:
+    def __init__(self, allocate=None, code: str = WORKER_CODE) -> None:
         """`allocate(size)`: where the buffers of the worker's frames are received (see
-        `core.server.staging`); fresh memory by default."""
+        `core.server.staging`); fresh memory by default. `code`: the worker's `python -c` program
+        (rank 0's client-side worker is `core.console.worker`)."""
         ours, theirs = socket.socketpair()
         lifeline_read, self._lifeline = os.pipe()  # see core.worker._exit_with_server
         os.set_inheritable(self._lifeline, False)
         with theirs:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", WORKER_CODE, str(theirs.fileno()), str(lifeline_read),
+                [sys.executable, "-c", code, str(theirs.fileno()), str(lifeline_read),
                  "lend" if cross_memory.available() else "send"],
                 pass_fds=(theirs.fileno(), lifeline_read), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -3,7 +3,12 @@
 A push is one `push_command_request` call: one command text, its parameters, the target as
 given, blocking or not, and the outcome on each server it reached. Saving a script and replaying
 a session both work on this form, whatever it was read from. A script is read with `ast`, never
-run: only calls of `push_command_request` whose arguments are literals count.
+run: only calls of `push_command_request` (and the `console.run` of client-side code) whose arguments
+are literals count.
+
+Code that ran on rank 0 itself (`core.console`, target `CLIENT_RANK`) is a push too, in its place;
+the commands it pushed are kept with their origin but not replayed: running that code again
+pushes them again.
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.events import CLIENT_RANK
 from core.sessions import literals
 from core.sessions.session_log import encode_parameters
 
@@ -36,6 +42,24 @@ class RecordedPush:
     parameters: dict[str, dict[str, Any]] | None
     """Each value as `core.sessions.literals.encode` made it."""
     outcomes: list[Outcome] = field(default_factory=list)
+    origin: str | None = None
+    """Who sent it (`core.events.CommandQueued.origin`)."""
+
+    @property
+    def on_client(self) -> bool:
+        """Code that ran on rank 0 itself, in the client-side worker."""
+        return self.target == CLIENT_RANK
+
+    @property
+    def pushed_by_client_code(self) -> bool:
+        """Pushed by client-side code or a script: replaying that code pushes it again."""
+        return self.origin is not None and (self.origin == "client" or self.origin.startswith("script:"))
+
+    @property
+    def waits(self) -> bool:
+        """Replayed to its end before the next push: it blocked, or it is client-side code (whose
+        pushes belong before whatever came next)."""
+        return self.block or self.on_client
 
     @property
     def status(self) -> str:
@@ -65,7 +89,7 @@ def from_records(records) -> list[RecordedPush]:
         push = pushes.get(record.push)
         if push is None:
             push = pushes[record.push] = RecordedPush(record.command, record.push_target, record.block,
-                                                      encode_parameters(record.parameters))
+                                                      encode_parameters(record.parameters), origin=record.origin)
         if record.response is not None:
             response = record.response
             push.outcomes.append(Outcome(record.id, response["server"], response["status"],
@@ -90,7 +114,7 @@ def read_log(path: str | Path) -> tuple[dict[str, Any], list[RecordedPush]]:
             push_of[entry["id"]] = entry["push"]
             if entry["push"] not in pushes:
                 pushes[entry["push"]] = RecordedPush(entry["command"], entry["target"], entry["block"],
-                                                     entry["parameters"])
+                                                     entry["parameters"], origin=entry.get("origin"))
         elif entry.get("event") == "finished" and entry["id"] in push_of:
             pushes[push_of[entry["id"]]].outcomes.append(Outcome(
                 entry["id"], entry["server"], entry["status"], entry["successful"], entry["ret"],
@@ -115,20 +139,30 @@ def read_script(path: str | Path) -> tuple[dict[str, Any], list[RecordedPush]]:
             header["servers_count"] = ast.literal_eval(node.value)
         elif names == ["PRELOAD"]:
             header["preload"] = ast.literal_eval(node.value)
-        elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "push_command_request":
+        elif isinstance(node, ast.Call) and (getattr(node.func, "attr", None) == "push_command_request"
+                                             or _is_console_run(node.func)):
             calls.append(node)
     calls.sort(key=lambda call: (call.lineno, call.col_offset))
     return header, [_push_of(call) for call in calls]
 
 
+def _is_console_run(func: ast.expr) -> bool:
+    return (isinstance(func, ast.Attribute) and func.attr == "run"
+            and getattr(func.value, "id", None) == "console")
+
+
 def _push_of(call: ast.Call) -> RecordedPush:
-    arguments = dict(zip(("command", "block", "target_server", "parameters"), call.args))
+    on_client = _is_console_run(call.func)
+    names = ("command", "parameters") if on_client else ("command", "block", "target_server", "parameters")
+    arguments = dict(zip(names, call.args))
     arguments.update({keyword.arg: keyword.value for keyword in call.keywords})
     try:
         values = {name: ast.literal_eval(value) for name, value in arguments.items()}
     except ValueError:
         raise ValueError(f"line {call.lineno}: push_command_request arguments must be literals") from None
     parameters = values.get("parameters")
+    if on_client:
+        values["target_server"] = CLIENT_RANK
     return RecordedPush(values["command"], values.get("target_server"), bool(values.get("block")),
                         {name: {"literal": repr(value)} for name, value in parameters.items()}
                         if parameters is not None else None)

@@ -5,6 +5,10 @@ preload (`PRELOAD`, if it had one), refuses to run
 if it targets a server the session does not have, then pushes each command in the order it was
 sent, with its target and parameters as literals, blocking where the original blocked, so that
 FIFO order and parallelism are the same. It waits for every response before stopping.
+
+Code that ran on rank 0 itself (the Client target, a script run in the panel) runs again in a
+client-side worker of the script's own (`core.console`), in its place and to its end before the
+next push; the commands that code pushed are not written, since running it pushes them again.
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from core import __version__
+from core.events import CLIENT_RANK
 from core.sessions.recorded import RecordedPush
 
 SKIPPABLE = ("interrupted", "cancelled")
@@ -38,12 +43,18 @@ if missing:
     client.stop_services()
     raise SystemExit(f"this script targets server {{missing[0]}}, but this session has "
                      f"{{len(available)}} server(s): {{available}}")
-
+{console_start}
 ids = []
 {pushes}
 client.get_command_response(ids, block=True)
-client.stop_services()
+{console_stop}client.stop_services()
 '''
+
+CONSOLE_START = """
+from core.console.host import ConsoleHost
+
+console = ConsoleHost(client)  # rank 0's client-side worker, for the session's client-side code
+"""
 
 
 def choose(pushes: list[RecordedPush], only_successful: bool = False,
@@ -64,15 +75,18 @@ def render(pushes: list[RecordedPush], header: dict[str, Any], name: str = "sess
     """The script for `pushes`; raises ValueError naming a parameter that has no literal form."""
     for push in pushes:
         push.parameter_values()
+    pushes = [push for push in pushes if not push.pushed_by_client_code]
     servers = len(header.get("servers") or []) or header.get("servers_count") or 1
-    targeted = sorted({rank for push in pushes for rank in _ranks(push.target)})
+    targeted = sorted({rank for push in pushes for rank in _ranks(push.target)} - {CLIENT_RANK})
     preload = header.get("preload")
+    console = any(push.on_client for push in pushes)
     return TEMPLATE.format(
         date=datetime.datetime.now().astimezone().isoformat(timespec="minutes"), version=__version__,
         servers=servers, launch_mode=header.get("launch_mode", "spawn"), count=len(pushes), name=name,
         world=servers + 1, targeted=targeted, log_mode=header.get("log_mode", "redirect"),
         preload_line="" if preload is None else f"\nPRELOAD = {_string_literal(preload)}\n",
         preload_argument="" if preload is None else ", preload=PRELOAD",
+        console_start=CONSOLE_START if console else "", console_stop="console.close()\n" if console else "",
         pushes="\n".join(_push_line(push) for push in pushes))
 
 
@@ -90,15 +104,23 @@ def _ranks(target) -> list[int]:
 
 def _push_line(push: RecordedPush) -> str:
     arguments = [_string_literal(push.command)]
+    if push.on_client:
+        if push.parameters is not None:
+            arguments.append(f"parameters={_parameters_literal(push)}")
+        return f"console.run({', '.join(arguments)}).result()"
     if push.block:
         arguments.append("block=True")
     if push.target is not None:
         arguments.append(f"target_server={push.target!r}")
     if push.parameters is not None:
-        items = ", ".join(f"{name!r}: {encoded['literal']}" for name, encoded in push.parameters.items())
-        arguments.append(f"parameters={{{items}}}")
+        arguments.append(f"parameters={_parameters_literal(push)}")
     call = f"client.push_command_request({', '.join(arguments)})"
     return call if push.block else f"ids += {call}"
+
+
+def _parameters_literal(push: RecordedPush) -> str:
+    items = ", ".join(f"{name!r}: {encoded['literal']}" for name, encoded in push.parameters.items())
+    return f"{{{items}}}"
 
 
 def _string_literal(text: str) -> str:

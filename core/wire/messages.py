@@ -137,7 +137,7 @@ class ServerStatus(NamedTuple):
 
 @enum.unique
 class WorkerKind(enum.IntEnum):
-    """Frames between a server rank and its worker process."""
+    """Frames between a server rank (or rank 0, `core.console`) and its worker process."""
 
     RUN = 1            # server -> worker: CommandRequest, buffers: parameters
     LOG = 2            # worker -> server: LogItem
@@ -147,3 +147,6 @@ class WorkerKind(enum.IntEnum):
     SET_LOG_LEVEL = 6  # server -> worker: int, the `logging` level of its records from now on
     PRELOAD = 7        # server -> worker: the preload's code, run before any RUN
     PRELOADED = 8      # worker -> server: None, or the traceback of the failed preload
+    # Only between rank 0 and its client-side worker (core.console), while a command runs there:
+    CALL = 9           # worker -> rank 0: (call number, method, origin), buffers: blobs of (args, kwargs)
+    REPLY = 10         # rank 0 -> worker: (call number, raised), buffers: blobs of the value or exception

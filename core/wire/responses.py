@@ -11,6 +11,8 @@ import enum
 import time
 from typing import Any, TypedDict
 
+from core.wire import blobs
+
 
 class Status(str, enum.Enum):
     """A command's state. Members are strings (`Status.DONE == 'done'`) and print as such, so a
@@ -73,3 +75,17 @@ def failure(status: Status, traceback: str, mode: str | None = None,
     now = time.time()
     return {"mode": mode, "successful": False, "traceback": traceback, "status": status,
             "time_start": now if time_start is None else time_start, "time_end": now}
+
+
+def rebuild_result(fields: dict[str, Any], buffers: list) -> dict[str, Any]:
+    """Set `fields['ret']` from a worker's result buffers; a result that cannot be unpickled here
+    (its class exists only where it ran) turns the response into a failure saying so."""
+    fields["ret"] = None
+    if buffers:
+        try:
+            fields["ret"] = blobs.unpack(buffers)
+        except Exception as exc:  # noqa: BLE001 - whatever unpickling the user's value raises
+            fields.update(failure(Status.FAILED, f"The command ran, but its result cannot be rebuilt "
+                                                 f"on the client: {type(exc).__name__}: {exc}\n",
+                                  fields["mode"], fields["time_start"]))
+    return fields

@@ -123,6 +123,9 @@ def serve(channel: FrameChannel, lend: bool) -> None:
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGINT, interrupt)
+    # Rank 0's client-side worker starts with SIGINT blocked (see core.console.host), so that an
+    # early interrupt cannot end it; from here on an interrupt is handled, so let it through.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     lent: tuple | None = None
     while True:
         try:
@@ -149,11 +152,13 @@ def serve(channel: FrameChannel, lend: bool) -> None:
             lent = fields, result
 
 
-def main(argv: list[str]) -> None:
+def main(argv: list[str], open_channel=FrameChannel) -> None:
+    """`open_channel(fd)`: the channel `serve` reads and writes (rank 0's client-side worker wraps
+    the frame channel to answer its proxied calls, see `core.console.worker`)."""
     channel_fd, lifeline_fd, results = int(argv[1]), int(argv[2]), argv[3]
     priority.session_follows_process()  # the worker's session is a group of its own
     _exit_with_server(lifeline_fd)
-    serve(FrameChannel(channel_fd), lend=results == "lend")
+    serve(open_channel(channel_fd), lend=results == "lend")
 
 
 if __name__ == "__main__":

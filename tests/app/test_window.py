@@ -93,7 +93,7 @@ def test_sixteen_servers_use_the_overview_and_open_panes_on_demand(qtbot, many_c
     qtbot.addWidget(window)
     window.show()
     titles = [window.pane_tabs.tabText(i) for i in range(window.pane_tabs.count())]
-    assert titles == ["All servers", "Overview"]
+    assert titles == ["All servers", "Client", "Overview"]
     qtbot.waitUntil(lambda: len(window.overview.items) == 16, timeout=20000)
     host = next(iter(window.overview.hosts))
     assert window.overview.hosts[host].childCount() == 16

@@ -1,7 +1,9 @@
 """The layering the docstrings promise, checked on every run from the source's import statements.
 
 core: wire at the bottom; worker, server, client and sessions above it; the client and the server
-never import each other; the worker never reaches MPI; nothing imports Qt; no import cycles.
+never import each other; the workers (a server's, and rank 0's client-side one in core.console)
+never reach MPI; the console uses the client it is given, never the client's modules; nothing
+imports Qt; no import cycles.
 app: only the bridge (and the launcher) reach the client's machinery; widgets get data types.
 """
 from __future__ import annotations
@@ -96,20 +98,26 @@ def test_core_never_imports_qt(module):
     assert not [name for name in GRAPH[module] if name.split(".")[0] in QT]
 
 
+WORKER_SIDE = ("core.worker", "core.console.worker")
+
+
 def test_the_worker_never_reaches_mpi4py():
-    reached = set().union(*(_reach(m) for m in MODULES if _in(m, "core.worker")))
+    reached = set().union(*(_reach(m) for m in MODULES if any(_in(m, side) for side in WORKER_SIDE)))
     assert not [(m, n) for m in reached for n in GRAPH[m] if n.split(".")[0] == "mpi4py"]
 
 
 def test_importing_the_worker_loads_no_mpi():
-    code = "import sys, core.worker.__main__, core.worker.execution; print('mpi4py' in sys.modules)"
+    code = ("import sys, core.worker.__main__, core.worker.execution, core.console.worker; "
+            "print('mpi4py' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                             timeout=60)
     assert result.stdout.strip() == "False", result.stderr
 
 
 @pytest.mark.parametrize("side, other", [("core.client", "core.server"), ("core.server", "core.client"),
-                                         ("core.worker", "core.client"), ("core.worker", "core.server")])
+                                         ("core.worker", "core.client"), ("core.worker", "core.server"),
+                                         ("core.console", "core.client"), ("core.client", "core.console"),
+                                         ("core.server", "core.console"), ("core.console.worker", "core.server")])
 def test_one_side_never_imports_the_other(side, other):
     assert not [(m, e) for m in MODULES if _in(m, side) for e in _edges(m) if _in(e, other)]
 

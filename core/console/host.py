@@ -1,0 +1,343 @@
+"""Rank 0's side of its client-side worker: code for the Client target, and scripts, run there.
+
+The worker is a `core.server.worker_process.WorkerProcess` started on `core.console.worker`: a
+segfault, `os._exit` or an endless loop in client code costs that process alone, and Interrupt and
+Restart act on it as on a server's. Its commands are recorded through the client as commands of
+`CLIENT_RANK` (`MPICommandClient.open_local_command`), its output and log records are published as
+that rank's `ServerOutput`, so the history, the panes and the session log take them as they take a
+server's.
+
+One thread serves the worker: it sleeps in `select()` on the worker's channel and pipes and a wake
+pipe, starts queued commands, batches output (`core.server.output_batch`) and answers the worker's
+CALL frames through the client's non-blocking push and futures. It never waits for a command:
+the REPLY to a blocking call is sent by the futures' callback once every response is in. So neither
+the caller's thread (the Qt main thread) nor this one blocks on the servers; only the worker does.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import select
+import signal
+import threading
+import time
+from typing import Any
+
+from core.boot import python_code
+from core.environment import MPIEnvironment
+from core.events import CLIENT_RANK, ServerOutput, ServerStatusChanged
+from core.server.output_batch import OutputBatch
+from core.server.worker_process import WorkerProcess
+from core.wire import blobs
+from core.wire.messages import CommandRequest, WorkerKind
+from core.wire.responses import Status, failure, rebuild_result
+
+CONSOLE_CODE = python_code("core.console.worker", "main(sys.argv)")
+CLOSE_TIMEOUT = 10.0
+HOT_WAIT = 0.002
+"""How long this thread drives the client's progress itself after a blocking call, as a script's
+blocking push does: a tiny command's response is then in hand without two more thread hand-overs
+(the proxy's cost per command halved); a longer one is answered from its futures' callback, so the
+thread is never held longer than this."""
+INTERRUPT_RETRY = 0.25
+"""An interrupt that did not land (the command was between two steps) is sent again this often,
+until the command ends, as a server rank does."""
+
+
+def _start_worker() -> WorkerProcess:
+    """A fresh worker, started with SIGINT blocked: a server's worker inherits an ignored SIGINT
+    from its rank, which the GUI's process cannot ignore; blocked, an interrupt that comes before
+    the worker handles it waits for the handler (`core.worker.serve` unblocks it) instead of
+    ending the process."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return WorkerProcess(code=CONSOLE_CODE)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+class ConsoleHost:
+    """A client-side worker for a started client; `close()` it before stopping the client."""
+
+    def __init__(self, client):
+        self.client = client
+        self._facts = {"launch_mode": MPIEnvironment.launch_mode, "mpi_world_size": MPIEnvironment.mpi_world_size,
+                       "hostname": MPIEnvironment.hostname, "mpi_library": MPIEnvironment.mpi_library,
+                       "mpi4py_version": MPIEnvironment.mpi4py_version, "isolation": client.isolation}
+        self._queue: collections.deque = collections.deque()
+        self._record = None
+        """The command running in the worker, if any."""
+        self._lock = threading.Lock()
+        self._wake_r, self._wake_w = os.pipe()
+        for fd in (self._wake_r, self._wake_w):
+            os.set_blocking(fd, False)
+        self._closing = self._restarting = self._reset = False
+        self._batch = OutputBatch()
+        self._interrupting: tuple[int, float] | None = None
+        """The command being interrupted, and when the signal was last sent."""
+        self.worker = _start_worker()
+        self._thread = threading.Thread(target=self._serve, name="mpipanel-console", daemon=True)
+        self._thread.start()
+
+    # ----- any thread ---------------------------------------------------------------------
+    def run(self, command: str, parameters: dict[str, Any] | None = None, origin: str | None = None):
+        """Queue `command` for the worker; its `CommandFuture`. Never blocks. Raises the client's
+        ValueError/TypeError for a command or parameters it refuses."""
+        record = self.client.open_local_command(command, parameters, origin)
+        with self._lock:
+            self._queue.append(record)
+        self._wake()
+        return record.future
+
+    def owns(self, command_id: int) -> bool:
+        """True for a command of this worker that is running or queued."""
+        with self._lock:
+            return any(r.id == command_id for r in (self._record, *self._queue) if r is not None)
+
+    def interrupt(self) -> None:
+        """Raise KeyboardInterrupt in the command running in the worker, if any (again every
+        `INTERRUPT_RETRY` seconds until it ends)."""
+        record = self._record
+        if record is not None:
+            self._interrupting = (record.id, time.monotonic())
+            self.worker.interrupt()
+            self._wake()
+
+    def cancel(self, command_ids: list[int]) -> None:
+        with self._lock:
+            cancelled = [r for r in self._queue if r.id in command_ids]
+            for record in cancelled:
+                self._queue.remove(record)
+        for record in cancelled:
+            self._finish(record, failure(Status.CANCELLED, "Cancelled before it started.\n"))
+
+    def restart(self) -> None:
+        """Replace the worker with a fresh one (a command running there fails, saying why)."""
+        self._restarting = True
+        self._wake()
+
+    def close(self) -> None:
+        """End the worker, interrupting what runs and cancelling what waits."""
+        self._closing = True
+        self._wake()
+        self._thread.join(CLOSE_TIMEOUT)
+        os.close(self._wake_r)
+        os.close(self._wake_w)
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"\0")
+        except BlockingIOError:
+            pass
+
+    # ----- the console thread -------------------------------------------------------------
+    def _serve(self) -> None:
+        self._publish_status()
+        while self._serve_worker(self.worker):
+            self.worker = _start_worker()
+            self._publish_status()
+
+    def _serve_worker(self, worker: WorkerProcess) -> bool:
+        """Serve `worker` until it ends; True when a fresh one is to take over."""
+        streams = list(worker.streams)
+        while True:
+            self._start_next(worker)
+            ready, _, _ = select.select([worker.channel, self._wake_r, *streams], [], [], self._timeout())
+            self._retry_interrupt(worker)
+            if self._wake_r in ready:
+                while self._read_wake():
+                    pass
+            if (self._closing or self._restarting) and worker.process.poll() is None:
+                worker.process.kill()  # its channel ends, and this loop with it
+            for fd in streams:
+                if fd in ready:
+                    data = worker.read_stream(fd)
+                    if data == b"":
+                        streams.remove(fd)
+                    elif data:
+                        self._batch.add_output(self._running_id(), worker.streams[fd], data)
+            if worker.channel in ready and not self._on_frames(worker):
+                return self._on_end(worker)
+            if self._batch.due_in(time.monotonic()) == 0:
+                self._flush_output()
+
+    def _timeout(self) -> float | None:
+        due = self._batch.due_in(time.monotonic())
+        if self._interrupting is not None:
+            due = INTERRUPT_RETRY if due is None else min(due, INTERRUPT_RETRY)
+        return due
+
+    def _retry_interrupt(self, worker: WorkerProcess) -> None:
+        interrupting = self._interrupting
+        if interrupting is None:
+            return
+        if interrupting[0] != self._running_id():
+            self._interrupting = None
+        elif time.monotonic() - interrupting[1] >= INTERRUPT_RETRY:
+            self._interrupting = (interrupting[0], time.monotonic())
+            worker.interrupt()
+
+    def _read_wake(self) -> bytes:
+        try:
+            return os.read(self._wake_r, 512)
+        except BlockingIOError:
+            return b""
+
+    def _running_id(self) -> int | None:
+        record = self._record
+        return record.id if record is not None else None
+
+    def _start_next(self, worker: WorkerProcess) -> None:
+        with self._lock:
+            if self._record is not None or not self._queue or self._closing:
+                return
+            record = self._record = self._queue.popleft()
+        self.client.start_local_command(record)
+        self._publish_status()
+        worker.run(CommandRequest(record.id, record.command), record.buffers or [])
+
+    def _on_frames(self, worker: WorkerProcess) -> bool:
+        """Handle every frame waiting; False once the worker's channel has ended."""
+        try:
+            while True:
+                kind, payload, buffers = worker.channel.receive()
+                if kind == WorkerKind.LOG:
+                    self._batch.add_log(payload)
+                elif kind == WorkerKind.CALL:
+                    self._answer(worker.channel, payload, buffers)
+                elif kind == WorkerKind.DONE:
+                    self._drain(worker)
+                    record, self._record = self._record, None
+                    self._finish(record, rebuild_result(payload, buffers))
+                    self._publish_status()
+                if not worker.channel.poll():
+                    return True
+        except (EOFError, OSError):
+            return False
+
+    def _drain(self, worker: WorkerProcess) -> None:
+        """Publish everything the worker printed so far: it comes before its response."""
+        for fd, stream in worker.streams.items():
+            while data := worker.read_stream(fd):
+                self._batch.add_output(self._running_id(), stream, data)
+        self._flush_output()
+
+    def _flush_output(self) -> None:
+        items = self._batch.take()
+        if items:
+            self.client.publish(ServerOutput(CLIENT_RANK, items))
+
+    def _finish(self, record, fields: dict[str, Any]) -> None:
+        fields["namespace_reset"] = self._reset or fields.get("namespace_reset", False)
+        self._reset = False
+        self.client.close_local_command(record, fields)
+
+    def _on_end(self, worker: WorkerProcess) -> bool:
+        """The worker has ended: fail what it ran, saying why; True when a fresh one takes over."""
+        self._drain(worker)
+        how = worker.death_description()
+        worker.kill()
+        record, self._record = self._record, None
+        if self._closing:
+            if record is not None:
+                self._finish(record, failure(Status.INTERRUPTED, "The client-side worker was closed.\n"))
+            self.cancel([r.id for r in list(self._queue)])
+            return False
+        if self._restarting:
+            detail = "The client-side worker was restarted: its namespace is empty now.\n"
+        else:
+            detail = (f"The client-side worker process (pid {worker.pid}) {how}. Its namespace is lost; "
+                      f"a fresh worker has started. The window and the servers are unaffected.\n")
+        self._restarting = False
+        if record is not None:
+            self._finish(record, {**failure(Status.FAILED, detail), "namespace_reset": True})
+        self._reset = True  # and the next response says so again, as a server's does
+        return True
+
+    def _publish_status(self) -> None:
+        record = self._record
+        self.client.publish(ServerStatusChanged(CLIENT_RANK, {
+            "rank": CLIENT_RANK, "state": "busy" if record is not None else "idle", "busy": record is not None,
+            "command_id": record.id if record is not None else None, "queue_length": len(self._queue),
+            "pid": os.getpid(), "worker_pid": self.worker.pid, "processor": self._facts["hostname"]}))
+
+    # ----- the worker's calls -------------------------------------------------------------
+    def _answer(self, channel, payload, buffers: list) -> None:
+        """Answer one CALL now or, for a blocking one, from the futures' callback."""
+        number, method, origin = payload
+
+        def reply(value: Any, raised: bool = False) -> None:
+            try:
+                packed = blobs.pack(value)
+            except Exception as exc:  # noqa: BLE001 - say so to the caller instead
+                packed, raised = blobs.pack(RuntimeError(f"{method}'s answer cannot be pickled: {exc}")), True
+            try:
+                channel.send(WorkerKind.REPLY, (number, raised), packed)
+            except OSError:
+                pass  # the worker has gone meanwhile
+
+        try:
+            args, kwargs = blobs.unpack(buffers)
+            answer = getattr(self, f"_call_{method}", None)
+            if answer is None:
+                raise AttributeError(f"the session's client has no proxied method {method!r}")
+            answer(reply, origin, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - raised again in the caller's code
+            reply(exc, raised=True)
+
+    def _call_push_command_request(self, reply, origin, command, block=False, target_server=None,
+                                   parameters=None) -> None:
+        # Non-blocking, and sent from this thread when the MPI lock is free (else by the progress
+        # thread): a hand-over to the progress thread costs as much as the server's round trip.
+        ids = self.client.push_command_request(command, False, target_server, parameters, origin=origin)
+        if block:
+            self._call_get_command_response(reply, origin, ids, block=True)
+        else:
+            reply(ids)
+
+    def _call_get_command_response(self, reply, origin, ids, block=False) -> None:
+        if not block:
+            reply(self.client.get_command_response(ids))
+            return
+        futures = self.client.command_futures(ids)
+        try:
+            self.client.get_command_response(ids, block=True, timeout=HOT_WAIT)
+        except TimeoutError:
+            pass  # answered from the futures' callback when they are done
+        _when_done(futures, lambda: reply([f.result() for f in futures]))
+
+    def _call_get_server_status(self, reply, origin) -> None:
+        reply(self.client.last_server_status())
+
+    def _call_server_ranks(self, reply, origin) -> None:
+        reply(self.client.server_ranks())
+
+    def _call_interrupt(self, reply, origin, ids=None, server=None) -> None:
+        reply(self.client.interrupt(ids, server=server))
+
+    def _call_cancel(self, reply, origin, ids) -> None:
+        reply(self.client.cancel(ids))
+
+    def _call_set_log_mode(self, reply, origin, mode) -> None:
+        reply(self.client.set_log_mode(mode))
+
+    def _call_environment(self, reply, origin) -> None:
+        reply({**self._facts, "log_mode": self.client.log_mode})
+
+
+def _when_done(futures: list, then) -> None:
+    """Call `then()` once every future is done, on the thread that finishes the last one."""
+    remaining = [len(futures)]
+    lock = threading.Lock()
+
+    def one_done(_future) -> None:
+        with lock:
+            remaining[0] -= 1
+            last = remaining[0] == 0
+        if last:
+            then()
+
+    if not futures:
+        then()
+    for future in futures:
+        future.add_done_callback(one_done)

@@ -1,0 +1,161 @@
+"""Rank 0's client-side worker: client code and scripts that push to the real servers, isolated."""
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+import pytest
+
+from core import MPICommandClient
+from core.console.host import ConsoleHost
+from core.events import CLIENT_RANK, ServerOutput
+from mpi_helpers import recorded_events, run_python, script_file
+
+
+@pytest.fixture(scope="module")
+def console(client):
+    host = ConsoleHost(client)
+    yield host
+    host.close()
+
+
+def _run(console, code: str, timeout: float = 30) -> dict:
+    return console.run(code).result(timeout)
+
+
+def _origins(client, after: int) -> list[tuple[str | None, int | None, str]]:
+    return [(r.origin, r.server, r.command) for r in client.commands if r.id > after]
+
+
+def test_client_code_pushes_to_the_servers_and_its_commands_say_so(client, console):
+    with recorded_events(client) as seen:
+        response = _run(console, "from core import MPICommandClient, MPIEnvironment\n"
+                                 "c = MPICommandClient()\n"
+                                 "c.start_services()\n"
+                                 "print('ranks', MPIEnvironment.mpi_server_rank_list())\n"
+                                 "import logging; logging.getLogger('pipeline').warning('half way')\n"
+                                 "answers = [r['ret'] for r in c.push_command_request('6 * 7', block=True,"
+                                 " target_server=[1, 2])]")
+    assert response["successful"] and response["server"] == CLIENT_RANK
+    own = response["id"]
+    assert _origins(client, own) == [("client", 1, "6 * 7"), ("client", 2, "6 * 7")]
+    assert _run(console, "answers")["ret"] == [42, 42]
+    items = [item for event in seen if isinstance(event, ServerOutput) and event.server == CLIENT_RANK
+             for item in event.items]
+    assert [(i.command_id, i.text) for i in items if hasattr(i, "text")] == [(own, "ranks [1, 2]\n")]
+    assert [(i.command_id, i.level, i.logger, i.message) for i in items if hasattr(i, "level")] == [
+        (own, logging.WARNING, "pipeline", "half way")]
+
+
+def test_non_blocking_pushes_and_responses_through_the_proxy(client, console):
+    _run(console, "ids = c.push_command_request('a + b', parameters={'a': 1, 'b': 2})")
+    assert _run(console, "[r['ret'] for r in c.get_command_response(ids, block=True)]")["ret"] == [3]
+    assert _run(console, "c.get_command_response(ids)[0]['id'] == ids[0]")["ret"] is True
+
+
+def test_a_script_runs_with_its_arguments_and_marks_its_pushes_by_line(client, console, tmp_path):
+    script = script_file(tmp_path, """\
+        import sys
+        from core import MPICommandClient
+        client = MPICommandClient()
+        ids = []
+        for i in range(int(sys.argv[1])):
+            ids += client.push_command_request(f'{i} * 2', target_server=[1, 2])
+        client.get_command_response(ids, block=True)
+        print('pushed', len(ids))
+    """)
+    response = _run(console, f"run_script({str(script)!r}, ['3'])")
+    assert (response["status"], response["ret"]) == ("done", 0)
+    pushed = _origins(client, response["id"])
+    assert [origin for origin, _, _ in pushed] == ["script:6"] * 6
+    assert sorted(server for _, server, _ in pushed) == [1, 1, 1, 2, 2, 2]
+
+
+def test_a_failing_script_shows_its_exit_status_or_a_traceback_that_starts_in_it(console, tmp_path):
+    exits = script_file(tmp_path, "import sys\nsys.exit(3)\n", "exits.py")
+    raises = script_file(tmp_path, "def step():\n    raise ValueError('bad input')\nstep()\n", "raises.py")
+    status = _run(console, f"run_script({str(exits)!r})")
+    assert (status["status"], status["traceback"].splitlines()[-1]) == ("failed", "SystemExit: 3")
+    failed = _run(console, f"run_script({str(raises)!r})")
+    lines = failed["traceback"].splitlines()
+    assert lines[-1] == "ValueError: bad input"
+    assert f'File "{raises}", line 3, in <module>' in failed["traceback"]
+    assert "runpy" not in failed["traceback"]
+
+
+def test_a_refused_push_raises_in_the_client_code_as_it_would_in_a_script(client, console):
+    response = _run(console, "c.push_command_request('1', target_server=7)")
+    assert response["status"] == "failed"
+    assert response["traceback"].splitlines()[-1] == (
+        "ValueError: target_server 7 is not a server; the servers are 1, 2")
+    assert _run(console, "c.server_ranks()")["ret"] == [1, 2]
+
+
+def test_a_segfault_in_client_code_costs_the_worker_only(client, console):
+    _run(console, "kept = 1")
+    old = console.worker.pid
+    response = _run(console, "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
+    assert response["status"] == "failed" and response["namespace_reset"] is True
+    assert response["traceback"] == (
+        f"The client-side worker process (pid {old}) was killed by signal SIGSEGV. Its namespace is lost; "
+        "a fresh worker has started. The window and the servers are unaffected.\n")
+    after = _run(console, "'kept' in dir()")
+    assert (after["ret"], after["namespace_reset"]) == (False, True)
+    assert client.push_command_request("1 + 1", block=True, target_server=1)[0]["ret"] == 2
+
+
+def test_an_endless_loop_and_a_blocked_call_are_interrupted(client, console):
+    loop = console.run("while True:\n    pass")
+    _wait_running(client, loop.command_id)
+    console.interrupt()
+    response = loop.result(10)
+    assert response["status"] == "interrupted" and response["traceback"].rstrip().endswith("KeyboardInterrupt")
+    blocked = console.run("from core import MPICommandClient\n"
+                          "c = MPICommandClient()\n"
+                          "c.push_command_request('import time; time.sleep(60)', block=True, target_server=2)")
+    _wait_running(client, blocked.command_id)
+    _wait_for(lambda: any(r.origin == "client" and "sleep(60)" in r.command and r.status == "running"
+                          for r in client.commands))
+    console.interrupt()
+    assert blocked.result(10)["status"] == "interrupted"
+    client.interrupt(server=2)
+    assert _run(console, "c.push_command_request('5', block=True, target_server=1)[0]['ret']")["ret"] == 5
+
+
+def _wait_running(client, command_id: int) -> None:
+    record = next(r for r in client.commands if r.id == command_id)
+    _wait_for(lambda: record.status == "running")
+
+
+def _wait_for(condition, timeout: float = 10) -> None:
+    """Poll `condition` (the client's records change on its progress thread, with no event)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met"
+        time.sleep(0.01)
+
+
+def test_a_mixed_session_is_logged_in_order_and_replays_headless(tmp_path):
+    log = tmp_path / "mixed.jsonl"
+    with MPICommandClient(servers=2, print_output=False, session_log=log) as mixed:
+        console = ConsoleHost(mixed)
+        mixed.push_command_request("base = 10", block=True, target_server=[1, 2])
+        console.run("from core import MPICommandClient\nc = MPICommandClient()\n"
+                    "c.push_command_request('base += 1', block=True, target_server=1)").result(30)
+        mixed.push_command_request("base", block=True, target_server=1)
+        console.run("c.push_command_request('base', block=True, target_server=2)[0]['ret']").result(30)
+        saved = mixed.save_session(tmp_path / "mixed.py")
+        console.close()
+    queued = [json.loads(line) for line in log.read_text().splitlines() if '"queued"' in line]
+    assert [(q["target"], q["origin"]) for q in queued] == [
+        ([1, 2], None), ([1, 2], None), (0, None), (1, "client"), (1, None), (0, None), (2, "client")]
+    text = saved.read_text()
+    assert "console = ConsoleHost(client)" in text and "'base += 1'" in text
+    assert "client.push_command_request('base += 1'" not in text
+    for session in (log, saved):
+        replayed = run_python("-m", "core.replay", str(session), "--check", timeout=180)
+        assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+        if session == log:
+            assert "4 command(s) replayed; 0 result(s) differ" in replayed.stdout, replayed.stdout
+
