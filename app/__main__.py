@@ -16,9 +16,9 @@ import core
 from core.client.result_budget import DEFAULT_RESULT_MEMORY
 from core.wire.messages import ISOLATION_MODES, LOG_MODES
 
+from .sizes import MIB
 from .theme import THEMES
 
-MIB = 1024 * 1024
 SERVER_NICE = 19
 """How much lower than the window's the local servers' CPU priority is, unless --server-nice says.
 32 servers printing flat out on two cores stalled the window for 3-6 s at equal priority, 650 ms at

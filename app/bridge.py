@@ -73,7 +73,8 @@ class ClientBridge(QObject):
 
     commandQueued = Signal(object)      # core.events.CommandQueued
     commandStarted = Signal(int, int)   # command id, server
-    commandFinished = Signal(dict)      # the response dict
+    commandFinished = Signal(object)    # the response dict itself (Signal(dict) would copy it, and
+                                        # a copy would keep a result the client lets go of)
     serverStatus = Signal(int, dict)    # rank, get_server_status() entry
     serverOutput = Signal(int, list, int)  # rank, items (OutputItem/LogItem), lines dropped
     namespaceChanged = Signal(int, list)  # rank, [NameSummary, ...] (core.events.NamespaceChanged)

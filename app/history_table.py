@@ -108,7 +108,7 @@ class HistoryModel(ColumnsModel):
 
 
 class HistoryTable(QTableView):
-    responseSelected = Signal(dict)
+    responseSelected = Signal(object)    # the response dict itself, not a copy (see the bridge)
     rerunRequested = Signal(object)      # HistoryRow
     interruptRequested = Signal(int)     # command id
     cancelRequested = Signal(int)        # command id

@@ -26,10 +26,11 @@ from .icon import app_icon
 from .load_chart import LoadChart
 from .parameter_table import ParameterError, ParameterTable
 from .replay_panel import ReplayPanel
-from .result_memory_dialog import MIB, ResultMemoryDialog
+from .result_memory_dialog import ResultMemoryDialog
 from .save_session_dialog import SaveSessionDialog
 from .server_overview import ServerOverview
 from .server_pane import ServerPane
+from .sizes import size_text
 from .target_picker import TargetError, TargetPicker
 from .theme import THEMES, apply_theme
 
@@ -310,7 +311,7 @@ class MainWindow(QMainWindow):
     def free_results(self, command_ids: list[int] | None) -> None:
         """Let go of these results' values (all for None); the history and panes say so."""
         freed = self.bridge.purge_results(command_ids)
-        self.statusBar().showMessage(f"Freed {freed / MIB:.1f} MiB of results", 8000)
+        self.statusBar().showMessage(f"Freed {size_text(freed)} of results", 8000)
         self._show_result_memory()
 
     def _on_results_dropped(self, command_ids: list[int], _reason: str) -> None:
@@ -324,8 +325,8 @@ class MainWindow(QMainWindow):
 
     def _show_result_memory(self) -> None:
         limit = self.bridge.result_memory
-        used = self.bridge.result_memory_used() / MIB
-        self.memory_label.setText(f"results: {used:.1f} MiB" + ("" if limit is None else f" of {limit / MIB:.0f}"))
+        self.memory_label.setText(f"results: {size_text(self.bridge.result_memory_used())} of "
+                                  + ("no limit" if limit is None else size_text(limit)))
         self.memory_label.setToolTip("Memory the window keeps for command results (View > Result memory…)")
 
     # ----- sessions -----------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QDialog, QDialogButtonBox, QLabel, QSpinBox, QVBoxLayout, QWidget
 
-MIB = 1024 * 1024
+from .sizes import MIB, size_text
 
 
 class ResultMemoryDialog(QDialog):
@@ -26,7 +26,7 @@ class ResultMemoryDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel(f"Keep at most this much of the commands' results in this window "
-                                f"(now {used / MIB:.1f} MiB). Beyond it the oldest results' values are "
+                                f"(now {size_text(used)}). Beyond it the oldest results' values are "
                                 f"freed; the history keeps their status, timings and a summary.", self,
                                 wordWrap=True))
         layout.addWidget(self.megabytes)

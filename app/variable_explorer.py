@@ -22,21 +22,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 from core.wire.messages import NameSummary
 
+from .sizes import size_text
 from .table_model import ColumnsModel
 
 REFRESH_MS = 100
 COLUMNS = ("Name", "Type", "Shape / length", "Size", "Preview")
 SORT_KEY = Qt.ItemDataRole.UserRole
-
-
-def size_text(nbytes: int) -> str:
-    """Bytes in binary units, as the result memory counts them (`1.5 MiB`)."""
-    size = float(nbytes)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{nbytes} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
 
 
 def _extent(entry: NameSummary) -> str:
