@@ -77,7 +77,7 @@ class ClientBridge(QObject):
                                         # a copy would keep a result the client lets go of)
     serverStatus = Signal(int, dict)    # rank, get_server_status() entry
     serverOutput = Signal(int, list, int)  # rank, items (OutputItem/LogItem), lines dropped
-    namespaceChanged = Signal(int, list)  # rank, [NameSummary, ...] (core.events.NamespaceChanged)
+    namespaceChanged = Signal(int, object)  # rank, [NameSummary, ...] (core.events.NamespaceChanged)
     resultsDropped = Signal(list, str)  # command ids, reason (core.events.ResultsDropped)
     _futureDone = Signal(object, object)  # callback, future: see `when_done`
 

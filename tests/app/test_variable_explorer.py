@@ -10,11 +10,11 @@ from gui_helpers import response
 
 def _rows(explorer) -> dict[str, tuple]:
     """What the explorer shows, through its filter: name -> the displayed cells."""
-    proxy = explorer.proxy
+    model = explorer.model_
     first = explorer.model_.first
-    return {proxy.index(row, first).data(): tuple(proxy.index(row, column).data()
-                                                 for column in range(proxy.columnCount()))
-            for row in range(proxy.rowCount())}
+    return {model.index(row, first).data(): tuple(model.index(row, column).data()
+                                                 for column in range(model.columnCount()))
+            for row in range(model.rowCount())}
 
 
 def _run_on(qtbot, window, rank: int, command: str) -> dict:
@@ -24,9 +24,9 @@ def _run_on(qtbot, window, rank: int, command: str) -> dict:
 
 
 def _double_click(qtbot, explorer, name: str) -> None:
-    proxy = explorer.proxy
-    [row] = [r for r in range(proxy.rowCount()) if proxy.index(r, explorer.model_.first).data() == name]
-    index = proxy.index(row, explorer.model_.first)
+    model = explorer.model_
+    [row] = [r for r in range(model.rowCount()) if model.index(r, explorer.model_.first).data() == name]
+    index = model.index(row, explorer.model_.first)
     explorer.table.scrollTo(index)
     where = explorer.table.visualRect(index).center()
     qtbot.mouseClick(explorer.table.viewport(), Qt.MouseButton.LeftButton, pos=where)  # Qt wants the press first
@@ -117,3 +117,20 @@ def test_servers_are_asked_only_while_an_explorer_is_in_sight(qtbot, window):
     window.pane_tabs.setCurrentWidget(window.panes[1])
     qtbot.waitUntil(lambda: "unseen" in _rows(window.panes[1].explorer))
     assert window.explorer_feed.requests == asked + 1
+
+
+def test_the_model_filters_and_sorts_every_servers_rows_and_keeps_them_through_refreshes(qtbot):
+    from app.variable_explorer import NamespaceModel
+    model = NamespaceModel(with_server=True)
+
+    def names(rank: int, sizes: list[int]) -> list[NameSummary]:
+        return [NameSummary(f"n{size}", "bytes", None, size, size, "b''") for size in sizes]
+
+    model.set_namespaces({1: names(1, [30, 10]), 2: names(2, [20, 110])})
+    model.sort(4, Qt.SortOrder.DescendingOrder)  # Size
+    assert [(rank, entry.nbytes) for rank, entry in model.rows] == [(2, 110), (1, 30), (2, 20), (1, 10)]
+    model.set_filter("N1")
+    assert [entry.name for _, entry in model.rows] == ["n110", "n10"] and model.total == 4
+    model.set_namespaces({2: names(2, [120])})
+    assert [entry.name for _, entry in model.rows] == ["n10"] and model.total == 3
+    assert model.index(0, 4).data() == "10 B" and model.index(0, 0).data() == 1
