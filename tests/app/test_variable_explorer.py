@@ -132,5 +132,5 @@ def test_the_model_filters_and_sorts_every_servers_rows_and_keeps_them_through_r
     model.set_filter("N1")
     assert [entry.name for _, entry in model.rows] == ["n110", "n10"] and model.total == 4
     model.set_namespaces({2: names(2, [120])})
-    assert [entry.name for _, entry in model.rows] == ["n10"] and model.total == 3
-    assert model.index(0, 4).data() == "10 B" and model.index(0, 0).data() == 1
+    assert [entry.name for _, entry in model.rows] == ["n120", "n10"] and model.total == 3
+    assert model.index(1, 4).data() == "10 B" and model.index(1, 0).data() == 1
