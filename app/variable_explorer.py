@@ -156,7 +156,7 @@ class VariableExplorer(QWidget):
         header.setStretchLastSection(True)
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
-        for column, width in zip(range(len(self.model_.columns)), ((50,) if with_server else ()) + (90, 80, 80, 70)):
+        for column, width in zip(range(len(self.model_.columns)), ((50,) if with_server else ()) + (90, 110, 100, 70)):
             header.resizeSection(column, width)
         self.table.doubleClicked.connect(self._on_double_click)
         bar = QHBoxLayout()
