@@ -143,10 +143,10 @@ def gui(run: Settings) -> list[Row]:
             idle.get("cpu_percent"), "% of a core", note=not_measured(idle)),
         target_row("GUI: Run click to result in the pane (median)", click, "median_ms", "ms", "< 20 ms",
                    lambda ms: ms < 20, f"max {click.get('max_ms', 0):.1f} ms"),
-        target_row(f"GUI: longest stall refreshing the variable explorer, {servers} servers × 200 names",
-                   explorer, "longest_stall_ms", "ms", "< 50 ms", lambda ms: ms < 50,
-                   f"command to all shown in {explorer.get('median_ms', 0):.0f} ms (median of 5); "
-                   f"{explorer.get('rows', 0):,} rows"),
+        Row(f"GUI: longest stall, a command to {servers} servers × 200 names until the explorer shows them",
+            explorer.get("longest_stall_ms"), "ms",
+            note=not_measured(explorer) or f"shown in {explorer.get('median_ms', 0):.0f} ms (median of 5); "
+                                           f"{explorer.get('rows', 0):,} rows"),
     ]
 
 
