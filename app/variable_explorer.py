@@ -72,9 +72,10 @@ class NamespaceModel(ColumnsModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if column < 0:
                 return rank
-            return (entry.name, entry.type, _extent(entry), size_text(entry.nbytes), entry.preview)[column]
-        if role == Qt.ItemDataRole.ToolTipRole and column == 4:
-            return entry.preview
+            return (entry.name, entry.type.rpartition(".")[2], _extent(entry), size_text(entry.nbytes),
+                    entry.preview)[column]
+        if role == Qt.ItemDataRole.ToolTipRole and column in (1, 4):
+            return entry.type if column == 1 else entry.preview
         if role == Qt.ItemDataRole.TextAlignmentRole and column == 3:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -156,7 +157,7 @@ class VariableExplorer(QWidget):
         header.setStretchLastSection(True)
         header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
-        for column, width in zip(range(len(self.model_.columns)), ((50,) if with_server else ()) + (90, 110, 100, 70)):
+        for column, width in zip(range(len(self.model_.columns)), ((50,) if with_server else ()) + (80, 70, 95, 65)):
             header.resizeSection(column, width)
         self.table.doubleClicked.connect(self._on_double_click)
         bar = QHBoxLayout()

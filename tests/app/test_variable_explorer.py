@@ -39,7 +39,7 @@ def test_a_servers_pane_lists_its_variables_after_a_command_there(qtbot, window)
     _run_on(qtbot, window, 1, "import numpy as np\ngrid = np.zeros((3, 4))\nwords = ['a', 'b']\nniter = 7")
     qtbot.waitUntil(lambda: {"grid", "words", "niter"} <= set(_rows(explorer)))
     rows = _rows(explorer)
-    assert rows["grid"][:4] == ("grid", "numpy.ndarray", "3 × 4", "96 B")
+    assert rows["grid"][:4] == ("grid", "ndarray", "3 × 4", "96 B")
     assert rows["grid"][4].startswith("float64 [0.0, 0.0")
     assert rows["words"][:3] == ("words", "list", "2") and rows["niter"][4] == "7"
     assert "np" not in rows  # modules are the code's furniture, not data
