@@ -25,7 +25,7 @@ class ExplorerFeed(QObject):
         self.bridge = bridge
         self.panes = panes
         self.requests = 0
-        """Summary requests sent so far (for tests and the benchmark)."""
+        """Summary requests sent so far (what the explorers cost the servers)."""
         self._shown: set[VariableExplorer] = set()
         self._asking: set[int] = set()
         self._again: set[int] = set()
