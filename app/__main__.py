@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 
 import core
+from core.client.result_budget import DEFAULT_RESULT_MEMORY
 from core.wire.messages import ISOLATION_MODES, LOG_MODES
 
+from .sizes import MIB
 from .theme import THEMES
 
 SERVER_NICE = 19
@@ -55,6 +57,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="code, or a .py file, run on every server before its first command and "
                              "again whenever a server's namespace is fresh (after a crash or a restart): "
                              "imports, OMP_NUM_THREADS, a working directory")
+    parser.add_argument("--result-memory", type=_megabytes, default=DEFAULT_RESULT_MEMORY, metavar="MB",
+                        help=f"keep at most MB MiB of command results in the window (default "
+                             f"{DEFAULT_RESULT_MEMORY // MIB}; 'none' for no limit); beyond it the oldest "
+                             "results' values are freed, the history keeps the rest")
     parser.add_argument("--theme", choices=THEMES, help="light or dark (default: the last one used)")
     parser.add_argument("--session", type=Path, metavar="FILE",
                         help="open a saved session script (.py) or session log (.jsonl) for replay")
@@ -75,6 +81,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.script is not None and not args.script:
         parser.error("--script needs a script file")
     return args
+
+
+def _megabytes(text: str) -> int | None:
+    """An argparse type: a whole number of MiB, in bytes, or 'none' (None: no limit)."""
+    if text.strip().lower() == "none":
+        return None
+    return _whole_number(0, None, "must be a whole number of MiB, or 'none'")(text) * MIB
 
 
 def _whole_number(low: int, high: int | None, complaint: str):
@@ -123,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("mpipanel")
     app.setOrganizationName("mpipanel")
     client = MPICommandClient(servers=args.servers, isolation=args.isolation, print_output=False,
-                              server_nice=args.server_nice, preload=args.preload)
+                              server_nice=args.server_nice, preload=args.preload,
+                              result_memory=args.result_memory)
     client.set_log_mode(args.log_mode)
     try:
         client.start_services()

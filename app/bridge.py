@@ -18,7 +18,7 @@ import collections
 import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from core import events
 from core.console.host import ConsoleHost
@@ -79,9 +79,13 @@ class ClientBridge(QObject):
 
     commandQueued = Signal(object)      # core.events.CommandQueued
     commandStarted = Signal(int, int)   # command id, server
-    commandFinished = Signal(dict)      # the response dict
+    commandFinished = Signal(object)    # the response dict itself (Signal(dict) would copy it, and
+                                        # a copy would keep a result the client lets go of)
     serverStatus = Signal(int, dict)    # rank, get_server_status() entry
     serverOutput = Signal(int, list, int)  # rank, items (OutputItem/LogItem), lines dropped
+    namespaceChanged = Signal(int, object)  # rank, [NameSummary, ...] (core.events.NamespaceChanged)
+    resultsDropped = Signal(list, str)  # command ids, reason (core.events.ResultsDropped)
+    _futureDone = Signal(object, object)  # callback, future: see `when_done`
 
     def __init__(self, client, parent: QObject | None = None):
         super().__init__(parent)
@@ -98,6 +102,7 @@ class ClientBridge(QObject):
         self._timer.setInterval(OUTPUT_INTERVAL_MS)
         self._timer.timeout.connect(lambda: self._hand_over_output())
         self._timer.start()
+        self._futureDone.connect(lambda callback, future: callback(future), Qt.ConnectionType.QueuedConnection)
         self._unsubscribe = client.subscribe(self._on_event)
         self._console: ConsoleHost | None = None
 
@@ -127,6 +132,10 @@ class ClientBridge(QObject):
             self.serverStatus.emit(event.server, event.status)
         elif isinstance(event, events.CommandQueued):
             self.commandQueued.emit(event)
+        elif isinstance(event, events.NamespaceChanged):
+            self.namespaceChanged.emit(event.server, event.names)
+        elif isinstance(event, events.ResultsDropped):
+            self.resultsDropped.emit(event.ids, event.reason)
 
     # ----- either thread: the GUI's timer, or the core's thread before a response --------
     def _hand_over_output(self, only: int | None = None) -> None:
@@ -188,6 +197,37 @@ class ClientBridge(QObject):
             self._client.restart_server(rank)
         elif self._console is not None:
             self._console.restart()
+
+    def when_done(self, future, callback) -> None:
+        """Call `callback(future)` on the GUI thread once `future` is done (it resolves on the
+        client's thread)."""
+        future.add_done_callback(lambda done: self._futureDone.emit(callback, done))
+
+    def request_namespaces(self, ranks: list[int]):
+        """Ask these servers for a summary of their namespace (it comes as `namespaceChanged`);
+        a future of `{rank: names or None}`. Never blocks."""
+        return self._client.request_namespace_summaries(ranks)
+
+    def pull(self, name: str, rank: int):
+        """A future of `{rank: value}` of variable `name` on server `rank` (`MPICommandClient.pull`);
+        it fails with `DataMoveError` naming both. Never blocks."""
+        return self._client.pull(name, targets=rank, block=False)
+
+    def purge_results(self, command_ids: list[int] | None = None) -> int:
+        """Let go of these results' values now (all for None); the bytes freed."""
+        return self._client.purge_results(command_ids)
+
+    @property
+    def result_memory(self) -> int | None:
+        """The client's result budget in bytes (None: no limit); settable."""
+        return self._client.result_memory
+
+    @result_memory.setter
+    def result_memory(self, limit: int | None) -> None:
+        self._client.result_memory = limit
+
+    def result_memory_used(self) -> int:
+        return self._client.result_memory_used
 
     def unfinished_commands(self) -> int:
         return sum(not record.done for record in self._client.commands)

@@ -2,8 +2,10 @@
 it took. Code run on the client itself (rank 0's client-side worker) is a row too, "client" in
 Target and Server, and the commands it pushed say so in Origin ('client', 'script:LINE').
 
-Selecting a row shows its response; the context menu re-runs it, copies it or its result, and
-interrupts or cancels it while it is running or queued.
+Selecting a row shows its response; the context menu re-runs it, copies it or its result, frees
+its result, and interrupts or cancels it while it is running or queued. A result the client let go
+of (to stay within its result memory, or freed on request) says so in the Status column, and its
+tooltip says what the value was.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView,
 
 from core.events import CLIENT_RANK
 
+from .result_view import DROP_REASONS
 from .server_states import STATUS_COLORS
 from .table_model import ColumnsModel
 
@@ -36,6 +39,14 @@ class HistoryRow:
     response: dict[str, Any] | None = None
 
     @property
+    def freed(self) -> bool:
+        return bool(self.response and self.response.get("ret_dropped"))
+
+    @property
+    def status_text(self) -> str:
+        return f"{self.status} · result freed" if self.freed else self.status
+
+    @property
     def duration(self) -> str:
         if not self.response:
             return ""
@@ -45,6 +56,13 @@ class HistoryRow:
 
 def _rank_text(rank) -> str | int:
     return "client" if rank == CLIENT_RANK else rank
+
+
+def freed_text(dropped: dict[str, Any]) -> str:
+    """What a freed result's tooltip says: why it went and what it was."""
+    why = DROP_REASONS.get(dropped["reason"], dropped["reason"])
+    facts = ", ".join(f"{key} {value}" for key, value in dropped["summary"].items() if key != "repr")
+    return f"Result {why}. It was: {facts}\n{dropped['summary'].get('repr', '')}"
 
 
 class HistoryModel(ColumnsModel):
@@ -62,12 +80,14 @@ class HistoryModel(ColumnsModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return (row.id, row.command.strip().splitlines()[0] if row.command.strip() else "",
                     "any" if row.target is None else _rank_text(row.target),
-                    "" if row.server is None else _rank_text(row.server), row.origin or "", row.status,
+                    "" if row.server is None else _rank_text(row.server), row.origin or "", row.status_text,
                     row.duration)[column]
         if role == Qt.ItemDataRole.ToolTipRole and column == 1:
             return row.command
         if role == Qt.ItemDataRole.ToolTipRole and column == 2 and row.target is None:
             return "the first available server"
+        if role == Qt.ItemDataRole.ToolTipRole and column == STATUS_COLUMN and row.freed:
+            return freed_text(row.response["ret_dropped"])
         if role == Qt.ItemDataRole.ForegroundRole and column == STATUS_COLUMN:
             return QColor(STATUS_COLORS.get(row.status, "#9e9e9e"))
         return None
@@ -87,16 +107,23 @@ class HistoryModel(ColumnsModel):
             setattr(row, name, value)
         self.row_changed(position)
 
+    def refresh(self, command_ids: list[int]) -> None:
+        """These rows' responses changed in place (their results were freed): repaint them."""
+        positions = [self._index[i] for i in command_ids if i in self._index]
+        if positions:
+            self.dataChanged.emit(self.index(min(positions), 0), self.index(max(positions), len(self.columns) - 1))
+
     def row_of(self, command_id: int) -> HistoryRow | None:
         position = self._index.get(command_id)
         return None if position is None else self.rows[position]
 
 
 class HistoryTable(QTableView):
-    responseSelected = Signal(dict)
+    responseSelected = Signal(object)    # the response dict itself, not a copy (see the bridge)
     rerunRequested = Signal(object)      # HistoryRow
     interruptRequested = Signal(int)     # command id
     cancelRequested = Signal(int)        # command id
+    freeRequested = Signal(int)          # command id
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -153,7 +180,9 @@ class HistoryTable(QTableView):
         menu.addAction("Copy command", lambda: QGuiApplication.clipboard().setText(row.command))
         copy_result = menu.addAction("Copy result", lambda: QGuiApplication.clipboard().setText(
             pprint.pformat(row.response["ret"]) if row.response["successful"] else row.response["traceback"]))
-        copy_result.setEnabled(row.response is not None)
+        copy_result.setEnabled(row.response is not None and not row.freed)
+        free = menu.addAction("Free result", lambda: self.freeRequested.emit(row.id))
+        free.setEnabled(bool(row.response and row.response.get("ret_size")) and not row.freed)
         menu.addSeparator()
         interrupt = menu.addAction("Interrupt", lambda: self.interruptRequested.emit(row.id))
         interrupt.setEnabled(row.status == "running")

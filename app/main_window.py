@@ -25,14 +25,17 @@ from .about import about_text
 from .bridge import ClientBridge
 from .client_progress import ClientProgress
 from .command_editor import CommandEditorPanel
+from .explorer_feed import ExplorerFeed
 from .history_table import HistoryRow, HistoryTable
 from .icon import app_icon
 from .load_chart import LoadChart
 from .parameter_table import ParameterError, ParameterTable
 from .replay_panel import ReplayPanel
+from .result_memory_dialog import ResultMemoryDialog
 from .save_session_dialog import SaveSessionDialog
 from .server_overview import ServerOverview
 from .server_pane import ServerPane
+from .sizes import size_text
 from .target_picker import TargetError, TargetPicker
 from .theme import THEMES, apply_theme
 
@@ -72,9 +75,10 @@ class MainWindow(QMainWindow):
         self.history = HistoryTable(self)
         self.client_progress = ClientProgress(self)
 
-        self.all_pane = ServerPane(None, self)
+        self.all_pane = ServerPane(None, self, ranks)
         self.client_pane = ServerPane(CLIENT_RANK, self)
         self.panes = {rank: ServerPane(rank, self) for rank in ranks}
+        self.explorer_feed = ExplorerFeed(self.bridge, [self.all_pane, *self.panes.values()], self)
         self.overview = ServerOverview(self)
         self.pane_tabs = QTabWidget(self, objectName="paneTabs")
         self.pane_tabs.setTabsClosable(True)
@@ -99,7 +103,10 @@ class MainWindow(QMainWindow):
             self.log_label.setText(f"session log: {log_path.name}")
             self.log_label.setToolTip(str(log_path))
         self.statusBar().addPermanentWidget(self.client_progress)
+        self.memory_label = QLabel(self, objectName="resultMemoryLabel")
+        self.statusBar().addPermanentWidget(self.memory_label)
         self.statusBar().addPermanentWidget(self.log_label)
+        self._show_result_memory()
         self._update_status_bar()
 
     # ----- construction -------------------------------------------------------------------
@@ -159,6 +166,9 @@ class MainWindow(QMainWindow):
             view.addAction(action)
         view.addSeparator()
         view.addAction("Server &overview", lambda: self.pane_tabs.setCurrentWidget(self.overview))
+        view.addSeparator()
+        view.addAction("Result &memory…", self.choose_result_memory)
+        view.addAction("&Free all results", lambda: self.free_results(None))
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction("&About mpipanel", self.show_about)
 
@@ -182,6 +192,8 @@ class MainWindow(QMainWindow):
         self.history.rerunRequested.connect(self.rerun)
         self.history.interruptRequested.connect(lambda command_id: self.bridge.interrupt([command_id]))
         self.history.cancelRequested.connect(lambda command_id: self.bridge.cancel([command_id]))
+        self.history.freeRequested.connect(lambda command_id: self.free_results([command_id]))
+        self.bridge.resultsDropped.connect(self._on_results_dropped, queued)
         self.overview.openPaneRequested.connect(self.open_pane)
         self.pane_tabs.tabCloseRequested.connect(self._close_pane_tab)
         for pane in (self.client_pane, *self.panes.values()):
@@ -274,6 +286,8 @@ class MainWindow(QMainWindow):
             if self.running.get(server) == response["id"]:
                 self.running[server] = None
             self._refresh_state(server)
+            self.explorer_feed.command_finished(server)
+        self._show_result_memory()
 
     def _on_output(self, server: int, items: list, dropped: int) -> None:
         if server == CLIENT_RANK:
@@ -333,6 +347,34 @@ class MainWindow(QMainWindow):
         widget = self.pane_tabs.widget(index)
         if widget in self.panes.values() or isinstance(widget, ReplayPanel):
             self.pane_tabs.removeTab(index)
+
+    # ----- results kept in memory ---------------------------------------------------------
+    def choose_result_memory(self) -> None:
+        dialog = ResultMemoryDialog(self.bridge.result_memory, self.bridge.result_memory_used(), self)
+        if dialog.exec() == ResultMemoryDialog.DialogCode.Accepted:
+            self.bridge.result_memory = dialog.limit()
+            self._show_result_memory()
+
+    def free_results(self, command_ids: list[int] | None) -> None:
+        """Let go of these results' values (all for None); the history and panes say so."""
+        freed = self.bridge.purge_results(command_ids)
+        self.statusBar().showMessage(f"Freed {size_text(freed)} of results", 8000)
+        self._show_result_memory()
+
+    def _on_results_dropped(self, command_ids: list[int], _reason: str) -> None:
+        self.history.model_.refresh(command_ids)
+        dropped = set(command_ids)
+        for pane in (self.all_pane, *self.panes.values()):
+            shown = pane.response.response
+            if shown is not None and shown["id"] in dropped:
+                pane.response.show_response(shown)
+        self._show_result_memory()
+
+    def _show_result_memory(self) -> None:
+        limit = self.bridge.result_memory
+        self.memory_label.setText(f"results: {size_text(self.bridge.result_memory_used())} of "
+                                  + ("no limit" if limit is None else size_text(limit)))
+        self.memory_label.setToolTip("Memory the window keeps for command results (View > Result memory…)")
 
     # ----- sessions -----------------------------------------------------------------------
     def choose_session(self) -> None:

@@ -1,5 +1,8 @@
 """A command's result as a tree: dicts, lists, tuples, sets and arrays unfold; the rest is repr.
 
+A result the client let go of (`ret_dropped`, see `core.client.result_budget`) shows why and when,
+and the summary kept in its place.
+
 Big containers show their first `MAX_CHILDREN` entries and say how many more there are; arrays
 show shape, dtype and a few statistics, never millions of rows. The statistics run on the GUI
 thread, so one result gets them for at most `STATS_ELEMENTS` elements in all (min, max and mean of
@@ -9,10 +12,13 @@ from __future__ import annotations
 
 import itertools
 import reprlib
+import time
 from typing import Any
 
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
+DROP_REASONS = {"budget": "let go to keep the client within its result memory",
+                "purged": "freed on request"}
 MAX_CHILDREN = 200
 MAX_DEPTH = 6
 STATS_ELEMENTS = 2_000_000
@@ -74,11 +80,23 @@ class ResultView(QTreeWidget):
         self.setAlternatingRowColors(True)
         self._stats_left = STATS_ELEMENTS
 
-    def show_value(self, value: Any) -> None:
+    def show_value(self, value: Any, key: str = "ret") -> None:
         self.clear()
         self._stats_left = STATS_ELEMENTS
-        root = QTreeWidgetItem(self, ["ret", summary(value)])
+        root = QTreeWidgetItem(self, [key, summary(value)])
         self._add_children(root, value, 0)
+        root.setExpanded(True)
+        self.resizeColumnToContents(0)
+
+    def show_dropped(self, dropped: dict[str, Any], size: int | None) -> None:
+        """What is left of a result whose value was let go: why, when, and its summary."""
+        self.clear()
+        why = DROP_REASONS.get(dropped["reason"], dropped["reason"])
+        when = time.strftime("%H:%M:%S", time.localtime(dropped["time"]))
+        root = QTreeWidgetItem(self, ["ret", f"freed at {when}: {why}"])
+        facts = [*dropped["summary"].items(), *([("size kept", f"{size:,} B")] if size else [])]
+        for key, fact in facts:
+            QTreeWidgetItem(root, [key, fact if isinstance(fact, str) else repr(fact)])
         root.setExpanded(True)
         self.resizeColumnToContents(0)
 

@@ -1,9 +1,10 @@
 """One server's pane (or the merged "all servers" pane): its live output and command results.
 
 Top: the output stream with a filter box, Clear, Copy and a count of dropped lines. Bottom: the
-response of the latest (or chosen) command: a tree of its result, or its traceback. A server's
-own pane also shows its state and offers Interrupt and Restart; so does the client's pane (rank 0's
-client-side worker, `CLIENT_RANK`), which shows what client code and scripts print and log.
+response of the latest (or chosen) command: a tree of its result, or its traceback; beside it the
+variable explorer of the server (of every server, in the merged pane). A server's own pane also
+shows its state and offers Interrupt and Restart; so does the client's pane (rank 0's client-side
+worker, `CLIENT_RANK`), which shows what client code and scripts print and log, and has no explorer.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from .output_view import Line, OutputView, log_kind
 from .result_view import ResultView, summary
 from .server_states import STATE_COLORS
 from .traceback_view import TracebackView
+from .variable_explorer import VariableExplorer
 
 
 def result_line(response: dict[str, Any]) -> Line:
@@ -31,6 +33,8 @@ def result_line(response: dict[str, Any]) -> Line:
         command = command[:57] + "…"
     head = f"── #{response['id']} {response['status']} in {took * 1e3:.1f} ms: {command}"
     if response["successful"]:
+        if response.get("ret_dropped"):
+            return Line("done", f"{head} → {response['ret_dropped']['summary']['type']} (freed)")
         return Line("done", f"{head} → {summary(response['ret'])}" if response["mode"] == "eval" else head)
     reason = (response.get("traceback") or "").strip().splitlines()
     return Line("failed", f"{head} ✘ {reason[-1] if reason else response['status']}")
@@ -89,9 +93,13 @@ class ResponsePanel(QWidget):
         took = (response.get("time_end") or 0) - (response.get("time_start") or 0)
         reset = " — the server's namespace was reset" if response.get("namespace_reset") else ""
         where = "the client" if response["server"] == CLIENT_RANK else f"server {response['server']}"
+        freed = " — its result was freed" if response.get("ret_dropped") else ""
         self.heading.setText(f"<b>#{response['id']}</b> on {where}: "
-                             f"<b>{response['status']}</b> in {took * 1e3:.1f} ms{reset}")
-        if response["successful"] or not response.get("traceback"):
+                             f"<b>{response['status']}</b> in {took * 1e3:.1f} ms{reset}{freed}")
+        if response.get("ret_dropped"):
+            self.result.show_dropped(response["ret_dropped"], response.get("ret_size"))
+            self.stack.setCurrentWidget(self.result)
+        elif response["successful"] or not response.get("traceback"):
             self.result.show_value(response["ret"])
             self.stack.setCurrentWidget(self.result)
         else:
@@ -99,12 +107,20 @@ class ResponsePanel(QWidget):
             self.stack.setCurrentWidget(self.traceback)
 
 
+    def show_value(self, heading: str, key: str, value: Any) -> None:
+        """A value that is no command's result (a pulled variable) under its own heading."""
+        self.response = None
+        self.heading.setText(heading)
+        self.result.show_value(value, key)
+        self.stack.setCurrentWidget(self.result)
+
+
 class ServerPane(QWidget):
     interruptRequested = Signal(int)
     restartRequested = Signal(int)
 
-    def __init__(self, rank: int | None, parent: QWidget | None = None):
-        """`rank` None makes the merged pane of all servers; `CLIENT_RANK` the client's pane."""
+    def __init__(self, rank: int | None, parent: QWidget | None = None, ranks: list[int] | None = None):
+        """`rank` None makes the merged pane of all servers, `ranks`; `CLIENT_RANK` the client's pane."""
         super().__init__(parent)
         self.rank = rank
         self.setObjectName("allServersPane" if rank is None else "clientPane" if rank == CLIENT_RANK
@@ -112,6 +128,8 @@ class ServerPane(QWidget):
         self.splitter_lines = LineSplitter(prefix_servers=rank is None)
         self.output = OutputView(self)
         self.response = ResponsePanel(self)
+        self.explorer = (None if rank == CLIENT_RANK else  # the client-side worker is no server
+                         VariableExplorer((ranks or []) if rank is None else [rank], rank is None, self))
         self.filter = QLineEdit(self, placeholderText="Filter lines…", clearButtonEnabled=True)
         self.filter.textChanged.connect(self.output.set_filter)
         clear = QPushButton("Clear", self)
@@ -138,8 +156,12 @@ class ServerPane(QWidget):
         bar.addWidget(clear)
         bar.addWidget(copy)
         split = QSplitter(Qt.Orientation.Vertical, self)
+        below = QSplitter(Qt.Orientation.Horizontal, self)
+        below.addWidget(self.response)
+        if self.explorer is not None:
+            below.addWidget(self.explorer)
         split.addWidget(self.output)
-        split.addWidget(self.response)
+        split.addWidget(below)
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         layout = QVBoxLayout(self)

@@ -126,8 +126,11 @@ def startup(run: Settings) -> list[Row]:
 
 @_register
 def gui(run: Settings) -> list[Row]:
-    """the real window, offscreen: stalls under an output flood, a big result, idle CPU, a click"""
+    """the real window, offscreen: stalls under an output flood, a big result, idle CPU, a click,
+    the variable explorer refreshed from every server"""
     stall = run_child("gui", "stall", 4, "3.0" if run.quick else "10.0", 50_000)
+    servers = 8 if run.quick else 32
+    explorer = run_child("gui", "explorer", servers, 200, 5)
     shown = run_child("gui", "big_result", run.big, 3)
     idle = run_child("gui", "idle", 4, run.idle_seconds)
     click = run_child("gui", "click", 10 if run.quick else 30)
@@ -141,6 +144,10 @@ def gui(run: Settings) -> list[Row]:
             idle.get("cpu_percent"), "% of a core", note=not_measured(idle)),
         target_row("GUI: Run click to result in the pane (median)", click, "median_ms", "ms", "< 20 ms",
                    lambda ms: ms < 20, f"max {click.get('max_ms', 0):.1f} ms"),
+        Row(f"GUI: longest stall, a command to {servers} servers × 200 names until the explorer shows them",
+            explorer.get("longest_stall_ms"), "ms",
+            note=not_measured(explorer) or f"shown in {explorer.get('median_ms', 0):.0f} ms (median of 5); "
+                                           f"{explorer.get('rows', 0):,} rows"),
     ]
 
 

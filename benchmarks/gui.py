@@ -9,6 +9,10 @@
         time from Run to a BYTES-sized array result shown, and the longest stall meanwhile
     python -m benchmarks.gui idle SERVERS SECONDS
         CPU % of the window's process while nothing happens but heartbeats and the live chart
+    python -m benchmarks.gui explorer SERVERS NAMES ROUNDS
+        with the all-servers variable explorer in sight and NAMES variables on every server: the
+        longest stall from a command to all servers until every server's new names are shown, and
+        how long that took
 
 Prints one JSON object.
 """
@@ -152,6 +156,41 @@ def idle(servers: int, seconds: float) -> dict:
     window.detach()
     client.stop_services()
     return {"cpu_percent": (cpu_after - cpu_before) / (end - start) * 100}
+
+
+NAMESPACE = """
+import numpy as np
+for i in range({names}):
+    kind = i % 4
+    globals()[f"v{{i}}"] = (i if kind == 0 else [i] * 10 if kind == 1 else f"text {{i}}" if kind == 2
+                           else np.full((8, 8), float(i)))
+"""
+
+
+def explorer(servers: int, names: int, rounds: int) -> dict:
+    app, client, window = _window(servers)
+    ranks = client.server_ranks()
+    shown = window.all_pane.explorer.model_
+    window.targets.select(ranks)
+    _wait(app, _answered(window, window.run(NAMESPACE.format(names=names))))
+
+    def every_server_shows(name: str):
+        return lambda: {rank for rank, entry in shown.rows if entry.name == name} == set(ranks)
+
+    _wait(app, every_server_shows(f"v{names - 1}"))
+    meter = StallMeter()
+    meter.start()
+    times = []
+    for round_ in range(rounds):
+        start = time.perf_counter()
+        window.run(f"added_{round_} = {round_}")  # a new name each round: the whole table is rebuilt
+        _wait(app, every_server_shows(f"added_{round_}"))
+        times.append((time.perf_counter() - start) * 1e3)
+    meter.stop()
+    rows = len(shown.rows)
+    window.detach()
+    client.stop_services()
+    return {"longest_stall_ms": meter.longest_ms, "median_ms": statistics.median(times), "rows": rows}
 
 
 def click(rounds: int) -> dict:

@@ -11,11 +11,25 @@ from core import MPICommandClient
 MB = 1_000_000
 
 
-def test_result_memory_must_be_a_number_of_bytes():
+def test_result_memory_must_be_a_number_of_bytes(client):
     with pytest.raises(ValueError, match="result_memory must be a number of bytes"):
         MPICommandClient(result_memory=-1)
     with pytest.raises(ValueError, match="result_memory must be a number of bytes"):
         MPICommandClient(result_memory=1.5e9)
+    with pytest.raises(ValueError, match="result_memory must be a number of bytes"):
+        client.result_memory = "1 GB"
+
+
+def test_lowering_result_memory_lets_go_of_old_results_now(client):
+    limit = client.result_memory
+    try:
+        [old] = client.push_command_request("list(range(1000))", block=True, target_server=1)
+        [new] = client.push_command_request("list(range(1000))", block=True, target_server=1)
+        client.result_memory = 0
+        assert client.result_memory == 0
+        assert old["ret"] is None and old["ret_dropped"]["reason"] == "budget" and new["ret"] is not None
+    finally:
+        client.result_memory = limit
 
 
 def test_purge_results_frees_on_demand_and_the_history_shows_it(client):

@@ -102,9 +102,7 @@ class MPICommandClient:
             raise ValueError("heartbeat_timeout must exceed heartbeat_interval, both positive")
         if isinstance(server_nice, bool) or not isinstance(server_nice, int) or not 0 <= server_nice <= 19:
             raise ValueError(f"server_nice must be a whole number from 0 to 19, not {server_nice!r}")
-        if result_memory is not None and (isinstance(result_memory, bool) or not isinstance(result_memory, int)
-                                          or result_memory < 0):
-            raise ValueError(f"result_memory must be a number of bytes (or None), not {result_memory!r}")
+        _check_result_memory(result_memory)
         self.server_nice = server_nice
         own = validation.check_preload(preload)
         self.preload = "\n".join(filter(None, [environment.default_preload(), own])) or None
@@ -491,6 +489,18 @@ class MPICommandClient:
         return freed
 
     @property
+    def result_memory(self) -> int | None:
+        """Bytes of results the client keeps at most (None: no limit). Set it to change the
+        limit while the client runs: a lower one lets go of the oldest results at once."""
+        return self._budget.limit
+
+    @result_memory.setter
+    def result_memory(self, limit: int | None) -> None:
+        _check_result_memory(limit)
+        self._budget.set_limit(limit)
+        self._hub.deliver()
+
+    @property
     def result_memory_used(self) -> int:
         """Bytes of results the client keeps now (as `result_memory` counts them)."""
         return self._budget.kept_bytes
@@ -617,3 +627,8 @@ def _flatten(ids) -> Iterable[int]:
         raise TypeError(f"command ids are ints (or nested lists of them), not {type(ids).__name__}")
     else:
         yield ids
+
+
+def _check_result_memory(limit) -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"result_memory must be a number of bytes (or None), not {limit!r}")

@@ -46,13 +46,25 @@ class ResultBudget:
         with self._lock:
             self._kept[response["id"]] = response
             self.kept_bytes += response["ret_size"]
-            dropped = []
-            while self.limit is not None and self.kept_bytes > self.limit and len(self._kept) > 1:
-                oldest = next(iter(self._kept))
-                self._drop(oldest, "budget")
-                dropped.append(oldest)
+            dropped = self._drop_over_limit()
         if dropped:
             self._hub.post(ResultsDropped(dropped, "budget"))
+
+    def set_limit(self, limit: int | None) -> None:
+        """A new limit; a lower one lets go of the oldest results now, as an arrival would."""
+        with self._lock:
+            self.limit = limit
+            dropped = self._drop_over_limit()
+        if dropped:
+            self._hub.post(ResultsDropped(dropped, "budget"))
+
+    def _drop_over_limit(self) -> list[int]:
+        dropped = []
+        while self.limit is not None and self.kept_bytes > self.limit and len(self._kept) > 1:
+            oldest = next(iter(self._kept))
+            self._drop(oldest, "budget")
+            dropped.append(oldest)
+        return dropped
 
     def purge(self, ids: Iterable[int] | None = None) -> int:
         """Drop the values of these results (all kept ones for None); returns the bytes let go."""

@@ -8,7 +8,8 @@ from mpi_helpers import run_mpiexec, run_python, run_rank_loss_script, script_fi
 def test_help_lists_every_option_and_both_launch_modes():
     result = run_python("-m", "app", "--help")
     assert result.returncode == 0
-    for text in ("--servers", "--isolation", "--log-mode", "--server-nice", "--preload", "--theme", "--session",
+    for text in ("--servers", "--isolation", "--log-mode", "--server-nice", "--preload", "--result-memory", "--theme",
+                 "--session",
                  "--version",
                  "mpiexec -n N mpipanel"):
         assert text in result.stdout
@@ -27,6 +28,8 @@ def test_bad_arguments_are_explained():
     assert result.returncode == 2 and "invalid choice: 'thread'" in result.stderr
     result = run_python("-m", "app", "--server-nice", "25")
     assert result.returncode == 2 and "--server-nice: must be from 0 to 19" in result.stderr
+    result = run_python("-m", "app", "--result-memory", "1.5")
+    assert result.returncode == 2 and "'1.5' is not a whole number" in result.stderr
     result = run_python("-m", "app", "--preload", "import os\nx = = 1")
     assert result.returncode == 2 and "--preload: preload has a syntax error at line 2" in result.stderr
 
@@ -98,3 +101,10 @@ def test_a_lost_server_shows_as_lost_and_cannot_be_targeted(tmp_path):
     assert "state: lost history: lost" in result.stdout, result.stdout + result.stderr
     assert "refused: True Not sent: server 2 is lost and cannot take commands" in result.stdout
     assert "other: still here" in result.stdout
+
+
+def test_result_memory_is_given_in_mib_or_none():
+    from app.__main__ import parse_args
+    assert parse_args(["--result-memory", "64"]).result_memory == 64 * 1024 * 1024
+    assert parse_args(["--result-memory", "none"]).result_memory is None
+    assert parse_args([]).result_memory == 256 * 1024 * 1024

@@ -105,8 +105,9 @@ def test_sixteen_servers_use_the_overview_and_open_panes_on_demand(qtbot, many_c
 
 
 def test_the_window_never_waits_for_the_clients_mpi_lock(qtbot, gui_client):
-    """While something else holds the client's MPI lock, the window opens, sends, interrupts,
-    cancels and reports at once; a watchdog frees the lock after 5 s if the GUI thread waits."""
+    """While something else holds the client's MPI lock, the window opens, sends, interrupts, cancels,
+    asks for namespaces, pulls, frees results and reports at once; a watchdog frees the lock after 5 s
+    if the GUI thread waits."""
     import threading
 
     from app.about import about_text
@@ -125,6 +126,10 @@ def test_the_window_never_waits_for_the_clients_mpi_lock(qtbot, gui_client):
         [doomed] = window.run("'never runs'")
         window.bridge.cancel([doomed])
         window.bridge.interrupt([sent])
+        window.explorer_feed.refresh([1, 2])
+        window.explorer_feed.pull(window.panes[1], "never_bound", 1)
+        window.free_results(None)
+        window.bridge.result_memory = window.bridge.result_memory
         unfinished = window.bridge.unfinished_commands()
         text = about_text(window.bridge)
     finally:
@@ -132,6 +137,6 @@ def test_the_window_never_waits_for_the_clients_mpi_lock(qtbot, gui_client):
         if not freed_by_watchdog.is_set():
             lock.release()
     assert not freed_by_watchdog.is_set(), "the GUI thread waited for the client's MPI lock"
-    assert unfinished == 2 and "spawn" in text
+    assert unfinished == 3 and "spawn" in text
     assert response(qtbot, window, doomed)["status"] == "cancelled"
     assert response(qtbot, window, sent)["status"] == "interrupted"

@@ -51,3 +51,15 @@ def test_results_of_none_or_failed_commands_cost_nothing():
     budget, _, _ = _budget(10)
     budget(CommandFinished({"id": 1, "ret": None, "ret_size": 0, "ret_dropped": None}))
     assert budget.kept_bytes == 0
+
+
+def test_a_lower_limit_lets_go_of_the_oldest_results_at_once():
+    budget, hub, dropped = _budget(None)
+    events = [_finished(i, 100) for i in (1, 2, 3)]
+    for event in events:
+        budget(event)
+    budget.set_limit(150)
+    hub.deliver()
+    assert [(e.ids, e.reason) for e in dropped] == [([1, 2], "budget")] and budget.kept_bytes == 100
+    budget.set_limit(0)
+    assert events[2].response["ret"] is not None  # the newest stays, as on arrival
