@@ -150,7 +150,7 @@ def _queue(client: MPICommandClient, command: str, ranks: list[int], parameters:
            block: bool, what: str) -> list[CommandRecord]:
     """Queue one push of `command` to `ranks`; a refused argument names the move."""
     try:
-        return client._new_records(command, ranks, parameters, block, direct=block)
+        return client._new_records(command, ranks, parameters, block, direct=block, origin=None)
     except (TypeError, ValueError) as exc:
         where = f"server {ranks[0]}" if len(ranks) == 1 else f"servers {', '.join(map(str, ranks))}"
         raise type(exc)(f"{what} on {where}: {exc}") from None

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from gui_helpers import choose_from_next_menu, response
+from app.history_table import STATUS_COLUMN
 
 
 def _run(qtbot, window, command: str) -> dict:
@@ -17,7 +18,8 @@ def _run(qtbot, window, command: str) -> dict:
 def _status(window, command_id: int) -> str:
     model = window.history.model_
     row = model._index[command_id]
-    return model.index(row, 4).data(), model.index(row, 4).data(Qt.ItemDataRole.ToolTipRole)
+    return (model.index(row, STATUS_COLUMN).data(),
+            model.index(row, STATUS_COLUMN).data(Qt.ItemDataRole.ToolTipRole))
 
 
 def test_free_result_in_the_history_menu_keeps_the_status_and_says_what_went(qtbot, window):
