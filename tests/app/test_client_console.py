@@ -66,14 +66,16 @@ def test_a_script_pushing_200_commands_to_all_servers_shows_them_all_with_its_li
 
 
 def test_a_blocking_call_in_client_code_leaves_the_window_responsive(qtbot, window):
+    """The client code blocks for 3 s on a server's answer; a window that waited with it would
+    stall that long. The bound is a third of that, so a loaded machine's slow paints pass."""
     meter = StallMeter()
     meter.start()
     command_id = _run_on_client(qtbot, window, "import time\nfrom core import MPICommandClient\n"
-                                               "MPICommandClient().push_command_request('time.sleep(1.5)', "
+                                               "MPICommandClient().push_command_request('time.sleep(3)', "
                                                "block=True, target_server=1)\ntime.sleep(0.5)")
     assert response(qtbot, window, command_id)["successful"]
     meter.stop()
-    assert meter.longest_ms < 200
+    assert meter.longest_ms < 1000
 
 
 def test_a_segfault_in_client_code_leaves_window_and_servers_alive_and_says_so(qtbot, window):
