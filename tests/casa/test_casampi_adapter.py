@@ -72,7 +72,8 @@ SCRIPT = """
 def checks(tmp_path_factory) -> dict[str, str]:
     directory = tmp_path_factory.mktemp("adapter")
     env = {**private_config(directory), "MPIPANEL_SERVERS": "2"}
-    result = run_python("-m", "core", "--casa", str(script_file(directory, SCRIPT)), env=env, timeout=240)
+    result = run_python("-m", "core", "--casa", str(script_file(directory, SCRIPT)), env=env, cwd=directory,
+                        timeout=240)
     assert result.returncode == 0, result.stderr
     return dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
 
