@@ -2,8 +2,8 @@
 
 Run from a source checkout (the benchmarks are not installed with the package). Each figure group
 below is one function, registered by name for `--only`; every figure in it runs in its own process
-(`benchmarks.figures`, `benchmarks.baselines`, `benchmarks.gui`, `benchmarks.console`, see
-`benchmarks.measurement`).
+(`benchmarks.figures`, `benchmarks.baselines`, `benchmarks.gui`, `benchmarks.console`,
+`benchmarks.casa`, see `benchmarks.measurement`).
 The table gives each figure, its baseline, their ratio, the target and whether it is met; `--json
 FILE` writes the same rows. Absolute times on a shared 2-core VM are noisy; ratios hold better.
 """
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,6 +34,9 @@ class Settings:
 
 FULL = Settings(quick=False, rounds=20_000, count=10_000, idle_seconds=5.0)
 QUICK = Settings(quick=True, rounds=2_000, count=2_000, idle_seconds=2.0)
+
+CASA_SUB_MS = 16
+"""Sub-MSs of the CASA group's Multi-MS (8 scans x 2 spws: one scan each)."""
 
 Group = Callable[[Settings], list[Row]]
 _registry: dict[str, Group] = {}
@@ -180,6 +185,37 @@ def scale(run: Settings) -> list[Row]:
         rows.append(Row(f"RTT, {size:,} B parameter and result", sized.get("rtt_us"), "µs",
                         note=not_measured(sized)))
     return rows
+
+
+@_register
+def casa(run: Settings) -> list[Row]:
+    """CASA's parallel flagdata, 16 sub-MSs, 2 servers: --casa against the real casampi (median of 3)"""
+    jobs: dict[str, list[dict]] = {"mpipanel": [], "casampi": []}
+    with tempfile.TemporaryDirectory(prefix="mpipanel-bench-casa-") as directory:
+        data = run_child("casa", "data", directory, CASA_SUB_MS)
+        for _ in range(0 if not_measured(data) else 1 if run.quick else 3):
+            for which, results in jobs.items():  # in turns, so that a neighbour's load falls on both
+                results.append(run_child("casa", "job", which, directory, CASA_SUB_MS))
+    ours, theirs = (_median_job(results) if results else data for results in jobs.values())
+    name = f"CASA flagdata manual, clip, summary over a {CASA_SUB_MS}-sub-MS Multi-MS, 2 servers"
+    baseline = "casampi 0.6.0 (MPICH's mpiexec)"
+    rows = [compare_row(f"{name}: the calls", "s", ours, "calls_s", baseline, theirs, "calls_s",
+                        "≥ 3× shorter", lambda v, b: b / v, lambda r: r >= 3),
+            compare_row(f"{name}: the job, mpiexec to exit", "s", ours, "process_s", baseline, theirs,
+                        "process_s", "≥ 3× shorter", lambda v, b: b / v, lambda r: r >= 3)]
+    if rows[0].ratio is not None:
+        same = (ours["flagged"], ours["total"]) == (theirs["flagged"], theirs["total"])
+        rows[0].note = (f"summaries {'agree' if same else 'DIFFER'}: {ours['flagged']:,.0f} of "
+                        f"{ours['total']:,.0f} flagged ({theirs['flagged']:,.0f} under casampi)")
+    return rows
+
+
+def _median_job(results: list[dict]) -> dict:
+    """The median of each figure over the runs of a job, or why one run gave none."""
+    failed = [result for result in results if not_measured(result)]
+    if failed:
+        return failed[0]
+    return {key: statistics.median(result[key] for result in results) for key in results[0]}
 
 
 def _groups(text: str) -> list[str]:

@@ -26,8 +26,7 @@ def run_child(module: str, *args: object, mpiexec: int = 0) -> dict:
     JSON it printed, or {'error': ...}."""
     command = [sys.executable, "-m", f"benchmarks.{module}", *map(str, args)]
     if mpiexec:
-        launcher = Path(sys.executable).with_name("mpiexec")
-        command = [str(launcher if launcher.exists() else "mpiexec"), "-n", str(mpiexec), *command]
+        command = [launcher(), "-n", str(mpiexec), *command]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT, env=env,
@@ -40,9 +39,24 @@ def run_child(module: str, *args: object, mpiexec: int = 0) -> dict:
     return json.loads(lines[-1])
 
 
+def launcher() -> str:
+    """The `mpiexec` of this Python's MPI wheel, else the one on PATH."""
+    beside = Path(sys.executable).with_name("mpiexec")
+    return str(beside if beside.exists() else "mpiexec")
+
+
 def arguments(args: list[str]) -> list:
-    """Command-line words as the measurement functions take them: words, floats, ints."""
-    return [a if a.isalpha() else float(a) if "." in a else int(a) for a in args]
+    """Command-line words as the measurement functions take them: ints, floats, else text (words, paths)."""
+    return [_argument(a) for a in args]
+
+
+def _argument(word: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(word)
+        except ValueError:
+            continue
+    return word
 
 
 def measure_main(namespace: dict, argv: list[str]) -> None:

@@ -115,6 +115,8 @@ def _main(args: list[str]) -> int:
             _usage(problem)
         if casa:
             switch.set_up_servers(os.getcwd())
+            from core.casampi import early_start
+            early_start.install()
         _run_program(args)
     except SystemExit as exc:
         if exc.code is not None and not isinstance(exc.code, int):

@@ -50,5 +50,11 @@ def test_missing_optional_baseline_is_noted_as_not_measured(monkeypatch):
 def test_unknown_group_is_refused_with_the_known_ones():
     result = run_python("-m", "benchmarks", "--only", "rtt,speed", timeout=60)
     assert result.returncode == 2
-    known = "rtt, throughput, bandwidth, idle, startup, gui, console, scale"
+    known = "rtt, throughput, bandwidth, idle, startup, gui, console, scale, casa"
     assert f"unknown group(s) speed; known: {known}" in result.stderr
+
+
+def test_casa_figures_where_casa_is_missing_are_noted_as_not_measured(monkeypatch, tmp_path):
+    from benchmarks.casa import data
+    monkeypatch.setattr("core.casa.offline.missing_casa", lambda: "casatools not installed (simulated)")
+    assert data(str(tmp_path), 16) == {"skipped": "not measured: casatools not installed (simulated)"}

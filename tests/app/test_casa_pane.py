@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from casa_offline import config_preload, make_ms, missing_casa, private_config
+from core.casa.offline import config_preload, make_ms, missing_casa, private_config
 from gui_helpers import response
 
 pytestmark = pytest.mark.skipif(missing_casa() is not None, reason=missing_casa() or "")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from casa_offline import make_mms, make_ms, missing_casa, private_config
+from core.casa.offline import make_mms, make_ms, missing_casa, private_config
 
 TEST_SUB_MS = 4
 
@@ -23,7 +23,7 @@ def needs_casa():
 def casa_config(tmp_path_factory):
     """The private offline CASA config, in force for this process; its environment variables.
 
-    Servers need it in their preload too (`casa_offline.config_preload`): spawned servers get
+    Servers need it in their preload too (`core.casa.offline.config_preload`): spawned servers get
     the environment of the first spawn of the process, which may have been before this."""
     saved = {name: os.environ.get(name) for name in ("CASASITECONFIG", "HOME")}
     environment = private_config(tmp_path_factory.mktemp("casa-config"))

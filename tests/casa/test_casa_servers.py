@@ -4,7 +4,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from casa_offline import config_preload
+from core.casa.offline import config_preload
 
 from core.casa.server_setup import parse_line, preload_code
 

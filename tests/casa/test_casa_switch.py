@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from casa_site import casa_environment, requires_casa
+from core.casa.offline import private_config
 from mpi_helpers import run_mpiexec, run_python, script_file
 
 INSTALL_HINT = "pip install 'mpipanel[casa]'"
@@ -27,16 +27,16 @@ ALIAS_SCRIPT = """
 """
 
 
-@requires_casa
 @pytest.mark.parametrize("launch, isolation", [("spawn", "process"), ("spawn", "none"),
                                                ("mpiexec", "process")])
 def test_casampi_is_mpipanels_in_the_client_the_servers_and_the_workers(tmp_path, launch, isolation):
     script = str(script_file(tmp_path, ALIAS_SCRIPT))
-    env = casa_environment(tmp_path)
+    env = private_config(tmp_path)
     if launch == "spawn":
-        result = run_python("-m", "core", "--casa", script, isolation, env={**env, "MPIPANEL_SERVERS": "2"})
+        result = run_python("-m", "core", "--casa", script, isolation, env={**env, "MPIPANEL_SERVERS": "2"},
+                            cwd=tmp_path)
     else:
-        result = run_mpiexec(3, "-m", "core", "--casa", script, isolation, env=env)
+        result = run_mpiexec(3, "-m", "core", "--casa", script, isolation, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     # A worker has no MPI, and casampi's start_mpi must not bring it; a rank running commands has.
     mpi_loaded = isolation == "none"

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from casa_site import casa_environment, requires_casa
+from core.casa.offline import private_config
 from mpi_helpers import run_python, script_file
 
-pytestmark = [requires_casa, pytest.mark.timeout(300)]
+pytestmark = pytest.mark.timeout(300)
 
 SCRIPT = """
     from casampi.MPICommandClient import MPICommandClient
@@ -71,8 +71,9 @@ SCRIPT = """
 @pytest.fixture(scope="module")
 def checks(tmp_path_factory) -> dict[str, str]:
     directory = tmp_path_factory.mktemp("adapter")
-    env = {**casa_environment(directory), "MPIPANEL_SERVERS": "2"}
-    result = run_python("-m", "core", "--casa", str(script_file(directory, SCRIPT)), env=env, timeout=240)
+    env = {**private_config(directory), "MPIPANEL_SERVERS": "2"}
+    result = run_python("-m", "core", "--casa", str(script_file(directory, SCRIPT)), env=env, cwd=directory,
+                        timeout=240)
     assert result.returncode == 0, result.stderr
     return dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from casa_site import casa_environment, requires_casa
+from core.casa.offline import private_config
 from mpi_helpers import run_mpiexec, run_python
 
-pytestmark = [requires_casa, pytest.mark.timeout(600)]
+pytestmark = pytest.mark.timeout(600)
 
 CASAMPI = "casampi==0.6.0"
 TEST_CLASS = "test_casampi.test_0_MPICommandClient"
@@ -43,7 +43,7 @@ def _check_all_passed(result: subprocess.CompletedProcess) -> None:
 
 
 def test_casampi_client_tests_pass_with_spawned_servers(casampi_tests, tmp_path):
-    env = {**casa_environment(tmp_path), "MPIPANEL_SERVERS": "2"}
+    env = {**private_config(tmp_path), "MPIPANEL_SERVERS": "2"}
     result = run_python("-m", "core", "--casa", "-m", "unittest", TEST_CLASS, cwd=casampi_tests,
                         env=env, timeout=540)
     _check_all_passed(result)
@@ -51,5 +51,5 @@ def test_casampi_client_tests_pass_with_spawned_servers(casampi_tests, tmp_path)
 
 def test_casampi_client_tests_pass_under_mpiexec(casampi_tests, tmp_path):
     result = run_mpiexec(3, "-m", "core", "--casa", "-m", "unittest", TEST_CLASS, cwd=casampi_tests,
-                         env=casa_environment(tmp_path), timeout=540)
+                         env=private_config(tmp_path), timeout=540)
     _check_all_passed(result)

@@ -1,4 +1,5 @@
-"""CASA for tests, offline: a private config, and small measurement sets made on the spot.
+"""CASA offline and private, for the tests and the benchmarks: a config, and small measurement
+sets made on the spot.
 
 CASA reads its config when casatools is first imported, in every process. `private_config`
 writes a site config in a temporary directory (measures data from the casadata package,
