@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.casa:
         switch.set_up_servers(str(Path.cwd()))
+        switch.set_up_client_side()
     import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

@@ -48,6 +48,19 @@ def default_preload() -> str | None:
     return "\n".join(_default_preloads) if _default_preloads else None
 
 
+_client_side_preloads: list[str] = []
+
+
+def add_client_side_preload(code: str) -> None:
+    """Code that every client-side worker of this process (`core.console`) runs first in each
+    fresh namespace: `--casa` adds casampi's namespace."""
+    _client_side_preloads.append(code)
+
+
+def client_side_preload() -> str | None:
+    return "\n".join(_client_side_preloads) if _client_side_preloads else None
+
+
 def default_server_count() -> int:
     """`MPIPANEL_SERVERS` if set, else min(4, CPU count)."""
     value = os.environ.get("MPIPANEL_SERVERS")

@@ -18,6 +18,11 @@ a request for any server goes to the next idle one in round robin, not the highe
 one (casampi's tests do not depend on which); `set_log_mode` acts at once, also after the start;
 'separated' gives one log file per server (`core.server.separate_log`). Log records go to the
 Python logger 'casampi', not to casalog.
+
+In rank 0's client-side worker (`core.console`: code typed for the Client target, scripts run in
+the window) `core.MPICommandClient` is the proxy of the window's client, which serves already:
+`start_services()` then keeps the window's servers and log mode, and `stop_services()` leaves
+them running.
 """
 from __future__ import annotations
 
@@ -58,7 +63,7 @@ class _CommandClient:
         if not MPIEnvironment.is_mpi_client:
             raise Exception(f"MPICommandClient can only be instantiated at the client, not at "
                             f"{MPIEnvironment.mpi_execution_role}")
-        from core.client.command_client import MPICommandClient as NativeClient
+        from core import MPICommandClient as NativeClient
         self.native = NativeClient()
         self._log_mode = "unified"
         self._state = NEW
@@ -95,8 +100,9 @@ class _CommandClient:
         if self._state == STOPPED:
             log.warning("MPICommandClient life cycle finalized: its services cannot start again")
             return
-        self.native.set_log_mode(self._log_mode)
-        self.native.start_services()
+        if not self.native.server_ranks():  # else it is the window's client, which serves already
+            self.native.set_log_mode(self._log_mode)
+            self.native.start_services()
         self.native.subscribe(self._on_event)
         self._state = STARTED
 

@@ -8,9 +8,14 @@ CASA task given a Multi-MS on a server does not fan out again (casatasks'
 from `SERVER_RANK_VARIABLE` and never imports mpi4py here.
 
 In the client MPI is always enabled: mpipanel spawns servers when it was not started by mpiexec.
-`mpi_world_size` then counts the servers the client will spawn (`MPIPANEL_SERVERS`, else
-min(4, CPU count)), so `mpi_server_rank_list()` is right before the services start, as casampi's
-tests expect.
+`mpi_world_size` counts the running client's servers, or before the start those the client will
+spawn (`MPIPANEL_SERVERS`, else min(4, CPU count)), so `mpi_server_rank_list()` is right before the
+services start, as casampi's tests expect.
+
+The client's picture is `core.MPIEnvironment`, not `core.environment`'s directly: in rank 0's
+client-side worker (`core.console`, where code typed for the Client target runs, without MPI)
+it is the proxy of the window's, so casampi there is the session's MPI client with the window's
+servers, and CASA's tasks fan out from it.
 """
 from __future__ import annotations
 
@@ -26,15 +31,16 @@ def _where() -> tuple[str, int, int | None]:
     server_rank = os.environ.get(SERVER_RANK_VARIABLE)
     if server_rank is not None:
         return "server", int(server_rank), None
-    from core.environment import MPIEnvironment as native, default_server_count
+    from core import MPIEnvironment as native
     if not native.is_mpi_client:
         return "server", native.mpi_processor_rank, None
-    size = native.mpi_world_size if native.launch_mode == "mpiexec" else default_server_count() + 1
-    return "client", 0, size
+    from core.environment import default_server_count
+    servers = native.mpi_server_rank_list()  # empty in a spawning client not yet started
+    return "client", 0, len(servers) + 1 if servers else default_server_count() + 1
 
 
 def _mpi_library() -> str:
-    from core.environment import MPIEnvironment as native
+    from core import MPIEnvironment as native
     return native.mpi_library
 
 
@@ -91,11 +97,8 @@ class MPIEnvironment:
         """The servers' ranks (a new list each time): the running client's, else those it will have."""
         if MPIEnvironment._role != "client":
             return []
-        from core.environment import running_clients
-        clients = running_clients()
-        if clients:
-            return clients[-1].server_ranks()
-        return list(range(1, MPIEnvironment.mpi_world_size))
+        from core import MPIEnvironment as native
+        return native.mpi_server_rank_list() or list(range(1, MPIEnvironment.mpi_world_size))
 
     @classmethod
     def is_mpi_disabled_or_client(cls) -> bool:

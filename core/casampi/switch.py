@@ -67,6 +67,15 @@ def set_up_servers(log_dir: str) -> None:
     environment.add_default_preload(preload_code(log_dir))
 
 
+def set_up_client_side() -> None:
+    """Give rank 0's client-side worker (`core.console`: the Client target, scripts run in the
+    window) casampi's namespace, as in a CASA session: `flagdata(vis='x.mms')` typed there is
+    casatasks' and fans out to the servers through the window's client."""
+    from core import environment
+    from core.casa.server_setup import CASAMPI_NAMESPACE
+    environment.add_client_side_preload(CASAMPI_NAMESPACE)
+
+
 def install_if_requested() -> None:
     """In a child process: install the alias if the process that started it had the switch on."""
     if os.environ.get(SWITCH_VARIABLE) == "1":

@@ -5,12 +5,15 @@ While a command runs in rank 0's client-side worker, its code may call the sessi
 the REPLY with the same number. One thread reads every frame off the socket and hands replies to
 their callers and everything else to `receive` (the worker's loop), so a caller waits on an event,
 not on the socket: an Interrupt (SIGINT, raising KeyboardInterrupt anywhere) then never leaves half
-a frame unread, and the reply to an abandoned call is dropped by its number when it comes.
+a frame unread, and the reply to an abandoned call is dropped by its number when it comes. The
+same thread hands EVENT frames (events about the commands this process pushed, once it has
+subscribed) to `subscribers`.
 """
 from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import queue
 import signal
 import threading
@@ -19,6 +22,8 @@ from typing import Any
 from core.wire import blobs
 from core.wire.messages import WorkerKind
 from core.wire.worker_channel import FrameChannel
+
+_log = logging.getLogger(__name__)
 
 
 class _Call:
@@ -35,6 +40,8 @@ class CallingChannel:
         self._calls: dict[int, _Call] = {}
         self._numbers = itertools.count(1)
         self._closed = False
+        self.subscribers: list = []
+        """Callables given each event of an EVENT frame, on the reading thread."""
         threading.Thread(target=self._read, name="mpipanel-console-reader", daemon=True).start()
 
     def send(self, kind: int, payload: Any, buffers: list | tuple = (), lend: bool = False) -> bool:
@@ -71,6 +78,9 @@ class CallingChannel:
         try:
             while True:
                 kind, payload, buffers = self.channel.receive()
+                if kind == WorkerKind.EVENT:
+                    self._deliver(blobs.unpack(buffers))
+                    continue
                 if kind != WorkerKind.REPLY:
                     self._frames.put((kind, payload, buffers))
                     continue
@@ -86,6 +96,13 @@ class CallingChannel:
                 call.raised, call.buffers = True, gone
                 call.answered.set()
             self._frames.put(None)
+
+    def _deliver(self, event: Any) -> None:
+        for subscriber in list(self.subscribers):
+            try:
+                subscriber(event)
+            except Exception:  # noqa: BLE001 - one bad subscriber must not stop this thread
+                _log.exception("event subscriber %r failed", subscriber)
 
 
 @contextlib.contextmanager

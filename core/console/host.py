@@ -12,6 +12,9 @@ pipe, starts queued commands, batches output (`core.server.output_batch`) and an
 CALL frames through the client's non-blocking push and futures. It never waits for a command:
 the REPLY to a blocking call is sent by the futures' callback once every response is in. So neither
 the caller's thread (the Qt main thread) nor this one blocks on the servers; only the worker does.
+
+Each fresh worker first runs the client-side preload of this process (`core.environment`: `--casa`
+gives it the namespace of a casampi client), as a server's worker runs the session's preload.
 """
 from __future__ import annotations
 
@@ -24,12 +27,12 @@ import time
 from typing import Any
 
 from core.boot import python_code
-from core.environment import MPIEnvironment
-from core.events import CLIENT_RANK, ServerOutput, ServerStatusChanged
+from core.environment import MPIEnvironment, client_side_preload
+from core.events import CLIENT_RANK, CommandFinished, CommandQueued, CommandStarted, ServerOutput, ServerStatusChanged
 from core.server.output_batch import OutputBatch
 from core.server.worker_process import WorkerProcess
 from core.wire import blobs
-from core.wire.messages import CommandRequest, WorkerKind
+from core.wire.messages import CommandRequest, LogItem, WorkerKind
 from core.wire.responses import Status, failure, rebuild_result
 
 CONSOLE_CODE = python_code("core.console.worker", "main(sys.argv)")
@@ -51,9 +54,13 @@ def _start_worker() -> WorkerProcess:
     ending the process."""
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        return WorkerProcess(code=CONSOLE_CODE)
+        worker = WorkerProcess(code=CONSOLE_CODE)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    preload = client_side_preload()
+    if preload is not None:
+        worker.channel.send(WorkerKind.PRELOAD, preload)  # runs before any command
+    return worker
 
 
 class ConsoleHost:
@@ -75,6 +82,8 @@ class ConsoleHost:
         self._batch = OutputBatch()
         self._interrupting: tuple[int, float] | None = None
         """The command being interrupted, and when the signal was last sent."""
+        self._stop_forwarding = None
+        """Ends the forwarding of command events to the worker, once its code has subscribed."""
         self.worker = _start_worker()
         self._thread = threading.Thread(target=self._serve, name="mpipanel-console", daemon=True)
         self._thread.start()
@@ -205,6 +214,10 @@ class ConsoleHost:
                     self._batch.add_log(payload)
                 elif kind == WorkerKind.CALL:
                     self._answer(worker.channel, payload, buffers)
+                elif kind == WorkerKind.PRELOADED and payload is not None:
+                    self._batch.add_log(LogItem(None, time.time(), 40, "mpipanel.preload",
+                                                f"The preload of the client-side worker failed; its "
+                                                f"commands run without the rest of it:\n{payload}"))
                 elif kind == WorkerKind.DONE:
                     self._drain(worker)
                     record, self._record = self._record, None
@@ -237,6 +250,9 @@ class ConsoleHost:
         self._drain(worker)
         how = worker.death_description()
         worker.kill()
+        if self._stop_forwarding is not None:
+            self._stop_forwarding()
+            self._stop_forwarding = None
         record, self._record = self._record, None
         if self._closing:
             if record is not None:
@@ -321,6 +337,14 @@ class ConsoleHost:
     def _call_set_log_mode(self, reply, origin, mode) -> None:
         reply(self.client.set_log_mode(mode))
 
+    def _call_set_log_level(self, reply, origin, level) -> None:
+        reply(self.client.set_log_level(level))
+
+    def _call_subscribe(self, reply, origin) -> None:
+        if self._stop_forwarding is None:
+            self._stop_forwarding = self.client.subscribe(_CommandEvents(self.worker.channel))
+        reply(None)
+
     def _call_environment(self, reply, origin) -> None:
         reply({**self._facts, "log_mode": self.client.log_mode})
 
@@ -341,3 +365,30 @@ def _when_done(futures: list, then) -> None:
         then()
     for future in futures:
         future.add_done_callback(one_done)
+
+
+class _CommandEvents:
+    """Sends the worker CommandStarted and CommandFinished (without `ret`) of the commands its
+    code pushed: those queued with a console origin ('client', 'script:LINE'). The events come
+    in order, so a command's CommandQueued says whose it is before its other events."""
+
+    def __init__(self, channel):
+        self.channel = channel
+        self.pushed: set[int] = set()
+
+    def __call__(self, event) -> None:
+        if isinstance(event, CommandQueued):
+            if event.origin is not None and (event.origin == "client" or event.origin.startswith("script:")):
+                self.pushed.add(event.id)
+            return
+        if isinstance(event, CommandStarted) and event.id in self.pushed:
+            self._send(event)
+        elif isinstance(event, CommandFinished) and event.response["id"] in self.pushed:
+            self.pushed.discard(event.response["id"])
+            self._send(CommandFinished({k: v for k, v in event.response.items() if k != "ret"}))
+
+    def _send(self, event) -> None:
+        try:
+            self.channel.send(WorkerKind.EVENT, None, blobs.pack(event))
+        except OSError:
+            pass  # the worker has gone; its successor subscribes anew

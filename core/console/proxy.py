@@ -8,11 +8,14 @@ answered by rank 0's `core.console.host` through the window's own client, so wha
 goes to the real servers and is recorded with its origin ('client', or 'script:LINE' for the
 innermost line of the running script). A blocking call blocks this process only.
 `start_services` and `stop_services` do nothing: the window started the servers and owns them.
+`subscribe` gets the events of the commands this process pushed, without their results (casampi's
+client, `core.casampi.MPICommandClient`, follows its requests' statuses with them).
 """
 from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from core.console import scripts
@@ -63,6 +66,9 @@ class MPICommandClient:
     def set_log_mode(self, mode: str) -> None:
         _call("set_log_mode", mode)
 
+    def set_log_level(self, level: int | str) -> None:
+        _call("set_log_level", level)
+
     @property
     def log_mode(self) -> str:
         return _call("environment")["log_mode"]
@@ -94,6 +100,17 @@ class MPICommandClient:
 
     def server_ranks(self) -> list[int]:
         return _call("server_ranks")
+
+    def subscribe(self, callback) -> Callable[[], None]:
+        """Deliver `core.events`' CommandStarted and CommandFinished of the commands that code in
+        this process pushed to `callback`, on this process's reading thread; a CommandFinished's
+        response has no `ret` (`get_command_response` has it). Returns a function that stops it."""
+        if _channel is None:
+            raise RuntimeError("this process is not rank 0's client-side worker")
+        if not _channel.subscribers:
+            _call("subscribe")  # rank 0 starts forwarding; once is enough for this process
+        _channel.subscribers.append(callback)
+        return lambda: _channel.subscribers.remove(callback)
 
     def interrupt(self, command_request_id_list=None, *, server: int | None = None) -> None:
         _call("interrupt", command_request_id_list, server=server)

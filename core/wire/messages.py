@@ -150,3 +150,4 @@ class WorkerKind(enum.IntEnum):
     # Only between rank 0 and its client-side worker (core.console), while a command runs there:
     CALL = 9           # worker -> rank 0: (call number, method, origin), buffers: blobs of (args, kwargs)
     REPLY = 10         # rank 0 -> worker: (call number, raised), buffers: blobs of the value or exception
+    EVENT = 11         # rank 0 -> worker: None, buffers: blobs of an event about a command it pushed
