@@ -7,6 +7,8 @@ from PySide6.QtWidgets import QCheckBox, QPushButton
 
 from app.__main__ import parse_args
 from benchmarks.gui import StallMeter
+from casa_console import SUB_MS, casa_console_client
+from core.casa.offline import missing_casa
 from gui_helpers import response
 from mpi_helpers import script_file
 
@@ -107,7 +109,29 @@ def test_script_option_takes_the_rest_of_the_line_as_the_scripts_arguments():
         parse_args(["--script"])
 
 
-@pytest.mark.skip(reason="needs mpipanel's --casa switch (branches casampi/casaservers), not on main yet")
-def test_a_casa_parallel_task_typed_for_the_client_fans_out_to_the_servers():
+@pytest.fixture(scope="module")
+def casa_window_client(tmp_path_factory):
+    """A client set up as `mpipanel --casa` sets it up, with 2 servers, and a Multi-MS."""
+    reason = missing_casa()
+    if reason:
+        pytest.skip(reason)
+    with casa_console_client(tmp_path_factory.mktemp("casa-window")) as (client, mms):
+        client.mms = mms
+        yield client
+
+
+def test_a_casa_parallel_task_typed_for_the_client_fans_out_to_the_servers(qtbot, casa_window_client):
     """flagdata over a generated Multi-MS, typed in the Client target under --casa: its sub-MS
     jobs are in the history, pushed by client code."""
+    from app import MainWindow
+    window = MainWindow(casa_window_client, theme="light", owns_client=False)
+    qtbot.addWidget(window)
+    window.show()
+    command_id = _run_on_client(qtbot, window, f"summary = flagdata(vis={str(casa_window_client.mms)!r}, "
+                                               f"mode='summary')\nprint('total', summary['total'])")
+    assert response(qtbot, window, command_id, timeout=120000)["successful"]
+    jobs = [row for row in window.history.model_.rows if row.id > command_id]
+    assert len(jobs) == SUB_MS and {row.origin for row in jobs} == {"client"}
+    qtbot.waitUntil(lambda: all(row.status == "done" for row in jobs), timeout=20000)
+    assert {row.server for row in jobs} == {1, 2}
+    qtbot.waitUntil(lambda: any(line.startswith("total ") for line in _client_lines(window)))
