@@ -65,6 +65,9 @@ class _CommandClient:
                             f"{MPIEnvironment.mpi_execution_role}")
         from core import MPICommandClient as NativeClient
         self.native = NativeClient()
+        self._window_client = bool(self.native.server_ranks())
+        """Serving before casampi made it: the window's client, seen from rank 0's client-side
+        worker; its servers and log mode stay as the window set them."""
         self._log_mode = "unified"
         self._state = NEW
         self._requests: dict[int, dict[str, Any]] = {}
@@ -100,7 +103,7 @@ class _CommandClient:
         if self._state == STOPPED:
             log.warning("MPICommandClient life cycle finalized: its services cannot start again")
             return
-        if not self.native.server_ranks():  # else it is the window's client, which serves already
+        if not self._window_client:
             self.native.set_log_mode(self._log_mode)
             self.native.start_services()
         self.native.subscribe(self._on_event)
