@@ -57,12 +57,12 @@ def _take_preload(args: list[str]) -> list[str]:
     if len(args) < 2:
         _usage("option --preload needs an argument")
     from core.client.validation import check_preload
-    from core.environment import add_default_preload
+    from core.environment import SERVER_PRELOADS
     try:
-        check_preload(args[1])
+        code = check_preload(args[1])
     except (ValueError, TypeError) as exc:
         _usage(str(exc))
-    add_default_preload(check_preload(args[1]))
+    SERVER_PRELOADS.add(code)
     return args[2:]
 
 

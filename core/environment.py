@@ -35,30 +35,26 @@ def running_clients() -> list:
     return list(_running_clients)
 
 
-_default_preloads: list[str] = []
+class Preloads:
+    """Code run first in every fresh namespace of some kind, in the order it was added."""
+
+    def __init__(self) -> None:
+        self.codes: list[str] = []
+
+    def add(self, code: str) -> None:
+        self.codes.append(code)
+
+    def code(self) -> str | None:
+        return "\n".join(self.codes) if self.codes else None
 
 
-def add_default_preload(code: str) -> None:
-    """Code that every client made in this process runs first in each server namespace, before
-    its own `preload`: `--casa` adds CASA's server set-up, `python -m core --preload` the user's."""
-    _default_preloads.append(code)
+SERVER_PRELOADS = Preloads()
+"""Run in every server namespace of the clients made in this process, before a client's own
+`preload`: `--casa` adds CASA's server set-up, `python -m core --preload` the user's."""
 
-
-def default_preload() -> str | None:
-    return "\n".join(_default_preloads) if _default_preloads else None
-
-
-_client_side_preloads: list[str] = []
-
-
-def add_client_side_preload(code: str) -> None:
-    """Code that every client-side worker of this process (`core.console`) runs first in each
-    fresh namespace: `--casa` adds casampi's namespace."""
-    _client_side_preloads.append(code)
-
-
-def client_side_preload() -> str | None:
-    return "\n".join(_client_side_preloads) if _client_side_preloads else None
+CLIENT_SIDE_PRELOADS = Preloads()
+"""Run in every fresh namespace of this process's client-side workers (`core.console`): `--casa`
+adds casampi's namespace."""
 
 
 def default_server_count() -> int:

@@ -33,10 +33,10 @@ def casa_console_client(directory: Path, servers: int = 2):
         mms = make_mms(make_ms(directory / "sim.ms", scans=4), directory / "sim.mms", SUB_MS)
         patch.setattr(sys, "meta_path", list(sys.meta_path))
         patch.setenv(switch.SWITCH_VARIABLE, "0")
-        patch.setattr(environment, "_default_preloads", [])
-        patch.setattr(environment, "_client_side_preloads", [])
+        patch.setattr(environment.SERVER_PRELOADS, "codes", [])
+        patch.setattr(environment.CLIENT_SIDE_PRELOADS, "codes", [])
         switch.install()
-        environment.add_default_preload(config_preload(casa_environment) + SWITCH_IN_A_SERVER)
+        environment.SERVER_PRELOADS.add(config_preload(casa_environment) + SWITCH_IN_A_SERVER)
         switch.set_up_servers(str(directory / "logs"))
         switch.set_up_client_side()
         with MPICommandClient(servers=servers, print_output=False, session_log=False) as client:

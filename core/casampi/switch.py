@@ -64,7 +64,7 @@ def set_up_servers(log_dir: str) -> None:
     in every fresh namespace, restarted workers included."""
     from core import environment
     from core.casa.server_setup import preload_code
-    environment.add_default_preload(preload_code(log_dir))
+    environment.SERVER_PRELOADS.add(preload_code(log_dir))
 
 
 def set_up_client_side() -> None:
@@ -73,7 +73,7 @@ def set_up_client_side() -> None:
     casatasks' and fans out to the servers through the window's client."""
     from core import environment
     from core.casa.server_setup import CASAMPI_NAMESPACE
-    environment.add_client_side_preload(CASAMPI_NAMESPACE)
+    environment.CLIENT_SIDE_PRELOADS.add(CASAMPI_NAMESPACE)
 
 
 def install_if_requested() -> None:

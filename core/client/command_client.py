@@ -83,7 +83,7 @@ class MPICommandClient:
     `os.environ['OMP_NUM_THREADS']`, `os.chdir(...)`. `MPIPANEL_SERVER_RANK` in `os.environ` holds
     the server's rank. A failing preload leaves the server serving: its traceback is logged as an
     ERROR record and shown as `preload_error` in `get_server_status()`. Default: what
-    `--casa` and `python -m core --preload` set (`core.environment.add_default_preload`) run first.
+    `--casa` and `python -m core --preload` set (`core.environment.SERVER_PRELOADS`) run first.
 
     `result_memory`: bytes of command results the client keeps (None: no limit); beyond it the
     oldest results' values are let go (see `core.client.result_budget` and `purge_results`).
@@ -105,7 +105,7 @@ class MPICommandClient:
         _check_result_memory(result_memory)
         self.server_nice = server_nice
         own = validation.check_preload(preload)
-        self.preload = "\n".join(filter(None, [environment.default_preload(), own])) or None
+        self.preload = "\n".join(filter(None, [environment.SERVER_PRELOADS.code(), own])) or None
         """The preload's code text (read from its file, if it named one), or None."""
         self._requested_servers = servers
         self.isolation = isolation

@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 from core.boot import python_code
-from core.environment import MPIEnvironment, client_side_preload
+from core.environment import CLIENT_SIDE_PRELOADS, MPIEnvironment
 from core.events import CLIENT_RANK, CommandFinished, CommandQueued, CommandStarted, ServerOutput, ServerStatusChanged
 from core.server.output_batch import OutputBatch
 from core.server.worker_process import WorkerProcess
@@ -57,7 +57,7 @@ def _start_worker() -> WorkerProcess:
         worker = WorkerProcess(code=CONSOLE_CODE)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-    preload = client_side_preload()
+    preload = CLIENT_SIDE_PRELOADS.code()
     if preload is not None:
         worker.channel.send(WorkerKind.PRELOAD, preload)  # runs before any command
     return worker
