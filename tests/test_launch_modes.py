@@ -149,9 +149,9 @@ NICE_SCRIPT = """
     client.start_services()
     status = client.get_server_status()[1]
     [seen] = client.push_command_request("__import__('os').nice(0)", block=True, target_server=1)
-    def autogroup(pid):
+    def autogroup(pid):  # empty where the process sits in a cgroup of its own, not an autogroup
         path = f"/proc/{pid}/autogroup"
-        return open(path).read() if os.path.exists(path) else None
+        return (open(path).read() or None) if os.path.exists(path) else None
     print(json.dumps({"client": os.nice(0), "rank": psutil.Process(status["pid"]).nice(),
                       "worker": psutil.Process(status["worker_pid"]).nice(), "command": seen["ret"],
                       "groups": [autogroup(status["pid"]), autogroup(status["worker_pid"])]}))
