@@ -123,6 +123,63 @@ def test_an_endless_loop_and_a_blocked_call_are_interrupted(client, console):
     assert _run(console, "c.push_command_request('5', block=True, target_server=1)[0]['ret']")["ret"] == 5
 
 
+def test_calls_from_several_threads_each_get_their_own_answer(client, console):
+    response = _run(console, """
+import threading
+from core import MPICommandClient
+c = MPICommandClient()
+slow = []
+thread = threading.Thread(target=lambda: slow.extend(
+    c.push_command_request("__import__('time').sleep(0.5) or 'slow'", block=True, target_server=1)))
+thread.start()
+fast = [c.push_command_request(f'{i} * 3', block=True, target_server=2)[0]['ret'] for i in range(20)]
+thread.join()
+outcome = (fast, [r['ret'] for r in slow])
+""")
+    assert response["successful"], response["traceback"]
+    assert _run(console, "outcome")["ret"] == ([i * 3 for i in range(20)], ["slow"])
+
+
+def test_a_subscriber_that_needs_its_callers_lock_waits_for_it_instead_of_deadlocking(console):
+    response = _run(console, """
+import threading, time
+from core import MPICommandClient
+c = MPICommandClient()
+lock = threading.Lock()
+seen = []
+def note(event):
+    with lock:
+        seen.append(type(event).__name__)
+stop = c.subscribe(note)
+with lock:  # events come while this thread holds the lock and waits for its answer
+    answers = [c.push_command_request('2 + 2', block=True, target_server=1)[0]['ret'] for _ in range(5)]
+deadline = time.monotonic() + 10
+while seen.count('CommandFinished') < 5 and time.monotonic() < deadline:
+    time.sleep(0.01)
+stop()
+outcome = (answers, seen.count('CommandStarted'), seen.count('CommandFinished'))
+""")
+    assert response["successful"], response["traceback"]
+    assert _run(console, "outcome")["ret"] == ([4] * 5, 5, 5)
+
+
+def test_a_call_that_times_out_leaves_the_channel_working(console):
+    response = _run(console, """
+from core import MPICommandClient
+c = MPICommandClient()
+ids = c.push_command_request("__import__('time').sleep(0.5) or 'late'", target_server=1)
+try:
+    c.get_command_response(ids, block=True, timeout=0.1)
+    waited = 'answered'
+except TimeoutError as exc:
+    waited = str(exc)
+outcome = (waited, c.push_command_request('7', block=True, target_server=2)[0]['ret'],
+           c.get_command_response(ids, block=True)[0]['ret'])
+""")
+    assert response["successful"], response["traceback"]
+    assert _run(console, "outcome")["ret"] == ("get_command_response did not return within 0.1 s", 7, "late")
+
+
 def _wait_running(client, command_id: int) -> None:
     record = next(r for r in client.commands if r.id == command_id)
     _wait_for(lambda: record.status == "running")

@@ -103,14 +103,15 @@ class MPICommandClient:
 
     def subscribe(self, callback) -> Callable[[], None]:
         """Deliver `core.events`' CommandStarted and CommandFinished of the commands that code in
-        this process pushed to `callback`, on this process's reading thread; a CommandFinished's
+        this process pushed to `callback`, on this process's event thread; a CommandFinished's
         response has no `ret` (`get_command_response` has it). Returns a function that stops it."""
         if _channel is None:
             raise RuntimeError("this process is not rank 0's client-side worker")
-        if not _channel.subscribers:
+        first = not _channel.subscribed
+        unsubscribe = _channel.subscribe(callback)
+        if first:
             _call("subscribe")  # rank 0 starts forwarding; once is enough for this process
-        _channel.subscribers.append(callback)
-        return lambda: _channel.subscribers.remove(callback)
+        return unsubscribe
 
     def interrupt(self, command_request_id_list=None, *, server: int | None = None) -> None:
         _call("interrupt", command_request_id_list, server=server)
