@@ -13,6 +13,8 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QWidget
 
+from .command_text import headline
+
 
 def _is_pushed_by_client_code(origin: str | None) -> bool:
     return origin is not None and (origin == "client" or origin.startswith("script:"))
@@ -76,5 +78,4 @@ def _title(command: str) -> str:
     """'pipeline.py' for a script run, else the code's first line, shortened."""
     if command.startswith("run_script("):
         return PurePath(command[len("run_script("):].split(",")[0].strip("'\")")).name + ":"
-    first = command.strip().splitlines()[0] if command.strip() else ""
-    return (first if len(first) <= 40 else first[:37] + "…") + ":"
+    return headline(command, width=40) + ":"

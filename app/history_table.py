@@ -17,8 +17,10 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
+from core.casampi.requests import shown_command
 from core.events import CLIENT_RANK
 
+from .command_text import headline
 from .result_view import DROP_REASONS
 from .server_states import STATUS_COLORS
 from .table_model import ColumnsModel
@@ -78,12 +80,12 @@ class HistoryModel(ColumnsModel):
         row = self.rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (row.id, row.command.strip().splitlines()[0] if row.command.strip() else "",
+            return (row.id, headline(row.command, row.parameters),
                     "any" if row.target is None else _rank_text(row.target),
                     "" if row.server is None else _rank_text(row.server), row.origin or "", row.status_text,
                     row.duration)[column]
         if role == Qt.ItemDataRole.ToolTipRole and column == 1:
-            return row.command
+            return shown_command(row.command, row.parameters)
         if role == Qt.ItemDataRole.ToolTipRole and column == 2 and row.target is None:
             return "the first available server"
         if role == Qt.ItemDataRole.ToolTipRole and column == STATUS_COLUMN and row.freed:

@@ -18,10 +18,12 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
 
+from core.casampi.requests import shown_command
 from core.events import CLIENT_RANK
 from core.sessions import literals
 from core.sessions.recorded import RecordedPush, read_session
 
+from .command_text import first_line
 from .table_model import ColumnsModel
 
 COLUMNS = ("#", "Command", "Target", "Recorded", "Replayed", "")
@@ -68,7 +70,7 @@ class ReplayModel(ColumnsModel):
         if column == 0:
             return str(row + 1)
         if column == 1:
-            return push.command.strip().splitlines()[0] if push.command.strip() else ""
+            return first_line(_shown(push))
         if column == 2:
             return _target_text(push.target)
         return (self.recorded, self.replayed, self.verdicts)[column - 3][row]
@@ -79,7 +81,7 @@ class ReplayModel(ColumnsModel):
             return self.text(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == 1:
-                return self.pushes[row].command
+                return _shown(self.pushes[row])
             return self.differences[row] if column == 5 else self.text(row, column)
         if role == Qt.ItemDataRole.BackgroundRole:
             return {"differs": _DIFFERS, "matches": _MATCHES}.get(self.verdicts[row])
@@ -198,6 +200,16 @@ class ReplayPanel(QWidget):
         total, counts = self.model.rowCount(), self.model.counts
         self.summary.setText(f"{total} commands · {counts['matches']} match · {counts['differs']} differ · "
                              f"{total - counts['matches'] - counts['differs']} not compared")
+
+
+def _shown(push: RecordedPush) -> str:
+    """The push's command as its sender wrote it (a casampi request unwrapped, when its parameters
+    have literal forms)."""
+    try:
+        parameters = push.parameter_values()
+    except ValueError:
+        parameters = None
+    return shown_command(push.command, parameters)
 
 
 def _target_text(target) -> str:

@@ -32,7 +32,7 @@ import time
 from typing import Any
 
 from core.casampi.MPIEnvironment import MPIEnvironment
-from core.casampi.private.MPICommandServer import COMMAND, REQUEST_NAME
+from core.casampi.requests import COMMAND, REQUEST_NAME
 from core.casampi.private.singleton import SingletonHandle
 
 log = logging.getLogger("casampi")

@@ -134,4 +134,8 @@ def test_a_casa_parallel_task_typed_for_the_client_fans_out_to_the_servers(qtbot
     assert len(jobs) == SUB_MS and {row.origin for row in jobs} == {"client"}
     qtbot.waitUntil(lambda: all(row.status == "done" for row in jobs), timeout=20000)
     assert {row.server for row in jobs} == {1, 2}
+    shown = {window.history.model_.data(window.history.model_.index(window.history.model_.rows.index(row), 1))
+             for row in jobs}  # as casatasks wrote each job, not casampi's wrapper
+    assert len(shown) == SUB_MS and all(text.startswith("flagdata(vis='") and "mode='summary'" in text
+                                        for text in shown), shown
     qtbot.waitUntil(lambda: any(line.startswith("total ") for line in _client_lines(window)))

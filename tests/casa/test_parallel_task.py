@@ -20,7 +20,7 @@ SCRIPT = """
     import json, sys
     from casatasks import flagdata
     from casampi.MPICommandClient import MPICommandClient
-    from core.casampi.private.MPICommandServer import REQUEST_NAME
+    from core.casampi.requests import REQUEST_NAME
 
     vis = sys.argv[1]
     flagdata(vis=vis, mode="manual", antenna="DA01", flagbackup=False)

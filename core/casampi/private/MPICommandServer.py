@@ -1,24 +1,21 @@
 """The server side of casampi's commands, and casampi's `MPICommandServer`, which has no
 counterpart to instantiate: mpipanel's server ranks (`core.server.rank`) serve by themselves.
 
-A casampi request travels as an ordinary mpipanel command, `COMMAND`, with one parameter,
-`REQUEST_NAME` = (command, mode, parameters). `run_request` then does what casampi's server does
-with it, in the server's namespace: dict parameters become names there, and are deleted again
-after an 'eval' or 'exec' (even a failed one), but kept after a 'push'; an 'eval' of `f()` with
-dict parameters calls `f(**parameters)`; `self` in an 'eval' is the server (for casampi's
-`self.omp_set_num_threads(n)`). A failure propagates, so mpipanel's response carries the
-traceback, and the casampi client adapter (`core.casampi.MPICommandClient`) rebuilds casampi's
-response around it.
+A casampi request travels as an ordinary mpipanel command (`core.casampi.requests.COMMAND`) with
+one parameter, `REQUEST_NAME` = (command, mode, parameters). `run_request` then does what
+casampi's server does with it, in the server's namespace: dict parameters become names there, and
+are deleted again after an 'eval' or 'exec' (even a failed one), but kept after a 'push'; an
+'eval' of `f()` with dict parameters calls `f(**parameters)`; `self` in an 'eval' is the server
+(for casampi's `self.omp_set_num_threads(n)`). A failure propagates, so mpipanel's response
+carries the traceback, and the casampi client adapter (`core.casampi.MPICommandClient`) rebuilds
+casampi's response around it.
 """
 from __future__ import annotations
 
 from typing import Any
 
 from core.casampi.private.singleton import SingletonHandle
-
-REQUEST_NAME = "_casampi_request_"
-COMMAND = ("__import__('core.casampi.private.MPICommandServer', fromlist=['run_request'])"
-           ".run_request(globals())")
+from core.casampi.requests import REQUEST_NAME
 
 
 class _ServerSelf:
