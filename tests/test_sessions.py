@@ -94,13 +94,16 @@ def test_replay_check_reports_every_command_and_fails_on_a_difference(tmp_path):
     with MPICommandClient(servers=1, print_output=False, session_log=log) as client:
         client.push_command_request("6 * 7", block=True)
         client.push_command_request("__import__('random').random()", block=True)
+        client.push_command_request("__import__('numpy').random.default_rng().random(4)", block=True)
     result = run_python("-m", "core.replay", str(log), "--check")
     assert result.returncode == 1, result.stderr
     lines = result.stdout.splitlines()
     first = lines.index("   1  server 1  '6 * 7': matches")
     differs = r"""   2  server 1  "__import__\('random'\)\.random\(\)": DIFFERS: [\d.e-]+ != recorded [\d.e-]+"""
     assert re.fullmatch(differs, lines[first + 1]), lines
-    assert lines[-1] == "2 command(s) replayed; 1 result(s) differ from the recording"
+    assert lines[first + 2] == ("""   3  server 1  "__import__('numpy').random.default_rng().random(4)": DIFFERS: """
+                                "type=numpy.ndarray shape=[4] dtype=float64 size=4, other values than recorded")
+    assert lines[-1] == "3 command(s) replayed; 2 result(s) differ from the recording"
 
 
 def test_replay_check_passes_on_a_faithful_session(tmp_path):

@@ -2,17 +2,26 @@
 
 A session log and a saved script must hold parameters and results as text a person can read and
 `ast.literal_eval` can read back. A value whose `repr` does not round-trip (an array, an object,
-a NaN) or is too long is summarised instead: type, shape, dtype, size and a shortened repr. The
-same encoding lets a replay compare a new result with the recorded one.
+a NaN) or is too long is summarised instead: type, shape, dtype, size, a digest of its bytes for
+an array, and a shortened repr. The same encoding lets a replay compare a new result with the
+recorded one.
 """
 from __future__ import annotations
 
 import ast
+import hashlib
 import reprlib
 from typing import Any
 
 RESULT_LIMIT = 10_000
 """Characters of a result's literal kept in a log; a longer result is summarised."""
+
+DIGEST_LIMIT = 16 * 1024 * 1024
+"""Bytes of an array (a value with the buffer protocol) hashed into its summary, so that a replay
+tells an array from another of the same shape; a larger one is compared by its facts alone.
+(SHA-256 takes about 10 ms for this many bytes here, on the thread that logs the result.)"""
+_EXACT_REPR = ("float", "complex")
+"""Types whose repr is the value itself, nan and inf included: compared by it."""
 
 _short = reprlib.Repr()
 _short.maxstring = _short.maxother = 120
@@ -59,8 +68,22 @@ def summary(value: Any) -> dict[str, Any]:
             facts["size"] = len(value)
         except TypeError:
             pass
+    digest = _digest(value)
+    if digest is not None:
+        facts["digest"] = digest
     facts["repr"] = _short.repr(value)
     return facts
+
+
+def _digest(value: Any) -> str | None:
+    """SHA-256 of the bytes of a value with the buffer protocol (up to `DIGEST_LIMIT`), else None."""
+    try:
+        view = memoryview(value)
+    except TypeError:
+        return None
+    if view.nbytes > DIGEST_LIMIT:
+        return None
+    return hashlib.sha256(view if view.c_contiguous else view.tobytes()).hexdigest()[:32]
 
 
 def encode(value: Any, limit: int | None = RESULT_LIMIT) -> dict[str, Any]:
@@ -76,12 +99,16 @@ def difference(recorded: dict[str, Any], value: Any) -> str | None:
         if actual is not None and ast.literal_eval(actual) == expected:
             return None
         return f"{_short.repr(value)} != recorded {_short.repr(expected)}"
-    wanted = {k: v for k, v in recorded["summary"].items() if k != "repr"}
-    got = {k: v for k, v in summary(value).items() if k != "repr"}
-    if wanted == got:
+    wanted = recorded["summary"]
+    compared = [k for k in wanted if k != "repr" or wanted["type"] in _EXACT_REPR]
+    got = summary(value)  # a fact the recording lacks (a log from before digests) is not compared
+    if all(got.get(k) == wanted[k] for k in compared):
         return None
+    if all(got.get(k) == wanted[k] for k in compared if k != "digest"):
+        return f"{_describe(got)}, other values than recorded"
     return f"{_describe(got)} != recorded {_describe(wanted)}"
 
 
 def _describe(facts: dict[str, Any]) -> str:
-    return " ".join(f"{k}={v}" for k, v in facts.items())
+    shown = [f"{k}={v}" for k, v in facts.items() if k not in ("digest", "repr")]
+    return " ".join(shown) if len(shown) > 1 else facts["repr"]
