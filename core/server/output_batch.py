@@ -1,7 +1,7 @@
 """A server's outgoing output: stdout/stderr text and log records, batched for the wire.
 
 A command printing a million lines must not cost a million MPI messages, nor must a quiet one wait
-to be seen: the batch is sent when it holds `MAX_BYTES` or its oldest item is `MAX_AGE` old, and
+to be seen: the batch is sent when it holds `MAX_CHARS` characters or its oldest item is `MAX_AGE` old, and
 always before the response of the command that produced it.
 """
 from __future__ import annotations
@@ -11,7 +11,8 @@ import time
 
 from core.wire.messages import LogItem, OutputItem
 
-MAX_BYTES = 32 * 1024
+MAX_CHARS = 32 * 1024
+"""Characters of text and log messages (not bytes: what decoding gave, the measure `size` keeps)."""
 MAX_AGE = 0.02
 
 
@@ -51,7 +52,7 @@ class OutputBatch:
         """Seconds until this batch must go (0: now); None when it is empty."""
         if not self.items:
             return None
-        if self.size >= MAX_BYTES:
+        if self.size >= MAX_CHARS:
             return 0.0
         return max(0.0, self.oldest + MAX_AGE - now)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.server.output_batch import MAX_AGE, MAX_BYTES, OutputBatch
+from core.server.output_batch import MAX_AGE, MAX_CHARS, OutputBatch
 from core.wire.messages import LogItem, OutputItem
 
 
@@ -71,10 +71,10 @@ def test_a_batch_is_due_max_age_after_its_oldest_item():
 
 def test_a_full_batch_is_due_at_once():
     batch = OutputBatch()
-    batch.add_output(1, "stdout", b"x" * (MAX_BYTES - 1))
+    batch.add_output(1, "stdout", b"x" * (MAX_CHARS - 1))
     assert batch.due_in(batch.oldest) == pytest.approx(MAX_AGE, abs=1e-9)
     batch.add_output(1, "stdout", b"x")
-    assert batch.size == MAX_BYTES and batch.due_in(batch.oldest) == 0.0
+    assert batch.size == MAX_CHARS and batch.due_in(batch.oldest) == 0.0
 
 
 def test_taking_a_batch_empties_it_and_the_next_item_starts_a_new_age():
