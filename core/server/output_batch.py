@@ -1,8 +1,8 @@
 """A server's outgoing output: stdout/stderr text and log records, batched for the wire.
 
 A command printing a million lines must not cost a million MPI messages, nor must a quiet one wait
-to be seen: the batch is sent when it holds `MAX_CHARS` characters or its oldest item is `MAX_AGE` old, and
-always before the response of the command that produced it.
+to be seen: the batch is sent when it holds `MAX_CHARS` characters or its oldest item is `MAX_AGE`
+old, and always before the response of the command that produced it.
 """
 from __future__ import annotations
 
