@@ -1,7 +1,12 @@
-"""Bounded client memory: old results are let go beyond `result_memory`, and say so."""
+"""Bounded client memory: old results are let go beyond `result_memory`, and say so; large
+parameters as soon as they are sent."""
 from __future__ import annotations
 
+import gc
 import json
+import weakref
+
+import numpy as np
 
 import psutil
 import pytest
@@ -30,6 +35,23 @@ def test_lowering_result_memory_lets_go_of_old_results_now(client):
         assert old["ret"] is None and old["ret_dropped"]["reason"] == "budget" and new["ret"] is not None
     finally:
         client.result_memory = limit
+
+
+def test_a_large_parameter_is_let_go_once_sent_and_summarised_where_it_was(client):
+    array = np.arange(100_000, dtype=np.float64)
+    parameters = {"data": array, "label": "block 1"}
+    alive = weakref.ref(array)
+    responses = client.push_command_request("float(data.sum())", block=True, target_server=[1, 2],
+                                            parameters=parameters)
+    assert [r["ret"] for r in responses] == [float(array.sum())] * 2
+    assert parameters == {"data": array, "label": "block 1"}  # the caller's dict stays the caller's
+    del array, parameters
+    gc.collect()
+    assert alive() is None  # nor the ledger, the events, the responses nor a finished send keep it
+    for response in responses:
+        released, label = response["parameters"]["data"], response["parameters"]["label"]
+        assert (released.summary["type"], released.summary["shape"], label) == ("numpy.ndarray", [100000], "block 1")
+        assert repr(released) == "<numpy.ndarray shape=[100000] dtype=float64 size=100000: sent, not kept>"
 
 
 def test_purge_results_frees_on_demand_and_the_history_shows_it(client):

@@ -29,7 +29,7 @@ from core.environment import MPIEnvironment, default_server_count
 from core.events import CLIENT_RANK, CommandQueued, CommandStarted, Event, EventHub, NamespaceChanged
 from core.client.ledger import CommandFuture, CommandRecord
 from core.client import data_moves
-from core.client.result_budget import DEFAULT_RESULT_MEMORY, ResultBudget
+from core.client.result_budget import DEFAULT_RESULT_MEMORY, ResultBudget, kept_parameters
 from core.sessions.session_log import SessionLog, new_log_path
 from core.wire.messages import ISOLATION_MODES, LOG_MODES, ServerConfig, StopRequest, Tag
 from core.wire.responses import CommandResponse, Status
@@ -327,6 +327,7 @@ class MPICommandClient:
         lost = [r for r, v in engine.views.items() if v.lost]
         targets = validation.check_targets(target, engine.views, lost)
         buffers = validation.check_parameters(parameters)
+        parameters = kept_parameters(parameters)
         records = []
         push_target = list(target) if isinstance(target, (list, tuple)) else target
         for rank in targets:

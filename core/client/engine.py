@@ -291,6 +291,7 @@ class Engine:
             self._post_status(rank)
 
     def _on_response(self, rank: int, fields: dict, buffers: list) -> None:
+        self.peers[rank].complete_sends()  # the server has what it ran: let its parameters go now
         buffers = self.namespaces.take_summary(rank, fields, buffers)
         if fields["id"] < 0:
             return  # it answered a summary request, not a command

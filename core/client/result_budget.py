@@ -1,4 +1,5 @@
-"""Bounded client memory: results are let go, oldest first, beyond the client's `result_memory`.
+"""Bounded client memory: results are let go, oldest first, beyond the client's `result_memory`;
+large parameters as soon as they are pickled for sending (`kept_parameters`).
 
 Every response stays in the client's history, and a session that returns large results would
 otherwise keep all of them. The budget counts each kept result by its size on the wire
@@ -23,8 +24,32 @@ from typing import Any
 
 from core.events import CommandFinished, Event, EventHub, ResultsDropped
 from core.sessions import literals
+from core.wire import blobs
+from core.wire.responses import ReleasedValue
 
 DEFAULT_RESULT_MEMORY = 256 * 1024 * 1024
+
+
+RELEASE_MIN = blobs.OUT_OF_BAND_MIN
+"""Parameter values with the buffer protocol (arrays) of at least this many bytes are not kept."""
+
+
+def kept_parameters(parameters: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the client keeps of a command's parameters once they are pickled: a copy of its own
+    (the caller's dict stays the caller's), in which each large array is a `ReleasedValue`. The
+    history, the session log and the responses show the array's summary; the array itself is
+    the sender's alone once the command has gone."""
+    if parameters is None:
+        return None
+    return {name: ReleasedValue(literals.summary(value)) if _large_buffer(value) else value
+            for name, value in parameters.items()}
+
+
+def _large_buffer(value: Any) -> bool:
+    try:
+        return memoryview(value).nbytes >= RELEASE_MIN
+    except TypeError:
+        return False
 
 
 class ResultBudget:

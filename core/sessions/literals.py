@@ -13,6 +13,8 @@ import hashlib
 import reprlib
 from typing import Any
 
+from core.wire.responses import ReleasedValue
+
 RESULT_LIMIT = 10_000
 """Characters of a result's literal kept in a log; a longer result is summarised."""
 
@@ -57,6 +59,8 @@ def _surely_longer(value: Any, limit: int) -> bool:
 
 def summary(value: Any) -> dict[str, Any]:
     """What can be said of a value without keeping it: type, and shape/dtype/size when it has them."""
+    if isinstance(value, ReleasedValue):
+        return dict(value.summary)
     facts: dict[str, Any] = {"type": f"{type(value).__module__}.{type(value).__qualname__}".removeprefix("builtins.")}
     for name in ("shape", "dtype", "size"):
         attribute = getattr(value, name, None)

@@ -43,6 +43,7 @@ class CommandResponse(TypedDict):
     id: int
     command: str
     parameters: dict[str, Any] | None
+    """As sent, but for large values (arrays), which are `ReleasedValue`s here."""
     mode: str | None
     """'eval' (an expression: `ret` is its value) or 'exec' (statements: `ret` is None)."""
     server: int | None
@@ -61,6 +62,28 @@ class CommandResponse(TypedDict):
     """None while `ret` holds the result; once the value was let go (`result_memory`,
     `purge_results`): `{'reason': 'budget' or 'purged', 'time', 'summary'}` with the value's
     `core.sessions.literals.summary` (type, shape, dtype, size, a short repr)."""
+
+
+class ReleasedValue:
+    """Stands in a command's `parameters` for a large value (an array) that the client let go of
+    once the command was pickled for sending: the sender has the value, and a client that kept
+    every array it ever sent would grow without bound. `summary` is the value's
+    `core.sessions.literals.summary` (type, shape, dtype, size, digest, a short repr)."""
+
+    __slots__ = ("summary",)
+
+    def __init__(self, summary: dict[str, Any]):
+        self.summary = summary
+
+    def __repr__(self) -> str:
+        facts = "".join(f" {name}={self.summary[name]}" for name in ("shape", "dtype", "size")
+                        if name in self.summary)
+        return f"<{self.summary['type']}{facts}: sent, not kept>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ReleasedValue) and other.summary == self.summary
+
+    __hash__ = None
 
 
 def success(mode: str, time_start: float) -> dict[str, Any]:
