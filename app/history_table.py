@@ -111,9 +111,8 @@ class HistoryModel(ColumnsModel):
 
     def refresh(self, command_ids: list[int]) -> None:
         """These rows' responses changed in place (their results were freed): repaint them."""
-        positions = [self._index[i] for i in command_ids if i in self._index]
-        if positions:
-            self.dataChanged.emit(self.index(min(positions), 0), self.index(max(positions), len(self.columns) - 1))
+        for position in [self._index[i] for i in command_ids if i in self._index]:
+            self.row_changed(position)
 
     def row_of(self, command_id: int) -> HistoryRow | None:
         position = self._index.get(command_id)

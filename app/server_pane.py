@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter,
                                QStackedWidget, QVBoxLayout, QWidget)
@@ -86,8 +86,19 @@ class ResponsePanel(QWidget):
         layout.addWidget(self.heading)
         layout.addWidget(self.stack)
         self.response: dict[str, Any] | None = None
+        self._arrived: dict[str, Any] | None = None
+        self._show_arrived = QTimer(self, singleShot=True, interval=0)
+        self._show_arrived.timeout.connect(lambda: self.show_response(self._arrived))
+
+    def show_arrived(self, response: dict[str, Any]) -> None:
+        """Show a response that has just arrived, once those arriving with it are in: the merged
+        pane would otherwise build 32 result trees to show the last one. Anything shown on demand
+        meanwhile (`show_response`, `show_value`) wins over it."""
+        self._arrived = response
+        self._show_arrived.start()
 
     def show_response(self, response: dict[str, Any]) -> None:
+        self._show_arrived.stop()
         self.response = response
         took = (response.get("time_end") or 0) - (response.get("time_start") or 0)
         reset = " — the server's namespace was reset" if response.get("namespace_reset") else ""
@@ -108,6 +119,7 @@ class ResponsePanel(QWidget):
 
     def show_value(self, heading: str, key: str, value: Any) -> None:
         """A value that is no command's result (a pulled variable) under its own heading."""
+        self._show_arrived.stop()
         self.response = None
         self.heading.setText(heading)
         self.result.show_value(value, key)
@@ -174,7 +186,7 @@ class ServerPane(QWidget):
     def add_response(self, response: dict[str, Any]) -> None:
         lines = self.splitter_lines.flush(response["server"]) if response["server"] is not None else []
         self.output.append_lines([*lines, result_line(response)])
-        self.response.show_response(response)
+        self.response.show_arrived(response)
 
     def set_status(self, status: dict[str, Any]) -> None:
         if self.rank is None:

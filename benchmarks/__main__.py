@@ -136,6 +136,7 @@ def gui(run: Settings) -> list[Row]:
     stall = run_child("gui", "stall", 4, "3.0" if run.quick else "10.0", 50_000)
     servers = 8 if run.quick else 32
     explorer = run_child("gui", "explorer", servers, 200, 5)
+    answers = run_child("gui", "answers", servers, 10)
     shown = run_child("gui", "big_result", run.big, 3)
     idle = run_child("gui", "idle", 4, run.idle_seconds)
     click = run_child("gui", "click", 10 if run.quick else 30)
@@ -153,6 +154,9 @@ def gui(run: Settings) -> list[Row]:
             explorer.get("longest_stall_ms"), "ms",
             note=not_measured(explorer) or f"shown in {explorer.get('median_ms', 0):.0f} ms (median of 5); "
                                            f"{explorer.get('rows', 0):,} rows"),
+        Row(f"GUI: longest stall while {servers} servers answer one command at once (median of 10)",
+            answers.get("median_stall_ms"), "ms",
+            note=not_measured(answers) or f"max {answers.get('max_stall_ms', 0):.0f} ms"),
     ]
 
 

@@ -13,6 +13,9 @@
         with the all-servers variable explorer in sight and NAMES variables on every server: the
         longest stall from a command to all servers until every server's new names are shown, and
         how long that took
+    python -m benchmarks.gui answers SERVERS ROUNDS
+        the longest stall while SERVERS servers answer one tiny command at once (median and
+        maximum over ROUNDS commands)
 
 Prints one JSON object.
 """
@@ -191,6 +194,24 @@ def explorer(servers: int, names: int, rounds: int) -> dict:
     window.detach()
     client.stop_services()
     return {"longest_stall_ms": meter.longest_ms, "median_ms": statistics.median(times), "rows": rows}
+
+
+def answers(servers: int, rounds: int) -> dict:
+    app, client, window = _window(servers)
+    window.targets.select(client.server_ranks())
+    _wait(app, _answered(window, window.run("0")))
+    stalls = []
+    for round_ in range(rounds):
+        meter = StallMeter()
+        meter.start()
+        _wait(app, _answered(window, window.run(f"{round_} + 1")))
+        settle = time.monotonic() + 0.1  # what the answers leave for later turns of the loop counts too
+        _wait(app, lambda until=settle: time.monotonic() > until)
+        meter.stop()
+        stalls.append(meter.longest_ms)
+    window.detach()
+    client.stop_services()
+    return {"median_stall_ms": statistics.median(stalls), "max_stall_ms": max(stalls)}
 
 
 def click(rounds: int) -> dict:
