@@ -126,3 +126,20 @@ def test_no_target_chosen_refuses_to_run(qtbot, window):
     assert "choose a target" in window.message.text()
     qtbot.mouseClick(window.findChild(type(window.run_button), "targetAll"), Qt.MouseButton.LeftButton)
     assert window.targets.targets() == [1, 2, 3]
+
+
+def test_history_rows_changed_in_one_turn_reach_the_view_in_one_signal(qtbot, window):
+    from app.history_table import HistoryRow
+    model = window.history.model_
+    first = max((row.id for row in model.rows), default=0) + 1
+    for offset in range(20):
+        model.add(HistoryRow(first + offset, f"x{offset} = 1", None, 1))
+    announced = []
+    model.dataChanged.connect(lambda top, bottom: announced.append((top.row(), bottom.row())))
+    for offset in range(20):
+        model.update(first + offset, status="running")
+    assert all(model.row_of(first + offset).status == "running" for offset in range(20))  # the data at once
+    qtbot.waitUntil(lambda: bool(announced))
+    position = model.rows.index(model.row_of(first))
+    ours = [(top, bottom) for top, bottom in announced if bottom >= position and top <= position + 19]
+    assert len(ours) == 1 and ours[0][0] <= position and ours[0][1] >= position + 19, announced
