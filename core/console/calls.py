@@ -8,9 +8,9 @@ There is no reading thread in between: whichever thread needs a frame (a caller 
 worker's loop for its next request, the event thread for events) reads the socket itself if no
 other thread is reading, and otherwise waits until the reader has handed it what it needs (leader
 and followers). A blocking call from client code then costs one wake-up of this process, not two
-(a reading thread's, then the caller's). A frame is read whole with SIGINT held back, so an
-Interrupt (KeyboardInterrupt, raised in the main thread) never leaves half a frame unread; the reply
-to an abandoned call is dropped by its number when it comes.
+(a reading thread's, then the caller's). An Interrupt (KeyboardInterrupt, raised in the main
+thread) lands only while a thread waits, never while it reads a frame or hands it over
+(`core.wire.interrupts`); the reply to an abandoned call is dropped by its number when it comes.
 
 EVENT frames (events about the commands this process pushed, once it has subscribed) are queued
 and given to the subscribers on a thread of their own, never on a caller's: a subscriber that takes
@@ -19,18 +19,16 @@ a lock its caller holds then waits for the caller instead of deadlocking it.
 from __future__ import annotations
 
 import collections
-import contextlib
 import itertools
 import logging
 import select
-import signal
 import socket
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from core.wire import blobs
+from core.wire import blobs, interrupts
 from core.wire.messages import WorkerKind
 from core.wire.worker_channel import FrameChannel
 
@@ -68,13 +66,12 @@ class CallingChannel:
         buffers = blobs.pack((args, kwargs))  # an unpicklable argument fails here, in the caller
         number = next(self._numbers)
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._state:
-            self._waiting.add(number)
         try:
+            with self._state:
+                self._waiting.add(number)
             if self._closed:
                 raise ConnectionError("rank 0 has closed the client-side worker's channel")
-            with _interrupts_held():
-                self.channel.send(WorkerKind.CALL, (number, method, origin), buffers)
+            self.channel.send(WorkerKind.CALL, (number, method, origin), buffers)
             if not self._until(lambda: number in self._replies, deadline):
                 if self._closed:
                     raise ConnectionError("rank 0 has closed the client-side worker's channel")
@@ -110,38 +107,57 @@ class CallingChannel:
 
     def _until(self, ready: Callable[[], bool], deadline: float | None = None) -> bool:
         """Wait until `ready()` (checked with `_state` held), reading frames while no other thread
-        does. False when the channel has closed or `deadline` (monotonic) has passed first."""
-        with self._state:
-            while not ready():
+        does. False when the channel has closed or `deadline` (monotonic) has passed first.
+
+        Only the waits are interruptible; the bookkeeping around them is a deferred section
+        (`core.wire.interrupts`), so an Interrupt never leaves a thread marked as the reader."""
+        while True:
+            with interrupts.deferred(), self._state:
+                if ready():
+                    return True
                 if self._closed:
                     return False
-                if not self._reading:
-                    self._reading = True
-                    break
-                if not self._state.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
-                    return ready()
-            else:
-                return True
-        try:
-            while True:
-                if not self._wait_readable(deadline):
-                    return False
-                with _interrupts_held():
-                    try:
-                        frame = self.channel.receive()
-                    except (EOFError, OSError):
-                        frame = None
+                leading, self._reading = not self._reading, True
+            if not leading:
+                if not self._follow(ready, deadline):
                     with self._state:
-                        self._take(frame)
-                        self._state.notify_all()
-                        if ready():
-                            return True
-                        if self._closed:
-                            return False
-        finally:
-            with self._state:
-                self._reading = False
-                self._state.notify_all()
+                        return ready()
+                continue
+            try:
+                readable = self._wait_readable(deadline)
+            except BaseException:
+                with interrupts.deferred():
+                    self._resign()
+                raise
+            with interrupts.deferred():
+                if readable:
+                    self._read_one()
+                self._resign()
+            if not readable:
+                with self._state:
+                    return ready()
+
+    def _follow(self, ready: Callable[[], bool], deadline: float | None) -> bool:
+        """Wait while another thread reads, until `ready()` or it stops; False on the deadline."""
+        with self._state:
+            while self._reading and not ready() and not self._closed:
+                if not self._state.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
+                    return False
+        return True
+
+    def _read_one(self) -> None:
+        try:
+            frame = self.channel.receive()
+        except (EOFError, OSError):
+            frame = None
+        with self._state:
+            self._take(frame)
+            self._state.notify_all()
+
+    def _resign(self) -> None:
+        with self._state:
+            self._reading = False
+            self._state.notify_all()
 
     def _wait_readable(self, deadline: float | None) -> bool:
         """Wait for a frame or the channel's end, interruptibly (nothing is read yet). Without a
@@ -185,18 +201,3 @@ class CallingChannel:
                     except Exception:  # noqa: BLE001 - one bad subscriber must not stop the others
                         _log.exception("event subscriber %r failed", subscriber)
 
-
-@contextlib.contextmanager
-def _interrupts_held():
-    """Hold SIGINT back while a frame is written or read: a KeyboardInterrupt half-way through would
-    leave a broken stream. It is delivered as soon as the frame is through. (SIGINT is not blocked
-    outside these sections, and a Python handler still pending runs inside `pthread_sigmask`, so
-    unblocking in `finally` is right however early the interrupt comes.)"""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    try:
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})

@@ -18,7 +18,7 @@ import struct
 import threading
 from typing import Any
 
-from core.wire import blobs, cross_memory
+from core.wire import blobs, cross_memory, interrupts
 from core.wire.messages import WorkerKind
 
 _LENGTH = struct.Struct("!Q")
@@ -47,7 +47,7 @@ class FrameChannel:
         header = pickle.dumps((kind, payload, sizes, addresses), protocol=5)
         sent = [b for b, address in zip(buffers, addresses) if address is None]
         parts = [_LENGTH.pack(len(header)), header, *sent]
-        with self._send_lock:
+        with interrupts.deferred(), self._send_lock:
             if sum(memoryview(b).nbytes for b in sent) < SMALL_FRAME:
                 self.sock.sendall(b"".join(parts))  # one write, one wake-up of the reader
             else:
@@ -56,7 +56,13 @@ class FrameChannel:
         return any(address is not None for address in addresses)
 
     def receive(self) -> tuple[int, Any, list]:
-        """Next frame, lent buffers included; raises EOFError when the other side has gone."""
+        """Next frame, lent buffers included; raises EOFError when the other side has gone. An
+        interrupt waits until the frame is read whole: a caller that must stay interruptible
+        while no frame comes waits for one first (`poll`, `select`)."""
+        with interrupts.deferred():
+            return self._receive()
+
+    def _receive(self) -> tuple[int, Any, list]:
         while True:
             length = _LENGTH.unpack(self._read_into(bytearray(_LENGTH.size)))[0]
             kind, payload, sizes, addresses = pickle.loads(self._read_into(bytearray(length)))

@@ -20,6 +20,7 @@ import threading
 
 from core import priority
 from core.worker.execution import CommandRunner, set_log_level
+from core.wire import interrupts
 from core.wire.messages import LogItem, WorkerKind
 from core.wire.worker_channel import FrameChannel
 
@@ -120,7 +121,7 @@ def serve(channel: FrameChannel, lend: bool) -> None:
 
     def interrupt(signum, frame):
         if runner.executing:
-            raise KeyboardInterrupt
+            interrupts.interrupt()  # at once, or when a frame being written is out
 
     signal.signal(signal.SIGINT, interrupt)
     # Rank 0's client-side worker starts with SIGINT blocked (see core.console.host), so that an
