@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QGroupBox, QHBoxLayout
                                QVBoxLayout)
 
 from core.events import CLIENT_RANK
+from core.wire.responses import ReleasedValue
 
 from .about import about_text
 from .bridge import ClientBridge
@@ -251,6 +252,13 @@ class MainWindow(QMainWindow):
         return []
 
     def rerun(self, row: HistoryRow) -> None:
+        released = [(name, value) for name, value in (row.parameters or {}).items()
+                    if isinstance(value, ReleasedValue)]
+        if released:
+            name, value = released[0]
+            self._refuse(f"parameter {name!r} was {value!r}: the client lets go of a large array once "
+                         f"it is sent, so send that command again from code that has the array")
+            return
         self.editor.setPlainText(row.command)
         self.targets.select(row.target)
         self.parameters.set_parameters(row.parameters)

@@ -66,6 +66,19 @@ def test_rerun_from_the_history_sends_the_same_command_to_the_same_target(qtbot,
     assert (result["ret"], result["server"], result["parameters"]) == (10, 2, {"n": 5})
 
 
+def test_rerun_of_a_command_whose_array_parameter_was_let_go_is_refused_saying_why(qtbot, window, gui_client):
+    import numpy as np
+    [sent] = gui_client.push_command_request("data.shape", block=True, target_server=2,
+                                             parameters={"data": np.zeros(100_000)})
+    qtbot.waitUntil(lambda: window.history.model_.row_of(sent["id"]) is not None)
+    window.rerun(window.history.model_.row_of(sent["id"]))
+    assert window.last_sent == []
+    assert window.message.text() == (
+        "Not sent: parameter 'data' was <numpy.ndarray shape=[100000] dtype=float64 size=100000: sent, not kept>: "
+        "the client lets go of a large array once it is sent, so send that command again from code that has "
+        "the array")
+
+
 @pytest.mark.parametrize("target", [1, CLIENT_RANK], ids=["server", "client-side worker"])
 def test_log_flood_stays_bounded_and_says_how_much_was_dropped(qtbot, window, target):
     from app.output_view import MAX_LINES
