@@ -15,6 +15,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter,
                                QStackedWidget, QVBoxLayout, QWidget)
 
+from core.casa.log_lines import parse_line
 from core.events import CLIENT_RANK
 from core.wire.messages import LogItem
 
@@ -39,6 +40,13 @@ def result_line(response: dict[str, Any]) -> Line:
     return Line("failed", f"{head} ✘ {reason[-1] if reason else response['status']}")
 
 
+def _kind(stream: str, text: str) -> str:
+    """The stream, but for casalog's WARN and SEVERE lines on stderr: their level, as the records
+    of its other lines have (`core.casa.log_lines`)."""
+    casalog = parse_line(text) if stream == "stderr" else None
+    return stream if casalog is None else log_kind(casalog[0])
+
+
 class LineSplitter:
     """Turns output items into whole lines, keeping each stream's unfinished line for later."""
 
@@ -57,7 +65,7 @@ class LineSplitter:
                 continue
             key = (server, item.stream)
             *whole, rest = (self.partial.pop(key, "") + item.text).split("\n")
-            lines += [Line(item.stream, prefix + text) for text in whole]
+            lines += [Line(_kind(item.stream, text), prefix + text) for text in whole]
             if rest:
                 self.partial[key] = rest
         return lines

@@ -3,12 +3,15 @@
 It makes the namespace a casampi server's (`from casatasks import *`, so a pushed `flagdata(...)`
 runs by name, plus `os`, `time`, `traceback`, `subprocess`, `tempfile`, `uuid`), points casalog at
 a file of the server's own, named as casampi names them (`<casa log>-server-<rank>-host-<host>-
-pid-<pid>`, in `log_dir`), and forwards each line written there as a `logging` record of logger
-`casa` at the line's priority, so that it reaches the server's pane coloured like any record.
+pid-<pid>`, in `log_dir`), and forwards each INFO or DEBUG line written there as a `logging`
+record of logger `casa` at the line's priority, so that it reaches the server's pane coloured like
+any record. WARN and SEVERE lines reach it by stderr, where casalog writes them too
+(`core.casa.log_lines`). Rank 0's client-side worker keeps CASA's own log file, and forwards the
+lines it writes there from then on (`forward_log`).
 
 casatools' logsink calls no Python per message, so the file is tailed: a daemon thread reads what
-was appended every `TAIL_INTERVAL`. A line therefore arrives up to that much later than CASA wrote
-it, and counts as output of the command running when it is read.
+was appended every `TAIL_INTERVAL`, and the worker reads it once more at the end of each command,
+so that a task's last lines come before its response.
 """
 from __future__ import annotations
 
@@ -18,11 +21,9 @@ import socket
 import threading
 import time
 
-TAIL_INTERVAL = 0.05
+from core.casa.log_lines import ON_STDERR, parse_line
 
-PRIORITY_LEVELS = {"SEVERE": logging.ERROR, "WARN": logging.WARNING, "INFO": logging.INFO,
-                   "DEBUG": logging.DEBUG}
-"""casalog priorities by their stem: INFO1..INFO5 are INFO, DEBUG1 and DEBUG2 are DEBUG."""
+TAIL_INTERVAL = 0.05
 
 CASAMPI_NAMESPACE = """\
 from casatasks import *
@@ -30,6 +31,10 @@ import os, subprocess, tempfile, time, traceback, uuid
 """
 
 _log = logging.getLogger("casa")
+
+
+CLIENT_SIDE_PRELOAD = (CASAMPI_NAMESPACE + "from core.casa.server_setup import forward_log as _forward_log\n"
+                       "_forward_log()\ndel _forward_log\n")
 
 
 def preload_code(log_dir: str) -> str:
@@ -57,33 +62,54 @@ def setup(rank: int, log_dir: str) -> str:
         from casatasks import casalog
         _log_path = os.path.join(log_dir, log_file_name(casalog.logfile(), rank))
         casalog.setlogfile(_log_path)
-        threading.Thread(target=_tail, args=(_log_path,), name="mpipanel-casalog", daemon=True).start()
+        _start_tail(_log_path, from_end=False)
     return _log_path
 
 
-def parse_line(line: str) -> tuple[int, str]:
-    """`(logging level, message)` of one casalog line: `date time<TAB>PRIORITY<TAB>origin<TAB>message`.
+def forward_log() -> str:
+    """Forward what this process's casalog writes to its file from now on (the client-side worker,
+    whose file is CASA's own log of the session); returns the file's path."""
+    global _log_path
+    if _log_path is None:
+        from casatasks import casalog
+        _log_path = casalog.logfile()
+        _start_tail(_log_path, from_end=True)
+    return _log_path
 
-    A line of another shape is kept whole, at INFO."""
-    fields = line.split("\t", 3)
-    if len(fields) == 4:
-        stem = fields[1].rstrip("0123456789")
-        if stem in PRIORITY_LEVELS:
-            return PRIORITY_LEVELS[stem], fields[3]
-    return logging.INFO, line
+
+def _start_tail(path: str, from_end: bool) -> None:
+    tail = _Tail(path, from_end)
+    from core.worker.execution import AT_COMMAND_END
+    AT_COMMAND_END.append(tail.read)  # a command's last lines come before its response
+    threading.Thread(target=tail.follow, name="mpipanel-casalog", daemon=True).start()
 
 
-def _tail(path: str) -> None:
-    while not os.path.exists(path):
-        time.sleep(TAIL_INTERVAL)
-    with open(path, encoding="utf-8", errors="backslashreplace") as stream:
-        partial = ""
+class _Tail:
+    """Reads what casalog appends to its file and logs it: every `TAIL_INTERVAL`, and at the end of
+    each command."""
+
+    def __init__(self, path: str, from_end: bool):
+        self.path = path
+        self.from_end = from_end
+        self._stream = None
+        self._partial = ""
+        self._lock = threading.Lock()
+
+    def follow(self) -> None:
         while True:
-            text = stream.read()
-            if not text:
-                time.sleep(TAIL_INTERVAL)
-                continue
-            *lines, partial = (partial + text).split("\n")
+            self.read()
+            time.sleep(TAIL_INTERVAL)
+
+    def read(self) -> None:
+        with self._lock:  # held while logging too, so that two readers keep the lines in order
+            if self._stream is None:
+                if not os.path.exists(self.path):
+                    return
+                self._stream = open(self.path, encoding="utf-8", errors="backslashreplace")  # noqa: SIM115 - for good
+                if self.from_end:
+                    self._stream.seek(0, os.SEEK_END)
+            *lines, self._partial = (self._partial + self._stream.read()).split("\n")
             for line in lines:
-                level, message = parse_line(line)
-                _log.log(level, message)
+                level, message = parse_line(line) or (logging.INFO, line)
+                if level < ON_STDERR:
+                    _log.log(level, message)

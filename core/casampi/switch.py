@@ -70,10 +70,11 @@ def set_up_servers(log_dir: str) -> None:
 def set_up_client_side() -> None:
     """Give rank 0's client-side worker (`core.console`: the Client target, scripts run in the
     window) casampi's namespace, as in a CASA session: `flagdata(vis='x.mms')` typed there is
-    casatasks' and fans out to the servers through the window's client."""
+    casatasks' and fans out to the servers through the window's client; its casalog lines go to
+    the Client pane."""
     from core import environment
-    from core.casa.server_setup import CASAMPI_NAMESPACE
-    environment.CLIENT_SIDE_PRELOADS.add(CASAMPI_NAMESPACE)
+    from core.casa.server_setup import CLIENT_SIDE_PRELOAD
+    environment.CLIENT_SIDE_PRELOADS.add(CLIENT_SIDE_PRELOAD)
 
 
 def install_if_requested() -> None:

@@ -14,12 +14,19 @@ import linecache
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from core.wire import blobs
 from core.worker import namespace_summary
 from core.wire.messages import CommandRequest
 from core.wire.responses import Status, failure, success
+
+AT_COMMAND_END: list[Callable[[], None]] = []
+"""Called after every command, before its response is made, for what a preload must hand over
+as that command's output (CASA's casalog lines, `core.casa.server_setup`)."""
+
+_log = logging.getLogger(__name__)
 
 CODE_CACHE_SIZE = 512
 PRELOAD_FILENAME = "<preload>"
@@ -83,6 +90,11 @@ class CommandRunner:
         namespace as the command left it: buffers, because the response's envelope must stay small.
         """
         fields, result = self._run_command(request, parameter_buffers)
+        for hook in AT_COMMAND_END:
+            try:
+                hook()
+            except Exception:  # noqa: BLE001 - the command's response comes all the same
+                _log.exception("a hook at the end of command %s failed", request.id)
         if request.summarize:
             summary = blobs.pack(namespace_summary.summarize(self.namespace))
             fields["namespace"] = len(summary)

@@ -34,11 +34,16 @@ def test_a_casa_tasks_log_lines_show_in_the_servers_pane_at_their_level(qtbot, c
                               "casalog.post('a warning', 'WARN')\ncasalog.post('a severe one', 'SEVERE')")
     assert response(qtbot, window, command_id, timeout=60000)["successful"]
     pane = window.panes[1]
+    qtbot.waitUntil(lambda: any(f"#{command_id} done" in line.text for line in pane.output.lines))
 
-    def kind_of(text: str) -> str | None:
-        return next((line.kind for line in pane.output.lines if text in line.text), None)
+    def kinds_of(text: str) -> list[str]:
+        return [line.kind for line in pane.output.lines if text in line.text]
 
-    qtbot.waitUntil(lambda: kind_of("ERROR casa: a severe one") is not None, timeout=10000)
-    assert kind_of("INFO casa: ##### Begin Task: flagdata") == "INFO"
-    assert kind_of("WARNING casa: a warning") == "WARNING"
-    assert kind_of("ERROR casa: a severe one") == "ERROR"
+    texts = [line.text for line in pane.output.lines]
+    done = next(i for i, text in enumerate(texts) if f"#{command_id} done" in text)
+    ended = next(i for i, text in enumerate(texts) if "INFO casa: ##### End Task: flagdata" in text)
+    assert ended < done  # the task's last lines come before its response
+    assert kinds_of("INFO casa: ##### Begin Task: flagdata") == ["INFO"]
+    # WARN and SEVERE come once each, by stderr (casalog writes them there too), at their level
+    assert kinds_of("\tWARN\t") == ["WARNING"] and kinds_of("a warning") == ["WARNING"]
+    assert kinds_of("\tSEVERE\t") == ["ERROR"] and kinds_of("a severe one") == ["ERROR"]

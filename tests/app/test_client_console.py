@@ -139,3 +139,9 @@ def test_a_casa_parallel_task_typed_for_the_client_fans_out_to_the_servers(qtbot
     assert len(shown) == SUB_MS and all(text.startswith("flagdata(vis='") and "mode='summary'" in text
                                         for text in shown), shown
     qtbot.waitUntil(lambda: any(line.startswith("total ") for line in _client_lines(window)))
+    # the task's own casalog lines, written by the client-side worker, are in the Client pane,
+    # the last of them before the command's line
+    lines = _client_lines(window)
+    done = next(i for i, line in enumerate(lines) if f"#{command_id} done" in line)
+    assert any(line.startswith("INFO casa: ##### Begin Task: flagdata") for line in lines[:done])
+    assert any(line.startswith("INFO casa: ##### End Task: flagdata") for line in lines[:done])

@@ -6,7 +6,8 @@ import socket
 import pytest
 from core.casa.offline import config_preload
 
-from core.casa.server_setup import parse_line, preload_code
+from core.casa.log_lines import parse_line
+from core.casa.server_setup import preload_code
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,11 @@ def test_a_restarted_server_is_set_up_again_with_a_new_log_file(casa_client):
     ("2026-11-30 14:23:17\tWARN\t::casa\tcareful\twith tabs", 30, "careful\twith tabs"),
     ("2026-11-30 14:23:17\tSEVERE\t::casa+\tline2", 40, "line2"),
     ("2026-11-30 14:23:17\tDEBUG2\t::casa\tdetail", 10, "detail"),
-    ("not a casalog line", 20, "not a casalog line"),
 ])
-def test_casalog_lines_become_log_records_at_their_priority(line, level, message):
+def test_casalog_lines_are_read_at_their_priority(line, level, message):
     assert parse_line(line) == (level, message)
+
+
+def test_a_line_of_another_shape_is_no_casalog_line():
+    assert parse_line("not a casalog line") is None
+    assert parse_line("2026-11-30 14:23:17\tNOTICE\t::casa\thello") is None
