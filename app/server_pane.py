@@ -95,18 +95,29 @@ class ResponsePanel(QWidget):
         layout.addWidget(self.stack)
         self.response: dict[str, Any] | None = None
         self._arrived: dict[str, Any] | None = None
-        self._show_arrived = QTimer(self, singleShot=True, interval=0)
-        self._show_arrived.timeout.connect(lambda: self.show_response(self._arrived))
+        """The last response to arrive while the turn of the event loop that showed one goes on."""
+        self._turn = QTimer(self, singleShot=True, interval=0)
+        self._turn.timeout.connect(self._show_last_arrived)
 
     def show_arrived(self, response: dict[str, Any]) -> None:
-        """Show a response that has just arrived, once those arriving with it are in: the merged
-        pane would otherwise build 32 result trees to show the last one. Anything shown on demand
-        meanwhile (`show_response`, `show_value`) wins over it."""
-        self._arrived = response
-        self._show_arrived.start()
+        """Show a response that has just arrived: at once if it is the first in this turn of the
+        event loop, else the last of them when the turn is over (the merged pane would otherwise
+        build 32 result trees when 32 servers answer together). Anything shown on demand meanwhile
+        (`show_response`, `show_value`) wins over it."""
+        if self._turn.isActive():
+            self._arrived = response
+            return
+        self.show_response(response)
+        self._turn.start()
+
+    def _show_last_arrived(self) -> None:
+        response, self._arrived = self._arrived, None
+        if response is not None:
+            self.show_response(response)
 
     def show_response(self, response: dict[str, Any]) -> None:
-        self._show_arrived.stop()
+        self._turn.stop()
+        self._arrived = None
         self.response = response
         took = (response.get("time_end") or 0) - (response.get("time_start") or 0)
         reset = " — the server's namespace was reset" if response.get("namespace_reset") else ""
@@ -127,7 +138,8 @@ class ResponsePanel(QWidget):
 
     def show_value(self, heading: str, key: str, value: Any) -> None:
         """A value that is no command's result (a pulled variable) under its own heading."""
-        self._show_arrived.stop()
+        self._turn.stop()
+        self._arrived = None
         self.response = None
         self.heading.setText(heading)
         self.result.show_value(value, key)
