@@ -51,6 +51,7 @@ def test_a_large_parameter_is_let_go_once_sent_and_summarised_where_it_was(clien
     for response in responses:
         released, label = response["parameters"]["data"], response["parameters"]["label"]
         assert (released.summary["type"], released.summary["shape"], label) == ("numpy.ndarray", [100000], "block 1")
+        assert "digest" not in released.summary  # hashing what the client sends would slow every push
         assert repr(released) == "<numpy.ndarray shape=[100000] dtype=float64 size=100000: sent, not kept>"
 
 

@@ -41,7 +41,7 @@ def kept_parameters(parameters: dict[str, Any] | None) -> dict[str, Any] | None:
     the sender's alone once the command has gone."""
     if parameters is None:
         return None
-    return {name: ReleasedValue(literals.summary(value)) if _large_buffer(value) else value
+    return {name: ReleasedValue(literals.summary(value, digest=False)) if _large_buffer(value) else value
             for name, value in parameters.items()}
 
 
@@ -107,5 +107,5 @@ class ResultBudget:
         response = self._kept.pop(command_id)
         self.kept_bytes -= response["ret_size"]
         response["ret_dropped"] = {"reason": reason, "time": time.time(),
-                                   "summary": literals.summary(response["ret"])}
+                                   "summary": literals.summary(response["ret"], digest=False)}
         response["ret"] = None
