@@ -29,6 +29,11 @@ def worker_environment() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(LAUNCHER_VARIABLE_PREFIXES)}
 
 
+FRAME_STALL_LIMIT = 5.0
+"""Seconds a worker may pause in the middle of a frame before it counts as broken: well under the
+client's heartbeat timeout (10 s), which the rank cannot meet while it waits for the frame."""
+
+
 class WorkerProcess:
     """One live worker process; make a new one after it dies."""
 
@@ -47,7 +52,8 @@ class WorkerProcess:
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env=worker_environment(), start_new_session=True)
         os.close(lifeline_read)
-        self.channel = FrameChannel(ours.detach(), lender_pid=self.process.pid, allocate=allocate)
+        self.channel = FrameChannel(ours.detach(), lender_pid=self.process.pid, allocate=allocate,
+                                    stall_limit=FRAME_STALL_LIMIT)
         self.streams = {self.process.stdout.fileno(): "stdout", self.process.stderr.fileno(): "stderr"}
         for fd in self.streams:
             os.set_blocking(fd, False)
@@ -96,6 +102,9 @@ class WorkerProcess:
 
         Its channel closes a moment before the process is gone: wait that moment, not longer.
         """
+        if self.channel.stalled:
+            return (f"stopped half-way through a message to its server for {FRAME_STALL_LIMIT:g} s "
+                    f"(stopped by a signal, or wedged), and was killed")
         try:
             code = self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:

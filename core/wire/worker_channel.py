@@ -26,13 +26,23 @@ SMALL_FRAME = 64 * 1024
 LEND_MIN = blobs.LARGE_BUFFER_MIN
 
 
+class FrameStalledError(OSError):
+    """The other side began a frame and sent nothing more of it for the channel's `stall_limit`."""
+
+
 class FrameChannel:
-    def __init__(self, fd: int, lender_pid: int | None = None, allocate=None):
+    def __init__(self, fd: int, lender_pid: int | None = None, allocate=None, stall_limit: float | None = None):
         """`lender_pid`: the process at the other end, whose lent buffers this side reads;
-        `allocate(size)`: where received buffers go (`core.wire.blobs.allocate` by default)."""
+        `allocate(size)`: where received buffers go (`core.wire.blobs.allocate` by default);
+        `stall_limit`: seconds a frame, once begun, may pause before `receive` raises FrameStalledError
+        (None: wait as long as it takes). A server rank reading its worker sets it: a worker
+        stopped half-way through a frame would otherwise hold the rank, heartbeats and all."""
         self.sock = socket.socket(fileno=fd)
         self.lender_pid = lender_pid
         self.allocate = allocate or blobs.allocate
+        self.stall_limit = stall_limit
+        self.stalled = False
+        """True once a frame stalled: the channel is broken from then on."""
         self._send_lock = threading.Lock()
 
     def fileno(self) -> int:
@@ -91,11 +101,23 @@ class FrameChannel:
     def _read_into(self, buffer):
         view = memoryview(buffer).cast("B")
         while view:
-            count = self.sock.recv_into(view)
+            count = self._recv_into(view)
             if count == 0:
                 raise EOFError("the other side of the worker channel closed")
             view = view[count:]
         return buffer
+
+    def _recv_into(self, view) -> int:
+        if self.stall_limit is None:
+            return self.sock.recv_into(view)
+        try:
+            return self.sock.recv_into(view, 0, socket.MSG_DONTWAIT)  # a whole frame is usually there
+        except BlockingIOError:
+            pass
+        if not select.select([self.sock], [], [], self.stall_limit)[0]:
+            self.stalled = True
+            raise FrameStalledError(f"the frame stopped half-way: nothing more of it for {self.stall_limit:g} s")
+        return self.sock.recv_into(view)
 
     def poll(self) -> bool:
         """True when a frame (or the end of the channel) is waiting."""
