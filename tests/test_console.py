@@ -123,6 +123,19 @@ def test_an_endless_loop_and_a_blocked_call_are_interrupted(client, console):
     assert _run(console, "c.push_command_request('5', block=True, target_server=1)[0]['ret']")["ret"] == 5
 
 
+def test_interrupting_a_loop_of_proxied_calls_leaves_the_channel_working(client, console):
+    """Each interrupt lands somewhere in a call: in its wait (raised), or in reading or handing over
+    a frame (held until that is through); never leaving a half-read frame or a stuck reader
+    (an interrupt held while a thread claimed the reading left it claimed: 2 runs in 9 hung)."""
+    for _ in range(20):
+        loop = console.run("from core import MPICommandClient\nc = MPICommandClient()\n"
+                           "while True:\n    c.server_ranks()")
+        _wait_running(client, loop.command_id)
+        console.interrupt()
+        assert loop.result(10)["status"] == "interrupted"
+        assert _run(console, "c.server_ranks()")["ret"] == [1, 2]
+
+
 def test_calls_from_several_threads_each_get_their_own_answer(client, console):
     response = _run(console, """
 import threading

@@ -112,27 +112,30 @@ class CallingChannel:
         Only the waits are interruptible; the bookkeeping around them is a deferred section
         (`core.wire.interrupts`), so an Interrupt never leaves a thread marked as the reader."""
         while True:
-            with interrupts.deferred(), self._state:
-                if ready():
-                    return True
-                if self._closed:
-                    return False
-                leading, self._reading = not self._reading, True
-            if not leading:
-                if not self._follow(ready, deadline):
-                    with self._state:
-                        return ready()
-                continue
+            claimed = False
             try:
+                with interrupts.deferred(), self._state:  # an interrupt held here comes after `claimed`
+                    if ready():
+                        return True
+                    if self._closed:
+                        return False
+                    claimed, self._reading = not self._reading, True
+                if not claimed:
+                    if not self._follow(ready, deadline):
+                        with self._state:
+                            return ready()
+                    continue
                 readable = self._wait_readable(deadline)
-            except BaseException:
                 with interrupts.deferred():
+                    if readable:
+                        self._read_one()
+                    claimed = False
                     self._resign()
+            except BaseException:
+                if claimed:
+                    with interrupts.deferred():
+                        self._resign()
                 raise
-            with interrupts.deferred():
-                if readable:
-                    self._read_one()
-                self._resign()
             if not readable:
                 with self._state:
                     return ready()
