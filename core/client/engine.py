@@ -37,6 +37,10 @@ PROGRESS_SPIN = 0.001
 INTERNAL_ERROR_PAUSE = 0.1
 CALLER_SPIN = 0.005
 DRIVER_LINGER = 0.002
+MESSAGES_PER_STEP = 64
+"""Messages taken per step before the events they made are delivered: under a flood that never
+pauses (seen under Open MPI, a server logging 1 MB records) taking all of them could hold the
+events back, and their memory, until the flood ended."""
 
 
 @dataclass(eq=False)
@@ -254,7 +258,10 @@ class Engine:
             self._outbox.popleft()()
             active = True
         for comm, ranks in self._channels:
-            while (message := receive(comm, self._status)) is not None:
+            for _ in range(MESSAGES_PER_STEP):
+                message = receive(comm, self._status)
+                if message is None:
+                    break
                 source, tag, payload, buffers = message
                 rank = ranks.get(source)
                 if rank is None:

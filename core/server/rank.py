@@ -341,6 +341,11 @@ class Server:
         with self.output_lock:
             self.batch.add_log(item)
 
+    def output_due(self) -> bool:
+        """True when the output batch must go now (it is full, or its oldest item old enough)."""
+        with self.output_lock:
+            return self.batch.due_in(time.monotonic()) == 0.0
+
     def flush_output(self) -> None:
         with self.output_lock:
             items = self.batch.take() if self.batch.items else None

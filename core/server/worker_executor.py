@@ -63,11 +63,16 @@ class WorkerExecutor:
         return worker
 
     def _on_frame(self, channel) -> None:
+        """Handle the frames waiting, up to a full batch of output: the rank's loop must come round
+        to send it, and to pause a flood of log records (one batch of 1 MB records held 16 MB,
+        and the client took them 64 batches at a time)."""
         try:
             while True:
                 kind, payload, buffers = channel.receive()
                 if kind == WorkerKind.LOG:
                     self.server.add_log(payload)
+                    if self.server.output_due():
+                        return
                 elif kind == WorkerKind.DONE:
                     self._drain_streams()
                     self.server.complete(payload, buffers)
@@ -92,16 +97,22 @@ class WorkerExecutor:
                 self.server.add_output(stream, data)
 
     def pause_output(self, paused: bool) -> None:
-        for fd in self.worker.streams:
-            key = self.selector.get_map().get(fd)
+        """Stop or resume reading the worker's pipes and its channel, whose log records are output
+        too: a paused worker blocks in `write` or `send`, so that a flood of either costs bounded
+        memory (its response, after them on the channel, waits as it must)."""
+        for fileobj, on_ready in ((self.worker.channel, self._on_frame),
+                                  *((fd, self._on_stream) for fd in self.worker.streams)):
+            key = self.selector.get_map().get(fileobj)
             if paused and key is not None:
-                self.selector.unregister(fd)
-            elif not paused and key is None and not self._stream_closed(fd):
-                self.selector.register(fd, selectors.EVENT_READ, self._on_stream)
+                self.selector.unregister(fileobj)
+            elif not paused and key is None and not self._closed(fileobj):
+                self.selector.register(fileobj, selectors.EVENT_READ, on_ready)
 
-    def _stream_closed(self, fd: int) -> bool:
+    def _closed(self, fileobj) -> bool:
+        if fileobj is self.worker.channel:
+            return fileobj.sock.fileno() < 0
         process = self.worker.process
-        return (process.stdout if self.worker.streams[fd] == "stdout" else process.stderr).closed
+        return (process.stdout if self.worker.streams[fileobj] == "stdout" else process.stderr).closed
 
     # ----- death and replacement ------------------------------------------------------------
     def _on_death(self) -> None:
