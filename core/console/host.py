@@ -212,6 +212,8 @@ class ConsoleHost:
                 kind, payload, buffers = worker.channel.receive()
                 if kind == WorkerKind.LOG:
                     self._batch.add_log(payload)
+                    if self._batch.due_in(time.monotonic()) == 0:
+                        return True  # the loop sends the full batch, and comes back for more
                 elif kind == WorkerKind.CALL:
                     self._answer(worker.channel, payload, buffers)
                 elif kind == WorkerKind.PRELOADED and payload is not None:
