@@ -67,7 +67,7 @@ class CallingChannel:
         number = next(self._numbers)
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            with self._state:
+            with interrupts.deferred(), self._state:
                 self._waiting.add(number)
             if self._closed:
                 raise ConnectionError("rank 0 has closed the client-side worker's channel")
@@ -78,7 +78,7 @@ class CallingChannel:
                 raise TimeoutError(f"{method} did not return within {timeout:g} s")
             raised, buffers = self._replies.pop(number)
         finally:
-            with self._state:
+            with interrupts.deferred(), self._state:
                 self._waiting.discard(number)
                 self._replies.pop(number, None)
         value = blobs.unpack(buffers)
@@ -89,14 +89,14 @@ class CallingChannel:
     def subscribe(self, subscriber: Callable[[Any], None]) -> Callable[[], None]:
         """Give `subscriber` each event of the EVENT frames, on the event thread; returns a
         function that stops it."""
-        with self._state:
+        with interrupts.deferred(), self._state:
             first = not self._subscribers
             self._subscribers = [*self._subscribers, subscriber]
         if first:
             threading.Thread(target=self._deliver_events, name="mpipanel-console-events", daemon=True).start()
 
         def unsubscribe() -> None:
-            with self._state:
+            with interrupts.deferred(), self._state:
                 self._subscribers = [s for s in self._subscribers if s is not subscriber]
 
         return unsubscribe
@@ -109,8 +109,9 @@ class CallingChannel:
         """Wait until `ready()` (checked with `_state` held), reading frames while no other thread
         does. False when the channel has closed or `deadline` (monotonic) has passed first.
 
-        Only the waits are interruptible; the bookkeeping around them is a deferred section
-        (`core.wire.interrupts`), so an Interrupt never leaves a thread marked as the reader."""
+        Only the waits are interruptible; the bookkeeping around them, and every taking of the
+        lock, is a deferred section (`core.wire.interrupts`), so an Interrupt never leaves a
+        thread marked as the reader, nor the lock taken."""
         while True:
             claimed = False
             try:
@@ -122,7 +123,7 @@ class CallingChannel:
                     claimed, self._reading = not self._reading, True
                 if not claimed:
                     if not self._follow(ready, deadline):
-                        with self._state:
+                        with interrupts.deferred(), self._state:
                             return ready()
                     continue
                 readable = self._wait_readable(deadline)
@@ -137,16 +138,27 @@ class CallingChannel:
                         self._resign()
                 raise
             if not readable:
-                with self._state:
+                with interrupts.deferred(), self._state:
                     return ready()
 
     def _follow(self, ready: Callable[[], bool], deadline: float | None) -> bool:
-        """Wait while another thread reads, until `ready()` or it stops; False on the deadline."""
-        with self._state:
+        """Wait while another thread reads, until `ready()` or it stops; False on the deadline.
+
+        The lock is taken in a deferred section and let go in `finally`: `with` on a Condition
+        can be interrupted after its lock is taken, inside `Condition.__enter__`, and then never
+        lets go of it (seen: the worker's next call waited for the lock forever)."""
+        held = False
+        try:
+            with interrupts.deferred():
+                self._state.acquire()
+                held = True
             while self._reading and not ready() and not self._closed:
                 if not self._state.wait(None if deadline is None else max(0.0, deadline - time.monotonic())):
                     return False
-        return True
+            return True
+        finally:
+            if held:
+                self._state.release()
 
     def _read_one(self) -> None:
         try:
