@@ -167,7 +167,7 @@ class ConsoleHost:
                         self._batch.add_output(self._running_id(), worker.streams[fd], data)
             if worker.channel in ready and not self._on_frames(worker):
                 return self._on_end(worker)
-            if self._batch.due_in(time.monotonic()) == 0:
+            if self._batch.due(time.monotonic()):
                 self._flush_output()
 
     def _timeout(self) -> float | None:
@@ -212,7 +212,7 @@ class ConsoleHost:
                 kind, payload, buffers = worker.channel.receive()
                 if kind == WorkerKind.LOG:
                     self._batch.add_log(payload)
-                    if self._batch.due_in(time.monotonic()) == 0:
+                    if self._batch.due(time.monotonic()):
                         return True  # the loop sends the full batch, and comes back for more
                 elif kind == WorkerKind.CALL:
                     self._answer(worker.channel, payload, buffers)

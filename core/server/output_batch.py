@@ -56,6 +56,10 @@ class OutputBatch:
             return 0.0
         return max(0.0, self.oldest + MAX_AGE - now)
 
+    def due(self, now: float) -> bool:
+        """True when this batch must go now."""
+        return self.due_in(now) == 0.0
+
     def take(self) -> list:
         items, self.items, self.size = self.items, [], 0
         return items

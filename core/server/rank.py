@@ -181,7 +181,7 @@ class Server:
         if self.output_in_flight:
             self.output_in_flight = [req for req in self.output_in_flight if not req.Test()]
             self.executor.pause_output(len(self.output_in_flight) >= MAX_OUTPUT_IN_FLIGHT)
-        if self.batch.due_in(now) == 0.0:
+        if self.batch.due(now):
             self.flush_output()
         if now >= self.next_heartbeat:
             self.flush_output()
@@ -344,7 +344,7 @@ class Server:
     def output_due(self) -> bool:
         """True when the output batch must go now (it is full, or its oldest item old enough)."""
         with self.output_lock:
-            return self.batch.due_in(time.monotonic()) == 0.0
+            return self.batch.due(time.monotonic())
 
     def flush_output(self) -> None:
         with self.output_lock:

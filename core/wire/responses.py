@@ -68,7 +68,7 @@ class ReleasedValue:
     """Stands in a command's `parameters` for a large value (an array) that the client let go of
     once the command was pickled for sending: the sender has the value, and a client that kept
     every array it ever sent would grow without bound. `summary` is the value's
-    `core.sessions.literals.summary` (type, shape, dtype, size, digest, a short repr)."""
+    `core.sessions.literals.summary` without a digest (type, shape, dtype, size, a short repr)."""
 
     __slots__ = ("summary",)
 
