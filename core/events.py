@@ -9,7 +9,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
@@ -39,6 +39,9 @@ class CommandQueued:
     origin: str | None = None
     """Who sent it: 'typed' (the window), 'client' (code running in the client-side worker),
     'script:LINE' (that line of a script run there), 'replay'; None for a program's own push."""
+    shown: str | None = None
+    """The text to show for it, when its sender gave one (casampi's requests read as their senders
+    wrote them); None shows `command` itself."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,9 @@ class ResultsDropped:
     ids: list[int]
     reason: str
     """'budget' or 'purged'."""
+    summaries: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Each command's new `ret_dropped` (what its result was): a frontend's copy of the response
+    needs it, the client's own was changed in place."""
 
 
 @dataclass(frozen=True)
