@@ -35,6 +35,25 @@ def running_clients() -> list:
     return list(_running_clients)
 
 
+_held_stops: list = []
+"""Clients whose `stop_services` is deferred (`python -m core --listen --linger`)."""
+
+
+def hold_stop(client) -> None:
+    """Make `client.stop_services()` return without stopping anything until `release_stop`: the
+    servers of a program run with `--linger` outlive the program, whatever it calls."""
+    if not any(held is client for held in _held_stops):
+        _held_stops.append(client)
+
+
+def stop_is_held(client) -> bool:
+    return any(held is client for held in _held_stops)
+
+
+def release_stop(client) -> None:
+    _held_stops[:] = [held for held in _held_stops if held is not client]
+
+
 class Preloads:
     """Code run first in every fresh namespace of some kind, in the order it was added."""
 

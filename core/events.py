@@ -91,6 +91,9 @@ class ServerOutput:
 
     server: int
     items: list[OutputItem | LogItem]
+    dropped: int = 0
+    """Lines let go before `items` to bound memory: a frontend's feed coalesces a server's output
+    and keeps its newest part (`core.frontends.feed`); the client's own events let go of none."""
 
 
 @dataclass(frozen=True)

@@ -231,10 +231,19 @@ class MPICommandClient:
 
         Raises ValueError naming a parameter that has no literal form; writes nothing then.
         """
+        path = Path(path)
+        path.write_text(self.session_script(only_successful, include_interrupted_cancelled, path.name),
+                        encoding="utf-8")
+        return path
+
+    def session_script(self, only_successful: bool = False, include_interrupted_cancelled: bool = True,
+                       name: str = "session.py") -> str:
+        """The text `save_session` writes, for a frontend that saves it on its own machine; `name`
+        is the file's name, which the script's docstring says how to run."""
         from core.sessions import recorded, session_script
         pushes = session_script.choose(recorded.from_records(self.commands), only_successful,
                                        include_interrupted_cancelled)
-        return session_script.save(path, pushes, self._session_header())
+        return session_script.render(pushes, self._session_header(), name)
 
     def _config(self, rank: int, listener) -> ServerConfig:
         replaces_lost = self._engine is not None and rank in self._engine.views
@@ -244,7 +253,10 @@ class MPICommandClient:
 
     def stop_services(self, force_command_request_interruption: bool = False) -> None:
         """Stop every server and wait until they have. Without force, pending commands finish
-        first; with it, queued ones are cancelled and running ones interrupted."""
+        first; with it, queued ones are cancelled and running ones interrupted. While the
+        session's stop is held (`core.environment.hold_stop`, `--linger`) it returns at once."""
+        if environment.stop_is_held(self):
+            return
         with self._state_lock:
             if self._state != "running":
                 return

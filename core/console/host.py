@@ -30,6 +30,7 @@ from core.boot import python_code
 from core.environment import CLIENT_SIDE_PRELOADS, MPIEnvironment
 from core.events import CLIENT_RANK, CommandFinished, CommandQueued, CommandStarted, ServerOutput, ServerStatusChanged
 from core.server.output_batch import OutputBatch
+from core.server_state import server_state
 from core.server.worker_process import WorkerProcess
 from core.wire import blobs
 from core.wire.messages import CommandRequest, LogItem, WorkerKind
@@ -274,10 +275,12 @@ class ConsoleHost:
 
     def _publish_status(self) -> None:
         record = self._record
-        self.client.publish(ServerStatusChanged(CLIENT_RANK, {
-            "rank": CLIENT_RANK, "state": "busy" if record is not None else "idle", "busy": record is not None,
-            "command_id": record.id if record is not None else None, "queue_length": len(self._queue),
-            "pid": os.getpid(), "worker_pid": self.worker.pid, "processor": self._facts["hostname"]}))
+        self.client.publish(ServerStatusChanged(CLIENT_RANK, server_state(
+            CLIENT_RANK, "busy" if record is not None else "idle",
+            command_id=record.id if record is not None else None,
+            command=record.command if record is not None else None, queue_length=len(self._queue),
+            pid=os.getpid(), worker_pid=self.worker.pid, processor=self._facts["hostname"],
+            last_heard=time.monotonic())))
 
     # ----- the worker's calls -------------------------------------------------------------
     def _answer(self, channel, payload, buffers: list) -> None:

@@ -2,8 +2,13 @@
 (`core.frontends.local`) or behind a link (`core.frontends.remote`).
 
 A frontend opens its feed and gets a snapshot, then the numbered events after it, in order, on a
-thread of the feed's (the window re-emits them as queued Qt signals). Every request returns a
-`concurrent.futures.Future` and never waits on MPI, so a GUI thread may make any of them.
+thread of the feed's (the window re-emits them as queued Qt signals); the callbacks must be quick,
+as other frontends' hand-overs wait for them. Every request returns a `concurrent.futures.Future`
+and never waits on MPI, so a GUI thread may make any of them.
+
+The numbers rise, but for a server's output, which a feed coalesces (`core.frontends.feed`): a
+replica applies each event with its number (`SessionModel.apply(event, seq)`), and resumes after
+the highest it saw.
 """
 from __future__ import annotations
 
@@ -53,8 +58,10 @@ class SessionFrontend(Protocol):
 
     def set_result_memory(self, limit: int | None) -> Future: ...
 
-    def session_script(self, only_successful: bool = False, include_interrupted_cancelled: bool = True) -> Future:
-        """The session as a replayable script's text (the frontend saves it where its user says)."""
+    def session_script(self, only_successful: bool = False, include_interrupted_cancelled: bool = True,
+                       name: str = "session.py") -> Future:
+        """The session as a replayable script's text (the frontend saves it where its user says;
+        `name` is that file's name, which the script's docstring mentions)."""
 
     def response(self, command_id: int) -> Future:
         """The full response of a command, result included."""

@@ -169,14 +169,16 @@ class SessionModel:
         }
 
     # ----- feeding ------------------------------------------------------------------------
-    def apply(self, event: SessionEvent) -> int:
-        """Apply one event; its sequence number. An event of a kind the model does not know is
-        an error: both ends of a link run the same code (versions are checked on attach)."""
+    def apply(self, event: SessionEvent, seq: int | None = None) -> int:
+        """Apply one event; its sequence number: the next one, or `seq` as a replica's feed gave it
+        (a feed coalesces a server's output into fewer events, so its numbers skip some). An event
+        of a kind the model does not know is an error: both ends of a link run the same code
+        (versions are checked on attach)."""
         handler = self._apply.get(type(event))
         if handler is None:
             raise TypeError(f"the session model has no rule for a {type(event).__name__} event")
         handler(event)
-        self.seq += 1
+        self.seq = self.seq + 1 if seq is None else max(self.seq, seq)
         return self.seq
 
     def _on_queued(self, event: CommandQueued) -> None:
@@ -207,6 +209,7 @@ class SessionModel:
         if backlog is None:
             backlog = self.output[event.server] = BoundedOutput(self.output_limit())
         backlog.add(event.items)
+        backlog.dropped += event.dropped
 
     def _on_status(self, event: ServerStatusChanged) -> None:
         self.servers[event.server] = event.status

@@ -2,8 +2,9 @@
 
 core: wire at the bottom; worker, server, client and sessions above it; the client and the server
 never import each other; the workers (a server's, and rank 0's client-side one in core.console)
-never reach MPI; the console uses the client it is given, never the client's modules; nothing
-imports Qt; no import cycles.
+never reach MPI; the console uses the client it is given, never the client's modules; the
+frontends sit on top (they may use the client and the console; nothing below imports them, and
+their model needs neither); nothing imports Qt; no import cycles.
 app: only the bridge (and the launcher) reach the client's machinery; widgets get data types.
 """
 from __future__ import annotations
@@ -123,9 +124,25 @@ def test_one_side_never_imports_the_other(side, other):
 
 
 @pytest.mark.parametrize("upper", ["core.client", "core.server", "core.worker", "core.sessions", "core.replay",
-                                   "core.roles", "core.environment"])
+                                   "core.roles", "core.environment", "core.console", "core.frontends"])
 def test_the_wire_imports_nothing_above_it(upper):
     assert not [(m, e) for m in MODULES if _in(m, "core.wire") for e in _edges(m) if _in(e, upper)]
+
+
+@pytest.mark.parametrize("below", ["core.client", "core.server", "core.worker", "core.console", "core.sessions",
+                                   "core.wire", "core.casampi", "core.casa"])
+def test_the_session_machinery_never_imports_its_frontends(below):
+    """Frontends sit on top of a running client (they may import it and the console); nothing
+    under them knows they exist, so a program without frontends loads none of them."""
+    assert not [(m, e) for m in MODULES if _in(m, below) for e in _edges(m) if _in(e, "core.frontends")]
+
+
+def test_the_session_model_needs_no_client_nor_mpi():
+    """A frontend in another process builds its replica from the model alone."""
+    for module in ("core.frontends.model", "core.frontends.feed", "core.frontends.replica"):
+        reached = _reach(module)
+        assert not [m for m in reached if _in(m, "core.client") or _in(m, "core.console")]
+        assert not [(m, n) for m in reached for n in GRAPH[m] if n.split(".")[0] == "mpi4py"]
 
 
 def test_no_import_cycles():

@@ -1,0 +1,400 @@
+"""`SessionHost`: a running client as its frontends see it: one model, numbered events, requests.
+
+The host lives in the session's own process (rank 0), beside its `MPICommandClient`. It
+subscribes to the client's events and applies each to its `SessionModel` under its lock, which
+numbers it; it keeps a `Journal` of the recent numbered events and hands them to the `Feed` of
+every frontend attached. It adds events of its own: one `LoadSampled` a second, a
+`ResultMemoryChanged` soon after results arrive or are let go, and `SessionEnded` when it closes.
+
+What a frontend may ask is one table, `SessionHost.requests`: a `Request` name, the host's
+handler, and how the answer comes (`Answer`). The session's own window (`core.frontends.local`) and every attached
+frontend (`core.frontends.listener`) go through it alike, so they can do the same things. No
+handler waits on MPI: they queue work for the client's progress thread and answer with futures.
+
+Work for the Client target (code typed for rank 0, scripts) goes to the client-side worker
+(`core.console.host.ConsoleHost`), started on first use; its commands are those of
+`CLIENT_RANK`, and interrupting, cancelling or restarting them goes to it, not to the servers.
+
+One thread of the host's (`mpipanel-session`) hands the feeds over, posts the load samples and the
+result-memory figures; frontends' callbacks run on it and must be quick (re-emit a Qt signal,
+queue a frame for a link's writer).
+"""
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from core import __version__, environment
+from core.console.host import ConsoleHost
+from core.environment import MPIEnvironment
+from core.events import CLIENT_RANK, CommandFinished, Event, ResultsDropped, ServerStatusChanged
+from core.frontends.feed import Feed
+from core.frontends.frontend import Numbered
+from core.frontends.journal import Journal
+from core.frontends.model import (LoadFigures, LoadSampled, ResultMemoryChanged, SessionEnded, SessionEvent,
+                                  SessionInfo, SessionModel, SessionSnapshot)
+
+_log = logging.getLogger("mpipanel.session")
+
+LOAD_INTERVAL = 1.0
+"""Seconds between two load samples (the load chart's step)."""
+MEMORY_INTERVAL = 0.25
+"""Result-memory figures are posted at most this often: a thousand results arriving together
+make one figure, not a thousand."""
+ACTIVITY = {"timeout": 2, "lost": 2}
+"""A server's activity in a load sample by its state; any other state: 1 busy, 0 idle."""
+
+
+class Answer(enum.Enum):
+    """How a request's answer comes."""
+
+    VALUE = "value"
+    """The handler returns the answer."""
+    FUTURE = "future"
+    """The handler returns a Future of the answer."""
+    COMMANDS = "commands"
+    """The handler returns the futures of the commands it queued: a frontend in this process
+    gets them; a link answers with their ids and the frontend's feed brings their responses."""
+
+
+class Request(str, enum.Enum):
+    """What a frontend may ask of a session (see `core.frontends.frontend.SessionFrontend`)."""
+
+    SUBMIT = "submit"
+    RUN_SCRIPT = "run_script"
+    INTERRUPT = "interrupt"
+    INTERRUPT_SERVER = "interrupt_server"
+    CANCEL = "cancel"
+    RESTART_SERVER = "restart_server"
+    REQUEST_NAMESPACES = "request_namespaces"
+    PULL = "pull"
+    PURGE_RESULTS = "purge_results"
+    SET_RESULT_MEMORY = "set_result_memory"
+    SESSION_SCRIPT = "session_script"
+    RESPONSE = "response"
+    STOP_SESSION = "stop_session"
+
+
+@dataclass(frozen=True)
+class Handling:
+    call: Callable[..., Any]
+    """`call(label, *args, **kwargs)`: `label` is the asking frontend's (its commands' origin)."""
+    answer: Answer
+
+
+class Subscription:
+    """One frontend's feed: its snapshot (if it starts from one), then its numbered events.
+    `close()` ends it (the frontend detached); the session goes on."""
+
+    def __init__(self, host: SessionHost, feed: Feed, snapshot: SessionSnapshot | None,
+                 on_snapshot: Callable[[SessionSnapshot], None], on_events: Callable[[Numbered], None]):
+        self.host = host
+        self.feed = feed
+        self.snapshot = snapshot
+        self.on_snapshot = on_snapshot
+        self.on_events = on_events
+
+    def take(self, now: float, flush: bool) -> tuple[SessionSnapshot | None, Numbered]:
+        """Under the host's lock."""
+        snapshot, self.snapshot = self.snapshot, None
+        return snapshot, self.feed.take(now, flush)
+
+    def deliver(self, snapshot: SessionSnapshot | None, batch: Numbered) -> None:
+        """On the host's thread, outside its lock."""
+        try:
+            if snapshot is not None:
+                self.on_snapshot(snapshot)
+            if batch:
+                self.on_events(batch)
+        except Exception:  # noqa: BLE001 - one broken frontend must not stop the others
+            _log.exception("a frontend's feed failed; it is detached")
+            self.close()
+
+    def close(self) -> None:
+        self.host._drop(self)
+
+
+class SessionHost:
+    """The session of a started client; create it right after `start_services`, before the first
+    command (the history starts with it), and `close()` it before the client stops, or end the
+    session with `stop_session`. `kind`: 'window', 'serve' or 'listen' (`SessionInfo.kind`)."""
+
+    def __init__(self, client, info_kind: str = "window", program: str | None = None):
+        self.client = client
+        log_path = client.session_log_path
+        self.info = SessionInfo(
+            session_id=secrets.token_hex(4), host=MPIEnvironment.hostname, pid=os.getpid(), started=time.time(),
+            version=__version__, launch_mode=client.launch_mode, isolation=client.isolation,
+            servers=tuple(client.server_ranks()), kind=info_kind, program=program,
+            session_log_path=str(log_path) if log_path is not None else None,
+            mpi_library=MPIEnvironment.mpi_library)
+        self.model = SessionModel(self.info)
+        self.journal = Journal()
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._subscriptions: list[Subscription] = []
+        self._memory_due: float | None = None
+        """When the next result-memory figure is to be posted, if one is."""
+        self._memory_posted = 0.0
+        self._closing = False
+        self.ended = threading.Event()
+        """Set once the host has closed (the session ended, or its owner closed it)."""
+        self._console: ConsoleHost | None = None
+        self._console_lock = threading.Lock()
+        self.requests: dict[Request, Handling] = {
+            Request.SUBMIT: Handling(self._submit, Answer.COMMANDS),
+            Request.RUN_SCRIPT: Handling(self._run_script, Answer.COMMANDS),
+            Request.INTERRUPT: Handling(self._interrupt, Answer.VALUE),
+            Request.INTERRUPT_SERVER: Handling(self._interrupt_server, Answer.VALUE),
+            Request.CANCEL: Handling(self._cancel, Answer.VALUE),
+            Request.RESTART_SERVER: Handling(self._restart_server, Answer.FUTURE),
+            Request.REQUEST_NAMESPACES: Handling(self._request_namespaces, Answer.FUTURE),
+            Request.PULL: Handling(self._pull, Answer.FUTURE),
+            Request.PURGE_RESULTS: Handling(self._purge_results, Answer.VALUE),
+            Request.SET_RESULT_MEMORY: Handling(self._set_result_memory, Answer.VALUE),
+            Request.SESSION_SCRIPT: Handling(self._session_script, Answer.VALUE),
+            Request.RESPONSE: Handling(self._response, Answer.FUTURE),
+            Request.STOP_SESSION: Handling(self._stop_session, Answer.FUTURE),
+        }
+        assert set(self.requests) == set(Request), "every request has its handler"
+        self._unsubscribe = client.subscribe(self._on_client_event)
+        with self._lock:
+            for rank, status in client.last_server_status().items():
+                if rank not in self.model.servers:  # else an event already said something newer
+                    self._record(ServerStatusChanged(rank, status))
+            self._record(self._memory_figure())
+        self._thread = threading.Thread(target=self._run, name="mpipanel-session", daemon=True)
+        self._thread.start()
+
+    # ----- frontends ----------------------------------------------------------------------
+    def open_feed(self, on_snapshot: Callable[[SessionSnapshot], None], on_events: Callable[[Numbered], None],
+                  resume_after: int | None = None) -> Subscription:
+        """A frontend's feed: the events after `resume_after` when the journal still has them all,
+        else a snapshot first. Both callbacks run on the host's thread, in order. Raises
+        RuntimeError once the host has closed."""
+        with self._lock:
+            if self._closing:
+                raise RuntimeError(f"the session has ended: {self.model.ended.reason}")
+            events = self.journal.after(resume_after) if resume_after is not None else None
+            if events is None:
+                snapshot, after = self.model.snapshot(), self.model.seq
+            else:
+                snapshot, after = None, resume_after
+            feed = Feed(len(self.info.servers), after)
+            for seq, event in events or ():
+                feed.add(seq, event)
+            subscription = Subscription(self, feed, snapshot, on_snapshot, on_events)
+            self._subscriptions.append(subscription)
+            self._wake.notify()
+        return subscription
+
+    def _drop(self, subscription: Subscription) -> None:
+        with self._lock:
+            if subscription in self._subscriptions:
+                self._subscriptions.remove(subscription)
+
+    def call(self, request: Request, label: str, *args, **kwargs) -> Any:
+        """Run a request for the frontend `label`; what its handler returns (see `Answer`)."""
+        return self.requests[request].call(label, *args, **kwargs)
+
+    # ----- events -------------------------------------------------------------------------
+    def _on_client_event(self, event: Event) -> None:
+        """On the thread that delivers the client's events."""
+        with self._lock:
+            self._record(event)
+            if isinstance(event, ResultsDropped) or (
+                    isinstance(event, CommandFinished) and event.response.get("ret_size")):
+                self._memory_changed()
+            self._wake.notify()
+
+    def _record(self, event: SessionEvent) -> None:
+        """Apply, number, journal and feed one event; under the lock."""
+        seq = self.model.apply(event)
+        self.journal.add(seq, event)
+        for subscription in self._subscriptions:
+            subscription.feed.add(seq, event)
+
+    def _memory_changed(self) -> None:
+        if self._memory_due is None:
+            self._memory_due = self._memory_posted + MEMORY_INTERVAL
+
+    def _memory_figure(self) -> ResultMemoryChanged:
+        return ResultMemoryChanged(self.client.result_memory_used, self.client.result_memory)
+
+    def _sample_load(self) -> LoadSampled:
+        return LoadSampled(time.time(), {
+            rank: LoadFigures(status["cpu_percent"], status["rss"], status["queue_length"],
+                              ACTIVITY.get(status["state"], int(status["busy"])))
+            for rank, status in self.model.servers.items()})
+
+    def _run(self) -> None:
+        """The host's thread: samples, result-memory figures, and the feeds' hand-overs."""
+        next_sample = time.monotonic() + LOAD_INTERVAL
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                if now >= next_sample:
+                    self._record(self._sample_load())
+                    next_sample = max(next_sample + LOAD_INTERVAL, now)
+                if self._memory_due is not None and now >= self._memory_due:
+                    figure = self._memory_figure()
+                    if figure != self.model.result_memory:
+                        self._record(figure)
+                    self._memory_due, self._memory_posted = None, now
+                closing = self._closing
+                handovers = [(s, *s.take(now, closing)) for s in self._subscriptions]
+                handovers = [h for h in handovers if h[1] is not None or h[2]]
+                if not handovers and not closing:
+                    self._wake.wait(self._timeout(now, next_sample))
+                    continue
+            for subscription, snapshot, batch in handovers:
+                subscription.deliver(snapshot, batch)
+            if closing:
+                return
+
+    def _timeout(self, now: float, next_sample: float) -> float:
+        dues = [next_sample - now, *(d for s in self._subscriptions if (d := s.feed.due_in(now)) is not None)]
+        if self._memory_due is not None:
+            dues.append(self._memory_due - now)
+        return max(0.0, min(dues))
+
+    # ----- the end ------------------------------------------------------------------------
+    def close(self, reason: str = "the session's host closed") -> None:
+        """End every feed with `SessionEnded(reason)` (unless the session said why already),
+        stop the host's thread and the client-side worker. The client is its owner's to stop."""
+        with self._lock:
+            if self._closing:
+                return
+            if self.model.ended is None:
+                self._record(SessionEnded(reason))
+            self._closing = True
+            self._wake.notify()
+        self._unsubscribe()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+        self._close_console()
+        self.ended.set()
+
+    def _close_console(self) -> None:
+        with self._console_lock:
+            console, self._console = self._console, None
+        if console is not None:
+            console.close()  # the worker is killed: this takes milliseconds
+
+    def _stop_session(self, label: str) -> Future:
+        """Stop the servers (interrupting what runs) on a thread of its own; the future is done
+        once they have stopped and every frontend was told."""
+        future: Future = Future()
+
+        def stop() -> None:
+            try:
+                self._close_console()
+                environment.release_stop(self.client)
+                self.client.stop_services(force_command_request_interruption=True)
+                self.close(f"stopped by {label}")
+            except BaseException as exc:  # noqa: BLE001 - the asking frontend hears of it
+                future.set_exception(exc)
+            else:
+                future.set_result(None)
+
+        threading.Thread(target=stop, name="mpipanel-stop", daemon=True).start()
+        return future
+
+    # ----- the client-side worker ---------------------------------------------------------
+    def client_worker(self) -> ConsoleHost:
+        """The client-side worker, started on first use."""
+        with self._console_lock:
+            if self._console is None:
+                self._console = ConsoleHost(self.client)
+            return self._console
+
+    def _split(self, command_ids: list[int]) -> tuple[list[int], list[int]]:
+        """The ids of the client-side worker's commands, and the others."""
+        console = self._console
+        local = [i for i in command_ids if console is not None and console.owns(i)]
+        return local, [i for i in command_ids if i not in local]
+
+    # ----- the requests -------------------------------------------------------------------
+    def _submit(self, label: str, command: str, target: list[int] | None, parameters: dict[str, Any] | None = None,
+                origin: str | None = None, shown: str | None = None) -> list[Future]:
+        """`shown` reaches the history once the client's `submit` takes it (issue 20)."""
+        origin = origin or label
+        if target == [CLIENT_RANK]:
+            return [self.client_worker().run(command, parameters or None, origin=origin)]
+        futures = self.client.submit(command, target=target, parameters=parameters or None, origin=origin)
+        return futures if isinstance(futures, list) else [futures]
+
+    def _run_script(self, label: str, path: str, args: list[str]) -> list[Future]:
+        """Run a script in the client-side worker, as `python path args` would."""
+        command = f"run_script({str(path)!r}, {[str(a) for a in args]!r})"
+        return [self.client_worker().run(command, origin=label)]
+
+    def _interrupt(self, label: str, command_ids: list[int]) -> None:
+        local, others = self._split(command_ids)
+        if local:
+            self._console.interrupt()
+        if others:
+            self.client.interrupt(others)
+
+    def _interrupt_server(self, label: str, rank: int) -> None:
+        if rank != CLIENT_RANK:
+            self.client.interrupt(server=rank)
+        elif self._console is not None:
+            self._console.interrupt()
+
+    def _cancel(self, label: str, command_ids: list[int]) -> None:
+        local, others = self._split(command_ids)
+        if local:
+            self._console.cancel(local)
+        if others:
+            self.client.cancel(others)
+
+    def _restart_server(self, label: str, rank: int) -> Future:
+        """The server's status once it is ready again; None for the client-side worker, whose
+        fresh process shows in the statuses that follow."""
+        if rank != CLIENT_RANK:
+            return self.client.restart_server(rank)
+        if self._console is not None:
+            self._console.restart()
+        return _done(None)
+
+    def _request_namespaces(self, label: str, ranks: list[int]) -> Future:
+        return self.client.request_namespace_summaries(ranks)
+
+    def _pull(self, label: str, name: str, rank: int) -> Future:
+        return self.client.pull(name, targets=rank, block=False)
+
+    def _purge_results(self, label: str, command_ids: list[int] | None = None) -> int:
+        freed = self.client.purge_results(command_ids)
+        self._post_memory_now()
+        return freed
+
+    def _set_result_memory(self, label: str, limit: int | None) -> None:
+        self.client.result_memory = limit
+        self._post_memory_now()
+
+    def _post_memory_now(self) -> None:
+        with self._lock:
+            self._memory_due = 0.0
+            self._wake.notify()
+
+    def _session_script(self, label: str, only_successful: bool = False, include_interrupted_cancelled: bool = True,
+                        name: str = "session.py") -> str:
+        return self.client.session_script(only_successful, include_interrupted_cancelled, name)
+
+    def _response(self, label: str, command_id: int) -> Future:
+        return self.client.command_futures([command_id])[0]
+
+
+def _done(value: Any) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future
