@@ -206,6 +206,13 @@ class SshLogin:
         """The ssh command line that runs `argv` on the far side (quoted for the remote shell)."""
         return [*self.prefix(), shlex.join(argv)]
 
+    @staticmethod
+    def python_argv(*args: str) -> list[str]:
+        """`python args` on the far side that runs this repository's code with this interpreter: ssh
+        carries no environment (sshd's AcceptEnv takes LANG and LC_* only), and `python3` on the
+        remote PATH would import the installed mpipanel, not the tree under test."""
+        return ["env", f"PYTHONPATH={REPO}", sys.executable, *args]
+
     def run(self, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
         return subprocess.run(self.command(*argv), capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)

@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from mpi_helpers import script_file
+from mpi_helpers import REPO, script_file
 from services import JOB_ENDED_STATES, SERVICES_SCRIPT, SlurmCluster
 from xvfb_display import wait_until
 
@@ -93,9 +93,9 @@ def test_a_process_outside_the_job_reaches_a_socket_the_job_listens_on(slurm, tm
     assert environment.get("XDG_RUNTIME_DIR") == os.environ.get("XDG_RUNTIME_DIR"), "sbatch exports the submitter's"
 
 
-def test_ssh_to_localhost_runs_a_command_in_batch_mode(sshd):
-    result = sshd.run(sys.executable, "-c", "print(6 * 7)")
-    assert (result.returncode, result.stdout) == (0, "42\n"), result.stderr
+def test_ssh_to_localhost_runs_this_repositorys_code_with_this_interpreter(sshd):
+    result = sshd.run(*sshd.python_argv("-c", "import sys, core; print(sys.executable, core.__file__)"))
+    assert (result.returncode, result.stdout) == (0, f"{sys.executable} {REPO / 'core' / '__init__.py'}\n"), result
 
 
 def _refused_at_once(login) -> str:
