@@ -1,11 +1,14 @@
 """Where a listening session says how to reach it, and how frontends find the sessions.
 
 Each session that listens writes `SESSION_ID.json` beside its socket `SESSION_ID.sock` in the
-user's runtime directory: `$XDG_RUNTIME_DIR/mpipanel/`, else `/tmp/mpipanel-UID/`. The directory
-must be ours and of mode 0700 (else nothing is written or read there: another user could have
-made it to read our keys); a file is created exclusively, mode 0600, without following a
-symbolic link. The file holds the session's key: whoever can read it can drive the session, as
-the user can.
+user's runtime directory: `$MPIPANEL_RUNTIME_DIR` when set, else `$XDG_RUNTIME_DIR/mpipanel/` when
+`$XDG_RUNTIME_DIR` is a directory of ours of mode 0700, else `/tmp/mpipanel-UID/`. (Inside a Slurm
+job, `$XDG_RUNTIME_DIR` is the submitter's, copied from the login node, and often does not exist
+on the compute node: a frontend's bridge, started by ssh outside the job, then finds the session
+in /tmp all the same.) The directory must be ours and of mode 0700 (else nothing is written or
+read there: another user could have made it to read our keys); a file is created exclusively,
+mode 0600, without following a symbolic link. The file holds the session's key: whoever can read
+it can drive the session, as the user can.
 
 A file whose session's process is gone (its pid, started before the session, is no longer
 there) is stale: listing the sessions removes it and its socket.
@@ -61,14 +64,34 @@ class ConnectionFile:
             return False
 
 
+RUNTIME_DIR_VARIABLE = "MPIPANEL_RUNTIME_DIR"
+"""Names the directory of the connection files outright: one that a session in a batch job and a
+bridge started by ssh both see where /tmp is private to the job (docs/cluster.md)."""
+
+
+def _private_directory(path: str | None) -> bool:
+    """True when `path` is a directory of this user's that no one else may enter."""
+    try:
+        facts = os.stat(path) if path else None
+    except OSError:
+        return False
+    return (facts is not None and stat.S_ISDIR(facts.st_mode) and facts.st_uid == os.geteuid()
+            and not facts.st_mode & 0o077)
+
+
 def runtime_dir(create: bool = True) -> Path:
     """The directory of this user's connection files; PermissionError when it is not ours and
     private (0700), which is refused rather than used."""
     base = os.environ.get("XDG_RUNTIME_DIR")
-    path = Path(base) / "mpipanel" if base else Path(f"/tmp/mpipanel-{os.geteuid()}")
+    if os.environ.get(RUNTIME_DIR_VARIABLE):
+        path = Path(os.environ[RUNTIME_DIR_VARIABLE])
+    elif _private_directory(base):
+        path = Path(base) / "mpipanel"
+    else:
+        path = Path(f"/tmp/mpipanel-{os.geteuid()}")
     if create:
         try:
-            path.mkdir(mode=0o700)
+            path.mkdir(mode=0o700, parents=True)
         except FileExistsError:
             pass
     try:
@@ -147,13 +170,18 @@ def find(which: str | os.PathLike | None) -> ConnectionFile:
     session's id starts so), or None: the only session running. ValueError saying why not."""
     if which is not None and (os.sep in str(which) or str(which).endswith(SUFFIX)):
         return read(which)
-    live, _ = sessions()
-    matching = [entry for entry in live if which is None or entry.session.startswith(str(which))]
-    if len(matching) == 1:
-        return matching[0]
+    live = sessions()[0]
+    found = matching(live, which)
+    if len(found) == 1:
+        return found[0]
     listed = ", ".join(entry.session for entry in live) or "none"
-    if not matching:
+    if not found:
         raise ValueError(f"no session {which!r} (running: {listed})" if which is not None else
                          "no session is running (start one with `python -m core --serve`)")
     raise ValueError(f"several sessions match {which!r}: {listed}; name one" if which is not None else
                      f"several sessions are running: {listed}; name one")
+
+
+def matching(entries: list[ConnectionFile], which: str | None) -> list[ConnectionFile]:
+    """The entries whose session id is or starts with `which` (None: all of them)."""
+    return [entry for entry in entries if which is None or entry.session.startswith(str(which))]
