@@ -33,17 +33,24 @@ from core.frontends.model import SessionInfo, SessionModel, SessionSnapshot
 _log = logging.getLogger("mpipanel.session")
 
 
-def attach(target: str | os.PathLike | ConnectionFile | None = None, label: str | None = None) -> AttachedClient:
-    """An `AttachedClient` on a running session of this user on this machine: `target` is its id
-    (or the start of it), its connection file, or None for the only one running. Raises
-    ValueError when no such session runs, `core.wire.link.RefusedError` when it refuses."""
-    return AttachedClient(target, label)
+def attach(target: str | os.PathLike | ConnectionFile | None = None, label: str | None = None,
+           remote_python: str | None = None, ssh: str | list[str] | None = None) -> AttachedClient:
+    """An `AttachedClient` on a running session of this user: `target` is its id (or the start of
+    it), its connection file, or None for the only one running on this machine; or
+    `ssh://[user@]host[:port][/SESSION_ID]` for one on another machine, reached with the user's
+    ssh (`remote_python`: the far side's interpreter, default `$MPIPANEL_REMOTE_PYTHON` or python3;
+    `ssh`: the ssh command, default `$MPIPANEL_SSH` or ssh). Raises ValueError when no such session
+    runs here, `core.frontends.ssh.SshError` (a ConnectionError) saying why ssh could not reach it,
+    `core.wire.link.RefusedError` when it refuses (`core.frontends.endpoints.SessionGoneError`
+    when it is not there)."""
+    return AttachedClient(target, label, remote_python=remote_python, ssh=ssh)
 
 
 class AttachedClient:
     def __init__(self, target: str | os.PathLike | ConnectionFile | None = None, label: str | None = None,
-                 timeout: float = CONNECT_TIMEOUT):
-        self.frontend = RemoteFrontend(target, label, kind="program")
+                 timeout: float = CONNECT_TIMEOUT, remote_python: str | None = None,
+                 ssh: str | list[str] | None = None):
+        self.frontend = RemoteFrontend(target, label, kind="program", remote_python=remote_python, ssh=ssh)
         self.replica = Replica()
         self._subscribers: list[Callable[[Event], None]] = []
         self._watchers: list[tuple[list[int], threading.Event]] = []
@@ -52,7 +59,7 @@ class AttachedClient:
         self.frontend.open(self._on_snapshot, self._on_events)
         if not self.replica.wait_for(lambda model: True, timeout):
             self.frontend.detach()
-            raise TimeoutError(f"session {self.frontend.entry.session} sent no snapshot within {timeout:g} s")
+            raise TimeoutError(f"session {self.frontend.session} sent no snapshot within {timeout:g} s")
 
     @property
     def info(self) -> SessionInfo:
@@ -196,6 +203,10 @@ class AttachedClient:
         path.write_text(self.frontend.session_script(only_successful, include_interrupted_cancelled,
                                                      path.name).result(), encoding="utf-8")
         return path
+
+    def session_log(self) -> str:
+        """The text of the session's log, read on the session's machine (also once it has ended)."""
+        return self.frontend.session_log()
 
     def read(self, look: Callable[[SessionModel], Any]) -> Any:
         """`look(model)` on this client's replica of the session, with no event applied meanwhile."""
