@@ -148,6 +148,18 @@ def _add_preload(preload: str | None) -> None:
     SERVER_PRELOADS.add(code)
 
 
+def lone_slurm_task(world_size: int) -> str | None:
+    """What is wrong when srun started several tasks but MPI made each a world of its own (no
+    PMI between them: `srun` without `--mpi=pmi2`), or None. Each would run the program and spawn
+    servers of its own, and the spawn would wait forever for a job step the allocation cannot give
+    ("step creation temporarily disabled")."""
+    tasks = os.environ.get("SLURM_STEP_NUM_TASKS", "")
+    if world_size > 1 or not tasks.isdigit() or int(tasks) <= 1:
+        return None
+    return (f"srun started {tasks} tasks, but each is an MPI world of 1 (MPI did not get Slurm's process "
+            f"manager): run `srun --mpi=pmi2 ...`, or `mpiexec -n {tasks} ...` inside the allocation")
+
+
 def _module_exists(name: str) -> bool:
     import importlib.util
     try:
@@ -192,6 +204,11 @@ def _main(args: list[str]) -> int:
         from core.casampi import switch
         switch.install()  # before MPI starts: spawned servers and workers inherit the switch
     from core.environment import MPIEnvironment
+    lone = lone_slurm_task(MPIEnvironment.mpi_world_size)
+    if lone is not None:
+        if os.environ.get("SLURM_PROCID", "0") == "0":
+            print(f"error: {lone}", file=sys.stderr)
+        return 2
     if not MPIEnvironment.is_mpi_client:
         from core.server.rank import main as serve
         serve()
