@@ -17,7 +17,9 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import os
 import signal
+import socket
 import sys
 from typing import Any
 
@@ -45,12 +47,20 @@ def log_to_stderr() -> None:
         logger.setLevel(logging.INFO)
 
 
+def reachable_name() -> str:
+    """The name another machine reaches this one by: the Slurm node's name inside a job (what
+    `squeue` shows, and what a ProxyJump entry in ~/.ssh/config matches), else the host name."""
+    return os.environ.get("SLURMD_NODENAME") or socket.gethostname()
+
+
 def attach_line(host: SessionHost) -> str:
-    """The one line a session prints: its id, and how to attach."""
+    """The lines a session prints: its id, how to attach here, and from another machine."""
     info = host.info
     return (f"session {info.session_id}: {len(info.servers)} server(s), pid {info.pid}; attach with "
             f"`mpipanel --attach {info.session_id}` or `core.attach({info.session_id!r})`; "
-            f"stop with a frontend or SIGTERM")
+            f"stop with a frontend or SIGTERM\n"
+            f"session {info.session_id}: from another machine: "
+            f"mpipanel --attach ssh://{reachable_name()}/{info.session_id}")
 
 
 def _wait_for_end(host: SessionHost, seconds: float | None, timeout_reason: str) -> str | None:
