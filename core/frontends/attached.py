@@ -56,7 +56,8 @@ class AttachedClient:
         self._watchers: list[tuple[list[int], threading.Event]] = []
         self._watch_lock = threading.Lock()
         self._issued: set[int] = set()
-        self.frontend.open(self._on_snapshot, self._on_events)
+        self._link_watchers: list[Callable[[str], None]] = []
+        self.frontend.open(self._on_snapshot, self._on_events, self._on_link)
         if not self.replica.wait_for(lambda model: True, timeout):
             self.frontend.detach()
             raise TimeoutError(f"session {self.frontend.session} sent no snapshot within {timeout:g} s")
@@ -88,6 +89,15 @@ class AttachedClient:
                 except Exception:  # noqa: BLE001 - one bad subscriber must not stop the rest
                     _log.exception("event subscriber %r failed", subscriber)
         self._check_watchers()
+
+    def _on_link(self, state: str) -> None:
+        for watcher in self._link_watchers:
+            watcher(state)
+
+    def watch_link(self, callback: Callable[[str], None]) -> None:
+        """Call `callback` with each new link state ('down: REASON' the moment the link drops,
+        'up' once it is back, 'ended: REASON'), on the link's thread."""
+        self._link_watchers = [*self._link_watchers, callback]
 
     def _check_watchers(self) -> None:
         with self._watch_lock:
