@@ -69,26 +69,29 @@ RUNTIME_DIR_VARIABLE = "MPIPANEL_RUNTIME_DIR"
 bridge started by ssh both see where /tmp is private to the job (docs/cluster.md)."""
 
 
-def _private_directory(path: str | None) -> bool:
-    """True when `path` is a directory of this user's that no one else may enter."""
+def _private_directory(path: str | os.PathLike | None) -> bool:
+    """True when `path` is a directory of this user's (not a link to one) that no one else may enter."""
     try:
-        facts = os.stat(path) if path else None
+        facts = os.lstat(path) if path else None
     except OSError:
         return False
     return (facts is not None and stat.S_ISDIR(facts.st_mode) and facts.st_uid == os.geteuid()
             and not facts.st_mode & 0o077)
 
 
+def _chosen() -> Path:
+    """Where this process's sessions keep their files: `$MPIPANEL_RUNTIME_DIR`, else
+    `$XDG_RUNTIME_DIR/mpipanel` when that base is a private directory of ours, else /tmp/mpipanel-UID."""
+    named, base = os.environ.get(RUNTIME_DIR_VARIABLE), os.environ.get("XDG_RUNTIME_DIR")
+    if named:
+        return Path(named)
+    return Path(base) / "mpipanel" if _private_directory(base) else Path(f"/tmp/mpipanel-{os.geteuid()}")
+
+
 def runtime_dir(create: bool = True) -> Path:
     """The directory of this user's connection files; PermissionError when it is not ours and
     private (0700), which is refused rather than used."""
-    base = os.environ.get("XDG_RUNTIME_DIR")
-    if os.environ.get(RUNTIME_DIR_VARIABLE):
-        path = Path(os.environ[RUNTIME_DIR_VARIABLE])
-    elif _private_directory(base):
-        path = Path(base) / "mpipanel"
-    else:
-        path = Path(f"/tmp/mpipanel-{os.geteuid()}")
+    path = _chosen()
     if create:
         try:
             path.mkdir(mode=0o700, parents=True)
@@ -108,6 +111,19 @@ def runtime_dir(create: bool = True) -> Path:
         raise PermissionError(f"{path} has mode {stat.S_IMODE(facts.st_mode):o}, not 700: refused, other users "
                               f"could read the sessions' keys")
     return path
+
+
+def lookup_dirs() -> list[Path]:
+    """Where the sessions of this user on this machine may have written their files: this process's
+    runtime directory, then the other places a session chooses (`$XDG_RUNTIME_DIR/mpipanel` in a
+    private base, the usual `/run/user/UID/mpipanel`, `/tmp/mpipanel-UID`) that are private
+    directories of ours. A session's environment may differ from that of whoever looks for it: a
+    batch job inherits the login node's XDG_RUNTIME_DIR, and an ssh login to its node may get one
+    from PAM that the job never had. PermissionError when this process's own directory is not private."""
+    primary, uid, base = runtime_dir(create=False), os.geteuid(), os.environ.get("XDG_RUNTIME_DIR")
+    others = [*([Path(base) / "mpipanel"] if _private_directory(base) else []), Path(f"/run/user/{uid}/mpipanel"),
+              Path(f"/tmp/mpipanel-{uid}")]
+    return list(dict.fromkeys([primary, *(place for place in others if _private_directory(place))]))
 
 
 def write(info: SessionInfo, socket_path: Path, key: bytes) -> Path:
@@ -148,11 +164,8 @@ def remove(entry: ConnectionFile) -> None:
 
 def sessions() -> tuple[list[ConnectionFile], list[ConnectionFile]]:
     """This user's sessions on this machine, oldest first, and the stale files found (removed)."""
-    directory = runtime_dir(create=False)
-    if not directory.is_dir():
-        return [], []
     live, stale = [], []
-    for path in sorted(directory.glob(f"*{SUFFIX}")):
+    for path in sorted(path for directory in lookup_dirs() for path in directory.glob(f"*{SUFFIX}")):
         try:
             entry = read(path)
         except ValueError:

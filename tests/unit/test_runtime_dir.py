@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.frontends.connection_files import runtime_dir
+from core.frontends.connection_files import lookup_dirs, runtime_dir
 
 FALLBACK = Path(f"/tmp/mpipanel-{os.geteuid()}")
 
@@ -50,3 +50,17 @@ def test_mpipanel_runtime_dir_open_to_others_is_refused(environment, tmp_path):
     environment.setenv("MPIPANEL_RUNTIME_DIR", str(tmp_path / "open"))
     with pytest.raises(PermissionError, match="mode 755, not 700"):
         runtime_dir()
+
+
+def test_sessions_are_looked_for_in_every_private_place_a_session_may_have_chosen(environment, tmp_path):
+    """A bridge whose ssh login has an XDG_RUNTIME_DIR finds a session of a job that had none."""
+    xdg = tmp_path / "run-user"
+    (xdg / "mpipanel").mkdir(parents=True, mode=0o700)
+    xdg.chmod(0o700)
+    (tmp_path / "open" / "mpipanel").mkdir(parents=True, mode=0o700)
+    (tmp_path / "open").chmod(0o755)
+    environment.setenv("MPIPANEL_RUNTIME_DIR", str(tmp_path / "named"))
+    environment.setenv("XDG_RUNTIME_DIR", str(xdg))
+    assert lookup_dirs()[:2] == [tmp_path / "named", xdg / "mpipanel"]
+    environment.setenv("XDG_RUNTIME_DIR", str(tmp_path / "open"))
+    assert tmp_path / "open" / "mpipanel" not in lookup_dirs()  # as no session would choose it
