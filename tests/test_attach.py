@@ -18,6 +18,7 @@ import pytest
 
 import core
 from mpi_helpers import REPO, private_runtime_dir, script_file, wait_for_no_servers
+from session_logs import logged_history, replica_history
 
 TIMEOUT = 120
 
@@ -98,23 +99,6 @@ def _frontend(env: dict, session: str, marker: str) -> subprocess.Popen:
     return process
 
 
-def _logged_history(path: str) -> list[list]:
-    """Every command of a session log: [id, command, server, status, origin], in id order."""
-    commands: dict[int, list] = {}
-    for line in Path(path).read_text().splitlines():
-        entry = json.loads(line)
-        if entry["event"] == "queued":
-            commands[entry["id"]] = [entry["id"], entry["command"], None, "queued", entry["origin"]]
-        elif entry["event"] == "finished":
-            commands[entry["id"]][2:4] = [entry["server"], entry["status"]]
-    return [commands[i] for i in sorted(commands)]
-
-
-def _replica_history(client) -> list[list]:
-    return client.read(lambda model: [[e.id, e.command, e.server, str(e.status), e.origin]
-                                      for e in model.history.values()])
-
-
 def _settled(client) -> None:
     """Wait until every command the replica knows has finished."""
     assert client.replica.wait_for(lambda model: all(e.response is not None for e in model.history.values()),
@@ -138,8 +122,8 @@ def test_reattaching_shows_a_history_equal_to_the_session_log(headless):
         client.push_command_request("'seen by the next one'", block=True, target_server=3)
     with core.attach(session) as client:
         _settled(client)
-        assert _replica_history(client) == _logged_history(client.info.session_log_path)
-        assert _replica_history(client)[-1][1] == "'seen by the next one'"
+        assert replica_history(client) == logged_history(Path(client.info.session_log_path).read_text())
+        assert replica_history(client)[-1][1] == "'seen by the next one'"
 
 
 def test_two_frontends_see_a_thousand_commands_as_the_log_has_them(headless):
@@ -152,8 +136,8 @@ def test_two_frontends_see_a_thousand_commands_as_the_log_has_them(headless):
         client.get_command_response(ids, block=True, timeout=TIMEOUT)
         client.push_command_request("'end of the thousand'", block=True, target_server=2)
         _settled(client)
-        mine = _replica_history(client)
-        logged = _logged_history(client.info.session_log_path)
+        mine = replica_history(client)
+        logged = logged_history(Path(client.info.session_log_path).read_text())
     theirs = json.loads(_read_line(watcher))
     assert watcher.wait(TIMEOUT) == 0
     assert mine == logged and theirs == logged

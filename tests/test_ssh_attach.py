@@ -31,6 +31,7 @@ from core.frontends.ssh import SshError
 from core.wire.link import DEAD_AFTER, RefusedError
 from mpi_helpers import REPO, wait_for_no_servers
 from services import SshLogin
+from session_logs import logged_history, replica_history
 from xvfb_display import wait_until
 
 TIMEOUT = 120
@@ -109,31 +110,14 @@ def headless(far, tmp_path_factory):
     assert session.stop() == 0, session.log()
 
 
-def _logged_history(path: str) -> list[list]:
-    """Every command of a session log: [id, command, server, status, origin], in id order."""
-    commands: dict[int, list] = {}
-    for line in Path(path).read_text().splitlines():
-        entry = json.loads(line)
-        if entry["event"] == "queued":
-            commands[entry["id"]] = [entry["id"], entry["command"], None, "queued", entry["origin"]]
-        elif entry["event"] == "finished":
-            commands[entry["id"]][2:4] = [entry["server"], entry["status"]]
-    return [commands[i] for i in sorted(commands)]
-
-
-def _history(client) -> list[list]:
-    return client.read(lambda model: [[e.id, e.command, e.server, str(e.status), e.origin]
-                                      for e in model.history.values()])
-
-
 def _settled_as_logged(client) -> list[list]:
     """Wait until every command has finished and the replica's history is the session log's; that history."""
-    log = client.info.session_log_path
+    log = Path(client.info.session_log_path)
     assert client.replica.wait_for(lambda model: all(e.response is not None for e in model.history.values()),
                                    TIMEOUT)
-    assert wait_until(lambda: _history(client) == _logged_history(log), 30), (_history(client)[-3:],
-                                                                              _logged_history(log)[-3:])
-    return _history(client)
+    assert wait_until(lambda: replica_history(client) == logged_history(log.read_text()), 30), (
+        replica_history(client)[-3:], logged_history(log.read_text())[-3:])
+    return replica_history(client)
 
 
 class LinkStates:
