@@ -79,8 +79,11 @@ class Headless:
         env = {**os.environ, "PYTHONPATH": str(REPO), "MPIPANEL_RUNTIME_DIR": str(far.runtime),
                "MPIPANEL_STATE_DIR": str(directory / "state")}
         with open(self.stderr_path, "w") as stderr:
+            # A process group of its own: MPICH's hydra_pmi_proxy may SIGKILL a spawning
+            # session's whole group when its servers end badly, and that must not be pytest's.
             self.process = subprocess.Popen([sys.executable, "-m", "core", "--serve", "--servers", str(servers)],
-                                            stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=directory)
+                                            stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=directory,
+                                            start_new_session=True)
         self.lines = [self.process.stdout.readline(), self.process.stdout.readline()]
         self.session = self.lines[0].split()[1].rstrip(":")
         self.family = [self.process.pid, *(p.pid for p in psutil.Process(self.process.pid).children(recursive=True))]
@@ -227,22 +230,24 @@ def test_killing_ssh_in_a_burst_of_a_thousand_commands_loses_none_and_runs_none_
             for index in range(1000):
                 try:
                     acknowledged.extend(client.push_command_request(f"'burst {index}'", target_server=1 + index % 4))
-                except ConnectionError:
+                except ConnectionError:  # sent while the link dropped: it may have run, the history says
                     failed.append(index)
-                    assert states.wait_for(lambda heard: heard[-1] == "up", TIMEOUT)
+                    if not wait_until(lambda: client.link_state == "up", TIMEOUT):
+                        return
 
         sender = threading.Thread(target=burst)
         sender.start()
         assert wait_until(lambda: len(acknowledged) >= 300, TIMEOUT)
         _ssh_of(client).kill()
         sender.join(TIMEOUT)
-        assert any(s.startswith("down: ") for s in states.heard) and states.heard[-1] == "up"
+        drops = sum(state.startswith("down: ") for state in states.heard)
+        assert drops >= 1 and states.heard[-1] == "up", states.heard
         client.get_command_response(acknowledged, block=True, timeout=TIMEOUT)
         history = _settled_as_logged(client)
         assert client.replica.snapshots == 1
     burst = [command for _, command, _, _, _ in history if command.startswith("'burst ")]
-    assert len(burst) == len(set(burst)) and len(burst) >= len(acknowledged) >= 1000 - len(failed)
-    assert len(failed) <= 1, "only a command in flight when ssh died can fail"
+    assert len(acknowledged) + len(failed) == 1000 and len(burst) == len(set(burst)) >= len(acknowledged)
+    assert len(failed) <= drops, f"only a command in flight when the link dropped fails: {failed}, {states.heard}"
 
 
 def test_a_stalled_ssh_is_noticed_within_seconds_and_the_session_never_notices(far, headless):

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from core.frontends import connection_files
 from core.frontends.connection_files import ConnectionFile
-from core.frontends.ssh import (CONNECT_TIMEOUT, Failure, SshError, SshTarget, bridge_argv, explain, is_ssh_target,
+from core.frontends.ssh import (CONNECT_TIMEOUT, Failure, SshError, SshTarget, bridge_command, explain, is_ssh_target,
                                 remote_python, ssh_argv, ssh_command)
 from core.wire.link import (FdStream, LinkError, RefusedError, StreamEndedError, open_bridge_handshake,
                             open_handshake, socket_stream)
@@ -157,7 +157,7 @@ class SshEndpoint:
             stream.close()
 
     def _start(self, *bridge_args: str) -> tuple[FdStream, SshProcess]:
-        argv = ssh_argv(self.target, bridge_argv(self.python, *bridge_args), self.ssh)
+        argv = ssh_argv(self.target, bridge_command(self.python, *bridge_args), self.ssh)
         _log.debug("running %s", argv)
         ssh = SshProcess(argv, Failure(self.target, self.python, None))
         return FdStream(ssh.process.stdout.fileno(), ssh.process.stdin.fileno(), ssh.hang_up), ssh

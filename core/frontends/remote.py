@@ -213,8 +213,9 @@ class RemoteFrontend:
     def _lost(self, state: str) -> None:
         """The link is gone: fail the requests waiting for an answer (the commands' futures wait
         on), but for a stop of a session that has ended, which is done."""
-        with self._lock:
+        with self._lock:  # one step: whoever finds no link finds the state that says why
             self._link = None
+            self.state = state
             pending, self._pending = self._pending, {}
         for future, request in pending.values():
             if request is Request.STOP_SESSION and state.startswith("ended"):
@@ -222,7 +223,7 @@ class RemoteFrontend:
             else:
                 future.set_exception(ConnectionError(f"the link to session {self.session} dropped before "
                                                      f"the answer to {request.value} came (it may have run)"))
-        self._set_state(state)
+        self._on_link(state)
 
     def _end(self, reason: str) -> None:
         """The session is over: fail whatever still waits."""

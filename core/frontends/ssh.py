@@ -14,8 +14,9 @@ that says what to do (`explain`).
 
 `$MPIPANEL_SSH` is the ssh command (split as a shell would: `ssh -F ~/cluster/ssh_config`), for an
 ssh configuration of its own; `$MPIPANEL_REMOTE_PYTHON` (or `--remote-python`) the far side's
-interpreter, `python3` on the remote PATH by default: a path, or a command that runs one
-(`~/venv/bin/python`, `srun --jobid=ID --overlap python3`). Pure logic: no process runs here.
+interpreter, `python3` on the remote PATH by default: a path, or a command that runs one, as the
+far side's shell reads it (`~/venv/bin/python`, `srun --jobid=ID --overlap python3`). Pure logic:
+no process runs here.
 """
 from __future__ import annotations
 
@@ -101,19 +102,21 @@ def remote_python(override: str | None = None) -> str:
     return override or os.environ.get(REMOTE_PYTHON_VARIABLE) or DEFAULT_REMOTE_PYTHON
 
 
-def ssh_argv(target: SshTarget, remote_argv: list[str], ssh: list[str],
+def ssh_argv(target: SshTarget, remote_command: str, ssh: list[str],
              connect_timeout: int = CONNECT_TIMEOUT) -> list[str]:
-    """The command line that runs `remote_argv` on the target's host with nothing asked of anyone:
-    no terminal (the stream is binary), no prompt, no forwarding the user's config may ask for.
-    The remote command is one string, quoted for the far side's shell."""
+    """The command line that runs `remote_command` (a line for the far side's shell) on the
+    target's host with nothing asked of anyone: no terminal (the stream is binary), no prompt, no
+    forwarding the user's config may ask for."""
     options = ["-T", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={connect_timeout}",
                "-o", "ClearAllForwardings=yes", *(["-p", str(target.port)] if target.port else [])]
-    return [*ssh, *options, "--", target.destination, shlex.join(remote_argv)]
+    return [*ssh, *options, "--", target.destination, remote_command]
 
 
-def bridge_argv(python: str, *args: str) -> list[str]:
-    """`PYTHON -m core --bridge ARGS`, `python` split as a shell would (it may be a command)."""
-    return [*shlex.split(python), "-m", "core", "--bridge", *args]
+def bridge_command(python: str, *args: str) -> str:
+    """`PYTHON -m core --bridge ARGS` for the far side's shell: `python` as the user wrote it (a
+    path with `~` or `$HOME`, or a command such as `srun --jobid=ID --overlap python3`), the
+    arguments quoted."""
+    return f"{python} {shlex.join(['-m', 'core', '--bridge', *args])}"
 
 
 # ----- what ssh's stderr means --------------------------------------------------------------------

@@ -2,11 +2,9 @@
 (the stderr texts are those recorded from a real OpenSSH 9.2, tests/test_ssh_attach.py checks them live)."""
 from __future__ import annotations
 
-import shlex
-
 import pytest
 
-from core.frontends.ssh import (Failure, SshTarget, bridge_argv, explain, meaningful_lines, remote_python,
+from core.frontends.ssh import (Failure, SshTarget, bridge_command, explain, meaningful_lines, remote_python,
                                 ssh_argv, ssh_command)
 
 TARGET = SshTarget("login.example.org", "ana", 2222, "3f2a9c1e")
@@ -36,13 +34,14 @@ def test_a_target_that_is_not_one_is_refused_saying_why(text, complaint):
         SshTarget.parse(text)
 
 
-def test_the_ssh_command_line_never_waits_on_a_prompt_and_quotes_the_remote_command():
-    argv = ssh_argv(TARGET, bridge_argv("~/my env/bin/python", "3f2a9c1e"), ["ssh", "-F", "cfg"])
+def test_the_ssh_command_line_never_waits_on_a_prompt_and_leaves_the_python_to_the_far_shell():
+    argv = ssh_argv(TARGET, bridge_command("~/venv/bin/python", "3f2a9c1e"), ["ssh", "-F", "cfg"])
     assert argv[:3] == ["ssh", "-F", "cfg"]
     assert {"-T", "BatchMode=yes", "ConnectTimeout=10"} <= set(argv)
     assert argv[argv.index("-p") + 1] == "2222"
-    assert argv[-3:-1] == ["--", "ana@login.example.org"]
-    assert shlex.split(argv[-1]) == ["~/my", "env/bin/python", "-m", "core", "--bridge", "3f2a9c1e"]
+    assert argv[-3:] == ["--", "ana@login.example.org", "~/venv/bin/python -m core --bridge 3f2a9c1e"]
+    assert bridge_command("srun --overlap python3", "--log", "/home/a b.jsonl") == (
+        "srun --overlap python3 -m core --bridge --log '/home/a b.jsonl'")
 
 
 def test_the_ssh_command_and_the_remote_python_come_from_the_environment_unless_given(monkeypatch):
