@@ -71,22 +71,29 @@ class Subscription:
         self.snapshot = snapshot
         self.on_snapshot = on_snapshot
         self.on_events = on_events
+        self._handing_over = threading.Lock()
 
-    def take(self, now: float, flush: bool) -> tuple[SessionSnapshot | None, Numbered]:
+    def hand_over(self, now: float, flush: bool = False) -> None:
+        """Deliver what is due, in order (see `Feed.take`). Two threads hand over (the host's,
+        and the one that delivered a lone result): from the taking to the delivering, a hand-over
+        holds this subscription's own lock, so they cannot overtake each other; never the host's
+        lock while the frontend's callbacks run."""
+        with self._handing_over:
+            with self.host._lock:
+                snapshot, self.snapshot = self.snapshot, None
+                batch = self.feed.take(now, flush)
+            try:
+                if snapshot is not None:
+                    self.on_snapshot(snapshot)
+                if batch:
+                    self.on_events(batch)
+            except Exception:  # noqa: BLE001 - one broken frontend must not stop the others
+                _log.exception("a frontend's feed failed; it is detached")
+                self.close()
+
+    def due(self, now: float) -> bool:
         """Under the host's lock."""
-        snapshot, self.snapshot = self.snapshot, None
-        return snapshot, self.feed.take(now, flush)
-
-    def deliver(self, snapshot: SessionSnapshot | None, batch: Numbered) -> None:
-        """On the host's thread, outside its lock."""
-        try:
-            if snapshot is not None:
-                self.on_snapshot(snapshot)
-            if batch:
-                self.on_events(batch)
-        except Exception:  # noqa: BLE001 - one broken frontend must not stop the others
-            _log.exception("a frontend's feed failed; it is detached")
-            self.close()
+        return self.snapshot is not None or self.feed.due_in(now) == 0
 
     def close(self) -> None:
         self.host._drop(self)
@@ -177,13 +184,18 @@ class SessionHost:
 
     # ----- events -------------------------------------------------------------------------
     def _on_client_event(self, event: Event) -> None:
-        """On the thread that delivers the client's events."""
+        """On the thread that delivers the client's events. A result that comes alone (nothing
+        else waits in a feed) is handed over on this thread at once: a click's answer does not
+        wait for the host's thread to wake; results that come in a crowd go in batches from there."""
         with self._lock:
             self._record(event)
-            if isinstance(event, ResultsDropped) or (
-                    isinstance(event, CommandFinished) and event.response.get("ret_size")):
+            finished = isinstance(event, CommandFinished)
+            if isinstance(event, ResultsDropped) or (finished and event.response.get("ret_size")):
                 self._memory_changed()
+            lone = [s for s in self._subscriptions if s.feed.waiting == 1] if finished else []
             self._wake.notify()
+        for subscription in lone:
+            subscription.hand_over(time.monotonic())
 
     def _record(self, event: SessionEvent) -> None:
         """Apply, number, journal and feed one event; under the lock."""
@@ -220,13 +232,12 @@ class SessionHost:
                         self._record(figure)
                     self._memory_due, self._memory_posted = None, now
                 closing = self._closing
-                handovers = [(s, *s.take(now, closing)) for s in self._subscriptions]
-                handovers = [h for h in handovers if h[1] is not None or h[2]]
-                if not handovers and not closing:
+                subscriptions = list(self._subscriptions)
+                if not closing and not any(s.due(now) for s in subscriptions):
                     self._wake.wait(self._timeout(now, next_sample))
                     continue
-            for subscription, snapshot, batch in handovers:
-                subscription.deliver(snapshot, batch)
+            for subscription in subscriptions:
+                subscription.hand_over(now, flush=closing)
             if closing:
                 return
 

@@ -63,15 +63,20 @@ PLAIN = (type(None), bool, int, float, complex, str, bytes, ReleasedValue)
 """Values every frontend can rebuild: they travel as they are."""
 
 
+def _plain(parameters: dict[str, Any] | None) -> bool:
+    return parameters is None or all(isinstance(value, PLAIN) for value in parameters.values())
+
+
 def seal_parameters(parameters: dict[str, Any] | None) -> dict[str, Any] | None:
-    if parameters is None:
-        return None
+    """The parameters for the link: themselves when every value is plain (most are), else a copy."""
+    if _plain(parameters):
+        return parameters
     return {name: value if isinstance(value, PLAIN) else SealedValue.of(value) for name, value in parameters.items()}
 
 
 def open_parameters(parameters: dict[str, Any] | None) -> dict[str, Any] | None:
-    if parameters is None:
-        return None
+    if parameters is None or not any(isinstance(value, SealedValue) for value in parameters.values()):
+        return parameters
     return {name: _open_parameter(value) for name, value in parameters.items()}
 
 
@@ -86,22 +91,26 @@ def _open_parameter(value: Any) -> Any:
 
 # ----- responses ----------------------------------------------------------------------------
 def seal_response(response: dict[str, Any], limit: int | None = LINK_RESULT_LIMIT) -> dict[str, Any]:
-    """A copy for the link: `ret` sealed, or summarised when larger than `limit` (None: no limit)."""
-    sealed = {**response, "parameters": seal_parameters(response.get("parameters"))}
+    """The response for the link: `ret` sealed, or summarised when larger than `limit` (None: no
+    limit), in a copy; the response itself when its result and parameters are plain."""
     ret = response["ret"]
-    if ret is None:
-        return sealed
-    if limit is not None and response.get("ret_size", 0) > limit:
+    too_large = limit is not None and response.get("ret_size", 0) > limit
+    if isinstance(ret, PLAIN) and not too_large and _plain(response.get("parameters")):
+        return response
+    sealed = {**response, "parameters": seal_parameters(response.get("parameters"))}
+    if too_large:
         sealed["ret"] = None
         sealed["ret_dropped"] = {"reason": "link", "time": time.time(), "summary": literals.summary(ret, digest=False)}
-    else:
+    elif ret is not None:
         sealed["ret"] = SealedValue.of(ret)
     return sealed
 
 
 def open_response(sealed: dict[str, Any]) -> dict[str, Any]:
-    response = {**sealed, "parameters": open_parameters(sealed.get("parameters"))}
-    ret = sealed["ret"]
+    ret, parameters = sealed["ret"], sealed.get("parameters")
+    if not isinstance(ret, SealedValue) and parameters is open_parameters(parameters):
+        return sealed
+    response = {**sealed, "parameters": open_parameters(parameters)}
     if isinstance(ret, SealedValue):
         try:
             response["ret"] = ret.open()
@@ -114,11 +123,13 @@ def open_response(sealed: dict[str, Any]) -> dict[str, Any]:
 
 # ----- events and snapshots -----------------------------------------------------------------
 def _seal_queued(event: CommandQueued) -> CommandQueued:
-    return dataclasses.replace(event, parameters=seal_parameters(event.parameters))
+    parameters = seal_parameters(event.parameters)
+    return event if parameters is event.parameters else dataclasses.replace(event, parameters=parameters)
 
 
 def _open_queued(event: CommandQueued) -> CommandQueued:
-    return dataclasses.replace(event, parameters=open_parameters(event.parameters))
+    parameters = open_parameters(event.parameters)
+    return event if parameters is event.parameters else dataclasses.replace(event, parameters=parameters)
 
 
 SEAL = {CommandQueued: _seal_queued, CommandFinished: lambda event: CommandFinished(seal_response(event.response))}
@@ -139,13 +150,19 @@ def open_event(event: SessionEvent) -> SessionEvent:
 
 
 def _seal_entry(entry: HistoryEntry) -> HistoryEntry:
-    return dataclasses.replace(entry, parameters=seal_parameters(entry.parameters),
-                               response=seal_response(entry.response) if entry.response is not None else None)
+    parameters = seal_parameters(entry.parameters)
+    response = seal_response(entry.response) if entry.response is not None else None
+    if parameters is entry.parameters and response is entry.response:
+        return entry
+    return dataclasses.replace(entry, parameters=parameters, response=response)
 
 
 def _open_entry(entry: HistoryEntry) -> HistoryEntry:
-    return dataclasses.replace(entry, parameters=open_parameters(entry.parameters),
-                               response=open_response(entry.response) if entry.response is not None else None)
+    parameters = open_parameters(entry.parameters)
+    response = open_response(entry.response) if entry.response is not None else None
+    if parameters is entry.parameters and response is entry.response:
+        return entry
+    return dataclasses.replace(entry, parameters=parameters, response=response)
 
 
 def seal_snapshot(snapshot: SessionSnapshot) -> SessionSnapshot:
