@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 
-from benchmarks.measurement import REPO, WARMUP, measure_main
+from benchmarks.measurement import REPO, WARMUP, measure_main, timed_rounds
 from core import MPICommandClient
 from core.frontends.host import SessionHost
 from core.frontends.listener import Listener
@@ -99,15 +99,6 @@ def attach(servers: int, commands: int, repeats: int) -> dict:
             "commands": attached["commands"], "snapshot_ms": snapshot_ms}
 
 
-def _times(send, rounds: int) -> list[float]:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        send()
-        times.append(time.perf_counter() - start)
-    return times
-
-
 def click(rounds: int) -> dict:
     with tempfile.TemporaryDirectory(prefix="mpipanel-bench-rt-") as runtime:
         os.environ["XDG_RUNTIME_DIR"] = runtime
@@ -115,10 +106,10 @@ def click(rounds: int) -> dict:
         try:
             embedded, window, attached = [], [], []
             chunk = max(1, rounds // TURNS)
-            _times(lambda: client.push_command_request("1", block=True, target_server=1), WARMUP)
+            timed_rounds(lambda: client.push_command_request("1", block=True, target_server=1), WARMUP)
             for _ in range(TURNS):
-                embedded += _times(lambda: client.push_command_request("1", block=True, target_server=1), chunk)
-                window += _times(lambda: client.submit("1", target=1).result(), chunk)
+                embedded += timed_rounds(lambda: client.push_command_request("1", block=True, target_server=1), chunk)
+                window += timed_rounds(lambda: client.submit("1", target=1).result(), chunk)
                 attached += _program(CLICKS, host.info.session_id, min(WARMUP, chunk), chunk)["times"]
         finally:
             _end(client, host, listener)

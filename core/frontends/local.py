@@ -13,11 +13,11 @@ from typing import Any
 
 from core.frontends.frontend import Numbered
 from core.frontends.host import SessionHost, Subscription
-from core.frontends.requests import Answer, Request
+from core.frontends.requests import Answer, FutureRequests, Request
 from core.frontends.model import SessionEnded, SessionSnapshot
 
 
-class LocalFrontend:
+class LocalFrontend(FutureRequests):
     """A `core.frontends.frontend.SessionFrontend` on a `SessionHost` of this process."""
 
     def __init__(self, host: SessionHost, label: str = "typed"):
@@ -65,31 +65,6 @@ class LocalFrontend:
 
     def cancel(self, command_ids: list[int]) -> None:
         self.host.call(Request.CANCEL, self.label, command_ids)
-
-    def restart_server(self, rank: int) -> Future:
-        return self._ask(Request.RESTART_SERVER, rank)
-
-    def request_namespaces(self, ranks: list[int]) -> Future:
-        return self._ask(Request.REQUEST_NAMESPACES, ranks)
-
-    def pull(self, name: str, rank: int) -> Future:
-        return self._ask(Request.PULL, name, rank)
-
-    def purge_results(self, command_ids: list[int] | None = None) -> Future:
-        return self._ask(Request.PURGE_RESULTS, command_ids)
-
-    def set_result_memory(self, limit: int | None) -> Future:
-        return self._ask(Request.SET_RESULT_MEMORY, limit)
-
-    def session_script(self, only_successful: bool = False, include_interrupted_cancelled: bool = True,
-                       name: str = "session.py") -> Future:
-        return self._ask(Request.SESSION_SCRIPT, only_successful, include_interrupted_cancelled, name)
-
-    def response(self, command_id: int) -> Future:
-        return self._ask(Request.RESPONSE, command_id)
-
-    def stop_session(self) -> Future:
-        return self._ask(Request.STOP_SESSION)
 
     def detach(self) -> None:
         if self._subscription is not None:
