@@ -54,9 +54,21 @@ ACTIVITY = {"timeout": 2, "lost": 2}
 
 
 @dataclass(frozen=True)
+class Asker:
+    """Who makes a request, and how it may be served."""
+
+    label: str
+    """The origin its commands are recorded with when they give none (see `SessionFrontend.label`)."""
+    direct: bool = False
+    """The asking thread may send a command itself when the MPI lock is free, a hand-over to the
+    progress thread less: a link's reader thread may, a GUI thread must not (it never takes the
+    MPI lock, even briefly)."""
+
+
+@dataclass(frozen=True)
 class Handling:
     call: Callable[..., Any]
-    """`call(label, *args, **kwargs)`: `label` is the asking frontend's (its commands' origin)."""
+    """`call(asker, *args, **kwargs)`."""
     answer: Answer
 
 
@@ -178,9 +190,9 @@ class SessionHost:
             if subscription in self._subscriptions:
                 self._subscriptions.remove(subscription)
 
-    def call(self, request: Request, label: str, *args, **kwargs) -> Any:
-        """Run a request for the frontend `label`; what its handler returns (see `Answer`)."""
-        return self.requests[request].call(label, *args, **kwargs)
+    def call(self, request: Request, asker: Asker, *args, **kwargs) -> Any:
+        """Run a request; what its handler returns (see `Answer`)."""
+        return self.requests[request].call(asker, *args, **kwargs)
 
     # ----- events -------------------------------------------------------------------------
     def _on_client_event(self, event: Event) -> None:
@@ -281,13 +293,13 @@ class SessionHost:
         finally:
             self.close(reason)
 
-    def _stop_session(self, label: str) -> Future:
+    def _stop_session(self, asker: Asker) -> Future:
         """`stop` on a thread of its own; the future is done once every frontend was told."""
         future: Future = Future()
 
         def stop() -> None:
             try:
-                self.stop(f"stopped by {label}")
+                self.stop(f"stopped by {asker.label}")
             except BaseException as exc:  # noqa: BLE001 - the asking frontend hears of it
                 future.set_exception(exc)
             else:
@@ -311,41 +323,44 @@ class SessionHost:
         return local, [i for i in command_ids if i not in local]
 
     # ----- the requests -------------------------------------------------------------------
-    def _submit(self, label: str, command: str, target: list[int] | None, parameters: dict[str, Any] | None = None,
+    def _submit(self, asker: Asker, command: str, target: list[int] | None, parameters: dict[str, Any] | None = None,
                 origin: str | None = None, shown: str | None = None) -> list[Future]:
         """`shown` reaches the history once the client's `submit` takes it (issue 20)."""
-        origin = origin or label
+        origin = origin or asker.label
         if target == [CLIENT_RANK]:
             return [self.client_worker().run(command, parameters or None, origin=origin)]
+        if asker.direct:  # sent from this thread if the MPI lock is free
+            ids = self.client.push_command_request(command, False, target, parameters or None, origin=origin)
+            return self.client.command_futures(ids)
         futures = self.client.submit(command, target=target, parameters=parameters or None, origin=origin)
         return futures if isinstance(futures, list) else [futures]
 
-    def _run_script(self, label: str, path: str, args: list[str]) -> list[Future]:
+    def _run_script(self, asker: Asker, path: str, args: list[str]) -> list[Future]:
         """Run a script in the client-side worker, as `python path args` would."""
         command = f"run_script({str(path)!r}, {[str(a) for a in args]!r})"
-        return [self.client_worker().run(command, origin=label)]
+        return [self.client_worker().run(command, origin=asker.label)]
 
-    def _interrupt(self, label: str, command_ids: list[int]) -> None:
+    def _interrupt(self, asker: Asker, command_ids: list[int]) -> None:
         local, others = self._split(command_ids)
         if local:
             self._console.interrupt()
         if others:
             self.client.interrupt(others)
 
-    def _interrupt_server(self, label: str, rank: int) -> None:
+    def _interrupt_server(self, asker: Asker, rank: int) -> None:
         if rank != CLIENT_RANK:
             self.client.interrupt(server=rank)
         elif self._console is not None:
             self._console.interrupt()
 
-    def _cancel(self, label: str, command_ids: list[int]) -> None:
+    def _cancel(self, asker: Asker, command_ids: list[int]) -> None:
         local, others = self._split(command_ids)
         if local:
             self._console.cancel(local)
         if others:
             self.client.cancel(others)
 
-    def _restart_server(self, label: str, rank: int) -> Future:
+    def _restart_server(self, asker: Asker, rank: int) -> Future:
         """The server's status once it is ready again; None for the client-side worker, whose
         fresh process shows in the statuses that follow."""
         if rank != CLIENT_RANK:
@@ -354,18 +369,18 @@ class SessionHost:
             self._console.restart()
         return _done(None)
 
-    def _request_namespaces(self, label: str, ranks: list[int]) -> Future:
+    def _request_namespaces(self, asker: Asker, ranks: list[int]) -> Future:
         return self.client.request_namespace_summaries(ranks)
 
-    def _pull(self, label: str, name: str, rank: int) -> Future:
+    def _pull(self, asker: Asker, name: str, rank: int) -> Future:
         return self.client.pull(name, targets=rank, block=False)
 
-    def _purge_results(self, label: str, command_ids: list[int] | None = None) -> int:
+    def _purge_results(self, asker: Asker, command_ids: list[int] | None = None) -> int:
         freed = self.client.purge_results(command_ids)
         self._post_memory_now()
         return freed
 
-    def _set_result_memory(self, label: str, limit: int | None) -> None:
+    def _set_result_memory(self, asker: Asker, limit: int | None) -> None:
         self.client.result_memory = limit
         self._post_memory_now()
 
@@ -374,11 +389,11 @@ class SessionHost:
             self._memory_due = 0.0
             self._wake.notify()
 
-    def _session_script(self, label: str, only_successful: bool = False, include_interrupted_cancelled: bool = True,
+    def _session_script(self, asker: Asker, only_successful: bool = False, include_interrupted_cancelled: bool = True,
                         name: str = "session.py") -> str:
         return self.client.session_script(only_successful, include_interrupted_cancelled, name)
 
-    def _response(self, label: str, command_id: int) -> Future:
+    def _response(self, asker: Asker, command_id: int) -> Future:
         return self.client.command_futures([command_id])[0]
 
 
