@@ -50,7 +50,7 @@ def attach_line(host: SessionHost) -> str:
     info = host.info
     return (f"session {info.session_id}: {len(info.servers)} server(s), pid {info.pid}; attach with "
             f"`mpipanel --attach {info.session_id}` or `core.attach({info.session_id!r})`; "
-            f"stop with a frontend or SIGTERM")
+            f"stop it from a frontend or with `kill {info.pid}`")
 
 
 def _wait_for_end(host: SessionHost, seconds: float | None, timeout_reason: str) -> str | None:
