@@ -7,16 +7,17 @@ every frontend attached. It adds events of its own: one `LoadSampled` a second, 
 `ResultMemoryChanged` soon after results arrive or are let go, and `SessionEnded` when it closes.
 
 What a frontend may ask is one table, `SessionHost.requests`: a `Request` name, the host's
-handler, and how the answer comes (`Answer`). The session's own window (`core.frontends.local`) and every attached
-frontend (`core.frontends.listener`) go through it alike, so they can do the same things. No
-handler waits on MPI: they queue work for the client's progress thread and answer with futures.
+handler, and how the answer comes (`Answer`). The session's own window (`core.frontends.local`)
+and every attached frontend (`core.frontends.listener`) go through it alike, so they can do the
+same things. No handler waits on MPI: they queue work for the client and answer with futures.
 
 Work for the Client target (code typed for rank 0, scripts) goes to the client-side worker
 (`core.console.host.ConsoleHost`), started on first use; its commands are those of
 `CLIENT_RANK`, and interrupting, cancelling or restarting them goes to it, not to the servers.
 
 One thread of the host's (`mpipanel-session`) hands the feeds over, posts the load samples and the
-result-memory figures; frontends' callbacks run on it and must be quick (re-emit a Qt signal,
+result-memory figures; a result that comes alone is handed over at once by the thread that
+delivered it. Frontends' callbacks run on those threads and must be quick (re-emit a Qt signal,
 queue a frame for a link's writer).
 """
 from __future__ import annotations
@@ -114,7 +115,7 @@ class Subscription:
 class SessionHost:
     """The session of a started client; create it right after `start_services`, before the first
     command (the history starts with it), and `close()` it before the client stops, or end the
-    session with `stop_session`. `kind`: 'window', 'serve' or 'listen' (`SessionInfo.kind`)."""
+    session with `stop(reason)`. `info_kind`: 'window', 'serve' or 'listen' (`SessionInfo.kind`)."""
 
     def __init__(self, client, info_kind: str = "window", program: str | None = None):
         self.client = client
@@ -167,8 +168,8 @@ class SessionHost:
     def open_feed(self, on_snapshot: Callable[[SessionSnapshot], None], on_events: Callable[[Numbered], None],
                   resume_after: int | None = None) -> Subscription:
         """A frontend's feed: the events after `resume_after` when the journal still has them all,
-        else a snapshot first. Both callbacks run on the host's thread, in order. Raises
-        RuntimeError once the host has closed."""
+        else a snapshot first. The callbacks come in order, never two at once, on the host's
+        thread (or the one that delivered a lone result). Raises RuntimeError once it has closed."""
         with self._lock:
             if self._closing:
                 raise RuntimeError(f"the session has ended: {self.model.ended.reason}")
