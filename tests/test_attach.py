@@ -18,7 +18,6 @@ import pytest
 
 import core
 from mpi_helpers import REPO, private_runtime_dir, script_file, wait_for_no_servers
-from session_logs import logged_history, replica_history
 
 TIMEOUT = 120
 
@@ -99,6 +98,23 @@ def _frontend(env: dict, session: str, marker: str) -> subprocess.Popen:
     return process
 
 
+def _logged_history(path: str) -> list[list]:
+    """Every command of a session log: [id, command, server, status, origin], in id order."""
+    commands: dict[int, list] = {}
+    for line in Path(path).read_text().splitlines():
+        entry = json.loads(line)
+        if entry["event"] == "queued":
+            commands[entry["id"]] = [entry["id"], entry["command"], None, "queued", entry["origin"]]
+        elif entry["event"] == "finished":
+            commands[entry["id"]][2:4] = [entry["server"], entry["status"]]
+    return [commands[i] for i in sorted(commands)]
+
+
+def _replica_history(client) -> list[list]:
+    return client.read(lambda model: [[e.id, e.command, e.server, str(e.status), e.origin]
+                                      for e in model.history.values()])
+
+
 def _settled(client) -> None:
     """Wait until every command the replica knows has finished."""
     assert client.replica.wait_for(lambda model: all(e.response is not None for e in model.history.values()),
@@ -122,8 +138,8 @@ def test_reattaching_shows_a_history_equal_to_the_session_log(headless):
         client.push_command_request("'seen by the next one'", block=True, target_server=3)
     with core.attach(session) as client:
         _settled(client)
-        assert replica_history(client) == logged_history(Path(client.info.session_log_path).read_text())
-        assert replica_history(client)[-1][1] == "'seen by the next one'"
+        assert _replica_history(client) == _logged_history(client.info.session_log_path)
+        assert _replica_history(client)[-1][1] == "'seen by the next one'"
 
 
 def test_two_frontends_see_a_thousand_commands_as_the_log_has_them(headless):
@@ -136,8 +152,8 @@ def test_two_frontends_see_a_thousand_commands_as_the_log_has_them(headless):
         client.get_command_response(ids, block=True, timeout=TIMEOUT)
         client.push_command_request("'end of the thousand'", block=True, target_server=2)
         _settled(client)
-        mine = replica_history(client)
-        logged = logged_history(Path(client.info.session_log_path).read_text())
+        mine = _replica_history(client)
+        logged = _logged_history(client.info.session_log_path)
     theirs = json.loads(_read_line(watcher))
     assert watcher.wait(TIMEOUT) == 0
     assert mine == logged and theirs == logged
@@ -216,7 +232,7 @@ print("the script is done", flush=True)
 
 def test_a_listening_program_lingers_for_frontends_then_ends(tmp_path):
     script = script_file(tmp_path, LINGERING)
-    with _serving(tmp_path, 2, "--listen", "--linger", "0.1", str(script)) as (process, _, env):
+    with _serving(tmp_path, 2, "--listen", "--linger", "0.25", str(script)) as (process, _, env):
         assert _read_line(process).strip() == "the script is done"
         family = _family(process)
         with core.attach() as client:
@@ -224,7 +240,7 @@ def test_a_listening_program_lingers_for_frontends_then_ends(tmp_path):
             [response] = client.push_command_request("answer", block=True, target_server=2)
             assert response["ret"] == 42
             assert client.replica.wait_for(lambda model: model.ended is not None, TIMEOUT)
-            assert client.link_state == "ended: its linger of 0.1 minute(s) ended"
+            assert client.link_state == "ended: its linger of 0.25 minute(s) ended"
         assert process.wait(TIMEOUT) == 0
     assert "the program ended (status 0)" in (tmp_path / "session.err").read_text()
     assert wait_for_no_servers(family)

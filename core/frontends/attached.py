@@ -34,23 +34,25 @@ _log = logging.getLogger("mpipanel.session")
 
 
 def attach(target: str | os.PathLike | ConnectionFile | None = None, label: str | None = None,
-           remote_python: str | None = None, ssh: str | list[str] | None = None) -> AttachedClient:
+           kind: str = "program", remote_python: str | None = None,
+           ssh: str | list[str] | None = None) -> AttachedClient:
     """An `AttachedClient` on a running session of this user: `target` is its id (or the start of
     it), its connection file, or None for the only one running on this machine; or
     `ssh://[user@]host[:port][/SESSION_ID]` for one on another machine, reached with the user's
     ssh (`remote_python`: the far side's interpreter, default `$MPIPANEL_REMOTE_PYTHON` or python3;
-    `ssh`: the ssh command, default `$MPIPANEL_SSH` or ssh). Raises ValueError when no such session
-    runs here, `core.frontends.ssh.SshError` (a ConnectionError) saying why ssh could not reach it,
-    `core.wire.link.RefusedError` when it refuses (`core.frontends.endpoints.SessionGoneError`
+    `ssh`: the ssh command, default `$MPIPANEL_SSH` or ssh). `label` is the origin of its commands
+    (default `attached:HOST:PID`); `kind` 'program' or 'notebook'. Raises ValueError when no such
+    session runs here, `core.frontends.ssh.SshError` (a ConnectionError) saying why ssh could not
+    reach it, `core.wire.link.RefusedError` when it refuses (`core.frontends.endpoints.SessionGoneError`
     when it is not there)."""
-    return AttachedClient(target, label, remote_python=remote_python, ssh=ssh)
+    return AttachedClient(target, label, kind, remote_python=remote_python, ssh=ssh)
 
 
 class AttachedClient:
     def __init__(self, target: str | os.PathLike | ConnectionFile | None = None, label: str | None = None,
-                 timeout: float = CONNECT_TIMEOUT, remote_python: str | None = None,
+                 kind: str = "program", timeout: float = CONNECT_TIMEOUT, remote_python: str | None = None,
                  ssh: str | list[str] | None = None):
-        self.frontend = RemoteFrontend(target, label, kind="program", remote_python=remote_python, ssh=ssh)
+        self.frontend = RemoteFrontend(target, label, kind, remote_python=remote_python, ssh=ssh)
         self.replica = Replica()
         self._subscribers: list[Callable[[Event], None]] = []
         self._watchers: list[tuple[list[int], threading.Event]] = []
