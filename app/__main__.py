@@ -146,11 +146,13 @@ def main(argv: list[str] | None = None) -> int:
         report_start_failure(str(problem))
         stop_everything(force=True)
         return 1
-    window = MainWindow(client, theme=args.theme)
+    from .bridge import own_session
+    session = own_session(client)
+    window = MainWindow(session, theme=args.theme, closing="stop")
 
     def display_lost() -> None:
         print("mpipanel: the display went away; stopping the servers and quitting", file=sys.stderr)
-        window.detach()
+        session.host.close("the display went away")
         stop_everything(force=True)
 
     if app.platformName() == "xcb":
@@ -169,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     app.lastWindowClosed.connect(loop.stop)
     with loop:
         loop.run_forever()
-    if window.shutdown != "stopped":  # Qt ended the event loop itself: the display went away
+    if not session.host.ended.is_set():  # Qt ended the event loop itself: the display went away
         display_lost()
         return 1
     # Widgets go before the QApplication, or PySide may crash in the interpreter's teardown.

@@ -19,6 +19,7 @@ from core.casa.log_lines import parse_line
 from core.events import CLIENT_RANK
 from core.wire.messages import LogItem
 
+from .backlog import OUTPUT, Part
 from .command_text import headline
 from .output_view import Line, OutputView, log_kind
 from .result_view import ResultView, summary
@@ -204,9 +205,29 @@ class ServerPane(QWidget):
         self.output.append_lines(self.splitter_lines.feed(server, items), dropped)
 
     def add_response(self, response: dict[str, Any]) -> None:
-        lines = self.splitter_lines.flush(response["server"]) if response["server"] is not None else []
-        self.output.append_lines([*lines, result_line(response)])
+        self.output.append_lines(self._result_lines(response))
         self.response.show_arrived(response)
+
+    def show_backlog(self, parts: list[Part], dropped: int) -> None:
+        """Show a session's backlog (`app.backlog`) instead of what was shown."""
+        self.output.clear_lines()
+        self.splitter_lines = LineSplitter(prefix_servers=self.rank is None)
+        lines: list[Line] = []
+        last = None
+        for part in parts:
+            if part.kind == OUTPUT:
+                lines += self.splitter_lines.feed(part.server, [part.what])
+            else:
+                lines += self._result_lines(part.what)
+                last = part.what
+        self.output.append_lines(lines, dropped)
+        if last is not None:
+            self.response.show_response(last)
+
+    def _result_lines(self, response: dict[str, Any]) -> list[Line]:
+        """What a finished command leaves in the stream: its server's unfinished lines, then its own."""
+        lines = self.splitter_lines.flush(response["server"]) if response["server"] is not None else []
+        return [*lines, result_line(response)]
 
     def set_status(self, status: dict[str, Any]) -> None:
         if self.rank is None:

@@ -35,6 +35,7 @@ from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.__main__ import SERVER_NICE
+from app.bridge import own_session
 from app.main_window import MainWindow
 from benchmarks.measurement import measure_main
 from core import MPICommandClient
@@ -59,16 +60,24 @@ def _window(servers: int) -> tuple[QApplication, MPICommandClient, MainWindow]:
     app = QApplication.instance() or QApplication([])
     client = MPICommandClient(servers=servers, print_output=False, session_log=False, server_nice=SERVER_NICE)
     client.start_services()
-    window = MainWindow(client, theme="light", owns_client=False)
+    window = MainWindow(own_session(client), theme="light", closing="detach")
     window.resize(*WINDOW_SIZE)
     window.show()
     # The first paint of every widget, the first chart sample and the servers' first status are
     # start-up, not what a figure measures: let them happen before it starts.
+    _wait(app, lambda: window.bridge.model is not None)
     samples = window.chart.samples
-    _wait(app, lambda: window.chart.samples > samples and all(window.chart.status.get(rank)
-                                                              for rank in client.server_ranks()))
+    _wait(app, lambda: window.chart.samples > samples
+          and all(window.bridge.model.state_of(rank) != "starting" for rank in client.server_ranks()))
     gc.freeze()  # as `mpipanel` does once its window is up
     return app, client, window
+
+
+def _close(window: MainWindow, client: MPICommandClient) -> None:
+    """Detach the window, end its session and stop the servers."""
+    window.close()
+    window.bridge.frontend.host.close()
+    client.stop_services()
 
 
 def _wait(app: QApplication, done) -> None:
@@ -120,8 +129,7 @@ def stall(servers: int, seconds: float, rate: int) -> dict:
                 for rank in client.server_ranks())
     result = {"longest_stall_ms": meter.longest_ms,
               "memory_growth_mb": (process.memory_info().rss - rss_before) / 1e6, "lines_seen": lines}
-    window.detach()
-    client.stop_services()
+    _close(window, client)
     return result
 
 
@@ -137,8 +145,7 @@ def big_result(size: int, rounds: int) -> dict:
         _wait(app, _answered(window, window.run("big")))
         times.append((time.perf_counter() - start) * 1e3)
     meter.stop()
-    window.detach()
-    client.stop_services()
+    _close(window, client)
     return {"median_ms": statistics.median(times), "longest_stall_ms": meter.longest_ms}
 
 
@@ -156,8 +163,7 @@ def idle(servers: int, seconds: float) -> dict:
     QTimer.singleShot(1000 + int(seconds * 1000), lambda: (mark(), app.quit()))
     app.exec()
     (cpu_before, start), (cpu_after, end) = marks
-    window.detach()
-    client.stop_services()
+    _close(window, client)
     return {"cpu_percent": (cpu_after - cpu_before) / (end - start) * 100}
 
 
@@ -191,8 +197,7 @@ def explorer(servers: int, names: int, rounds: int) -> dict:
         times.append((time.perf_counter() - start) * 1e3)
     meter.stop()
     rows = len(shown.rows)
-    window.detach()
-    client.stop_services()
+    _close(window, client)
     return {"longest_stall_ms": meter.longest_ms, "median_ms": statistics.median(times), "rows": rows}
 
 
@@ -209,8 +214,7 @@ def answers(servers: int, rounds: int) -> dict:
         _wait(app, lambda until=settle: time.monotonic() > until)
         meter.stop()
         stalls.append(meter.longest_ms)
-    window.detach()
-    client.stop_services()
+    _close(window, client)
     return {"median_stall_ms": statistics.median(stalls), "max_stall_ms": max(stalls)}
 
 
@@ -229,8 +233,7 @@ def click(rounds: int) -> dict:
         _wait(app, lambda sent=command_id: sent in shown)
         assert window.panes[1].response.response["id"] == command_id
         times.append((shown[command_id] - start) * 1e3)
-    window.detach()
-    client.stop_services()
+    _close(window, client)
     return {"median_ms": statistics.median(times), "max_ms": max(times)}
 
 

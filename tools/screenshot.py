@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app.bridge import own_session
 from app.main_window import MainWindow
 from core import MPICommandClient
 
@@ -41,7 +42,8 @@ def main() -> int:
     app = QApplication([])
     client = MPICommandClient(servers=4, print_output=False)
     client.start_services()
-    window = MainWindow(client, theme=args.theme)
+    session = own_session(client)
+    window = MainWindow(session, theme=args.theme, closing="detach")
     window.resize(1500, 920)
     window.show()
 
@@ -62,7 +64,6 @@ def main() -> int:
 
     def grab() -> None:
         window.grab().save(str(args.output))
-        window.owns_client = False
         window.close()
 
     QTimer.singleShot(500, play)
@@ -70,6 +71,7 @@ def main() -> int:
     app.exec()
     window.deleteLater()
     app.processEvents()
+    session.host.close()
     client.stop_services(force_command_request_interruption=True)
     print(f"saved {args.output}")
     return 0

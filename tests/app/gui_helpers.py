@@ -1,5 +1,20 @@
-"""Helpers for GUI tests: waiting for a command's response in the window, answering dialogs."""
+"""Helpers for GUI tests: a window on a session, waiting for a command's response in the window,
+answering dialogs."""
 from __future__ import annotations
+
+
+def window_on(qtbot, host, closing: str = "detach", theme: str | None = "light"):
+    """A window shown on the session `host` (a `SessionHost` of this process), as `mpipanel`
+    opens its own, once it has drawn the session's snapshot. Closing it detaches, unless `closing`
+    says otherwise."""
+    from app import MainWindow
+    from core.frontends.local import LocalFrontend
+    window = MainWindow(LocalFrontend(host, label="typed"), theme=theme, closing=closing)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.bridge.model is not None)
+    return window
 
 
 def finished(window, command_id: int) -> bool:

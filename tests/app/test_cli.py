@@ -39,11 +39,13 @@ GUI_UNDER_MPIEXEC = """
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtWidgets import QApplication
     from core import MPICommandClient
+    from app.bridge import own_session
     from app.main_window import MainWindow
     app = QApplication([])
     client = MPICommandClient(print_output=False)
     client.start_services()
-    window = MainWindow(client, owns_client=False)
+    session = own_session(client)
+    window = MainWindow(session, closing="detach")
     window.show()
     window.targets.select([2])
     [command_id] = window.run("40 + 2")
@@ -52,9 +54,10 @@ GUI_UNDER_MPIEXEC = """
     row = window.history.model_.row_of(command_id)
     print("result:", row.response["ret"], "server:", row.server)
     print("status bar:", window.statusBar().currentMessage())
-    window.detach()
+    window.close()
     window.deleteLater()
     app.processEvents()
+    session.host.close()
     client.stop_services()
 """
 
@@ -72,11 +75,13 @@ LOST_SERVER_IN_THE_WINDOW = """
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtWidgets import QApplication
     from core import MPICommandClient
+    from app.bridge import own_session
     from app.main_window import MainWindow
     app = QApplication([])
     client = MPICommandClient(isolation="none", print_output=False, session_log=False)
     client.start_services()
-    window = MainWindow(client, owns_client=False)
+    session = own_session(client)
+    window = MainWindow(session, closing="detach")
     window.show()
     window.targets.select([2])
     [dying] = window.run("import os; os._exit(3)")
@@ -89,9 +94,10 @@ LOST_SERVER_IN_THE_WINDOW = """
     while not (window.history.model_.row_of(alive) and window.history.model_.row_of(alive).response):
         app.processEvents()
     print("other:", window.history.model_.row_of(alive).response["ret"])
-    window.detach()
+    window.close()
     window.deleteLater()
     app.processEvents()
+    session.host.close()
     client.stop_services()
 """
 
