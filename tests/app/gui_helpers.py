@@ -30,10 +30,10 @@ def response(qtbot, window, command_id: int, timeout: int = 20000) -> dict:
 
 
 def answer_next_dialog(button) -> list[str]:
-    """Press `button` (a QMessageBox.StandardButton) in the next modal dialog, once it shows;
-    the returned list receives the dialog's text."""
+    """Press `button` (a QMessageBox.StandardButton, or a button's text) in the next modal dialog,
+    once it shows; the returned list receives the dialog's text."""
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
     seen: list[str] = []
 
@@ -41,7 +41,10 @@ def answer_next_dialog(button) -> list[str]:
         dialog = QApplication.activeModalWidget()
         if isinstance(dialog, QMessageBox):
             seen.append(dialog.text())
-            dialog.button(button).click()
+            if isinstance(button, str):
+                next(b for b in dialog.findChildren(QPushButton) if b.text() == button).click()
+            else:
+                dialog.button(button).click()
         else:
             QTimer.singleShot(20, press)
 
