@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def display_lost() -> None:
         print("mpipanel: the display went away; stopping the servers and quitting", file=sys.stderr)
-        session.host.close("the display went away")
+        session.frontend.host.close("the display went away")
         stop_everything(force=True)
 
     if app.platformName() == "xcb":
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     app.lastWindowClosed.connect(loop.stop)
     with loop:
         loop.run_forever()
-    if not session.host.ended.is_set():  # Qt ended the event loop itself: the display went away
+    if not session.frontend.host.ended.is_set():  # Qt ended the event loop itself: the display went away
         display_lost()
         return 1
     # Widgets go before the QApplication, or PySide may crash in the interpreter's teardown.

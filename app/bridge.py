@@ -21,24 +21,25 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 
 from core import events
-from core.frontends.model import (LoadSampled, ResultMemoryChanged, SessionEnded, SessionEvent, SessionModel,
-                                  SessionSnapshot)
+from core.frontends.model import (LoadSampled, ResultMemoryChanged, SessionEnded, SessionEvent, SessionInfo,
+                                  SessionModel, SessionSnapshot)
 from core.frontends.host import SessionHost
 from core.frontends.local import LocalFrontend
 from core.replay import Replay
 
 
-def own_session(client) -> LocalFrontend:
+def own_session(client) -> SessionBridge:
     """The session of a started client, for a window in the same process (`mpipanel`'s own):
-    "simply a window attached in-process to its own session"."""
-    return LocalFrontend(SessionHost(client), label="typed")
+    a window attached in-process to its own session. `bridge.frontend.host` is the session."""
+    return SessionBridge(LocalFrontend(SessionHost(client), label="typed"))
 
 
 class SessionBridge(QObject):
     """Qt face of a `SessionFrontend`; create it on the GUI thread, then `open()` it.
 
     `model` is the replica the widgets read (None until the first snapshot has come). After
-    `snapshotLoaded` it is a new model: read everything again.
+    `snapshotLoaded` it is a new model: read everything again. `info` says which session it is:
+    a frontend in this process knows it at once, one behind a link from its first snapshot.
     """
 
     snapshotLoaded = Signal()               # the whole model was replaced (attach, or a reconnect that
@@ -64,9 +65,9 @@ class SessionBridge(QObject):
         """`frontend`: a `core.frontends.frontend.SessionFrontend`."""
         super().__init__(parent)
         self.frontend = frontend
-        self.info = frontend.info
-        self.ranks: list[int] = list(self.info.servers)
+        self.info: SessionInfo | None = frontend.info
         self.model: SessionModel | None = None
+        self._opened = False
         self.link = ""
         """The link's last state ('' for a session in this process, which has no link)."""
         queued = Qt.ConnectionType.QueuedConnection
@@ -87,13 +88,22 @@ class SessionBridge(QObject):
             SessionEnded: lambda event: self.sessionEnded.emit(event.reason),
         }
 
-    def open(self) -> None:
-        """Start the feed: `snapshotLoaded` follows once the snapshot is in, then the events."""
-        self.frontend.open(self._snapshotArrived.emit, self._eventsArrived.emit, self._linkChanged.emit)
+    @property
+    def ranks(self) -> list[int]:
+        return list(self.info.servers)
+
+    def open(self) -> SessionBridge:
+        """Start the feed, once: `snapshotLoaded` follows when the snapshot is in, then the events.
+        Raises what the frontend raises when it cannot reach the session."""
+        if not self._opened:
+            self.frontend.open(self._snapshotArrived.emit, self._eventsArrived.emit, self._linkChanged.emit)
+            self._opened = True
+        return self
 
     # ----- GUI thread: the replica --------------------------------------------------------
     def _load_snapshot(self, snapshot: SessionSnapshot) -> None:
         self.model = SessionModel.from_snapshot(snapshot)
+        self.info = snapshot.info
         self.snapshotLoaded.emit()
 
     def _apply_events(self, numbered: list[tuple[int, SessionEvent]]) -> None:

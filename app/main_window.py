@@ -48,14 +48,16 @@ MANY_SERVERS = 16
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, frontend, theme: str | None = None, closing: Closing = "stop"):
-        """`frontend`: a `core.frontends.frontend.SessionFrontend` on the session to show.
-        `closing` says what closing the window does to the session: 'stop' it (the window's own
-        session: asking first if commands still run), 'ask' whether to detach or stop (a window
-        attached to a session that lives elsewhere), or 'detach' without asking (an embedding, a
-        test)."""
+    def __init__(self, bridge: SessionBridge, theme: str | None = None, closing: Closing = "stop"):
+        """`bridge`: the session to show, through its frontend (it knows which session it is: a
+        frontend in this process at once, one behind a link once its snapshot came; the window
+        opens the bridge if it is not yet). `closing` says what closing the window does to the
+        session: 'stop' it (the window's own session: asking first if commands still run), 'ask'
+        whether to detach or stop (a window attached to a session that lives elsewhere), or
+        'detach' without asking (an embedding, a test)."""
         super().__init__()
-        self.bridge = SessionBridge(frontend, self)
+        self.bridge = bridge
+        bridge.setParent(self)
         self.session = SessionStatus(self.bridge, closing, self)
         self.setWindowTitle(self.session.title())
         self.setWindowIcon(app_icon())
@@ -100,7 +102,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.memory_label)
         self.session.add_labels(self.statusBar())
         self._update_status_bar()
-        self.bridge.open()
+        bridge.open()
+        if bridge.model is not None:  # its snapshot came before this window
+            self._show_snapshot()
 
     # ----- construction -------------------------------------------------------------------
     def _build_layout(self) -> None:

@@ -34,7 +34,7 @@ SCRIPT = """
     window.close()
     window.deleteLater()
     app.processEvents()
-    session.host.close()
+    session.frontend.host.close()
     client.stop_services()
 """
 

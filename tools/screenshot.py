@@ -71,7 +71,7 @@ def main() -> int:
     app.exec()
     window.deleteLater()
     app.processEvents()
-    session.host.close()
+    session.frontend.host.close()
     client.stop_services(force_command_request_interruption=True)
     print(f"saved {args.output}")
     return 0

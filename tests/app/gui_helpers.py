@@ -8,8 +8,9 @@ def window_on(qtbot, host, closing: str = "detach", theme: str | None = "light")
     opens its own, once it has drawn the session's snapshot. Closing it detaches, unless `closing`
     says otherwise."""
     from app import MainWindow
+    from app.bridge import SessionBridge
     from core.frontends.local import LocalFrontend
-    window = MainWindow(LocalFrontend(host, label="typed"), theme=theme, closing=closing)
+    window = MainWindow(SessionBridge(LocalFrontend(host, label="typed")), theme=theme, closing=closing)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)

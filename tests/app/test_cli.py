@@ -57,7 +57,7 @@ GUI_UNDER_MPIEXEC = """
     window.close()
     window.deleteLater()
     app.processEvents()
-    session.host.close()
+    session.frontend.host.close()
     client.stop_services()
 """
 
@@ -97,7 +97,7 @@ LOST_SERVER_IN_THE_WINDOW = """
     window.close()
     window.deleteLater()
     app.processEvents()
-    session.host.close()
+    session.frontend.host.close()
     client.stop_services()
 """
 
