@@ -218,8 +218,10 @@ class SessionModel:
     def _on_results_dropped(self, event: ResultsDropped) -> None:
         for command_id, dropped in event.summaries.items():
             entry = self.history.get(command_id)
-            if entry is not None and entry.response is not None and entry.response.get("ret_dropped") is None:
-                entry.response["ret"] = None  # a replica's copy; the session's was changed in place
+            if entry is not None and entry.response is not None:
+                # A replica's copy (which may say its result stayed behind a link); the session's
+                # own was changed in place already, to this very summary.
+                entry.response["ret"] = None
                 entry.response["ret_dropped"] = dropped
 
     def _on_namespace(self, event: NamespaceChanged) -> None:
