@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHeaderView, QLabel, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from core.frontends.connection_files import ConnectionFile
 
 COLUMNS = ("Session", "Kind", "Program", "Host", "Servers", "Started", "Version")
 
@@ -24,23 +25,22 @@ def started_text(started: float) -> str:
     return moment.strftime("%H:%M:%S" if moment.date() == datetime.date.today() else "%Y-%m-%d %H:%M")
 
 
-def row_texts(session: Any) -> tuple[str, ...]:
-    servers = session.servers if isinstance(session.servers, int) else len(session.servers)
-    return (session.session_id, session.kind, Path(session.program).name if session.program else "",
-            session.host, str(servers), started_text(session.started), session.version)
+def row_texts(session: ConnectionFile) -> tuple[str, ...]:
+    return (session.session, session.kind, Path(session.program).name if session.program else "",
+            session.host, str(len(session.servers)), started_text(session.started), session.mpipanel)
 
 
 class AttachDialog(QDialog):
-    def __init__(self, list_sessions: Callable[[], list], exclude: str | None = None,
+    def __init__(self, list_sessions: Callable[[], list[ConnectionFile]], exclude: str | None = None,
                  parent: QWidget | None = None):
-        """`list_sessions()`: the sessions to offer (each with `session_id`, `kind`, `program`,
-        `host`, `servers`, `started`, `version`); `exclude`: a session id left out (the window's own)."""
+        """`list_sessions()`: the sessions to offer; `exclude`: a session id left out (the one
+        the asking window shows)."""
         super().__init__(parent)
         self.setWindowTitle("Attach to a Session")
         self.setObjectName("attachDialog")
         self.list_sessions = list_sessions
         self.exclude = exclude
-        self.sessions: list = []
+        self.sessions: list[ConnectionFile] = []
         self.table = QTableWidget(0, len(COLUMNS), self, objectName="sessionTable")
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().hide()
@@ -71,7 +71,7 @@ class AttachDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
-        self.sessions = [s for s in self.list_sessions() if s.session_id != self.exclude]
+        self.sessions = [s for s in self.list_sessions() if s.session != self.exclude]
         self.table.setRowCount(len(self.sessions))
         for row, session in enumerate(self.sessions):
             for column, text in enumerate(row_texts(session)):
@@ -88,7 +88,7 @@ class AttachDialog(QDialog):
     def _update_attach(self) -> None:
         self.attach_button.setEnabled(self.chosen() is not None)
 
-    def chosen(self):
+    def chosen(self) -> ConnectionFile | None:
         """The session chosen, or None."""
         rows = self.table.selectionModel().selectedRows()
         return self.sessions[rows[0].row()] if rows else None

@@ -23,15 +23,38 @@ from PySide6.QtCore import QObject, Qt, Signal
 from core import events
 from core.frontends.model import (LoadSampled, ResultMemoryChanged, SessionEnded, SessionEvent, SessionInfo,
                                   SessionModel, SessionSnapshot)
+from core.frontends import connection_files
+from core.frontends.connection_files import ConnectionFile
 from core.frontends.host import SessionHost
 from core.frontends.local import LocalFrontend
+from core.frontends.remote import RemoteFrontend
 from core.replay import Replay
+from core.wire.link import LinkError
+
+
+class AttachError(Exception):
+    """A session could not be attached to; the message says why."""
 
 
 def own_session(client) -> SessionBridge:
     """The session of a started client, for a window in the same process (`mpipanel`'s own):
     a window attached in-process to its own session. `bridge.frontend.host` is the session."""
     return SessionBridge(LocalFrontend(SessionHost(client), label="typed"))
+
+
+def running_sessions() -> list[ConnectionFile]:
+    """This user's sessions on this machine that can be attached to, oldest first."""
+    return connection_files.sessions()[0]
+
+
+def attach(target: str | ConnectionFile | None) -> SessionBridge:
+    """An opened bridge on a running session: `target` is a session id (or its unique start), a
+    connection file or its path, or None for the only session running. Its snapshot comes as
+    `snapshotLoaded`; raises AttachError saying why it cannot be reached."""
+    try:
+        return SessionBridge(RemoteFrontend(target, kind="window")).open()
+    except (ValueError, OSError, LinkError) as exc:
+        raise AttachError(str(exc)) from None
 
 
 class SessionBridge(QObject):

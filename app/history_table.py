@@ -120,6 +120,7 @@ class HistoryTable(QTableView):
         self.setObjectName("historyTable")
         self.model_ = HistoryModel(self)
         self.setModel(self.model_)
+        self._scroll_when_shown = False
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.verticalHeader().hide()
@@ -140,7 +141,16 @@ class HistoryTable(QTableView):
     # ----- fed by the window, from its session model ------------------------------------
     def show_entries(self, entries: list[HistoryEntry]) -> None:
         self.model_.reset(entries)
-        self.scrollToBottom()
+        if self.isVisible():  # hidden, it would measure every row for its columns' widths
+            self.scrollToBottom()
+        else:
+            self._scroll_when_shown = True
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._scroll_when_shown:
+            self._scroll_when_shown = False
+            self.scrollToBottom()
 
     def on_queued(self, entry: HistoryEntry) -> None:
         at_bottom = self.verticalScrollBar().value() >= self.verticalScrollBar().maximum() - 2

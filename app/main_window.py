@@ -25,6 +25,7 @@ from core.wire.responses import ReleasedValue
 
 from . import backlog
 from .about import about_text
+from .attaching import choose_and_attach
 from .bridge import SessionBridge
 from .client_progress import ClientProgress
 from .command_editor import CommandEditorPanel
@@ -63,7 +64,8 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.settings = QSettings("mpipanel", "mpipanel")
         ranks = self.bridge.ranks
-        self.last_sent: list[int] = []
+        self.last_sent: list[int | None] = []
+        self.last_futures: list[Future] = []
 
         self.editor_panel = CommandEditorPanel(self)
         self.editor = self.editor_panel.editor
@@ -101,6 +103,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.client_progress)
         self.statusBar().addPermanentWidget(self.memory_label)
         self.session.add_labels(self.statusBar())
+        self.session.attachRequested.connect(
+            lambda: choose_and_attach(self, self._attached_window, exclude=self.bridge.info.session_id))
         self._update_status_bar()
         bridge.open()
         if bridge.model is not None:  # its snapshot came before this window
@@ -206,9 +210,11 @@ class MainWindow(QMainWindow):
         self.run_button.setEnabled(bool(text.strip()) and self.editor.syntax_error is None
                                    and self.session.accepts_commands())
 
-    def run(self, command: str) -> list[int]:
+    def run(self, command: str) -> list[int | None]:
         """Send `command` with the chosen targets and parameters: the ids of the commands sent,
-        or [] (and a message saying why) when refused. `last_sent` keeps the ids too."""
+        or [] (and a message saying why) when refused. `last_sent` keeps the ids too, and
+        `last_futures` the futures of their responses. A window attached to a session elsewhere
+        learns the ids a round trip later (`future.command_id`): None until then."""
         self.editor.check_syntax()
         if self.editor.syntax_error and command == self.editor.toPlainText():
             return self._refuse(self.editor.syntax_error)
@@ -218,7 +224,11 @@ class MainWindow(QMainWindow):
             futures = self.bridge.submit(command, target, parameters)
         except (TargetError, ParameterError, ValueError, TypeError, RuntimeError) as exc:
             return self._refuse(str(exc))
+        self.last_futures = futures
         self.last_sent = [future.command_id for future in futures]
+        for future in futures:
+            if future.command_id is None:  # over a link, a refusal comes a round trip later
+                self.bridge.when_done(future, self._refused_later)
         self.editor.remember(command)
         self.message.setStyleSheet("")
         self.message.setText("Sent to " + ("the first available server" if target is None else
@@ -248,7 +258,7 @@ class MainWindow(QMainWindow):
         self.message.setStyleSheet("color: #d32f2f;")
         self.message.setText(f"Not sent: {reason}")
         self.statusBar().showMessage(f"Not sent: {reason}", 8000)
-        self.last_sent = []
+        self.last_sent, self.last_futures = [], []
         return []
 
     def rerun(self, entry: HistoryEntry) -> None:
@@ -263,6 +273,11 @@ class MainWindow(QMainWindow):
         self.targets.select(entry.target)
         self.parameters.set_parameters(entry.parameters)
         self.run(entry.command)
+
+    def _refused_later(self, future: Future) -> None:
+        problem = future.exception()
+        if problem is not None and future.command_id is None:
+            self._refuse(str(problem))
 
     def restart_server(self, rank: int) -> None:
         where = "the client-side worker" if rank == CLIENT_RANK else f"server {rank}"
@@ -285,11 +300,12 @@ class MainWindow(QMainWindow):
         finished = backlog.finished_by_server(model)
         parts = {rank: backlog.server_parts(model, rank, finished.get(rank, []))
                  for rank in (CLIENT_RANK, *self.panes)}
+        result_lines: dict = {}
         for rank, pane in ((CLIENT_RANK, self.client_pane), *self.panes.items()):
             shown, left_out = backlog.newest(parts[rank])
-            pane.show_backlog(shown, left_out + _dropped(model, [rank]))
+            pane.show_backlog(shown, left_out + _dropped(model, [rank]), result_lines)
         shown, left_out = backlog.newest(backlog.merged(parts[rank] for rank in self.panes))
-        self.all_pane.show_backlog(shown, left_out + _dropped(model, self.panes))
+        self.all_pane.show_backlog(shown, left_out + _dropped(model, self.panes), result_lines)
         for rank, status in model.servers.items():
             self._on_status(rank, status)
         self.explorer_feed.show_namespaces(model.namespaces)
@@ -442,6 +458,9 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Session not saved", str(exc))
             return
         self.statusBar().showMessage(f"Session saved as {path}", 8000)
+
+    def _attached_window(self, bridge: SessionBridge) -> MainWindow:
+        return MainWindow(bridge, self.theme, closing="ask")
 
     # ----- looks, settings, about, closing ------------------------------------------------
     def set_theme(self, theme: str) -> None:

@@ -8,6 +8,7 @@ worker, `CLIENT_RANK`), which shows what client code and scripts print and log, 
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -158,6 +159,9 @@ class ServerPane(QWidget):
         self.setObjectName("allServersPane" if rank is None else "clientPane" if rank == CLIENT_RANK
                            else f"serverPane{rank}")
         self.splitter_lines = LineSplitter(prefix_servers=rank is None)
+        self._backlog: tuple[list[Part], int, dict[int, Line]] | None = None
+        """A session's backlog to draw when the pane first shows (`show_backlog`)."""
+        self._arrived_since_backlog = False
         self.output = OutputView(self)
         self.response = ResponsePanel(self)
         self.explorer = (None if rank == CLIENT_RANK else  # the client-side worker is no server
@@ -205,29 +209,51 @@ class ServerPane(QWidget):
         self.output.append_lines(self.splitter_lines.feed(server, items), dropped)
 
     def add_response(self, response: dict[str, Any]) -> None:
-        self.output.append_lines(self._result_lines(response))
+        lines = self.splitter_lines.flush(response["server"]) if response["server"] is not None else []
+        self.output.append_lines([*lines, result_line(response)])
         self.response.show_arrived(response)
+        self._arrived_since_backlog = True
 
-    def show_backlog(self, parts: list[Part], dropped: int) -> None:
-        """Show a session's backlog (`app.backlog`) instead of what was shown."""
+    def show_backlog(self, parts: list[Part], dropped: int, result_lines: dict[int, Line]) -> None:
+        """Show a session's backlog (`app.backlog`) instead of what was shown: at once if the pane
+        is in sight, else when it first shows (a session of many servers has many panes no one
+        looks at), before what came meanwhile. `result_lines`: the lines of finished commands by
+        id, shared by the panes of one snapshot (each command's is made once)."""
         self.output.clear_lines()
         self.splitter_lines = LineSplitter(prefix_servers=self.rank is None)
+        self._backlog = (parts, dropped, result_lines)
+        self._arrived_since_backlog = False
+        if self.isVisible():
+            self._draw_backlog()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._backlog is not None:
+            self._draw_backlog()
+
+    def _draw_backlog(self) -> None:
+        (parts, dropped, result_lines), self._backlog = self._backlog, None
+        since = (self.output.lines, self.output.dropped)
+        splitter = LineSplitter(prefix_servers=self.rank is None)
         lines: list[Line] = []
         last = None
-        for part in parts:
-            if part.kind == OUTPUT:
-                lines += self.splitter_lines.feed(part.server, [part.what])
-            else:
-                lines += self._result_lines(part.what)
+        for (server, kind), group in itertools.groupby(parts, key=lambda part: (part.server, part.kind)):
+            if kind == OUTPUT:
+                lines += splitter.feed(server, [part.what for part in group])
+                continue
+            for part in group:
                 last = part.what
+                line = result_lines.get(last["id"])
+                if line is None:
+                    line = result_lines[last["id"]] = result_line(last)
+                lines += [*splitter.flush(server), line]
+        for server in {server for server, _stream in splitter.partial}:
+            lines += splitter.flush(server)
+        self.output.clear_lines()
         self.output.append_lines(lines, dropped)
-        if last is not None:
+        self.output.append_lines(*since)
+        if last is not None and not self._arrived_since_backlog:
             self.response.show_response(last)
-
-    def _result_lines(self, response: dict[str, Any]) -> list[Line]:
-        """What a finished command leaves in the stream: its server's unfinished lines, then its own."""
-        lines = self.splitter_lines.flush(response["server"]) if response["server"] is not None else []
-        return [*lines, result_line(response)]
 
     def set_status(self, status: dict[str, Any]) -> None:
         if self.rank is None:

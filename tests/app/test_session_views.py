@@ -28,6 +28,7 @@ def test_a_window_opened_later_shows_the_history_statuses_and_output_so_far(qtbo
     assert _history(second) == _history(first)
     assert second.targets.states[1] == "busy" and second.targets.states[2] == "idle"
     assert "1 busy, 2 idle" in second.statusBar().currentMessage()
+    second.open_pane(2)  # a pane out of sight draws what came before it once it shows
     pane = _texts(second.panes[2])
     assert pane.index("before the second window") < next(i for i, t in enumerate(pane) if f"#{printed} done" in t)
     assert second.panes[2].response.response["id"] == printed  # its last response, as if it had seen it come
@@ -56,14 +57,17 @@ def test_closing_the_sessions_own_window_stops_it_once_asked(qtbot):
     only where the session can outlive the window."""
     from core import MPICommandClient
     from core.frontends.host import SessionHost
+    from mpi_helpers import server_processes, wait_for_no_servers
     client = MPICommandClient(servers=1, print_output=False, session_log=False)
     client.start_services()
+    pids = [client.get_server_status()[1]["pid"], client.get_server_status()[1]["worker_pid"]]
     host = SessionHost(client)
     window = window_on(qtbot, host, closing="stop")
     assert not window.session.detach_action.isEnabled()
     window.close()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=20000)
-    assert host.ended.is_set() and client.get_server_status()[1]["state"] == "stopped"
+    assert host.ended.is_set() and "stopped by typed" in window.session.ended
+    assert wait_for_no_servers(pids), server_processes(pids)
 
 
 def test_closing_an_attached_window_asks_to_detach_or_stop(qtbot, gui_session):
