@@ -210,6 +210,11 @@ class SessionBridge(QObject):
         """A future of the session as a replayable script's text (the window writes the file)."""
         return self.frontend.session_script(**options)
 
+    def response(self, command_id: int) -> Future:
+        """A future of a command's whole response, result included (an attached window gets large
+        results only when it asks)."""
+        return self.frontend.response(command_id)
+
     def replay(self, pushes) -> Replay:
         """A replay of recorded pushes on this session's servers (`core.replay.Replay`)."""
         return Replay(self.frontend, pushes)

@@ -22,6 +22,7 @@ from core.frontends.model import HistoryEntry
 
 from .command_text import headline
 from .result_view import DROP_REASONS
+from .result_view import is_freed as freed
 from .server_states import STATUS_COLORS
 from .table_model import ColumnsModel
 
@@ -30,7 +31,7 @@ STATUS_COLUMN = COLUMNS.index("Status")
 
 
 def is_freed(entry: HistoryEntry) -> bool:
-    return bool(entry.response and entry.response.get("ret_dropped"))
+    return entry.response is not None and freed(entry.response.get("ret_dropped"))
 
 
 def status_text(entry: HistoryEntry) -> str:
@@ -182,7 +183,7 @@ class HistoryTable(QTableView):
         menu.addAction("Copy command", lambda: QGuiApplication.clipboard().setText(row.command))
         copy_result = menu.addAction("Copy result", lambda: QGuiApplication.clipboard().setText(
             pprint.pformat(row.response["ret"]) if row.response["successful"] else row.response["traceback"]))
-        copy_result.setEnabled(row.response is not None and not is_freed(row))
+        copy_result.setEnabled(row.response is not None and not row.response.get("ret_dropped"))
         free = menu.addAction("Free result", lambda: self.freeRequested.emit(row.id))
         free.setEnabled(bool(row.response and row.response.get("ret_size")) and not is_freed(row))
         menu.addSeparator()

@@ -203,6 +203,8 @@ class MainWindow(QMainWindow):
         for pane in (self.client_pane, *self.panes.values()):
             pane.interruptRequested.connect(bridge.interrupt_server)
             pane.restartRequested.connect(self.restart_server)
+        for pane in (self.all_pane, self.client_pane, *self.panes.values()):
+            pane.response.resultWanted.connect(lambda command_id, panel=pane.response: self._fetch(panel, command_id))
 
     # ----- running commands ---------------------------------------------------------------
     def _update_run_enabled(self) -> None:
@@ -369,10 +371,20 @@ class MainWindow(QMainWindow):
         server = response.get("server")
         if server == CLIENT_RANK:
             self.pane_tabs.setCurrentWidget(self.client_pane)
-            self.client_pane.response.show_response(response)
+            self.client_pane.response.show_response(response, fetch=True)
         elif server in self.panes:
             self.open_pane(server)
-            self.panes[server].response.show_response(response)
+            self.panes[server].response.show_response(response, fetch=True)
+
+    def _fetch(self, panel, command_id: int) -> None:
+        """Bring a result the session kept (too large to come with the events) to `panel`."""
+        def fetched(future: Future) -> None:
+            if future.exception() is not None:
+                self._say_if_failed(future)
+            else:
+                panel.show_fetched(future.result())
+
+        self.bridge.when_done(self.bridge.response(command_id), fetched)
 
     def open_pane(self, rank: int) -> None:
         pane = self.panes[rank]

@@ -23,7 +23,7 @@ from core.wire.messages import LogItem
 from .backlog import OUTPUT, Part
 from .command_text import headline
 from .output_view import Line, OutputView, log_kind
-from .result_view import ResultView, summary
+from .result_view import NOT_HERE, ResultView, is_freed, summary
 from .server_states import STATE_COLORS
 from .traceback_view import TracebackView
 from .variable_explorer import VariableExplorer
@@ -35,8 +35,10 @@ def result_line(response: dict[str, Any]) -> Line:
     command = headline(response["command"], response.get("parameters"), 60)
     head = f"── #{response['id']} {response['status']} in {took * 1e3:.1f} ms: {command}"
     if response["successful"]:
-        if response.get("ret_dropped"):
-            return Line("done", f"{head} → {response['ret_dropped']['summary']['type']} (freed)")
+        dropped = response.get("ret_dropped")
+        if dropped:
+            where = NOT_HERE.get(dropped["reason"], "freed")
+            return Line("done", f"{head} → {dropped['summary']['type']} ({where})")
         return Line("done", f"{head} → {summary(response['ret'])}" if response["mode"] == "eval" else head)
     reason = (response.get("traceback") or "").strip().splitlines()
     return Line("failed", f"{head} ✘ {reason[-1] if reason else response['status']}")
@@ -81,6 +83,10 @@ class LineSplitter:
 class ResponsePanel(QWidget):
     """A command's response: a heading, then its result tree or its traceback."""
 
+    resultWanted = Signal(int)
+    """A command's response shown on demand has its result at the session (too large to come to
+    an attached window with the events): the window fetches it and shows it (`show_fetched`)."""
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.heading = QLabel("No command has finished here yet.", self, objectName="responseHeading")
@@ -117,19 +123,25 @@ class ResponsePanel(QWidget):
         if response is not None:
             self.show_response(response)
 
-    def show_response(self, response: dict[str, Any]) -> None:
+    def show_response(self, response: dict[str, Any], fetch: bool = False) -> None:
+        """Show `response`; with `fetch`, ask for its result if the session kept it (`resultWanted`)."""
         self._turn.stop()
         self._arrived = None
         self.response = response
         took = (response.get("time_end") or 0) - (response.get("time_start") or 0)
         reset = " — the server's namespace was reset" if response.get("namespace_reset") else ""
         where = "the client" if response["server"] == CLIENT_RANK else f"server {response['server']}"
-        freed = " — its result was freed" if response.get("ret_dropped") else ""
+        dropped = response.get("ret_dropped")
+        fetching = fetch and dropped is not None and dropped["reason"] == "link"
+        freed = "" if not dropped else " — its result was freed" if is_freed(dropped) else \
+            f" — its result is {NOT_HERE[dropped['reason']]}" + (" (fetching it…)" if fetching else "")
         self.heading.setText(f"<b>#{response['id']}</b> on {where}: "
                              f"<b>{response['status']}</b> in {took * 1e3:.1f} ms{reset}{freed}")
-        if response.get("ret_dropped"):
-            self.result.show_dropped(response["ret_dropped"], response.get("ret_size"))
+        if dropped:
+            self.result.show_dropped(dropped, response.get("ret_size"))
             self.stack.setCurrentWidget(self.result)
+            if fetching:
+                self.resultWanted.emit(response["id"])
         elif response["successful"] or not response.get("traceback"):
             self.result.show_value(response["ret"])
             self.stack.setCurrentWidget(self.result)
@@ -137,6 +149,11 @@ class ResponsePanel(QWidget):
             self.traceback.show_traceback(response["traceback"])
             self.stack.setCurrentWidget(self.traceback)
 
+
+    def show_fetched(self, response: dict[str, Any]) -> None:
+        """The whole response of the command shown, fetched from the session (`resultWanted`)."""
+        if self.response is not None and self.response["id"] == response["id"]:
+            self.show_response(response)
 
     def show_value(self, heading: str, key: str, value: Any) -> None:
         """A value that is no command's result (a pulled variable) under its own heading."""
