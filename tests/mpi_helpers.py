@@ -124,3 +124,38 @@ def started_client(servers: int):
         yield client
     finally:
         client.stop_services(force_command_request_interruption=True)
+
+
+@contextlib.contextmanager
+def private_runtime_dir():
+    """A runtime directory of the caller's own (`XDG_RUNTIME_DIR`): the sessions it lists are its
+    own, not those of other test runs on the machine. Under /tmp, so that a peer of another user
+    can be let in (`tests/test_listener.py`)."""
+    import shutil
+    import tempfile
+    directory = tempfile.mkdtemp(prefix="mpipanel-rt-", dir="/tmp")
+    previous = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = directory
+    try:
+        yield Path(directory)
+    finally:
+        if previous is None:
+            del os.environ["XDG_RUNTIME_DIR"]
+        else:
+            os.environ["XDG_RUNTIME_DIR"] = previous
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def listening_session(servers: int = 2):
+    """A client with `servers` spawned servers, its session host and its listener: (host, listener)."""
+    from core.frontends.host import SessionHost
+    from core.frontends.listener import Listener
+    with started_client(servers) as client:
+        host = SessionHost(client, info_kind="serve")
+        listener = Listener(host)
+        try:
+            yield host, listener
+        finally:
+            host.close()
+            listener.close()

@@ -3,54 +3,37 @@ bad peers are refused or dropped, each logged in one line, and the session and i
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import pickle
-import shutil
 import socket
 import struct
 import subprocess
-import tempfile
 import textwrap
-from pathlib import Path
+import threading
 
 import pytest
 
-from core import MPICommandClient, __version__
+from core import __version__
 from core.frontends import connection_files
-from core.frontends.host import SessionHost
 from core.frontends.listener import Listener
 from core.frontends.remote import RemoteFrontend
 from core.frontends.replica import Replica
 from core.wire.link import HANDSHAKE_TIMEOUT, MAGIC, MAX_FRAME, PROTOCOL, REFUSAL, encode_hello
+from mpi_helpers import listening_session, private_runtime_dir
 
 TIMEOUT = 60
 NOBODY = 65534
 
 
 @pytest.fixture(scope="module")
-def runtime_dir():
-    """A runtime directory of this module's own (sessions of other test runs stay apart)."""
-    directory = tempfile.mkdtemp(prefix="mpipanel-rt-", dir="/tmp")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("XDG_RUNTIME_DIR", directory)
-        yield Path(directory)
-    shutil.rmtree(directory, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def session(runtime_dir):
-    """A client with two servers, its host and its listener, and a frontend attached over the socket."""
-    client = MPICommandClient(servers=2, print_output=False)
-    client.start_services()
-    host = SessionHost(client, info_kind="serve")
-    listener = Listener(host)
-    frontend, replica = _attach(host.info.session_id)
-    yield host, listener, frontend, replica
-    frontend.detach()
-    host.close()
-    listener.close()
-    client.stop_services(force_command_request_interruption=True)
+def session():
+    """A listening session with two servers, and a frontend attached over its socket."""
+    with private_runtime_dir(), listening_session(2) as (host, listener):
+        frontend, replica = _attach(host.info.session_id)
+        yield host, listener, frontend, replica
+        frontend.detach()
 
 
 def _attach(target, label: str | None = None) -> tuple[RemoteFrontend, Replica]:
@@ -88,7 +71,6 @@ def _hello(version: str = __version__) -> bytes:
 
 
 def _answer(sock: socket.socket) -> dict:
-    import json
     size = struct.unpack("!I", _read(sock, 4))[0]
     return json.loads(_read(sock, size))
 
@@ -114,30 +96,41 @@ def _shaken(listener: Listener) -> contextlib.AbstractContextManager[socket.sock
     return shaken()
 
 
-def _one_line(caplog, *words: str) -> str:
-    """The one warning of `mpipanel.session` the peer caused; it names what went wrong."""
-    lines = [r.getMessage() for r in caplog.records if r.name == "mpipanel.session" and r.levelno >= logging.WARNING]
-    assert len(lines) == 1, lines
-    assert "\n" not in lines[0] and all(word in lines[0] for word in words), lines[0]
-    return lines[0]
+class SessionLog(logging.Handler):
+    """The records of logger `mpipanel.session`, to wait for."""
 
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[logging.LogRecord] = []
+        self.changed = threading.Condition()
 
-def _logged(caplog, deadline_check) -> None:
-    import time
-    deadline = time.monotonic() + TIMEOUT
-    while not deadline_check() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    def emit(self, record: logging.LogRecord) -> None:
+        with self.changed:
+            self.records.append(record)
+            self.changed.notify_all()
 
+    def warnings(self) -> list[str]:
+        return [record.getMessage() for record in self.records if record.levelno >= logging.WARNING]
 
-def _wait_for_warning(caplog) -> None:
-    _logged(caplog, lambda: any(r.name == "mpipanel.session" and r.levelno >= logging.WARNING
-                                for r in caplog.records))
+    def one_warning(self, *words: str) -> str:
+        """Wait for the peer's warning; it is one line, and names what went wrong."""
+        with self.changed:
+            assert self.changed.wait_for(self.warnings, TIMEOUT), "nothing was logged"
+        lines = self.warnings()
+        assert len(lines) == 1, lines
+        assert "\n" not in lines[0] and all(word in lines[0] for word in words), lines[0]
+        return lines[0]
 
 
 @pytest.fixture
-def log(caplog):
-    caplog.set_level(logging.INFO, logger="mpipanel.session")
-    return caplog
+def log():
+    handler = SessionLog()
+    logger = logging.getLogger("mpipanel.session")
+    logger.addHandler(handler)
+    level, logger.level = logger.level, logging.INFO
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
 
 
 def test_a_program_attaches_sees_the_history_and_detaches(session):
@@ -164,8 +157,7 @@ def test_a_wrong_key_is_refused_and_logged_in_one_line(session, log):
     with _peer(listener) as sock:
         sock.sendall(_preface(bytes(32)) + _hello())
         assert _read(sock, len(REFUSAL)) == REFUSAL and _read(sock, 1) == b""
-    _wait_for_warning(log)
-    _one_line(log, "refused a frontend", "wrong key")
+    log.one_warning("refused a frontend", "wrong key")
     _still_serving(frontend, replica)
 
 
@@ -174,8 +166,7 @@ def test_garbage_is_refused_before_anything_is_decoded(session, log):
     with _peer(listener) as sock:
         sock.sendall(pickle.dumps(("REQUEST", "stop_session")) + os.urandom(64))
         assert _read(sock, len(REFUSAL)) == REFUSAL
-    _wait_for_warning(log)
-    _one_line(log, "refused a frontend", "wrong preface")
+    log.one_warning("refused a frontend", "wrong preface")
     _still_serving(frontend, replica)
 
 
@@ -186,8 +177,7 @@ def test_another_mpipanel_version_is_refused_naming_both(session, log):
         answer = _answer(sock)
     expected = f"session runs mpipanel {__version__}, this frontend is 0.0.1"
     assert answer == {"ok": False, "error": expected}
-    _wait_for_warning(log)
-    _one_line(log, "refused a frontend", expected)
+    log.one_warning("refused a frontend", expected)
     _still_serving(frontend, replica)
 
 
@@ -202,16 +192,14 @@ def test_a_bad_frame_after_the_hand_shake_drops_that_frontend_alone(session, log
         sock.sendall(frame)
         if b"x" in frame:
             sock.shutdown(socket.SHUT_WR)  # the rest never comes
-        _wait_for_warning(log)
-    _one_line(log, "dropped frontend attached:test:1", problem)
+        log.one_warning("dropped frontend attached:test:1", problem)
     _still_serving(frontend, replica)
 
 
 def test_a_peer_that_says_nothing_is_refused_after_the_hand_shakes_timeout(session, log):
     host, listener, frontend, replica = session
     with _peer(listener):
-        _wait_for_warning(log)
-    _one_line(log, "refused a frontend", f"nothing moved for {HANDSHAKE_TIMEOUT:g} s")
+        log.one_warning("refused a frontend", f"nothing moved for {HANDSHAKE_TIMEOUT:g} s")
     _still_serving(frontend, replica)
 
 
@@ -246,8 +234,7 @@ def test_a_peer_of_another_user_is_refused_even_with_the_key(session, log):
             path.chmod(mode)
     assert peer.returncode == 0, peer.stderr
     assert peer.stdout.strip() == "0"  # closed without a word
-    _wait_for_warning(log)
-    _one_line(log, "refused a frontend", f"uid {NOBODY}", "another user")
+    log.one_warning("refused a frontend", f"uid {NOBODY}", "another user")
     _still_serving(frontend, replica)
 
 
@@ -266,7 +253,6 @@ def test_a_stale_connection_file_is_recognised_and_removed(session, tmp_path):
     data = {**_file_fields(listener), "session": "deadbeef", "pid": dead.pid,
             "socket": str(listener.socket_path.with_name("deadbeef.sock"))}
     path = listener.socket_path.with_name("deadbeef.json")
-    import json
     path.write_text(json.dumps(data))
     path.chmod(0o600)
     live, stale = connection_files.sessions()
@@ -275,5 +261,4 @@ def test_a_stale_connection_file_is_recognised_and_removed(session, tmp_path):
 
 
 def _file_fields(listener: Listener) -> dict:
-    import json
     return json.loads(listener.connection_file.read_text())

@@ -91,6 +91,24 @@ def test_a_feed_resumes_after_a_number_from_the_journal_without_a_snapshot(sessi
         subscription.close()
 
 
+def test_a_feed_that_cannot_resume_from_the_journal_starts_from_a_fresh_snapshot(session):
+    client, host = session
+    frontend, replica = _attached(host)
+    assert _caught_up(replica, client)
+    frontend.detach()
+    bound, host.journal.max_events = host.journal.max_events, 2
+    try:
+        for future in frontend.submit("5", [1, 2]):  # more events than the journal keeps now
+            future.result(TIMEOUT)
+        subscription = host.open_feed(replica.on_snapshot, replica.on_events, resume_after=replica.seq)
+    finally:
+        host.journal.max_events = bound
+    try:
+        assert _caught_up(replica, client) and replica.snapshots == 2
+    finally:
+        subscription.close()
+
+
 def test_code_for_the_client_rank_runs_in_the_client_side_worker_and_can_be_interrupted(session):
     client, host = session
     frontend, replica = _attached(host)

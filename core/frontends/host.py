@@ -21,7 +21,6 @@ queue a frame for a link's writer).
 """
 from __future__ import annotations
 
-import enum
 import logging
 import os
 import secrets
@@ -39,6 +38,7 @@ from core.events import CLIENT_RANK, CommandFinished, Event, ResultsDropped, Ser
 from core.frontends.feed import Feed
 from core.frontends.frontend import Numbered
 from core.frontends.journal import Journal
+from core.frontends.requests import Answer, Request
 from core.frontends.model import (LoadFigures, LoadSampled, ResultMemoryChanged, SessionEnded, SessionEvent,
                                   SessionInfo, SessionModel, SessionSnapshot)
 
@@ -51,36 +51,6 @@ MEMORY_INTERVAL = 0.25
 make one figure, not a thousand."""
 ACTIVITY = {"timeout": 2, "lost": 2}
 """A server's activity in a load sample by its state; any other state: 1 busy, 0 idle."""
-
-
-class Answer(enum.Enum):
-    """How a request's answer comes."""
-
-    VALUE = "value"
-    """The handler returns the answer."""
-    FUTURE = "future"
-    """The handler returns a Future of the answer."""
-    COMMANDS = "commands"
-    """The handler returns the futures of the commands it queued: a frontend in this process
-    gets them; a link answers with their ids and the frontend's feed brings their responses."""
-
-
-class Request(str, enum.Enum):
-    """What a frontend may ask of a session (see `core.frontends.frontend.SessionFrontend`)."""
-
-    SUBMIT = "submit"
-    RUN_SCRIPT = "run_script"
-    INTERRUPT = "interrupt"
-    INTERRUPT_SERVER = "interrupt_server"
-    CANCEL = "cancel"
-    RESTART_SERVER = "restart_server"
-    REQUEST_NAMESPACES = "request_namespaces"
-    PULL = "pull"
-    PURGE_RESULTS = "purge_results"
-    SET_RESULT_MEMORY = "set_result_memory"
-    SESSION_SCRIPT = "session_script"
-    RESPONSE = "response"
-    STOP_SESSION = "stop_session"
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from typing import Any
 from core import __version__
 from core.frontends import connection_files, sealed
 from core.frontends.frontend import Numbered
-from core.frontends.host import Answer, Request, SessionHost, Subscription
+from core.frontends.host import SessionHost, Subscription
+from core.frontends.requests import Answer, Request
 from core.frontends.model import SessionEnded, SessionSnapshot
 from core.wire.blobs import Packed
 from core.wire.link import (KEY_BYTES, FdStream, Frame, Link, LinkClosedError, LinkError, StreamEndedError,

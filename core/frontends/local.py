@@ -12,7 +12,8 @@ from concurrent.futures import Future
 from typing import Any
 
 from core.frontends.frontend import Numbered
-from core.frontends.host import Answer, Request, SessionHost, Subscription
+from core.frontends.host import SessionHost, Subscription
+from core.frontends.requests import Answer, Request
 from core.frontends.model import SessionEnded, SessionSnapshot
 
 

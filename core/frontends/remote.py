@@ -26,7 +26,7 @@ from core.events import CommandFinished
 from core.frontends import connection_files, sealed
 from core.frontends.connection_files import ConnectionFile
 from core.frontends.frontend import Numbered
-from core.frontends.host import Request
+from core.frontends.requests import Request
 from core.frontends.model import SessionInfo, SessionSnapshot
 from core.wire.blobs import Packed
 from core.wire.link import Frame, Link, LinkClosedError, LinkError, RefusedError, open_handshake, socket_stream

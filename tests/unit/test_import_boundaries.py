@@ -146,6 +146,22 @@ def test_the_session_model_needs_no_client_nor_mpi():
         assert not [(m, n) for m in reached for n in GRAPH[m] if n.split(".")[0] == "mpi4py"]
 
 
+ATTACHING = ("core.frontends.attached", "core.frontends.remote")
+"""What a program that attaches to a session loads: it has a session of its own to drive, not MPI."""
+
+
+def test_attaching_reaches_neither_the_client_nor_mpi():
+    reached = set().union(*(_reach(m) for m in ATTACHING))
+    assert not [m for m in reached if _in(m, "core.client") or _in(m, "core.console") or m == "core.frontends.host"]
+    assert not [(m, n) for m in reached for n in GRAPH[m] if n.split(".")[0] == "mpi4py"]
+
+
+def test_importing_core_attach_loads_no_mpi():
+    code = "import sys, core; core.attach; print('mpi4py' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr
+
+
 def test_no_import_cycles():
     cycles = sorted(m for m in MODULES if any(m in _reach(e) for e in _edges(m)))
     assert cycles == []
