@@ -206,6 +206,7 @@ class MPICommandClient:
             missing = sorted(r for r in ranks if self._engine.views[r].info is None)
             raise RuntimeError(f"servers {missing} did not report ready")
         self._open_session_log()
+        environment.client_ready(self)
 
     def _open_session_log(self) -> None:
         choice = self._session_log_choice

@@ -259,17 +259,24 @@ class SessionHost:
         if console is not None:
             console.close()  # the worker is killed: this takes milliseconds
 
+    def stop(self, reason: str, force: bool = True) -> None:
+        """End the session: stop the client-side worker and the servers (interrupting what runs,
+        with `force`; else after what is queued), then `close(reason)`. Blocks until they have
+        stopped. A stop the session's launcher held (`core.environment.hold_stop`) is let go."""
+        self._close_console()
+        environment.release_stop(self.client)
+        try:
+            self.client.stop_services(force_command_request_interruption=force)
+        finally:
+            self.close(reason)
+
     def _stop_session(self, label: str) -> Future:
-        """Stop the servers (interrupting what runs) on a thread of its own; the future is done
-        once they have stopped and every frontend was told."""
+        """`stop` on a thread of its own; the future is done once every frontend was told."""
         future: Future = Future()
 
         def stop() -> None:
             try:
-                self._close_console()
-                environment.release_stop(self.client)
-                self.client.stop_services(force_command_request_interruption=True)
-                self.close(f"stopped by {label}")
+                self.stop(f"stopped by {label}")
             except BaseException as exc:  # noqa: BLE001 - the asking frontend hears of it
                 future.set_exception(exc)
             else:

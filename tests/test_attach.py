@@ -1,0 +1,254 @@
+"""Sessions that outlive their programs: `python -m core --serve` and `--listen` as real processes,
+programs attaching with `core.attach`, detaching, coming back, being killed; the history every
+frontend sees is the session log's."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+import core
+from mpi_helpers import REPO, private_runtime_dir, script_file, wait_for_no_servers
+
+TIMEOUT = 120
+
+FRONTEND = """
+import json, sys
+import core
+client = core.attach(sys.argv[1])
+print("attached", flush=True)
+marker = sys.argv[2]
+done = lambda model: any(e.command == marker and e.response is not None for e in model.history.values())
+assert client.replica.wait_for(done, 300), "the marker never came"
+print(json.dumps(client.read(lambda model: [[e.id, e.command, e.server, str(e.status), e.origin]
+                                            for e in model.history.values()])), flush=True)
+client.detach()
+"""
+
+PROGRAM = """
+import sys
+import core
+with core.attach(sys.argv[1]) as client:
+    ids = []
+    for index in range(10):
+        ids += client.push_command_request(f"total = {index} * 2", target_server=[1 + index % 4])
+    responses = client.get_command_response(ids, block=True, timeout=60)
+    print(sum(r["successful"] for r in responses), client.frontend.label)
+"""
+
+
+def _env(runtime: Path, state: Path) -> dict:
+    return {**os.environ, "PYTHONPATH": str(REPO), "XDG_RUNTIME_DIR": str(runtime), "MPIPANEL_STATE_DIR": str(state)}
+
+
+def _read_line(process: subprocess.Popen, timeout: float = TIMEOUT) -> str:
+    """The process's next line of output, waiting at most `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"no line from {process.args} within {timeout:g} s")
+    return process.stdout.readline()
+
+
+@contextlib.contextmanager
+def _serving(tmp: Path, servers: int, *launch: str):
+    """`python -m core --serve --servers K` (or what `launch` says) in a runtime directory of its own:
+    (process, session id, environment); this process finds it too (`XDG_RUNTIME_DIR`). It is stopped with
+    SIGTERM on the way out, must end cleanly, and leave no connection file behind."""
+    with private_runtime_dir() as runtime:
+        env = _env(runtime, tmp / "state")
+        stderr = open(tmp / "session.err", "w")  # noqa: SIM115 - read by the tests while it runs
+        process = subprocess.Popen([sys.executable, "-m", "core", *(launch or ("--serve", "--servers", str(servers)))],
+                                   stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=tmp)
+        try:
+            line = _read_line(process) if not launch or "--serve" in launch else ""
+            session = line.split()[1].rstrip(":") if line else None
+            yield process, session, env
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+            code = process.wait(TIMEOUT)
+            stderr.close()
+            assert code == 0, (tmp / "session.err").read_text()
+            assert not list(runtime.glob("mpipanel/*"))
+
+
+@pytest.fixture(scope="module")
+def headless(tmp_path_factory):
+    """A headless session with four servers, shared by this module's tests."""
+    tmp = tmp_path_factory.mktemp("headless")
+    with _serving(tmp, 4) as (process, session, env):
+        yield process, session, env, tmp
+    assert wait_for_no_servers()
+
+
+def _frontend(env: dict, session: str, marker: str) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-c", FRONTEND, session, marker], stdout=subprocess.PIPE, text=True,
+                               env=env, cwd="/")
+    assert _read_line(process).strip() == "attached"
+    return process
+
+
+def _logged_history(path: str) -> list[list]:
+    """Every command of a session log: [id, command, server, status, origin], in id order."""
+    commands: dict[int, list] = {}
+    for line in Path(path).read_text().splitlines():
+        entry = json.loads(line)
+        if entry["event"] == "queued":
+            commands[entry["id"]] = [entry["id"], entry["command"], None, "queued", entry["origin"]]
+        elif entry["event"] == "finished":
+            commands[entry["id"]][2:4] = [entry["server"], entry["status"]]
+    return [commands[i] for i in sorted(commands)]
+
+
+def _replica_history(client) -> list[list]:
+    return client.read(lambda model: [[e.id, e.command, e.server, str(e.status), e.origin]
+                                      for e in model.history.values()])
+
+
+def _settled(client) -> None:
+    """Wait until every command the replica knows has finished."""
+    assert client.replica.wait_for(lambda model: all(e.response is not None for e in model.history.values()),
+                                   TIMEOUT)
+
+
+def test_a_program_attaches_sends_commands_and_detaches_and_another_goes_on(headless):
+    process, session, env, tmp = headless
+    for _ in range(2):
+        ran = subprocess.run([sys.executable, "-c", PROGRAM, session], capture_output=True, text=True, env=env,
+                             timeout=TIMEOUT, cwd="/")
+        assert ran.returncode == 0, ran.stderr
+        count, label = ran.stdout.split()
+        assert count == "10" and label.startswith("attached:")
+    assert process.poll() is None  # the session goes on
+
+
+def test_reattaching_shows_a_history_equal_to_the_session_log(headless):
+    process, session, env, tmp = headless
+    with core.attach(session) as client:
+        client.push_command_request("'seen by the next one'", block=True, target_server=3)
+    with core.attach(session) as client:
+        _settled(client)
+        assert _replica_history(client) == _logged_history(client.info.session_log_path)
+        assert _replica_history(client)[-1][1] == "'seen by the next one'"
+
+
+def test_two_frontends_see_a_thousand_commands_as_the_log_has_them(headless):
+    process, session, env, tmp = headless
+    watcher = _frontend(env, session, "'end of the thousand'")
+    with core.attach(session) as client:
+        ids = []
+        for index in range(1000):
+            ids += client.push_command_request(f"{index} + 1", target_server=None if index % 3 else [1 + index % 4])
+        client.get_command_response(ids, block=True, timeout=TIMEOUT)
+        client.push_command_request("'end of the thousand'", block=True, target_server=2)
+        _settled(client)
+        mine = _replica_history(client)
+        logged = _logged_history(client.info.session_log_path)
+    theirs = json.loads(_read_line(watcher))
+    assert watcher.wait(TIMEOUT) == 0
+    assert mine == logged and theirs == logged
+    assert {origin for command_id, _, _, _, origin in logged if command_id in ids} == {client.frontend.label}
+
+
+def test_a_frontend_killed_with_sigkill_leaves_the_session_and_the_others_unaffected(headless):
+    process, session, env, tmp = headless
+    with core.attach(session) as client:
+        doomed = _frontend(env, session, "'never sent'")
+        doomed.kill()
+        doomed.wait(TIMEOUT)
+        responses = client.push_command_request("6 * 7", block=True, target_server=[1, 2, 3, 4])
+        assert [r["ret"] for r in responses] == [42] * 4 and client.link_state == "up"
+    assert process.poll() is None
+
+
+def test_a_result_the_frontend_cannot_rebuild_fails_alone(headless):
+    process, session, env, tmp = headless
+    (tmp / "sessiononly.py").write_text("class Thing:\n    pass\n")  # in the session's directory, not ours
+    with core.attach(session) as client:
+        [odd] = client.push_command_request("__import__('sessiononly').Thing()", True, 1)
+        [plain] = client.push_command_request("'fine'", True, 1)
+    assert odd["status"] == "done" and odd["ret"] is None
+    assert odd["ret_dropped"]["reason"] == "unrebuilt" and "sessiononly" in odd["ret_dropped"]["summary"]["repr"]
+    assert plain["ret"] == "fine"
+
+
+def test_a_stale_connection_file_is_listed_as_stale_and_removed(headless):
+    process, session, env, tmp = headless
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    runtime = Path(env["XDG_RUNTIME_DIR"]) / "mpipanel"
+    live = json.loads((runtime / f"{session}.json").read_text())
+    stale = runtime / "0badc0de.json"
+    fd = os.open(stale, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as file:
+        json.dump({**live, "session": "0badc0de", "pid": dead.pid, "socket": str(runtime / "0badc0de.sock")}, file)
+    listed = subprocess.run([sys.executable, "-m", "core", "--sessions"], capture_output=True, text=True, env=env,
+                            timeout=TIMEOUT)
+    lines = listed.stdout.splitlines()
+    assert any(line.startswith(f"{session}  serve, 4 server(s)") for line in lines), lines
+    assert any(line.startswith("0badc0de  stale") for line in lines) and not stale.exists()
+    again = subprocess.run([sys.executable, "-m", "core", "--sessions", "--json"], capture_output=True, text=True,
+                           env=env, timeout=TIMEOUT)
+    assert [row["session"] for row in json.loads(again.stdout)] == [session]
+    assert "key" not in again.stdout
+
+
+def _family(process: subprocess.Popen) -> list[int]:
+    """The pids of a session's process and of every process it started (servers, workers)."""
+    return [process.pid, *(child.pid for child in psutil.Process(process.pid).children(recursive=True))]
+
+
+def test_a_session_that_ends_tells_its_frontends(tmp_path):
+    with _serving(tmp_path, 1) as (process, session, env):
+        client = core.attach(session)
+        family = _family(process)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(TIMEOUT) == 0
+        assert client.replica.wait_for(lambda model: model.ended is not None, TIMEOUT)
+        assert client.link_state == "ended: stopped by SIGTERM"
+        client.detach()
+    assert wait_for_no_servers(family)
+
+
+LINGERING = """
+from core import MPICommandClient
+client = MPICommandClient(servers=2)
+client.start_services()
+client.push_command_request("answer = 42", block=True, target_server=[1, 2])
+client.stop_services()
+print("the script is done", flush=True)
+"""
+
+
+def test_a_listening_program_lingers_for_frontends_then_ends(tmp_path):
+    script = script_file(tmp_path, LINGERING)
+    with _serving(tmp_path, 2, "--listen", "--linger", "0.1", str(script)) as (process, _, env):
+        assert _read_line(process).strip() == "the script is done"
+        family = _family(process)
+        with core.attach() as client:
+            assert client.info.kind == "listen" and client.info.program == str(script)
+            [response] = client.push_command_request("answer", block=True, target_server=2)
+            assert response["ret"] == 42
+            assert client.replica.wait_for(lambda model: model.ended is not None, TIMEOUT)
+            assert client.link_state == "ended: its linger of 0.1 minute(s) ended"
+        assert process.wait(TIMEOUT) == 0
+    assert "the program ended (status 0)" in (tmp_path / "session.err").read_text()
+    assert wait_for_no_servers(family)
+
+
+def test_sigterm_stops_a_headless_session_with_nothing_left_behind(tmp_path):
+    with _serving(tmp_path, 2) as (process, session, env):
+        family = _family(process)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(TIMEOUT) == 0
+    assert len(family) >= 5 and wait_for_no_servers(family)  # the session, 2 ranks, 2 workers
