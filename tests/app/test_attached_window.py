@@ -41,7 +41,8 @@ def _serving(tmp: Path, servers: int):
                "MPIPANEL_STATE_DIR": str(tmp / "state")}
         with open(tmp / "session.err", "w") as stderr:
             process = subprocess.Popen([sys.executable, "-m", "core", "--serve", "--servers", str(servers)],
-                                       stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=tmp)
+                                       stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=tmp,
+                                       start_new_session=True)  # MPICH may kill its launcher's process group
             try:
                 if not select.select([process.stdout], [], [], TIMEOUT)[0]:
                     raise TimeoutError("the session never said its id")
