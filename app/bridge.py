@@ -88,6 +88,8 @@ class SessionBridge(QObject):
         """`frontend`: a `core.frontends.frontend.SessionFrontend`."""
         super().__init__(parent)
         self.frontend = frontend
+        self.attached = not isinstance(frontend, LocalFrontend)
+        """The session lives in another process: the window reaches it through a link."""
         self.info: SessionInfo | None = frontend.info
         self.model: SessionModel | None = None
         self._opened = False

@@ -63,14 +63,10 @@ class SessionStatus(QObject):
         bridge.linkState.connect(self._on_link)
         bridge.sessionEnded.connect(self._on_ended)
 
-    @property
-    def attached(self) -> bool:
-        return self.closing == "ask"
-
     def title(self) -> str:
         info = self.bridge.info
         servers = f"{len(info.servers)} server{'s' if len(info.servers) != 1 else ''}"
-        if not self.attached:
+        if not self.bridge.attached:
             return f"mpipanel — session {info.session_id} · {info.launch_mode}, {servers}"
         what = f"{info.kind} {Path(info.program).name}" if info.program else info.kind
         return f"mpipanel — {info.session_id} on {info.host} ({what}, {servers}) · attached"
@@ -79,7 +75,7 @@ class SessionStatus(QObject):
     def add_labels(self, bar: QStatusBar) -> None:
         bar.addPermanentWidget(self.link_label)
         bar.addPermanentWidget(self.log_label)
-        self._show_link("attaching…" if self.attached else "")
+        self._show_link("attaching…" if self.bridge.attached else "")
 
     def add_actions(self, menu: QMenu) -> None:
         self.attach_action = menu.addAction("&Attach…", self.attachRequested.emit)
@@ -93,11 +89,11 @@ class SessionStatus(QObject):
 
     # ----- what the session and its link say -------------------------------------------------
     def show_snapshot(self) -> None:
-        if self.attached and not self.ended:
+        if self.bridge.attached and not self.ended:
             self._show_link(self.bridge.link or "up")
 
     def _on_link(self, state: str) -> None:
-        if self.attached:  # the window's own session has no link to speak of
+        if self.bridge.attached:  # a session in this process has no link to speak of
             self._show_link(state)
 
     def _on_ended(self, reason: str) -> None:
@@ -115,7 +111,7 @@ class SessionStatus(QObject):
         elif state.startswith("ended:"):
             text, colour = f"session ended:{state[len('ended:'):]}", "#c62828"
         elif state.startswith("down:"):
-            text, colour = f"link down:{state[len('down:'):]}", "#ef6c00"
+            text, colour = f"link down:{state[len('down:'):]} · reconnecting…", "#ef6c00"
         else:
             text, colour = state, ""
         self.link_label.setText(text)
