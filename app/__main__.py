@@ -160,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     from .bridge import own_session
     session = own_session(client)
     host = session.frontend.host
-    listener = listen(host)
     window = MainWindow(session, theme=args.theme, closing="stop")
+    listener = None
 
     def display_lost() -> None:
         print("mpipanel: the display went away; stopping the servers and quitting", file=sys.stderr)
@@ -176,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     # set before the window shows, or a Ctrl+C at that moment tears Qt down under it.
     signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
     window.show()
+    listener = listen(host)  # once the window is up and Ctrl+C closes it
     gc.freeze()  # the objects of start-up stay: full collections need not walk them again
     open_session_and_script(window, args)
     loop = qasync.QEventLoop(app)

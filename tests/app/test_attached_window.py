@@ -193,6 +193,29 @@ def test_a_large_result_stays_at_the_session_until_its_response_is_shown(qtbot, 
     window.session.detach_action.trigger()
 
 
+def test_an_attached_window_runs_client_code_saves_the_session_and_replays_it(qtbot, headless, tmp_path):
+    _process, session, _env, _tmp = headless
+    window = _attached(qtbot, session)
+    [printing] = _sent(qtbot, window, "print('on rank 0')", [0])
+    [on_client] = _sent(qtbot, window, "6 * 7", [0])
+    assert _finished(qtbot, window, on_client)["ret"] == 42
+    assert window.history.model_.row_of(printing).server == 0
+    qtbot.waitUntil(lambda: "on rank 0" in [line.text for line in window.client_pane.output.lines])
+    [kept] = _sent(qtbot, window, "kept = 'kept'; kept", [2])
+    _finished(qtbot, window, kept)
+    window.save_script(tmp_path / "saved.py", only_successful=True)
+    qtbot.waitUntil((tmp_path / "saved.py").exists, timeout=TIMEOUT * 1000)  # written here, by the window
+    assert "kept = 'kept'; kept" in (tmp_path / "saved.py").read_text()
+    log = tmp_path / "recorded.py"
+    log.write_text("client.push_command_request('x = 20', target_server=3, block=True)\n"
+                   "client.push_command_request('x + 1', target_server=3, block=True)\n")
+    panel = window.open_session(log)
+    panel.run_from(0)
+    qtbot.waitUntil(lambda: panel.model.text(1, 4) == "21", timeout=TIMEOUT * 1000)
+    assert {row.origin for row in window.history.model_.rows[-2:]} == {"replay"}
+    window.session.detach_action.trigger()
+
+
 def test_closing_an_attached_window_asks_whether_to_detach_or_stop_the_session(qtbot, tmp_path):
     with _serving(tmp_path, 1) as (process, session, _env):
         window = _attached(qtbot, session)
