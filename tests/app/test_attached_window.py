@@ -216,6 +216,28 @@ def test_an_attached_window_runs_client_code_saves_the_session_and_replays_it(qt
     window.session.detach_action.trigger()
 
 
+def test_a_window_whose_link_drops_says_so_and_catches_up_once_it_is_back(qtbot, headless):
+    """The session's process is stopped (SIGSTOP) until the link is dead, then let go on."""
+    process, session, _env, _tmp = headless
+    window = _attached(qtbot, session)
+    link = window.findChild(type(window.message), "linkLabel")
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        qtbot.waitUntil(lambda: link.text().startswith("link down: "), timeout=TIMEOUT * 1000)
+        assert link.text().endswith(" · reconnecting…")
+        window.targets.select([1])
+        window.run("'while the link is down'")
+        qtbot.waitUntil(lambda: window.message.text().startswith("Not sent: "))
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+    qtbot.waitUntil(lambda: link.text().endswith(" · link up"), timeout=TIMEOUT * 1000)
+    [command_id] = _sent(qtbot, window, "'after the link came back'", [1])
+    assert _finished(qtbot, window, command_id)["ret"] == "after the link came back"
+    qtbot.waitUntil(lambda: _settled(window), timeout=TIMEOUT * 1000)
+    assert _history(window) == _logged_history(window.bridge.info.session_log_path)
+    window.session.detach_action.trigger()
+
+
 def test_closing_an_attached_window_asks_whether_to_detach_or_stop_the_session(qtbot, tmp_path):
     with _serving(tmp_path, 1) as (process, session, _env):
         window = _attached(qtbot, session)
