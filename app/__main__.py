@@ -137,7 +137,6 @@ def main(argv: list[str] | None = None) -> int:
         switch.set_up_servers(str(Path.cwd()))
         switch.set_up_client_side()
     import qasync
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from core.client.command_client import stop_everything
@@ -174,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         on_xlib_display_loss(display_lost)
     # Ctrl+C in the terminal closes the window as File > Quit does (asking if commands run);
     # set before the window shows, or a Ctrl+C at that moment tears Qt down under it.
-    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
+    close_on_ctrl_c(window)
     window.show()
     listener = listen(host)  # once the window is up and Ctrl+C closes it
     gc.freeze()  # the objects of start-up stay: full collections need not walk them again
@@ -193,6 +192,24 @@ def main(argv: list[str] | None = None) -> int:
     window.deleteLater()
     app.processEvents()
     return 0
+
+
+def close_on_ctrl_c(window) -> None:
+    """Ctrl+C in the terminal closes `window` as File > Quit does. Python runs a signal's handler
+    only between two bytecodes of the main thread, and a Qt event loop with nothing to do runs none
+    (an ended session sends nothing): the signal's wake-up byte, watched by a QSocketNotifier,
+    makes the loop run Python code at once."""
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier, QTimer
+    receiver, sender = socket.socketpair()
+    for end in (receiver, sender):
+        end.setblocking(False)
+    signal.set_wakeup_fd(sender.fileno())
+    notifier = QSocketNotifier(receiver.fileno(), QSocketNotifier.Type.Read, window)
+    notifier.activated.connect(lambda: receiver.recv(64))
+    notifier.ends = (receiver, sender)  # kept open as long as the notifier
+    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
 
 
 def listen(host):
@@ -236,7 +253,7 @@ def attach_main(args: argparse.Namespace) -> int:
 
     def make_window(bridge):
         window = MainWindow(bridge, theme=args.theme, closing="ask")
-        signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
+        close_on_ctrl_c(window)
         QTimer.singleShot(0, lambda: open_session_and_script(window, args))
         return window
 
