@@ -4,19 +4,15 @@ reattaching to exactly the session log's history, two windows at once, and the D
 question on closing."""
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import select
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from gui_helpers import answer_next_dialog
-from mpi_helpers import REPO, private_runtime_dir, script_file
+from mpi_helpers import logged_history, script_file, serving
 
 TIMEOUT = 120
 
@@ -32,31 +28,10 @@ with core.attach(sys.argv[1]) as client:
 """
 
 
-@contextlib.contextmanager
-def _serving(tmp: Path, servers: int):
-    """`python -m core --serve --servers K` in a runtime directory of its own, which this process
-    uses too: (process, session id). Stopped with SIGTERM on the way out if it still runs."""
-    with private_runtime_dir() as runtime:
-        env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_RUNTIME_DIR": str(runtime),
-               "MPIPANEL_STATE_DIR": str(tmp / "state")}
-        with open(tmp / "session.err", "w") as stderr:
-            process = subprocess.Popen([sys.executable, "-m", "core", "--serve", "--servers", str(servers)],
-                                       stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=tmp,
-                                       start_new_session=True)  # MPICH may kill its launcher's process group
-            try:
-                if not select.select([process.stdout], [], [], TIMEOUT)[0]:
-                    raise TimeoutError("the session never said its id")
-                yield process, process.stdout.readline().split()[1].rstrip(":"), env
-            finally:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-                assert process.wait(TIMEOUT) == 0, (tmp / "session.err").read_text()
-
-
 @pytest.fixture(scope="module")
 def headless(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("headless")
-    with _serving(tmp, 4) as served:
+    with serving(tmp, 4) as served:
         yield (*served, tmp)
 
 
@@ -85,18 +60,6 @@ def _gone(window) -> bool:
 
 def _history(window) -> list[list]:
     return [[row.id, row.command, row.server, row.status, row.origin] for row in window.history.model_.rows]
-
-
-def _logged_history(path: str) -> list[list]:
-    """Every command of a session log: [id, command, server, status, origin], in id order."""
-    commands: dict[int, list] = {}
-    for line in Path(path).read_text().splitlines():
-        entry = json.loads(line)
-        if entry["event"] == "queued":
-            commands[entry["id"]] = [entry["id"], entry["command"], None, "queued", entry["origin"]]
-        elif entry["event"] == "finished":
-            commands[entry["id"]][2:4] = [entry["server"], entry["status"]]
-    return [commands[i] for i in sorted(commands)]
 
 
 def _settled(window) -> bool:
@@ -157,7 +120,7 @@ def test_the_session_goes_on_without_a_window_and_a_reattached_one_matches_its_l
     assert finished.stdout.strip() == "12", finished.stderr
     window = _attached(qtbot, session)
     qtbot.waitUntil(lambda: _settled(window), timeout=TIMEOUT * 1000)
-    assert _history(window) == _logged_history(window.bridge.info.session_log_path)
+    assert _history(window) == logged_history(window.bridge.info.session_log_path)
     assert sum("] meanwhile " in line.text for line in window.all_pane.output.lines) == 12  # "[2] meanwhile 1"
     window.session.detach_action.trigger()
 
@@ -171,7 +134,7 @@ def test_two_attached_windows_see_the_same_history_in_the_same_order(qtbot, head
     for window in (one, other):
         _finished(qtbot, window, max(sent))
         qtbot.waitUntil(lambda window=window: _settled(window), timeout=TIMEOUT * 1000)
-    assert _history(one) == _history(other) == _logged_history(one.bridge.info.session_log_path)
+    assert _history(one) == _history(other) == logged_history(one.bridge.info.session_log_path)
     assert {row.origin for row in one.history.model_.rows if row.id in sent} == {one.bridge.frontend.label}
     for window in (one, other):
         window.session.detach_action.trigger()
@@ -234,12 +197,12 @@ def test_a_window_whose_link_drops_says_so_and_catches_up_once_it_is_back(qtbot,
     [command_id] = _sent(qtbot, window, "'after the link came back'", [1])
     assert _finished(qtbot, window, command_id)["ret"] == "after the link came back"
     qtbot.waitUntil(lambda: _settled(window), timeout=TIMEOUT * 1000)
-    assert _history(window) == _logged_history(window.bridge.info.session_log_path)
+    assert _history(window) == logged_history(window.bridge.info.session_log_path)
     window.session.detach_action.trigger()
 
 
 def test_closing_an_attached_window_asks_whether_to_detach_or_stop_the_session(qtbot, tmp_path):
-    with _serving(tmp_path, 1) as (process, session, _env):
+    with serving(tmp_path, 1) as (process, session, _env):
         window = _attached(qtbot, session)
         asked = answer_next_dialog("Cancel")
         window.close()
