@@ -8,6 +8,7 @@ worker, `CLIENT_RANK`), which shows what client code and scripts print and log, 
 """
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -19,9 +20,10 @@ from core.casa.log_lines import parse_line
 from core.events import CLIENT_RANK
 from core.wire.messages import LogItem
 
+from .backlog import OUTPUT, Part
 from .command_text import headline
 from .output_view import Line, OutputView, log_kind
-from .result_view import ResultView, summary
+from .result_view import NOT_HERE, ResultView, is_freed, summary
 from .server_states import STATE_COLORS
 from .traceback_view import TracebackView
 from .variable_explorer import VariableExplorer
@@ -33,8 +35,10 @@ def result_line(response: dict[str, Any]) -> Line:
     command = headline(response["command"], response.get("parameters"), 60)
     head = f"── #{response['id']} {response['status']} in {took * 1e3:.1f} ms: {command}"
     if response["successful"]:
-        if response.get("ret_dropped"):
-            return Line("done", f"{head} → {response['ret_dropped']['summary']['type']} (freed)")
+        dropped = response.get("ret_dropped")
+        if dropped:
+            where = NOT_HERE.get(dropped["reason"], "freed")
+            return Line("done", f"{head} → {dropped['summary']['type']} ({where})")
         return Line("done", f"{head} → {summary(response['ret'])}" if response["mode"] == "eval" else head)
     reason = (response.get("traceback") or "").strip().splitlines()
     return Line("failed", f"{head} ✘ {reason[-1] if reason else response['status']}")
@@ -79,6 +83,10 @@ class LineSplitter:
 class ResponsePanel(QWidget):
     """A command's response: a heading, then its result tree or its traceback."""
 
+    resultWanted = Signal(int)
+    """A command's response shown on demand has its result at the session (too large to come to
+    an attached window with the events): the window fetches it and shows it (`show_fetched`)."""
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.heading = QLabel("No command has finished here yet.", self, objectName="responseHeading")
@@ -115,19 +123,25 @@ class ResponsePanel(QWidget):
         if response is not None:
             self.show_response(response)
 
-    def show_response(self, response: dict[str, Any]) -> None:
+    def show_response(self, response: dict[str, Any], fetch: bool = False) -> None:
+        """Show `response`; with `fetch`, ask for its result if the session kept it (`resultWanted`)."""
         self._turn.stop()
         self._arrived = None
         self.response = response
         took = (response.get("time_end") or 0) - (response.get("time_start") or 0)
         reset = " — the server's namespace was reset" if response.get("namespace_reset") else ""
         where = "the client" if response["server"] == CLIENT_RANK else f"server {response['server']}"
-        freed = " — its result was freed" if response.get("ret_dropped") else ""
+        dropped = response.get("ret_dropped")
+        fetching = fetch and dropped is not None and dropped["reason"] == "link"
+        freed = "" if not dropped else " — its result was freed" if is_freed(dropped) else \
+            f" — its result is {NOT_HERE[dropped['reason']]}" + (" (fetching it…)" if fetching else "")
         self.heading.setText(f"<b>#{response['id']}</b> on {where}: "
                              f"<b>{response['status']}</b> in {took * 1e3:.1f} ms{reset}{freed}")
-        if response.get("ret_dropped"):
-            self.result.show_dropped(response["ret_dropped"], response.get("ret_size"))
+        if dropped:
+            self.result.show_dropped(dropped, response.get("ret_size"))
             self.stack.setCurrentWidget(self.result)
+            if fetching:
+                self.resultWanted.emit(response["id"])
         elif response["successful"] or not response.get("traceback"):
             self.result.show_value(response["ret"])
             self.stack.setCurrentWidget(self.result)
@@ -135,6 +149,11 @@ class ResponsePanel(QWidget):
             self.traceback.show_traceback(response["traceback"])
             self.stack.setCurrentWidget(self.traceback)
 
+
+    def show_fetched(self, response: dict[str, Any]) -> None:
+        """The whole response of the command shown, fetched from the session (`resultWanted`)."""
+        if self.response is not None and self.response["id"] == response["id"]:
+            self.show_response(response)
 
     def show_value(self, heading: str, key: str, value: Any) -> None:
         """A value that is no command's result (a pulled variable) under its own heading."""
@@ -157,6 +176,9 @@ class ServerPane(QWidget):
         self.setObjectName("allServersPane" if rank is None else "clientPane" if rank == CLIENT_RANK
                            else f"serverPane{rank}")
         self.splitter_lines = LineSplitter(prefix_servers=rank is None)
+        self._backlog: tuple[list[Part], int, dict[int, Line]] | None = None
+        """A session's backlog to draw when the pane first shows (`show_backlog`)."""
+        self._arrived_since_backlog = False
         self.output = OutputView(self)
         self.response = ResponsePanel(self)
         self.explorer = (None if rank == CLIENT_RANK else  # the client-side worker is no server
@@ -207,6 +229,48 @@ class ServerPane(QWidget):
         lines = self.splitter_lines.flush(response["server"]) if response["server"] is not None else []
         self.output.append_lines([*lines, result_line(response)])
         self.response.show_arrived(response)
+        self._arrived_since_backlog = True
+
+    def show_backlog(self, parts: list[Part], dropped: int, result_lines: dict[int, Line]) -> None:
+        """Show a session's backlog (`app.backlog`) instead of what was shown: at once if the pane
+        is in sight, else when it first shows (a session of many servers has many panes no one
+        looks at), before what came meanwhile. `result_lines`: the lines of finished commands by
+        id, shared by the panes of one snapshot (each command's is made once)."""
+        self.output.clear_lines()
+        self.splitter_lines = LineSplitter(prefix_servers=self.rank is None)
+        self._backlog = (parts, dropped, result_lines)
+        self._arrived_since_backlog = False
+        if self.isVisible():
+            self._draw_backlog()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._backlog is not None:
+            self._draw_backlog()
+
+    def _draw_backlog(self) -> None:
+        (parts, dropped, result_lines), self._backlog = self._backlog, None
+        since = (self.output.lines, self.output.dropped)
+        splitter = LineSplitter(prefix_servers=self.rank is None)
+        lines: list[Line] = []
+        last = None
+        for (server, kind), group in itertools.groupby(parts, key=lambda part: (part.server, part.kind)):
+            if kind == OUTPUT:
+                lines += splitter.feed(server, [part.what for part in group])
+                continue
+            for part in group:
+                last = part.what
+                line = result_lines.get(last["id"])
+                if line is None:
+                    line = result_lines[last["id"]] = result_line(last)
+                lines += [*splitter.flush(server), line]
+        for server in {server for server, _stream in splitter.partial}:
+            lines += splitter.flush(server)
+        self.output.clear_lines()
+        self.output.append_lines(lines, dropped)
+        self.output.append_lines(*since)
+        if last is not None and not self._arrived_since_backlog:
+            self.response.show_response(last)
 
     def set_status(self, status: dict[str, Any]) -> None:
         if self.rank is None:

@@ -16,15 +16,29 @@
     python -m benchmarks.gui answers SERVERS ROUNDS
         the longest stall while SERVERS servers answer one tiny command at once (median and
         maximum over ROUNDS commands)
+    python -m benchmarks.gui attach SERVERS COMMANDS
+        a session of SERVERS servers in another process that ran COMMANDS commands: time from
+        attaching a window to it until the window is up and its event loop answers
+    python -m benchmarks.gui click_attached ROUNDS / stall_attached SERVERS SECONDS LINES_PER_S
+        click and stall, with the window attached to a session in another process
+    python -m benchmarks.gui serve SERVERS
+        the session the attached figures use: as mpipanel's own (servers at the window's nice),
+        in a process of its own, until SIGTERM; prints its id first
 
 Prints one JSON object.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
+import select
+import signal
 import statistics
+import subprocess
 import sys
+import tempfile
+import threading
 import time
 
 import psutil
@@ -35,8 +49,9 @@ from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app.__main__ import SERVER_NICE
+from app.bridge import own_session
 from app.main_window import MainWindow
-from benchmarks.measurement import measure_main
+from benchmarks.measurement import REPO, measure_main
 from core import MPICommandClient
 
 WINDOW_SIZE = (1500, 920)
@@ -59,16 +74,74 @@ def _window(servers: int) -> tuple[QApplication, MPICommandClient, MainWindow]:
     app = QApplication.instance() or QApplication([])
     client = MPICommandClient(servers=servers, print_output=False, session_log=False, server_nice=SERVER_NICE)
     client.start_services()
-    window = MainWindow(client, theme="light", owns_client=False)
+    window = MainWindow(own_session(client), theme="light", closing="detach")
+    _settle(app, window)
+    return app, client, window
+
+
+def _settle(app: QApplication, window: MainWindow) -> None:
+    """Show the window and let start-up happen: the first paint of every widget, the first chart
+    sample and the servers' first status are not what a figure measures."""
     window.resize(*WINDOW_SIZE)
     window.show()
-    # The first paint of every widget, the first chart sample and the servers' first status are
-    # start-up, not what a figure measures: let them happen before it starts.
+    _wait(app, lambda: window.bridge.model is not None)
     samples = window.chart.samples
-    _wait(app, lambda: window.chart.samples > samples and all(window.chart.status.get(rank)
-                                                              for rank in client.server_ranks()))
+    _wait(app, lambda: window.chart.samples > samples
+          and all(window.bridge.model.state_of(rank) != "starting" for rank in window.bridge.ranks))
     gc.freeze()  # as `mpipanel` does once its window is up
-    return app, client, window
+
+
+def _close(window: MainWindow, client: MPICommandClient) -> None:
+    """Detach the window, end its session and stop the servers."""
+    window.close()
+    window.bridge.frontend.host.close()
+    client.stop_services()
+
+
+@contextlib.contextmanager
+def _served(servers: int):
+    """A session of `servers` servers in a process of its own (`serve`), found through a runtime
+    directory of its own: its id."""
+    runtime = tempfile.mkdtemp(prefix="mpipanel-bench-rt-", dir="/tmp")
+    os.environ["XDG_RUNTIME_DIR"] = runtime
+    process = subprocess.Popen([sys.executable, "-m", "benchmarks.gui", "serve", str(servers)], stdout=subprocess.PIPE,
+                               text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+                               start_new_session=True)  # MPICH may kill its launcher's process group
+    try:
+        if not select.select([process.stdout], [], [], 300)[0]:
+            raise TimeoutError("the session did not start")
+        yield process.stdout.readline().strip()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(120)
+
+
+def _attached(app: QApplication, session: str) -> MainWindow:
+    from app.attaching import open_attached
+    windows: list[MainWindow] = []
+    open_attached(session, lambda bridge: windows.append(MainWindow(bridge, theme="light", closing="detach"))
+                  or windows[-1], on_failure=lambda reason: sys.exit(f"cannot attach: {reason}"))
+    _wait(app, lambda: bool(windows))
+    return windows[0]
+
+
+def serve(servers: int) -> dict:
+    """The session of the attached figures, as mpipanel's own (servers at the window's nice, which
+    `python -m core --serve` does not ask for), until SIGTERM."""
+    from core.frontends.host import SessionHost
+    from core.frontends.listener import Listener
+    client = MPICommandClient(servers=servers, print_output=False, session_log=False, server_nice=SERVER_NICE)
+    client.start_services()
+    host = SessionHost(client, info_kind="serve")
+    listener = Listener(host)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(host.info.session_id, flush=True)
+    while not stop.wait(0.5):
+        pass
+    host.stop("the benchmark ended")
+    listener.close()
+    return {}
 
 
 def _wait(app: QApplication, done) -> None:
@@ -101,44 +174,61 @@ class StallMeter:
         self._beat.stop()
 
 
-def _answered(window: MainWindow, ids: list[int]):
-    rows = window.history.model_
-    return lambda: all(rows.row_of(i) and rows.row_of(i).response for i in ids)
+def _answered(window: MainWindow):
+    """True once the window's history has the responses of the commands it sent last (an attached
+    window learns their ids a round trip after sending)."""
+    futures, rows = list(window.last_futures), window.history.model_
+    return lambda: all(f.command_id is not None and rows.row_of(f.command_id) and rows.row_of(f.command_id).response
+                       for f in futures)
 
 
 def stall(servers: int, seconds: float, rate: int) -> dict:
     app, client, window = _window(servers)
+    result = _stall(app, window, seconds, rate)
+    _close(window, client)
+    return result
+
+
+def stall_attached(servers: int, seconds: float, rate: int) -> dict:
+    app = QApplication.instance() or QApplication([])
+    with _served(servers) as session:
+        window = _attached(app, session)
+        _settle(app, window)
+        result = _stall(app, window, seconds, rate)
+        window.close()
+    return result
+
+
+def _stall(app: QApplication, window: MainWindow, seconds: float, rate: int) -> dict:
     process = psutil.Process()
     rss_before = process.memory_info().rss
     meter = StallMeter()
-    window.targets.select(client.server_ranks())
-    ids = window.run(FLOOD.format(seconds=seconds, rate=rate, per_tick=max(1, rate // 1000)))
+    window.targets.select(window.bridge.ranks)
+    window.run(FLOOD.format(seconds=seconds, rate=rate, per_tick=max(1, rate // 1000)))
     meter.start()
-    _wait(app, _answered(window, ids))
+    _wait(app, _answered(window))
     meter.stop()
     lines = sum(window.panes[rank].output.line_count + window.panes[rank].output.dropped
-                for rank in client.server_ranks())
-    result = {"longest_stall_ms": meter.longest_ms,
-              "memory_growth_mb": (process.memory_info().rss - rss_before) / 1e6, "lines_seen": lines}
-    window.detach()
-    client.stop_services()
-    return result
+                for rank in window.bridge.ranks)
+    return {"longest_stall_ms": meter.longest_ms,
+            "memory_growth_mb": (process.memory_info().rss - rss_before) / 1e6, "lines_seen": lines}
 
 
 def big_result(size: int, rounds: int) -> dict:
     app, client, window = _window(1)
     window.targets.select([1])
-    _wait(app, _answered(window, window.run(f"import numpy as np; big = np.ones({size}, dtype=np.uint8)")))
+    window.run(f"import numpy as np; big = np.ones({size}, dtype=np.uint8)")
+    _wait(app, _answered(window))
     meter = StallMeter()
     meter.start()
     times = []
     for _ in range(rounds):
         start = time.perf_counter()
-        _wait(app, _answered(window, window.run("big")))
+        window.run("big")
+        _wait(app, _answered(window))
         times.append((time.perf_counter() - start) * 1e3)
     meter.stop()
-    window.detach()
-    client.stop_services()
+    _close(window, client)
     return {"median_ms": statistics.median(times), "longest_stall_ms": meter.longest_ms}
 
 
@@ -156,8 +246,7 @@ def idle(servers: int, seconds: float) -> dict:
     QTimer.singleShot(1000 + int(seconds * 1000), lambda: (mark(), app.quit()))
     app.exec()
     (cpu_before, start), (cpu_after, end) = marks
-    window.detach()
-    client.stop_services()
+    _close(window, client)
     return {"cpu_percent": (cpu_after - cpu_before) / (end - start) * 100}
 
 
@@ -175,7 +264,8 @@ def explorer(servers: int, names: int, rounds: int) -> dict:
     ranks = client.server_ranks()
     shown = window.all_pane.explorer.model_
     window.targets.select(ranks)
-    _wait(app, _answered(window, window.run(NAMESPACE.format(names=names))))
+    window.run(NAMESPACE.format(names=names))
+    _wait(app, _answered(window))
 
     def every_server_shows(name: str):
         return lambda: {rank for rank, entry in shown.rows if entry.name == name} == set(ranks)
@@ -191,31 +281,47 @@ def explorer(servers: int, names: int, rounds: int) -> dict:
         times.append((time.perf_counter() - start) * 1e3)
     meter.stop()
     rows = len(shown.rows)
-    window.detach()
-    client.stop_services()
+    _close(window, client)
     return {"longest_stall_ms": meter.longest_ms, "median_ms": statistics.median(times), "rows": rows}
 
 
 def answers(servers: int, rounds: int) -> dict:
     app, client, window = _window(servers)
     window.targets.select(client.server_ranks())
-    _wait(app, _answered(window, window.run("0")))
+    window.run("0")
+    _wait(app, _answered(window))
     stalls = []
     for round_ in range(rounds):
         meter = StallMeter()
         meter.start()
-        _wait(app, _answered(window, window.run(f"{round_} + 1")))
+        window.run(f"{round_} + 1")
+        _wait(app, _answered(window))
         settle = time.monotonic() + 0.1  # what the answers leave for later turns of the loop counts too
         _wait(app, lambda until=settle: time.monotonic() > until)
         meter.stop()
         stalls.append(meter.longest_ms)
-    window.detach()
-    client.stop_services()
+    _close(window, client)
     return {"median_stall_ms": statistics.median(stalls), "max_stall_ms": max(stalls)}
 
 
 def click(rounds: int) -> dict:
     app, client, window = _window(1)
+    result = _clicks(app, window, rounds)
+    _close(window, client)
+    return result
+
+
+def click_attached(rounds: int) -> dict:
+    app = QApplication.instance() or QApplication([])
+    with _served(1) as session:
+        window = _attached(app, session)
+        _settle(app, window)
+        result = _clicks(app, window, rounds)
+        window.close()
+    return result
+
+
+def _clicks(app: QApplication, window: MainWindow, rounds: int) -> dict:
     window.targets.select([1])
     window.editor.setPlainText("6 * 7")
     shown: dict[int, float] = {}
@@ -225,13 +331,37 @@ def click(rounds: int) -> dict:
     for _ in range(rounds):
         start = time.perf_counter()
         window.run_button.click()
-        [command_id] = window.last_sent
-        _wait(app, lambda sent=command_id: sent in shown)
-        assert window.panes[1].response.response["id"] == command_id
-        times.append((shown[command_id] - start) * 1e3)
-    window.detach()
-    client.stop_services()
+        [future] = window.last_futures
+        _wait(app, lambda sent=future: sent.command_id is not None and sent.command_id in shown)
+        assert window.panes[1].response.response["id"] == future.command_id
+        times.append((shown[future.command_id] - start) * 1e3)
     return {"median_ms": statistics.median(times), "max_ms": max(times)}
+
+
+def attach(servers: int, commands: int) -> dict:
+    """Attach a window to a session of `servers` servers that ran `commands` commands (each
+    printing a line): from the call until the window is up, drawn, and its event loop answers."""
+    import core
+    app = QApplication.instance() or QApplication([])
+    with _served(servers) as session:
+        with core.attach(session) as program:
+            ids = []
+            for index in range(commands):
+                ids += program.push_command_request(f"print('line', {index}); {index}",
+                                                    target_server=1 + index % servers)
+            program.get_command_response(ids, block=True, timeout=600)
+        gc.collect()
+        answered: list[float] = []
+        start = time.perf_counter()
+        window = _attached(app, session)
+        window.resize(*WINDOW_SIZE)
+        window.show()
+        _wait(app, lambda: window.windowHandle() is not None and window.windowHandle().isExposed())
+        QTimer.singleShot(0, lambda: answered.append(time.perf_counter()))
+        _wait(app, lambda: bool(answered))
+        rows = window.history.model_.rowCount()
+        window.close()
+    return {"usable_ms": (answered[0] - start) * 1e3, "rows": rows}
 
 
 if __name__ == "__main__":

@@ -3,21 +3,18 @@ programs attaching with `core.attach`, detaching, coming back, being killed; the
 frontend sees is the session log's."""
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 import pytest
 
 import core
-from mpi_helpers import REPO, private_runtime_dir, script_file, wait_for_no_servers
+from mpi_helpers import logged_history, read_line, script_file, serving, wait_for_no_servers
 
 TIMEOUT = 120
 
@@ -46,47 +43,11 @@ with core.attach(sys.argv[1]) as client:
 """
 
 
-def _env(runtime: Path, state: Path) -> dict:
-    return {**os.environ, "PYTHONPATH": str(REPO), "XDG_RUNTIME_DIR": str(runtime), "MPIPANEL_STATE_DIR": str(state)}
-
-
-def _read_line(process: subprocess.Popen, timeout: float = TIMEOUT) -> str:
-    """The process's next line of output, waiting at most `timeout`."""
-    deadline = time.monotonic() + timeout
-    while not select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"no line from {process.args} within {timeout:g} s")
-    return process.stdout.readline()
-
-
-@contextlib.contextmanager
-def _serving(tmp: Path, servers: int, *launch: str):
-    """`python -m core --serve --servers K` (or what `launch` says) in a runtime directory of its own:
-    (process, session id, environment); this process finds it too (`XDG_RUNTIME_DIR`). It is stopped with
-    SIGTERM on the way out, must end cleanly, and leave no connection file behind."""
-    with private_runtime_dir() as runtime:
-        env = _env(runtime, tmp / "state")
-        stderr = open(tmp / "session.err", "w")  # noqa: SIM115 - read by the tests while it runs
-        process = subprocess.Popen([sys.executable, "-m", "core", *(launch or ("--serve", "--servers", str(servers)))],
-                                   stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=tmp)
-        try:
-            line = _read_line(process) if not launch or "--serve" in launch else ""
-            session = line.split()[1].rstrip(":") if line else None
-            yield process, session, env
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-            code = process.wait(TIMEOUT)
-            stderr.close()
-            assert code == 0, (tmp / "session.err").read_text()
-            assert not list(runtime.glob("mpipanel/*"))
-
-
 @pytest.fixture(scope="module")
 def headless(tmp_path_factory):
     """A headless session with four servers, shared by this module's tests."""
     tmp = tmp_path_factory.mktemp("headless")
-    with _serving(tmp, 4) as (process, session, env):
+    with serving(tmp, 4) as (process, session, env):
         yield process, session, env, tmp
     assert wait_for_no_servers()
 
@@ -94,20 +55,8 @@ def headless(tmp_path_factory):
 def _frontend(env: dict, session: str, marker: str) -> subprocess.Popen:
     process = subprocess.Popen([sys.executable, "-c", FRONTEND, session, marker], stdout=subprocess.PIPE, text=True,
                                env=env, cwd="/")
-    assert _read_line(process).strip() == "attached"
+    assert read_line(process).strip() == "attached"
     return process
-
-
-def _logged_history(path: str) -> list[list]:
-    """Every command of a session log: [id, command, server, status, origin], in id order."""
-    commands: dict[int, list] = {}
-    for line in Path(path).read_text().splitlines():
-        entry = json.loads(line)
-        if entry["event"] == "queued":
-            commands[entry["id"]] = [entry["id"], entry["command"], None, "queued", entry["origin"]]
-        elif entry["event"] == "finished":
-            commands[entry["id"]][2:4] = [entry["server"], entry["status"]]
-    return [commands[i] for i in sorted(commands)]
 
 
 def _replica_history(client) -> list[list]:
@@ -138,7 +87,7 @@ def test_reattaching_shows_a_history_equal_to_the_session_log(headless):
         client.push_command_request("'seen by the next one'", block=True, target_server=3)
     with core.attach(session) as client:
         _settled(client)
-        assert _replica_history(client) == _logged_history(client.info.session_log_path)
+        assert _replica_history(client) == logged_history(client.info.session_log_path)
         assert _replica_history(client)[-1][1] == "'seen by the next one'"
 
 
@@ -153,8 +102,8 @@ def test_two_frontends_see_a_thousand_commands_as_the_log_has_them(headless):
         client.push_command_request("'end of the thousand'", block=True, target_server=2)
         _settled(client)
         mine = _replica_history(client)
-        logged = _logged_history(client.info.session_log_path)
-    theirs = json.loads(_read_line(watcher))
+        logged = logged_history(client.info.session_log_path)
+    theirs = json.loads(read_line(watcher))
     assert watcher.wait(TIMEOUT) == 0
     assert mine == logged and theirs == logged
     assert {origin for command_id, _, _, _, origin in logged if command_id in ids} == {client.frontend.label}
@@ -209,7 +158,7 @@ def _family(process: subprocess.Popen) -> list[int]:
 
 
 def test_a_session_that_ends_tells_its_frontends(tmp_path):
-    with _serving(tmp_path, 1) as (process, session, env):
+    with serving(tmp_path, 1) as (process, session, env):
         client = core.attach(session)
         family = _family(process)
         process.send_signal(signal.SIGTERM)
@@ -232,8 +181,8 @@ print("the script is done", flush=True)
 
 def test_a_listening_program_lingers_for_frontends_then_ends(tmp_path):
     script = script_file(tmp_path, LINGERING)
-    with _serving(tmp_path, 2, "--listen", "--linger", "0.25", str(script)) as (process, _, env):
-        assert _read_line(process).strip() == "the script is done"
+    with serving(tmp_path, 2, "--listen", "--linger", "0.25", str(script)) as (process, _, env):
+        assert read_line(process).strip() == "the script is done"
         family = _family(process)
         with core.attach() as client:
             assert client.info.kind == "listen" and client.info.program == str(script)
@@ -247,7 +196,7 @@ def test_a_listening_program_lingers_for_frontends_then_ends(tmp_path):
 
 
 def test_sigterm_stops_a_headless_session_with_nothing_left_behind(tmp_path):
-    with _serving(tmp_path, 2) as (process, session, env):
+    with serving(tmp_path, 2) as (process, session, env):
         family = _family(process)
         process.send_signal(signal.SIGTERM)
         assert process.wait(TIMEOUT) == 0

@@ -5,7 +5,8 @@ never import each other; the workers (a server's, and rank 0's client-side one i
 never reach MPI; the console uses the client it is given, never the client's modules; the
 frontends sit on top (they may use the client and the console; nothing below imports them, and
 their model needs neither); nothing imports Qt; no import cycles.
-app: only the bridge (and the launcher) reach the client's machinery; widgets get data types.
+app: only the launcher makes a client; only the bridge and the launcher build or drive a session;
+widgets get data types.
 """
 from __future__ import annotations
 
@@ -172,12 +173,25 @@ def test_no_import_cycles():
     assert cycles == []
 
 
-MACHINERY = ("core.client", "core.server", "core.replay", "core.roles", "core.environment", "mpi4py")
-"""What only the bridge and the launcher may import in app: whatever can take the client's lock."""
+SESSION_MACHINERY = ("core.frontends.host", "core.frontends.local", "core.frontends.remote",
+                     "core.frontends.listener", "core.replay", "core.roles", "core.environment", "core.server",
+                     "mpi4py")
+"""What builds or drives a session: only the bridge and the launcher may import it in app."""
+CLIENT_MACHINERY = ("core.client", "core.console")
+"""What can take the client's lock or run its worker: only the launcher, which starts the session."""
 
 
-@pytest.mark.parametrize("module", sorted(m for m in MODULES if _in(m, "app")
-                                          and m not in ("app.bridge", "app.__main__")))
-def test_widgets_reach_the_client_only_through_the_bridge(module):
-    names = GRAPH[module]
-    assert not [n for n in names if n.startswith(MACHINERY) or n in ("core.MPICommandClient", "core.MPIEnvironment")]
+def _app_imports(exempt: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(m, n) for m in sorted(MODULES) if _in(m, "app") and m not in exempt for n in GRAPH[m]]
+
+
+def test_widgets_reach_the_session_only_through_the_bridge():
+    assert [(m, n) for m, n in _app_imports(("app.bridge", "app.__main__"))
+            if n.startswith(SESSION_MACHINERY + CLIENT_MACHINERY)
+            or n in ("core.MPICommandClient", "core.MPIEnvironment")] == []
+
+
+def test_only_the_launcher_reaches_the_client():
+    """The window is a frontend of a session: the embedded window's too, "a window attached in-process
+    to its own session"; only `mpipanel`'s launcher makes the client whose session it shows."""
+    assert [(m, n) for m, n in _app_imports(("app.__main__",)) if n.startswith(CLIENT_MACHINERY)] == []

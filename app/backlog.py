@@ -1,0 +1,86 @@
+"""What a pane shows of a session it has just been handed (attach, or a reconnect that could not
+resume): each server's recent output with the line of every command that finished there, in the
+order they happened, as if the pane had been watching all along.
+
+The session keeps each server's newest output (`SessionModel.output`, whose items say the command
+that printed them) and every command's response, but no common clock between the two. A server
+runs one command at a time, so its output and its result lines are put in the order of the
+commands' start times, a command's output before its result line; output printed between commands
+stays after the one before it. The merged pane interleaves the servers the same way. Only the
+newest `MAX_LINES` a pane can hold are made into lines; the rest count as dropped, so handing a
+pane a long session costs what it shows, not what the session kept.
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterable, Iterator
+from typing import Any, NamedTuple
+
+from core.frontends.model import HistoryEntry, SessionModel
+from core.frontends.output import text_of
+
+from .output_view import MAX_LINES
+
+OUTPUT, RESULT = 0, 1
+
+
+class Part(NamedTuple):
+    """One piece of a pane's backlog: a server's output item, or a finished command's response."""
+
+    key: tuple[float, int, int]
+    """(start time of its command, OUTPUT before RESULT, order within the server)."""
+    server: int
+    kind: int
+    """OUTPUT or RESULT."""
+    what: Any
+    """The OutputItem/LogItem, or the response dict."""
+
+
+def server_parts(model: SessionModel, rank: int, finished: list[HistoryEntry]) -> list[Part]:
+    """Server `rank`'s backlog in the order it happened; `finished` are its finished commands."""
+    started = {entry.id: _start(entry) for entry in finished}
+    parts = [Part((started[entry.id], RESULT, 0), rank, RESULT, entry.response) for entry in finished]
+    backlog = model.output.get(rank)
+    last = float("-inf")
+    for order, item in enumerate(backlog.items if backlog is not None else ()):
+        last = started.get(item.command_id, last)
+        parts.append(Part((last, OUTPUT, order), rank, OUTPUT, item))
+    parts.sort(key=lambda part: part.key)
+    return parts
+
+
+def finished_by_server(model: SessionModel) -> dict[int, list[HistoryEntry]]:
+    by_server: dict[int, list[HistoryEntry]] = {}
+    for entry in model.history.values():
+        if entry.response is not None and entry.server is not None:
+            by_server.setdefault(entry.server, []).append(entry)
+    return by_server
+
+
+def newest(parts: Iterable[Part], lines: int = MAX_LINES) -> tuple[list[Part], int]:
+    """The newest parts that make at most about `lines` lines, oldest first, and the lines left out."""
+    kept: list[Part] = []
+    count = 0
+    ordered = list(parts)
+    for index in range(len(ordered) - 1, -1, -1):
+        count += _lines_of(ordered[index])
+        if count > lines:
+            left_out = sum(_lines_of(part) for part in itertools.islice(ordered, index + 1))
+            return ordered[index + 1:], left_out
+        kept.append(ordered[index])
+    kept.reverse()
+    return kept, 0
+
+
+def merged(per_server: Iterable[list[Part]]) -> Iterator[Part]:
+    """Every server's parts in one order, for the merged pane."""
+    return heapq.merge(*per_server, key=lambda part: part.key)
+
+
+def _start(entry: HistoryEntry) -> float:
+    return entry.time_started if entry.time_started is not None else entry.time_queued
+
+
+def _lines_of(part: Part) -> int:
+    return 1 if part.kind == RESULT else max(1, text_of(part.what).count("\n"))
