@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 
 import core
-from mpi_helpers import REPO, script_file
+from mpi_helpers import REPO, history_rows, replica_history, script_file
 from services import JOB_ENDED_STATES, SshLogin, SlurmCluster, SlurmJob
-from session_logs import logged_history, replica_history
 from xvfb_display import wait_until
 
 EXAMPLES = REPO / "examples" / "slurm"
@@ -77,7 +76,7 @@ def test_a_batch_job_is_watched_and_steered_over_ssh_then_completes_after_its_li
         label = client.frontend.label
     with core.attach(url, remote_python=FAR_PYTHON, ssh=ssh) as again:
         history = replica_history(again)
-        assert history == logged_history(again.session_log())
+        assert history == history_rows(again.session_log())
         assert history[-1] == [history[-1][0], "process(100, 0)", 3, "done", label]
     assert slurm.wait_until_ended(job, TIMEOUT) == "COMPLETED", job.read_output()
     output = job.read_output()

@@ -5,10 +5,11 @@ comes back with the session's exact history and no line twice; each way ssh can 
 message; a bridge of another version, and a session that ended meanwhile, are said by name.
 
 The far side runs this tree (ssh carries no environment: the far side's Python is `env
-PYTHONPATH=... python`, passed as remote_python) and finds the session in this module's runtime
-directory (`MPIPANEL_RUNTIME_DIR`, in the session's environment and the bridge's)."""
+PYTHONPATH=... XDG_RUNTIME_DIR=... python`, passed as remote_python) and finds the session in the
+session's runtime directory."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -29,9 +31,8 @@ from core.events import ServerOutput
 from core.frontends.endpoints import SessionGoneError
 from core.frontends.ssh import SshError
 from core.wire.link import DEAD_AFTER, RefusedError
-from mpi_helpers import REPO, wait_for_no_servers
+from mpi_helpers import REPO, logged_history, replica_history, serving
 from services import SshLogin
-from session_logs import logged_history, replica_history
 from xvfb_display import wait_until
 
 TIMEOUT = 120
@@ -53,73 +54,58 @@ print('flood', 'end', line)
 
 
 class FarSide:
-    """A session's machine as the frontends reach it: this module's runtime directory, the ssh
-    command of the test's own config, and the far side's Python (this tree, that directory)."""
+    """A session's machine as the frontends reach it: the ssh command of the test's own config, and
+    the far side's Python, which runs `tree` and finds the sessions of a runtime directory."""
 
     def __init__(self, login: SshLogin, runtime: Path, tree: Path = REPO):
         self.login = login
         self.runtime = runtime
         self.ssh = ["ssh", "-F", str(login.config)]
-        self.python = shlex.join(["env", f"PYTHONPATH={tree}", f"MPIPANEL_RUNTIME_DIR={runtime}", sys.executable])
-
-    def target(self, session: str | None = None, host: str = SshLogin.HOST) -> str:
-        return f"ssh://{host}" + (f"/{session}" if session else "")
+        self.python = shlex.join(["env", f"PYTHONPATH={tree}", f"XDG_RUNTIME_DIR={runtime}", sys.executable])
 
     def attach(self, session: str | None = None, **options) -> core.AttachedClient:
-        return core.attach(self.target(session), remote_python=options.pop("remote_python", self.python),
+        return core.attach(f"ssh://{SshLogin.HOST}" + (f"/{session}" if session else ""),
+                           remote_python=options.pop("remote_python", self.python),
                            ssh=options.pop("ssh", self.ssh), **options)
 
 
+@dataclass
 class Headless:
-    """`python -m core --serve` in the far side's runtime directory; stopped with SIGTERM at the end."""
+    """`python -m core --serve` (`mpi_helpers.serving`) and the far side that reaches it."""
 
-    def __init__(self, far: FarSide, directory: Path, servers: int):
-        directory.mkdir(exist_ok=True)
-        self.stderr_path = directory / "session.err"
-        env = {**os.environ, "PYTHONPATH": str(REPO), "MPIPANEL_RUNTIME_DIR": str(far.runtime),
-               "MPIPANEL_STATE_DIR": str(directory / "state")}
-        with open(self.stderr_path, "w") as stderr:
-            # A process group of its own: MPICH's hydra_pmi_proxy may SIGKILL a spawning
-            # session's whole group when its servers end badly, and that must not be pytest's.
-            self.process = subprocess.Popen([sys.executable, "-m", "core", "--serve", "--servers", str(servers)],
-                                            stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=directory,
-                                            start_new_session=True)
-        self.lines = [self.process.stdout.readline(), self.process.stdout.readline()]
-        self.session = self.lines[0].split()[1].rstrip(":")
-        self.family = [self.process.pid, *(p.pid for p in psutil.Process(self.process.pid).children(recursive=True))]
+    process: subprocess.Popen
+    session: str
+    far: FarSide
+    directory: Path
 
     def log(self) -> str:
-        return self.stderr_path.read_text()
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        code = self.process.wait(TIMEOUT)
-        assert wait_for_no_servers(self.family)
-        return code
+        return (self.directory / "session.err").read_text()
 
 
-@pytest.fixture(scope="module")
-def far(sshd, tmp_path_factory):
-    runtime = tmp_path_factory.mktemp("runtime")
-    runtime.chmod(0o700)
-    return FarSide(sshd, runtime)
+@contextlib.contextmanager
+def headless_session(sshd: SshLogin, directory: Path, servers: int):
+    with serving(directory, servers) as (process, session, env):
+        yield Headless(process, session, FarSide(sshd, Path(env["XDG_RUNTIME_DIR"])), directory)
 
 
 @pytest.fixture(scope="module")
-def headless(far, tmp_path_factory):
-    session = Headless(far, tmp_path_factory.mktemp("headless"), SERVERS)
-    yield session
-    assert session.stop() == 0, session.log()
+def headless(sshd, tmp_path_factory):
+    with headless_session(sshd, tmp_path_factory.mktemp("headless"), SERVERS) as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def far(headless):
+    return headless.far
 
 
 def _settled_as_logged(client) -> list[list]:
     """Wait until every command has finished and the replica's history is the session log's; that history."""
-    log = Path(client.info.session_log_path)
+    log = client.info.session_log_path
     assert client.replica.wait_for(lambda model: all(e.response is not None for e in model.history.values()),
                                    TIMEOUT)
-    assert wait_until(lambda: replica_history(client) == logged_history(log.read_text()), 30), (
-        replica_history(client)[-3:], logged_history(log.read_text())[-3:])
+    assert wait_until(lambda: replica_history(client) == logged_history(log), 30), (replica_history(client)[-3:],
+                                                                                    logged_history(log)[-3:])
     return replica_history(client)
 
 
@@ -165,15 +151,11 @@ def test_a_program_attaches_over_ssh_steers_the_session_and_detaches(far, headle
     assert headless.process.poll() is None
 
 
-def test_the_session_prints_the_line_to_attach_from_another_machine(headless):
-    assert headless.lines[1].strip().endswith(f"mpipanel --attach ssh://{os.uname().nodename}/{headless.session}")
-
-
 def test_with_no_session_id_the_only_session_there_is_taken_and_two_are_listed(far, headless):
     with far.attach() as client:
         assert client.session_id == headless.session
-    other = far.runtime / "0badf00d.json"
-    fields = json.loads((far.runtime / f"{headless.session}.json").read_text())
+    other = far.runtime / "mpipanel" / "0badf00d.json"
+    fields = json.loads((far.runtime / "mpipanel" / f"{headless.session}.json").read_text())
     fd = os.open(other, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as file:
         json.dump({**fields, "session": "0badf00d", "pid": os.getpid(), "started": time.time() + 1}, file)
@@ -318,47 +300,43 @@ def test_a_bridge_of_another_version_is_refused_naming_both(far, headless, tmp_p
     shutil.copytree(REPO / "core", other / "core", ignore=shutil.ignore_patterns("__pycache__"))
     init = other / "core" / "__init__.py"
     init.write_text(init.read_text().replace(f'__version__ = "{core.__version__}"', '__version__ = "9.9.9"'))
-    python = shlex.join(["env", f"PYTHONPATH={other}", f"MPIPANEL_RUNTIME_DIR={far.runtime}", sys.executable])
     with pytest.raises(RefusedError) as refused:
-        far.attach(headless.session, remote_python=python)
+        far.attach(headless.session, remote_python=FarSide(far.login, far.runtime, other).python)
     assert re.fullmatch(rf"the bridge on \S+ \({re.escape(sys.executable)}\) runs mpipanel 9\.9\.9, this frontend "
                         rf"is {re.escape(core.__version__)}", str(refused.value)), refused.value
 
 
 # ----- sessions that end ---------------------------------------------------------------------------
-def test_a_session_that_ended_while_the_link_was_down_is_reported_ended_with_its_log(far, tmp_path):
-    session = Headless(far, tmp_path, 1)
-    client = far.attach(session.session)
-    states = LinkStates(client)
-    client.push_command_request("'before the end'", block=True, target_server=1)
-    log_path = client.info.session_log_path
-    stalled = _ssh_of(client)
-    stalled.suspend()
-    try:
-        assert session.stop() == 0
-        assert states.wait_for(lambda heard: heard[-1].startswith("ended: "), DEAD_AFTER + 30)
-    finally:
-        _resume(stalled)
-    ended = states.heard[-1]
-    assert ended.startswith(f"ended: while this frontend was away: no such session: {session.session} on "
-                            f"{os.uname().nodename} (") and ended.endswith(f"); its session log: {log_path}"), ended
+def test_a_session_that_ended_while_the_link_was_down_is_reported_ended_with_its_log(sshd, tmp_path):
+    with headless_session(sshd, tmp_path, 1) as session:
+        client = session.far.attach(session.session)
+        states = LinkStates(client)
+        client.push_command_request("'before the end'", block=True, target_server=1)
+        log_path = client.info.session_log_path
+        stalled = _ssh_of(client)
+        stalled.suspend()
+        try:
+            session.process.send_signal(signal.SIGTERM)
+            assert session.process.wait(TIMEOUT) == 0
+            assert states.wait_for(lambda heard: heard[-1].startswith("ended: "), DEAD_AFTER + 30)
+        finally:
+            _resume(stalled)
+    assert states.heard[-1] == (f"ended: while this frontend was away: no such session: {session.session} on "
+                                f"{os.uname().nodename} (none runs there); its session log: {log_path}")
     assert client.session_log() == Path(log_path).read_text()
     client.detach()
 
 
-def test_a_session_whose_process_is_gone_is_answered_session_ended_by_the_bridge(far, tmp_path):
-    session = Headless(far, tmp_path, 1)
-    with far.attach(session.session) as client:
-        log_path = client.info.session_log_path
-    for pid in session.family:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    session.process.wait(TIMEOUT)
-    with pytest.raises(SessionGoneError) as gone:
-        far.attach(session.session)
-    assert str(gone.value) == (f"session ended: {session.session} on {os.uname().nodename} (its process, pid "
-                               f"{session.process.pid}, is gone); its session log: {log_path}")
-    assert gone.value.answer["session_log"] == log_path
-    assert wait_for_no_servers(session.family)
+def test_a_session_whose_process_is_gone_is_answered_session_ended_by_the_bridge(far, headless):
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    fields = json.loads((far.runtime / "mpipanel" / f"{headless.session}.json").read_text())
+    stale = far.runtime / "mpipanel" / "0dead0ff.json"
+    fd = os.open(stale, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as file:
+        json.dump({**fields, "session": "0dead0ff", "pid": gone.pid}, file)
+    with pytest.raises(SessionGoneError) as ended:
+        far.attach("0dead0ff")
+    assert str(ended.value) == (f"session ended: 0dead0ff on {os.uname().nodename} (its process, pid {gone.pid}, "
+                                f"is gone); its session log: {fields['session_log']}")
+    assert ended.value.answer["session_log"] == fields["session_log"] and not stale.exists()
