@@ -12,7 +12,6 @@ attached over ssh is fapp's test: the window's attach is not on this branch.)"""
 from __future__ import annotations
 
 import re
-import shlex
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,7 @@ ATTACH_LINE = re.compile(r"^session (\w+): from another machine: mpipanel --atta
                          re.MULTILINE)
 CHUNKS = 8
 TIMEOUT = 180
-FAR_PYTHON = shlex.join(SshLogin.python_argv())
+FAR_PYTHON = SshLogin.far_python()
 """The far side's Python: this tree (ssh carries no PYTHONPATH)."""
 
 

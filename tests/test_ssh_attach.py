@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import re
-import shlex
 import shutil
 import signal
 import subprocess
@@ -60,8 +59,8 @@ class FarSide:
     def __init__(self, login: SshLogin, runtime: Path, tree: Path = REPO):
         self.login = login
         self.runtime = runtime
-        self.ssh = ["ssh", "-F", str(login.config)]
-        self.python = shlex.join(["env", f"PYTHONPATH={tree}", f"XDG_RUNTIME_DIR={runtime}", sys.executable])
+        self.ssh = login.ssh
+        self.python = login.far_python(runtime, tree)
 
     def attach(self, session: str | None = None, **options) -> core.AttachedClient:
         return core.attach(f"ssh://{SshLogin.HOST}" + (f"/{session}" if session else ""),
