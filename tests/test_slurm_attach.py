@@ -7,69 +7,32 @@ job (`srun --jobid --overlap`, the way where /tmp is private to a job), and plai
 --mpi=pmi2 is refused with what to do instead of hanging.
 
 The job inherits an XDG_RUNTIME_DIR that does not exist on the node, as a job submitted from a
-login node does; its session and the bridge find each other in /tmp all the same. (A window
-attached over ssh is fapp's test: the window's attach is not on this branch.)"""
+login node does; its session and the bridge find each other in /tmp all the same. A window
+watching a batch job: tests/app/test_ssh_window.py."""
 from __future__ import annotations
-
-import re
-from pathlib import Path
 
 import pytest
 
 import core
-from mpi_helpers import REPO, history_rows, replica_history, script_file
-from services import JOB_ENDED_STATES, SshLogin, SlurmCluster, SlurmJob
-from xvfb_display import wait_until
+from batch_jobs import CHUNKS, TIMEOUT, attach_line, node_login, pipeline_done, submit_example
+from mpi_helpers import history_rows, replica_history, script_file
+from services import SshLogin
 
-EXAMPLES = REPO / "examples" / "slurm"
-ATTACH_LINE = re.compile(r"^session (\w+): from another machine: mpipanel --attach (ssh://([^/\s]+)/\w+)$",
-                         re.MULTILINE)
-CHUNKS = 8
-TIMEOUT = 180
 FAR_PYTHON = SshLogin.far_python()
 """The far side's Python: this tree (ssh carries no PYTHONPATH)."""
-
-
-def _submit(slurm: SlurmCluster, example: str, name: str, linger_minutes: float) -> SlurmJob:
-    """sbatch one of examples/slurm's scripts as it is, its pipeline short, its linger as given."""
-    body = (EXAMPLES / example).read_text().removeprefix("#!/bin/bash\n")
-    return slurm.submit(body, name=name, env={
-        "PIPELINE": str(EXAMPLES / "pipeline.py"), "PIPELINE_ARGS": f"{CHUNKS} 1",
-        "MPIPANEL_LINGER": str(linger_minutes), "XDG_RUNTIME_DIR": "/run/user/4242-on-the-login-node"})
-
-
-def _attach_line(slurm: SlurmCluster, job: SlurmJob) -> re.Match:
-    """The job output's line that says how to attach from another machine (session, url, node)."""
-    assert wait_until(lambda: ATTACH_LINE.search(job.read_output()) or slurm.state(job) in JOB_ENDED_STATES,
-                      TIMEOUT), f"job {job.id} is {slurm.state(job)}"
-    found = ATTACH_LINE.search(job.read_output())
-    assert found, job.read_output()
-    return found
-
-
-def _node_login(sshd: SshLogin, node: str, directory: Path) -> list[str]:
-    """ssh with a config in which the node's name reaches the test sshd, as a user's ~/.ssh/config would."""
-    config = directory / "node.ssh_config"
-    config.write_text(sshd.config.read_text().replace(f"Host {SshLogin.HOST}\n", f"Host {SshLogin.HOST} {node}\n"))
-    return ["ssh", "-F", str(config)]
-
-
-def _pipeline_done(model) -> bool:
-    chunks = [e for e in model.history.values() if e.command == "process(chunk, seconds)"]
-    return len(chunks) == CHUNKS and all(e.response is not None for e in chunks)
 
 
 @pytest.mark.timeout(480)
 @pytest.mark.parametrize("example", ["srun.sbatch", "mpiexec.sbatch"])
 def test_a_batch_job_is_watched_and_steered_over_ssh_then_completes_after_its_linger(slurm, sshd, tmp_path, example):
-    job = _submit(slurm, example, example.split(".")[0], linger_minutes=0.75)
-    found = _attach_line(slurm, job)
+    job = submit_example(slurm, example, example.split(".")[0], linger_minutes=0.75)
+    found = attach_line(slurm, job)
     session, url, node = found.groups()
-    ssh = _node_login(sshd, node, tmp_path)
+    ssh = node_login(sshd, node, tmp_path)
     with core.attach(url, remote_python=FAR_PYTHON, ssh=ssh) as client:
         assert client.session_id == session and client.info.kind == "listen"
         assert client.server_ranks() == [1, 2, 3, 4] and client.info.launch_mode == "mpiexec"
-        assert client.replica.wait_for(_pipeline_done, TIMEOUT)
+        assert client.replica.wait_for(pipeline_done, TIMEOUT)
         [response] = client.push_command_request("process(100, 0)", block=True, target_server=3)
         assert response["ret"] == sum(i * i for i in range(100_000, 101_000))
         label = client.frontend.label
@@ -86,11 +49,11 @@ def test_a_batch_job_is_watched_and_steered_over_ssh_then_completes_after_its_li
 
 @pytest.mark.timeout(400)
 def test_a_bridge_run_inside_the_job_reaches_its_session_and_a_frontend_ends_the_linger(slurm, sshd, tmp_path):
-    job = _submit(slurm, "srun.sbatch", "overlap", linger_minutes=5)
-    url, node = _attach_line(slurm, job).group(2, 3)
+    job = submit_example(slurm, "srun.sbatch", "overlap", linger_minutes=5)
+    url, node = attach_line(slurm, job).group(2, 3)
     inside_the_job = f"srun --jobid={job.id} --overlap -N1 -n1 {FAR_PYTHON}"
-    with core.attach(url, remote_python=inside_the_job, ssh=_node_login(sshd, node, tmp_path)) as client:
-        assert client.replica.wait_for(_pipeline_done, TIMEOUT)
+    with core.attach(url, remote_python=inside_the_job, ssh=node_login(sshd, node, tmp_path)) as client:
+        assert client.replica.wait_for(pipeline_done, TIMEOUT)
         [response] = client.push_command_request("'steered from inside the job'", block=True, target_server=1)
         assert response["ret"] == "steered from inside the job"
         client.stop_services()

@@ -2,7 +2,8 @@
 shows the session, sends commands, says at once that the link dropped when its ssh is killed and
 that it is back, with the session log's history; the session log of the session's machine opens
 through ssh; File > Attach…'s host field makes an ssh target; ssh's failures reach the attach
-dialog, and `mpipanel --attach ssh://…` on the command line, as one clear message.
+dialog, and `mpipanel --attach ssh://…` on the command line, as one clear message. A window watches
+a batch job on the one-node Slurm cluster (fixture `slurm`) with the line its output names.
 
 The window's ssh is the test's (`$MPIPANEL_SSH`, as a user with an ssh config of its own would set
 it), the far side's Python runs this tree (`--remote-python`)."""
@@ -16,11 +17,10 @@ from pathlib import Path
 import psutil
 import pytest
 
+from batch_jobs import TIMEOUT, attach_line, node_login, pipeline_done, submit_example
 from gui_helpers import attached_window, sent, settled, window_history
-from mpi_helpers import REPO, logged_history, serving
+from mpi_helpers import REPO, history_rows, logged_history, serving
 from services import SshLogin
-
-TIMEOUT = 120
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +97,26 @@ def test_mpipanel_attach_over_ssh_says_why_it_cannot(headless, sshd):
         f"mpipanel: cannot attach: mpipanel is not installed for /usr/bin/python3 on {SshLogin.HOST}; pass "
         f"--remote-python (or set $MPIPANEL_REMOTE_PYTHON) to the interpreter of an environment that has it, e.g. "
         f"--remote-python ~/venvs/mpipanel/bin/python")
+
+
+@pytest.mark.timeout(400)
+def test_a_window_watches_a_batch_job_detaches_and_comes_back_to_the_logs_history(
+        qtbot, slurm, sshd, tmp_path, monkeypatch):
+    job = submit_example(slurm, "srun.sbatch", "window", linger_minutes=0.75)
+    url, node = attach_line(slurm, job).group(2, 3)
+    monkeypatch.setenv("MPIPANEL_SSH", " ".join(node_login(sshd, node, tmp_path)))
+    window = attached_window(qtbot, url, remote_python=SshLogin.far_python())
+    assert window.targets.states.keys() == {1, 2, 3, 4} and "listen" in window.windowTitle()
+    qtbot.waitUntil(lambda: pipeline_done(window.bridge.model), timeout=TIMEOUT * 1000)
+    [command_id] = sent(qtbot, window, "process(100, 0)", [2])
+    qtbot.waitUntil(lambda: settled(window) and command_id in [row[0] for row in window_history(window)],
+                    timeout=TIMEOUT * 1000)
+    window.session.detach_action.trigger()
+    again = attached_window(qtbot, url, remote_python=SshLogin.far_python())
+    qtbot.waitUntil(lambda: settled(again), timeout=TIMEOUT * 1000)
+    assert window_history(again) == history_rows(again.bridge.frontend.session_log())
+    assert window_history(again)[-1][1:4] == ["process(100, 0)", 2, "done"]
+    link = again.findChild(type(again.message), "linkLabel")
+    qtbot.waitUntil(lambda: link.text().startswith("session ended:"), timeout=TIMEOUT * 1000)
+    assert slurm.wait_until_ended(job) == "COMPLETED", job.read_output()
+    again.close()
