@@ -22,11 +22,12 @@ import pwd
 import shlex
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.measurement import REPO, measure_main
+from benchmarks.measurement import REPO, measure_main, timed_rounds
 from benchmarks.sessions import _end, _program, _session
 
 TURNS = 3
@@ -138,9 +139,18 @@ def attach(servers: int, commands: int, repeats: int) -> dict:
             for way, (target, options) in ways.items():
                 times[way] += _program(ATTACH, target, max(1, repeats // TURNS), json.dumps(options))["seconds"]
         return {**{f"{way}_seconds": statistics.median(spent) for way, spent in times.items()},
-                "ssh_max_seconds": max(times["ssh"]), "commands": commands}
+                "ssh_max_seconds": max(times["ssh"]), "commands": commands,
+                "ssh_true_seconds": _ssh_true_seconds(ways["ssh"])}
 
     return _with_session(servers, measure)
+
+
+def _ssh_true_seconds(way: tuple[str, dict]) -> float:
+    """The median time `ssh HOST true` takes: what ssh alone costs an attach, on this machine now."""
+    target, options = way
+    host = target[len("ssh://"):].split("/")[0]
+    argv = [*options.get("ssh", ["ssh"]), "-o", "BatchMode=yes", host, "true"]
+    return statistics.median(timed_rounds(lambda: subprocess.run(argv, check=True, capture_output=True), TURNS))
 
 
 def flood(servers: int, seconds: float, rate: int) -> dict:
