@@ -27,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.measurement import REPO, measure_main, timed_rounds
+from benchmarks.measurement import REPO, flood_command, measure_main, timed_rounds
 from benchmarks.sessions import _end, _program, _session
 
 TURNS = 3
@@ -53,17 +53,7 @@ FLOOD = """
 import json, sys, time
 import core
 from core.events import ServerOutput
-target, seconds, rate, options = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4])
-command = '''
-import time
-start = time.monotonic()
-line = 0
-while time.monotonic() - start < {seconds}:
-    for _ in range(50):
-        print('flood', line)
-        line += 1
-    time.sleep(max(0.0, start + line / {rate} - time.monotonic()))
-'''
+target, command, options = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 
 def read_bytes():
     return int(dict(line.split(": ") for line in open("/proc/self/io").read().splitlines())["rchar"])
@@ -78,10 +68,10 @@ with core.attach(target, **options) as client:
     client.subscribe(count)
     ranks = client.server_ranks()
     before, start = read_bytes(), time.perf_counter()
-    client.push_command_request(command.format(seconds=seconds, rate=rate), block=True, target_server=ranks)
+    client.push_command_request(command, block=True, target_server=ranks)
     elapsed, read = time.perf_counter() - start, read_bytes() - before
     printed = [r["ret"] for r in client.push_command_request("line", block=True, target_server=ranks)]
-printed_bytes = sum(len(f"flood {line}\\n") for count in printed for line in range(count))
+printed_bytes = sum(len(f"flood line {line}\\n") for count in printed for line in range(count))
 print(json.dumps({"bytes_per_s": read / elapsed, "seconds": elapsed, "printed": sum(printed),
                   "printed_bytes_per_s": printed_bytes / elapsed, **counts}))
 """
@@ -155,7 +145,7 @@ def _ssh_true_seconds(way: tuple[str, dict]) -> float:
 
 def flood(servers: int, seconds: float, rate: int) -> dict:
     def measure(_client, ways) -> dict:
-        return {way: _program(FLOOD, target, seconds, rate, json.dumps(options))
+        return {way: _program(FLOOD, target, flood_command(seconds, rate), json.dumps(options))
                 for way, (target, options) in ways.items()}
 
     return _with_session(servers, measure)

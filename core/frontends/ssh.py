@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Callable
 from dataclasses import dataclass
 
 SCHEME = "ssh://"
@@ -129,87 +128,70 @@ class Failure:
     returncode: int | None
     connect_timeout: int = CONNECT_TIMEOUT
 
-    @property
-    def keyscan(self) -> str:
+    def fields(self) -> dict[str, object]:
+        """What an explanation's text may name."""
         port = f"-p {self.target.port} " if self.target.port else ""
-        return f"ssh-keyscan {port}{self.target.host} >> ~/.ssh/known_hosts"
-
-    @property
-    def login(self) -> str:
-        port = f"-p {self.target.port} " if self.target.port else ""
-        return f"ssh {port}{self.target.destination}"
+        return {"host": self.target.host, "destination": self.target.destination, "python": self.python,
+                "login": f"ssh {port}{self.target.destination}", "timeout": self.connect_timeout,
+                "keyscan": f"ssh-keyscan {port}{self.target.host} >> ~/.ssh/known_hosts",
+                "variable": f"${REMOTE_PYTHON_VARIABLE}"}
 
 
-def _host_key_changed(failure: Failure, _found: re.Match) -> str:
-    return (f"the host key of {failure.target.host} has changed since ssh last saw it (a reinstalled machine, "
-            f"or someone in between), so ssh refuses to connect. If the change is expected, remove the old key "
-            f"(`ssh-keygen -R {failure.target.host}`), then add the new one: `{failure.login}` in a terminal.")
+@dataclass(frozen=True)
+class Explanation:
+    """A complaint of ssh's (or of the far side's shell), and the message it makes: `text` names
+    `Failure.fields` and the pattern's groups (`said`: what matched, lower case)."""
+
+    pattern: re.Pattern
+    text: str
+    returncode: int | None = None
+    """Only when ssh ended with this status (the far side's shell's 127: command not found)."""
+
+    def message(self, stderr: str, failure: Failure) -> str | None:
+        found = self.pattern.search(stderr)
+        if found is None or self.returncode not in (None, failure.returncode):
+            return None
+        return self.text.format(**failure.fields(), **found.groupdict(), said=found[0].lower())
 
 
-def _host_key_unknown(failure: Failure, _found: re.Match) -> str:
-    return (f"ssh does not know the host key of {failure.target.host}, and mpipanel's ssh never asks "
-            f"(BatchMode). Add it once, checking its fingerprint: run `{failure.login}` in a terminal and "
-            f"answer yes (or `{failure.keyscan}`), then attach again.")
-
-
-def _permission_denied(failure: Failure, found: re.Match) -> str:
-    return (f"{failure.target.destination} refused the login (it takes: {found['methods']}): ssh found no key "
-            f"that the host accepts, and mpipanel's ssh never asks for a password or a passphrase (BatchMode). "
-            f"Load your key into your agent (`ssh-add`) or name it in ~/.ssh/config (IdentityFile), so that "
-            f"`{failure.login} true` logs in without a prompt.")
-
-
-def _refused(failure: Failure, found: re.Match) -> str:
-    return (f"nothing listens for ssh on {found['host']} port {found['port']} (connection refused): is sshd "
-            f"running there, and is that its port?")
-
-
-def _timed_out(failure: Failure, _found: re.Match) -> str:
-    return (f"{failure.target.host} did not answer within {failure.connect_timeout} s (ssh: connection timed out): "
-            f"is it up and reachable from here? A compute node behind a login node needs a ProxyJump in "
-            f"~/.ssh/config (docs/cluster.md).")
-
-
-def _unreachable(failure: Failure, found: re.Match) -> str:
-    return (f"no network route to {failure.target.host} ({found[0].lower()}): is this machine online, or the "
-            f"host behind a login node (a ProxyJump in ~/.ssh/config)?")
-
-
-def _unknown_host(failure: Failure, found: re.Match) -> str:
-    return (f"ssh cannot find the host {found['host']} (its name does not resolve here): check the name; a "
-            f"compute node behind a login node is reached with a ProxyJump in ~/.ssh/config (docs/cluster.md).")
-
-
-def _not_installed(failure: Failure, _found: re.Match) -> str:
-    return (f"mpipanel is not installed for {failure.python} on {failure.target.host}; pass --remote-python "
-            f"(or set ${REMOTE_PYTHON_VARIABLE}) to the interpreter of an environment that has it, e.g. "
-            f"--remote-python ~/venvs/mpipanel/bin/python")
-
-
-def _no_python(failure: Failure, _found: re.Match) -> str:
-    return (f"there is no {failure.python} on {failure.target.host} (command not found); pass --remote-python "
-            f"(or set ${REMOTE_PYTHON_VARIABLE}) to the interpreter of an environment that has mpipanel")
-
-
-def _no_bridge(failure: Failure, _found: re.Match) -> str:
-    return (f"mpipanel for {failure.python} on {failure.target.host} has no bridge (an older version): install "
-            f"this version there, or pass --remote-python to an environment that has it")
-
-
-EXPLANATIONS: list[tuple[re.Pattern, Callable[[Failure, re.Match], str]]] = [
-    (re.compile(r"REMOTE HOST IDENTIFICATION HAS CHANGED"), _host_key_changed),
-    (re.compile(r"Host key verification failed|host key is known for .* requested strict checking"),
-     _host_key_unknown),
-    (re.compile(r"Permission denied \((?P<methods>[^)]*)\)"), _permission_denied),
-    (re.compile(r"connect to host (?P<host>\S+) port (?P<port>\d+): Connection refused"), _refused),
-    (re.compile(r"Connection timed out|Operation timed out|timed out during banner exchange"), _timed_out),
-    (re.compile(r"No route to host|Network is unreachable"), _unreachable),
-    (re.compile(r"Could not resolve hostname (?P<host>[^:\s]+)"), _unknown_host),
-    (re.compile(r"No module named '?core'?\s*$", re.MULTILINE), _not_installed),
-    (re.compile(r"unknown option --bridge"), _no_bridge),
-    (re.compile(r"(command )?not found|No such file or directory"), _no_python),
+EXPLANATIONS = [
+    Explanation(re.compile(r"REMOTE HOST IDENTIFICATION HAS CHANGED"),
+                "the host key of {host} has changed since ssh last saw it (a reinstalled machine, or someone in "
+                "between), so ssh refuses to connect. If the change is expected, remove the old key "
+                "(`ssh-keygen -R {host}`), then add the new one: `{login}` in a terminal."),
+    Explanation(re.compile(r"Host key verification failed|host key is known for .* requested strict checking"),
+                "ssh does not know the host key of {host}, and mpipanel's ssh never asks (BatchMode). Add it "
+                "once, checking its fingerprint: run `{login}` in a terminal and answer yes (or `{keyscan}`), "
+                "then attach again."),
+    Explanation(re.compile(r"Permission denied \((?P<methods>[^)]*)\)"),
+                "{destination} refused the login (it takes: {methods}): ssh found no key that the host accepts, "
+                "and mpipanel's ssh never asks for a password or a passphrase (BatchMode). Load your key into "
+                "your agent (`ssh-add`) or name it in ~/.ssh/config (IdentityFile), so that `{login} true` logs "
+                "in without a prompt."),
+    Explanation(re.compile(r"connect to host (?P<address>\S+) port (?P<port>\d+): Connection refused"),
+                "nothing listens for ssh on {address} port {port} (connection refused): is sshd running there, "
+                "and is that its port?"),
+    Explanation(re.compile(r"Connection timed out|Operation timed out|timed out during banner exchange"),
+                "{host} did not answer within {timeout} s (ssh: connection timed out): is it up and reachable "
+                "from here? A compute node behind a login node needs a ProxyJump in ~/.ssh/config "
+                "(docs/cluster.md)."),
+    Explanation(re.compile(r"No route to host|Network is unreachable"),
+                "no network route to {host} ({said}): is this machine online, or the host behind a login node "
+                "(a ProxyJump in ~/.ssh/config)?"),
+    Explanation(re.compile(r"Could not resolve hostname (?P<name>[^:\s]+)"),
+                "ssh cannot find the host {name} (its name does not resolve here): check the name; a compute "
+                "node behind a login node is reached with a ProxyJump in ~/.ssh/config (docs/cluster.md)."),
+    Explanation(re.compile(r"No module named '?core'?\s*$", re.MULTILINE),
+                "mpipanel is not installed for {python} on {host}; pass --remote-python (or set {variable}) to "
+                "the interpreter of an environment that has it, e.g. --remote-python ~/venvs/mpipanel/bin/python"),
+    Explanation(re.compile(r"unknown option --bridge"),
+                "mpipanel for {python} on {host} has no bridge (an older version): install this version there, "
+                "or pass --remote-python to an environment that has it"),
+    Explanation(re.compile(r"(command )?not found|No such file or directory"),
+                "there is no {python} on {host} (command not found); pass --remote-python (or set {variable}) to "
+                "the interpreter of an environment that has mpipanel", returncode=127),
 ]
-"""ssh's (and the far side's) complaints, most specific first, and the message each makes."""
+"""ssh's (and the far side's) complaints, most specific first."""
 
 
 def meaningful_lines(stderr: str) -> list[str]:
@@ -220,11 +202,11 @@ def meaningful_lines(stderr: str) -> list[str]:
 
 def explain(stderr: str, failure: Failure) -> str:
     """One message for a failed ssh: what went wrong and what to do, else what it said."""
-    text = "\n".join(meaningful_lines(stderr))
-    for pattern, message in EXPLANATIONS:
-        found = pattern.search(text)
-        if found and (message is not _no_python or failure.returncode == 127):
-            return message(failure, found)
-    said = "; ".join(meaningful_lines(stderr)[-3:]) or "nothing"
+    lines = meaningful_lines(stderr)
+    for explanation in EXPLANATIONS:
+        message = explanation.message("\n".join(lines), failure)
+        if message is not None:
+            return message
+    said = "; ".join(lines[-3:]) or "nothing"
     status = f"exit {failure.returncode}" if failure.returncode is not None else "still running"
     return f"ssh to {failure.target.destination} failed ({status}): it said {said}"
