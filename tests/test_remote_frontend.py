@@ -12,6 +12,7 @@ from core.events import CommandFinished
 from core.frontends.local import LocalFrontend
 from core.frontends.remote import RemoteFrontend
 from core.frontends.replica import Replica
+from core.client import data_moves
 from core.frontends.sealed import LINK_RESULT_LIMIT
 from mpi_helpers import listening_session, private_runtime_dir
 
@@ -121,3 +122,23 @@ def test_interrupt_and_cancel_reach_the_servers(session):
         assert interrupted["status"] == "interrupted"
         with pytest.raises(ValueError, match="unknown command id 999999"):
             client.get_command_response([999999])
+
+
+@pytest.mark.skipif(not hasattr(data_moves, "Sender"),
+                    reason="the data moves take a sender from issue 20 on (core.client.data_moves.Sender)")
+def test_an_attached_program_moves_data_with_the_clients_own_logic(session):
+    host, listener = session
+    with core.attach(host.info.session_id) as client:
+        pushed = client.push({"block": np.arange(6)}, targets=[1, 2])
+        assert [r["server"] for r in pushed] == [1, 2]
+        assert {rank: list(value) for rank, value in client.pull("block", targets=[1, 2]).items()} == \
+               {1: list(range(6)), 2: list(range(6))}
+        client.scatter("part", list(range(10)), targets=[1, 2])
+        assert client.gather("part", targets=[1, 2]) == list(range(10))
+        client.push({"large": np.zeros(300_000)}, targets=1)  # beyond the link's limit: fetched whole
+        assert client.pull("large", targets=1)[1].nbytes == 2_400_000
+        with pytest.raises(core.DataMoveError, match="pull of 'nothing_here' on server 1 failed"):
+            client.pull("nothing_here", targets=1)
+        ids = {response["id"] for response in pushed}
+        origins = client.read(lambda model: {model.history[i].origin for i in ids})
+        assert origins == {client.frontend.label}

@@ -21,8 +21,9 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, NamedTuple
 
+from core.client import data_moves
 from core.events import Event
 from core.frontends.connection_files import ConnectionFile
 from core.frontends.remote import CONNECT_TIMEOUT, RemoteFrontend
@@ -59,6 +60,7 @@ class AttachedClient:
         self._watch_lock = threading.Lock()
         self._issued: set[int] = set()
         self._link_watchers: list[Callable[[str], None]] = []
+        self._moves = _Moves(self)
         self.frontend.open(self._on_snapshot, self._on_events, self._on_link)
         if not self.replica.wait_for(lambda model: True, timeout):
             self.frontend.detach()
@@ -160,6 +162,31 @@ class AttachedClient:
         self._check_watchers()
         return event
 
+    def _whole_future(self, future: Future) -> Future:
+        """A future of the response of `future` with its result, fetched when the link sent only
+        a summary of it; it never blocks the link's thread, which resolves both."""
+        whole: Future = Future()
+
+        def fetched(answer: Future) -> None:
+            if answer.exception() is not None:
+                whole.set_exception(answer.exception())
+            else:
+                whole.set_result(answer.result())
+
+        def done(_future: Future) -> None:
+            if future.exception() is not None:
+                whole.set_exception(future.exception())
+                return
+            response = future.result()
+            dropped = response.get("ret_dropped")
+            if dropped is not None and dropped.get("reason") == "link":
+                self.frontend.response(response["id"]).add_done_callback(fetched)
+            else:
+                whole.set_result(response)
+
+        future.add_done_callback(done)
+        return whole
+
     def _whole(self, response: dict[str, Any]) -> dict[str, Any]:
         """The response with its result, fetched when the link sent only a summary of it."""
         dropped = response.get("ret_dropped")
@@ -192,6 +219,24 @@ class AttachedClient:
     def restart_server(self, rank: int) -> Future:
         """A fresh namespace for server `rank`; the future of its status once it is ready."""
         return self.frontend.restart_server(rank)
+
+    # ----- data (`core.client.data_moves`, the client's own logic) -------------------------------
+    def push(self, variables: dict[str, Any], targets=None, block: bool = True):
+        """Bind `variables` on the targets (None or 'all': every server); the responses
+        (`MPICommandClient.push`). Raises DataMoveError naming a server where it failed."""
+        return data_moves.push(self._moves, variables, targets, block)
+
+    def pull(self, names: str | list[str], targets=None, block: bool = True):
+        """`{rank: value}` of one name on the targets, or `{rank: {name: value}}` for a list."""
+        return data_moves.pull(self._moves, names, targets, block)
+
+    def scatter(self, name: str, sequence, targets=None, block: bool = True):
+        """Split `sequence` into one part per target and bind `name` to it there, in server order."""
+        return data_moves.scatter(self._moves, name, sequence, targets, block)
+
+    def gather(self, name: str, targets=None, block: bool = True):
+        """Pull `name` from the targets and join the parts in server order."""
+        return data_moves.gather(self._moves, name, targets, block)
 
     # ----- servers and the session ------------------------------------------------------------
     def server_ranks(self) -> list[int]:
@@ -238,6 +283,34 @@ class AttachedClient:
 
     def __exit__(self, *exc) -> None:
         self.detach()
+
+
+class _Sent(NamedTuple):
+    future: Future
+    """The command's response, its result whole."""
+
+
+class _Moves:
+    """What a data move needs of a session (`core.client.data_moves.Sender`), over a link: the
+    moves' own logic (names, splitting, joining, failures) is the client's, not a copy."""
+
+    def __init__(self, client: AttachedClient):
+        self.client = client
+
+    def available_servers(self) -> list[int]:
+        return self.client.replica.read(lambda model: [rank for rank in sorted(model.info.servers)
+                                                       if model.state_of(rank) != "lost"])
+
+    def push(self, *, command: str, target: list[int], parameters: dict[str, Any] | None, block: bool,
+             direct: bool, origin: str | None) -> list[_Sent]:
+        """Queue the commands; the session's TypeError or ValueError for what it refuses, as a
+        client's push raises them (a round trip)."""
+        ids, futures = self.client.frontend.submit_with_ids(command, target, parameters, origin)
+        self.client._issued.update(ids.result())
+        return [_Sent(self.client._whole_future(future)) for future in futures]
+
+    def wait(self, future: Future) -> None:
+        future.result()
 
 
 def _response(model: SessionModel, command_id: int) -> dict[str, Any] | None:

@@ -50,6 +50,10 @@ LOAD_INTERVAL = 1.0
 MEMORY_INTERVAL = 0.25
 """Result-memory figures are posted at most this often: a thousand results arriving together
 make one figure, not a thousand."""
+AT_ONCE_WAITING = 4
+"""A result is handed over at once by the thread that delivered it when at most this many events
+wait in a feed (its own command's queued and started ones, a status): a click's answer does not
+wait for the host's thread to wake. More mean a crowd, which goes in batches from there."""
 ACTIVITY = {"timeout": 2, "lost": 2}
 """A server's activity in a load sample by its state; any other state: 1 busy, 0 idle."""
 
@@ -197,15 +201,14 @@ class SessionHost:
 
     # ----- events -------------------------------------------------------------------------
     def _on_client_event(self, event: Event) -> None:
-        """On the thread that delivers the client's events. A result that comes alone (nothing
-        else waits in a feed) is handed over on this thread at once: a click's answer does not
-        wait for the host's thread to wake; results that come in a crowd go in batches from there."""
+        """On the thread that delivers the client's events; a result that comes alone is handed
+        over from here at once (`AT_ONCE_WAITING`)."""
         with self._lock:
             self._record(event)
             finished = isinstance(event, CommandFinished)
             if isinstance(event, ResultsDropped) or (finished and event.response.get("ret_size")):
                 self._memory_changed()
-            lone = [s for s in self._subscriptions if s.feed.waiting == 1] if finished else []
+            lone = [s for s in self._subscriptions if s.feed.waiting <= AT_ONCE_WAITING] if finished else []
             self._wake.notify()
         for subscription in lone:
             subscription.hand_over(time.monotonic())

@@ -31,7 +31,7 @@ from core.frontends.connection_files import ConnectionFile
 from core.frontends.endpoints import SessionGoneError, endpoint_for
 from core.frontends.frontend import Numbered
 from core.frontends.requests import FutureRequests, Request
-from core.frontends.model import SessionInfo, SessionSnapshot
+from core.frontends.model import SessionEnded, SessionInfo, SessionSnapshot
 from core.wire.blobs import Packed
 from core.wire.link import Frame, Link, LinkClosedError, LinkError, RefusedError
 
@@ -248,10 +248,15 @@ class RemoteFrontend(FutureRequests):
     def _got_events(self, batch: Numbered) -> None:
         batch = sealed.open_events(batch)
         self._last_seq = max(self._last_seq or 0, max(seq for seq, _ in batch))
+        ended = [event.reason for _, event in batch if isinstance(event, SessionEnded)]
+        if ended:
+            self.state = f"ended: {ended[-1]}"  # before the replica says so (`on_link` hears it below)
         self._on_events(batch)
         for _, event in batch:
             if isinstance(event, CommandFinished):
                 self._finished(event.response)
+        if ended:
+            self._end(ended[-1])
 
     def _finished(self, response: dict[str, Any]) -> None:
         with self._lock:
@@ -281,7 +286,9 @@ class RemoteFrontend(FutureRequests):
             future.set_result(opened(value) if opened is not None else value)
 
     def _got_ended(self, reason: str) -> None:
-        self._end(str(reason))
+        """The session's last word (its `SessionEnded` came before, unless it ended at once)."""
+        if not self.state.startswith("ended"):
+            self._end(str(reason))
 
     # ----- requests -----------------------------------------------------------------------
     def _ask(self, request: Request, *args, **kwargs) -> Future:
