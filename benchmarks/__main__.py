@@ -3,7 +3,7 @@
 Run from a source checkout (the benchmarks are not installed with the package). Each figure group
 below is one function, registered by name for `--only`; every figure in it runs in its own process
 (`benchmarks.figures`, `benchmarks.baselines`, `benchmarks.gui`, `benchmarks.console`,
-`benchmarks.casa`, see `benchmarks.measurement`).
+`benchmarks.sessions`, `benchmarks.casa`, see `benchmarks.measurement`).
 The table gives each figure, its baseline, their ratio, the target and whether it is met; `--json
 FILE` writes the same rows. Absolute times on a shared 2-core VM are noisy; ratios hold better.
 """
@@ -184,6 +184,25 @@ def console(run: Settings) -> list[Row]:
     if "script_us" in ours:
         row.note = f"rank 0's blocking push: {ours['script_us']:.0f} µs"
     return [row]
+
+
+@_register
+def sessions(run: Settings) -> list[Row]:
+    """attaching to a running session until the replica is built; a click's round trip from an
+    attached program against the session's own client"""
+    commands = 2_000 if run.quick else 10_000
+    attached = run_child("sessions", "attach", 16, commands, 3 if run.quick else 5)
+    click = run_child("sessions", "click", run.rounds // 10)
+    rows = [target_row(f"attach to a session of {commands:,} commands, 16 servers: connect to replica built (median)",
+                       attached, "seconds", "s", "< 1 s", lambda seconds: seconds < 1,
+                       f"max {attached.get('max_seconds', 0):.2f} s; the snapshot took "
+                       f"{attached.get('snapshot_ms', 0):.1f} ms of the session's lock"),
+            compare_row("attached program: tiny blocking command RTT (median)", "µs", click, "attached_us",
+                        "the session's own client, push_command_request(block=True)", click, "embedded_us",
+                        "≤ 1.5×", lambda v, b: v / b, lambda r: r <= 1.5)]
+    if "window_us" in click:
+        rows[-1].note = f"the window's way in the session, submit().result(): {click['window_us']:.0f} µs"
+    return rows
 
 
 @_register

@@ -39,6 +39,16 @@ def run_child(module: str, *args: object, mpiexec: int = 0) -> dict:
     return json.loads(lines[-1])
 
 
+def timed_rounds(send, rounds: int) -> list[float]:
+    """Seconds each of `rounds` calls of `send()` took."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        send()
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def launcher() -> str:
     """The `mpiexec` of this Python's MPI wheel, else the one on PATH."""
     beside = Path(sys.executable).with_name("mpiexec")

@@ -33,7 +33,8 @@ in every fresh one (the default `preload` of the program's MPICommandClient).
 (`mpipanel --attach ID`, `core.attach(ID)`); its servers stop when the program ends, or
 --linger MINUTES after it, unless a frontend stops the session first.
 --serve: a session with no program: K spawned servers (under mpiexec, the world's), waiting for
-frontends until one of them stops it, or SIGTERM or SIGINT does. It prints its id.
+frontends until one of them stops it, or SIGTERM or SIGINT does (under mpiexec, to rank 0, whose
+pid it prints with its id: mpiexec would signal every rank).
 --sessions: this user's sessions on this machine, one line each, starting with its id (--json:
 for programs); the files of sessions that are gone are removed."""
 

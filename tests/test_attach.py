@@ -181,7 +181,7 @@ print("the script is done", flush=True)
 
 def test_a_listening_program_lingers_for_frontends_then_ends(tmp_path):
     script = script_file(tmp_path, LINGERING)
-    with serving(tmp_path, 2, "--listen", "--linger", "0.1", str(script)) as (process, _, env):
+    with serving(tmp_path, 2, "--listen", "--linger", "0.25", str(script)) as (process, _, env):
         assert read_line(process).strip() == "the script is done"
         family = _family(process)
         with core.attach() as client:
@@ -189,7 +189,7 @@ def test_a_listening_program_lingers_for_frontends_then_ends(tmp_path):
             [response] = client.push_command_request("answer", block=True, target_server=2)
             assert response["ret"] == 42
             assert client.replica.wait_for(lambda model: model.ended is not None, TIMEOUT)
-            assert client.link_state == "ended: its linger of 0.1 minute(s) ended"
+            assert client.link_state == "ended: its linger of 0.25 minute(s) ended"
         assert process.wait(TIMEOUT) == 0
     assert "the program ended (status 0)" in (tmp_path / "session.err").read_text()
     assert wait_for_no_servers(family)

@@ -7,6 +7,7 @@ import pytest
 from core import MPICommandClient
 from core.events import CLIENT_RANK
 from core.frontends.host import SessionHost
+from core.frontends.journal import JOURNAL_EVENTS
 from core.frontends.local import LocalFrontend
 from core.frontends.replica import Replica
 
@@ -77,34 +78,23 @@ def test_two_frontends_see_a_thousand_commands_alike(session):
     first.detach(), second.detach()
 
 
-def test_a_feed_resumes_after_a_number_from_the_journal_without_a_snapshot(session):
-    client, host = session
-    frontend, replica = _attached(host)
-    frontend.submit("2", [2])[0].result(TIMEOUT)
-    assert _caught_up(replica, client)
-    frontend.detach()
-    frontend.submit("3", [2])[0].result(TIMEOUT)  # while it is away
-    subscription = host.open_feed(replica.on_snapshot, replica.on_events, resume_after=replica.seq)
-    try:
-        assert _caught_up(replica, client) and replica.snapshots == 1
-    finally:
-        subscription.close()
-
-
-def test_a_feed_that_cannot_resume_from_the_journal_starts_from_a_fresh_snapshot(session):
+@pytest.mark.parametrize("journal_events, snapshots", [(JOURNAL_EVENTS, 1), (2, 2)],
+                         ids=["the journal has the events", "the journal no longer has them"])
+def test_a_feed_resumes_after_its_last_number_from_the_journal_or_a_fresh_snapshot(session, journal_events,
+                                                                                      snapshots):
     client, host = session
     frontend, replica = _attached(host)
     assert _caught_up(replica, client)
     frontend.detach()
-    bound, host.journal.max_events = host.journal.max_events, 2
+    bound, host.journal.max_events = host.journal.max_events, journal_events
     try:
-        for future in frontend.submit("5", [1, 2]):  # more events than the journal keeps now
+        for future in frontend.submit("5", [1, 2]):  # while it is away
             future.result(TIMEOUT)
         subscription = host.open_feed(replica.on_snapshot, replica.on_events, resume_after=replica.seq)
     finally:
         host.journal.max_events = bound
     try:
-        assert _caught_up(replica, client) and replica.snapshots == 2
+        assert _caught_up(replica, client) and replica.snapshots == snapshots
     finally:
         subscription.close()
 

@@ -33,17 +33,19 @@ from core.frontends.model import SessionInfo, SessionModel, SessionSnapshot
 _log = logging.getLogger("mpipanel.session")
 
 
-def attach(target: str | os.PathLike | ConnectionFile | None = None, label: str | None = None) -> AttachedClient:
+def attach(target: str | os.PathLike | ConnectionFile | None = None, label: str | None = None,
+           kind: str = "program") -> AttachedClient:
     """An `AttachedClient` on a running session of this user on this machine: `target` is its id
-    (or the start of it), its connection file, or None for the only one running. Raises
+    (or the start of it), its connection file, or None for the only one running; `label` the
+    origin of its commands (default `attached:HOST:PID`); `kind` 'program' or 'notebook'. Raises
     ValueError when no such session runs, `core.wire.link.RefusedError` when it refuses."""
-    return AttachedClient(target, label)
+    return AttachedClient(target, label, kind)
 
 
 class AttachedClient:
     def __init__(self, target: str | os.PathLike | ConnectionFile | None = None, label: str | None = None,
-                 timeout: float = CONNECT_TIMEOUT):
-        self.frontend = RemoteFrontend(target, label, kind="program")
+                 kind: str = "program", timeout: float = CONNECT_TIMEOUT):
+        self.frontend = RemoteFrontend(target, label, kind)
         self.replica = Replica()
         self._subscribers: list[Callable[[Event], None]] = []
         self._watchers: list[tuple[list[int], threading.Event]] = []

@@ -59,6 +59,11 @@ class Feed:
         else:
             self._events.append((seq, event))
 
+    @property
+    def waiting(self) -> int:
+        """Events other than output waiting for their hand-over."""
+        return len(self._events)
+
     def due_in(self, now: float) -> float | None:
         """Seconds until something is to be handed over (0: now); None when nothing waits."""
         if self._events:

@@ -27,12 +27,12 @@ from core.frontends.host import SessionHost
 from core.frontends.listener import Listener
 
 
-class _Terminated(Exception):
+class _TerminatedError(Exception):
     """SIGTERM arrived."""
 
 
 def _raise_terminated(_signal, _frame) -> None:
-    raise _Terminated
+    raise _TerminatedError
 
 
 def log_to_stderr() -> None:
@@ -50,7 +50,7 @@ def attach_line(host: SessionHost) -> str:
     info = host.info
     return (f"session {info.session_id}: {len(info.servers)} server(s), pid {info.pid}; attach with "
             f"`mpipanel --attach {info.session_id}` or `core.attach({info.session_id!r})`; "
-            f"stop with a frontend or SIGTERM")
+            f"stop it from a frontend or with `kill {info.pid}`")
 
 
 def _wait_for_end(host: SessionHost, seconds: float | None, timeout_reason: str) -> str | None:
@@ -59,7 +59,7 @@ def _wait_for_end(host: SessionHost, seconds: float | None, timeout_reason: str)
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         return None if host.ended.wait(seconds) else timeout_reason
-    except _Terminated:
+    except _TerminatedError:
         return "stopped by SIGTERM"
     except KeyboardInterrupt:
         return "stopped by SIGINT"

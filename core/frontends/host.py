@@ -7,16 +7,17 @@ every frontend attached. It adds events of its own: one `LoadSampled` a second, 
 `ResultMemoryChanged` soon after results arrive or are let go, and `SessionEnded` when it closes.
 
 What a frontend may ask is one table, `SessionHost.requests`: a `Request` name, the host's
-handler, and how the answer comes (`Answer`). The session's own window (`core.frontends.local`) and every attached
-frontend (`core.frontends.listener`) go through it alike, so they can do the same things. No
-handler waits on MPI: they queue work for the client's progress thread and answer with futures.
+handler, and how the answer comes (`Answer`). The session's own window (`core.frontends.local`)
+and every attached frontend (`core.frontends.listener`) go through it alike, so they can do the
+same things. No handler waits on MPI: they queue work for the client and answer with futures.
 
 Work for the Client target (code typed for rank 0, scripts) goes to the client-side worker
 (`core.console.host.ConsoleHost`), started on first use; its commands are those of
 `CLIENT_RANK`, and interrupting, cancelling or restarting them goes to it, not to the servers.
 
 One thread of the host's (`mpipanel-session`) hands the feeds over, posts the load samples and the
-result-memory figures; frontends' callbacks run on it and must be quick (re-emit a Qt signal,
+result-memory figures; a result that comes alone is handed over at once by the thread that
+delivered it. Frontends' callbacks run on those threads and must be quick (re-emit a Qt signal,
 queue a frame for a link's writer).
 """
 from __future__ import annotations
@@ -54,9 +55,21 @@ ACTIVITY = {"timeout": 2, "lost": 2}
 
 
 @dataclass(frozen=True)
+class Asker:
+    """Who makes a request, and how it may be served."""
+
+    label: str
+    """The origin its commands are recorded with when they give none (see `SessionFrontend.label`)."""
+    direct: bool = False
+    """The asking thread may send a command itself when the MPI lock is free, a hand-over to the
+    progress thread less: a link's reader thread may, a GUI thread must not (it never takes the
+    MPI lock, even briefly)."""
+
+
+@dataclass(frozen=True)
 class Handling:
     call: Callable[..., Any]
-    """`call(label, *args, **kwargs)`: `label` is the asking frontend's (its commands' origin)."""
+    """`call(asker, *args, **kwargs)`."""
     answer: Answer
 
 
@@ -71,22 +84,29 @@ class Subscription:
         self.snapshot = snapshot
         self.on_snapshot = on_snapshot
         self.on_events = on_events
+        self._handing_over = threading.Lock()
 
-    def take(self, now: float, flush: bool) -> tuple[SessionSnapshot | None, Numbered]:
+    def hand_over(self, now: float, flush: bool = False) -> None:
+        """Deliver what is due, in order (see `Feed.take`). Two threads hand over (the host's,
+        and the one that delivered a lone result): from the taking to the delivering, a hand-over
+        holds this subscription's own lock, so they cannot overtake each other; never the host's
+        lock while the frontend's callbacks run."""
+        with self._handing_over:
+            with self.host._lock:
+                snapshot, self.snapshot = self.snapshot, None
+                batch = self.feed.take(now, flush)
+            try:
+                if snapshot is not None:
+                    self.on_snapshot(snapshot)
+                if batch:
+                    self.on_events(batch)
+            except Exception:  # noqa: BLE001 - one broken frontend must not stop the others
+                _log.exception("a frontend's feed failed; it is detached")
+                self.close()
+
+    def due(self, now: float) -> bool:
         """Under the host's lock."""
-        snapshot, self.snapshot = self.snapshot, None
-        return snapshot, self.feed.take(now, flush)
-
-    def deliver(self, snapshot: SessionSnapshot | None, batch: Numbered) -> None:
-        """On the host's thread, outside its lock."""
-        try:
-            if snapshot is not None:
-                self.on_snapshot(snapshot)
-            if batch:
-                self.on_events(batch)
-        except Exception:  # noqa: BLE001 - one broken frontend must not stop the others
-            _log.exception("a frontend's feed failed; it is detached")
-            self.close()
+        return self.snapshot is not None or self.feed.due_in(now) == 0
 
     def close(self) -> None:
         self.host._drop(self)
@@ -95,7 +115,7 @@ class Subscription:
 class SessionHost:
     """The session of a started client; create it right after `start_services`, before the first
     command (the history starts with it), and `close()` it before the client stops, or end the
-    session with `stop_session`. `kind`: 'window', 'serve' or 'listen' (`SessionInfo.kind`)."""
+    session with `stop(reason)`. `info_kind`: 'window', 'serve' or 'listen' (`SessionInfo.kind`)."""
 
     def __init__(self, client, info_kind: str = "window", program: str | None = None):
         self.client = client
@@ -148,8 +168,8 @@ class SessionHost:
     def open_feed(self, on_snapshot: Callable[[SessionSnapshot], None], on_events: Callable[[Numbered], None],
                   resume_after: int | None = None) -> Subscription:
         """A frontend's feed: the events after `resume_after` when the journal still has them all,
-        else a snapshot first. Both callbacks run on the host's thread, in order. Raises
-        RuntimeError once the host has closed."""
+        else a snapshot first. The callbacks come in order, never two at once, on the host's
+        thread (or the one that delivered a lone result). Raises RuntimeError once it has closed."""
         with self._lock:
             if self._closing:
                 raise RuntimeError(f"the session has ended: {self.model.ended.reason}")
@@ -171,19 +191,24 @@ class SessionHost:
             if subscription in self._subscriptions:
                 self._subscriptions.remove(subscription)
 
-    def call(self, request: Request, label: str, *args, **kwargs) -> Any:
-        """Run a request for the frontend `label`; what its handler returns (see `Answer`)."""
-        return self.requests[request].call(label, *args, **kwargs)
+    def call(self, request: Request, asker: Asker, *args, **kwargs) -> Any:
+        """Run a request; what its handler returns (see `Answer`)."""
+        return self.requests[request].call(asker, *args, **kwargs)
 
     # ----- events -------------------------------------------------------------------------
     def _on_client_event(self, event: Event) -> None:
-        """On the thread that delivers the client's events."""
+        """On the thread that delivers the client's events. A result that comes alone (nothing
+        else waits in a feed) is handed over on this thread at once: a click's answer does not
+        wait for the host's thread to wake; results that come in a crowd go in batches from there."""
         with self._lock:
             self._record(event)
-            if isinstance(event, ResultsDropped) or (
-                    isinstance(event, CommandFinished) and event.response.get("ret_size")):
+            finished = isinstance(event, CommandFinished)
+            if isinstance(event, ResultsDropped) or (finished and event.response.get("ret_size")):
                 self._memory_changed()
+            lone = [s for s in self._subscriptions if s.feed.waiting == 1] if finished else []
             self._wake.notify()
+        for subscription in lone:
+            subscription.hand_over(time.monotonic())
 
     def _record(self, event: SessionEvent) -> None:
         """Apply, number, journal and feed one event; under the lock."""
@@ -220,13 +245,12 @@ class SessionHost:
                         self._record(figure)
                     self._memory_due, self._memory_posted = None, now
                 closing = self._closing
-                handovers = [(s, *s.take(now, closing)) for s in self._subscriptions]
-                handovers = [h for h in handovers if h[1] is not None or h[2]]
-                if not handovers and not closing:
+                subscriptions = list(self._subscriptions)
+                if not closing and not any(s.due(now) for s in subscriptions):
                     self._wake.wait(self._timeout(now, next_sample))
                     continue
-            for subscription, snapshot, batch in handovers:
-                subscription.deliver(snapshot, batch)
+            for subscription in subscriptions:
+                subscription.hand_over(now, flush=closing)
             if closing:
                 return
 
@@ -270,13 +294,13 @@ class SessionHost:
         finally:
             self.close(reason)
 
-    def _stop_session(self, label: str) -> Future:
+    def _stop_session(self, asker: Asker) -> Future:
         """`stop` on a thread of its own; the future is done once every frontend was told."""
         future: Future = Future()
 
         def stop() -> None:
             try:
-                self.stop(f"stopped by {label}")
+                self.stop(f"stopped by {asker.label}")
             except BaseException as exc:  # noqa: BLE001 - the asking frontend hears of it
                 future.set_exception(exc)
             else:
@@ -300,41 +324,44 @@ class SessionHost:
         return local, [i for i in command_ids if i not in local]
 
     # ----- the requests -------------------------------------------------------------------
-    def _submit(self, label: str, command: str, target: list[int] | None, parameters: dict[str, Any] | None = None,
+    def _submit(self, asker: Asker, command: str, target: list[int] | None, parameters: dict[str, Any] | None = None,
                 origin: str | None = None, shown: str | None = None) -> list[Future]:
         """`shown` reaches the history once the client's `submit` takes it (issue 20)."""
-        origin = origin or label
+        origin = origin or asker.label
         if target == [CLIENT_RANK]:
             return [self.client_worker().run(command, parameters or None, origin=origin)]
+        if asker.direct:  # sent from this thread if the MPI lock is free
+            ids = self.client.push_command_request(command, False, target, parameters or None, origin=origin)
+            return self.client.command_futures(ids)
         futures = self.client.submit(command, target=target, parameters=parameters or None, origin=origin)
         return futures if isinstance(futures, list) else [futures]
 
-    def _run_script(self, label: str, path: str, args: list[str]) -> list[Future]:
+    def _run_script(self, asker: Asker, path: str, args: list[str]) -> list[Future]:
         """Run a script in the client-side worker, as `python path args` would."""
         command = f"run_script({str(path)!r}, {[str(a) for a in args]!r})"
-        return [self.client_worker().run(command, origin=label)]
+        return [self.client_worker().run(command, origin=asker.label)]
 
-    def _interrupt(self, label: str, command_ids: list[int]) -> None:
+    def _interrupt(self, asker: Asker, command_ids: list[int]) -> None:
         local, others = self._split(command_ids)
         if local:
             self._console.interrupt()
         if others:
             self.client.interrupt(others)
 
-    def _interrupt_server(self, label: str, rank: int) -> None:
+    def _interrupt_server(self, asker: Asker, rank: int) -> None:
         if rank != CLIENT_RANK:
             self.client.interrupt(server=rank)
         elif self._console is not None:
             self._console.interrupt()
 
-    def _cancel(self, label: str, command_ids: list[int]) -> None:
+    def _cancel(self, asker: Asker, command_ids: list[int]) -> None:
         local, others = self._split(command_ids)
         if local:
             self._console.cancel(local)
         if others:
             self.client.cancel(others)
 
-    def _restart_server(self, label: str, rank: int) -> Future:
+    def _restart_server(self, asker: Asker, rank: int) -> Future:
         """The server's status once it is ready again; None for the client-side worker, whose
         fresh process shows in the statuses that follow."""
         if rank != CLIENT_RANK:
@@ -343,18 +370,18 @@ class SessionHost:
             self._console.restart()
         return _done(None)
 
-    def _request_namespaces(self, label: str, ranks: list[int]) -> Future:
+    def _request_namespaces(self, asker: Asker, ranks: list[int]) -> Future:
         return self.client.request_namespace_summaries(ranks)
 
-    def _pull(self, label: str, name: str, rank: int) -> Future:
+    def _pull(self, asker: Asker, name: str, rank: int) -> Future:
         return self.client.pull(name, targets=rank, block=False)
 
-    def _purge_results(self, label: str, command_ids: list[int] | None = None) -> int:
+    def _purge_results(self, asker: Asker, command_ids: list[int] | None = None) -> int:
         freed = self.client.purge_results(command_ids)
         self._post_memory_now()
         return freed
 
-    def _set_result_memory(self, label: str, limit: int | None) -> None:
+    def _set_result_memory(self, asker: Asker, limit: int | None) -> None:
         self.client.result_memory = limit
         self._post_memory_now()
 
@@ -363,11 +390,11 @@ class SessionHost:
             self._memory_due = 0.0
             self._wake.notify()
 
-    def _session_script(self, label: str, only_successful: bool = False, include_interrupted_cancelled: bool = True,
+    def _session_script(self, asker: Asker, only_successful: bool = False, include_interrupted_cancelled: bool = True,
                         name: str = "session.py") -> str:
         return self.client.session_script(only_successful, include_interrupted_cancelled, name)
 
-    def _response(self, label: str, command_id: int) -> Future:
+    def _response(self, asker: Asker, command_id: int) -> Future:
         return self.client.command_futures([command_id])[0]
 
 

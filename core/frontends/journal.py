@@ -2,46 +2,54 @@
 
 A frontend that comes back after event N gets the events after N from here when N is still
 covered, else a fresh snapshot; either way it ends up with the session's exact history. The
-journal is bounded twice: by the number of events, and by the characters of output they hold
-(a flood would otherwise fill it with output alone).
+journal is bounded twice: by the number of events, and by what they weigh, about the bytes they
+hold (a flood of output, or a day of load samples of 128 servers, would fill it otherwise).
 """
 from __future__ import annotations
 
 import collections
 import itertools
 
-from core.events import ServerOutput
+from core.events import CommandQueued, ServerOutput
 from core.frontends.frontend import Numbered
-from core.frontends.model import SessionEvent
+from core.frontends.model import LoadSampled, SessionEvent
 from core.frontends.output import text_of
 
 JOURNAL_EVENTS = 100_000
-"""Events kept at most: a day of load samples, or a few minutes of a busy session."""
-JOURNAL_OUTPUT_CHARS = 16_000_000
-"""Characters of output kept at most in the events kept."""
+"""Events kept at most: a few minutes of a busy session."""
+JOURNAL_WEIGHT = 16_000_000
+"""What the events kept weigh at most (`weight`), about 16 MB."""
+EVENT_WEIGHT = 200
+WEIGHTS = {
+    ServerOutput: lambda event: sum(len(text_of(item)) for item in event.items),
+    LoadSampled: lambda event: 100 * len(event.figures),
+    CommandQueued: lambda event: EVENT_WEIGHT + len(event.command),
+}
+"""About the bytes an event holds, by kind; any other kind weighs `EVENT_WEIGHT`."""
 
 
-def output_chars(event: SessionEvent) -> int:
-    return sum(len(text_of(item)) for item in event.items) if isinstance(event, ServerOutput) else 0
+def weight(event: SessionEvent) -> int:
+    measure = WEIGHTS.get(type(event))
+    return measure(event) if measure is not None else EVENT_WEIGHT
 
 
 class Journal:
     """Numbered events in order, without gaps, the oldest let go first."""
 
-    def __init__(self, max_events: int = JOURNAL_EVENTS, max_output_chars: int = JOURNAL_OUTPUT_CHARS):
+    def __init__(self, max_events: int = JOURNAL_EVENTS, max_weight: int = JOURNAL_WEIGHT):
         self.max_events = max_events
-        self.max_output_chars = max_output_chars
+        self.max_weight = max_weight
         self._entries: collections.deque[tuple[int, SessionEvent, int]] = collections.deque()
-        self.output_chars = 0
+        self.weight = 0
         self.last_seq = 0
 
     def add(self, seq: int, event: SessionEvent) -> None:
-        chars = output_chars(event)
-        self._entries.append((seq, event, chars))
-        self.output_chars += chars
+        held = weight(event)
+        self._entries.append((seq, event, held))
+        self.weight += held
         self.last_seq = seq
-        while len(self._entries) > self.max_events or self.output_chars > self.max_output_chars:
-            self.output_chars -= self._entries.popleft()[2]
+        while len(self._entries) > self.max_events or self.weight > self.max_weight:
+            self.weight -= self._entries.popleft()[2]
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -26,7 +26,7 @@ from typing import Any
 from core import __version__
 from core.frontends import connection_files, sealed
 from core.frontends.frontend import Numbered
-from core.frontends.host import SessionHost, Subscription
+from core.frontends.host import Asker, SessionHost, Subscription
 from core.frontends.requests import Answer, Request
 from core.frontends.model import SessionEnded, SessionSnapshot
 from core.wire.blobs import Packed
@@ -148,6 +148,7 @@ class Connection:
         self.listener = listener
         self.host = listener.host
         self.label: str = hello["label"]
+        self._asker = Asker(self.label, direct=True)
         self.kind: str = hello["kind"]
         self.who = who
         self._resume_after: int | None = hello.get("resume_after")
@@ -237,7 +238,7 @@ class Connection:
             request = Request(name)
             args, kwargs = packed.unpack()
             handling = self.host.requests[request]
-            answer = handling.call(self.label, *args, **kwargs)
+            answer = handling.call(self._asker, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - the frontend's call raises it
             self._reply(number, None, exc, raised=True)
             return

@@ -12,18 +12,19 @@ from concurrent.futures import Future
 from typing import Any
 
 from core.frontends.frontend import Numbered
-from core.frontends.host import SessionHost, Subscription
-from core.frontends.requests import Answer, Request
+from core.frontends.host import Asker, SessionHost, Subscription
+from core.frontends.requests import Answer, FutureRequests, Request
 from core.frontends.model import SessionEnded, SessionSnapshot
 
 
-class LocalFrontend:
+class LocalFrontend(FutureRequests):
     """A `core.frontends.frontend.SessionFrontend` on a `SessionHost` of this process."""
 
     def __init__(self, host: SessionHost, label: str = "typed"):
         self.host = host
         self.info = host.info
         self.label = label
+        self._asker = Asker(label)
         self._subscription: Subscription | None = None
 
     def open(self, on_snapshot: Callable[[SessionSnapshot], None], on_events: Callable[[Numbered], None],
@@ -42,10 +43,10 @@ class LocalFrontend:
         """The answer as the protocol gives it: a Future, or the commands' futures."""
         handling = self.host.requests[request]
         if handling.answer is not Answer.VALUE:
-            return handling.call(self.label, *args, **kwargs)
+            return handling.call(self._asker, *args, **kwargs)
         future: Future = Future()
         try:
-            future.set_result(handling.call(self.label, *args, **kwargs))
+            future.set_result(handling.call(self._asker, *args, **kwargs))
         except Exception as exc:  # noqa: BLE001 - the caller gets it from the future
             future.set_exception(exc)
         return future
@@ -58,38 +59,13 @@ class LocalFrontend:
         return self._ask(Request.RUN_SCRIPT, path, args)[0]
 
     def interrupt(self, command_ids: list[int]) -> None:
-        self.host.call(Request.INTERRUPT, self.label, command_ids)
+        self.host.call(Request.INTERRUPT, self._asker, command_ids)
 
     def interrupt_server(self, rank: int) -> None:
-        self.host.call(Request.INTERRUPT_SERVER, self.label, rank)
+        self.host.call(Request.INTERRUPT_SERVER, self._asker, rank)
 
     def cancel(self, command_ids: list[int]) -> None:
-        self.host.call(Request.CANCEL, self.label, command_ids)
-
-    def restart_server(self, rank: int) -> Future:
-        return self._ask(Request.RESTART_SERVER, rank)
-
-    def request_namespaces(self, ranks: list[int]) -> Future:
-        return self._ask(Request.REQUEST_NAMESPACES, ranks)
-
-    def pull(self, name: str, rank: int) -> Future:
-        return self._ask(Request.PULL, name, rank)
-
-    def purge_results(self, command_ids: list[int] | None = None) -> Future:
-        return self._ask(Request.PURGE_RESULTS, command_ids)
-
-    def set_result_memory(self, limit: int | None) -> Future:
-        return self._ask(Request.SET_RESULT_MEMORY, limit)
-
-    def session_script(self, only_successful: bool = False, include_interrupted_cancelled: bool = True,
-                       name: str = "session.py") -> Future:
-        return self._ask(Request.SESSION_SCRIPT, only_successful, include_interrupted_cancelled, name)
-
-    def response(self, command_id: int) -> Future:
-        return self._ask(Request.RESPONSE, command_id)
-
-    def stop_session(self) -> Future:
-        return self._ask(Request.STOP_SESSION)
+        self.host.call(Request.CANCEL, self._asker, command_ids)
 
     def detach(self) -> None:
         if self._subscription is not None:

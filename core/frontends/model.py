@@ -94,7 +94,7 @@ class SessionEnded:
 SessionEvent = Event | LoadSampled | ResultMemoryChanged | SessionEnded
 
 
-@dataclass
+@dataclass(slots=True)
 class HistoryEntry:
     """One command of the session: what was sent where, by whom, and how it ended."""
 
@@ -254,11 +254,14 @@ class SessionModel:
         return status["state"] if status is not None else "starting"
 
     def snapshot(self) -> SessionSnapshot:
-        """A copy that shares nothing mutable with this model but the response dicts (whose
-        results the client lets go of in place) and the immutable events."""
+        """A copy that shares nothing that changes with this model but the response dicts (whose
+        results the client lets go of in place), the immutable events, and the history entries of
+        finished commands, which no later event changes (a snapshot of 10,000 commands is taken
+        under the session's lock: copying each entry took 50-180 ms of it)."""
         return SessionSnapshot(
             seq=self.seq, info=self.info, servers=dict(self.servers), running=dict(self.running),
-            history=[dataclasses.replace(entry) for entry in self.history.values()],
+            history=[entry if entry.response is not None else dataclasses.replace(entry)
+                     for entry in self.history.values()],
             output={rank: backlog.copy() for rank, backlog in self.output.items()},
             load=list(self.load), namespaces=dict(self.namespaces), result_memory=self.result_memory,
             ended=self.ended)

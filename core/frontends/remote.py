@@ -26,7 +26,7 @@ from core.events import CommandFinished
 from core.frontends import connection_files, sealed
 from core.frontends.connection_files import ConnectionFile
 from core.frontends.frontend import Numbered
-from core.frontends.requests import Request
+from core.frontends.requests import FutureRequests, Request
 from core.frontends.model import SessionInfo, SessionSnapshot
 from core.wire.blobs import Packed
 from core.wire.link import Frame, Link, LinkClosedError, LinkError, RefusedError, open_handshake, socket_stream
@@ -68,7 +68,7 @@ class RemoteCommandFuture(Future):
         return False
 
 
-class RemoteFrontend:
+class RemoteFrontend(FutureRequests):
     """A `core.frontends.frontend.SessionFrontend` over a link to a session of this machine.
 
     `target`: a session id (or its unique start), a connection file's path, a `ConnectionFile`,
@@ -318,31 +318,6 @@ class RemoteFrontend:
 
     def cancel(self, command_ids: list[int]) -> Future:
         return self._ask(Request.CANCEL, list(command_ids))
-
-    def restart_server(self, rank: int) -> Future:
-        return self._ask(Request.RESTART_SERVER, rank)
-
-    def request_namespaces(self, ranks: list[int]) -> Future:
-        return self._ask(Request.REQUEST_NAMESPACES, ranks)
-
-    def pull(self, name: str, rank: int) -> Future:
-        return self._ask(Request.PULL, name, rank)
-
-    def purge_results(self, command_ids: list[int] | None = None) -> Future:
-        return self._ask(Request.PURGE_RESULTS, command_ids)
-
-    def set_result_memory(self, limit: int | None) -> Future:
-        return self._ask(Request.SET_RESULT_MEMORY, limit)
-
-    def session_script(self, only_successful: bool = False, include_interrupted_cancelled: bool = True,
-                       name: str = "session.py") -> Future:
-        return self._ask(Request.SESSION_SCRIPT, only_successful, include_interrupted_cancelled, name)
-
-    def response(self, command_id: int) -> Future:
-        return self._ask(Request.RESPONSE, command_id)
-
-    def stop_session(self) -> Future:
-        return self._ask(Request.STOP_SESSION)
 
     def detach(self) -> None:
         """Leave the session running; the link closes once the DETACH frame is out."""

@@ -7,6 +7,8 @@ another process must not load the host's machinery to know them: they live here,
 from __future__ import annotations
 
 import enum
+from concurrent.futures import Future
+from typing import Any
 
 
 class Answer(enum.Enum):
@@ -37,3 +39,36 @@ class Request(str, enum.Enum):
     SESSION_SCRIPT = "session_script"
     RESPONSE = "response"
     STOP_SESSION = "stop_session"
+
+
+class FutureRequests:
+    """The requests of `core.frontends.frontend.SessionFrontend` that answer with a future,
+    written once: a frontend says how it asks (`_ask`), in its process or over a link."""
+
+    def _ask(self, request: Request, *args: Any) -> Future:
+        raise NotImplementedError
+
+    def restart_server(self, rank: int) -> Future:
+        return self._ask(Request.RESTART_SERVER, rank)
+
+    def request_namespaces(self, ranks: list[int]) -> Future:
+        return self._ask(Request.REQUEST_NAMESPACES, ranks)
+
+    def pull(self, name: str, rank: int) -> Future:
+        return self._ask(Request.PULL, name, rank)
+
+    def purge_results(self, command_ids: list[int] | None = None) -> Future:
+        return self._ask(Request.PURGE_RESULTS, command_ids)
+
+    def set_result_memory(self, limit: int | None) -> Future:
+        return self._ask(Request.SET_RESULT_MEMORY, limit)
+
+    def session_script(self, only_successful: bool = False, include_interrupted_cancelled: bool = True,
+                       name: str = "session.py") -> Future:
+        return self._ask(Request.SESSION_SCRIPT, only_successful, include_interrupted_cancelled, name)
+
+    def response(self, command_id: int) -> Future:
+        return self._ask(Request.RESPONSE, command_id)
+
+    def stop_session(self) -> Future:
+        return self._ask(Request.STOP_SESSION)

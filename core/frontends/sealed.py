@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from core.events import CommandFinished, CommandQueued
 from core.frontends.frontend import Numbered
-from core.frontends.model import HistoryEntry, SessionEvent, SessionSnapshot
+from core.frontends.model import HistoryEntry, SessionSnapshot
 from core.sessions import literals
 from core.wire.blobs import Packed
 from core.wire.responses import ReleasedValue
@@ -59,19 +60,39 @@ def _error(exc: BaseException) -> str:
 
 
 # ----- parameters ---------------------------------------------------------------------------
-PLAIN = (type(None), bool, int, float, complex, str, bytes, ReleasedValue)
-"""Values every frontend can rebuild: they travel as they are."""
+PLAIN = frozenset({type(None), bool, int, float, complex, str, bytes, ReleasedValue})
+"""Values every frontend can rebuild travel as they are: of these very types (a subclass, such as
+numpy's float64, may need a module the frontend lacks)..."""
+PLAIN_CONTAINERS = frozenset({list, tuple, set, frozenset})
+PLAIN_ITEMS = 1000
+"""...and lists, tuples, sets and dicts of at most this many plain items (checked, one level)."""
+
+
+def is_plain(value: Any) -> bool:
+    kind = type(value)
+    if kind in PLAIN:
+        return True
+    if kind in PLAIN_CONTAINERS:
+        return len(value) <= PLAIN_ITEMS and all(type(item) in PLAIN for item in value)
+    if kind is dict:
+        return len(value) <= PLAIN_ITEMS and all(type(k) in PLAIN and type(v) in PLAIN for k, v in value.items())
+    return False
+
+
+def _plain(parameters: dict[str, Any] | None) -> bool:
+    return parameters is None or all(is_plain(value) for value in parameters.values())
 
 
 def seal_parameters(parameters: dict[str, Any] | None) -> dict[str, Any] | None:
-    if parameters is None:
-        return None
-    return {name: value if isinstance(value, PLAIN) else SealedValue.of(value) for name, value in parameters.items()}
+    """The parameters for the link: themselves when every value is plain (most are), else a copy."""
+    if _plain(parameters):
+        return parameters
+    return {name: value if is_plain(value) else SealedValue.of(value) for name, value in parameters.items()}
 
 
 def open_parameters(parameters: dict[str, Any] | None) -> dict[str, Any] | None:
-    if parameters is None:
-        return None
+    if parameters is None or not any(isinstance(value, SealedValue) for value in parameters.values()):
+        return parameters
     return {name: _open_parameter(value) for name, value in parameters.items()}
 
 
@@ -86,22 +107,26 @@ def _open_parameter(value: Any) -> Any:
 
 # ----- responses ----------------------------------------------------------------------------
 def seal_response(response: dict[str, Any], limit: int | None = LINK_RESULT_LIMIT) -> dict[str, Any]:
-    """A copy for the link: `ret` sealed, or summarised when larger than `limit` (None: no limit)."""
-    sealed = {**response, "parameters": seal_parameters(response.get("parameters"))}
+    """The response for the link: `ret` sealed, or summarised when larger than `limit` (None: no
+    limit), in a copy; the response itself when its result and parameters are plain."""
     ret = response["ret"]
-    if ret is None:
-        return sealed
-    if limit is not None and response.get("ret_size", 0) > limit:
+    too_large = limit is not None and response.get("ret_size", 0) > limit
+    if is_plain(ret) and not too_large and _plain(response.get("parameters")):
+        return response
+    sealed = {**response, "parameters": seal_parameters(response.get("parameters"))}
+    if too_large:
         sealed["ret"] = None
         sealed["ret_dropped"] = {"reason": "link", "time": time.time(), "summary": literals.summary(ret, digest=False)}
-    else:
+    elif ret is not None:
         sealed["ret"] = SealedValue.of(ret)
     return sealed
 
 
 def open_response(sealed: dict[str, Any]) -> dict[str, Any]:
-    response = {**sealed, "parameters": open_parameters(sealed.get("parameters"))}
-    ret = sealed["ret"]
+    ret, parameters = sealed["ret"], sealed.get("parameters")
+    if not isinstance(ret, SealedValue) and parameters is open_parameters(parameters):
+        return sealed
+    response = {**sealed, "parameters": open_parameters(parameters)}
     if isinstance(ret, SealedValue):
         try:
             response["ret"] = ret.open()
@@ -113,44 +138,55 @@ def open_response(sealed: dict[str, Any]) -> dict[str, Any]:
 
 
 # ----- events and snapshots -----------------------------------------------------------------
-def _seal_queued(event: CommandQueued) -> CommandQueued:
-    return dataclasses.replace(event, parameters=seal_parameters(event.parameters))
+@dataclass(frozen=True)
+class Way:
+    """One direction over the link: sealing (on the session's side) or opening (the frontend's)."""
+
+    parameters: Callable[[dict[str, Any] | None], dict[str, Any] | None]
+    response: Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def _open_queued(event: CommandQueued) -> CommandQueued:
-    return dataclasses.replace(event, parameters=open_parameters(event.parameters))
+SEALING = Way(seal_parameters, seal_response)
+OPENING = Way(open_parameters, open_response)
 
 
-SEAL = {CommandQueued: _seal_queued, CommandFinished: lambda event: CommandFinished(seal_response(event.response))}
-OPEN = {CommandQueued: _open_queued, CommandFinished: lambda event: CommandFinished(open_response(event.response))}
-"""What carries the user's values, by event kind; every other event travels as it is."""
+def _queued(event: CommandQueued, way: Way) -> CommandQueued:
+    parameters = way.parameters(event.parameters)
+    return event if parameters is event.parameters else dataclasses.replace(event, parameters=parameters)
+
+
+def _finished(event: CommandFinished, way: Way) -> CommandFinished:
+    response = way.response(event.response)
+    return event if response is event.response else CommandFinished(response)
+
+
+CARRIERS = {CommandQueued: _queued, CommandFinished: _finished}
+"""The events that carry the user's values, and how; every other event travels as it is."""
+
+
+def _events(batch: Numbered, way: Way) -> Numbered:
+    return [(seq, CARRIERS[type(event)](event, way) if type(event) in CARRIERS else event) for seq, event in batch]
+
+
+def _entry(entry: HistoryEntry, way: Way) -> HistoryEntry:
+    parameters = way.parameters(entry.parameters)
+    response = way.response(entry.response) if entry.response is not None else None
+    if parameters is entry.parameters and response is entry.response:
+        return entry
+    return dataclasses.replace(entry, parameters=parameters, response=response)
 
 
 def seal_events(batch: Numbered) -> Numbered:
-    return [(seq, SEAL[type(event)](event) if type(event) in SEAL else event) for seq, event in batch]
+    return _events(batch, SEALING)
 
 
 def open_events(batch: Numbered) -> Numbered:
-    return [(seq, OPEN[type(event)](event) if type(event) in OPEN else event) for seq, event in batch]
-
-
-def open_event(event: SessionEvent) -> SessionEvent:
-    return OPEN[type(event)](event) if type(event) in OPEN else event
-
-
-def _seal_entry(entry: HistoryEntry) -> HistoryEntry:
-    return dataclasses.replace(entry, parameters=seal_parameters(entry.parameters),
-                               response=seal_response(entry.response) if entry.response is not None else None)
-
-
-def _open_entry(entry: HistoryEntry) -> HistoryEntry:
-    return dataclasses.replace(entry, parameters=open_parameters(entry.parameters),
-                               response=open_response(entry.response) if entry.response is not None else None)
+    return _events(batch, OPENING)
 
 
 def seal_snapshot(snapshot: SessionSnapshot) -> SessionSnapshot:
-    return dataclasses.replace(snapshot, history=[_seal_entry(entry) for entry in snapshot.history])
+    return dataclasses.replace(snapshot, history=[_entry(entry, SEALING) for entry in snapshot.history])
 
 
 def open_snapshot(snapshot: SessionSnapshot) -> SessionSnapshot:
-    return dataclasses.replace(snapshot, history=[_open_entry(entry) for entry in snapshot.history])
+    return dataclasses.replace(snapshot, history=[_entry(entry, OPENING) for entry in snapshot.history])

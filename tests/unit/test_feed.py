@@ -5,6 +5,7 @@ from __future__ import annotations
 from core.events import CommandFinished, CommandStarted, ServerOutput, ServerStatusChanged
 from core.frontends.feed import MAX_HANDOVER_CHARS, MIN_SERVER_CHARS, OUTPUT_INTERVAL, Feed, server_output_limit
 from core.frontends.journal import Journal
+from core.frontends.model import LoadFigures, LoadSampled
 from core.server_state import server_state
 from core.wire.messages import LogItem, OutputItem
 
@@ -94,9 +95,12 @@ def test_the_journal_gives_the_events_after_a_number_it_still_covers():
     assert journal.after(9) is None  # a number this session never gave
 
 
-def test_the_journal_is_bounded_by_the_output_it_holds():
-    journal = Journal(max_events=1000, max_output_chars=1000)
+def test_the_journal_is_bounded_by_what_its_events_hold():
+    journal = Journal(max_events=1000, max_weight=1000)
     for seq in range(1, 21):
         journal.add(seq, ServerOutput(1, [_line("y" * 99)]))
-    assert len(journal) == 10 and journal.output_chars == 1000
+    assert len(journal) == 10 and journal.weight == 1000
     assert journal.after(10) is not None and journal.after(9) is None
+    for seq in range(21, 31):
+        journal.add(seq, LoadSampled(0.0, {rank: LoadFigures(0.0, 0, 0, 0) for rank in range(1, 9)}))
+    assert len(journal) == 1  # a sample of 8 servers weighs 800
