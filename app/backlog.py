@@ -23,13 +23,15 @@ from core.frontends.output import text_of
 from .output_view import MAX_LINES
 
 OUTPUT, RESULT = 0, 1
+AFTER = 2
+"""Where output that no command printed goes in a key: after the result of the command before it."""
 
 
 class Part(NamedTuple):
     """One piece of a pane's backlog: a server's output item, or a finished command's response."""
 
     key: tuple[float, int, int]
-    """(start time of its command, OUTPUT before RESULT, order within the server)."""
+    """(start time of its command, OUTPUT before RESULT before AFTER, order within the server)."""
     server: int
     kind: int
     """OUTPUT or RESULT."""
@@ -37,23 +39,29 @@ class Part(NamedTuple):
     """The OutputItem/LogItem, or the response dict."""
 
 
-def server_parts(model: SessionModel, rank: int, finished: list[HistoryEntry]) -> list[Part]:
-    """Server `rank`'s backlog in the order it happened; `finished` are its finished commands."""
-    started = {entry.id: _start(entry) for entry in finished}
-    parts = [Part((started[entry.id], RESULT, 0), rank, RESULT, entry.response) for entry in finished]
+def server_parts(model: SessionModel, rank: int, ran: list[HistoryEntry]) -> list[Part]:
+    """Server `rank`'s backlog in the order it happened; `ran` are the commands that ran there
+    (finished, or running)."""
+    started = {entry.id: _start(entry) for entry in ran}
+    parts = [Part((started[entry.id], RESULT, 0), rank, RESULT, entry.response)
+             for entry in ran if entry.response is not None]
     backlog = model.output.get(rank)
     last = float("-inf")
     for order, item in enumerate(backlog.items if backlog is not None else ()):
-        last = started.get(item.command_id, last)
-        parts.append(Part((last, OUTPUT, order), rank, OUTPUT, item))
+        if item.command_id in started:
+            last = started[item.command_id]
+            parts.append(Part((last, OUTPUT, order), rank, OUTPUT, item))
+        else:  # printed between commands: after the result of the one before
+            parts.append(Part((last, AFTER, order), rank, OUTPUT, item))
     parts.sort(key=lambda part: part.key)
     return parts
 
 
-def finished_by_server(model: SessionModel) -> dict[int, list[HistoryEntry]]:
+def ran_by_server(model: SessionModel) -> dict[int, list[HistoryEntry]]:
+    """The commands that ran (finished, or running) on each server."""
     by_server: dict[int, list[HistoryEntry]] = {}
     for entry in model.history.values():
-        if entry.response is not None and entry.server is not None:
+        if entry.server is not None:
             by_server.setdefault(entry.server, []).append(entry)
     return by_server
 

@@ -299,8 +299,8 @@ class MainWindow(QMainWindow):
         resume where it left off."""
         model = self.bridge.model
         self.history.show_entries(list(model.history.values()))
-        finished = backlog.finished_by_server(model)
-        parts = {rank: backlog.server_parts(model, rank, finished.get(rank, []))
+        ran = backlog.ran_by_server(model)
+        parts = {rank: backlog.server_parts(model, rank, ran.get(rank, []))
                  for rank in (CLIENT_RANK, *self.panes)}
         result_lines: dict = {}
         for rank, pane in ((CLIENT_RANK, self.client_pane), *self.panes.items()):

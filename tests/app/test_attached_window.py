@@ -145,6 +145,40 @@ def test_an_attached_window_runs_client_code_saves_the_session_and_replays_it(qt
     window.session.detach_action.trigger()
 
 
+def test_file_attach_lists_the_running_sessions_and_opens_the_chosen_one_in_a_window_of_its_own(qtbot, headless):
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.attach_dialog import AttachDialog
+    from app.attaching import choose_and_attach
+    from app.main_window import MainWindow
+    _process, session, _env, _tmp = headless
+    asking = _attached(qtbot, session)
+    listed: list[list[str]] = []
+
+    def choose() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, AttachDialog):
+            QTimer.singleShot(20, choose)
+            return
+        table = dialog.table
+        listed.extend([table.item(row, column).text() for column in range(table.columnCount())]
+                       for row in range(table.rowCount()))
+        dialog.table.selectRow(0)
+        dialog.accept()
+
+    opened = []
+    QTimer.singleShot(0, choose)
+    choose_and_attach(asking, lambda bridge: opened.append(MainWindow(bridge, closing="detach")) or opened[-1])
+    assert [row[:2] + row[3:5] for row in listed] == [[session, "serve", asking.bridge.info.host, "4"]]
+    qtbot.waitUntil(lambda: bool(opened), timeout=TIMEOUT * 1000)
+    assert opened[0] is not asking and opened[0].bridge.info.session_id == session
+    with_own = AttachDialog(lambda: [], exclude=session)
+    assert with_own.table.rowCount() == 0 and not with_own.attach_button.isEnabled()
+    for window in (opened[0], asking):
+        window.session.detach_action.trigger()
+
+
 def test_a_window_whose_link_drops_says_so_and_catches_up_once_it_is_back(qtbot, headless):
     """The session's process is stopped (SIGSTOP) until the link is dead, then let go on."""
     process, session, _env, _tmp = headless
