@@ -153,7 +153,7 @@ def test_file_attach_lists_the_running_sessions_and_opens_the_chosen_one_in_a_wi
     from app.attaching import choose_and_attach
     from app.main_window import MainWindow
     _process, session, _env, _tmp = headless
-    asking = _attached(qtbot, session)
+    asking = attached_window(qtbot, session)
     listed: list[list[str]] = []
 
     def choose() -> None:
