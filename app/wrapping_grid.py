@@ -22,10 +22,13 @@ class WrapGridLayout(QLayout):
         super().__init__(parent)
         self._items: list[QLayoutItem] = []
         self._spacing = QSize(*CELL_SPACING)
+        self._cell: QSize | None = None
+        """The cell size, until an item's size hint may have changed (`invalidate`)."""
         self.setContentsMargins(0, 0, 0, 0)
 
     def addItem(self, item: QLayoutItem) -> None:  # noqa: N802 - Qt's name
         self._items.append(item)
+        self._cell = None
 
     def count(self) -> int:
         return len(self._items)
@@ -34,6 +37,7 @@ class WrapGridLayout(QLayout):
         return self._items[index] if 0 <= index < len(self._items) else None
 
     def takeAt(self, index: int) -> QLayoutItem | None:  # noqa: N802 - Qt's name
+        self._cell = None
         return self._items.pop(index) if 0 <= index < len(self._items) else None
 
     def expandingDirections(self) -> Qt.Orientation:  # noqa: N802 - Qt's name
@@ -53,17 +57,23 @@ class WrapGridLayout(QLayout):
 
     def setGeometry(self, rect: QRect) -> None:  # noqa: N802 - Qt's name
         super().setGeometry(rect)
-        cell = self.cell()
+        cell, pitch = self.cell(), self.pitch()
         columns = self.columns(rect.width())
         for index, item in enumerate(self._items):
             row, column = divmod(index, columns)
-            item.setGeometry(QRect(rect.topLeft() + QPoint(column * self.pitch().width(),
-                                                            row * self.pitch().height()), cell))
+            item.setGeometry(QRect(rect.topLeft() + QPoint(column * pitch.width(), row * pitch.height()), cell))
+
+    def invalidate(self) -> None:
+        self._cell = None
+        super().invalidate()
 
     def cell(self) -> QSize:
         """The size of every cell: the largest item's size hint."""
-        hints = [item.sizeHint() for item in self._items]
-        return QSize(max((h.width() for h in hints), default=0), max((h.height() for h in hints), default=0))
+        if self._cell is None:
+            hints = [item.sizeHint() for item in self._items]
+            self._cell = QSize(max((h.width() for h in hints), default=0),
+                               max((h.height() for h in hints), default=0))
+        return self._cell
 
     def pitch(self) -> QSize:
         """From one cell's corner to the next one's, across and down."""
