@@ -20,7 +20,7 @@ from .rank_ranges import RankRangeError, parse_ranks, ranks_text
 from .server_states import state_icon
 from .wrapping_grid import WrappingGrid
 
-MAX_VISIBLE_ROWS = 6
+MAX_VISIBLE_ROWS = 5
 """Rows of server boxes shown before the grid scrolls: the editor and parameters keep their room."""
 MENU_RANKS_CHARS = 24
 """A host's servers as the Host menu shows them beside its name, cut to this many characters."""

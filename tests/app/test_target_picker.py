@@ -84,14 +84,14 @@ def test_every_server_box_scrolls_fully_into_view_and_no_row_is_ever_cut(qtbot, 
 
 @pytest.mark.parametrize("servers", [16, 64, 128])
 def test_with_room_enough_every_server_shows_at_once(qtbot, servers):
-    picker = _picker(qtbot, servers, width=1800)
+    picker = _picker(qtbot, servers, width=2100)
     assert not picker.grid.verticalScrollBar().isVisible()
     assert [rank for rank in picker.boxes if _shown(picker, rank) != "all"] == []
     _assert_rows_fit_the_width(picker)
 
 
 def test_the_grid_rewraps_when_its_column_narrows_or_widens(qtbot):
-    picker = _picker(qtbot, 128, width=1800)
+    picker = _picker(qtbot, 128, width=2100)
     wide_rows = picker.grid.grid.rows(picker.grid.viewport().width())
     picker.resize(360, 700)
     qtbot.waitUntil(lambda: picker.grid.viewport().width() < 360)
@@ -99,7 +99,7 @@ def test_the_grid_rewraps_when_its_column_narrows_or_widens(qtbot):
     assert picker.grid.verticalScrollBar().isVisible()
     _assert_rows_fit_the_width(picker)
     _assert_no_row_is_cut(picker)
-    picker.resize(1800, 700)
+    picker.resize(2100, 700)
     qtbot.waitUntil(lambda: not picker.grid.verticalScrollBar().isVisible())
     _assert_rows_fit_the_width(picker)
 
