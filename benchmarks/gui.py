@@ -109,6 +109,18 @@ class StallMeter:
         self._beat.stop()
 
 
+def _longest_stall(app: QApplication, act) -> float:
+    """The longest stall of the event loop from `act()` until the condition it returns holds, and
+    for 100 ms more: what the event leaves for later turns of the loop counts too."""
+    meter = StallMeter()
+    meter.start()
+    _wait(app, act())
+    settle = time.monotonic() + 0.1
+    _wait(app, lambda: time.monotonic() > settle)
+    meter.stop()
+    return meter.longest_ms
+
+
 def _answered(window: MainWindow, ids: list[int]):
     rows = window.history.model_
     return lambda: all(rows.row_of(i) and rows.row_of(i).response for i in ids)
@@ -208,15 +220,8 @@ def answers(servers: int, rounds: int) -> dict:
     app, client, window = _window(servers)
     window.targets.select(client.server_ranks())
     _wait(app, _answered(window, window.run("0")))
-    stalls = []
-    for round_ in range(rounds):
-        meter = StallMeter()
-        meter.start()
-        _wait(app, _answered(window, window.run(f"{round_} + 1")))
-        settle = time.monotonic() + 0.1  # what the answers leave for later turns of the loop counts too
-        _wait(app, lambda until=settle: time.monotonic() > until)
-        meter.stop()
-        stalls.append(meter.longest_ms)
+    stalls = [_longest_stall(app, lambda r=round_: _answered(window, window.run(f"{r} + 1")))
+              for round_ in range(rounds)]
     window.detach()
     client.stop_services()
     return {"median_stall_ms": statistics.median(stalls), "max_stall_ms": max(stalls)}
@@ -275,21 +280,17 @@ def cluster(servers: int, rounds: int) -> dict:
     # After the window's own queued slot: once every marked status got here, the window has had it.
     window.bridge.serverStatus.connect(lambda _rank, status: marks.append(status["cpu_percent"]),
                                        Qt.ConnectionType.QueuedConnection)
-    stalls = []
-    for round_ in range(rounds):
-        # Every server's status at once, each changed (a state, its figures), as after a heartbeat
-        # everyone missed: from the client's thread, as the core delivers them.
+
+    def deliver(round_: int):
+        """Every server's status at once, each changed (a state, its figures), as after a heartbeat
+        everyone missed: from another thread, as the core delivers them."""
         mark = round_ + 0.5
         sent = {rank: {**status, "state": "timeout" if round_ % 2 == 0 else "idle", "cpu_percent": mark}
                 for rank, status in client.last_server_status().items()}
-        meter = StallMeter()
-        meter.start()
         threading.Thread(target=_emit_statuses, args=(window.bridge, sent)).start()
-        _wait(app, lambda mark=mark: marks.count(mark) == servers)
-        settle = time.monotonic() + 0.1  # repaints the statuses left for later turns of the loop count too
-        _wait(app, lambda until=settle: time.monotonic() > until)
-        meter.stop()
-        stalls.append(meter.longest_ms)
+        return lambda: marks.count(mark) == servers
+
+    stalls = [_longest_stall(app, lambda r=round_: deliver(r)) for round_ in range(rounds)]
     window.detach()
     client.stop_services()
     return {"widgets_ms": widgets_ms, "window_ms": window_ms, "median_stall_ms": statistics.median(stalls),

@@ -231,21 +231,8 @@ def test_a_lost_server_in_a_range_is_named_when_sending_is_refused(qtbot):
         picker.targets()
 
 
-@pytest.fixture(scope="module")
-def sixteen_client():
-    from core import MPICommandClient
-    client = MPICommandClient(servers=16, isolation="none", print_output=False)
-    client.start_services()
-    yield client
-    client.stop_services(force_command_request_interruption=True)
-
-
-def test_a_command_sent_to_a_typed_range_is_answered_by_exactly_those_servers(qtbot, sixteen_client):
-    from app.main_window import MainWindow
-    window = MainWindow(sixteen_client, owns_client=False)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
+def test_a_command_sent_to_a_typed_range_is_answered_by_exactly_those_servers(qtbot, many_client, many_window):
+    window = many_window
     qtbot.waitUntil(lambda: len(window.targets.hosts) == 16, timeout=20000)
     picker = window.findChild(TargetPicker)
     field = window.findChild(type(picker.range), "targetRange")
@@ -261,5 +248,5 @@ def test_a_command_sent_to_a_typed_range_is_answered_by_exactly_those_servers(qt
     assert len(ids) == 5 and window.message.text() == "Sent to servers 1-4, 9."
     answers = [response(qtbot, window, command_id) for command_id in ids]
     assert sorted(answer["server"] for answer in answers) == [1, 2, 3, 4, 9]
-    pids = {rank: status["pid"] for rank, status in sixteen_client.get_server_status().items()}
+    pids = {rank: status["pid"] for rank, status in many_client.get_server_status().items()}
     assert all(answer["ret"] == (pids[answer["server"]], "answered") for answer in answers)
