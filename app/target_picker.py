@@ -166,7 +166,6 @@ class TargetPicker(QWidget):
             which = ranks_text(ranks)  # long when a launcher deals ranks to hosts in turn
             which = which if len(which) <= MENU_RANKS_CHARS else which[:MENU_RANKS_CHARS - 1] + "…"
             action = self.host_menu.addAction(f"{host} — {count}  ({which})")
-            action.setData(host)
             action.triggered.connect(lambda _checked=False, h=host: self.select_host(h))
         if self.host_menu.isEmpty():
             self.host_menu.addAction("No server has said where it runs yet").setEnabled(False)
