@@ -31,6 +31,7 @@ from .history_table import HistoryRow, HistoryTable
 from .icon import app_icon
 from .load_chart import LoadChart
 from .parameter_table import ParameterError, ParameterTable
+from .rank_ranges import ranks_text
 from .replay_panel import ReplayPanel
 from .result_memory_dialog import ResultMemoryDialog
 from .save_session_dialog import SaveSessionDialog
@@ -223,7 +224,7 @@ class MainWindow(QMainWindow):
         self.message.setStyleSheet("")
         self.message.setText("Sent to " + ("the first available server" if target is None else
                                           "the client (rank 0)" if target == [CLIENT_RANK] else
-                                          "server " + ", ".join(map(str, target))) + ".")
+                                          f"server{'s' if len(target) > 1 else ''} {ranks_text(target)}") + ".")
         return self.last_sent
 
     def choose_script(self) -> None:
@@ -310,6 +311,7 @@ class MainWindow(QMainWindow):
             self.client_pane.set_status(status)
             return
         self.status[rank] = status
+        self.targets.set_host(rank, status.get("processor") or "")
         self.chart.set_status(rank, status)
         self._refresh_state(rank)
 

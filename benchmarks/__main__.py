@@ -174,7 +174,8 @@ def console(run: Settings) -> list[Row]:
 
 @_register
 def scale(run: Settings) -> list[Row]:
-    """round trips with 32 servers and with large payloads; a 32-server output flood (not --quick)"""
+    """round trips with 32 servers and with large payloads; a 32-server output flood (not --quick);
+    the window's targets, overview and chart at 128 servers (16 with --quick)"""
     rows = []
     if not run.quick:
         scaled = run_child("figures", "scale", 32, 500)
@@ -184,6 +185,14 @@ def scale(run: Settings) -> list[Row]:
         stall = run_child("gui", "stall", 32, "10.0", 2000)
         rows.append(Row("GUI: longest main-thread stall, 32 servers × 2k lines/s", stall.get("longest_stall_ms"),
                         "ms", note=not_measured(stall) or f"memory grew {stall.get('memory_growth_mb', 0):.0f} MB"))
+    servers = 16 if run.quick else 128
+    cluster = run_child("gui", "cluster", servers, 6)
+    rows.append(Row(f"GUI at {servers} servers: targets, overview and chart built, filled and painted",
+                    cluster.get("widgets_ms"), "ms",
+                    note=not_measured(cluster) or f"whole window, a pane per server: {cluster['window_ms']:.0f} ms"))
+    rows.append(target_row(f"GUI: longest stall while {servers} servers' statuses arrive at once (median of 6)",
+                           cluster, "median_stall_ms", "ms", "< 50 ms", lambda ms: ms < 50,
+                           f"max {cluster.get('max_stall_ms', 0):.0f} ms"))
     for size in (1_000, 100_000, 10_000_000):
         sized = run_child("figures", "size_rtt", size, 20 if size > 1e6 else 200)
         rows.append(Row(f"RTT, {size:,} B parameter and result", sized.get("rtt_us"), "µs",

@@ -1,7 +1,6 @@
 """The window as a whole: status bar, menus, themes, remembered settings, many servers, closing."""
 from __future__ import annotations
 
-import pytest
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QMessageBox
 
@@ -78,20 +77,8 @@ def test_closing_with_a_running_command_asks_then_stops_the_servers_while_the_wi
     assert wait_for_no_servers(pids), server_processes(pids)
 
 
-@pytest.fixture(scope="module")
-def many_client():
-    from core import MPICommandClient
-    client = MPICommandClient(servers=16, isolation="none", print_output=False)
-    client.start_services()
-    yield client
-    client.stop_services(force_command_request_interruption=True)
-
-
-def test_sixteen_servers_use_the_overview_and_open_panes_on_demand(qtbot, many_client):
-    from app.main_window import MainWindow
-    window = MainWindow(many_client, owns_client=False)
-    qtbot.addWidget(window)
-    window.show()
+def test_sixteen_servers_use_the_overview_and_open_panes_on_demand(qtbot, many_window):
+    window = many_window
     titles = [window.pane_tabs.tabText(i) for i in range(window.pane_tabs.count())]
     assert titles == ["All servers", "Client", "Overview"]
     qtbot.waitUntil(lambda: len(window.overview.items) == 16, timeout=20000)
