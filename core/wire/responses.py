@@ -8,6 +8,7 @@ or whose result cannot be rebuilt. They all build it here, so its keys and statu
 from __future__ import annotations
 
 import enum
+import re
 import time
 from typing import Any, TypedDict
 
@@ -151,3 +152,15 @@ def rebuild_result(fields: dict[str, Any], buffers: list) -> dict[str, Any]:
                                   fields["mode"], fields["time_start"]))
     return fields
 
+
+_FRAME = re.compile(r'^  File "', re.MULTILINE)
+
+
+def last_frame(traceback: str) -> tuple[str, int]:
+    """A failed command's traceback cut to its last frame and the exception, what a user reads
+    first (the window's traceback view, a notebook's `%px` error): `(text, frames hidden)`."""
+    starts = [match.start() for match in _FRAME.finditer(traceback)]
+    if len(starts) <= 1:
+        return traceback, 0
+    header = traceback[:starts[0]]
+    return header + traceback[starts[-1]:], len(starts) - 1
