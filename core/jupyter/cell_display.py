@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 from typing import Any
 
 from core.wire.responses import CommandResponse, last_frame
@@ -39,6 +40,16 @@ def show_value(shell, server: int, count: int | None, value: Any) -> None:
         return
     publish_display_data({"text/plain": prompt})
     publish_display_data(data, metadata)
+    _close_in_pyplot(value)
+
+
+def _close_in_pyplot(value: Any) -> None:
+    """A figure made with pyplot on a server registers with the kernel's pyplot as it is
+    unpickled here, and the inline backend would show it a second time as the cell ends."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    figure = getattr(sys.modules.get("matplotlib.figure"), "Figure", None)
+    if pyplot is not None and figure is not None and isinstance(value, figure):
+        pyplot.close(value)
 
 
 class ProgressLine:

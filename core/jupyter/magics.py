@@ -69,7 +69,7 @@ class PxMagics(Magics):
               f"({', '.join(map(str, servers))}); session log: {self.session.client.session_log_path}")
 
     def _stop(self, args) -> None:
-        session = self._require_session("stop")
+        session = self._require_session("mpipanel stop")
         self.autopx.turn_off()
         if self.last_noblock is not None:
             self.last_noblock.discard()
@@ -80,7 +80,7 @@ class PxMagics(Magics):
 
     def _status(self, args) -> None:
         from IPython.display import display
-        display(status_table(self._require_session("status").servers()), raw=True)
+        display(status_table(self._require_session("mpipanel status").servers()), raw=True)
 
     def _require_session(self, action: str) -> SessionClient:
         if self.session is None:
