@@ -6,7 +6,7 @@ import re
 import threading
 import time
 
-from conftest import Kernel
+from notebook_helpers import Kernel
 
 WAIT_FOR_FILE = """\
 %%px --targets 1

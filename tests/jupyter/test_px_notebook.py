@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from conftest import error_of, plain_of, run_notebook, text_of
+from notebook_helpers import error_of, plain_of, run_notebook, text_of
 
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 HAS_PANDAS = importlib.util.find_spec("pandas") is not None
