@@ -34,8 +34,8 @@ CELLS = {
     "autopx off": "%autopx",
     "in kernel": "y = 'kernel'\ny",
     "servers kept y": "%px y",
-    "deaf": ("%%px --targets 2 --timeout 1\nimport signal, time\n"
-             "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})\ntime.sleep(60)"),
+    "make deaf": "%px --targets 2 import signal; signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT});",
+    "deaf": "%%px --targets 2 --timeout 1\nimport time\ntime.sleep(60)",
     "after deaf": "%px 'x' in dir()",
     "death": "%px --targets 2 import os; os._exit(3)",
     "after death": "%px 'alive'",
