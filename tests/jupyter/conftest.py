@@ -13,15 +13,21 @@ pytest.importorskip("ipykernel")
 
 
 @pytest.fixture
-def kernel(tmp_path):
-    """A kernel with the extension loaded and 2 servers started; stopped (and checked) after."""
+def bare_kernel(tmp_path):
+    """A kernel with the extension loaded and no servers; shut down after the test."""
     kernel = Kernel(tmp_path)
     try:
         assert kernel.run("%load_ext core.jupyter").status == "ok"
-        started = kernel.run("%mpipanel start -n 2")
-        assert started.status == "ok", started.messages
         yield kernel
-        if kernel.manager.is_alive():
-            assert kernel.run("%mpipanel stop").status == "ok"
     finally:
         kernel.close()
+
+
+@pytest.fixture
+def kernel(bare_kernel):
+    """A kernel with 2 servers started; stopped after the test."""
+    started = bare_kernel.run("%mpipanel start -n 2")
+    assert started.status == "ok", started.messages
+    yield bare_kernel
+    if bare_kernel.manager.is_alive():
+        assert bare_kernel.run("%mpipanel stop").status == "ok"

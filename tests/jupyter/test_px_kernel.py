@@ -6,7 +6,6 @@ import re
 import threading
 import time
 
-from notebook_helpers import Kernel
 
 WAIT_FOR_FILE = """\
 %%px --targets 1
@@ -63,8 +62,8 @@ def test_kernel_interrupt_stops_the_cells_commands_and_the_session_goes_on(kerne
     assert _pids(kernel) == pids  # the same servers: MPI's launcher never saw the SIGINT
 
 
-def test_a_flood_from_four_servers_is_capped_and_the_kernel_stays_responsive(tmp_path):
-    kernel = Kernel(tmp_path)
+def test_a_flood_from_four_servers_is_capped_and_the_kernel_stays_responsive(bare_kernel):
+    kernel = bare_kernel
     latencies: list[float] = []
     flooding = threading.Event()
     done = threading.Event()
@@ -79,50 +78,35 @@ def test_a_flood_from_four_servers_is_capped_and_the_kernel_stays_responsive(tmp
             latencies.append(time.monotonic() - asked)
             done.wait(0.1)
 
+    assert kernel.run("%mpipanel start -n 4").status == "ok"
+    prober = threading.Thread(target=ask_kernel_info)
+    prober.start()
     try:
-        kernel.run("%load_ext core.jupyter")
-        assert kernel.run("%mpipanel start -n 4").status == "ok"
-        prober = threading.Thread(target=ask_kernel_info)
-        prober.start()
-        try:
-            reply = kernel.run("%%px\nfor i in range(25_000):\n    print('line', i)",
-                               lambda kind, content: flooding.set())
-        finally:
-            done.set()
-            prober.join()
-        stdout = reply.streams("stdout")
-        assert len(stdout.splitlines()) == 2000 and re.match(r"\[stdout:\d\] line \d+$", stdout.splitlines()[-1])
-        assert "[output cut: 98,000 more lines" in reply.streams("stderr")
-        assert latencies and max(latencies) < 1.0, latencies
-        asked = time.monotonic()
-        kernel.client.kernel_info(reply=True, timeout=10)
-        assert time.monotonic() - asked < 1.0
-        assert kernel.run("%mpipanel stop").status == "ok"
+        reply = kernel.run("%%px\nfor i in range(25_000):\n    print('line', i)", lambda kind, content: flooding.set())
     finally:
-        kernel.close()
+        done.set()
+        prober.join()
+    stdout = reply.streams("stdout")
+    assert len(stdout.splitlines()) == 2000 and re.match(r"\[stdout:\d\] line \d+$", stdout.splitlines()[-1])
+    assert "[output cut: 98,000 more lines" in reply.streams("stderr")
+    assert latencies and max(latencies) < 1.0, latencies
+    asked = time.monotonic()
+    kernel.client.kernel_info(reply=True, timeout=10)
+    assert time.monotonic() - asked < 1.0
+    assert kernel.run("%mpipanel stop").status == "ok"
 
 
-def test_a_second_start_and_a_late_casa_are_refused_saying_why(tmp_path):
-    kernel = Kernel(tmp_path)
-    try:
-        kernel.run("%load_ext core.jupyter")
-        assert kernel.run("%mpipanel start -n 1").status == "ok"
-        again = kernel.run("%mpipanel start")
-        assert "the servers run already (%mpipanel stop first)" in again.streams("stderr")
-        kernel.run("%mpipanel stop")
-        casa = kernel.run("%mpipanel start --casa")
-        assert casa.status == "error"
-        assert "first %mpipanel start was without --casa" in casa.streams("stderr")
-    finally:
-        kernel.close()
+def test_a_second_start_and_a_late_casa_are_refused_saying_why(bare_kernel):
+    assert bare_kernel.run("%mpipanel start -n 1").status == "ok"
+    again = bare_kernel.run("%mpipanel start")
+    assert "the servers run already (%mpipanel stop first)" in again.streams("stderr")
+    bare_kernel.run("%mpipanel stop")
+    casa = bare_kernel.run("%mpipanel start --casa")
+    assert casa.status == "error"
+    assert "first %mpipanel start was without --casa" in casa.streams("stderr")
 
 
-def test_casa_is_refused_once_mpi_has_started_in_the_kernel(tmp_path):
-    kernel = Kernel(tmp_path)
-    try:
-        kernel.run("%load_ext core.jupyter")
-        kernel.run("from mpi4py import MPI")
-        reply = kernel.run("%mpipanel start --casa")
-        assert "--casa must be chosen before MPI starts in this kernel" in reply.streams("stderr")
-    finally:
-        kernel.close()
+def test_casa_is_refused_once_mpi_has_started_in_the_kernel(bare_kernel):
+    bare_kernel.run("from mpi4py import MPI")
+    reply = bare_kernel.run("%mpipanel start --casa")
+    assert "--casa must be chosen before MPI starts in this kernel" in reply.streams("stderr")
