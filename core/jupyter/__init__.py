@@ -14,7 +14,9 @@ def load_ipython_extension(ipython) -> None:
 
 
 def unload_ipython_extension(ipython) -> None:
+    """`%unload_ext` (and `%reload_ext`): autopx ends and the servers this kernel started stop;
+    the magics that knew them are gone."""
     from core.jupyter.magics import PxMagics
     magics = ipython.magics_manager.registry.get(PxMagics.__name__)
     if magics is not None:
-        magics.autopx.turn_off()
+        magics.close()

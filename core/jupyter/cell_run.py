@@ -142,7 +142,7 @@ class CellRun:
 
     def _show_results(self, shell, streams: dict[str, TextIO]) -> None:
         responses: list[CommandResponse] = sorted((future.result() for future in self.futures),
-                                                  key=lambda response: response["server"])
+                                                  key=lambda response: response["server"] or 0)
         for response in responses:
             if response["namespace_reset"] and response["successful"]:
                 streams["stderr"].write(f"[server {response['server']} started afresh: its namespace was lost "

@@ -69,14 +69,19 @@ class PxMagics(Magics):
               f"({', '.join(map(str, servers))}); session log: {self.session.client.session_log_path}")
 
     def _stop(self, args) -> None:
-        session = self._require_session("mpipanel stop")
+        self._require_session("mpipanel stop")
+        self.close()
+        print("mpipanel: servers stopped")
+
+    def close(self) -> None:
+        """End autopx, forget the last non-blocking cell and stop the servers, if any run."""
         self.autopx.turn_off()
         if self.last_noblock is not None:
             self.last_noblock.discard()
             self.last_noblock = None
-        self.session = None
-        kernel_session.stop(session)
-        print("mpipanel: servers stopped")
+        session, self.session = self.session, None
+        if session is not None:
+            kernel_session.stop(session)
 
     def _status(self, args) -> None:
         from IPython.display import display

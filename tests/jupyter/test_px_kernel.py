@@ -110,3 +110,11 @@ def test_casa_is_refused_once_mpi_has_started_in_the_kernel(bare_kernel):
     bare_kernel.run("from mpi4py import MPI")
     reply = bare_kernel.run("%mpipanel start --casa")
     assert "--casa must be chosen before MPI starts in this kernel" in reply.streams("stderr")
+
+
+def test_reloading_the_extension_stops_its_servers_and_a_new_start_spawns_again(kernel):
+    assert kernel.run("%reload_ext core.jupyter").status == "ok"
+    assert "no servers run here" in kernel.run("%mpipanel status").streams("stderr")
+    assert kernel.run("%mpipanel start -n 1").status == "ok"
+    again = kernel.run("%px 'again'")
+    assert again.error is None and any(kind == "display_data" for kind, _ in again.messages)
