@@ -1,7 +1,9 @@
 """The notebook's figures for `python -m benchmarks`: a tiny `%%px` cell in a real Jupyter kernel.
 
-    python -m benchmarks.jupyter mpipanel_px SERVERS ROUNDS
-        mpipanel's `%%px` on SERVERS spawned servers (`%load_ext core.jupyter`)
+    python -m benchmarks.jupyter mpipanel_px SERVERS ROUNDS ISOLATION
+        mpipanel's `%%px` on SERVERS spawned servers (`%load_ext core.jupyter`), isolation
+        'process' or 'none' (ipyparallel's engines run code in the process that talks to the
+        controller, as 'none' does)
     python -m benchmarks.jupyter ipyparallel_px ENGINES ROUNDS
         ipyparallel's `%%px` on a local cluster of ENGINES engines (needs mpipanel[bench])
 
@@ -24,8 +26,9 @@ SETUP_TIMEOUT = 300
 NOT_INSTALLED = {"skipped": "not measured: install mpipanel[bench]"}
 
 
-def mpipanel_px(servers: int, rounds: int) -> dict:
-    return _timed_cells(["%load_ext core.jupyter", f"%mpipanel start -n {servers}"], ["%mpipanel stop"], rounds)
+def mpipanel_px(servers: int, rounds: int, isolation: str) -> dict:
+    return _timed_cells(["%load_ext core.jupyter", f"%mpipanel start -n {servers} --isolation {isolation}"],
+                        ["%mpipanel stop"], rounds)
 
 
 def ipyparallel_px(engines: int, rounds: int) -> dict:
