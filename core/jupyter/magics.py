@@ -66,7 +66,7 @@ class PxMagics(Magics):
             raise UsageError(f"%mpipanel start: {exc}") from None
         servers = self.session.servers()
         print(f"mpipanel: {len(servers)} server{'s' if len(servers) > 1 else ''} ready "
-              f"({', '.join(map(str, servers))}); session log: {self.session.client.session_log_path}")
+              f"({', '.join(map(str, servers))}); session log: {self.session.session_log_path}")
 
     def _stop(self, args) -> None:
         self._require_session("mpipanel stop")

@@ -6,8 +6,8 @@ client object of a session the notebook attaches to (`%mpipanel attach`): the ma
 only through `SessionClient`, so attaching is one more way of making one. What a client must
 offer is exactly what this class calls: `submit(command, target=, origin=)` returning futures
 with a `command_id`, `subscribe(callback)` for `core.events`, `interrupt(ids)`, `cancel(ids)`,
-`restart_server(rank)`, `get_server_status()` and, for a client the kernel owns,
-`stop_services(force_command_request_interruption=True)`.
+`restart_server(rank)`, `get_server_status()`, `session_log_path` and, for a client the kernel
+owns, `stop_services(force_command_request_interruption=True)`.
 """
 from __future__ import annotations
 
@@ -46,6 +46,11 @@ class SessionClient:
     def servers(self) -> dict[int, dict[str, Any]]:
         """Each server's status by rank (`get_server_status()`: state, pid, host, queue, ...)."""
         return self.client.get_server_status()
+
+    @property
+    def session_log_path(self):
+        """Where the session's commands are logged (None when it is not logged)."""
+        return self.client.session_log_path
 
     def close(self) -> None:
         """End the notebook's part: a session the kernel started is stopped, its running
