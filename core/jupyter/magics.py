@@ -5,6 +5,7 @@ They parse what the user typed and hand over: to `kernel_session` for starting a
 """
 from __future__ import annotations
 
+import math
 import sys
 
 from IPython.core.error import UsageError
@@ -128,7 +129,7 @@ class PxMagics(Magics):
         args = parse_argstring(self.px, options_text)
         if not code.strip():
             raise UsageError("%px: no code to run")
-        if args.timeout is not None and not args.timeout > 0:
+        if args.timeout is not None and not 0 < args.timeout < math.inf:
             raise UsageError(f"%px: --timeout must be a positive number of seconds, not {args.timeout:g}")
         try:
             statuses = session.servers()
