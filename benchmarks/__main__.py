@@ -3,7 +3,7 @@
 Run from a source checkout (the benchmarks are not installed with the package). Each figure group
 below is one function, registered by name for `--only`; every figure in it runs in its own process
 (`benchmarks.figures`, `benchmarks.baselines`, `benchmarks.gui`, `benchmarks.console`,
-`benchmarks.casa`, see `benchmarks.measurement`).
+`benchmarks.casa`, `benchmarks.jupyter`, see `benchmarks.measurement`).
 The table gives each figure, its baseline, their ratio, the target and whether it is met; `--json
 FILE` writes the same rows. Absolute times on a shared 2-core VM are noisy; ratios hold better.
 """
@@ -220,6 +220,26 @@ def casa(run: Settings) -> list[Row]:
         same = (ours["flagged"], ours["total"]) == (theirs["flagged"], theirs["total"])
         rows[0].note = (f"summaries {'agree' if same else 'DIFFER'}: {ours['flagged']:,.0f} of "
                         f"{ours['total']:,.0f} flagged ({theirs['flagged']:,.0f} under casampi)")
+    return rows
+
+
+@_register
+def jupyter(run: Settings) -> list[Row]:
+    """a tiny %%px cell on 4 servers in a real kernel, against ipyparallel's %%px on 4 engines"""
+    rounds = 20 if run.quick else 100
+    theirs = run_child("jupyter", "ipyparallel_px", 4, rounds)
+    rows = []
+    for isolation in ("process", "none"):
+        ours = run_child("jupyter", "mpipanel_px", 4, rounds, isolation)
+        for what, key in (("assigning (x = 1)", "statement_ms"), ("showing each server's value", "value_ms")):
+            row = compare_row(f"notebook: %%px cell {what}, 4 servers, isolation '{isolation}', request to reply "
+                              f"(median of {rounds})", "ms", ours, key, "ipyparallel's %%px, 4 engines (blocking)",
+                              theirs, key, "≥ 5× faster", lambda v, b: b / v, lambda r: r >= 5)
+            if row.ratio is not None:
+                beyond = (theirs[key] - theirs["plain_ms"]) / max(ours[key] - ours["plain_ms"], 1e-3)
+                row.note = (f"a plain cell costs {ours['plain_ms']:.1f} ms here ({theirs['plain_ms']:.1f} ms in "
+                            f"ipyparallel's kernel); beyond it, {beyond:.1f}× faster")
+            rows.append(row)
     return rows
 
 

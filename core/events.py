@@ -38,7 +38,8 @@ class CommandQueued:
     """`target_server` as the push gave it."""
     origin: str | None = None
     """Who sent it: 'typed' (the window), 'client' (code running in the client-side worker),
-    'script:LINE' (that line of a script run there), 'replay'; None for a program's own push."""
+    'script:LINE' (that line of a script run there), 'replay', 'notebook' (a `%px` cell,
+    `core.jupyter`); None for a program's own push."""
 
 
 @dataclass(frozen=True)

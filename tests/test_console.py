@@ -211,8 +211,9 @@ def test_a_mixed_session_is_logged_in_order_and_replays_headless(tmp_path):
     with MPICommandClient(servers=2, print_output=False, session_log=log) as mixed:
         console = ConsoleHost(mixed)
         mixed.push_command_request("base = 10", block=True, target_server=[1, 2])
+        # Ending in the push itself, its value would be the responses, whose times no replay matches.
         console.run("from core import MPICommandClient\nc = MPICommandClient()\n"
-                    "c.push_command_request('base += 1', block=True, target_server=1)").result(30)
+                    "pushed = c.push_command_request('base += 1', block=True, target_server=1)").result(30)
         mixed.push_command_request("base", block=True, target_server=1)
         console.run("c.push_command_request('base', block=True, target_server=2)[0]['ret']").result(30)
         saved = mixed.save_session(tmp_path / "mixed.py")

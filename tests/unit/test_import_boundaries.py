@@ -3,7 +3,8 @@
 core: wire at the bottom; worker, server, client and sessions above it; the client and the server
 never import each other; the workers (a server's, and rank 0's client-side one in core.console)
 never reach MPI; the console uses the client it is given, never the client's modules; nothing
-imports Qt; no import cycles.
+imports Qt; no import cycles; only the notebook's package (core.jupyter) imports IPython, and
+nothing else imports it.
 app: only the bridge (and the launcher) reach the client's machinery; widgets get data types.
 """
 from __future__ import annotations
@@ -131,6 +132,12 @@ def test_the_wire_imports_nothing_above_it(upper):
 def test_no_import_cycles():
     cycles = sorted(m for m in MODULES if any(m in _reach(e) for e in _edges(m)))
     assert cycles == []
+
+
+def test_only_the_notebook_package_imports_ipython_and_nothing_else_imports_it():
+    outside = [m for m in MODULES if not _in(m, "core.jupyter")]
+    assert not [(m, n) for m in outside for n in GRAPH[m]
+                if n.split(".")[0] in ("IPython", "ipykernel") or _in(n, "core.jupyter")]
 
 
 MACHINERY = ("core.client", "core.server", "core.replay", "core.roles", "core.environment", "mpi4py")
