@@ -180,6 +180,7 @@ class MPICommandClient:
             from core.client import launch
             if not MPIEnvironment.is_mpi_client:
                 roles.serve_and_exit()
+            log_path = self._session_log_path()  # a state directory that is not private stops us here
             if self.launch_mode == "mpiexec":
                 if _world_claimed:
                     raise RuntimeError("the servers of this mpiexec job already served a client "
@@ -205,13 +206,17 @@ class MPICommandClient:
         if not ready:
             missing = sorted(r for r in ranks if self._engine.views[r].info is None)
             raise RuntimeError(f"servers {missing} did not report ready")
-        self._open_session_log()
+        self._open_session_log(log_path)
 
-    def _open_session_log(self) -> None:
+    def _session_log_path(self) -> Path | None:
         choice = self._session_log_choice
         if choice is False:
+            return None
+        return new_log_path() if choice is True else Path(choice)
+
+    def _open_session_log(self, path: Path | None) -> None:
+        if path is None:
             return
-        path = new_log_path() if choice is True else Path(choice)
         self._session_log = SessionLog(path, self._session_header())
         self._unsubscribe_log = self._hub.subscribe(self._session_log)
 
