@@ -12,6 +12,10 @@ launcher findable (`core.mpi_launcher`), which must happen before MPI starts.
 """
 from __future__ import annotations
 
+from core.module_path import reorder_if_run_with_m
+
+reorder_if_run_with_m()  # first: under `python -m core`, before any other import
+
 from typing import TYPE_CHECKING
 
 from core.mpi_launcher import make_launcher_findable, prepare_open_mpi
