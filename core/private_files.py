@@ -50,17 +50,16 @@ def create_private(path: str | os.PathLike) -> int:
     return os.open(path, _CREATE, FILE_MODE)
 
 
-def create_unique(path: str | os.PathLike) -> tuple[Path, int]:
-    """`create_private` at `path`, or, where that name is taken, at `<stem>-1<suffix>`,
-    `<stem>-2<suffix>`, ...: the path it made and its descriptor."""
-    path = Path(path)
+def create_unique(base: str | os.PathLike, suffix: str = "") -> tuple[Path, int]:
+    """`create_private` at `<base><suffix>`, or, where that name is taken, at `<base>-1<suffix>`,
+    `<base>-2<suffix>`, ...: the path it made and its descriptor."""
     for attempt in range(UNIQUE_ATTEMPTS):
-        candidate = path if attempt == 0 else path.with_name(f"{path.stem}-{attempt}{path.suffix}")
+        candidate = Path(f"{base}{suffix}" if attempt == 0 else f"{base}-{attempt}{suffix}")
         try:
             return candidate, create_private(candidate)
         except FileExistsError:
             continue
-    raise FileExistsError(f"{path} and {UNIQUE_ATTEMPTS - 1} names after it are all taken")
+    raise FileExistsError(f"{base}{suffix} and {UNIQUE_ATTEMPTS - 1} names after it are all taken")
 
 
 def open_private_append(path: str | os.PathLike) -> int:

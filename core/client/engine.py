@@ -422,6 +422,7 @@ class Engine:
             "cpu_percent": status.cpu_percent if status else 0.0,
             "rss": status.rss if status else 0,
             "preload_error": status.preload_error if status else None,
+            "log_file": status.log_file if status else None,
             "last_heard": view.last_heard,
         }
 

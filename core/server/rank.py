@@ -59,7 +59,7 @@ class Server:
         self.log_level = config.log_level
         self.heartbeat_interval = config.heartbeat_interval
         self.host = MPI.Get_processor_name()
-        self.separate_log = SeparateLog(self.rank, self.host)
+        self.separate_log = SeparateLog(self.rank, self.host, self._separate_log_opened)
         self.lock = threading.Lock()
         """Serialises MPI calls: with isolation 'none' a pump thread talks while a command runs."""
         self.status = MPI.Status()
@@ -341,6 +341,13 @@ class Server:
         with self.output_lock:
             self.batch.add_log(item)
 
+    def _separate_log_opened(self, path) -> None:
+        """Say where the 'separated' log went in the server's pane (not in the file itself): its
+        name is not the predicted one when that was taken."""
+        with self.output_lock:
+            self.batch.add_log(LogItem(None, time.time(), 20, "mpipanel.server",
+                                       f"Server {self.rank} writes its output and log records to {path}"))
+
     def output_due(self) -> bool:
         """True when the output batch must go now (it is full, or its oldest item old enough)."""
         with self.output_lock:
@@ -358,7 +365,8 @@ class Server:
         return ServerStatus(self.rank, running is not None, running.id if running else None,
                             running.command if running else None,
                             sum(item is not _STOP for item in self.queue), os.getpid(),
-                            self.worker_pid, self.host, cpu, rss, time.time(), self.preload_error)
+                            self.worker_pid, self.host, cpu, rss, time.time(), self.preload_error,
+                            str(self.separate_log.path) if self.separate_log.path else None)
 
     def _usage(self) -> tuple[float, int]:
         """CPU % and resident memory of this rank plus its worker."""

@@ -133,6 +133,8 @@ class ServerStatus(NamedTuple):
     time: float
     preload_error: str | None = None
     """The traceback of the preload in the current namespace, if it failed."""
+    log_file: str | None = None
+    """The file the 'separated' log mode writes to, once made (`core.server.separate_log`)."""
 
 
 @enum.unique
