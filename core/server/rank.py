@@ -33,7 +33,7 @@ from core.wire.responses import Status, failure
 from core.server.output_batch import OutputBatch
 from core.server.separate_log import SeparateLog
 from core.server.staging import StagingArea
-from core.wire.transport import Peer, PeerLost, receive
+from core.wire.transport import Peer, PeerLost, receive, send_unannounced
 from core.server.executor import Executor
 from core.server.inline_executor import InlineExecutor
 from core.server.worker_executor import WorkerExecutor
@@ -383,14 +383,18 @@ class Server:
 
 
 def _await_hello(comm: MPI.Comm) -> ServerConfig | StopRequest:
-    """Wait for the client's hello, or a stop before any; sleep meanwhile, do not spin."""
+    """Wait for the client's hello, or a stop before any; sleep meanwhile, do not spin. Asked
+    where this rank runs first (`Tag.WHERE`), say so and wait on."""
     status = MPI.Status()
-    delay = 0.0005
-    while not comm.Iprobe(0, MPI.ANY_TAG, status):
-        time.sleep(delay)
-        delay = min(2 * delay, 0.05)
-    _, tag, payload, _ = receive(comm, status, 0, block=True)
-    return payload
+    while True:
+        delay = 0.0005
+        while not comm.Iprobe(0, MPI.ANY_TAG, status):
+            time.sleep(delay)
+            delay = min(2 * delay, 0.05)
+        _, tag, payload, _ = receive(comm, status, 0, block=True)
+        if tag != Tag.WHERE:
+            return payload
+        send_unannounced(comm, 0, Tag.WHERE, (MPI.Get_processor_name(), doorbell.host_addresses()))
 
 
 def main() -> None:

@@ -37,6 +37,8 @@ class Tag(enum.IntEnum):
     STOPPED = 14       # None
     # either way
     BUFFER = 20        # one raw buffer of the envelope sent just before it
+    WHERE = 21         # before the hello (mpiexec): client -> server None; server -> client
+                       # (processor name, its IPv4 addresses), so the doorbell listens where they reach
 
 
 LOG_MODES = ("redirect", "unified", "separated")
