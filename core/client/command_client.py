@@ -89,11 +89,21 @@ class MPICommandClient:
     oldest results' values are let go (see `core.client.result_budget` and `purge_results`).
     """
 
+    def __new__(cls, *args, **kwargs):
+        """Under mpiexec the job's servers serve one client: made again in a process whose client
+        runs, `MPICommandClient()` is that client (as casampi's is), its settings unchanged."""
+        running = environment.running_clients()
+        if running and MPIEnvironment.launch_mode == "mpiexec":
+            return running[0]
+        return super().__new__(cls)
+
     def __init__(self, servers: int | None = None, *, isolation: str = "process",
                  heartbeat_interval: float = 1.0, heartbeat_timeout: float = 10.0,
                  print_output: bool = True, session_log: bool | str | os.PathLike = True,
                  server_nice: int = 0, preload: str | os.PathLike | None = None,
                  result_memory: int | None = DEFAULT_RESULT_MEMORY):
+        if self in environment.running_clients():
+            return  # the running client of this mpiexec job, found by `__new__`
         if isolation not in ISOLATION_MODES:
             raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {isolation!r}")
         if servers is not None and (isinstance(servers, bool) or not isinstance(servers, int) or servers < 1):
