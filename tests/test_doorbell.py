@@ -250,13 +250,7 @@ def test_a_peer_that_rings_and_sends_nothing_is_lost_instead_of_blocking_the_rec
 RECORD_BINDS = """
     import json
     from core import MPICommandClient
-    from core.wire import doorbell
-    binds = []
-    listen = doorbell.DoorbellListener.__init__
-    def recording(self, hosts):
-        binds.append(hosts)
-        listen(self, hosts)
-    doorbell.DoorbellListener.__init__ = recording
+    from doorbell_binds import binds
     client = MPICommandClient(print_output=False, session_log=False)
     client.start_services()
     [answer] = client.push_command_request("6 * 7", block=True, target_server=2)
@@ -268,6 +262,7 @@ RECORD_BINDS = """
 def test_under_mpiexec_on_one_host_the_doorbell_listens_on_loopback_only(tmp_path):
     """Asked where they run, the servers are all on this host: no interface but loopback is
     opened (it used to be 0.0.0.0, every interface)."""
-    result = run_mpiexec(3, "-m", "core", str(script_file(tmp_path, RECORD_BINDS)))
+    result = run_mpiexec(3, "-m", "core", str(script_file(tmp_path, RECORD_BINDS)),
+                         env={"PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests'}"})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) == {"binds": [["127.0.0.1"]], "answer": 42}

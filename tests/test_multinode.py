@@ -18,13 +18,7 @@ SCRIPT = """
     from PySide6.QtWidgets import QApplication
     from core import MPICommandClient
     from app.main_window import MainWindow
-    from core.wire import doorbell
-    binds = []
-    listen = doorbell.DoorbellListener.__init__
-    def recording(self, hosts):
-        binds.append(hosts)
-        listen(self, hosts)
-    doorbell.DoorbellListener.__init__ = recording
+    from doorbell_binds import binds
     app = QApplication([])
     client = MPICommandClient(print_output=False, session_log=False)
     client.start_services()
@@ -51,7 +45,7 @@ def test_servers_on_two_hosts_are_shown_and_grouped_by_host(tmp_path):
     command = [*first, "-m", "core", str(script), ":", "-n", "2", "unshare", "--uts", "sh", "-c",
                f"hostname nodeb && exec {python} -m core {script}"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+                            env={**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests'}"})
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     here = report["hosts"]["1"]
