@@ -10,6 +10,16 @@ def first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
+def marked_first_line(text: str) -> str:
+    """The first line, and how many more follow (`⏎ +2 lines`): a command from someone else must
+    not hide code below a harmless first line."""
+    lines = text.strip().splitlines()
+    more = len(lines) - 1
+    if more <= 0:
+        return first_line(text)
+    return f"{lines[0]}  ⏎ +{more} line{'s' if more > 1 else ''}"
+
+
 def headline(command: str, parameters: dict[str, Any] | None = None, width: int | None = None) -> str:
     """The first line of the command as shown, cut to `width` characters with an ellipsis."""
     line = first_line(shown_command(command, parameters))

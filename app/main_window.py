@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QGroupBox, QHBoxLayout
                                QVBoxLayout)
 
 from core.events import CLIENT_RANK
+from core.sessions.file_checks import SessionFileError
 from core.wire.responses import ReleasedValue
 
 from .about import about_text
@@ -397,8 +398,9 @@ class MainWindow(QMainWindow):
         """Load a session log or script into a replay tab; None (and a message) if it cannot."""
         try:
             panel = ReplayPanel(self.bridge, path, self)
-        except (OSError, ValueError, SyntaxError) as exc:
-            QMessageBox.warning(self, "Cannot open session", f"{path}:\n{exc}")
+        except (OSError, ValueError) as exc:  # SessionFileError for a bad file names it, and the line
+            text = str(exc) if isinstance(exc, SessionFileError) else f"{path}:\n{exc}"
+            QMessageBox.warning(self, "Cannot open session", text)
             return None
         self.pane_tabs.addTab(panel, f"Replay: {Path(path).name}")
         self.pane_tabs.setCurrentWidget(panel)

@@ -8,13 +8,18 @@
 
 Importing this package does not initialise MPI (the worker processes import parts of it and
 must never touch MPI); the names below load on first use. It does make this environment's MPI
-launcher findable (`core.mpi_launcher`), which must happen before MPI starts.
+launcher findable and, when it will spawn its servers, keeps MPI's traffic on loopback
+(`core.mpi_launcher`), which must happen before MPI starts.
 """
 from __future__ import annotations
 
+from core.module_path import reorder_if_run_with_m
+
+reorder_if_run_with_m()  # first: under `python -m core`, before any other import
+
 from typing import TYPE_CHECKING
 
-from core.mpi_launcher import make_launcher_findable, prepare_open_mpi
+from core.mpi_launcher import keep_spawn_local, make_launcher_findable, prepare_open_mpi
 
 __version__ = "0.1.0"
 __all__ = ["MPICommandClient", "MPIEnvironment", "CommandFuture", "CommandResponse", "Status", "DataMoveError",
@@ -39,6 +44,7 @@ _LAZY = {
 
 make_launcher_findable()
 prepare_open_mpi()
+keep_spawn_local()
 
 
 def __getattr__(name: str):

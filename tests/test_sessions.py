@@ -163,3 +163,12 @@ def test_killed_client_leaves_a_log_complete_up_to_the_kill(tmp_path):
     finished = {line["id"]: line for line in lines if line["event"] == "finished"}
     assert len(finished) == 20 and all(finished[i + 1]["ret"] == {"literal": str(i * 2)} for i in range(20))
     assert lines[-1]["event"] == "queued" and "sleep(600)" in lines[-1]["command"]
+
+
+def test_replay_refuses_a_bad_session_file_in_one_line(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("SERVERS = 1\nclient.push_command_request('x', parameters=[1, 2])\n")
+    result = run_python("-m", "core.replay", str(bad), "--check")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"error: {bad}, line 2: parameters must be None or a dict with string keys, "
+                                          f"not list [1, 2]"]

@@ -89,11 +89,21 @@ class MPICommandClient:
     oldest results' values are let go (see `core.client.result_budget` and `purge_results`).
     """
 
+    def __new__(cls, *args, **kwargs):
+        """Under mpiexec the job's servers serve one client: made again in a process whose client
+        runs, `MPICommandClient()` is that client (as casampi's is), its settings unchanged."""
+        running = environment.running_clients()
+        if running and MPIEnvironment.launch_mode == "mpiexec":
+            return running[0]
+        return super().__new__(cls)
+
     def __init__(self, servers: int | None = None, *, isolation: str = "process",
                  heartbeat_interval: float = 1.0, heartbeat_timeout: float = 10.0,
                  print_output: bool = True, session_log: bool | str | os.PathLike = True,
                  server_nice: int = 0, preload: str | os.PathLike | None = None,
                  result_memory: int | None = DEFAULT_RESULT_MEMORY):
+        if self in environment.running_clients():
+            return  # the running client of this mpiexec job, found by `__new__`
         if isolation not in ISOLATION_MODES:
             raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {isolation!r}")
         if servers is not None and (isinstance(servers, bool) or not isinstance(servers, int) or servers < 1):
@@ -180,6 +190,7 @@ class MPICommandClient:
             from core.client import launch
             if not MPIEnvironment.is_mpi_client:
                 roles.serve_and_exit()
+            log_path = self._session_log_path()  # a state directory that is not private stops us here
             if self.launch_mode == "mpiexec":
                 if _world_claimed:
                     raise RuntimeError("the servers of this mpiexec job already served a client "
@@ -205,13 +216,17 @@ class MPICommandClient:
         if not ready:
             missing = sorted(r for r in ranks if self._engine.views[r].info is None)
             raise RuntimeError(f"servers {missing} did not report ready")
-        self._open_session_log()
+        self._open_session_log(log_path)
 
-    def _open_session_log(self) -> None:
+    def _session_log_path(self) -> Path | None:
         choice = self._session_log_choice
         if choice is False:
+            return None
+        return new_log_path() if choice is True else Path(choice)
+
+    def _open_session_log(self, path: Path | None) -> None:
+        if path is None:
             return
-        path = new_log_path() if choice is True else Path(choice)
         self._session_log = SessionLog(path, self._session_header())
         self._unsubscribe_log = self._hub.subscribe(self._session_log)
 

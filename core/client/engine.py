@@ -247,7 +247,11 @@ class Engine:
             self.lose(rank, f"its connection closed ({exc})")
             return
         while peer.owed > 0:
-            source, tag, payload, buffers = receive(peer.comm, self._status, peer.rank, block=True)
+            try:
+                source, tag, payload, buffers = receive(peer.comm, self._status, peer.rank, block=True)
+            except PeerLost as exc:
+                self.lose(rank, str(exc))
+                return
             peer.received += 1
             self._handle(rank, tag, payload, buffers)
 
@@ -259,7 +263,12 @@ class Engine:
             active = True
         for comm, ranks in self._channels:
             for _ in range(MESSAGES_PER_STEP):
-                message = receive(comm, self._status)
+                try:
+                    message = receive(comm, self._status)
+                except PeerLost as exc:  # an envelope whose buffers never came
+                    if exc.source in ranks:
+                        self.lose(ranks[exc.source], str(exc))
+                    break
                 if message is None:
                     break
                 source, tag, payload, buffers = message
@@ -422,6 +431,7 @@ class Engine:
             "cpu_percent": status.cpu_percent if status else 0.0,
             "rss": status.rss if status else 0,
             "preload_error": status.preload_error if status else None,
+            "log_file": status.log_file if status else None,
             "last_heard": view.last_heard,
         }
 

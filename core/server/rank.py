@@ -33,7 +33,7 @@ from core.wire.responses import Status, failure
 from core.server.output_batch import OutputBatch
 from core.server.separate_log import SeparateLog
 from core.server.staging import StagingArea
-from core.wire.transport import Peer, PeerLost, receive
+from core.wire.transport import Peer, PeerLost, receive, send_unannounced
 from core.server.executor import Executor
 from core.server.inline_executor import InlineExecutor
 from core.server.worker_executor import WorkerExecutor
@@ -59,7 +59,7 @@ class Server:
         self.log_level = config.log_level
         self.heartbeat_interval = config.heartbeat_interval
         self.host = MPI.Get_processor_name()
-        self.separate_log = SeparateLog(self.rank, self.host)
+        self.separate_log = SeparateLog(self.rank, self.host, self._separate_log_opened)
         self.lock = threading.Lock()
         """Serialises MPI calls: with isolation 'none' a pump thread talks while a command runs."""
         self.status = MPI.Status()
@@ -341,6 +341,13 @@ class Server:
         with self.output_lock:
             self.batch.add_log(item)
 
+    def _separate_log_opened(self, path) -> None:
+        """Say where the 'separated' log went in the server's pane (not in the file itself): its
+        name is not the predicted one when that was taken."""
+        with self.output_lock:
+            self.batch.add_log(LogItem(None, time.time(), 20, "mpipanel.server",
+                                       f"Server {self.rank} writes its output and log records to {path}"))
+
     def output_due(self) -> bool:
         """True when the output batch must go now (it is full, or its oldest item old enough)."""
         with self.output_lock:
@@ -358,7 +365,8 @@ class Server:
         return ServerStatus(self.rank, running is not None, running.id if running else None,
                             running.command if running else None,
                             sum(item is not _STOP for item in self.queue), os.getpid(),
-                            self.worker_pid, self.host, cpu, rss, time.time(), self.preload_error)
+                            self.worker_pid, self.host, cpu, rss, time.time(), self.preload_error,
+                            str(self.separate_log.path) if self.separate_log.path else None)
 
     def _usage(self) -> tuple[float, int]:
         """CPU % and resident memory of this rank plus its worker."""
@@ -375,14 +383,18 @@ class Server:
 
 
 def _await_hello(comm: MPI.Comm) -> ServerConfig | StopRequest:
-    """Wait for the client's hello, or a stop before any; sleep meanwhile, do not spin."""
+    """Wait for the client's hello, or a stop before any; sleep meanwhile, do not spin. Asked
+    where this rank runs first (`Tag.WHERE`), say so and wait on."""
     status = MPI.Status()
-    delay = 0.0005
-    while not comm.Iprobe(0, MPI.ANY_TAG, status):
-        time.sleep(delay)
-        delay = min(2 * delay, 0.05)
-    _, tag, payload, _ = receive(comm, status, 0, block=True)
-    return payload
+    while True:
+        delay = 0.0005
+        while not comm.Iprobe(0, MPI.ANY_TAG, status):
+            time.sleep(delay)
+            delay = min(2 * delay, 0.05)
+        _, tag, payload, _ = receive(comm, status, 0, block=True)
+        if tag != Tag.WHERE:
+            return payload
+        send_unannounced(comm, 0, Tag.WHERE, (MPI.Get_processor_name(), doorbell.host_addresses()))
 
 
 def main() -> None:

@@ -37,6 +37,8 @@ class Tag(enum.IntEnum):
     STOPPED = 14       # None
     # either way
     BUFFER = 20        # one raw buffer of the envelope sent just before it
+    WHERE = 21         # before the hello (mpiexec): client -> server None; server -> client
+                       # (processor name, its IPv4 addresses), so the doorbell listens where they reach
 
 
 LOG_MODES = ("redirect", "unified", "separated")
@@ -133,6 +135,8 @@ class ServerStatus(NamedTuple):
     time: float
     preload_error: str | None = None
     """The traceback of the preload in the current namespace, if it failed."""
+    log_file: str | None = None
+    """The file the 'separated' log mode writes to, once made (`core.server.separate_log`)."""
 
 
 @enum.unique

@@ -1,6 +1,8 @@
 """The window as a whole: status bar, menus, themes, remembered settings, many servers, closing."""
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QMessageBox
 
@@ -18,6 +20,22 @@ def test_about_box_names_the_versions_a_bug_report_needs(window):
     text = about_text(window.bridge)
     for expected in ("mpipanel", "Qt", "MPICH", "mpi4py", "Python", "spawn"):
         assert expected in text
+
+
+def test_about_box_and_pane_say_where_separated_logs_went(qtbot, window, gui_client):
+    from app.about import about_text
+    gui_client.set_log_mode("separated")
+    try:
+        window.targets.select([2])
+        response(qtbot, window, window.run("print('to the file')")[0])
+        qtbot.waitUntil(lambda: window.bridge.server_statuses()[2]["log_file"] is not None, timeout=10000)
+    finally:
+        gui_client.set_log_mode("redirect")
+    log_file = window.bridge.server_statuses()[2]["log_file"]
+    os.remove(log_file)  # in the directory the servers started in
+    assert f"Log of server 2</b></td><td>{log_file}" in about_text(window.bridge)
+    qtbot.waitUntil(lambda: any(f"writes its output and log records to {log_file}" in line.text
+                                for line in window.panes[2].output.lines), timeout=10000)
 
 
 def test_theme_switch_is_remembered(qtbot, gui_client):

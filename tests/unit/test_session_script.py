@@ -8,6 +8,7 @@ import pytest
 
 from core.client.ledger import CommandFuture, CommandRecord
 from core.sessions import session_script
+from core.sessions.file_checks import SessionFileError
 from core.sessions.recorded import Outcome, RecordedPush, from_records, read_log, read_script
 
 HEADER = {"servers": [1, 2], "launch_mode": "spawn", "log_mode": "redirect"}
@@ -126,7 +127,8 @@ def test_saving_keeps_only_the_pushes_asked_for(only_successful, include_interru
 def test_a_script_with_a_computed_argument_is_refused_naming_the_line(tmp_path):
     script = tmp_path / "computed.py"
     script.write_text("client.push_command_request('1')\nclient.push_command_request(make_command())\n")
-    with pytest.raises(ValueError, match="^line 2: push_command_request arguments must be literals$"):
+    with pytest.raises(SessionFileError, match=r"computed.py, line 2: push_command_request's command must be a "
+                                               r"literal, not make_command\(\)$"):
         read_script(script)
 
 
@@ -153,5 +155,5 @@ def test_a_session_log_is_read_up_to_a_line_cut_short(tmp_path):
 def test_a_file_without_a_session_line_is_not_a_session_log(tmp_path):
     log = tmp_path / "other.jsonl"
     log.write_text('{"level": "info", "message": "hello"}\n')
-    with pytest.raises(ValueError, match=f"^{log} is not an mpipanel session log \\(no session line\\)$"):
+    with pytest.raises(SessionFileError, match=f"^{log}: not an mpipanel session log \\(no session line\\)$"):
         read_log(log)
