@@ -40,11 +40,6 @@ _world_claimed = False
 """An mpiexec job's servers serve one client; once it stopped they are gone."""
 
 
-def world_claimed() -> bool:
-    """True once a client has taken the servers of this mpiexec job."""
-    return _world_claimed
-
-
 def stop_everything(force: bool) -> None:
     """Stop every running client, or free the servers of an mpiexec job that no client claimed:
     what a launcher does on its way out, whatever the program did, so that no rank waits forever."""

@@ -69,6 +69,13 @@ class ServerView:
 
 
 class Engine:
+    """The client's one owner of MPI: it sends, receives and keeps each server's state.
+
+    It exists so that every MPI call of the client is made under one lock, by whichever thread
+    holds it (the progress thread, or a caller driving its own blocking wait), and so that what
+    arrives becomes events and futures delivered outside that lock, in order.
+    """
+
     def __init__(self, hub: EventHub, heartbeat_timeout: float):
         self.hub = hub
         self.heartbeat_timeout = heartbeat_timeout
@@ -344,11 +351,11 @@ class Engine:
             idle = self.ledger.idle_ranks(self.usable)
             if not idle:
                 return
-            self.ledger.chose(idle[0])
+            self.ledger.advance_past(idle[0])
             self._send_command(pending.popleft(), idle[0])
 
     def _send_command(self, record: CommandRecord, rank: int) -> None:
-        started = self.ledger.sent(record, rank)
+        started = self.ledger.place_on(record, rank)
         buffers, record.buffers = record.buffers or (), None
         self.send(rank, Tag.COMMAND, CommandRequest(record.id, record.command, self.namespaces.watching), buffers)
         if started and not record.done:

@@ -78,8 +78,9 @@ class Ledger:
     def pending(self) -> list[CommandRecord]:
         return [r for r in list(self.records.values()) if not r.done]
 
-    def sent(self, record: CommandRecord, rank: int) -> bool:
-        """Note that `record` went to `rank`; True when it is running there at once."""
+    def place_on(self, record: CommandRecord, rank: int) -> bool:
+        """Put `record` at the end of `rank`'s FIFO (the engine sends it there); True when it runs
+        there at once."""
         record.server = rank
         fifo = self.in_flight[rank]
         fifo.append(record)
@@ -97,7 +98,8 @@ class Ledger:
         ordered = ranks[start:] + ranks[:start]
         return [r for r in ordered if not self.in_flight[r] and usable(r)]
 
-    def chose(self, rank: int) -> None:
+    def advance_past(self, rank: int) -> None:
+        """Start the next round-robin search after `rank` (it was just given a command)."""
         ranks = sorted(self.in_flight)
         self._next_server = ranks.index(rank) + 1
 

@@ -50,6 +50,14 @@ _STOP = object()  # queue entry: stop once everything queued before it has run
 
 
 class Server:
+    """One server rank's state and loop: its queue of commands, its executor, its output batch.
+
+    It exists so that a rank does nothing but talk to the client and supervise what runs the
+    commands: it takes messages as they come (also while a command runs), runs the queue in FIFO
+    order, relays output in bounded batches and sends a heartbeat every interval, and no
+    exception of its own ends the loop (in spawn mode a server that exits takes the client down).
+    """
+
     def __init__(self, peer: Peer, config: ServerConfig):
         self.peer = peer
         self.rank = config.rank
@@ -85,7 +93,7 @@ class Server:
         peer.on_sent = self.staging.give_back
         self.selector = selectors.DefaultSelector()
         self.selector.register(peer.sock, selectors.EVENT_READ, self._on_doorbell)
-        os.environ[SERVER_RANK_VARIABLE] = str(self.rank)  # before the worker starts: it inherits it
+        os.environ[SERVER_RANK_VARIABLE] = str(self.rank)  # for the preload and commands; the worker inherits it
         self.executor: Executor = (WorkerExecutor(self) if config.isolation == "process"
                                    else InlineExecutor(self))
 
@@ -398,7 +406,6 @@ def main() -> None:
     same_host = config.client_host == MPI.Get_processor_name()
     if same_host and config.nice:
         priority.lower(config.nice)  # before the worker starts: it inherits the niceness
-    os.environ["MPIPANEL_SERVER_RANK"] = str(config.rank)  # for the preload; workers inherit it
     sock = doorbell.connect(config.doorbell_addresses, config.doorbell_port,
                             config.doorbell_token, config.rank, same_host)
     server = Server(Peer(comm, 0, sock), config)
