@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
 
 from core.casampi.requests import shown_command
 from core.events import CLIENT_RANK
+from core.futures import when_all
 from core.sessions import literals
 from core.sessions.recorded import RecordedPush, read_session
 
@@ -175,15 +176,7 @@ class ReplayPanel(QWidget):
         self.table.selectRow(index)
         futures = self.replay.submit(index)
         self.next_index = index + 1
-        remaining = [len(futures)]
-
-        def one_done(_future) -> None:
-            remaining[0] -= 1
-            if remaining[0] == 0:
-                self._done.finished.emit(index)
-
-        for future in futures:
-            future.add_done_callback(one_done)
+        when_all(futures).add_done_callback(lambda _: self._done.finished.emit(index))
 
     def _on_finished(self, index: int) -> None:
         comparisons = self.replay.comparisons(index)

@@ -23,7 +23,7 @@ such a command is recorded like a push to a server, so that histories, session l
 scripts keep it in order with the commands it pushed."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CommandQueued:
     id: int
     command: str

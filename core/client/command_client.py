@@ -26,10 +26,12 @@ from core.client import validation
 from core.client.console import ConsolePrinter
 from core.client.engine import Engine
 from core.environment import MPIEnvironment, default_server_count
-from core.events import CLIENT_RANK, CommandQueued, CommandStarted, Event, EventHub, NamespaceChanged
-from core.client.ledger import CommandFuture, CommandRecord
+from core.events import CLIENT_RANK, CommandStarted, Event, EventHub, NamespaceChanged
+from core.client.dispatcher import Dispatcher
+from core.client.ledger import CommandRecord
 from core.client import data_moves
-from core.client.result_budget import DEFAULT_RESULT_MEMORY, ResultBudget, kept_parameters
+from core.client.result_budget import DEFAULT_RESULT_MEMORY, ResultBudget
+from core.futures import CommandFuture, when_all
 from core.sessions.session_log import SessionLog, new_log_path
 from core.wire.messages import ISOLATION_MODES, LOG_MODES, ServerConfig, StopRequest, Tag
 from core.wire.responses import CommandResponse, Status
@@ -111,6 +113,7 @@ class MPICommandClient:
         self._state = "new"
         self._hub = EventHub()
         self._engine: Engine | None = None
+        self._dispatcher: Dispatcher | None = None
         self._groups: list = []
         self._session_log_choice = session_log
         self._session_log: SessionLog | None = None
@@ -188,6 +191,7 @@ class MPICommandClient:
                 count = self._requested_servers or default_server_count()
                 group = launch.spawn_servers(1, count, self._config)
             self._engine = engine = Engine(self._hub, self.heartbeat_timeout)
+            self._dispatcher = Dispatcher(engine, self.cancel)
             self._groups.append(group)
             engine.add_servers(group.comm, group.peers)
             engine.start()
@@ -301,7 +305,8 @@ class MPICommandClient:
         Non-blocking: returns a list of command ids, one per target. Blocking: waits and returns
         the list of response dicts. `origin` is recorded with it (see `core.events.CommandQueued`).
         """
-        records = self._new_records(command, target_server, parameters, block, direct=True, origin=origin)
+        records = self._dispatch().push(command=command, target=target_server, parameters=parameters,
+                                        block=block, direct=True, origin=origin)
         if not block:
             return [r.id for r in records]
         self._engine.wait(_all_done(records))
@@ -311,31 +316,14 @@ class MPICommandClient:
                origin: str | None = None):
         """Like a non-blocking push, but returns a `CommandFuture` (a list of them for a list of
         targets) whose result is the response dict. Never waits on MPI: safe on a GUI thread."""
-        records = self._new_records(command, target, parameters, block=False, direct=False, origin=origin)
+        records = self._dispatch().push(command=command, target=target, parameters=parameters, origin=origin)
         futures = [r.future for r in records]
         return futures if isinstance(target, (list, tuple)) else futures[0]
 
-    def _new_records(self, command, target, parameters, block: bool, direct: bool,
-                     origin: str | None) -> list[CommandRecord]:
-        engine = self._require_running()
-        validation.check_command(command)
-        lost = [r for r, v in engine.views.items() if v.lost]
-        targets = validation.check_targets(target, engine.views, lost)
-        buffers = validation.check_parameters(parameters)
-        parameters = kept_parameters(parameters)
-        records = []
-        push_target = list(target) if isinstance(target, (list, tuple)) else target
-        for rank in targets:
-            record_id = engine.ledger.new_id()
-            push = records[0].id if records else record_id
-            record = CommandRecord(record_id, command, parameters, rank, block, buffers,
-                                   CommandFuture(record_id, self.cancel), push, push_target, origin)
-            engine.ledger.records[record_id] = record
-            self._hub.post(CommandQueued(record_id, command, parameters, rank, block, record.time_queued,
-                                         push, push_target, origin))
-            records.append(record)
-        engine.call(lambda: [engine.queue(r) for r in records], direct=direct)
-        return records
+    def _dispatch(self) -> Dispatcher:
+        """The way in for new commands (`core.client.dispatcher`); raises unless running."""
+        self._require_running()
+        return self._dispatcher
 
     def get_command_response(self, command_request_id_list, block: bool = False,
                              timeout: float | None = None) -> list[CommandResponse]:
@@ -349,21 +337,8 @@ class MPICommandClient:
 
     def get_command_response_event(self, command_request_id_list) -> threading.Event:
         """A `threading.Event` set once every listed command has its response."""
-        records = self._records(command_request_id_list)
         event = threading.Event()
-        remaining = [len(records)]
-        lock = threading.Lock()
-
-        def one_done(_future) -> None:
-            with lock:
-                remaining[0] -= 1
-                if remaining[0] == 0:
-                    event.set()
-
-        if not records:
-            event.set()
-        for record in records:
-            record.future.add_done_callback(one_done)
+        when_all(self.command_futures(command_request_id_list)).add_done_callback(lambda _: event.set())
         return event
 
     def _records(self, ids) -> list[CommandRecord]:
@@ -460,21 +435,21 @@ class MPICommandClient:
     def push(self, variables: dict[str, Any], targets=None, block: bool = True):
         """Bind `variables` on the targets (None or 'all': every server); returns the responses
         (casampi's `MPIInterface.push`). Raises DataMoveError naming a server where it failed."""
-        return data_moves.push(self, variables, targets, block)
+        return data_moves.push(self._dispatch(), variables, targets, block)
 
     def pull(self, names: str | list[str], targets=None, block: bool = True):
         """`{rank: value}` of one name on the targets (casampi's `MPIInterface.pull`), or
         `{rank: {name: value}}` for a list of names."""
-        return data_moves.pull(self, names, targets, block)
+        return data_moves.pull(self._dispatch(), names, targets, block)
 
     def scatter(self, name: str, sequence, targets=None, block: bool = True):
         """Split `sequence` (an array along its first axis) into one part per target and bind
         `name` to it there, in server order; returns the responses."""
-        return data_moves.scatter(self, name, sequence, targets, block)
+        return data_moves.scatter(self._dispatch(), name, sequence, targets, block)
 
     def gather(self, name: str, targets=None, block: bool = True):
         """Pull `name` from the targets and join the parts in server order."""
-        return data_moves.gather(self, name, targets, block)
+        return data_moves.gather(self._dispatch(), name, targets, block)
 
     def purge_results(self, ids=None) -> int:
         """Let go of the values of these commands' results (all for None) now; their responses
@@ -541,17 +516,7 @@ class MPICommandClient:
         order with the commands it pushes. Its pickled parameters are in `record.buffers`, as
         for a push. Its runner calls `start_local_command` when it starts,
         `publish`es its output and ends it with `close_local_command`; the servers never see it."""
-        engine = self._require_running()
-        validation.check_command(command)
-        buffers = validation.check_parameters(parameters)
-        record_id = engine.ledger.new_id()
-        record = CommandRecord(record_id, command, parameters, CLIENT_RANK, False, buffers,
-                               CommandFuture(record_id, self.cancel), record_id, CLIENT_RANK, origin)
-        record.server = CLIENT_RANK
-        engine.ledger.records[record_id] = record
-        self.publish(CommandQueued(record_id, command, parameters, CLIENT_RANK, False, record.time_queued,
-                                   record_id, CLIENT_RANK, origin))
-        return record
+        return self._dispatch().open_local(command=command, parameters=parameters, origin=origin)
 
     def start_local_command(self, record: CommandRecord) -> None:
         record.status = Status.RUNNING

@@ -84,7 +84,7 @@ class Engine:
         self.views: dict[int, ServerView] = {}
         self.last_status: dict[int, dict[str, Any]] = {}
         """Each server's status as last posted; read without the lock (see `last_server_status`)."""
-        self.ledger = Ledger([])
+        self.ledger = Ledger([], announce=hub.post)
         self.namespaces = NamespaceWatch(hub)
         self._channels: list[tuple[MPI.Comm, dict[int, int]]] = []
         self._status = MPI.Status()

@@ -29,6 +29,7 @@ from typing import Any
 from core.boot import python_code
 from core.environment import CLIENT_SIDE_PRELOADS, MPIEnvironment
 from core.events import CLIENT_RANK, CommandFinished, CommandQueued, CommandStarted, ServerOutput, ServerStatusChanged
+from core.futures import when_all
 from core.server.output_batch import OutputBatch
 from core.server.worker_process import WorkerProcess
 from core.wire import blobs
@@ -322,7 +323,7 @@ class ConsoleHost:
             self.client.get_command_response(ids, block=True, timeout=HOT_WAIT)
         except TimeoutError:
             pass  # answered from the futures' callback when they are done
-        _when_done(futures, lambda: reply([f.result() for f in futures]))
+        when_all(futures).add_done_callback(lambda done: reply(done.result()))
 
     def _call_get_server_status(self, reply, origin) -> None:
         reply(self.client.last_server_status())
@@ -349,24 +350,6 @@ class ConsoleHost:
 
     def _call_environment(self, reply, origin) -> None:
         reply({**self._facts, "log_mode": self.client.log_mode})
-
-
-def _when_done(futures: list, then) -> None:
-    """Call `then()` once every future is done, on the thread that finishes the last one."""
-    remaining = [len(futures)]
-    lock = threading.Lock()
-
-    def one_done(_future) -> None:
-        with lock:
-            remaining[0] -= 1
-            last = remaining[0] == 0
-        if last:
-            then()
-
-    if not futures:
-        then()
-    for future in futures:
-        future.add_done_callback(one_done)
 
 
 class _CommandEvents:

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from core.client.ledger import CommandFuture, CommandRecord
+from core.client.ledger import CommandRecord
+from core.futures import CommandFuture
 from core.sessions import session_script
 from core.sessions.recorded import Outcome, RecordedPush, from_records, read_log, read_script
 
@@ -20,8 +21,9 @@ def _push(command, target=None, block=False, parameters=None, statuses=("done",)
 
 
 def _record(command_id, command, push, push_target, parameters=None, response=None):
-    record = CommandRecord(command_id, command, parameters, None, False, None,
-                           CommandFuture(command_id, lambda ids: None), push=push, push_target=push_target)
+    record = CommandRecord(id=command_id, command=command, parameters=parameters, target=None, block=False,
+                           buffers=None, future=CommandFuture(command_id, lambda ids: None), push=push,
+                           push_target=push_target)
     record.response = response
     return record
 
