@@ -92,6 +92,13 @@ def test_a_refused_push_raises_in_the_client_code_as_it_would_in_a_script(client
     assert _run(console, "c.server_ranks()")["ret"] == [1, 2]
 
 
+def test_a_call_rank_0_does_not_answer_is_one_clear_error_in_the_client_code(client, console):
+    response = _run(console, "from core.console import proxy\nproxy._call('no_such_call', 1)")
+    assert response["traceback"].splitlines()[-1] == (
+        "LookupError: rank 0 answers no call 'no_such_call' of its client-side worker")
+    assert _run(console, "c.server_ranks()")["ret"] == [1, 2]
+
+
 def test_a_segfault_in_client_code_costs_the_worker_only(client, console):
     _run(console, "kept = 1")
     old = console.worker.pid

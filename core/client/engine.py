@@ -27,7 +27,7 @@ from mpi4py import MPI
 from core.events import CommandFinished, CommandStarted, EventHub, ServerOutput, ServerStatusChanged
 from core.client.ledger import CommandRecord, Ledger
 from core.client.namespace_watch import NamespaceWatch
-from core.wire.messages import CommandRequest, ServerInfo, ServerStatus, Tag
+from core.wire.messages import CommandRequest, ServerInfo, ServerStatus, Tag, tag_name
 from core.wire.responses import Status, failure, rebuild_result
 from core.wire.transport import Peer, PeerLost, receive
 
@@ -102,6 +102,10 @@ class Engine:
         self.abandoned: list[Peer] = []
         self.lost_any = False
         """A server rank was lost at some point (even if replaced since): MPI cannot finalize."""
+        self._handlers: dict[int, Callable[[int, Any, list], None]] = {
+            Tag.RESPONSE: self._on_response, Tag.OUTPUT: self._on_output, Tag.STATUS: self._on_status,
+            Tag.READY: self._on_ready, Tag.STOPPED: self._on_stopped}
+        """What a server's message does, by its tag: `handler(rank, payload, buffers)`."""
 
     # ----- set-up -------------------------------------------------------------------------
     def add_servers(self, comm: MPI.Comm, peers: dict[int, Peer]) -> None:
@@ -282,27 +286,35 @@ class Engine:
         return active
 
     def _handle(self, rank: int, tag: int, payload: Any, buffers: list) -> None:
+        """Give a message from server `rank` to the handler of its tag (`_handlers`)."""
+        self.views[rank].last_heard = time.monotonic()
+        handler = self._handlers.get(tag)
+        if handler is None:
+            _log.error("internal error: server %d sent a message with tag %s, which the client does not "
+                       "handle; it was dropped", rank, tag_name(tag))
+            return
+        handler(rank, payload, buffers)
+
+    def _on_output(self, rank: int, items: list, buffers: list) -> None:
+        self.hub.post(ServerOutput(rank, items))
+
+    def _on_status(self, rank: int, status: ServerStatus, buffers: list) -> None:
         view = self.views[rank]
-        view.last_heard = time.monotonic()
-        if tag == Tag.RESPONSE:
-            self._on_response(rank, payload, buffers)
-        elif tag == Tag.OUTPUT:
-            self.hub.post(ServerOutput(rank, payload))
-        elif tag == Tag.STATUS:
-            view.status = payload
-            if view.timed_out:
-                view.timed_out = False
-            self._post_status(rank)
-        elif tag == Tag.READY:
-            view.info = payload
-            self.namespaces.reset(rank)
-            self._post_status(rank)
-            status = self.server_status(rank)
-            for future in self._ready_waiters.pop(rank, ()):
-                self.hub.post_call(lambda f=future: f.set_result(status))
-        elif tag == Tag.STOPPED:
-            view.stopped = True
-            self._post_status(rank)
+        view.status = status
+        view.timed_out = False
+        self._post_status(rank)
+
+    def _on_ready(self, rank: int, info: ServerInfo, buffers: list) -> None:
+        self.views[rank].info = info
+        self.namespaces.reset(rank)
+        self._post_status(rank)
+        status = self.server_status(rank)
+        for future in self._ready_waiters.pop(rank, ()):
+            self.hub.post_call(lambda f=future: f.set_result(status))
+
+    def _on_stopped(self, rank: int, payload: None, buffers: list) -> None:
+        self.views[rank].stopped = True
+        self._post_status(rank)
 
     def _on_response(self, rank: int, fields: dict, buffers: list) -> None:
         self.peers[rank].complete_sends()  # the server has what it ran: let its parameters go now

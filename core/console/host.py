@@ -24,6 +24,7 @@ import select
 import signal
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from core.boot import python_code
@@ -33,7 +34,7 @@ from core.futures import when_all
 from core.server.output_batch import OutputBatch
 from core.server.worker_process import WorkerProcess
 from core.wire import blobs
-from core.wire.messages import CommandRequest, LogItem, WorkerKind
+from core.wire.messages import CommandRequest, ConsoleCall, LogItem, WorkerKind
 from core.wire.responses import Status, failure, rebuild_result
 
 CONSOLE_CODE = python_code("core.console.worker", "main(sys.argv)")
@@ -85,6 +86,15 @@ class ConsoleHost:
         """The command being interrupted, and when the signal was last sent."""
         self._stop_forwarding = None
         """Ends the forwarding of command events to the worker, once its code has subscribed."""
+        self._calls: dict[str, Callable[..., None]] = {
+            ConsoleCall.PUSH_COMMAND_REQUEST: self._call_push_command_request,
+            ConsoleCall.GET_COMMAND_RESPONSE: self._call_get_command_response,
+            ConsoleCall.GET_SERVER_STATUS: self._call_get_server_status,
+            ConsoleCall.SERVER_RANKS: self._call_server_ranks, ConsoleCall.INTERRUPT: self._call_interrupt,
+            ConsoleCall.CANCEL: self._call_cancel, ConsoleCall.SET_LOG_MODE: self._call_set_log_mode,
+            ConsoleCall.SET_LOG_LEVEL: self._call_set_log_level, ConsoleCall.SUBSCRIBE: self._call_subscribe,
+            ConsoleCall.ENVIRONMENT: self._call_environment}
+        """The worker's calls (`core.console.proxy`), each answered by `handler(reply, origin, *args, **kwargs)`."""
         self.worker = _start_worker()
         self._thread = threading.Thread(target=self._serve, name="mpipanel-console", daemon=True)
         self._thread.start()
@@ -297,9 +307,9 @@ class ConsoleHost:
 
         try:
             args, kwargs = blobs.unpack(buffers)
-            answer = getattr(self, f"_call_{method}", None)
+            answer = self._calls.get(method)
             if answer is None:
-                raise AttributeError(f"the session's client has no proxied method {method!r}")
+                raise LookupError(f"rank 0 answers no call {method!r} of its client-side worker")
             answer(reply, origin, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - raised again in the caller's code
             reply(exc, raised=True)

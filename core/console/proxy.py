@@ -20,6 +20,7 @@ from typing import Any
 
 from core.console import scripts
 from core.console.calls import CallingChannel
+from core.wire.messages import ConsoleCall
 
 _channel: CallingChannel | None = None
 
@@ -33,7 +34,7 @@ def install(channel: CallingChannel) -> None:
     core.MPIEnvironment = MPIEnvironment
 
 
-def _call(method: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
+def _call(method: ConsoleCall, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
     if _channel is None:
         raise RuntimeError("this process is not rank 0's client-side worker")
     return _channel.call(method, args, kwargs, _origin(), timeout)
@@ -64,14 +65,14 @@ class MPICommandClient:
         """Nothing to do: the window owns its servers and stops them when it closes."""
 
     def set_log_mode(self, mode: str) -> None:
-        _call("set_log_mode", mode)
+        _call(ConsoleCall.SET_LOG_MODE, mode)
 
     def set_log_level(self, level: int | str) -> None:
-        _call("set_log_level", level)
+        _call(ConsoleCall.SET_LOG_LEVEL, level)
 
     @property
     def log_mode(self) -> str:
-        return _call("environment")["log_mode"]
+        return _call(ConsoleCall.ENVIRONMENT)["log_mode"]
 
     @property
     def launch_mode(self) -> str:
@@ -79,11 +80,11 @@ class MPICommandClient:
 
     def push_command_request(self, command: str, block: bool = False, target_server=None,
                              parameters: dict[str, Any] | None = None):
-        return _call("push_command_request", command, block, target_server, parameters)
+        return _call(ConsoleCall.PUSH_COMMAND_REQUEST, command, block, target_server, parameters)
 
     def get_command_response(self, command_request_id_list, block: bool = False,
                              timeout: float | None = None) -> list[dict[str, Any]]:
-        return _call("get_command_response", command_request_id_list, block, timeout=timeout)
+        return _call(ConsoleCall.GET_COMMAND_RESPONSE, command_request_id_list, block, timeout=timeout)
 
     def get_command_response_event(self, command_request_id_list) -> threading.Event:
         event = threading.Event()
@@ -96,10 +97,10 @@ class MPICommandClient:
         return event
 
     def get_server_status(self) -> dict[int, dict[str, Any]]:
-        return _call("get_server_status")
+        return _call(ConsoleCall.GET_SERVER_STATUS)
 
     def server_ranks(self) -> list[int]:
-        return _call("server_ranks")
+        return _call(ConsoleCall.SERVER_RANKS)
 
     def subscribe(self, callback) -> Callable[[], None]:
         """Deliver `core.events`' CommandStarted and CommandFinished of the commands that code in
@@ -110,14 +111,14 @@ class MPICommandClient:
         first = not _channel.subscribed
         unsubscribe = _channel.subscribe(callback)
         if first:
-            _call("subscribe")  # rank 0 starts forwarding; once is enough for this process
+            _call(ConsoleCall.SUBSCRIBE)  # rank 0 starts forwarding; once is enough for this process
         return unsubscribe
 
     def interrupt(self, command_request_id_list=None, *, server: int | None = None) -> None:
-        _call("interrupt", command_request_id_list, server=server)
+        _call(ConsoleCall.INTERRUPT, command_request_id_list, server=server)
 
     def cancel(self, command_request_id_list) -> None:
-        _call("cancel", command_request_id_list)
+        _call(ConsoleCall.CANCEL, command_request_id_list)
 
 
 class _Environment:
@@ -129,13 +130,13 @@ class _Environment:
     mpi_processor_rank = 0
 
     def __getattr__(self, name: str) -> Any:
-        facts = _call("environment")
+        facts = _call(ConsoleCall.ENVIRONMENT)
         if name not in facts:
             raise AttributeError(name)
         return facts[name]
 
     def mpi_server_rank_list(self) -> list[int]:
-        return _call("server_ranks")
+        return _call(ConsoleCall.SERVER_RANKS)
 
 
 MPIEnvironment = _Environment()
