@@ -18,13 +18,12 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton,
                                QTableView, QVBoxLayout, QWidget)
 
-from core.casampi.requests import shown_command
 from core.events import CLIENT_RANK
 from core.futures import when_all
 from core.sessions import literals
 from core.sessions.recorded import RecordedPush, read_session
 
-from .command_text import first_line
+from .command_text import first_line, shown_text
 from .table_model import ColumnsModel
 
 COLUMNS = ("#", "Command", "Target", "Recorded", "Replayed", "")
@@ -196,13 +195,7 @@ class ReplayPanel(QWidget):
 
 
 def _shown(push: RecordedPush) -> str:
-    """The push's command as its sender wrote it (a casampi request unwrapped, when its parameters
-    have literal forms)."""
-    try:
-        parameters = push.parameter_values()
-    except ValueError:
-        parameters = None
-    return shown_command(push.command, parameters)
+    return shown_text(push.command, push.shown)
 
 
 def _target_text(target) -> str:

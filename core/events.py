@@ -39,6 +39,9 @@ class CommandQueued:
     origin: str | None = None
     """Who sent it: 'typed' (the window), 'client' (code running in the client-side worker),
     'script:LINE' (that line of a script run there), 'replay'; None for a program's own push."""
+    shown: str | None = None
+    """The text to show for the command, as its sender gave it (casampi's layer shows a request
+    as its own sender wrote it, not as the wrapper that travels); None: the command itself."""
 
 
 @dataclass(frozen=True)

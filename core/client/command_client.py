@@ -299,24 +299,27 @@ class MPICommandClient:
 
     # ----- commands -----------------------------------------------------------------------
     def push_command_request(self, command: str, block: bool = False, target_server=None,
-                             parameters: dict[str, Any] | None = None, *, origin: str | None = None):
+                             parameters: dict[str, Any] | None = None, *, origin: str | None = None,
+                             shown: str | None = None):
         """Send `command` to the first available server (None), one rank, or a list of ranks.
 
         Non-blocking: returns a list of command ids, one per target. Blocking: waits and returns
-        the list of response dicts. `origin` is recorded with it (see `core.events.CommandQueued`).
+        the list of response dicts. `origin` is recorded with it, and `shown` is the text that
+        histories show for it instead of `command` (see `core.events.CommandQueued`).
         """
         records = self._dispatch().push(command=command, target=target_server, parameters=parameters,
-                                        block=block, direct=True, origin=origin)
+                                        block=block, direct=True, origin=origin, shown=shown)
         if not block:
             return [r.id for r in records]
         self._engine.wait(_all_done(records))
         return [r.response for r in records]
 
     def submit(self, command: str, target=None, parameters: dict[str, Any] | None = None, *,
-               origin: str | None = None):
+               origin: str | None = None, shown: str | None = None):
         """Like a non-blocking push, but returns a `CommandFuture` (a list of them for a list of
         targets) whose result is the response dict. Never waits on MPI: safe on a GUI thread."""
-        records = self._dispatch().push(command=command, target=target, parameters=parameters, origin=origin)
+        records = self._dispatch().push(command=command, target=target, parameters=parameters, origin=origin,
+                                        shown=shown)
         futures = [r.future for r in records]
         return futures if isinstance(target, (list, tuple)) else futures[0]
 

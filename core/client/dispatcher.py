@@ -28,11 +28,13 @@ class Dispatcher:
         self._cancel = cancel
 
     def push(self, *, command: str, target=None, parameters: dict[str, Any] | None = None,
-             block: bool = False, direct: bool = False, origin: str | None = None) -> list[CommandRecord]:
+             block: bool = False, direct: bool = False, origin: str | None = None,
+             shown: str | None = None) -> list[CommandRecord]:
         """Check, open and queue one push: to the first available server (`target` None), a rank,
         or a list of ranks (one command each). `block` is recorded (a replay waits for it, as the
         caller did); `direct` sends from this thread when the MPI lock is free, for a caller about
-        to wait, else the progress thread sends (a GUI thread never waits). Raises the
+        to wait, else the progress thread sends (a GUI thread never waits). `shown`: the text to
+        show for it (`core.events.CommandQueued.shown`). Raises the
         validation's ValueError or TypeError, naming the argument, before anything is queued."""
         engine = self.engine
         validation.check_command(command)
@@ -41,6 +43,7 @@ class Dispatcher:
         buffers = validation.check_parameters(parameters)
         records = engine.ledger.open(command=command, parameters=kept_parameters(parameters), buffers=buffers,
                                      targets=targets, block=block, origin=origin, cancel=self._cancel,
+                                     shown=validation.check_shown(shown),
                                      push_target=list(target) if isinstance(target, (list, tuple)) else target)
         engine.call(lambda: [engine.queue(record) for record in records], direct=direct)
         return records

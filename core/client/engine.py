@@ -331,8 +331,8 @@ class Engine:
 
     def finish(self, record: CommandRecord, fields: dict) -> None:
         """Give `record` its final response (from a server, or made up here)."""
-        response = {"id": record.id, "command": record.command, "parameters": record.parameters,
-                    "server": record.server, "ret": None, "namespace_reset": False,
+        response = {"id": record.id, "command": record.command, "shown": record.shown,
+                    "parameters": record.parameters, "server": record.server, "ret": None, "namespace_reset": False,
                     "ret_size": 0, "ret_dropped": None, **fields}
         started = self.ledger.finish(record, response)
         self.hub.post(CommandFinished(response))

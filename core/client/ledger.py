@@ -34,6 +34,8 @@ class CommandRecord:
     push_target: int | list[int] | None = None
     origin: str | None = None
     """Who sent it (see `core.events.CommandQueued.origin`)."""
+    shown: str | None = None
+    """The text to show for it (see `core.events.CommandQueued.shown`)."""
     time_queued: float = field(default_factory=time.time)
     server: int | None = None
     status: Status = Status.QUEUED
@@ -56,7 +58,7 @@ class Ledger:
 
     def open(self, *, command: str, parameters: dict[str, Any] | None, buffers: list | None,
              targets: list[int | None], push_target: int | list[int] | None, block: bool,
-             origin: str | None, cancel: Callable[[list[int]], Any],
+             origin: str | None, cancel: Callable[[list[int]], Any], shown: str | None = None,
              server: int | None = None) -> list[CommandRecord]:
         """File one push, the one way a command comes into being: a record per target, in order,
         with ids counting on (the first is the push's id) and a future whose `cancel()` calls
@@ -68,11 +70,11 @@ class Ledger:
             record = CommandRecord(id=record_id, command=command, parameters=parameters, target=target,
                                    block=block, buffers=buffers, future=CommandFuture(record_id, cancel),
                                    push=records[0].id if records else record_id, push_target=push_target,
-                                   origin=origin, server=server)
+                                   origin=origin, shown=shown, server=server)
             self.records[record_id] = record
             self._announce(CommandQueued(id=record_id, command=command, parameters=parameters, target=target,
                                          block=block, time=record.time_queued, push=record.push,
-                                         push_target=push_target, origin=origin))
+                                         push_target=push_target, origin=origin, shown=shown))
             records.append(record)
         return records
 

@@ -315,10 +315,10 @@ class ConsoleHost:
             reply(exc, raised=True)
 
     def _call_push_command_request(self, reply, origin, command, block=False, target_server=None,
-                                   parameters=None) -> None:
+                                   parameters=None, shown=None) -> None:
         # Non-blocking, and sent from this thread when the MPI lock is free (else by the progress
         # thread): a hand-over to the progress thread costs as much as the server's round trip.
-        ids = self.client.push_command_request(command, False, target_server, parameters, origin=origin)
+        ids = self.client.push_command_request(command, False, target_server, parameters, origin=origin, shown=shown)
         if block:
             self._call_get_command_response(reply, origin, ids, block=True)
         else:

@@ -79,8 +79,8 @@ class MPICommandClient:
         return MPIEnvironment.launch_mode
 
     def push_command_request(self, command: str, block: bool = False, target_server=None,
-                             parameters: dict[str, Any] | None = None):
-        return _call(ConsoleCall.PUSH_COMMAND_REQUEST, command, block, target_server, parameters)
+                             parameters: dict[str, Any] | None = None, *, shown: str | None = None):
+        return _call(ConsoleCall.PUSH_COMMAND_REQUEST, command, block, target_server, parameters, shown=shown)
 
     def get_command_response(self, command_request_id_list, block: bool = False,
                              timeout: float | None = None) -> list[dict[str, Any]]:

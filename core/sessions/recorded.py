@@ -44,6 +44,8 @@ class RecordedPush:
     outcomes: list[Outcome] = field(default_factory=list)
     origin: str | None = None
     """Who sent it (`core.events.CommandQueued.origin`)."""
+    shown: str | None = None
+    """The text to show for it (`core.events.CommandQueued.shown`); None: the command itself."""
 
     @property
     def on_client(self) -> bool:
@@ -89,7 +91,8 @@ def from_records(records) -> list[RecordedPush]:
         push = pushes.get(record.push)
         if push is None:
             push = pushes[record.push] = RecordedPush(record.command, record.push_target, record.block,
-                                                      encode_parameters(record.parameters), origin=record.origin)
+                                                      encode_parameters(record.parameters), origin=record.origin,
+                                                      shown=record.shown)
         if record.response is not None:
             response = record.response
             push.outcomes.append(Outcome(record.id, response["server"], response["status"],
@@ -114,7 +117,8 @@ def read_log(path: str | Path) -> tuple[dict[str, Any], list[RecordedPush]]:
             push_of[entry["id"]] = entry["push"]
             if entry["push"] not in pushes:
                 pushes[entry["push"]] = RecordedPush(entry["command"], entry["target"], entry["block"],
-                                                     entry["parameters"], origin=entry.get("origin"))
+                                                     entry["parameters"], origin=entry.get("origin"),
+                                                     shown=entry.get("shown"))
         elif entry.get("event") == "finished" and entry["id"] in push_of:
             pushes[push_of[entry["id"]]].outcomes.append(Outcome(
                 entry["id"], entry["server"], entry["status"], entry["successful"], entry["ret"],
@@ -165,7 +169,7 @@ def _push_of(call: ast.Call) -> RecordedPush:
         values["target_server"] = CLIENT_RANK
     return RecordedPush(values["command"], values.get("target_server"), bool(values.get("block")),
                         {name: {"literal": repr(value)} for name, value in parameters.items()}
-                        if parameters is not None else None)
+                        if parameters is not None else None, shown=values.get("shown"))
 
 
 def read_session(path: str | Path) -> tuple[dict[str, Any], list[RecordedPush]]:

@@ -4,7 +4,8 @@ core: wire at the bottom; worker, server, client and sessions above it; the clie
 never import each other; the workers (a server's, and rank 0's client-side one in core.console)
 never reach MPI; the console uses the client it is given, never the client's modules; nothing
 imports Qt; no import cycles.
-app: only the bridge (and the launcher) reach the client's machinery; widgets get data types.
+app: only the bridge (and the launcher) reach the client's machinery; widgets get data types;
+only the launcher reaches the adapters (core.casampi, core.casa).
 """
 from __future__ import annotations
 
@@ -146,3 +147,17 @@ MACHINERY = ("core.client", "core.server", "core.replay", "core.roles", "core.en
 def test_widgets_reach_the_client_only_through_the_bridge(module):
     names = GRAPH[module]
     assert not [n for n in names if n.startswith(MACHINERY) or n in ("core.MPICommandClient", "core.MPIEnvironment")]
+
+
+ADAPTERS = ("core.casampi", "core.casa")
+"""Adapters to other APIs (casampi's, CASA's): the window shows what a command carries (its
+`shown` text), never how an adapter wraps it."""
+CASALOG_FORMAT = "core.casa.log_lines"
+"""casalog's own line format, by which the panes show its stderr lines at their level: what CASA
+prints, not how an adapter wraps anything."""
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _in(m, "app") and m != "app.__main__"))
+def test_the_window_never_imports_an_adapter(module):
+    """Only the launcher, which turns `--casa` on, reaches them."""
+    assert not [n for n in GRAPH[module] if n.startswith(ADAPTERS) and n != CASALOG_FORMAT]
