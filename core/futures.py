@@ -35,6 +35,16 @@ class CommandFuture(Future):
         return False
 
 
+def command_ids(ids) -> list[int]:
+    """The ids in `ids` (an id, or lists of ids nested at will), in order: how callers name the
+    commands whose responses or futures they want."""
+    if isinstance(ids, (list, tuple)):
+        return [command_id for item in ids for command_id in command_ids(item)]
+    if isinstance(ids, bool) or not isinstance(ids, int):
+        raise TypeError(f"command ids are ints (or nested lists of them), not {type(ids).__name__}")
+    return [ids]
+
+
 def when_all(futures: Sequence[Future], take: Callable[[Future], T] = Future.result) -> Future:
     """A future of `[take(f) for f in futures]`, in their order, done once every one is done.
 

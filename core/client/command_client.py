@@ -13,7 +13,6 @@ import os
 import threading
 import time
 from concurrent.futures import Future
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from core.client.dispatcher import Dispatcher
 from core.client.ledger import CommandRecord
 from core.client import data_moves
 from core.client.result_budget import DEFAULT_RESULT_MEMORY, ResultBudget
-from core.futures import CommandFuture, when_all
+from core.futures import CommandFuture, command_ids, when_all
 from core.sessions.session_log import SessionLog, new_log_path
 from core.wire.messages import ISOLATION_MODES, LOG_MODES, ServerConfig, StopRequest, Tag
 from core.wire.responses import CommandResponse, Status
@@ -348,7 +347,7 @@ class MPICommandClient:
         if self._engine is None:
             raise RuntimeError("the client's services are not running: call start_services() first")
         records = []
-        for command_id in _flatten(ids):
+        for command_id in command_ids(ids):
             record = self._engine.ledger.records.get(command_id)
             if record is None:
                 raise ValueError(f"unknown command id {command_id!r}")
@@ -435,24 +434,25 @@ class MPICommandClient:
         engine.wake()
 
     # ----- data and namespaces (`core.client.data_moves`, `core.client.namespace_watch`) ------
-    def push(self, variables: dict[str, Any], targets=None, block: bool = True):
+    def push(self, variables: dict[str, Any], targets=None, block: bool = True, *, origin: str | None = None):
         """Bind `variables` on the targets (None or 'all': every server); returns the responses
-        (casampi's `MPIInterface.push`). Raises DataMoveError naming a server where it failed."""
-        return data_moves.push(self._dispatch(), variables, targets, block)
+        (casampi's `MPIInterface.push`). Raises DataMoveError naming a server where it failed.
+        `origin`, here and in the other moves, is recorded with their commands, as for a push."""
+        return data_moves.push(self._dispatch(), variables, targets, block, origin)
 
-    def pull(self, names: str | list[str], targets=None, block: bool = True):
+    def pull(self, names: str | list[str], targets=None, block: bool = True, *, origin: str | None = None):
         """`{rank: value}` of one name on the targets (casampi's `MPIInterface.pull`), or
         `{rank: {name: value}}` for a list of names."""
-        return data_moves.pull(self._dispatch(), names, targets, block)
+        return data_moves.pull(self._dispatch(), names, targets, block, origin)
 
-    def scatter(self, name: str, sequence, targets=None, block: bool = True):
+    def scatter(self, name: str, sequence, targets=None, block: bool = True, *, origin: str | None = None):
         """Split `sequence` (an array along its first axis) into one part per target and bind
         `name` to it there, in server order; returns the responses."""
-        return data_moves.scatter(self._dispatch(), name, sequence, targets, block)
+        return data_moves.scatter(self._dispatch(), name, sequence, targets, block, origin)
 
-    def gather(self, name: str, targets=None, block: bool = True):
+    def gather(self, name: str, targets=None, block: bool = True, *, origin: str | None = None):
         """Pull `name` from the targets and join the parts in server order."""
-        return data_moves.gather(self._dispatch(), name, targets, block)
+        return data_moves.gather(self._dispatch(), name, targets, block, origin)
 
     def purge_results(self, ids=None) -> int:
         """Let go of the values of these commands' results (all for None) now; their responses
@@ -581,16 +581,6 @@ def _all_done(records: list[CommandRecord]) -> Callable[[], bool]:
         return position == len(records)
 
     return check
-
-
-def _flatten(ids) -> Iterable[int]:
-    if isinstance(ids, (list, tuple)):
-        for item in ids:
-            yield from _flatten(item)
-    elif isinstance(ids, bool) or not isinstance(ids, int):
-        raise TypeError(f"command ids are ints (or nested lists of them), not {type(ids).__name__}")
-    else:
-        yield ids
 
 
 def _check_result_memory(limit) -> None:

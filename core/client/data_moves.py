@@ -15,9 +15,10 @@ script replays a move only while its values have literal forms: an array has non
 `save_session` refuses such a push by naming the variable.
 
 Targets: None (or 'all') is every server that is not lost, a rank is that server, a list is those
-servers; moves address servers in rank order. `block=False` returns a `concurrent.futures.Future`
-of what the blocking call returns (or raises). A move that fails on a server raises
-`DataMoveError` naming the variables and the server; the other servers' parts still ran.
+servers; moves address servers in rank order. `origin` is recorded with each command, as a push's
+is (the client-side worker's proxy moves with 'client' or 'script:LINE'). `block=False` returns a
+`concurrent.futures.Future` of what the blocking call returns (or raises). A move that fails on a
+server raises `DataMoveError` naming the variables and the server; the other servers' parts still ran.
 """
 from __future__ import annotations
 
@@ -48,18 +49,18 @@ class Sender(Protocol):
         """Block until `future` is done, driving MPI progress on this thread."""
 
 
-def push(sender: Sender, variables: dict[str, Any], targets=None, block: bool = True):
+def push(sender: Sender, variables: dict[str, Any], targets=None, block: bool = True, origin: str | None = None):
     """Bind `variables` on the targets; returns their responses in server order."""
     if not isinstance(variables, dict) or not variables:
         raise TypeError(f"push needs a non-empty dict of names to values, not {variables!r}")
     names = _check_names(list(variables), "push")
     what = f"push of {_quoted(names)}"
     ranks = _ranks(sender, targets, what)
-    records = _queue(sender, f"pass  # push: {', '.join(names)}", ranks, variables, block, what)
+    records = _queue(sender, f"pass  # push: {', '.join(names)}", ranks, variables, block, what, origin)
     return _settle(sender, records, _responses(what), block)
 
 
-def pull(sender: Sender, names: str | Sequence[str], targets=None, block: bool = True):
+def pull(sender: Sender, names: str | Sequence[str], targets=None, block: bool = True, origin: str | None = None):
     """The values of `names` on the targets: `{rank: value}` for one name (casampi's `pull`),
     `{rank: {name: value}}` for a list of names."""
     single = isinstance(names, str)
@@ -67,11 +68,12 @@ def pull(sender: Sender, names: str | Sequence[str], targets=None, block: bool =
     what = f"pull of {_quoted(listed)}"
     ranks = _ranks(sender, targets, what)
     command = listed[0] if single else "{" + ", ".join(f"{n!r}: {n}" for n in listed) + "}"
-    records = _queue(sender, command, ranks, None, block, what)
+    records = _queue(sender, command, ranks, None, block, what, origin)
     return _settle(sender, records, _values_by_rank(what), block)
 
 
-def scatter(sender: Sender, name: str, sequence: Any, targets=None, block: bool = True):
+def scatter(sender: Sender, name: str, sequence: Any, targets=None, block: bool = True,
+            origin: str | None = None):
     """Bind `name` on each target to its part of `sequence` (split along the first axis, the
     first parts one longer when it does not divide evenly); returns the responses."""
     [name] = _check_names([name], "scatter")
@@ -80,16 +82,16 @@ def scatter(sender: Sender, name: str, sequence: Any, targets=None, block: bool 
     parts = split(sequence, len(ranks), what)
     records = [record for index, (rank, part) in enumerate(zip(ranks, parts))
                for record in _queue(sender, f"pass  # scatter: {name}, part {index + 1} of {len(ranks)}",
-                                    [rank], {name: part}, block, what)]
+                                    [rank], {name: part}, block, what, origin)]
     return _settle(sender, records, _responses(what), block)
 
 
-def gather(sender: Sender, name: str, targets=None, block: bool = True):
+def gather(sender: Sender, name: str, targets=None, block: bool = True, origin: str | None = None):
     """The parts of `name` on the targets joined in server order (what `scatter` split)."""
     [name] = _check_names([name], "gather")
     what = f"gather of {name!r}"
     ranks = _ranks(sender, targets, what)
-    records = _queue(sender, name, ranks, None, block, what)
+    records = _queue(sender, name, ranks, None, block, what, origin)
     pulled = _values_by_rank(what)
     return _settle(sender, records, lambda outcomes: join(list(pulled(outcomes).items()), what), block)
 
@@ -158,11 +160,11 @@ def _ranks(sender: Sender, targets, what: str) -> list[int]:
 
 
 def _queue(sender: Sender, command: str, ranks: list[int], parameters: dict | None,
-           block: bool, what: str) -> list[CommandRecord]:
+           block: bool, what: str, origin: str | None) -> list[CommandRecord]:
     """Queue one push of `command` to `ranks`; a refused argument names the move."""
     try:
         return sender.push(command=command, target=ranks, parameters=parameters, block=block, direct=block,
-                           origin=None)
+                           origin=origin)
     except (TypeError, ValueError) as exc:
         where = f"server {ranks[0]}" if len(ranks) == 1 else f"servers {', '.join(map(str, ranks))}"
         raise type(exc)(f"{what} on {where}: {exc}") from None

@@ -9,8 +9,8 @@ server's.
 
 One thread serves the worker: it sleeps in `select()` on the worker's channel and pipes and a wake
 pipe, starts queued commands, batches output (`core.server.output_batch`) and answers the worker's
-CALL frames through the client's non-blocking push and futures. It never waits for a command:
-the REPLY to a blocking call is sent by the futures' callback once every response is in. So neither
+CALL frames through the client (`core.console.client_calls`). It never waits for a command: the
+answer to a blocking call is sent by the futures' callback once every response is in. So neither
 the caller's thread (the Qt main thread) nor this one blocks on the servers; only the worker does.
 
 Each fresh worker first runs the client-side preload of this process (`core.environment`: `--casa`
@@ -24,26 +24,20 @@ import select
 import signal
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from core.boot import python_code
+from core.console.client_calls import ClientCalls
 from core.environment import CLIENT_SIDE_PRELOADS, MPIEnvironment
 from core.events import CLIENT_RANK, CommandFinished, CommandQueued, CommandStarted, ServerOutput, ServerStatusChanged
-from core.futures import when_all
 from core.server.output_batch import OutputBatch
 from core.server.worker_process import WorkerProcess
 from core.wire import blobs
-from core.wire.messages import CommandRequest, ConsoleCall, LogItem, WorkerKind
+from core.wire.messages import CommandRequest, LogItem, WorkerKind
 from core.wire.responses import Status, failure, rebuild_result
 
 CONSOLE_CODE = python_code("core.console.worker", "main(sys.argv)")
 CLOSE_TIMEOUT = 10.0
-HOT_WAIT = 0.002
-"""How long this thread drives the client's progress itself after a blocking call, as a script's
-blocking push does: a tiny command's response is then in hand without two more thread hand-overs
-(the proxy's cost per command halved); a longer one is answered from its futures' callback, so the
-thread is never held longer than this."""
 INTERRUPT_RETRY = 0.25
 """An interrupt that did not land (the command was between two steps) is sent again this often,
 until the command ends, as a server rank does."""
@@ -86,15 +80,7 @@ class ConsoleHost:
         """The command being interrupted, and when the signal was last sent."""
         self._stop_forwarding = None
         """Ends the forwarding of command events to the worker, once its code has subscribed."""
-        self._calls: dict[str, Callable[..., None]] = {
-            ConsoleCall.PUSH_COMMAND_REQUEST: self._call_push_command_request,
-            ConsoleCall.GET_COMMAND_RESPONSE: self._call_get_command_response,
-            ConsoleCall.GET_SERVER_STATUS: self._call_get_server_status,
-            ConsoleCall.SERVER_RANKS: self._call_server_ranks, ConsoleCall.INTERRUPT: self._call_interrupt,
-            ConsoleCall.CANCEL: self._call_cancel, ConsoleCall.SET_LOG_MODE: self._call_set_log_mode,
-            ConsoleCall.SET_LOG_LEVEL: self._call_set_log_level, ConsoleCall.SUBSCRIBE: self._call_subscribe,
-            ConsoleCall.ENVIRONMENT: self._call_environment}
-        """The worker's calls (`core.console.proxy`), each answered by `handler(reply, origin, *args, **kwargs)`."""
+        self._calls = ClientCalls(client, self._facts, self._forward_events)
         self.worker = _start_worker()
         self._thread = threading.Thread(target=self._serve, name="mpipanel-console", daemon=True)
         self._thread.start()
@@ -226,7 +212,7 @@ class ConsoleHost:
                     if self._batch.due(time.monotonic()):
                         return True  # the loop sends the full batch, and comes back for more
                 elif kind == WorkerKind.CALL:
-                    self._answer(worker.channel, payload, buffers)
+                    self._calls.answer(worker.channel, payload, buffers)
                 elif kind == WorkerKind.PRELOADED and payload is not None:
                     self._batch.add_log(LogItem(None, time.time(), 40, "mpipanel.preload",
                                                 f"The preload of the client-side worker failed; its "
@@ -290,76 +276,10 @@ class ConsoleHost:
             "command_id": record.id if record is not None else None, "queue_length": len(self._queue),
             "pid": os.getpid(), "worker_pid": self.worker.pid, "processor": self._facts["hostname"]}))
 
-    # ----- the worker's calls -------------------------------------------------------------
-    def _answer(self, channel, payload, buffers: list) -> None:
-        """Answer one CALL now or, for a blocking one, from the futures' callback."""
-        number, method, origin = payload
-
-        def reply(value: Any, raised: bool = False) -> None:
-            try:
-                packed = blobs.pack(value)
-            except Exception as exc:  # noqa: BLE001 - say so to the caller instead
-                packed, raised = blobs.pack(RuntimeError(f"{method}'s answer cannot be pickled: {exc}")), True
-            try:
-                channel.send(WorkerKind.REPLY, (number, raised), packed)
-            except OSError:
-                pass  # the worker has gone meanwhile
-
-        try:
-            args, kwargs = blobs.unpack(buffers)
-            answer = self._calls.get(method)
-            if answer is None:
-                raise LookupError(f"rank 0 answers no call {method!r} of its client-side worker")
-            answer(reply, origin, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - raised again in the caller's code
-            reply(exc, raised=True)
-
-    def _call_push_command_request(self, reply, origin, command, block=False, target_server=None,
-                                   parameters=None, shown=None) -> None:
-        # Non-blocking, and sent from this thread when the MPI lock is free (else by the progress
-        # thread): a hand-over to the progress thread costs as much as the server's round trip.
-        ids = self.client.push_command_request(command, False, target_server, parameters, origin=origin, shown=shown)
-        if block:
-            self._call_get_command_response(reply, origin, ids, block=True)
-        else:
-            reply(ids)
-
-    def _call_get_command_response(self, reply, origin, ids, block=False) -> None:
-        if not block:
-            reply(self.client.get_command_response(ids))
-            return
-        futures = self.client.command_futures(ids)
-        try:
-            self.client.get_command_response(ids, block=True, timeout=HOT_WAIT)
-        except TimeoutError:
-            pass  # answered from the futures' callback when they are done
-        when_all(futures).add_done_callback(lambda done: reply(done.result()))
-
-    def _call_get_server_status(self, reply, origin) -> None:
-        reply(self.client.last_server_status())
-
-    def _call_server_ranks(self, reply, origin) -> None:
-        reply(self.client.server_ranks())
-
-    def _call_interrupt(self, reply, origin, ids=None, server=None) -> None:
-        reply(self.client.interrupt(ids, server=server))
-
-    def _call_cancel(self, reply, origin, ids) -> None:
-        reply(self.client.cancel(ids))
-
-    def _call_set_log_mode(self, reply, origin, mode) -> None:
-        reply(self.client.set_log_mode(mode))
-
-    def _call_set_log_level(self, reply, origin, level) -> None:
-        reply(self.client.set_log_level(level))
-
-    def _call_subscribe(self, reply, origin) -> None:
+    def _forward_events(self) -> None:
+        """Send the worker the events of the commands its code pushes (it has subscribed)."""
         if self._stop_forwarding is None:
             self._stop_forwarding = self.client.subscribe(_CommandEvents(self.worker.channel))
-        reply(None)
-
-    def _call_environment(self, reply, origin) -> None:
-        reply({**self._facts, "log_mode": self.client.log_mode})
 
 
 class _CommandEvents:

@@ -160,6 +160,8 @@ class WorkerKind(enum.IntEnum):
     CALL = 9           # worker -> rank 0: (call number, method, origin), buffers: blobs of (args, kwargs)
     REPLY = 10         # rank 0 -> worker: (call number, raised), buffers: blobs of the value or exception
     EVENT = 11         # rank 0 -> worker: None, buffers: blobs of an event about a command it pushed
+    RESOLVED = 12      # rank 0 -> worker: (call number, index, raised), buffers: blobs of the outcome of
+                       #   the index-th future that call's answer promised (a command's response, ...)
 
 
 @enum.unique
@@ -170,14 +172,27 @@ class ConsoleCall(str, enum.Enum):
 
     PUSH_COMMAND_REQUEST = "push_command_request"
     GET_COMMAND_RESPONSE = "get_command_response"
+    COMMAND_FUTURES = "command_futures"        # its answer promises one future per command id
     GET_SERVER_STATUS = "get_server_status"
     SERVER_RANKS = "server_ranks"
     INTERRUPT = "interrupt"
     CANCEL = "cancel"
+    RESTART_SERVER = "restart_server"          # promises the future of the server's status
     SET_LOG_MODE = "set_log_mode"
     SET_LOG_LEVEL = "set_log_level"
     SUBSCRIBE = "subscribe"
     ENVIRONMENT = "environment"
+    SETTINGS = "settings"                      # the client's settings and its session log's path
+    SAVE_SESSION = "save_session"
+    PUSH = "push"                              # data moves: blocking, or promising the move's future
+    PULL = "pull"
+    SCATTER = "scatter"
+    GATHER = "gather"
+    PURGE_RESULTS = "purge_results"
+    SET_RESULT_MEMORY = "set_result_memory"
+    WATCH_NAMESPACES = "watch_namespaces"
+    REQUEST_NAMESPACE_SUMMARIES = "request_namespace_summaries"  # promises the summaries' future
+    NAMESPACE_SUMMARY = "namespace_summary"
 
     def __str__(self) -> str:
         return self.value
