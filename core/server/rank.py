@@ -95,14 +95,14 @@ class Server:
         peer.on_sent = self.staging.give_back
         self.selector = selectors.DefaultSelector()
         self.selector.register(peer.sock, selectors.EVENT_READ, self._on_doorbell)
-        os.environ[SERVER_RANK_VARIABLE] = str(self.rank)  # for the preload and commands; the worker inherits it
-        self.executor: Executor = (WorkerExecutor(self) if config.isolation == "process"
-                                   else InlineExecutor(self))
         self._handlers: dict[int, Callable[[Any, list], None]] = {
             Tag.COMMAND: self._on_command, Tag.CANCEL: self._on_cancel, Tag.INTERRUPT: self._on_interrupt,
             Tag.SET_LOG_MODE: self._on_set_log_mode, Tag.SET_LOG_LEVEL: self._on_set_log_level,
             Tag.RESTART: self._on_restart, Tag.STOP: self._on_stop}
         """What a message from the client does, by its tag: `handler(payload, buffers)`."""
+        os.environ[SERVER_RANK_VARIABLE] = str(self.rank)  # for the preload and commands; the worker inherits it
+        self.executor: Executor = (WorkerExecutor(self) if config.isolation == "process"
+                                   else InlineExecutor(self))
 
     # ----- the loop -------------------------------------------------------------------------
     def serve(self) -> None:
