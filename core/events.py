@@ -103,6 +103,15 @@ Event = (CommandQueued | CommandStarted | CommandFinished | ServerOutput | Serve
 Subscriber = Callable[[Event], None]
 
 
+def notify(subscribers: list[Subscriber], event: Event) -> None:
+    """Give `event` to each subscriber in turn; one that raises is logged, and the rest still get it."""
+    for subscriber in subscribers:
+        try:
+            subscriber(event)
+        except Exception:  # noqa: BLE001 - one bad subscriber must not stop the rest
+            _log.exception("event subscriber %r failed", subscriber)
+
+
 class EventHub:
     """Queues events as they happen and delivers them in order to every subscriber."""
 
@@ -140,10 +149,6 @@ class EventHub:
                     if callable(item):
                         item()
                         continue
-                    for subscriber in self._subscribers:
-                        try:
-                            subscriber(item)
-                        except Exception:  # noqa: BLE001 - one bad subscriber must not stop the rest
-                            _log.exception("event subscriber %r failed", subscriber)
+                    notify(self._subscribers, item)
             finally:
                 self._local.inside = False

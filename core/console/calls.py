@@ -24,7 +24,6 @@ from __future__ import annotations
 import collections
 import functools
 import itertools
-import logging
 import select
 import socket
 import threading
@@ -33,11 +32,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
+from core.events import notify
 from core.wire import blobs, interrupts
 from core.wire.messages import WorkerKind
 from core.wire.worker_channel import FrameChannel
-
-_log = logging.getLogger(__name__)
 
 
 class CallingChannel:
@@ -252,12 +250,7 @@ class CallingChannel:
                 delivery()
 
     def _deliver_event(self, buffers: list) -> None:
-        event = blobs.unpack(buffers)
-        for subscriber in self._subscribers:
-            try:
-                subscriber(event)
-            except Exception:  # noqa: BLE001 - one bad subscriber must not stop the others
-                _log.exception("event subscriber %r failed", subscriber)
+        notify(self._subscribers, blobs.unpack(buffers))
 
 
 def _resolve(future: Future, raised: bool, buffers: list) -> None:
