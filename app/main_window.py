@@ -278,7 +278,7 @@ class MainWindow(QMainWindow):
         self.history.on_started(command_id, server)
         if server == CLIENT_RANK:
             row = self.history.model_.row_of(command_id)
-            self.client_progress.on_started(command_id, row.command if row else "")
+            self.client_progress.on_started(command_id, row.shown_command if row else "")
             return
         self.running[server] = command_id
         self._refresh_state(server)

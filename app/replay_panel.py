@@ -22,12 +22,12 @@ from PySide6.QtGui import QBrush, QColor, QFontDatabase
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPlainTextEdit,
                                QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
-from core.casampi.requests import shown_command
 from core.events import CLIENT_RANK
+from core.futures import when_all
 from core.sessions import literals
 from core.sessions.recorded import RecordedPush, read_session
 
-from .command_text import marked_first_line
+from .command_text import marked_first_line, shown_text
 from .table_model import ColumnsModel
 
 COLUMNS = ("#", "Command", "Target", "Recorded", "Replayed", "")
@@ -215,15 +215,7 @@ class ReplayPanel(QWidget):
             self._chain = None
             self._update_summary()
             return
-        remaining = [len(futures)]
-
-        def one_done(_future) -> None:
-            remaining[0] -= 1
-            if remaining[0] == 0:
-                self._done.finished.emit(index)
-
-        for future in futures:
-            future.add_done_callback(one_done)
+        when_all(futures).add_done_callback(lambda _: self._done.finished.emit(index))
 
     def _on_finished(self, index: int) -> None:
         comparisons = self.replay.comparisons(index)
@@ -243,13 +235,7 @@ class ReplayPanel(QWidget):
 
 
 def _shown(push: RecordedPush) -> str:
-    """The push's command as its sender wrote it (a casampi request unwrapped, when its parameters
-    have literal forms)."""
-    try:
-        parameters = push.parameter_values()
-    except ValueError:
-        parameters = None
-    return shown_command(push.command, parameters)
+    return shown_text(push.command, push.shown)
 
 
 def _user_name(uid: int) -> str:

@@ -30,13 +30,13 @@ if TYPE_CHECKING:
     from core.client.command_client import MPICommandClient
     from core.environment import MPIEnvironment
     from core.client.data_moves import DataMoveError
-    from core.client.ledger import CommandFuture
+    from core.futures import CommandFuture
     from core.wire.responses import CommandResponse, Status
 
 _LAZY = {
     "MPICommandClient": ("client.command_client", "MPICommandClient"),
     "MPIEnvironment": ("environment", "MPIEnvironment"),
-    "CommandFuture": ("client.ledger", "CommandFuture"),
+    "CommandFuture": ("futures", "CommandFuture"),
     "CommandResponse": ("wire.responses", "CommandResponse"),
     "Status": ("wire.responses", "Status"),
     "DataMoveError": ("client.data_moves", "DataMoveError"),

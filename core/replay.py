@@ -101,7 +101,7 @@ class Replay:
             futures = self.console.run(push.command, push.parameter_values(), origin="replay")
         else:
             futures = self.client.submit(push.command, target=push.target, parameters=push.parameter_values(),
-                                         origin="replay")
+                                         origin="replay", shown=push.shown)
         self.futures[index] = futures if isinstance(futures, list) else [futures]
         return self.futures[index]
 

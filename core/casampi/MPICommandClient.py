@@ -36,7 +36,7 @@ import time
 from typing import Any
 
 from core.casampi.MPIEnvironment import MPIEnvironment
-from core.casampi.requests import COMMAND, REQUEST_NAME
+from core.casampi.requests import COMMAND, request_parameters, shown_command
 from core.casampi.private.singleton import SingletonHandle
 
 log = logging.getLogger("casampi")
@@ -144,7 +144,8 @@ class _CommandClient:
         if targets is None:
             return None
         ids = self.native.push_command_request(COMMAND, False, None if target_server is None else targets,
-                                               {REQUEST_NAME: (command, mode, parameters)})
+                                               request_parameters(command, mode, parameters),
+                                               shown=shown_command(command, mode, parameters))
         with self._sent:
             for request_id, server in zip(ids, targets or [None]):
                 self._requests[request_id] = {"command": command, "parameters": parameters, "mode": mode,

@@ -109,7 +109,7 @@ LOG_FIELDS: dict[str, dict[str, Check]] = {
 """The fields each kind of log line must have; lines of other kinds are left alone."""
 OPTIONAL_LOG_FIELDS: dict[str, dict[str, Check]] = {
     "session": {"servers": SERVERS, "preload": OPTIONAL_TEXT},
-    "queued": {"origin": OPTIONAL_TEXT},
+    "queued": {"origin": OPTIONAL_TEXT, "shown": OPTIONAL_TEXT},
 }
 """Fields a line may lack (older logs do), but of this type when present."""
 
@@ -159,6 +159,7 @@ SCRIPT_ARGUMENTS: dict[str, Check] = {
     "parameters": (lambda v: v is None or (isinstance(v, dict) and all(isinstance(k, str) for k in v)),
                    "None or a dict with string keys"),
     "origin": (lambda v: v is None or isinstance(v, str), "None or a string"),
+    "shown": (lambda v: v is None or isinstance(v, str), "None or a string"),
 }
 SCRIPT_SETTINGS: dict[str, Check] = {
     "SERVERS": (lambda v: _is_int(v) and v > 0, "a positive whole number"),

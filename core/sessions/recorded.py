@@ -45,6 +45,8 @@ class RecordedPush:
     outcomes: list[Outcome] = field(default_factory=list)
     origin: str | None = None
     """Who sent it (`core.events.CommandQueued.origin`)."""
+    shown: str | None = None
+    """The text to show for it (`core.events.CommandQueued.shown`); None: the command itself."""
 
     @property
     def on_client(self) -> bool:
@@ -90,7 +92,8 @@ def from_records(records) -> list[RecordedPush]:
         push = pushes.get(record.push)
         if push is None:
             push = pushes[record.push] = RecordedPush(record.command, record.push_target, record.block,
-                                                      encode_parameters(record.parameters), origin=record.origin)
+                                                      encode_parameters(record.parameters), origin=record.origin,
+                                                      shown=record.shown)
         if record.response is not None:
             response = record.response
             push.outcomes.append(Outcome(record.id, response["server"], response["status"],
@@ -120,7 +123,8 @@ def read_log(path: str | Path) -> tuple[dict[str, Any], list[RecordedPush]]:
             push_of[entry["id"]] = entry["push"]
             if entry["push"] not in pushes:
                 pushes[entry["push"]] = RecordedPush(entry["command"], entry["target"], entry["block"],
-                                                     entry["parameters"], origin=entry.get("origin"))
+                                                     entry["parameters"], origin=entry.get("origin"),
+                                                     shown=entry.get("shown"))
         elif kind == "finished" and entry["id"] in push_of:
             pushes[push_of[entry["id"]]].outcomes.append(Outcome(
                 entry["id"], entry["server"], entry["status"], entry["successful"], entry["ret"],
@@ -172,7 +176,7 @@ def _push_of(path: str | Path, call: ast.Call) -> RecordedPush:
         raise SessionFileError(path, call.lineno, f"{function} takes at most {len(names)} positional arguments")
     arguments = dict(zip(names, call.args))
     for keyword in call.keywords:
-        if keyword.arg not in (*names, "origin"):
+        if keyword.arg not in (*names, "origin", "shown"):
             raise SessionFileError(path, call.lineno, f"{function} has no argument "
                                                       f"{keyword.arg or '**' + ast.unparse(keyword.value)}")
         arguments[keyword.arg] = keyword.value
@@ -187,7 +191,8 @@ def _push_of(path: str | Path, call: ast.Call) -> RecordedPush:
     return RecordedPush(values["command"], list(target) if isinstance(target, tuple) else target,
                         values.get("block", False),
                         None if parameters is None else {name: literals.encode(value, None)  # inf: not replayable
-                                                         for name, value in parameters.items()})
+                                                         for name, value in parameters.items()},
+                        shown=values.get("shown"))
 
 
 def read_session(path: str | Path) -> tuple[dict[str, Any], list[RecordedPush]]:

@@ -7,13 +7,15 @@ crashes or is killed loses nothing already logged. Lines:
 
     {"event": "session", "mpipanel": "0.1.0", "started": "...", "launch_mode": "spawn", "servers": [1, 2], ...}
     {"event": "queued", "id": 3, "push": 3, "command": "a + b", "target": null, "server": null,
-     "block": false, "parameters": {"a": {"literal": "1"}, "b": {"literal": "2"}}, "origin": "typed", "time": ...}
+     "block": false, "parameters": {"a": {"literal": "1"}, "b": {"literal": "2"}}, "origin": "typed",
+     "shown": null, "time": ...}
     {"event": "finished", "id": 3, "server": 1, "status": "done", "successful": true,
      "ret": {"literal": "3"}, "traceback": null, "mode": "eval", "time_start": ..., "time_end": ...}
 
 Values are literals where they have a short one, else summaries (`core.sessions.literals`). Code run
 on rank 0 itself (`core.console`) is logged as a command of server 0, in order with the rest; the
-commands it pushes say so in their `origin` ('client', 'script:LINE').
+commands it pushes say so in their `origin` ('client', 'script:LINE'). `shown` is the text the
+sender gave to show for the command, or null (logs written before it existed have no `shown`).
 """
 from __future__ import annotations
 
@@ -72,7 +74,7 @@ class SessionLog:
             self._write({"event": "queued", "id": event.id, "push": event.push, "command": event.command,
                          "target": event.push_target, "server": event.target, "block": event.block,
                          "parameters": encode_parameters(event.parameters), "origin": event.origin,
-                         "time": event.time})
+                         "shown": event.shown, "time": event.time})
         elif isinstance(event, CommandFinished):
             response = event.response
             self._write({"event": "finished", "id": response["id"], "server": response["server"],

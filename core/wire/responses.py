@@ -43,6 +43,8 @@ class CommandResponse(TypedDict):
 
     id: int
     command: str
+    shown: str | None
+    """The text to show for the command, as its sender gave it; None: the command itself."""
     parameters: dict[str, Any] | None
     """As sent, but for large values (arrays), which are `ReleasedValue`s here."""
     mode: str | None

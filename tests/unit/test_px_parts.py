@@ -87,7 +87,8 @@ def test_the_feed_keeps_only_the_cells_output_and_log_records_at_their_level():
     feed.watch([5, 6])
     feed(ServerOutput(2, [OutputItem(6, "stdout", "mine\n"), OutputItem(9, "stdout", "not mine\n"),
                           LogItem(6, 0.0, logging.WARNING, "calib", "low flux")]))
-    feed(CommandQueued(7, "x", None, None, False, 0.0, 7, None))
+    feed(CommandQueued(id=7, command="x", parameters=None, target=None, block=False, time=0.0, push=7,
+                       push_target=None))
     assert feed.drain() == [Chunk(1, "stdout", "stdout", "early\n"), Chunk(2, "stdout", "stdout", "mine\n"),
                             Chunk(2, "log", "stderr", "WARNING calib: low flux\n")]
     assert feed.drain() == []
