@@ -1,0 +1,455 @@
+"""Where the CPU of a tiny command goes, per process: the client, the server ranks, the workers.
+
+    python tools/command_profile.py [--servers 1 2] [--isolation process none] [--count 5000]
+        [--repeat 3] [--perf] [--cprofile] [--py-spy] [--top 12] [--json FILE]
+
+Each session runs the `throughput` figure of `python -m benchmarks` (COUNT tiny commands pushed to
+the first available server, then waited for, after a warm-up) on this tree's `core`, and measures
+only that window. Every figure is per command, summed over the processes of a role:
+
+* always (`--repeat` sessions, medians): CPU time and run-queue wait from each thread's
+  `/proc/PID/task/TID/schedstat`, voluntary context switches (wake-ups: the thread blocked and was
+  woken) and involuntary ones from its `status`; MPI envelopes and doorbell bytes sent, and frames
+  between rank and worker, counted inside each process by `tools/command_profile_hook`;
+* `--perf`: system calls by name and CPU migrations of each process (`perf stat` on its
+  tracepoints, in a session of its own);
+* `--cprofile`: each process's functions, one cProfile profiler per thread timing CPU, not wall
+  time (a session of its own; calls per command are exact, times are inflated by the profiler);
+* `--py-spy`: each process's functions by on-CPU samples (`py-spy record --nonblocking`), the
+  least disturbed view of where the time goes (needs `pip install py-spy`).
+
+Needs no change to `core`: the hook directory goes first on the session's PYTHONPATH, every
+process of the session loads its `sitecustomize`, and SIGUSR1 asks each for a snapshot.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import ctypes
+import json
+import os
+import queue
+import re
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+HOOK = Path(__file__).resolve().parent / "command_profile_hook"
+ROLES = ("client", "rank", "worker")
+OBSERVER_START = 30.0
+"""Seconds an observer may take to attach to a process before the session gives up."""
+SNAPSHOT_WAIT = 10.0
+PY_SPY_RATE = 400
+"""Samples per second and process: enough for 1 µs-per-command resolution over a few seconds."""
+TICK_NS = 1e9 / os.sysconf("SC_CLK_TCK")
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+# ----- inside a session: the client process ----------------------------------------------------
+def session(servers: int, isolation: str, count: int, observer: str, directory: str) -> dict:
+    import sitecustomize as hook  # this tool's hook: it is first on the path
+
+    from core import MPICommandClient
+
+    with MPICommandClient(servers=servers, isolation=isolation, print_output=False, session_log=False) as client:
+        client.get_command_response([client.push_command_request("1") for _ in range(servers * 50)], block=True)
+        pids = {"client": os.getpid()}
+        for rank, status in client.get_server_status().items():
+            pids[f"rank {rank}"] = status["pid"]
+            if status["worker_pid"]:
+                pids[f"worker {rank}"] = status["worker_pid"]
+        with Observers(observer, pids, Path(directory)) as observers:
+            before = _snapshot(hook, pids)
+            start = time.perf_counter()
+            ids = [client.push_command_request("1") for _ in range(count)]
+            client.get_command_response(ids, block=True)
+            seconds = time.perf_counter() - start
+            after = _snapshot(hook, pids)
+        return {"per_s": count / seconds, "pids": pids, "processes": {
+            name: {"threads": _thread_diffs(before[name], after[name]),
+                   "counts": _diff(before[name]["counts"], after[name]["counts"]),
+                   "profile": _profile_diff(before[name]["profile"], after[name]["profile"]),
+                   "observed": observers.results.get(name, {})} for name in pids}}
+
+
+def _snapshot(hook, pids: dict[str, int]) -> dict[str, dict]:
+    """Every process's hook snapshot, then its /proc figures (so the snapshot's work falls outside)."""
+    paths = {}
+    for name, pid in pids.items():
+        if pid == os.getpid():
+            paths[name] = hook.snapshot()
+        else:
+            paths[name] = _next_snapshot(Path(hook.DIRECTORY), pid)
+            _signal_main_thread(pid, signal.SIGUSR1)
+    snapshots = {name: json.loads(_wait_for(path).read_text()) for name, path in paths.items()}
+    for name, pid in pids.items():
+        snapshots[name]["tasks"] = _task_figures(pid)
+    return snapshots
+
+
+def _signal_main_thread(pid: int, signum: int) -> None:
+    """Send the signal to the process's main thread, where Python runs its handlers. Sent to the
+    process, it may land on another thread while the main one sleeps in a system call, which
+    then sleeps on (seen under strace: the worker's lifeline thread took it)."""
+    if _libc.tgkill(pid, pid, signum) != 0:
+        raise ProcessLookupError(f"tgkill({pid}): errno {ctypes.get_errno()}")
+
+
+def _next_snapshot(directory: Path, pid: int) -> Path:
+    return directory / f"{pid}-{len(list(directory.glob(f'{pid}-*.json')))}.json"
+
+
+def _wait_for(path: Path) -> Path:
+    deadline = time.monotonic() + SNAPSHOT_WAIT
+    while not path.exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"no snapshot {path.name}: is {HOOK} first on the PYTHONPATH?")
+        time.sleep(0.005)
+    return path
+
+
+def _task_figures(pid: int) -> dict[str, dict[str, float]]:
+    """Each thread's CPU ns (and the kernel's part of it), run-queue wait ns and context switches."""
+    tasks = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            run_ns, wait_ns, _ = map(int, (task / "schedstat").read_text().split())
+            status = (task / "status").read_text()
+            stat = (task / "stat").read_text().rpartition(")")[2].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that ended meanwhile
+        switches = {kind: int(re.search(rf"^{kind}_ctxt_switches:\s*(\d+)", status, re.M).group(1))
+                    for kind in ("voluntary", "nonvoluntary")}
+        # stat's utime and stime (fields 14 and 15) are in clock ticks: coarse, but they split user from kernel
+        tasks[task.name] = {"cpu ns": run_ns, "run-queue wait ns": wait_ns, "kernel ns": int(stat[12]) * TICK_NS,
+                            "user ns": int(stat[11]) * TICK_NS, "voluntary switches": switches["voluntary"],
+                            "nonvoluntary switches": switches["nonvoluntary"]}
+    return tasks
+
+
+def _diff(before: dict, after: dict) -> dict:
+    return {key: after.get(key, 0) - before.get(key, 0) for key in after}
+
+
+def _thread_diffs(before: dict, after: dict) -> dict[str, dict[str, float]]:
+    """Each thread's figures within the window, by its Python name (threads named alike summed)."""
+    names = {str(tid): name for tid, name in after["threads"].items()}
+    threads: dict[str, collections.Counter] = {}
+    for tid, figures in after["tasks"].items():
+        threads.setdefault(names.get(tid, "other threads"), collections.Counter()).update(
+            _diff(before["tasks"].get(tid, {}), figures))
+    return {name: dict(figures) for name, figures in threads.items()}
+
+
+def _profile_diff(before: list, after: list) -> list:
+    """Each function's (process-wide) calls, self and total seconds within the window."""
+    def totals(entries):
+        summed = collections.defaultdict(lambda: [0, 0.0, 0.0])
+        for _, where, calls, inline, total in entries:
+            row = summed[where]
+            row[0] += calls
+            row[1] += inline
+            row[2] += total
+        return summed
+    old, new = totals(before), totals(after)
+    return [[where, calls - old[where][0], inline - old[where][1], total - old[where][2]]
+            for where, (calls, inline, total) in new.items() if calls != old[where][0]]
+
+
+class PerfStat:
+    """`perf stat` on one process (all its threads): system calls by name, context switches, CPU
+    migrations. It starts disabled and is switched on and off through its control FIFOs, each
+    switch acknowledged, so that it counts the window and nothing else; its cost is a tracepoint
+    hit per system call, not a stop of the process as under strace (whose slowness changed what
+    was measured: the rank never spun under it)."""
+
+    EVENTS = "task-clock,context-switches,cpu-migrations,raw_syscalls:sys_enter,syscalls:sys_enter_*"
+
+    def __init__(self, pid: int, directory: Path):
+        self.output = directory / f"perf-{pid}.csv"
+        control, ack = directory / f"perf-{pid}.control", directory / f"perf-{pid}.ack"
+        os.mkfifo(control)
+        os.mkfifo(ack)
+        self.process = subprocess.Popen(["perf", "stat", "-x,", "-o", str(self.output), "-D", "-1",
+                                         "--control", f"fifo:{control},{ack}", "-e", self.EVENTS, "-p", str(pid)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.ack = os.open(ack, os.O_RDONLY | os.O_NONBLOCK)
+        self.control = self._open_for_writing(control)
+
+    def _open_for_writing(self, fifo: Path) -> int:
+        """The FIFO's write end, once perf has opened its read end (it then counts, disabled)."""
+        deadline = time.monotonic() + OBSERVER_START
+        while True:
+            try:
+                return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:  # ENXIO: no reader yet
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"perf stat did not start: {self.process.stderr.read().strip()}") from None
+                time.sleep(0.01)
+
+    def enable(self) -> None:
+        self._say("enable")
+
+    def stop(self) -> dict:
+        self._say("disable")
+        self.process.send_signal(signal.SIGINT)
+        self.process.communicate(timeout=60)
+        os.close(self.control)
+        os.close(self.ack)
+        counted = {}
+        for line in self.output.read_text().splitlines():
+            fields = line.split(",")
+            if len(fields) > 2 and fields[0].replace(".", "").isdigit():
+                counted[fields[2]] = float(fields[0])
+        syscalls = {event.removeprefix("syscalls:sys_enter_"): n for event, n in counted.items()
+                    if event.startswith("syscalls:") and n}
+        return {"syscalls": syscalls, "context switches": counted.get("context-switches", 0),
+                "cpu migrations": counted.get("cpu-migrations", 0)}
+
+    def _say(self, word: str) -> None:
+        os.write(self.control, f"{word}\n".encode())
+        deadline = time.monotonic() + OBSERVER_START
+        answer = b""
+        while b"ack" not in answer:
+            if not select.select([self.ack], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                raise TimeoutError(f"perf stat did not acknowledge '{word}'")
+            answer += os.read(self.ack, 64)
+
+
+class PySpy:
+    """`py-spy record` on one process: on-CPU samples of all its threads, as collapsed stacks."""
+
+    def __init__(self, pid: int, directory: Path):
+        self.output = directory / f"py-spy-{pid}.txt"
+        self.process = subprocess.Popen(["py-spy", "record", "--nonblocking", "-r", str(PY_SPY_RATE), "-F",
+                                         "-f", "raw", "-o", str(self.output), "-p", str(pid)],
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        _wait_for_line(self.process, "Sampling process")
+
+    def enable(self) -> None:
+        """It samples from the start: the window is the time between its start and its stop."""
+
+    def stop(self) -> dict:
+        self.process.send_signal(signal.SIGINT)
+        self.process.wait(timeout=60)
+        return _py_spy_functions(self.output.read_text() if self.output.exists() else "")
+
+
+OBSERVERS = {"none": None, "perf": PerfStat, "py-spy": PySpy}
+
+
+class Observers:
+    """One observer of a kind (`OBSERVERS`) on each process of the session, for the window."""
+
+    def __init__(self, kind: str, pids: dict[str, int], directory: Path):
+        self.kind, self.pids, self.directory = OBSERVERS[kind], pids, directory
+        self.running: dict[str, PerfStat | PySpy] = {}
+        self.results: dict[str, dict] = {}
+
+    def __enter__(self) -> Observers:
+        if self.kind is not None:
+            # The client last: an observer of it started earlier would also see the later ones start.
+            for name in sorted(self.pids, key=lambda name: name == "client"):
+                self.running[name] = self.kind(self.pids[name], self.directory)
+            for observer in self.running.values():
+                observer.enable()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.results = {name: observer.stop() for name, observer in self.running.items()}
+
+
+def _wait_for_line(process: subprocess.Popen, marker: str) -> None:
+    """Until the observer says it has attached; its further output is drained and dropped."""
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
+    deadline = time.monotonic() + OBSERVER_START
+    while True:
+        try:
+            if marker in lines.get(timeout=max(0.0, deadline - time.monotonic())):
+                return
+        except queue.Empty:
+            process.kill()
+            raise TimeoutError(f"{process.args[0]} did not attach within {OBSERVER_START:g} s") from None
+
+
+def _py_spy_functions(text: str) -> dict:
+    """py-spy's raw stacks: on-CPU samples by function, where it ran (self) and below it (total)."""
+    own, below, samples = collections.Counter(), collections.Counter(), 0
+    for line in text.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        frames = [frame for frame in stack.split(";") if "(" in frame]
+        samples += int(count)
+        if frames:
+            own[frames[-1]] += int(count)
+        for frame in set(frames):
+            below[frame] += int(count)
+    return {"samples": samples, "self": dict(own), "total": dict(below)}
+
+
+# ----- outside: run the sessions and print the tables -----------------------------------------
+def run_session(servers: int, isolation: str, count: int, observer: str, cprofile: bool) -> dict:
+    with tempfile.TemporaryDirectory(prefix="mpipanel-profile-") as directory:
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HOOK), str(REPO)]),
+               "MPIPANEL_PROFILE_DIR": directory, "MPIPANEL_PROFILE_CPROFILE": "1" if cprofile else "0"}
+        done = subprocess.run([sys.executable, __file__, "--session", str(servers), isolation, str(count),
+                               observer, directory], capture_output=True, text=True, env=env, timeout=900)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(f"session failed: {done.stderr.strip()[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def role(name: str) -> str:
+    return name.split()[0]
+
+
+def per_command(run: dict, count: int) -> dict[str, dict[str, float]]:
+    """Each role's figures per command (several ranks or workers summed)."""
+    table: dict[str, collections.Counter] = {}
+    for name, process in run["processes"].items():
+        figures = table.setdefault(role(name), collections.Counter())
+        counts = process["counts"]
+        tasks = collections.Counter()
+        for thread in process["threads"].values():
+            tasks.update(thread)
+        figures["CPU µs"] += tasks["cpu ns"] / 1e3 / count
+        figures["of which in the kernel µs (from ticks)"] += tasks["kernel ns"] / 1e3 / count
+        for thread, own in process["threads"].items():
+            figures[f"of which thread {thread} µs"] += own["cpu ns"] / 1e3 / count
+        figures["run-queue wait µs"] += tasks["run-queue wait ns"] / 1e3 / count
+        figures["wake-ups (voluntary switches)"] += tasks["voluntary switches"] / count
+        figures["preemptions (involuntary switches)"] += tasks["nonvoluntary switches"] / count
+        figures["MPI envelopes sent"] += (counts.get("Peer.send", 0) + counts.get("Peer.send_tracked", 0)) / count
+        figures["MPI envelopes received"] += counts.get("envelopes received", 0) / count
+        figures["doorbell bytes written"] += counts.get("Peer.ring", 0) / count
+        figures["worker frames sent"] += counts.get("FrameChannel.send", 0) / count
+        figures["worker frames received"] += counts.get("FrameChannel.receive", 0) / count
+        if "syscalls" in process["observed"]:
+            figures["system calls"] += sum(process["observed"]["syscalls"].values()) / count
+            figures["CPU migrations"] += process["observed"]["cpu migrations"] / count
+    return {r: dict(table[r]) for r in ROLES if r in table}
+
+
+def measure(servers: int, isolation: str, args) -> dict:
+    plain = [run_session(servers, isolation, args.count, "none", False) for _ in range(args.repeat)]
+    tables = [per_command(run, args.count) for run in plain]
+    result = {"per_s": statistics.median(run["per_s"] for run in plain),
+              "per_command": {r: {figure: statistics.median(t[r].get(figure, 0) for t in tables)
+                                  for figure in tables[0][r]} for r in tables[0]}}
+    if args.perf:
+        counted = run_session(servers, isolation, args.count, "perf", False)
+        result["syscalls"] = _by_role(counted, lambda p: p["observed"].get("syscalls", {}), args.count)
+        for r, figures in per_command(counted, args.count).items():
+            for figure in ("system calls", "CPU migrations"):
+                result["per_command"][r][figure] = figures[figure]
+    if args.cprofile:
+        profiled = run_session(servers, isolation, args.count, "none", True)
+        result["cprofile"] = _by_role(profiled, lambda p: {where: (calls, inline) for where, calls, inline, _
+                                                           in p["profile"]}, args.count)
+    if args.py_spy:
+        sampled = run_session(servers, isolation, args.count, "py-spy", False)
+        result["py_spy"] = {r: _shares([p["observed"] for n, p in sampled["processes"].items() if role(n) == r])
+                            for r in ROLES}
+    return result
+
+
+def _by_role(run: dict, figures, count: int) -> dict[str, dict]:
+    """`figures(process)` summed over the processes of each role, per command."""
+    summed: dict[str, dict] = {r: {} for r in ROLES}
+    for name, process in run["processes"].items():
+        into = summed[role(name)]
+        for key, value in figures(process).items():
+            values = value if isinstance(value, tuple) else (value,)
+            old = into.get(key, (0,) * len(values))
+            into[key] = tuple(o + v / count for o, v in zip(old, values))
+    return summed
+
+
+def _shares(observed: list[dict]) -> dict:
+    samples = sum(o.get("samples", 0) for o in observed)
+    if not samples:
+        return {}
+    own, below = collections.Counter(), collections.Counter()
+    for o in observed:
+        own.update(o.get("self", {}))
+        below.update(o.get("total", {}))
+    return {"samples": samples, "self": {f: n / samples for f, n in own.items()},
+            "total": {f: n / samples for f, n in below.items()}}
+
+
+def report(results: dict[str, dict], top: int) -> str:
+    lines = []
+    for scenario, result in results.items():
+        lines += [f"### {scenario}: {result['per_s']:,.0f} commands/s", "",
+                  "| per command | " + " | ".join(ROLES) + " | all |", "|---|" + "---:|" * (len(ROLES) + 1)]
+        figures = list(dict.fromkeys(f for one in result["per_command"].values() for f in one))
+        threads = [f for f in figures if f.startswith("of which thread")]
+        figures = [f for f in figures if f not in threads]
+        figures[2:2] = threads  # after CPU and its kernel part
+        for figure in figures:
+            values = [result["per_command"].get(r, {}).get(figure) for r in ROLES]
+            lines.append(f"| {figure} | " + " | ".join(_cell(v) for v in values)
+                         + f" | {_cell(sum(v or 0 for v in values))} |")
+        for r in ROLES:
+            if result.get("syscalls", {}).get(r):
+                calls = sorted(result["syscalls"][r].items(), key=lambda kv: -kv[1][0])[:top]
+                lines += ["", f"{r}: system calls per command: "
+                          + ", ".join(f"{name} {n:.2f}" for name, (n,) in calls)]
+            if result.get("cprofile", {}).get(r):
+                rows = sorted(result["cprofile"][r].items(), key=lambda kv: -kv[1][1])[:top]
+                lines += ["", f"{r}: cProfile, self time per command (µs, profiler-inflated) and calls per command:",
+                          *(f"    {inline * 1e6:7.1f} µs  {calls:6.2f}×  {where}" for where, (calls, inline) in rows)]
+            if result.get("py_spy", {}).get(r):
+                shares = result["py_spy"][r]
+                cpu = result["per_command"][r]["CPU µs"]
+                rows = sorted(shares["self"].items(), key=lambda kv: -kv[1])[:top]
+                lines += ["", f"{r}: py-spy, on-CPU samples by function (self share × CPU µs per command; "
+                              f"{shares['samples']:,} samples):",
+                          *(f"    {share * 100:5.1f}%  {share * cpu:6.1f} µs  {where}" for where, share in rows)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _cell(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}" if value < 10 else f"{value:.0f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--servers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--isolation", nargs="+", default=["process", "none"], choices=["process", "none"])
+    parser.add_argument("--count", type=int, default=5000, help="commands in each session's window")
+    parser.add_argument("--repeat", type=int, default=3, help="plain sessions per case (medians)")
+    parser.add_argument("--perf", action="store_true", help="system calls and CPU migrations (perf stat)")
+    parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--py-spy", action="store_true")
+    parser.add_argument("--top", type=int, default=12)
+    parser.add_argument("--json", type=Path, metavar="FILE")
+    parser.add_argument("--session", nargs=5, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.session:
+        servers, isolation, count, observer, directory = args.session
+        print(json.dumps(session(int(servers), isolation, int(count), observer, directory)))
+        return 0
+    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    results = {f"{servers} server(s), isolation '{isolation}'": measure(servers, isolation, args)
+               for servers in args.servers for isolation in args.isolation}
+    print(report(results, args.top))
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
