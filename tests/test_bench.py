@@ -111,3 +111,18 @@ def test_an_interrupted_compare_stops_its_servers_and_removes_its_worktree():
         compare.kill()
     assert wait_for_no_servers(timeout=30), server_processes()
     assert not checkout.parent.exists() and str(checkout) not in worktrees()
+
+
+@pytest.mark.timeout(300)
+def test_command_profile_counts_an_envelope_and_a_frame_each_way_per_isolated_command(tmp_path):
+    out = tmp_path / "profile.json"
+    result = run_python("tools/command_profile.py", "--servers", "1", "--isolation", "process", "--count", "300",
+                        "--repeat", "1", "--json", str(out), cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "| CPU µs |" in result.stdout
+    client, rank, worker = (json.loads(out.read_text())["1 server(s), isolation 'process'"]["per_command"][role]
+                            for role in ("client", "rank", "worker"))
+    assert client["MPI envelopes sent"] == client["doorbell bytes written"] == 1.0  # the command
+    assert 1.0 <= rank["MPI envelopes sent"] < 1.1  # the response, and a heartbeat a second
+    assert rank["worker frames sent"] == worker["worker frames sent"] == 1.0  # RUN, then DONE
+    assert all(role["CPU µs"] > 0 and role["wake-ups (voluntary switches)"] > 0 for role in (client, rank, worker))
