@@ -1,7 +1,7 @@
 """Where the CPU of a tiny command goes, per process: the client, the server ranks, the workers.
 
     python tools/command_profile.py [--servers 1 2] [--isolation process none] [--count 5000]
-        [--repeat 3] [--perf] [--cprofile] [--py-spy] [--top 12] [--json FILE]
+        [--repeat 3] [--perf] [--cprofile] [--py-spy] [--top 12] [--core TREE] [--json FILE]
 
 Each session runs the `throughput` figure of `python -m benchmarks` (COUNT tiny commands pushed to
 the first available server, then waited for, after a warm-up) on this tree's `core`, and measures
@@ -45,7 +45,9 @@ HOOK = Path(__file__).resolve().parent / "command_profile_hook"
 ROLES = ("client", "rank", "worker")
 OBSERVER_START = 30.0
 """Seconds an observer may take to attach to a process before the session gives up."""
-SNAPSHOT_WAIT = 10.0
+SNAPSHOT_WAIT = 60.0
+"""Seconds a process may take to write its snapshot: under a load average of 100 a woken process
+waits seconds for a core."""
 PY_SPY_RATE = 400
 """Samples per second and process: enough for 1 µs-per-command resolution over a few seconds."""
 TICK_NS = 1e9 / os.sysconf("SC_CLK_TCK")
@@ -54,6 +56,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 # ----- inside a session: the client process ----------------------------------------------------
 def session(servers: int, isolation: str, count: int, observer: str, directory: str) -> dict:
+    import psutil
     import sitecustomize as hook  # this tool's hook: it is first on the path
 
     from core import MPICommandClient
@@ -63,8 +66,9 @@ def session(servers: int, isolation: str, count: int, observer: str, directory: 
         pids = {"client": os.getpid()}
         for rank, status in client.get_server_status().items():
             pids[f"rank {rank}"] = status["pid"]
-            if status["worker_pid"]:
-                pids[f"worker {rank}"] = status["worker_pid"]
+            # The rank's child, not the status's `worker_pid`, which may be a heartbeat old.
+            for worker in psutil.Process(status["pid"]).children():
+                pids[f"worker {rank}"] = worker.pid
         with Observers(observer, pids, Path(directory)) as observers:
             before = _snapshot(hook, pids)
             start = time.perf_counter()
@@ -75,7 +79,7 @@ def session(servers: int, isolation: str, count: int, observer: str, directory: 
         return {"per_s": count / seconds, "pids": pids, "processes": {
             name: {"threads": _thread_diffs(before[name], after[name]),
                    "counts": _diff(before[name]["counts"], after[name]["counts"]),
-                   "profile": _profile_diff(before[name]["profile"], after[name]["profile"]),
+                   "profile": _profile_diff(before[name], after[name]),
                    "observed": observers.results.get(name, {})} for name in pids}}
 
 
@@ -148,19 +152,26 @@ def _thread_diffs(before: dict, after: dict) -> dict[str, dict[str, float]]:
     return {name: dict(figures) for name, figures in threads.items()}
 
 
-def _profile_diff(before: list, after: list) -> list:
-    """Each function's (process-wide) calls, self and total seconds within the window."""
+def _profile_diff(before: dict, after: dict) -> list:
+    """Each function's (process-wide) calls and self seconds within the window, and its self
+    seconds less the profiler's own cost for its calls and the calls it made."""
     def totals(entries):
-        summed = collections.defaultdict(lambda: [0, 0.0, 0.0])
-        for _, where, calls, inline, total in entries:
+        summed = collections.defaultdict(lambda: [0, 0.0, 0])
+        for _, where, calls, inline, _total, subcalls in entries:
             row = summed[where]
             row[0] += calls
             row[1] += inline
-            row[2] += total
+            row[2] += subcalls
         return summed
-    old, new = totals(before), totals(after)
-    return [[where, calls - old[where][0], inline - old[where][1], total - old[where][2]]
-            for where, (calls, inline, total) in new.items() if calls != old[where][0]]
+    old, new = totals(before["profile"]), totals(after["profile"])
+    cost = after["profiler cost"]
+    rows = []
+    for where, (calls, inline, subcalls) in new.items():
+        calls, inline, subcalls = calls - old[where][0], inline - old[where][1], subcalls - old[where][2]
+        if calls:
+            own = inline - calls * cost.get("callee", 0) - subcalls * cost.get("caller", 0)
+            rows.append([where, calls, inline, max(0.0, own)])
+    return rows
 
 
 class PerfStat:
@@ -297,9 +308,9 @@ def _py_spy_functions(text: str) -> dict:
 
 
 # ----- outside: run the sessions and print the tables -----------------------------------------
-def run_session(servers: int, isolation: str, count: int, observer: str, cprofile: bool) -> dict:
+def run_session(core: Path, servers: int, isolation: str, count: int, observer: str, cprofile: bool) -> dict:
     with tempfile.TemporaryDirectory(prefix="mpipanel-profile-") as directory:
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HOOK), str(REPO)]),
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HOOK), str(core)]),
                "MPIPANEL_PROFILE_DIR": directory, "MPIPANEL_PROFILE_CPROFILE": "1" if cprofile else "0"}
         done = subprocess.run([sys.executable, __file__, "--session", str(servers), isolation, str(count),
                                observer, directory], capture_output=True, text=True, env=env, timeout=900)
@@ -341,23 +352,23 @@ def per_command(run: dict, count: int) -> dict[str, dict[str, float]]:
 
 
 def measure(servers: int, isolation: str, args) -> dict:
-    plain = [run_session(servers, isolation, args.count, "none", False) for _ in range(args.repeat)]
+    plain = [run_session(args.core, servers, isolation, args.count, "none", False) for _ in range(args.repeat)]
     tables = [per_command(run, args.count) for run in plain]
     result = {"per_s": statistics.median(run["per_s"] for run in plain),
               "per_command": {r: {figure: statistics.median(t[r].get(figure, 0) for t in tables)
                                   for figure in tables[0][r]} for r in tables[0]}}
     if args.perf:
-        counted = run_session(servers, isolation, args.count, "perf", False)
+        counted = run_session(args.core, servers, isolation, args.count, "perf", False)
         result["syscalls"] = _by_role(counted, lambda p: p["observed"].get("syscalls", {}), args.count)
         for r, figures in per_command(counted, args.count).items():
             for figure in ("system calls", "CPU migrations"):
                 result["per_command"][r][figure] = figures[figure]
     if args.cprofile:
-        profiled = run_session(servers, isolation, args.count, "none", True)
-        result["cprofile"] = _by_role(profiled, lambda p: {where: (calls, inline) for where, calls, inline, _
+        profiled = run_session(args.core, servers, isolation, args.count, "none", True)
+        result["cprofile"] = _by_role(profiled, lambda p: {where: (calls, inline, own) for where, calls, inline, own
                                                            in p["profile"]}, args.count)
     if args.py_spy:
-        sampled = run_session(servers, isolation, args.count, "py-spy", False)
+        sampled = run_session(args.core, servers, isolation, args.count, "py-spy", False)
         result["py_spy"] = {r: _shares([p["observed"] for n, p in sampled["processes"].items() if role(n) == r])
                             for r in ROLES}
     return result
@@ -406,9 +417,11 @@ def report(results: dict[str, dict], top: int) -> str:
                 lines += ["", f"{r}: system calls per command: "
                           + ", ".join(f"{name} {n:.2f}" for name, (n,) in calls)]
             if result.get("cprofile", {}).get(r):
-                rows = sorted(result["cprofile"][r].items(), key=lambda kv: -kv[1][1])[:top]
-                lines += ["", f"{r}: cProfile, self time per command (µs, profiler-inflated) and calls per command:",
-                          *(f"    {inline * 1e6:7.1f} µs  {calls:6.2f}×  {where}" for where, (calls, inline) in rows)]
+                rows = sorted(result["cprofile"][r].items(), key=lambda kv: -kv[1][2])[:top]
+                lines += ["", f"{r}: cProfile per command: self CPU µs less the profiler's cost per call, "
+                              "as profiled (in brackets), calls:",
+                          *(f"    {own * 1e6:6.1f} µs ({inline * 1e6:5.1f})  {calls:6.2f}×  {where}"
+                            for where, (calls, inline, own) in rows)]
             if result.get("py_spy", {}).get(r):
                 shares = result["py_spy"][r]
                 cpu = result["per_command"][r]["CPU µs"]
@@ -434,6 +447,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cprofile", action="store_true")
     parser.add_argument("--py-spy", action="store_true")
     parser.add_argument("--top", type=int, default=12)
+    parser.add_argument("--core", type=Path, default=REPO, metavar="TREE",
+                        help="the tree whose core is measured (default this one; e.g. a `git worktree` of an "
+                             "older commit)")
     parser.add_argument("--json", type=Path, metavar="FILE")
     parser.add_argument("--session", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -441,7 +457,8 @@ def main(argv: list[str] | None = None) -> int:
         servers, isolation, count, observer, directory = args.session
         print(json.dumps(session(int(servers), isolation, int(count), observer, directory)))
         return 0
-    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    print(f"core: {args.core.resolve()}; load average at the start: "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     results = {f"{servers} server(s), isolation '{isolation}'": measure(servers, isolation, args)
                for servers in args.servers for isolation in args.isolation}
     print(report(results, args.top))
