@@ -1,7 +1,7 @@
 """Where the CPU of a tiny command goes, per process: the client, the server ranks, the workers.
 
     python tools/command_profile.py [--servers 1 2] [--isolation process none] [--count 5000]
-        [--repeat 3] [--perf] [--cprofile] [--py-spy] [--top 12] [--core TREE] [--json FILE]
+        [--repeat 3] [--perf] [--perf-record] [--cprofile] [--py-spy] [--top 12] [--core TREE] [--json FILE]
 
 Each session runs the `throughput` figure of `python -m benchmarks` (COUNT tiny commands pushed to
 the first available server, then waited for, after a warm-up) on this tree's `core`, and measures
@@ -15,8 +15,12 @@ only that window. Every figure is per command, summed over the processes of a ro
   tracepoints, in a session of its own);
 * `--cprofile`: each process's functions, one cProfile profiler per thread timing CPU, not wall
   time (a session of its own; calls per command are exact, times are inflated by the profiler);
-* `--py-spy`: each process's functions by on-CPU samples (`py-spy record --nonblocking`), the
-  least disturbed view of where the time goes (needs `pip install py-spy`).
+* `--perf-record`: each process's on-CPU samples by shared object (the kernel, libpython, libmpi,
+  ...) and by symbol (`perf record`, a session of its own);
+* `--py-spy`: each process's Python functions by samples (`py-spy record --nonblocking`, needs
+  `pip install py-spy`). It counts a thread that is runnable but waiting for a core as active, so
+  on a loaded machine it charges the wait to the call that woke it (`select`, `recv`): trust it
+  only where the run-queue wait is small beside the CPU time.
 
 Needs no change to `core`: the hook directory goes first on the session's PYTHONPATH, every
 process of the session loads its `sitecustomize`, and SIGUSR1 asks each for a snapshot.
@@ -50,6 +54,7 @@ SNAPSHOT_WAIT = 60.0
 waits seconds for a core."""
 PY_SPY_RATE = 400
 """Samples per second and process: enough for 1 µs-per-command resolution over a few seconds."""
+PERF_RATE = 1999
 TICK_NS = 1e9 / os.sysconf("SC_CLK_TCK")
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -174,46 +179,63 @@ def _profile_diff(before: dict, after: dict) -> list:
     return rows
 
 
-class PerfStat:
-    """`perf stat` on one process (all its threads): system calls by name, context switches, CPU
-    migrations. It starts disabled and is switched on and off through its control FIFOs, each
-    switch acknowledged, so that it counts the window and nothing else; its cost is a tracepoint
-    hit per system call, not a stop of the process as under strace (whose slowness changed what
-    was measured: the rank never spun under it)."""
+class ControlledPerf:
+    """A `perf` command attached to one process (all its threads), started disabled and switched
+    on and off through its control FIFOs, each switch acknowledged, so that it sees the window and
+    nothing else. perf reads the kernel's counters and samples: the process is never stopped, as
+    strace stops it at every system call (under strace the rank never spun: what was measured
+    changed)."""
 
-    EVENTS = "task-clock,context-switches,cpu-migrations,raw_syscalls:sys_enter,syscalls:sys_enter_*"
-
-    def __init__(self, pid: int, directory: Path):
-        self.output = directory / f"perf-{pid}.csv"
+    def __init__(self, pid: int, directory: Path, command: list[str]):
         control, ack = directory / f"perf-{pid}.control", directory / f"perf-{pid}.ack"
         os.mkfifo(control)
         os.mkfifo(ack)
-        self.process = subprocess.Popen(["perf", "stat", "-x,", "-o", str(self.output), "-D", "-1",
-                                         "--control", f"fifo:{control},{ack}", "-e", self.EVENTS, "-p", str(pid)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen([*command, "-D", "-1", "--control", f"fifo:{control},{ack}",
+                                         "-p", str(pid)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.ack = os.open(ack, os.O_RDONLY | os.O_NONBLOCK)
         self.control = self._open_for_writing(control)
 
     def _open_for_writing(self, fifo: Path) -> int:
-        """The FIFO's write end, once perf has opened its read end (it then counts, disabled)."""
+        """The FIFO's write end, once perf has opened its read end (it is attached by then)."""
         deadline = time.monotonic() + OBSERVER_START
         while True:
             try:
                 return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
             except OSError:  # ENXIO: no reader yet
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"perf stat did not start: {self.process.stderr.read().strip()}") from None
+                    raise RuntimeError(f"perf did not start: {self.process.stderr.read().strip()}") from None
                 time.sleep(0.01)
 
     def enable(self) -> None:
         self._say("enable")
 
-    def stop(self) -> dict:
+    def halt(self) -> None:
         self._say("disable")
         self.process.send_signal(signal.SIGINT)
         self.process.communicate(timeout=60)
         os.close(self.control)
         os.close(self.ack)
+
+    def _say(self, word: str) -> None:
+        os.write(self.control, f"{word}\n".encode())
+        deadline = time.monotonic() + OBSERVER_START
+        answer = b""
+        while b"ack" not in answer:
+            if not select.select([self.ack], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                raise TimeoutError(f"perf did not acknowledge '{word}'")
+            answer += os.read(self.ack, 64)
+
+
+class PerfStat(ControlledPerf):
+    """`perf stat`: system calls by name (tracepoints), context switches, CPU migrations."""
+
+    EVENTS = "task-clock,context-switches,cpu-migrations,raw_syscalls:sys_enter,syscalls:sys_enter_*"
+
+    def __init__(self, pid: int, directory: Path):
+        self.output = directory / f"perf-stat-{pid}.csv"
+        super().__init__(pid, directory, ["perf", "stat", "-x,", "-o", str(self.output), "-e", self.EVENTS])
+
+    def stop(self) -> dict:
         counted = {}
         for line in self.output.read_text().splitlines():
             fields = line.split(",")
@@ -224,14 +246,30 @@ class PerfStat:
         return {"syscalls": syscalls, "context switches": counted.get("context-switches", 0),
                 "cpu migrations": counted.get("cpu-migrations", 0)}
 
-    def _say(self, word: str) -> None:
-        os.write(self.control, f"{word}\n".encode())
-        deadline = time.monotonic() + OBSERVER_START
-        answer = b""
-        while b"ack" not in answer:
-            if not select.select([self.ack], [], [], max(0.0, deadline - time.monotonic()))[0]:
-                raise TimeoutError(f"perf stat did not acknowledge '{word}'")
-            answer += os.read(self.ack, 64)
+
+class PerfRecord(ControlledPerf):
+    """`perf record`: on-CPU samples by shared object and symbol, the kernel's included (a sample
+    is taken only while the process runs: time waiting for a core is not in it)."""
+
+    def __init__(self, pid: int, directory: Path):
+        self.output = directory / f"perf-{pid}.data"
+        super().__init__(pid, directory, ["perf", "record", "-F", str(PERF_RATE), "-o", str(self.output)])
+
+    def stop(self) -> dict:
+        return {"samples": self._report("dso")[0], "libraries": self._report("dso")[1],
+                "symbols": self._report("dso,sym")[1]}
+
+    def _report(self, keys: str) -> tuple[int, dict[str, float]]:
+        text = subprocess.run(["perf", "report", "-i", str(self.output), "--stdio", "--no-children", "-g", "none",
+                               "--sort", keys, "--percent-limit", "0.3"], capture_output=True, text=True).stdout
+        # perf writes large counts as 5K; a dummy event has a few samples of its own
+        samples = max((int(n) * {"": 1, "K": 1000, "M": 1000_000}[unit]
+                       for n, unit in re.findall(r"^# Samples: (\d+)([KM]?)", text, re.M)), default=0)
+        shares = {}
+        for line in text.splitlines():
+            if match := re.match(r"\s+([\d.]+)%\s+(.*\S)", line):
+                shares[re.sub(r"\s+", " ", match.group(2))] = float(match.group(1)) / 100
+        return samples, shares
 
 
 class PySpy:
@@ -245,15 +283,17 @@ class PySpy:
         _wait_for_line(self.process, "Sampling process")
 
     def enable(self) -> None:
-        """It samples from the start: the window is the time between its start and its stop."""
+        """It samples from the start: the window is the time between its start and its halt."""
 
-    def stop(self) -> dict:
+    def halt(self) -> None:
         self.process.send_signal(signal.SIGINT)
         self.process.wait(timeout=60)
+
+    def stop(self) -> dict:
         return _py_spy_functions(self.output.read_text() if self.output.exists() else "")
 
 
-OBSERVERS = {"none": None, "perf": PerfStat, "py-spy": PySpy}
+OBSERVERS = {"none": None, "perf": PerfStat, "perf-record": PerfRecord, "py-spy": PySpy}
 
 
 class Observers:
@@ -274,6 +314,8 @@ class Observers:
         return self
 
     def __exit__(self, *exc) -> None:
+        for observer in self.running.values():  # all of them first: reading the results starts processes
+            observer.halt()
         self.results = {name: observer.stop() for name, observer in self.running.items()}
 
 
@@ -292,19 +334,15 @@ def _wait_for_line(process: subprocess.Popen, marker: str) -> None:
 
 
 def _py_spy_functions(text: str) -> dict:
-    """py-spy's raw stacks: on-CPU samples by function, where it ran (self) and below it (total)."""
-    own, below, samples = collections.Counter(), collections.Counter(), 0
+    """py-spy's raw stacks: the share of samples in which each function was the innermost."""
+    own, samples = collections.Counter(), 0
     for line in text.splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack:
-            continue
         frames = [frame for frame in stack.split(";") if "(" in frame]
-        samples += int(count)
         if frames:
+            samples += int(count)
             own[frames[-1]] += int(count)
-        for frame in set(frames):
-            below[frame] += int(count)
-    return {"samples": samples, "self": dict(own), "total": dict(below)}
+    return {"samples": samples, "self": {f: n / samples for f, n in own.items()}}
 
 
 # ----- outside: run the sessions and print the tables -----------------------------------------
@@ -312,8 +350,11 @@ def run_session(core: Path, servers: int, isolation: str, count: int, observer: 
     with tempfile.TemporaryDirectory(prefix="mpipanel-profile-") as directory:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HOOK), str(core)]),
                "MPIPANEL_PROFILE_DIR": directory, "MPIPANEL_PROFILE_CPROFILE": "1" if cprofile else "0"}
+        # In a directory of its own: older trees start workers with `python -m core.worker`, which
+        # would import the `core` of the working directory first (this tree's, run from here).
         done = subprocess.run([sys.executable, __file__, "--session", str(servers), isolation, str(count),
-                               observer, directory], capture_output=True, text=True, env=env, timeout=900)
+                               observer, directory], capture_output=True, text=True, env=env, timeout=900,
+                              cwd=directory)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"session failed: {done.stderr.strip()[-2000:]}")
@@ -367,10 +408,12 @@ def measure(servers: int, isolation: str, args) -> dict:
         profiled = run_session(args.core, servers, isolation, args.count, "none", True)
         result["cprofile"] = _by_role(profiled, lambda p: {where: (calls, inline, own) for where, calls, inline, own
                                                            in p["profile"]}, args.count)
-    if args.py_spy:
-        sampled = run_session(args.core, servers, isolation, args.count, "py-spy", False)
-        result["py_spy"] = {r: _shares([p["observed"] for n, p in sampled["processes"].items() if role(n) == r])
-                            for r in ROLES}
+    for observer, wanted, keys in (("py-spy", args.py_spy, ("self",)),
+                                   ("perf-record", args.perf_record, ("libraries", "symbols"))):
+        if wanted:
+            sampled = run_session(args.core, servers, isolation, args.count, observer, False)
+            result[observer] = {r: _pooled([p["observed"] for n, p in sampled["processes"].items() if role(n) == r],
+                                           keys) for r in ROLES}
     return result
 
 
@@ -386,16 +429,18 @@ def _by_role(run: dict, figures, count: int) -> dict[str, dict]:
     return summed
 
 
-def _shares(observed: list[dict]) -> dict:
+def _pooled(observed: list[dict], keys: tuple[str, ...]) -> dict:
+    """Sample shares of several processes of a role, each weighted by its number of samples."""
     samples = sum(o.get("samples", 0) for o in observed)
     if not samples:
         return {}
-    own, below = collections.Counter(), collections.Counter()
-    for o in observed:
-        own.update(o.get("self", {}))
-        below.update(o.get("total", {}))
-    return {"samples": samples, "self": {f: n / samples for f, n in own.items()},
-            "total": {f: n / samples for f, n in below.items()}}
+    pooled = {"samples": samples}
+    for key in keys:
+        counts: collections.Counter = collections.Counter()
+        for o in observed:
+            counts.update({name: share * o["samples"] for name, share in o.get(key, {}).items()})
+        pooled[key] = {name: n / samples for name, n in counts.items()}
+    return pooled
 
 
 def report(results: dict[str, dict], top: int) -> str:
@@ -422,13 +467,14 @@ def report(results: dict[str, dict], top: int) -> str:
                               "as profiled (in brackets), calls:",
                           *(f"    {own * 1e6:6.1f} µs ({inline * 1e6:5.1f})  {calls:6.2f}×  {where}"
                             for where, (calls, inline, own) in rows)]
-            if result.get("py_spy", {}).get(r):
-                shares = result["py_spy"][r]
-                cpu = result["per_command"][r]["CPU µs"]
-                rows = sorted(shares["self"].items(), key=lambda kv: -kv[1])[:top]
-                lines += ["", f"{r}: py-spy, on-CPU samples by function (self share × CPU µs per command; "
-                              f"{shares['samples']:,} samples):",
-                          *(f"    {share * 100:5.1f}%  {share * cpu:6.1f} µs  {where}" for where, share in rows)]
+            for observer, key, title in (("py-spy", "self", "py-spy, samples by function, running or runnable"),
+                                         ("perf-record", "libraries", "perf record, on-CPU samples by library"),
+                                         ("perf-record", "symbols", "perf record, on-CPU samples by symbol")):
+                if shares := result.get(observer, {}).get(r):
+                    cpu = result["per_command"][r]["CPU µs"]
+                    rows = sorted(shares[key].items(), key=lambda kv: -kv[1])[:top]
+                    lines += ["", f"{r}: {title} (share, × CPU µs per command; {shares['samples']:,} samples):",
+                              *(f"    {share * 100:5.1f}%  {share * cpu:6.1f} µs  {where}" for where, share in rows)]
         lines.append("")
     return "\n".join(lines)
 
@@ -445,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="plain sessions per case (medians)")
     parser.add_argument("--perf", action="store_true", help="system calls and CPU migrations (perf stat)")
     parser.add_argument("--cprofile", action="store_true")
+    parser.add_argument("--perf-record", action="store_true", help="on-CPU samples by library and symbol")
     parser.add_argument("--py-spy", action="store_true")
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument("--core", type=Path, default=REPO, metavar="TREE",
