@@ -3,9 +3,9 @@
 This directory is first on the session's PYTHONPATH, so Python's `site` imports this module at
 the start of the client, of each server rank and of each worker (they inherit the variable). It
 does nothing unless MPIPANEL_PROFILE_DIR is set. Then SIGUSR1 makes the process write a snapshot
-to that directory (`PID-N.json`, N counting from 0): the MPI envelopes and doorbell bytes its
-`Peer`s sent and received, the frames its worker channels sent and received, and, with
-MPIPANEL_PROFILE_CPROFILE=1, every function's calls and times from a cProfile profiler per thread,
+to that directory (`PID-N.json`, N counting from 0): the MPI envelopes its `Peer`s sent and
+received and the doorbell bytes they wrote, the frames its worker channels sent and received,
+and, with MPIPANEL_PROFILE_CPROFILE=1, every function's calls and times from a cProfile profiler per thread,
 each started with its thread. The tool diffs the snapshots taken before and after its window.
 
 Nothing in `core` changes: the counters wrap its classes in this process, at the first snapshot
@@ -42,8 +42,7 @@ def snapshot() -> Path:
         _peers.extend(o for o in gc.get_objects() if type(o).__name__ == "Peer" and hasattr(o, "received"))
     peers = _peers
     data = {"pid": os.getpid(),
-            "counts": {**_counts, "envelopes received": sum(p.received for p in peers),
-                       "doorbell bytes read": sum(p.rung for p in peers)},
+            "counts": {**_counts, "envelopes received": sum(p.received for p in peers)},
             "threads": {thread.native_id: thread.name for thread in threading.enumerate()},
             "profiler cost": _calibrated(),
             "profile": [_entry(thread, e) for thread, profiler in _profilers for e in profiler.getstats()]}
