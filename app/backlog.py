@@ -17,6 +17,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
+from core.events import CLIENT_RANK
 from core.frontends.model import HistoryEntry, SessionModel
 from core.frontends.output import text_of
 
@@ -81,9 +82,28 @@ def newest(parts: Iterable[Part], lines: int = MAX_LINES) -> tuple[list[Part], i
     return kept, 0
 
 
+def for_panes(model: SessionModel, ranks: list[int]) -> dict[int | None, tuple[list[Part], int]]:
+    """What each pane shows of the session: its parts and the lines left out (here, or by the
+    session to bound its memory), for the client's pane (`CLIENT_RANK`), each server's in `ranks`,
+    and the merged pane of those servers (None)."""
+    ran = ran_by_server(model)
+    parts = {rank: server_parts(model, rank, ran.get(rank, [])) for rank in (CLIENT_RANK, *ranks)}
+    panes: dict[int | None, tuple[list[Part], int]] = {}
+    for rank, own in parts.items():
+        shown, left_out = newest(own)
+        panes[rank] = (shown, left_out + _dropped(model, [rank]))
+    shown, left_out = newest(merged(parts[rank] for rank in ranks))
+    panes[None] = (shown, left_out + _dropped(model, ranks))
+    return panes
+
+
 def merged(per_server: Iterable[list[Part]]) -> Iterator[Part]:
     """Every server's parts in one order, for the merged pane."""
     return heapq.merge(*per_server, key=lambda part: part.key)
+
+
+def _dropped(model: SessionModel, ranks: list[int]) -> int:
+    return sum(model.output[rank].dropped for rank in ranks if rank in model.output)
 
 
 def _start(entry: HistoryEntry) -> float:

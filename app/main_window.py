@@ -299,15 +299,10 @@ class MainWindow(QMainWindow):
         resume where it left off."""
         model = self.bridge.model
         self.history.show_entries(list(model.history.values()))
-        ran = backlog.ran_by_server(model)
-        parts = {rank: backlog.server_parts(model, rank, ran.get(rank, []))
-                 for rank in (CLIENT_RANK, *self.panes)}
-        result_lines: dict = {}
-        for rank, pane in ((CLIENT_RANK, self.client_pane), *self.panes.items()):
-            shown, left_out = backlog.newest(parts[rank])
-            pane.show_backlog(shown, left_out + _dropped(model, [rank]), result_lines)
-        shown, left_out = backlog.newest(backlog.merged(parts[rank] for rank in self.panes))
-        self.all_pane.show_backlog(shown, left_out + _dropped(model, self.panes), result_lines)
+        result_lines: dict = {}  # each command's line made once, for its server's pane and the merged one
+        for rank, (parts, dropped) in backlog.for_panes(model, list(self.panes)).items():
+            pane = self.all_pane if rank is None else self.client_pane if rank == CLIENT_RANK else self.panes[rank]
+            pane.show_backlog(parts, dropped, result_lines)
         for rank, status in model.servers.items():
             self._on_status(rank, status)
         self.explorer_feed.show_namespaces(model.namespaces)
@@ -512,8 +507,3 @@ class MainWindow(QMainWindow):
             event.accept()
         else:
             event.ignore()
-
-
-def _dropped(model, ranks) -> int:
-    """Lines of these servers' output the session itself let go of."""
-    return sum(model.output[rank].dropped for rank in ranks if rank in model.output)
