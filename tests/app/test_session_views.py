@@ -23,7 +23,7 @@ def test_a_window_opened_later_shows_the_history_statuses_and_output_so_far(qtbo
     first.targets.select([1])
     [busy] = first.run("import time\nprint('busy now', flush=True)\ntime.sleep(30)")
     response(qtbot, first, printed)
-    qtbot.waitUntil(lambda: first.targets.states.get(1) == "busy", timeout=20000)
+    qtbot.waitUntil(lambda: first.targets.states.get(1) == "busy" and first.bridge.model.load, timeout=20000)
     second = window_on(qtbot, gui_session)
     assert _history(second) == _history(first)
     assert second.targets.states[1] == "busy" and second.targets.states[2] == "idle"
