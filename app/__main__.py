@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         from core.server.rank import main as serve
         serve()
         return 0
-    problem = switch.missing_casa() if args.casa else None
+    problem = (switch.missing_casa() if args.casa else None) or session_problem(args.session)
     if problem:
         print(f"mpipanel: error: {problem}", file=sys.stderr)
         if MPIEnvironment.launch_mode == "mpiexec":
@@ -176,6 +176,22 @@ def main(argv: list[str] | None = None) -> int:
     window.deleteLater()
     app.processEvents()
     return 0
+
+
+def session_problem(path: Path | None) -> str | None:
+    """Why the `--session` file cannot be replayed, in one line, or None: said before the servers
+    start, as for any other bad argument."""
+    if path is None:
+        return None
+    from core.sessions.file_checks import SessionFileError
+    from core.sessions.recorded import read_session
+    try:
+        read_session(path)
+    except SessionFileError as exc:
+        return f"--session: {exc}"
+    except OSError as exc:
+        return f"--session: cannot read {path}: {exc.strerror or exc}"
+    return None
 
 
 def report_start_failure(problem: str) -> None:

@@ -1,4 +1,5 @@
-"""What the About box says: the versions a bug report needs, and where this session is."""
+"""What the About box says: the versions a bug report needs, and where this session is (its log,
+and the servers' own log files in the 'separated' log mode)."""
 from __future__ import annotations
 
 import html
@@ -22,6 +23,8 @@ def about_text(bridge) -> str:
         ("Isolation", bridge.isolation),
         ("Session log", str(bridge.session_log_path or "off")),
     ]
+    rows += [(f"Log of server {rank}", status["log_file"]) for rank, status in bridge.server_statuses().items()
+             if status.get("log_file")]
     table = "".join(f"<tr><td><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>" for k, v in rows)
     return ("<p><b>mpipanel</b> — a control panel for an interactive MPI session: "
             "Python commands on MPI servers, their output, results and load, live.</p>"

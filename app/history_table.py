@@ -17,10 +17,9 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
-from core.casampi.requests import shown_command
 from core.events import CLIENT_RANK
 
-from .command_text import headline
+from .command_text import headline, shown_text
 from .result_view import DROP_REASONS
 from .server_states import STATUS_COLORS
 from .table_model import ColumnsModel
@@ -37,8 +36,14 @@ class HistoryRow:
     target: int | None
     server: int | None = None
     origin: str | None = None
+    shown: str | None = None
+    """The text its sender gave to show for it (None: the command itself)."""
     status: str = "queued"
     response: dict[str, Any] | None = None
+
+    @property
+    def shown_command(self) -> str:
+        return shown_text(self.command, self.shown)
 
     @property
     def freed(self) -> bool:
@@ -80,12 +85,12 @@ class HistoryModel(ColumnsModel):
         row = self.rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (row.id, headline(row.command, row.parameters),
+            return (row.id, headline(row.shown_command),
                     "any" if row.target is None else _rank_text(row.target),
                     "" if row.server is None else _rank_text(row.server), row.origin or "", row.status_text,
                     row.duration)[column]
         if role == Qt.ItemDataRole.ToolTipRole and column == 1:
-            return shown_command(row.command, row.parameters)
+            return row.shown_command
         if role == Qt.ItemDataRole.ToolTipRole and column == 2 and row.target is None:
             return "the first available server"
         if role == Qt.ItemDataRole.ToolTipRole and column == STATUS_COLUMN and row.freed:
@@ -152,7 +157,8 @@ class HistoryTable(QTableView):
     def on_queued(self, event) -> None:
         at_bottom = self.verticalScrollBar().value() >= self.verticalScrollBar().maximum() - 2
         self.model_.add(HistoryRow(event.id, event.command, event.parameters, event.target,
-                                   CLIENT_RANK if event.target == CLIENT_RANK else None, event.origin))
+                                   server=CLIENT_RANK if event.target == CLIENT_RANK else None,
+                                   origin=event.origin, shown=event.shown))
         if at_bottom:
             self.scrollToBottom()
 

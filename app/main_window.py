@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QGroupBox, QHBoxLayout
                                QVBoxLayout)
 
 from core.events import CLIENT_RANK
+from core.sessions.file_checks import SessionFileError
 from core.wire.responses import ReleasedValue
 
 from .about import about_text
@@ -31,6 +32,7 @@ from .history_table import HistoryRow, HistoryTable
 from .icon import app_icon
 from .load_chart import LoadChart
 from .parameter_table import ParameterError, ParameterTable
+from .rank_ranges import ranks_text
 from .replay_panel import ReplayPanel
 from .result_memory_dialog import ResultMemoryDialog
 from .save_session_dialog import SaveSessionDialog
@@ -223,7 +225,7 @@ class MainWindow(QMainWindow):
         self.message.setStyleSheet("")
         self.message.setText("Sent to " + ("the first available server" if target is None else
                                           "the client (rank 0)" if target == [CLIENT_RANK] else
-                                          "server " + ", ".join(map(str, target))) + ".")
+                                          f"server{'s' if len(target) > 1 else ''} {ranks_text(target)}") + ".")
         return self.last_sent
 
     def choose_script(self) -> None:
@@ -276,7 +278,7 @@ class MainWindow(QMainWindow):
         self.history.on_started(command_id, server)
         if server == CLIENT_RANK:
             row = self.history.model_.row_of(command_id)
-            self.client_progress.on_started(command_id, row.command if row else "")
+            self.client_progress.on_started(command_id, row.shown_command if row else "")
             return
         self.running[server] = command_id
         self._refresh_state(server)
@@ -310,6 +312,7 @@ class MainWindow(QMainWindow):
             self.client_pane.set_status(status)
             return
         self.status[rank] = status
+        self.targets.set_host(rank, status.get("processor") or "")
         self.chart.set_status(rank, status)
         self._refresh_state(rank)
 
@@ -395,8 +398,9 @@ class MainWindow(QMainWindow):
         """Load a session log or script into a replay tab; None (and a message) if it cannot."""
         try:
             panel = ReplayPanel(self.bridge, path, self)
-        except (OSError, ValueError, SyntaxError) as exc:
-            QMessageBox.warning(self, "Cannot open session", f"{path}:\n{exc}")
+        except (OSError, ValueError) as exc:  # SessionFileError for a bad file names it, and the line
+            text = str(exc) if isinstance(exc, SessionFileError) else f"{path}:\n{exc}"
+            QMessageBox.warning(self, "Cannot open session", text)
             return None
         self.pane_tabs.addTab(panel, f"Replay: {Path(path).name}")
         self.pane_tabs.setCurrentWidget(panel)

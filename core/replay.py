@@ -19,6 +19,7 @@ from typing import Any
 
 from core.events import CLIENT_RANK
 from core.sessions import literals
+from core.sessions.file_checks import SessionFileError
 from core.sessions.recorded import RecordedPush, read_session
 
 
@@ -100,7 +101,7 @@ class Replay:
             futures = self.console.run(push.command, push.parameter_values(), origin="replay")
         else:
             futures = self.client.submit(push.command, target=push.target, parameters=push.parameter_values(),
-                                         origin="replay")
+                                         origin="replay", shown=push.shown)
         self.futures[index] = futures if isinstance(futures, list) else [futures]
         return self.futures[index]
 
@@ -151,8 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         header, pushes = read_session(args.session)
-    except (OSError, ValueError, SyntaxError) as exc:
-        parser.error(f"cannot read {args.session}: {exc}")
+    except SessionFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot read {args.session}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     from core.client.command_client import MPICommandClient
     from core.environment import MPIEnvironment
     servers = None if MPIEnvironment.launch_mode == "mpiexec" else (

@@ -3,7 +3,10 @@
     xvfb-run -a -s "-screen 0 1600x1000x24" python tools/screenshot.py resources/screenshot.png
 
 Four spawned servers load data, log, print, fail once, and one keeps working while the load chart
-fills for `--seconds`; then the window is grabbed.
+fills for `--seconds`; then the window is grabbed. With `--servers N` (say 16 or 128, with
+`--isolation none` to keep them light) the window is the same at cluster scale: every server
+but the first four works for up to half a minute, so the busy strip and the targets show a mix;
+`--overview` ends on the overview of the servers instead of the failed command.
 """
 from __future__ import annotations
 
@@ -29,6 +32,8 @@ SESSION = [
     ([2], "{'mean': float(data.mean()), 'std': float(data.std()), 'shape': data.shape,\n"
           " 'flags': ['ok', 'calibrated']}"),
 ]
+BEYOND_FOUR = "import os, time\ntime.sleep(os.getpid() % 7 * 5)"
+"""For servers beyond the first four: a mix of busy and idle ones while the chart fills."""
 NEXT_COMMAND = "result = calibrate(vis, spw=spw, niter=niter)\nresult.summary()"
 
 
@@ -37,15 +42,21 @@ def main() -> int:
     parser.add_argument("output", type=Path)
     parser.add_argument("--seconds", type=float, default=8.0, help="how long the session runs first")
     parser.add_argument("--theme", choices=("light", "dark"), default="light")
+    parser.add_argument("--servers", type=int, default=4)
+    parser.add_argument("--isolation", choices=("process", "none"), default="process")
+    parser.add_argument("--overview", action="store_true", help="end on the overview, not on the failure")
     args = parser.parse_args()
     app = QApplication([])
-    client = MPICommandClient(servers=4, print_output=False)
+    client = MPICommandClient(servers=args.servers, isolation=args.isolation, print_output=False)
     client.start_services()
     window = MainWindow(client, theme=args.theme)
     window.resize(1500, 920)
     window.show()
 
     def play() -> None:
+        if args.servers > 4:
+            window.targets.select(client.server_ranks()[4:])
+            window.run(BEYOND_FOUR)
         for targets, command in SESSION:
             window.targets.select(targets)
             window.editor.setPlainText(command)
@@ -58,6 +69,8 @@ def main() -> int:
     def show_failure() -> None:
         failed = next(i for i, row in enumerate(window.history.model_.rows) if row.status == "failed")
         window.history.selectRow(failed)
+        if args.overview:
+            window.pane_tabs.setCurrentWidget(window.overview)
         QTimer.singleShot(300, grab)  # the pane it opens is laid out first
 
     def grab() -> None:

@@ -114,6 +114,8 @@ def _push_line(push: RecordedPush) -> str:
         arguments.append(f"target_server={push.target!r}")
     if push.parameters is not None:
         arguments.append(f"parameters={_parameters_literal(push)}")
+    if push.shown is not None:
+        arguments.append(f"shown={_string_literal(push.shown)}")
     call = f"client.push_command_request({', '.join(arguments)})"
     return call if push.block else f"ids += {call}"
 

@@ -26,3 +26,23 @@ def window(qtbot, gui_client):
     win.show()
     qtbot.waitExposed(win)
     yield win
+
+
+@pytest.fixture(scope="module")
+def many_client():
+    """Sixteen light servers (isolation 'none'): from this many on, panes open on demand."""
+    from core import MPICommandClient
+    client = MPICommandClient(servers=16, isolation="none", print_output=False)
+    client.start_services()
+    yield client
+    client.stop_services(force_command_request_interruption=True)
+
+
+@pytest.fixture
+def many_window(qtbot, many_client):
+    from app import MainWindow
+    win = MainWindow(many_client, owns_client=False)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win

@@ -4,8 +4,10 @@ core: wire at the bottom; worker, server, client and sessions above it; the clie
 never import each other; the workers (a server's, and rank 0's client-side one in core.console)
 never reach MPI; the console uses the client it is given, never the client's modules; the
 frontends sit on top (they may use the client and the console; nothing below imports them, and
-their model needs neither); nothing imports Qt; no import cycles.
-app: only the bridge (and the launcher) reach the client's machinery; widgets get data types.
+their model needs neither); nothing imports Qt; no import cycles; only the notebook's package
+(core.jupyter) imports IPython, and nothing else imports it.
+app: only the bridge (and the launcher) reach the client's machinery; widgets get data types;
+only the launcher reaches the adapters (core.casampi, core.casa).
 """
 from __future__ import annotations
 
@@ -28,13 +30,17 @@ def _module_name(path: Path) -> str:
 
 
 def _imports(path: Path) -> set[str]:
-    """Every module `path` imports, at any depth of its code, except under `if TYPE_CHECKING:`."""
+    """Every module `path` imports, at any depth of its code, `if TYPE_CHECKING:` blocks included
+    (an import for the type checker alone is still a dependency, and a cycle through one is a
+    cycle), except in a package's `__init__`: there such a block names what `__getattr__` loads
+    lazily, on first use, which `test_packages_load_only_leaf_modules` covers."""
     name = _module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
 
     def visit(node: ast.AST) -> None:
-        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+        if (path.name == "__init__.py" and isinstance(node, ast.If)
+                and getattr(node.test, "id", None) == "TYPE_CHECKING"):
             return
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
@@ -169,6 +175,12 @@ def test_no_import_cycles():
     assert cycles == []
 
 
+def test_only_the_notebook_package_imports_ipython_and_nothing_else_imports_it():
+    outside = [m for m in MODULES if not _in(m, "core.jupyter")]
+    assert not [(m, n) for m in outside for n in GRAPH[m]
+                if n.split(".")[0] in ("IPython", "ipykernel") or _in(n, "core.jupyter")]
+
+
 MACHINERY = ("core.client", "core.server", "core.replay", "core.roles", "core.environment", "mpi4py")
 """What only the bridge and the launcher may import in app: whatever can take the client's lock."""
 
@@ -178,3 +190,17 @@ MACHINERY = ("core.client", "core.server", "core.replay", "core.roles", "core.en
 def test_widgets_reach_the_client_only_through_the_bridge(module):
     names = GRAPH[module]
     assert not [n for n in names if n.startswith(MACHINERY) or n in ("core.MPICommandClient", "core.MPIEnvironment")]
+
+
+ADAPTERS = ("core.casampi", "core.casa")
+"""Adapters to other APIs (casampi's, CASA's): the window shows what a command carries (its
+`shown` text), never how an adapter wraps it."""
+CASALOG_FORMAT = "core.casa.log_lines"
+"""casalog's own line format, by which the panes show its stderr lines at their level: what CASA
+prints, not how an adapter wraps anything."""
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _in(m, "app") and m != "app.__main__"))
+def test_the_window_never_imports_an_adapter(module):
+    """Only the launcher, which turns `--casa` on, reaches them."""
+    assert not [n for n in GRAPH[module] if n.startswith(ADAPTERS) and n != CASALOG_FORMAT]
