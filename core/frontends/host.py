@@ -36,6 +36,7 @@ from core import __version__, environment
 from core.console.host import ConsoleHost
 from core.environment import MPIEnvironment
 from core.events import CLIENT_RANK, CommandFinished, Event, ResultsDropped, ServerStatusChanged
+from core.futures import done_future
 from core.frontends.feed import Feed
 from core.frontends.frontend import Numbered
 from core.frontends.journal import Journal
@@ -371,7 +372,7 @@ class SessionHost:
             return self.client.restart_server(rank)
         if self._console is not None:
             self._console.restart()
-        return _done(None)
+        return done_future(None)
 
     def _request_namespaces(self, asker: Asker, ranks: list[int]) -> Future:
         return self.client.request_namespace_summaries(ranks)
@@ -399,9 +400,3 @@ class SessionHost:
 
     def _response(self, asker: Asker, command_id: int) -> Future:
         return self.client.command_futures([command_id])[0]
-
-
-def _done(value: Any) -> Future:
-    future: Future = Future()
-    future.set_result(value)
-    return future
