@@ -12,7 +12,6 @@ from core.events import CommandFinished
 from core.frontends.local import LocalFrontend
 from core.frontends.remote import RemoteFrontend
 from core.frontends.replica import Replica
-from core.client import data_moves
 from core.frontends.sealed import LINK_RESULT_LIMIT
 from mpi_helpers import listening_session, private_runtime_dir
 
@@ -124,8 +123,6 @@ def test_interrupt_and_cancel_reach_the_servers(session):
             client.get_command_response([999999])
 
 
-@pytest.mark.skipif(not hasattr(data_moves, "Sender"),
-                    reason="the data moves take a sender from issue 20 on (core.client.data_moves.Sender)")
 def test_an_attached_program_moves_data_with_the_clients_own_logic(session):
     host, listener = session
     with core.attach(host.info.session_id) as client:

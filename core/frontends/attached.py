@@ -269,6 +269,8 @@ class AttachedClient:
 
 
 class _Sent(NamedTuple):
+    """A command a move sent over the link (`core.client.data_moves.Queued`)."""
+
     future: Future
     """The command's response, its result whole."""
 

@@ -153,7 +153,7 @@ def test_the_session_model_needs_no_client_nor_mpi():
 
 ATTACHING = ("core.frontends.attached", "core.frontends.remote")
 """What a program that attaches to a session loads: it drives a session elsewhere, not MPI."""
-CLIENT_LOGIC = ("core.client.data_moves", "core.client.ledger")
+CLIENT_LOGIC = ("core.client.data_moves",)
 """The client's logic an attached program shares: the data moves (on a sender of its own)."""
 
 
