@@ -98,7 +98,7 @@ class Replay:
         """Send push `index` again; never blocks. Its futures are kept in `futures[index]`."""
         push = self.pushes[index]
         if push.on_client:
-            futures = self.console.run(push.command, push.parameter_values(), origin="replay")
+            futures = self.console.run(push.command, push.parameter_values(), origin="replay", shown=push.shown)
         else:
             futures = self.client.submit(push.command, target=push.target, parameters=push.parameter_values(),
                                          origin="replay", shown=push.shown)

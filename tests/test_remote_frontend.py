@@ -108,6 +108,20 @@ def test_a_large_result_is_summarised_on_the_feed_and_fetched_whole(session):
     frontend.detach()
 
 
+def test_an_attached_program_submits_with_the_text_to_show_and_gets_whole_results(session):
+    host, listener = session
+    size = 2 * LINK_RESULT_LIMIT
+    with core.attach(host.info.session_id) as client:
+        [answer] = client.push_command_request("6 * 7", True, 1, shown="the answer")
+        large, both = client.submit(f"bytes({size})", target=2, shown="a large result"), client.submit("1", [1, 2])
+        response = large.result(TIMEOUT)
+        assert response["ret"] == bytes(size) and large.command_id == response["id"]
+        assert [future.result(TIMEOUT)["server"] for future in both] == [1, 2]
+        shown = client.read(lambda model: [model.history[r["id"]].text for r in (answer, response)])
+        assert shown == ["the answer", "a large result"] and answer["shown"] == "the answer"
+        assert client.get_command_response([f.command_id for f in both]) == [f.result() for f in both]
+
+
 def test_interrupt_and_cancel_reach_the_servers(session):
     host, listener = session
     with core.attach(host.info.session_id) as client:

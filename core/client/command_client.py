@@ -541,13 +541,13 @@ class MPICommandClient:
 
     # ----- rank 0's own work (core.console) -----------------------------------------------
     def open_local_command(self, command: str, parameters: dict[str, Any] | None,
-                           origin: str | None) -> CommandRecord:
+                           origin: str | None, shown: str | None = None) -> CommandRecord:
         """Record a command that runs on rank 0 itself (`core.console`'s client-side worker) as a
         push to `CLIENT_RANK`, so that the history, the session log and saved scripts keep it in
         order with the commands it pushes. Its pickled parameters are in `record.buffers`, as
         for a push. Its runner calls `start_local_command` when it starts,
         `publish`es its output and ends it with `close_local_command`; the servers never see it."""
-        return self._dispatch().open_local(command=command, parameters=parameters, origin=origin)
+        return self._dispatch().open_local(command=command, parameters=parameters, origin=origin, shown=shown)
 
     def start_local_command(self, record: CommandRecord) -> None:
         record.status = Status.RUNNING

@@ -87,10 +87,12 @@ class ConsoleHost:
         self._thread.start()
 
     # ----- any thread ---------------------------------------------------------------------
-    def run(self, command: str, parameters: dict[str, Any] | None = None, origin: str | None = None):
+    def run(self, command: str, parameters: dict[str, Any] | None = None, origin: str | None = None,
+            shown: str | None = None):
         """Queue `command` for the worker; its `CommandFuture`. Never blocks. Raises the client's
-        ValueError/TypeError for a command or parameters it refuses."""
-        record = self.client.open_local_command(command, parameters, origin)
+        ValueError/TypeError for a command or parameters it refuses. `origin` and `shown` as for a
+        push (`MPICommandClient.push_command_request`)."""
+        record = self.client.open_local_command(command, parameters, origin, shown)
         with self._lock:
             self._queue.append(record)
         self._wake()

@@ -26,7 +26,7 @@ from core.client import data_moves
 from core.events import Event, notify
 from core.futures import command_ids, done_future, when_all
 from core.frontends.connection_files import ConnectionFile
-from core.frontends.remote import CONNECT_TIMEOUT, RemoteFrontend
+from core.frontends.remote import CONNECT_TIMEOUT, RemoteCommandFuture, RemoteFrontend
 from core.frontends.replica import Replica
 from core.frontends.frontend import Numbered
 from core.frontends.model import SessionInfo, SessionModel, SessionSnapshot
@@ -120,15 +120,26 @@ class AttachedClient:
 
     # ----- commands ---------------------------------------------------------------------------
     def push_command_request(self, command: str, block: bool = False, target_server=None,
-                             parameters: dict[str, Any] | None = None):
+                             parameters: dict[str, Any] | None = None, *, origin: str | None = None,
+                             shown: str | None = None):
         """As `MPICommandClient.push_command_request`: the command ids, or with `block` the
-        responses (results whole)."""
-        ids, futures = self.frontend.submit_with_ids(command, _as_list(target_server), parameters)
+        responses (results whole). `origin` is recorded with it (default: this client's label),
+        `shown` is the text histories show for it instead of `command`."""
+        ids, futures = self.frontend.submit_with_ids(command, _as_list(target_server), parameters, origin, shown)
         issued = ids.result()
         self._issued.update(issued)
         if not block:
             return issued
         return when_all([self._whole_future(future) for future in futures]).result()
+
+    def submit(self, command: str, target=None, parameters: dict[str, Any] | None = None, *,
+               origin: str | None = None, shown: str | None = None):
+        """As `MPICommandClient.submit`: a future of the response (a list of them for a list of
+        targets), its result whole; it never waits, not even for the session to number the command."""
+        ids, futures = self.frontend.submit_with_ids(command, _as_list(target), parameters, origin, shown)
+        ids.add_done_callback(self._note_issued)
+        whole = [self._whole_future(future) for future in futures]
+        return whole if isinstance(target, (list, tuple)) else whole[0]
 
     def get_command_response(self, command_request_id_list, block: bool = False,
                              timeout: float | None = None) -> list[dict[str, Any]]:
@@ -156,6 +167,11 @@ class AttachedClient:
             lambda _all: event.set())
         return event
 
+    def _note_issued(self, ids: Future) -> None:
+        """Once the session has numbered commands of this client's, their ids are known here (`_known`)."""
+        if ids.exception() is None:
+            self._issued.update(ids.result())
+
     def _fetched(self, response: dict[str, Any]) -> Future:
         """A future of `response` with its result: fetched when the link sent only a summary of it."""
         dropped = response.get("ret_dropped")
@@ -163,10 +179,10 @@ class AttachedClient:
             return self.frontend.response(response["id"])
         return done_future(response)
 
-    def _whole_future(self, future: Future) -> Future:
+    def _whole_future(self, future: RemoteCommandFuture) -> AttachedCommandFuture:
         """A future of the response of `future` with its result (`_fetched`); it never blocks the
         link's thread, which resolves both."""
-        whole: Future = Future()
+        whole = AttachedCommandFuture(future)
 
         def done(_future: Future) -> None:
             if future.exception() is not None:
@@ -266,6 +282,23 @@ class AttachedClient:
 
     def __exit__(self, *exc) -> None:
         self.detach()
+
+
+class AttachedCommandFuture(Future):
+    """A command's future on an attached client: its response, the result whole. `command_id`
+    (None until the session has numbered the command) and `cancel()` as a client's `CommandFuture`."""
+
+    def __init__(self, sent: RemoteCommandFuture):
+        super().__init__()
+        self._sent = sent
+
+    @property
+    def command_id(self) -> int | None:
+        return self._sent.command_id
+
+    def cancel(self) -> bool:
+        """Cancel the command if it has not started; this future resolves with its 'cancelled' response."""
+        return self._sent.cancel()
 
 
 class _Sent(NamedTuple):

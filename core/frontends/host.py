@@ -330,14 +330,17 @@ class SessionHost:
     # ----- the requests -------------------------------------------------------------------
     def _submit(self, asker: Asker, command: str, target: list[int] | None, parameters: dict[str, Any] | None = None,
                 origin: str | None = None, shown: str | None = None) -> list[Future]:
-        """`shown` reaches the history once the client's `submit` takes it (issue 20)."""
+        """`origin`: the asker's label unless it names another; `shown`: the text the history
+        shows for the command, when the frontend gives one (`core.events.CommandQueued.shown`)."""
         origin = origin or asker.label
         if target == [CLIENT_RANK]:
-            return [self.client_worker().run(command, parameters or None, origin=origin)]
+            return [self.client_worker().run(command, parameters or None, origin=origin, shown=shown)]
         if asker.direct:  # sent from this thread if the MPI lock is free
-            ids = self.client.push_command_request(command, False, target, parameters or None, origin=origin)
+            ids = self.client.push_command_request(command, False, target, parameters or None, origin=origin,
+                                                   shown=shown)
             return self.client.command_futures(ids)
-        futures = self.client.submit(command, target=target, parameters=parameters or None, origin=origin)
+        futures = self.client.submit(command, target=target, parameters=parameters or None, origin=origin,
+                                     shown=shown)
         return futures if isinstance(futures, list) else [futures]
 
     def _run_script(self, asker: Asker, path: str, args: list[str]) -> list[Future]:
