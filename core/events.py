@@ -39,7 +39,8 @@ class CommandQueued:
     origin: str | None = None
     """Who sent it: 'typed' (the window), 'client' (code running in the client-side worker),
     'script:LINE' (that line of a script run there), 'replay', 'notebook' (a `%px` cell,
-    `core.jupyter`); None for a program's own push."""
+    `core.jupyter`), 'attached:HOST:PID' (a window or program attached to the session,
+    `core.frontends`); None for a program's own push."""
     shown: str | None = None
     """The text to show for the command, as its sender gave it (casampi's layer shows a request
     as its own sender wrote it, not as the wrapper that travels); None: the command itself."""

@@ -125,7 +125,7 @@ class AttachedClient:
         """As `MPICommandClient.push_command_request`: the command ids, or with `block` the
         responses (results whole). `origin` is recorded with it (default: this client's label),
         `shown` is the text histories show for it instead of `command`."""
-        ids, futures = self.frontend.submit_with_ids(command, _as_list(target_server), parameters, origin, shown)
+        ids, futures = self.frontend.submit_with_ids(command, target_server, parameters, origin, shown)
         issued = ids.result()
         self._issued.update(issued)
         if not block:
@@ -136,7 +136,7 @@ class AttachedClient:
                origin: str | None = None, shown: str | None = None):
         """As `MPICommandClient.submit`: a future of the response (a list of them for a list of
         targets), its result whole; it never waits, not even for the session to number the command."""
-        ids, futures = self.frontend.submit_with_ids(command, _as_list(target), parameters, origin, shown)
+        ids, futures = self.frontend.submit_with_ids(command, target, parameters, origin, shown)
         ids.add_done_callback(self._note_issued)
         whole = [self._whole_future(future) for future in futures]
         return whole if isinstance(target, (list, tuple)) else whole[0]
@@ -334,12 +334,6 @@ class _Moves:
 def _response(model: SessionModel, command_id: int) -> dict[str, Any] | None:
     entry = model.history.get(command_id)
     return entry.response if entry is not None else None
-
-
-def _as_list(target_server) -> list[int] | None:
-    if target_server is None or isinstance(target_server, list):
-        return target_server
-    return list(target_server) if isinstance(target_server, tuple) else [target_server]
 
 
 def _pass_on(source: Future, target: Future) -> None:

@@ -328,12 +328,13 @@ class SessionHost:
         return local, [i for i in command_ids if i not in local]
 
     # ----- the requests -------------------------------------------------------------------
-    def _submit(self, asker: Asker, command: str, target: list[int] | None, parameters: dict[str, Any] | None = None,
-                origin: str | None = None, shown: str | None = None) -> list[Future]:
+    def _submit(self, asker: Asker, command: str, target: int | list[int] | None,
+                parameters: dict[str, Any] | None = None, origin: str | None = None,
+                shown: str | None = None) -> list[Future]:
         """`origin`: the asker's label unless it names another; `shown`: the text the history
         shows for the command, when the frontend gives one (`core.events.CommandQueued.shown`)."""
         origin = origin or asker.label
-        if target == [CLIENT_RANK]:
+        if target in (CLIENT_RANK, [CLIENT_RANK]):
             return [self.client_worker().run(command, parameters or None, origin=origin, shown=shown)]
         if asker.direct:  # sent from this thread if the MPI lock is free
             ids = self.client.push_command_request(command, False, target, parameters or None, origin=origin,
