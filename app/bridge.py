@@ -24,51 +24,11 @@ from core import events
 from core.console.host import ConsoleHost
 from core.environment import MPIEnvironment
 from core.events import CLIENT_RANK
+from core.frontends.feed import OUTPUT_INTERVAL, server_output_limit
+from core.frontends.output import BoundedOutput
 from core.replay import Replay
-from core.wire.messages import LogItem, OutputItem
 
-OUTPUT_INTERVAL_MS = 100
-MAX_HANDOVER_CHARS = 32_000
-"""Per hand-over, at most this much output goes to the panes, shared among the servers (each
-keeps its newest `MAX_HANDOVER_CHARS / servers`, but at least `MIN_SERVER_CHARS`); the rest is
-counted as dropped. That is 320 kB/s, more than anyone reads, and it keeps each hand-over short
-whatever the number of servers, so a flood cannot stall the GUI."""
-MIN_SERVER_CHARS = 1_000
-
-
-def _text(item: OutputItem | LogItem) -> str:
-    return item.text if isinstance(item, OutputItem) else item.message
-
-
-class _PendingOutput:
-    """One server's output waiting for the GUI thread: its newest `limit` characters."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.items: collections.deque[OutputItem | LogItem] = collections.deque()
-        self.chars = 0
-        self.dropped = 0
-
-    def add(self, items: list) -> None:
-        for item in items:
-            self.items.append(item)
-            self.chars += len(_text(item))
-        while self.chars > self.limit:
-            old = self.items.popleft()
-            text = _text(old)
-            excess = self.chars - self.limit
-            if isinstance(old, OutputItem) and len(text) > excess:
-                cut = text.find("\n", excess) + 1 or len(text)  # keep whole lines of its tail
-                self.items.appendleft(old._replace(text=text[cut:]))
-                text = text[:cut]
-            self.chars -= len(text)
-            self.dropped += text.count("\n") or 1
-
-    def take(self) -> tuple[list, int]:
-        items, dropped = list(self.items), self.dropped
-        self.items.clear()
-        self.chars = self.dropped = 0
-        return items, dropped
+OUTPUT_INTERVAL_MS = round(OUTPUT_INTERVAL * 1000)
 
 
 class ClientBridge(QObject):
@@ -95,8 +55,8 @@ class ClientBridge(QObject):
         self.ranks: list[int] = client.server_ranks()
         self.session_log_path = client.session_log_path
         self.mpi_library, self.mpi4py_version = MPIEnvironment.mpi_library, MPIEnvironment.mpi4py_version
-        limit = max(MIN_SERVER_CHARS, MAX_HANDOVER_CHARS // max(1, len(self.ranks)))
-        self._pending: dict[int, _PendingOutput] = collections.defaultdict(lambda: _PendingOutput(limit))
+        limit = server_output_limit(len(self.ranks))
+        self._pending: dict[int, BoundedOutput] = collections.defaultdict(lambda: BoundedOutput(limit))
         self._lock = threading.Lock()
         self._timer = QTimer(self)
         self._timer.setInterval(OUTPUT_INTERVAL_MS)
