@@ -7,7 +7,7 @@ from typing import Any
 from core.casa.log_lines import parse_line
 from core.wire.messages import LogItem
 
-from .command_text import headline
+from .command_text import headline, shown_text
 from .output_view import Line, log_kind
 from .result_view import NOT_HERE, summary
 
@@ -15,7 +15,7 @@ from .result_view import NOT_HERE, summary
 def result_line(response: dict[str, Any]) -> Line:
     """The one line a finished command leaves in the stream."""
     took = (response.get("time_end") or 0) - (response.get("time_start") or 0)
-    command = headline(response["command"], response.get("parameters"), 60)
+    command = headline(shown_text(response["command"], response.get("shown")), 60)
     head = f"── #{response['id']} {response['status']} in {took * 1e3:.1f} ms: {command}"
     if response["successful"]:
         dropped = response.get("ret_dropped")

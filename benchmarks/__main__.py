@@ -3,7 +3,7 @@
 Run from a source checkout (the benchmarks are not installed with the package). Each figure group
 below is one function, registered by name for `--only`; every figure in it runs in its own process
 (`benchmarks.figures`, `benchmarks.baselines`, `benchmarks.gui`, `benchmarks.console`,
-`benchmarks.sessions`, `benchmarks.casa`, see `benchmarks.measurement`).
+`benchmarks.sessions`, `benchmarks.casa`, `benchmarks.jupyter`, see `benchmarks.measurement`).
 The table gives each figure, its baseline, their ratio, the target and whether it is met; `--json
 FILE` writes the same rows. Absolute times on a shared 2-core VM are noisy; ratios hold better.
 """
@@ -207,7 +207,8 @@ def sessions(run: Settings) -> list[Row]:
 
 @_register
 def scale(run: Settings) -> list[Row]:
-    """round trips with 32 servers and with large payloads; a 32-server output flood (not --quick)"""
+    """round trips with 32 servers and with large payloads; a 32-server output flood (not --quick);
+    the window's targets, overview and chart at 128 servers (16 with --quick)"""
     rows = []
     if not run.quick:
         scaled = run_child("figures", "scale", 32, 500)
@@ -217,6 +218,14 @@ def scale(run: Settings) -> list[Row]:
         stall = run_child("gui", "stall", 32, "10.0", 2000)
         rows.append(Row("GUI: longest main-thread stall, 32 servers × 2k lines/s", stall.get("longest_stall_ms"),
                         "ms", note=not_measured(stall) or f"memory grew {stall.get('memory_growth_mb', 0):.0f} MB"))
+    servers = 16 if run.quick else 128
+    cluster = run_child("gui", "cluster", servers, 6)
+    rows.append(Row(f"GUI at {servers} servers: targets, overview and chart built, filled and painted",
+                    cluster.get("widgets_ms"), "ms",
+                    note=not_measured(cluster) or f"whole window, a pane per server: {cluster['window_ms']:.0f} ms"))
+    rows.append(target_row(f"GUI: longest stall while {servers} servers' statuses arrive at once (median of 6)",
+                           cluster, "median_stall_ms", "ms", "< 50 ms", lambda ms: ms < 50,
+                           f"max {cluster.get('max_stall_ms', 0):.0f} ms"))
     for size in (1_000, 100_000, 10_000_000):
         sized = run_child("figures", "size_rtt", size, 20 if size > 1e6 else 200)
         rows.append(Row(f"RTT, {size:,} B parameter and result", sized.get("rtt_us"), "µs",
@@ -244,6 +253,26 @@ def casa(run: Settings) -> list[Row]:
         same = (ours["flagged"], ours["total"]) == (theirs["flagged"], theirs["total"])
         rows[0].note = (f"summaries {'agree' if same else 'DIFFER'}: {ours['flagged']:,.0f} of "
                         f"{ours['total']:,.0f} flagged ({theirs['flagged']:,.0f} under casampi)")
+    return rows
+
+
+@_register
+def jupyter(run: Settings) -> list[Row]:
+    """a tiny %%px cell on 4 servers in a real kernel, against ipyparallel's %%px on 4 engines"""
+    rounds = 20 if run.quick else 100
+    theirs = run_child("jupyter", "ipyparallel_px", 4, rounds)
+    rows = []
+    for isolation in ("process", "none"):
+        ours = run_child("jupyter", "mpipanel_px", 4, rounds, isolation)
+        for what, key in (("assigning (x = 1)", "statement_ms"), ("showing each server's value", "value_ms")):
+            row = compare_row(f"notebook: %%px cell {what}, 4 servers, isolation '{isolation}', request to reply "
+                              f"(median of {rounds})", "ms", ours, key, "ipyparallel's %%px, 4 engines (blocking)",
+                              theirs, key, "≥ 5× faster", lambda v, b: b / v, lambda r: r >= 5)
+            if row.ratio is not None:
+                beyond = (theirs[key] - theirs["plain_ms"]) / max(ours[key] - ours["plain_ms"], 1e-3)
+                row.note = (f"a plain cell costs {ours['plain_ms']:.1f} ms here ({theirs['plain_ms']:.1f} ms in "
+                            f"ipyparallel's kernel); beyond it, {beyond:.1f}× faster")
+            rows.append(row)
     return rows
 
 

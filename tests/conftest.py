@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from mpi_helpers import server_processes, started_client, wait_for_no_servers
+from services import SlurmCluster, service_problem, sshd_login
 from xvfb_display import missing_programs, running_xvfb
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -41,3 +42,25 @@ def xvfb():
         pytest.skip(f"{', '.join(missing)} not installed (Debian: apt-get install xvfb x11-utils)")
     with running_xvfb() as server_and_display:
         yield server_and_display
+
+
+def _needs(service: str) -> None:
+    if problem := service_problem(service):
+        pytest.skip(problem)
+
+
+@pytest.fixture
+def slurm(tmp_path):
+    """A one-node Slurm cluster (tests/services.py) to sbatch jobs to; this test's unended jobs are
+    cancelled afterwards."""
+    _needs("slurm")
+    cluster = SlurmCluster(tmp_path)
+    yield cluster
+    cluster.cancel_all()
+
+
+@pytest.fixture(scope="session")
+def sshd(tmp_path_factory):
+    """The test sshd on 127.0.0.1:2222 (tests/services.py), as an SshLogin with this run's own ssh config."""
+    _needs("sshd")
+    return sshd_login(tmp_path_factory.mktemp("ssh"))

@@ -60,7 +60,7 @@ def test_missing_optional_baseline_is_noted_as_not_measured(monkeypatch):
 def test_unknown_group_is_refused_with_the_known_ones():
     result = run_python("-m", "benchmarks", "--only", "rtt,speed", timeout=60)
     assert result.returncode == 2
-    known = "rtt, throughput, bandwidth, idle, startup, gui, console, sessions, scale, casa"
+    known = "rtt, throughput, bandwidth, idle, startup, gui, console, sessions, scale, casa, jupyter"
     assert f"unknown group(s) speed; known: {known}" in result.stderr
 
 

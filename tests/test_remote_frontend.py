@@ -108,6 +108,20 @@ def test_a_large_result_is_summarised_on_the_feed_and_fetched_whole(session):
     frontend.detach()
 
 
+def test_an_attached_program_submits_with_the_text_to_show_and_gets_whole_results(session):
+    host, listener = session
+    size = 2 * LINK_RESULT_LIMIT
+    with core.attach(host.info.session_id) as client:
+        [answer] = client.push_command_request("6 * 7", True, 1, shown="the answer")
+        large, both = client.submit(f"bytes({size})", target=2, shown="a large result"), client.submit("1", [1, 2])
+        response = large.result(TIMEOUT)
+        assert response["ret"] == bytes(size) and large.command_id == response["id"]
+        assert [future.result(TIMEOUT)["server"] for future in both] == [1, 2]
+        shown = client.read(lambda model: [model.history[r["id"]].text for r in (answer, response)])
+        assert shown == ["the answer", "a large result"] and answer["shown"] == "the answer"
+        assert client.get_command_response([f.command_id for f in both]) == [f.result() for f in both]
+
+
 def test_interrupt_and_cancel_reach_the_servers(session):
     host, listener = session
     with core.attach(host.info.session_id) as client:
@@ -121,3 +135,21 @@ def test_interrupt_and_cancel_reach_the_servers(session):
         assert interrupted["status"] == "interrupted"
         with pytest.raises(ValueError, match="unknown command id 999999"):
             client.get_command_response([999999])
+
+
+def test_an_attached_program_moves_data_with_the_clients_own_logic(session):
+    host, listener = session
+    with core.attach(host.info.session_id) as client:
+        pushed = client.push({"block": np.arange(6)}, targets=[1, 2])
+        assert [r["server"] for r in pushed] == [1, 2]
+        assert {rank: list(value) for rank, value in client.pull("block", targets=[1, 2]).items()} == \
+               {1: list(range(6)), 2: list(range(6))}
+        client.scatter("part", list(range(10)), targets=[1, 2])
+        assert client.gather("part", targets=[1, 2]) == list(range(10))
+        client.push({"large": np.zeros(300_000)}, targets=1)  # beyond the link's limit: fetched whole
+        assert client.pull("large", targets=1)[1].nbytes == 2_400_000
+        with pytest.raises(core.DataMoveError, match="pull of 'nothing_here' on server 1 failed"):
+            client.pull("nothing_here", targets=1)
+        ids = {response["id"] for response in pushed}
+        origins = client.read(lambda model: {model.history[i].origin for i in ids})
+        assert origins == {client.frontend.label}

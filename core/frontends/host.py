@@ -36,6 +36,7 @@ from core import __version__, environment
 from core.console.host import ConsoleHost
 from core.environment import MPIEnvironment
 from core.events import CLIENT_RANK, CommandFinished, Event, ResultsDropped, ServerStatusChanged
+from core.futures import done_future
 from core.frontends.feed import Feed
 from core.frontends.frontend import Numbered
 from core.frontends.journal import Journal
@@ -50,6 +51,10 @@ LOAD_INTERVAL = 1.0
 MEMORY_INTERVAL = 0.25
 """Result-memory figures are posted at most this often: a thousand results arriving together
 make one figure, not a thousand."""
+AT_ONCE_WAITING = 4
+"""A result is handed over at once by the thread that delivered it when at most this many events
+wait in a feed (its own command's queued and started ones, a status): a click's answer does not
+wait for the host's thread to wake. More mean a crowd, which goes in batches from there."""
 ACTIVITY = {"timeout": 2, "lost": 2}
 """A server's activity in a load sample by its state; any other state: 1 busy, 0 idle."""
 
@@ -197,15 +202,14 @@ class SessionHost:
 
     # ----- events -------------------------------------------------------------------------
     def _on_client_event(self, event: Event) -> None:
-        """On the thread that delivers the client's events. A result that comes alone (nothing
-        else waits in a feed) is handed over on this thread at once: a click's answer does not
-        wait for the host's thread to wake; results that come in a crowd go in batches from there."""
+        """On the thread that delivers the client's events; a result that comes alone is handed
+        over from here at once (`AT_ONCE_WAITING`)."""
         with self._lock:
             self._record(event)
             finished = isinstance(event, CommandFinished)
             if isinstance(event, ResultsDropped) or (finished and event.response.get("ret_size")):
                 self._memory_changed()
-            lone = [s for s in self._subscriptions if s.feed.waiting == 1] if finished else []
+            lone = [s for s in self._subscriptions if s.feed.waiting <= AT_ONCE_WAITING] if finished else []
             self._wake.notify()
         for subscription in lone:
             subscription.hand_over(time.monotonic())
@@ -324,16 +328,20 @@ class SessionHost:
         return local, [i for i in command_ids if i not in local]
 
     # ----- the requests -------------------------------------------------------------------
-    def _submit(self, asker: Asker, command: str, target: list[int] | None, parameters: dict[str, Any] | None = None,
-                origin: str | None = None, shown: str | None = None) -> list[Future]:
-        """`shown` reaches the history once the client's `submit` takes it (issue 20)."""
+    def _submit(self, asker: Asker, command: str, target: int | list[int] | None,
+                parameters: dict[str, Any] | None = None, origin: str | None = None,
+                shown: str | None = None) -> list[Future]:
+        """`origin`: the asker's label unless it names another; `shown`: the text the history
+        shows for the command, when the frontend gives one (`core.events.CommandQueued.shown`)."""
         origin = origin or asker.label
-        if target == [CLIENT_RANK]:
-            return [self.client_worker().run(command, parameters or None, origin=origin)]
+        if target in (CLIENT_RANK, [CLIENT_RANK]):
+            return [self.client_worker().run(command, parameters or None, origin=origin, shown=shown)]
         if asker.direct:  # sent from this thread if the MPI lock is free
-            ids = self.client.push_command_request(command, False, target, parameters or None, origin=origin)
+            ids = self.client.push_command_request(command, False, target, parameters or None, origin=origin,
+                                                   shown=shown)
             return self.client.command_futures(ids)
-        futures = self.client.submit(command, target=target, parameters=parameters or None, origin=origin)
+        futures = self.client.submit(command, target=target, parameters=parameters or None, origin=origin,
+                                     shown=shown)
         return futures if isinstance(futures, list) else [futures]
 
     def _run_script(self, asker: Asker, path: str, args: list[str]) -> list[Future]:
@@ -368,7 +376,7 @@ class SessionHost:
             return self.client.restart_server(rank)
         if self._console is not None:
             self._console.restart()
-        return _done(None)
+        return done_future(None)
 
     def _request_namespaces(self, asker: Asker, ranks: list[int]) -> Future:
         return self.client.request_namespace_summaries(ranks)
@@ -396,9 +404,3 @@ class SessionHost:
 
     def _response(self, asker: Asker, command_id: int) -> Future:
         return self.client.command_futures([command_id])[0]
-
-
-def _done(value: Any) -> Future:
-    future: Future = Future()
-    future.set_result(value)
-    return future

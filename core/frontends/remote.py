@@ -27,7 +27,7 @@ from core.frontends import connection_files, sealed
 from core.frontends.connection_files import ConnectionFile
 from core.frontends.frontend import Numbered
 from core.frontends.requests import FutureRequests, Request
-from core.frontends.model import SessionInfo, SessionSnapshot
+from core.frontends.model import SessionEnded, SessionInfo, SessionSnapshot
 from core.wire.blobs import Packed
 from core.wire.link import Frame, Link, LinkClosedError, LinkError, RefusedError, open_handshake, socket_stream
 
@@ -47,8 +47,9 @@ def default_label() -> str:
     return f"attached:{socket.gethostname()}:{os.getpid()}"
 
 
-def _targets_count(target: list[int] | None) -> int:
-    return 1 if target is None else len(target)
+def _targets_count(target: int | list[int] | None) -> int:
+    """The commands a push to `target` makes (the session refuses a target it cannot take)."""
+    return len(target) if isinstance(target, (list, tuple)) else 1
 
 
 class RemoteCommandFuture(Future):
@@ -224,10 +225,15 @@ class RemoteFrontend(FutureRequests):
     def _got_events(self, batch: Numbered) -> None:
         batch = sealed.open_events(batch)
         self._last_seq = max(self._last_seq or 0, max(seq for seq, _ in batch))
+        ended = [event.reason for _, event in batch if isinstance(event, SessionEnded)]
+        if ended:
+            self.state = f"ended: {ended[-1]}"  # before the replica says so (`on_link` hears it below)
         self._on_events(batch)
         for _, event in batch:
             if isinstance(event, CommandFinished):
                 self._finished(event.response)
+        if ended:
+            self._end(ended[-1])
 
     def _finished(self, response: dict[str, Any]) -> None:
         with self._lock:
@@ -257,7 +263,9 @@ class RemoteFrontend(FutureRequests):
             future.set_result(opened(value) if opened is not None else value)
 
     def _got_ended(self, reason: str) -> None:
-        self._end(str(reason))
+        """The session's last word (its `SessionEnded` came before, unless it ended at once)."""
+        if not self.state.startswith("ended"):
+            self._end(str(reason))
 
     # ----- requests -----------------------------------------------------------------------
     def _ask(self, request: Request, *args, **kwargs) -> Future:
@@ -296,13 +304,13 @@ class RemoteFrontend(FutureRequests):
         ids.add_done_callback(assign)
         return futures
 
-    def submit_with_ids(self, command: str, target: list[int] | None, parameters: dict[str, Any] | None = None,
+    def submit_with_ids(self, command: str, target: int | list[int] | None, parameters: dict[str, Any] | None = None,
                         origin: str | None = None, shown: str | None = None) -> tuple[Future, list[Future]]:
         """`submit`, and the future of the commands' ids (a round trip away)."""
         ids = self._ask(Request.SUBMIT, command, target, parameters, origin, shown)
         return ids, self._command_futures(ids, _targets_count(target))
 
-    def submit(self, command: str, target: list[int] | None, parameters: dict[str, Any] | None = None,
+    def submit(self, command: str, target: int | list[int] | None, parameters: dict[str, Any] | None = None,
                origin: str | None = None, shown: str | None = None) -> list[Future]:
         return self.submit_with_ids(command, target, parameters, origin, shown)[1]
 

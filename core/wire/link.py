@@ -16,8 +16,10 @@ running a bridge on the far side (issue 23): `FdStream` takes one file descripto
 4. Heartbeats: each side sends `Frame.HEARTBEAT` when it sent nothing for `HEARTBEAT_INTERVAL`;
    a link silent for `DEAD_AFTER` is dead, so a stalled SSH link is noticed within seconds.
 
-A `Link` runs a writer thread per link: `post` never blocks the caller (the session's feed
-thread, a GUI thread); the owner's reader thread calls `receive`. Each side dispatches the
+A `Link` never blocks the thread that posts a frame (the session's feed thread, a GUI thread):
+when the link is idle, that thread writes what the stream takes at once, and a writer thread of
+the link's writes the rest, and everything that comes meanwhile. The owner's reader thread calls
+`receive`. Each side dispatches the
 frames it gets through its own table of `Frame` kinds (`core.frontends.listener`,
 `core.frontends.remote`).
 """
@@ -141,7 +143,16 @@ class FdStream:
                 return
             limit -= len(data)
 
-    def write(self, data: bytes) -> None:
+    def write_now(self, data: bytes | memoryview) -> int:
+        """Write what the stream takes without waiting; how many bytes that was."""
+        if self._closed:
+            raise StreamEndedError(0, len(data), closed_here=True)
+        try:
+            return os.write(self.write_fd, data)
+        except BlockingIOError:
+            return 0
+
+    def write(self, data: bytes | memoryview) -> None:
         view = memoryview(data)
         while view:
             if not self._ready(self.write_fd, for_write=True):
@@ -162,6 +173,10 @@ class FdStream:
         if not readable and not writable:
             raise TimeoutError(f"nothing moved for {self.timeout:g} s")
         return True
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def close(self) -> None:
         with self._close_lock:
@@ -268,25 +283,57 @@ def serve_handshake(stream: FdStream, key: bytes, answer: Callable[[dict[str, An
 
 
 # ----- frames -------------------------------------------------------------------------------
+WRITTEN_AT_ONCE = frozenset(Frame) - {Frame.SNAPSHOT}
+"""Frames the posting thread writes itself when nothing else is being written and the stream
+takes them without waiting: a hand-over to the writer thread less for each request and each
+result. A snapshot, large and slow to pickle, always goes through the writer thread."""
+SMALL_FRAME = 64 * 1024
+"""A frame smaller than this is written in one piece with its length."""
+
+
 class Link:
     """Frames over a stream whose hand-shake is done. `prepare` turns a payload into what is
-    sent, per kind, on the writer thread (the session seals results there)."""
+    sent, per kind, where the frame is encoded (the session seals results there)."""
 
     def __init__(self, stream: FdStream, name: str,
                  prepare: dict[Frame, Callable[[Any], Any]] | None = None):
         self.stream = stream
         self.name = name
         self._prepare = prepare or {}
-        self._queue: collections.deque[tuple[Frame, Any] | None] = collections.deque()
+        self._queue: collections.deque[tuple[Frame, Any] | memoryview | None] = collections.deque()
+        """Frames to encode, the rest of a frame the stream did not take at once, or the end."""
+        self._busy = False
+        """A thread is writing to the stream."""
+        self._last_sent = time.monotonic()
         self._wake = threading.Condition()
         self._writer = threading.Thread(target=self._write_frames, name=f"mpipanel-link-{name}", daemon=True)
         self._writer.start()
 
     def post(self, kind: Frame, payload: Any = None) -> None:
-        """Queue a frame for the writer; never blocks."""
+        """Send a frame; never blocks. When the link is idle this thread writes what the stream
+        takes at once, and the writer thread the rest; else the writer thread writes it all."""
         with self._wake:
-            self._queue.append((kind, payload))
-            self._wake.notify()
+            if self._queue or self._busy or kind not in WRITTEN_AT_ONCE:
+                self._queue.append((kind, payload))
+                self._wake.notify()
+                return
+            self._busy = True
+        rest: list[memoryview] = []
+        try:
+            parts = self._encode(kind, payload)
+            for index, part in enumerate(parts):
+                written = self.stream.write_now(part)
+                if written < len(part):
+                    rest = [memoryview(part)[written:], *map(memoryview, parts[index + 1:])]
+                    break
+        except Exception as exc:  # noqa: BLE001 - said in the log; the link ends
+            self._failed(kind, exc)
+        finally:
+            with self._wake:
+                self._queue.extendleft(reversed(rest))
+                self._busy = False
+                self._last_sent = time.monotonic()
+                self._wake.notify()
 
     def finish(self) -> None:
         """Send what is queued, then close the stream."""
@@ -323,30 +370,55 @@ class Link:
         except Exception as exc:  # noqa: BLE001 - whatever a garbled pickle raises
             raise LinkError(f"a frame that cannot be decoded ({type(exc).__name__}: {exc})") from None
 
+    def _next(self) -> tuple[Frame, Any] | memoryview | None:
+        """What the writer thread writes next, once no other thread writes: what is queued, or a
+        heartbeat when nothing was sent for `HEARTBEAT_INTERVAL`."""
+        with self._wake:
+            while True:
+                if self.stream.closed:
+                    return None
+                if not self._busy:
+                    if self._queue:
+                        item = self._queue.popleft()
+                        break
+                    idle = time.monotonic() - self._last_sent
+                    if idle >= HEARTBEAT_INTERVAL:
+                        item = (Frame.HEARTBEAT, None)
+                        break
+                    self._wake.wait(HEARTBEAT_INTERVAL - idle)
+                else:
+                    self._wake.wait()
+            self._busy = True
+            return item
+
     def _write_frames(self) -> None:
         while True:
-            with self._wake:
-                if not self._queue:
-                    self._wake.wait(HEARTBEAT_INTERVAL)
-                item = self._queue.popleft() if self._queue else (Frame.HEARTBEAT, None)
+            item = self._next()
             if item is None:
                 self.stream.close()
                 return
             try:
-                for part in self._encode(*item):
+                for part in [item] if isinstance(item, memoryview) else self._encode(*item):
                     self.stream.write(part)
-            except (EOFError, OSError) as exc:  # closed here, by the other side, or stalled
-                _log.debug("link %s: writing stopped: %s", self.name, exc)
-                self.stream.close()
+            except Exception as exc:  # noqa: BLE001 - said in the log; the link ends
+                self._failed(item[0] if isinstance(item, tuple) else None, exc)
                 return
-            except Exception:  # noqa: BLE001 - a frame that cannot be encoded is a bug of ours
-                _log.exception("link %s: a %s frame cannot be encoded; the link ends", self.name, item[0].name)
-                self.stream.close()
-                return
+            with self._wake:
+                self._busy = False
+                self._last_sent = time.monotonic()
 
-    def _encode(self, kind: Frame, payload: Any) -> tuple[bytes, bytes]:
+    def _failed(self, kind: Frame | None, exc: Exception) -> None:
+        if isinstance(exc, (EOFError, OSError)):  # closed here, by the other side, or stalled
+            _log.debug("link %s: writing stopped: %s", self.name, exc)
+        else:  # a frame that cannot be encoded is a bug of ours
+            _log.error("link %s: a %s frame cannot be encoded (%s: %s); the link ends", self.name,
+                       kind.name if kind is not None else "", type(exc).__name__, exc)
+        self.stream.close()
+
+    def _encode(self, kind: Frame, payload: Any) -> list[bytes]:
         prepare = self._prepare.get(kind)
         data = pickle.dumps((int(kind), prepare(payload) if prepare else payload), protocol=5)
         if len(data) > MAX_FRAME:
             raise ValueError(f"a {kind.name} frame of {len(data):,} bytes, more than the limit of {MAX_FRAME:,}")
-        return _LENGTH.pack(len(data)), data
+        header = _LENGTH.pack(len(data))
+        return [header + data] if len(data) < SMALL_FRAME else [header, data]
