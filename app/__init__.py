@@ -9,6 +9,10 @@
 """
 from __future__ import annotations
 
+from core.module_path import reorder_if_run_with_m
+
+reorder_if_run_with_m()  # first: under `python -m app`, before any other import
+
 from typing import TYPE_CHECKING
 
 __all__ = ["MainWindow"]

@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         from core.server.rank import main as serve
         serve()
         return 0
-    problem = switch.missing_casa() if args.casa else None
+    problem = (switch.missing_casa() if args.casa else None) or session_problem(args.session)
     if problem:
         print(f"mpipanel: error: {problem}", file=sys.stderr)
         if MPIEnvironment.launch_mode == "mpiexec":
@@ -239,6 +239,10 @@ def open_session_and_script(window, args: argparse.Namespace) -> None:
 
 def attach_main(args: argparse.Namespace) -> int:
     """`mpipanel --attach [SESSION]`: a window on a running session; no MPI in this process."""
+    problem = session_problem(args.session)
+    if problem:
+        print(f"mpipanel: error: {problem}", file=sys.stderr)
+        return 2
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -276,6 +280,22 @@ def attach_main(args: argparse.Namespace) -> int:
         print(f"mpipanel: cannot attach: {problems[0]}", file=sys.stderr)
         return 2
     return 0
+
+
+def session_problem(path: Path | None) -> str | None:
+    """Why the `--session` file cannot be replayed, in one line, or None: said before the servers
+    start, as for any other bad argument."""
+    if path is None:
+        return None
+    from core.sessions.file_checks import SessionFileError
+    from core.sessions.recorded import read_session
+    try:
+        read_session(path)
+    except SessionFileError as exc:
+        return f"--session: {exc}"
+    except OSError as exc:
+        return f"--session: cannot read {path}: {exc.strerror or exc}"
+    return None
 
 
 def report_start_failure(problem: str) -> None:

@@ -22,13 +22,13 @@ from typing import Any
 from PySide6.QtCore import QObject, Qt, Signal
 
 from core import events
-from core.frontends.model import (LoadSampled, ResultMemoryChanged, SessionEnded, SessionEvent, SessionInfo,
-                                  SessionModel, SessionSnapshot)
 from core.frontends import connection_files
 from core.frontends.connection_files import ConnectionFile
 from core.frontends.host import SessionHost
 from core.frontends.local import LocalFrontend
 from core.frontends.endpoints import SshEndpoint
+from core.frontends.model import (LoadSampled, ResultMemoryChanged, SessionEnded, SessionEvent, SessionInfo,
+                                  SessionModel, SessionSnapshot)
 from core.frontends.remote import RemoteFrontend
 from core.replay import Replay
 from core.wire.link import LinkError

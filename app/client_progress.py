@@ -51,7 +51,7 @@ class ClientProgress(QLabel):
         if not ran:
             return
         last = ran[-1]
-        self.on_started(last.id, last.command)
+        self.on_started(last.id, last.text)
         self._started -= time.time() - last.time_started  # it started before this window saw it
         for entry in model.history.values():
             if entry.id > last.id:

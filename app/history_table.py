@@ -16,7 +16,6 @@ from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
-from core.casampi.requests import shown_command
 from core.events import CLIENT_RANK
 from core.frontends.model import HistoryEntry
 
@@ -72,12 +71,12 @@ class HistoryModel(ColumnsModel):
         row = self.rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (row.id, headline(row.command, row.parameters),
+            return (row.id, headline(row.text),
                     "any" if row.target is None else _rank_text(row.target),
                     "" if row.server is None else _rank_text(row.server), row.origin or "", status_text(row),
                     duration_text(row))[column]
         if role == Qt.ItemDataRole.ToolTipRole and column == 1:
-            return shown_command(row.command, row.parameters)
+            return row.text
         if role == Qt.ItemDataRole.ToolTipRole and column == 2 and row.target is None:
             return "the first available server"
         if role == Qt.ItemDataRole.ToolTipRole and column == STATUS_COLUMN and is_freed(row):

@@ -5,7 +5,9 @@ per message, so the chart moves at a steady pace whatever the traffic, and a win
 later is handed the last `HISTORY_SECONDS` of samples with the rest of the session
 (`show_samples`); the chart only draws them. Up to `MAX_LEGEND` servers get a line each; beyond
 that, 32 tangled lines say less than the mean and the maximum over the servers (and cost ten times
-as much to draw), so those are plotted, while the busy strip still has a row per server.
+as much to draw), so those are plotted, while the busy strip still has a row per server: an image,
+one pixel row or more per server, whatever their number (128 curves would be neither readable nor
+cheap). Hovering over the strip names the server, its host and its state at that moment.
 
 Axes move in steps: a value axis goes up to the next 1, 2 or 5 × 10ⁿ above what it shows, and the
 time axis grows a minute at a time. Besides reading more calmly than axes that follow every sample,
@@ -15,10 +17,13 @@ its range changes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QGraphicsItem, QToolTip, QVBoxLayout, QWidget
 
 from core.frontends.model import LOAD_SAMPLES, LoadSampled
 
@@ -26,6 +31,8 @@ SAMPLE_INTERVAL_MS = 1000
 """How often the session samples the load (`core.frontends.host`)."""
 _SAMPLES = LOAD_SAMPLES
 HISTORY_SECONDS = _SAMPLES * SAMPLE_INTERVAL_MS // 1000
+_STEP = SAMPLE_INTERVAL_MS / 1000
+"""Seconds between samples."""
 MAX_LEGEND = 8
 MIN_SPAN_SECONDS = 60
 SPAN_STEP_SECONDS = 60
@@ -33,12 +40,18 @@ AXIS_WIDTH = 70
 """Pixels for every value axis: room for six-digit labels, and a fixed width means a new label
 never changes the layout (which would draw every axis again)."""
 MINIMUM_HEIGHT = 240
+"""Of the chart's widget, whatever the number of servers (more, to give each a row of the strip)."""
 _BUSY_LUT = np.array([[128, 128, 128, 40], [249, 168, 37, 255], [198, 40, 40, 255]], dtype=np.uint8)
+_ACTIVITY = ("idle", "busy", "lost or silent")
+"""What each value of the busy strip means, as its colours (`_BUSY_LUT`) show it."""
 
 
 class LoadChart(QWidget):
-    def __init__(self, ranks: list[int], parent: QWidget | None = None):
+    def __init__(self, ranks: list[int], parent: QWidget | None = None,
+                 host_of: Callable[[int], str | None] = lambda _rank: None):
+        """`host_of(rank)`: the host a server runs on, for the strip's readout."""
         super().__init__(parent)
+        self.host_of = host_of
         self.setObjectName("loadChart")
         self.ranks = list(ranks)
         self.samples = 0
@@ -73,13 +86,14 @@ class LoadChart(QWidget):
         self.strip.setLookupTable(_BUSY_LUT)
         self.strip.setLevels([0, 2])
         strip.addItem(self.strip)
+        strip.scene().sigMouseMoved.connect(self._on_mouse_moved)
         strip.setYRange(0, len(ranks), padding=0)
         strip.getAxis("left").setStyle(tickLength=0)
         strip.getAxis("left").setWidth(AXIS_WIDTH)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphics)
-        self.setMinimumHeight(MINIMUM_HEIGHT)
+        self.setMinimumHeight(self._height_for_strip_rows())
         self._fit_axes()
 
     def _plot(self, row: int, col: int, label: str) -> pg.PlotItem:
@@ -99,6 +113,16 @@ class LoadChart(QWidget):
         if row:
             plot.setLabel("bottom", "seconds ago")
         return plot
+
+    def _height_for_strip_rows(self) -> int:
+        """At least `MINIMUM_HEIGHT`, and enough for a pixel row per server in the busy strip:
+        drawn smaller, some servers' rows would not be drawn at all. Every plot gets as much, so
+        the rows of plots stay even."""
+        for plot in (*self._plots, self._strip_plot):
+            plot.vb.setMinimumHeight(len(self.ranks))
+        self.graphics.ci.layout.invalidate()
+        needed = self.graphics.ci.effectiveSizeHint(Qt.SizeHint.MinimumSize).height()
+        return max(MINIMUM_HEIGHT, math.ceil(needed) + 2 * self.graphics.frameWidth())
 
     def set_theme(self, theme: str) -> None:
         color = "#d0d0d0" if theme == "dark" else "#333333"
@@ -142,8 +166,34 @@ class LoadChart(QWidget):
             for curve, values in zip(curves, series if self.per_server else mean_and_max(series)):
                 curve.setData(self.seconds, values, connect="finite")
         self.strip.setImage(self.activity, autoLevels=False)
-        self.strip.setRect(self.seconds[0], 0, self.seconds[-1] - self.seconds[0] + 1, len(self.ranks))
+        # A sample covers the interval that ends when it was taken: the newest one ends at 0 and shows.
+        self.strip.setRect(self.seconds[0] - _STEP, 0, len(self.seconds) * _STEP, len(self.ranks))
         self._fit_axes()
+
+    def strip_readout(self, at: float, row: float) -> str:
+        """What the busy strip shows at `at` on its time axis (seconds, 0 is now) and `row`: the
+        server, its host, its state then."""
+        index = math.floor(row)
+        sample = math.floor((at - self.seconds[0]) / _STEP) + 1
+        if not (0 <= index < len(self.ranks) and 0 <= sample < len(self.seconds)):
+            return ""
+        rank = self.ranks[index]
+        host = self.host_of(rank)
+        server = f"server {rank}" + (f" on {host}" if host else "")
+        if sample < len(self.seconds) - self.samples:
+            return f"{server}: not sampled yet"
+        when = -self.seconds[sample]
+        return f"{server}: {_ACTIVITY[self.activity[sample, index]]}" + (f", {when:.0f} s ago" if when else ", now")
+
+    def _on_mouse_moved(self, position) -> None:
+        """A tooltip that follows the mouse over the strip: with 128 servers a row is a pixel high."""
+        if not self._strip_plot.vb.sceneBoundingRect().contains(position):
+            return
+        point = self._strip_plot.vb.mapSceneToView(position)
+        text = self.strip_readout(point.x(), point.y())
+        self.strip.setToolTip(text)
+        if QToolTip.isVisible():
+            QToolTip.showText(QCursor.pos(), text, self.graphics)
 
     def _fit_axes(self) -> None:
         """Move an axis only when what it shows has outgrown it (or, for time, by a whole step)."""

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QApplication, QFileDialog, QGroupBox, QHBoxLayout
 
 from core.events import CLIENT_RANK
 from core.frontends.model import HistoryEntry, ResultMemoryChanged
+from core.sessions.file_checks import SessionFileError
 from core.wire.responses import ReleasedValue
 
 from . import backlog
@@ -34,6 +35,7 @@ from .history_table import HistoryTable
 from .icon import app_icon
 from .load_chart import LoadChart
 from .parameter_table import ParameterError, ParameterTable
+from .rank_ranges import ranks_text
 from .replay_panel import ReplayPanel
 from .result_memory_dialog import ResultMemoryDialog
 from .save_session_dialog import SaveSessionDialog
@@ -92,7 +94,7 @@ class MainWindow(QMainWindow):
         if len(ranks) < MANY_SERVERS:
             for rank, pane in self.panes.items():
                 self.pane_tabs.addTab(pane, f"Server {rank}")
-        self.chart = LoadChart(ranks, self)
+        self.chart = LoadChart(ranks, self, host_of=self._host_of)
 
         self._build_layout()
         self._build_menus()
@@ -235,7 +237,7 @@ class MainWindow(QMainWindow):
         self.message.setStyleSheet("")
         self.message.setText("Sent to " + ("the first available server" if target is None else
                                           "the client (rank 0)" if target == [CLIENT_RANK] else
-                                          "server " + ", ".join(map(str, target))) + ".")
+                                          f"server{'s' if len(target) > 1 else ''} {ranks_text(target)}") + ".")
         return self.last_sent
 
     def choose_script(self) -> None:
@@ -299,15 +301,10 @@ class MainWindow(QMainWindow):
         resume where it left off."""
         model = self.bridge.model
         self.history.show_entries(list(model.history.values()))
-        ran = backlog.ran_by_server(model)
-        parts = {rank: backlog.server_parts(model, rank, ran.get(rank, []))
-                 for rank in (CLIENT_RANK, *self.panes)}
-        result_lines: dict = {}
-        for rank, pane in ((CLIENT_RANK, self.client_pane), *self.panes.items()):
-            shown, left_out = backlog.newest(parts[rank])
-            pane.show_backlog(shown, left_out + _dropped(model, [rank]), result_lines)
-        shown, left_out = backlog.newest(backlog.merged(parts[rank] for rank in self.panes))
-        self.all_pane.show_backlog(shown, left_out + _dropped(model, self.panes), result_lines)
+        result_lines: dict = {}  # each command's line made once, for its server's pane and the merged one
+        for rank, (parts, dropped) in backlog.for_panes(model, list(self.panes)).items():
+            pane = self.all_pane if rank is None else self.client_pane if rank == CLIENT_RANK else self.panes[rank]
+            pane.show_backlog(parts, dropped, result_lines)
         for rank, status in model.servers.items():
             self._on_status(rank, status)
         self.explorer_feed.show_namespaces(model.namespaces)
@@ -320,7 +317,7 @@ class MainWindow(QMainWindow):
         self.history.on_changed(command_id)
         if server == CLIENT_RANK:
             entry = self.history.model_.row_of(command_id)
-            self.client_progress.on_started(command_id, entry.command if entry else "")
+            self.client_progress.on_started(command_id, entry.text if entry else "")
 
     def _on_finished(self, response: dict[str, Any]) -> None:
         server = response["server"]
@@ -348,10 +345,15 @@ class MainWindow(QMainWindow):
             return
         if rank not in self.panes:
             return
+        self.targets.set_host(rank, status.get("processor") or "")
         self.targets.set_state(rank, status["state"])
         self.overview.set_status(rank, status, status["state"])
         self.panes[rank].set_status(status)
         self._update_status_bar()
+
+    def _host_of(self, rank: int) -> str | None:
+        status = self.bridge.model.servers.get(rank) if self.bridge.model is not None else None
+        return status["processor"] if status is not None else None
 
     def _update_status_bar(self) -> None:
         if self.session.stopping:
@@ -440,8 +442,9 @@ class MainWindow(QMainWindow):
         """Load a session log or script into a replay tab; None (and a message) if it cannot."""
         try:
             panel = ReplayPanel(self.bridge, path, self)
-        except (OSError, ValueError, SyntaxError) as exc:
-            QMessageBox.warning(self, "Cannot open session", f"{path}:\n{exc}")
+        except (OSError, ValueError) as exc:  # SessionFileError for a bad file names it, and the line
+            text = str(exc) if isinstance(exc, SessionFileError) else f"{path}:\n{exc}"
+            QMessageBox.warning(self, "Cannot open session", text)
             return None
         self.pane_tabs.addTab(panel, f"Replay: {Path(path).name}")
         self.pane_tabs.setCurrentWidget(panel)
@@ -504,7 +507,8 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def show_about(self) -> None:
-        QMessageBox.about(self, "About mpipanel", about_text(self.bridge.info))
+        QMessageBox.about(self, "About mpipanel", about_text(self.bridge.info,
+                                                             self.bridge.model.servers if self.bridge.model else None))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self.session.may_close():
@@ -512,8 +516,3 @@ class MainWindow(QMainWindow):
             event.accept()
         else:
             event.ignore()
-
-
-def _dropped(model, ranks) -> int:
-    """Lines of these servers' output the session itself let go of."""
-    return sum(model.output[rank].dropped for rank in ranks if rank in model.output)

@@ -1,7 +1,9 @@
 """The replay panel: a saved script or session log, stepped through again on the live servers.
 
-Each row is one recorded push: its command, target, the recorded result and, once replayed, the
-new result, with differences marked. Step runs the next push, Run to end the rest, Run from here
+Each row is one recorded push: its command (the first line, marked `⏎ +N lines` when more
+follow; the whole of it in the tooltip and, for the selected row, in the view below), target, the
+recorded result and, once replayed, the new result, with differences marked. A file written by
+another user asks before anything of it runs. Step runs the next push, Run to end the rest, Run from here
 everything from the selected row on; a push that blocked when recorded is waited for before the
 next one is sent, as it was then. Nothing here blocks the GUI: the table is a model whose cost is
 the rows in sight, and the verdicts are counted as they come (a table of widget items took 0.7 s
@@ -10,20 +12,22 @@ quadratic).
 """
 from __future__ import annotations
 
+import os
+import pwd
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QObject, Qt, Signal
-from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QPushButton,
-                               QTableView, QVBoxLayout, QWidget)
+from PySide6.QtGui import QBrush, QColor, QFontDatabase
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPlainTextEdit,
+                               QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
-from core.casampi.requests import shown_command
 from core.events import CLIENT_RANK
+from core.futures import when_all
 from core.sessions import literals
 from core.sessions.recorded import RecordedPush, read_session
 
-from .command_text import first_line
+from .command_text import marked_first_line, shown_text
 from .table_model import ColumnsModel
 
 COLUMNS = ("#", "Command", "Target", "Recorded", "Replayed", "")
@@ -70,7 +74,7 @@ class ReplayModel(ColumnsModel):
         if column == 0:
             return str(row + 1)
         if column == 1:
-            return first_line(_shown(push))
+            return marked_first_line(_shown(push))
         if column == 2:
             return _target_text(push.target)
         return (self.recorded, self.replayed, self.verdicts)[column - 3][row]
@@ -107,11 +111,15 @@ class _Done(QObject):
 
 class ReplayPanel(QWidget):
     def __init__(self, bridge, path: str | Path, parent: QWidget | None = None):
-        """Raises OSError/ValueError/SyntaxError for an unreadable session, and ValueError when
-        it targets servers this session does not have."""
+        """Raises OSError for an unreadable file, SessionFileError (a ValueError naming the line)
+        for one that is not a session, and ValueError when it targets servers this session does
+        not have."""
         super().__init__(parent)
         self.setObjectName("replayPanel")
         self.path = Path(path)
+        self.owner = os.stat(self.path).st_uid
+        """Who wrote the file: one of another user's asks before it runs (`confirmed`)."""
+        self.confirmed = self.owner == os.getuid()
         _, pushes = read_session(self.path)
         self.replay = bridge.replay(pushes)
         self.next_index = 0
@@ -132,6 +140,15 @@ class ReplayPanel(QWidget):
         header = self.table.horizontalHeader()
         for column in (1, 3, 4):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+        self.detail = QPlainTextEdit(self, objectName="replayDetail", readOnly=True)
+        """The whole command of the selected row, every line of it."""
+        self.detail.setPlaceholderText("Select a command to see all of it.")
+        self.detail.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.table.selectionModel().currentRowChanged.connect(lambda current, _: self._show_detail(current.row()))
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        split.addWidget(self.table)
+        split.addWidget(self.detail)
+        split.setSizes([400, 100])
         self.summary = QLabel(self, objectName="replaySummary")
         self.step_button = QPushButton("Step", self, objectName="replayStep")
         self.run_button = QPushButton("Run to end", self, objectName="replayRunToEnd")
@@ -147,17 +164,34 @@ class ReplayPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(buttons)
-        layout.addWidget(self.table)
+        layout.addWidget(split)
         layout.addWidget(self.summary)
         self._update_summary()
 
+    def _show_detail(self, row: int) -> None:
+        self.detail.setPlainText(_shown(self.replay.pushes[row]) if row >= 0 else "")
+
     # ----- running ------------------------------------------------------------------------
+    def confirm_run(self) -> bool:
+        """True when the file may run: it is the user's own, or they said so once for this panel.
+        A log or script written by someone else can run anything as this user."""
+        if not self.confirmed:
+            answer = QMessageBox.question(
+                self, "Run another user's session?",
+                f"{self.path} belongs to {_user_name(self.owner)}, not to you. Replaying it runs its "
+                f"commands as you, on the servers and on this machine. Read them first (select a row to "
+                f"see all of a command). Run them?")
+            self.confirmed = answer == QMessageBox.StandardButton.Yes
+        return self.confirmed
+
     def step(self) -> None:
-        if self.next_index < len(self.replay.pushes):
+        if self.next_index < len(self.replay.pushes) and self.confirm_run():
             self._send(self.next_index)
 
     def run_from(self, index: int) -> None:
         """Replay `index` and everything after it, one push after another."""
+        if not self.confirm_run():
+            return
         self._chain = len(self.replay.pushes)
         self.next_index = index
         self._continue_chain()
@@ -173,17 +207,15 @@ class ReplayPanel(QWidget):
     def _send(self, index: int) -> None:
         self.model.set_running(index)
         self.table.selectRow(index)
-        futures = self.replay.submit(index)
         self.next_index = index + 1
-        remaining = [len(futures)]
-
-        def one_done(_future) -> None:
-            remaining[0] -= 1
-            if remaining[0] == 0:
-                self._done.finished.emit(index)
-
-        for future in futures:
-            future.add_done_callback(one_done)
+        try:
+            futures = self.replay.submit(index)
+        except (ValueError, TypeError) as exc:  # a parameter without literal form, a target refused
+            self.model.set_outcome(index, f"not sent: {exc}", "differs", str(exc))
+            self._chain = None
+            self._update_summary()
+            return
+        when_all(futures).add_done_callback(lambda _: self._done.finished.emit(index))
 
     def _on_finished(self, index: int) -> None:
         comparisons = self.replay.comparisons(index)
@@ -203,13 +235,14 @@ class ReplayPanel(QWidget):
 
 
 def _shown(push: RecordedPush) -> str:
-    """The push's command as its sender wrote it (a casampi request unwrapped, when its parameters
-    have literal forms)."""
+    return shown_text(push.command, push.shown)
+
+
+def _user_name(uid: int) -> str:
     try:
-        parameters = push.parameter_values()
-    except ValueError:
-        parameters = None
-    return shown_command(push.command, parameters)
+        return f"user {pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
 
 
 def _target_text(target) -> str:

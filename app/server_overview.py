@@ -1,13 +1,16 @@
 """All servers at a glance, grouped by host: state, pids, CPU, memory, queue, current command.
 
 With many servers, per-server tabs stop being a way to look around; this table is. Double-click
-a server to open its pane.
+a server to open its pane. A host's row counts its servers by state (`node01 — 32 servers: 30
+idle, 2 busy`), so with its servers folded away a cluster of 128 still reads at a glance.
 """
 from __future__ import annotations
 
+import bisect
+import collections
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from .server_states import state_icon
@@ -30,39 +33,79 @@ class ServerOverview(QTreeWidget):
         self.setColumnWidth(0, self.indentation() + self.fontMetrics().horizontalAdvance("server 99999") + 8)
         self.hosts: dict[str, QTreeWidgetItem] = {}
         self.items: dict[int, QTreeWidgetItem] = {}
+        self.states: dict[int, str] = {}
+        self.ranks_on: dict[str, list[int]] = {}
+        """Each host's servers, in rank order, as its group lists them."""
+        self._stale: set[str] = set()
+        self._relabel = QTimer(self, singleShot=True, interval=0)
+        self._relabel.timeout.connect(self._label_stale_hosts)
         self.itemDoubleClicked.connect(self._on_double_click)
 
     def set_status(self, rank: int, status: dict[str, Any], state: str) -> None:
-        item = self._item(rank, status.get("processor") or "starting…")
+        host = status.get("processor") or "starting…"
+        item = self._item(rank, host)
         command = (status.get("command") or "").strip().splitlines()
         values = (f"server {rank}", state, status.get("pid") or "", status.get("worker_pid") or "",
                   f"{status.get('cpu_percent', 0):.0f}", f"{(status.get('rss') or 0) / 1e6:.0f}",
                   status.get("queue_length", 0), command[0] if command else "")
         for column, value in enumerate(values):
             item.setText(column, str(value))
-        item.setIcon(1, state_icon(state))
-        for column in range(2, 7):
-            item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if self.states.get(rank) != state:
+            self.states[rank] = state
+            item.setIcon(1, state_icon(state))
+            self._label_later(host)
 
     def _item(self, rank: int, host: str) -> QTreeWidgetItem:
         item = self.items.get(rank)
         if item is not None and item.parent() is self.hosts.get(host):
             return item
         if item is not None:
-            item.parent().removeChild(item)
+            self._leave(item)
         group = self.hosts.get(host)
-        if group is None:
-            group = QTreeWidgetItem(self, [host])
+        if group is None:  # hosts in name order, whichever reported first
+            group = QTreeWidgetItem([host])
+            self.insertTopLevelItem(sum(other < host for other in self.hosts), group)
             group.setFirstColumnSpanned(True)
             group.setExpanded(True)
             self.hosts[host] = group
-        item = item or QTreeWidgetItem()
-        item.setData(0, Qt.ItemDataRole.UserRole, rank)
-        ranks = [group.child(i).data(0, Qt.ItemDataRole.UserRole) for i in range(group.childCount())]
-        group.insertChild(sum(r < rank for r in ranks), item)
-        group.setText(0, f"{host} — {group.childCount()} server{'s' if group.childCount() > 1 else ''}")
+        if item is None:
+            item = QTreeWidgetItem()
+            item.setData(0, Qt.ItemDataRole.UserRole, rank)
+            for column in range(2, 7):
+                item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        ranks = self.ranks_on.setdefault(host, [])
+        bisect.insort(ranks, rank)
+        group.insertChild(ranks.index(rank), item)
         self.items[rank] = item
+        self._label_later(host)
         return item
+
+    def _leave(self, item: QTreeWidgetItem) -> None:
+        """Take a server from its host's group (it reported another host), and an empty group away."""
+        group = item.parent()
+        group.removeChild(item)
+        host = next(name for name, shown in self.hosts.items() if shown is group)
+        self.ranks_on[host].remove(item.data(0, Qt.ItemDataRole.UserRole))
+        if self.ranks_on[host]:
+            self._label_later(host)
+        else:
+            self.takeTopLevelItem(self.indexOfTopLevelItem(group))
+            del self.hosts[host], self.ranks_on[host]
+
+    def _label_later(self, host: str) -> None:
+        """Count a host's states once this turn of the event loop is over: when 128 statuses
+        arrive together, each host is counted once, not once per server."""
+        self._stale.add(host)
+        self._relabel.start()
+
+    def _label_stale_hosts(self) -> None:
+        """Each changed host's name, its count of servers, and how many are in each state."""
+        for host in self._stale & self.hosts.keys():
+            ranks = self.ranks_on[host]
+            counts = collections.Counter(self.states.get(rank, "starting") for rank in ranks)
+            states = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
+            self.hosts[host].setText(0, f"{host} — {len(ranks)} server{'s' if len(ranks) > 1 else ''}: {states}")
+        self._stale.clear()
 
     def _on_double_click(self, item: QTreeWidgetItem, _column: int) -> None:
         rank = item.data(0, Qt.ItemDataRole.UserRole)

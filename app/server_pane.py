@@ -8,7 +8,6 @@ worker, `CLIENT_RANK`), which shows what client code and scripts print and log, 
 """
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -16,68 +15,15 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter,
                                QStackedWidget, QVBoxLayout, QWidget)
 
-from core.casa.log_lines import parse_line
 from core.events import CLIENT_RANK
-from core.wire.messages import LogItem
 
-from .backlog import OUTPUT, Part
-from .command_text import headline
-from .output_view import Line, OutputView, log_kind
-from .result_view import NOT_HERE, ResultView, is_freed, summary
+from .backlog import BacklogDrawing, Part
+from .output_view import Line, OutputView
+from .pane_lines import LineSplitter, result_line
+from .result_view import NOT_HERE, ResultView, is_freed
 from .server_states import STATE_COLORS
 from .traceback_view import TracebackView
 from .variable_explorer import VariableExplorer
-
-
-def result_line(response: dict[str, Any]) -> Line:
-    """The one line a finished command leaves in the stream."""
-    took = (response.get("time_end") or 0) - (response.get("time_start") or 0)
-    command = headline(response["command"], response.get("parameters"), 60)
-    head = f"── #{response['id']} {response['status']} in {took * 1e3:.1f} ms: {command}"
-    if response["successful"]:
-        dropped = response.get("ret_dropped")
-        if dropped:
-            where = NOT_HERE.get(dropped["reason"], "freed")
-            return Line("done", f"{head} → {dropped['summary']['type']} ({where})")
-        return Line("done", f"{head} → {summary(response['ret'])}" if response["mode"] == "eval" else head)
-    reason = (response.get("traceback") or "").strip().splitlines()
-    return Line("failed", f"{head} ✘ {reason[-1] if reason else response['status']}")
-
-
-def _kind(stream: str, text: str) -> str:
-    """The stream, but for casalog's WARN and SEVERE lines on stderr: their level, as the records
-    of its other lines have (`core.casa.log_lines`)."""
-    casalog = parse_line(text) if stream == "stderr" else None
-    return stream if casalog is None else log_kind(casalog[0])
-
-
-class LineSplitter:
-    """Turns output items into whole lines, keeping each stream's unfinished line for later."""
-
-    def __init__(self, prefix_servers: bool):
-        self.prefix_servers = prefix_servers
-        self.partial: dict[tuple[int, str], str] = {}
-
-    def feed(self, server: int, items: list) -> list[Line]:
-        prefix = f"[{server}] " if self.prefix_servers else ""
-        lines = []
-        for item in items:
-            if isinstance(item, LogItem):
-                kind = log_kind(item.level)
-                lines += [Line(kind, f"{prefix}{kind} {item.logger}: {text}")
-                          for text in item.message.splitlines() or [""]]
-                continue
-            key = (server, item.stream)
-            *whole, rest = (self.partial.pop(key, "") + item.text).split("\n")
-            lines += [Line(_kind(item.stream, text), prefix + text) for text in whole]
-            if rest:
-                self.partial[key] = rest
-        return lines
-
-    def flush(self, server: int) -> list[Line]:
-        prefix = f"[{server}] " if self.prefix_servers else ""
-        return [Line(stream, prefix + self.partial.pop((rank, stream)))
-                for rank, stream in list(self.partial) if rank == server]
 
 
 class ResponsePanel(QWidget):
@@ -176,8 +122,10 @@ class ServerPane(QWidget):
         self.setObjectName("allServersPane" if rank is None else "clientPane" if rank == CLIENT_RANK
                            else f"serverPane{rank}")
         self.splitter_lines = LineSplitter(prefix_servers=rank is None)
-        self._backlog: tuple[list[Part], int, dict[int, Line]] | None = None
-        """A session's backlog to draw when the pane first shows (`show_backlog`)."""
+        self._backlog: BacklogDrawing | None = None
+        """A session's backlog to draw when the pane first shows (`show_backlog`)..."""
+        self._drawing: BacklogDrawing | None = None
+        """...and the one being drawn."""
         self._arrived_since_backlog = False
         self.output = OutputView(self)
         self.response = ResponsePanel(self)
@@ -238,39 +186,31 @@ class ServerPane(QWidget):
         id, shared by the panes of one snapshot (each command's is made once)."""
         self.output.clear_lines()
         self.splitter_lines = LineSplitter(prefix_servers=self.rank is None)
-        self._backlog = (parts, dropped, result_lines)
+        self._backlog = BacklogDrawing(parts, dropped, self.rank is None, result_lines)
+        self._drawing = None
         self._arrived_since_backlog = False
         if self.isVisible():
             self._draw_backlog()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
-        if self._backlog is not None:
+        if self._backlog is not None and self._drawing is None:
             self._draw_backlog()
 
     def _draw_backlog(self) -> None:
-        (parts, dropped, result_lines), self._backlog = self._backlog, None
+        """Make the backlog's lines a few thousand parts per turn of the event loop, then show
+        them before the lines that came meanwhile."""
+        drawing = self._drawing = self._backlog
+        if not drawing.step():
+            QTimer.singleShot(0, lambda: self._draw_backlog() if self._drawing is drawing else None)
+            return
+        self._backlog = self._drawing = None
         since = (self.output.lines, self.output.dropped)
-        splitter = LineSplitter(prefix_servers=self.rank is None)
-        lines: list[Line] = []
-        last = None
-        for (server, kind), group in itertools.groupby(parts, key=lambda part: (part.server, part.kind)):
-            if kind == OUTPUT:
-                lines += splitter.feed(server, [part.what for part in group])
-                continue
-            for part in group:
-                last = part.what
-                line = result_lines.get(last["id"])
-                if line is None:
-                    line = result_lines[last["id"]] = result_line(last)
-                lines += [*splitter.flush(server), line]
-        for server in {server for server, _stream in splitter.partial}:
-            lines += splitter.flush(server)
         self.output.clear_lines()
-        self.output.append_lines(lines, dropped)
+        self.output.append_lines(drawing.lines, drawing.dropped)
         self.output.append_lines(*since)
-        if last is not None and not self._arrived_since_backlog:
-            self.response.show_response(last)
+        if drawing.last is not None and not self._arrived_since_backlog:
+            self.response.show_response(drawing.last)
 
     def set_status(self, status: dict[str, Any]) -> None:
         if self.rank is None:

@@ -44,7 +44,8 @@ class PathLabel(QLabel):
         self.path = path
         self.setText(f"{prefix}: {Path(path).name}" if path else "")
         self.setToolTip(path or "")  # the whole path; a click opens it
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        if path:
+            self.setCursor(Qt.CursorShape.PointingHandCursor)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
         if self.path and event.button() == Qt.MouseButton.LeftButton:

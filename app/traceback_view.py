@@ -5,24 +5,13 @@ view shows those and one click shows the whole text.
 """
 from __future__ import annotations
 
-import re
-
 from pygments.lexers import PythonTracebackLexer
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
+from core.wire.responses import last_frame
+
 from .python_highlighter import PygmentsHighlighter
-
-_FRAME = re.compile(r'^  File "', re.MULTILINE)
-
-
-def last_frame(traceback: str) -> tuple[str, int]:
-    """The traceback cut to its last frame and the exception: `(text, frames hidden)`."""
-    starts = [match.start() for match in _FRAME.finditer(traceback)]
-    if len(starts) <= 1:
-        return traceback, 0
-    header = traceback[:starts[0]]
-    return header + traceback[starts[-1]:], len(starts) - 1
 
 
 class TracebackView(QWidget):

@@ -3,9 +3,10 @@
 Run from a source checkout (the benchmarks are not installed with the package). Each figure group
 below is one function, registered by name for `--only`; every figure in it runs in its own process
 (`benchmarks.figures`, `benchmarks.baselines`, `benchmarks.gui`, `benchmarks.console`,
-`benchmarks.sessions`, `benchmarks.casa`, see `benchmarks.measurement`).
+`benchmarks.sessions`, `benchmarks.casa`, `benchmarks.jupyter`, see `benchmarks.measurement`).
 The table gives each figure, its baseline, their ratio, the target and whether it is met; `--json
 FILE` writes the same rows. Absolute times on a shared 2-core VM are noisy; ratios hold better.
+`--compare REF` measures this tree against a git ref in interleaved rounds (`benchmarks.compare`).
 """
 from __future__ import annotations
 
@@ -15,26 +16,33 @@ import statistics
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from benchmarks.measurement import run_child
+from benchmarks.checkout import commit_of
+from benchmarks.compare import ROUNDS, compare
+from benchmarks.measurement import REPO, core_under_test, run_child
 from core.frontends.feed import MAX_HANDOVER_CHARS, OUTPUT_INTERVAL
 from benchmarks.table import Row, compare_row, format_table, machine, not_measured, target_row
 
 
 @dataclass(frozen=True)
 class Settings:
-    """How much a run measures; `--quick` is the one-minute version."""
+    """How much a run measures; `--quick` is the one-minute version, `--no-baselines` leaves the
+    peers out (what a `--compare` round measures)."""
     quick: bool
     rounds: int  # round trips per RTT figure
     count: int  # commands per throughput figure
     idle_seconds: float
     big: int = 100_000_000  # bytes of the large-result figures
+    baselines: bool = True
 
 
 FULL = Settings(quick=False, rounds=20_000, count=10_000, idle_seconds=5.0)
 QUICK = Settings(quick=True, rounds=2_000, count=2_000, idle_seconds=2.0)
+
+COMPARED = ("rtt", "throughput")
+"""What `--compare` measures unless `--only` says: the command path."""
 
 CASA_SUB_MS = 16
 """Sub-MSs of the CASA group's Multi-MS (8 scans x 2 spws: one scan each)."""
@@ -48,12 +56,19 @@ def _register(group: Group) -> Group:
     return group
 
 
+def _baseline(run: Settings, module: str, *args: object, mpiexec: int = 0) -> dict:
+    """A baseline's figures, or a note that this run leaves baselines out."""
+    if not run.baselines:
+        return {"skipped": "baseline not measured (--no-baselines)"}
+    return run_child(module, *args, mpiexec=mpiexec)
+
+
 @_register
 def rtt(run: Settings) -> list[Row]:
     """tiny-command round trips against raw mpi4py and mpi4py.futures, and after an idle second"""
     rows = []
-    raw = run_child("baselines", "pingpong", mpiexec=2)
-    futures = run_child("baselines", "futures_rtt", 1)
+    raw = _baseline(run, "baselines", "pingpong", mpiexec=2)
+    futures = _baseline(run, "baselines", "futures_rtt", 1)
     for isolation, limit in (("none", 3), ("process", 6)):
         ours = run_child("figures", "rtt", isolation, run.rounds)
         name = f"tiny command RTT, isolation '{isolation}'"
@@ -72,18 +87,22 @@ def throughput(run: Settings) -> list[Row]:
     """tiny commands per second against mpi4py.futures and ipyparallel (mpipanel[bench])"""
     rows = []
     for servers in (1, 2):
-        futures = run_child("baselines", "futures_throughput", servers, run.count)
-        ipp = run_child("baselines", "ipyparallel_throughput", servers, run.count // 5)
+        futures = _baseline(run, "baselines", "futures_throughput", servers, run.count)
+        ipp = _baseline(run, "baselines", "ipyparallel_throughput", servers, run.count // 5)
         # Both peers run tasks in the process that talks to the client, as isolation 'none' does.
         for isolation in ("process", "none"):
             ours = run_child("figures", "throughput", servers, run.count, isolation)
             name = f"throughput, {run.count:,} tiny commands, {servers} server(s), isolation '{isolation}'"
             rows.append(compare_row(name, "cmd/s", ours, "per_s", "mpi4py.futures submit", futures, "per_s",
                                     "≥ 2×", lambda v, b: v / b, lambda r: r >= 2))
-            if "cpu_us_per_command" in ours:  # what caps throughput once the cores are busy
-                rows[-1].note = f"{ours['cpu_us_per_command']:.0f} µs CPU per command, all processes"
             rows.append(compare_row(name, "cmd/s", ours, "per_s", "ipyparallel load-balanced view", ipp,
                                     "per_s", "≥ 10×", lambda v, b: v / b, lambda r: r >= 10))
+            # What caps throughput once the cores are busy.
+            cpu = f"CPU per command, all processes, {servers} server(s), isolation '{isolation}'"
+            if isolation == "process":
+                rows.append(target_row(cpu, ours, "cpu_us_per_command", "µs", "≤ 200 µs", lambda us: us <= 200, ""))
+            else:
+                rows.append(Row(cpu, ours.get("cpu_us_per_command"), "µs", note=not_measured(ours)))
     return rows
 
 
@@ -94,7 +113,7 @@ def bandwidth(run: Settings) -> list[Row]:
     ours = run_child("figures", "big_result", run.big)
     for keep, baseline_name in (("discard", "raw mpi4py Send/Recv"),
                                 ("keep", "raw Send/Recv keeping each array, as the client does")):
-        raw = run_child("baselines", "buffer", run.big, keep, mpiexec=2)
+        raw = _baseline(run, "baselines", "buffer", run.big, keep, mpiexec=2)
         rows.append(compare_row("100 MB numpy result (median of 5)", "MB/s", ours, "mb_per_s", baseline_name,
                                 raw, "mb_per_s", "≥ 0.5×", lambda v, b: v / b, lambda r: r >= 0.5))
     if "best_mb_per_s" in ours:
@@ -106,7 +125,7 @@ def bandwidth(run: Settings) -> list[Row]:
 def idle(run: Settings) -> list[Row]:
     """idle CPU of every process of a session, and of an mpi4py.futures pool for reference"""
     ours = run_child("figures", "idle", 2, run.idle_seconds)
-    futures = run_child("baselines", "futures_idle", 2, run.idle_seconds)
+    futures = _baseline(run, "baselines", "futures_idle", 2, run.idle_seconds)
     if "cpu_percent" not in ours:
         return [Row("idle CPU", None, "% of a core", note=not_measured(ours))]
     rows = [Row(f"idle CPU over {run.idle_seconds:g} s, {process}", percent, "% of a core", target="≤ 1%",
@@ -123,7 +142,7 @@ def startup(run: Settings) -> list[Row]:
     rows = []
     for servers in (4,) if run.quick else (4, 32):
         ours = run_child("figures", "startup", servers)
-        futures = run_child("baselines", "futures_startup", servers)
+        futures = _baseline(run, "baselines", "futures_startup", servers)
         rows.append(compare_row(f"start-up to all {servers} servers ready (spawn)", "s", ours, "seconds",
                                 "mpi4py.futures pool start-up", futures, "seconds", "≤ 1.5×",
                                 lambda v, b: v / b, lambda r: r <= 1.5))
@@ -238,7 +257,8 @@ def ssh(run: Settings) -> list[Row]:
 
 @_register
 def scale(run: Settings) -> list[Row]:
-    """round trips with 32 servers and with large payloads; a 32-server output flood (not --quick)"""
+    """round trips with 32 servers and with large payloads; a 32-server output flood (not --quick);
+    the window's targets, overview and chart at 128 servers (16 with --quick)"""
     rows = []
     if not run.quick:
         scaled = run_child("figures", "scale", 32, 500)
@@ -248,6 +268,14 @@ def scale(run: Settings) -> list[Row]:
         stall = run_child("gui", "stall", 32, "10.0", 2000)
         rows.append(Row("GUI: longest main-thread stall, 32 servers × 2k lines/s", stall.get("longest_stall_ms"),
                         "ms", note=not_measured(stall) or f"memory grew {stall.get('memory_growth_mb', 0):.0f} MB"))
+    servers = 16 if run.quick else 128
+    cluster = run_child("gui", "cluster", servers, 6)
+    rows.append(Row(f"GUI at {servers} servers: targets, overview and chart built, filled and painted",
+                    cluster.get("widgets_ms"), "ms",
+                    note=not_measured(cluster) or f"whole window, a pane per server: {cluster['window_ms']:.0f} ms"))
+    rows.append(target_row(f"GUI: longest stall while {servers} servers' statuses arrive at once (median of 6)",
+                           cluster, "median_stall_ms", "ms", "< 50 ms", lambda ms: ms < 50,
+                           f"max {cluster.get('max_stall_ms', 0):.0f} ms"))
     for size in (1_000, 100_000, 10_000_000):
         sized = run_child("figures", "size_rtt", size, 20 if size > 1e6 else 200)
         rows.append(Row(f"RTT, {size:,} B parameter and result", sized.get("rtt_us"), "µs",
@@ -263,7 +291,8 @@ def casa(run: Settings) -> list[Row]:
         data = run_child("casa", "data", directory, CASA_SUB_MS)
         for _ in range(0 if not_measured(data) else 1 if run.quick else 3):
             for which, results in jobs.items():  # in turns, so that a neighbour's load falls on both
-                results.append(run_child("casa", "job", which, directory, CASA_SUB_MS))
+                job = ("casa", "job", which, directory, CASA_SUB_MS)
+                results.append(run_child(*job) if which == "mpipanel" else _baseline(run, *job))
     ours, theirs = (_median_job(results) if results else data for results in jobs.values())
     name = f"CASA flagdata manual, clip, summary over a {CASA_SUB_MS}-sub-MS Multi-MS, 2 servers"
     baseline = "casampi 0.6.0 (MPICH's mpiexec)"
@@ -278,12 +307,39 @@ def casa(run: Settings) -> list[Row]:
     return rows
 
 
+@_register
+def jupyter(run: Settings) -> list[Row]:
+    """a tiny %%px cell on 4 servers in a real kernel, against ipyparallel's %%px on 4 engines"""
+    rounds = 20 if run.quick else 100
+    theirs = run_child("jupyter", "ipyparallel_px", 4, rounds)
+    rows = []
+    for isolation in ("process", "none"):
+        ours = run_child("jupyter", "mpipanel_px", 4, rounds, isolation)
+        for what, key in (("assigning (x = 1)", "statement_ms"), ("showing each server's value", "value_ms")):
+            row = compare_row(f"notebook: %%px cell {what}, 4 servers, isolation '{isolation}', request to reply "
+                              f"(median of {rounds})", "ms", ours, key, "ipyparallel's %%px, 4 engines (blocking)",
+                              theirs, key, "≥ 5× faster", lambda v, b: b / v, lambda r: r >= 5)
+            if row.ratio is not None:
+                beyond = (theirs[key] - theirs["plain_ms"]) / max(ours[key] - ours["plain_ms"], 1e-3)
+                row.note = (f"a plain cell costs {ours['plain_ms']:.1f} ms here ({theirs['plain_ms']:.1f} ms in "
+                            f"ipyparallel's kernel); beyond it, {beyond:.1f}× faster")
+            rows.append(row)
+    return rows
+
+
 def _median_job(results: list[dict]) -> dict:
     """The median of each figure over the runs of a job, or why one run gave none."""
     failed = [result for result in results if not_measured(result)]
     if failed:
         return failed[0]
     return {key: statistics.median(result[key] for result in results) for key in results[0]}
+
+
+def _first_of_each_name(rows: list[Row]) -> dict[str, Row]:
+    first: dict[str, Row] = {}
+    for row in rows:
+        first.setdefault(row.name, row)
+    return first
 
 
 def _groups(text: str) -> list[str]:
@@ -302,13 +358,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer rounds, no 32-server figures (≈1 min)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as JSON")
     parser.add_argument("--only", type=_groups, metavar="GROUP,...", help="measure only these groups")
+    parser.add_argument("--no-baselines", action="store_true",
+                        help="measure mpipanel's own figures only, not the peers' (what a --compare round runs)")
+    parser.add_argument("--compare", metavar="REF",
+                        help="measure this tree against git REF in interleaved rounds "
+                             f"(groups {','.join(COMPARED)} unless --only; see docs/benchmarks.md)")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, metavar="N",
+                        help=f"with --compare: rounds, each measuring both sides (default {ROUNDS})")
+    parser.add_argument("--ref-benchmarks", action="store_true",
+                        help="with --compare: run REF's own benchmarks on its side, for a REF whose core this "
+                             "tree's cannot drive (figures they lack are reported missing for REF)")
     args = parser.parse_args(argv)
-    run = QUICK if args.quick else FULL
+    if args.compare:
+        commit = commit_of(args.compare)
+        if commit is None:
+            parser.error(f"--compare: {args.compare!r} names no commit of {REPO}")
+        return compare(commit, args.compare, args.only or list(COMPARED), args.rounds, args.quick,
+                       args.ref_benchmarks, args.json)
+    run = replace(QUICK if args.quick else FULL, baselines=not args.no_baselines)
     print(f"machine: {machine()}", flush=True)
     rows = [row for name in args.only or _registry for row in _registry[name](run)]
+    if not run.baselines:  # a figure's rows then differ only in the baseline left out: one is enough
+        rows = list(_first_of_each_name(rows).values())
     print(format_table(rows))
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "rows": [asdict(r) for r in rows]}, indent=2))
+        args.json.write_text(json.dumps({"machine": machine(), "core": core_under_test(),
+                                         "rows": [asdict(r) for r in rows]}, indent=2))
     return 0
 
 

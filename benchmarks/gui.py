@@ -24,6 +24,10 @@
     python -m benchmarks.gui serve SERVERS
         the session the attached figures use: as mpipanel's own (servers at the window's nice),
         in a process of its own, until SIGTERM; prints its id first
+    python -m benchmarks.gui cluster SERVERS ROUNDS
+        at cluster scale (SERVERS light servers, isolation 'none'): the time to build, fill and
+        paint the target picker, overview and chart, and the whole window; then the longest stall
+        while every server's status arrives at once (median and maximum over ROUNDS rounds)
 
 Prints one JSON object.
 """
@@ -46,13 +50,18 @@ import psutil
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QSplitter
 
 from app.__main__ import SERVER_NICE
 from app.bridge import own_session
+from app.load_chart import LoadChart
 from app.main_window import MainWindow
+from app.server_overview import ServerOverview
+from app.target_picker import TargetPicker
 from benchmarks.measurement import REPO, flood_command, measure_main
 from core import MPICommandClient
+from core.events import ServerStatusChanged
+from core.frontends.model import LoadFigures, LoadSampled
 
 WINDOW_SIZE = (1500, 920)
 """A full-screen window on a common laptop: painting costs grow with it, so it is fixed here
@@ -160,6 +169,18 @@ class StallMeter:
 
     def stop(self) -> None:
         self._beat.stop()
+
+
+def _longest_stall(app: QApplication, act) -> float:
+    """The longest stall of the event loop from `act()` until the condition it returns holds, and
+    for 100 ms more: what the event leaves for later turns of the loop counts too."""
+    meter = StallMeter()
+    meter.start()
+    _wait(app, act())
+    settle = time.monotonic() + 0.1
+    _wait(app, lambda: time.monotonic() > settle)
+    meter.stop()
+    return meter.longest_ms
 
 
 def _answered(window: MainWindow):
@@ -278,18 +299,86 @@ def answers(servers: int, rounds: int) -> dict:
     window.targets.select(client.server_ranks())
     window.run("0")
     _wait(app, _answered(window))
-    stalls = []
-    for round_ in range(rounds):
-        meter = StallMeter()
-        meter.start()
+
+    def answer(round_: int):
         window.run(f"{round_} + 1")
-        _wait(app, _answered(window))
-        settle = time.monotonic() + 0.1  # what the answers leave for later turns of the loop counts too
-        _wait(app, lambda until=settle: time.monotonic() > until)
-        meter.stop()
-        stalls.append(meter.longest_ms)
+        return _answered(window)
+
+    stalls = [_longest_stall(app, lambda r=round_: answer(r)) for round_ in range(rounds)]
     _close(window, client)
     return {"median_stall_ms": statistics.median(stalls), "max_stall_ms": max(stalls)}
+
+
+def _build_cluster_widgets(statuses: dict[int, dict]) -> float:
+    """Milliseconds to build the target picker, overview and chart for these servers, give them
+    their statuses, lay them out as the window does and paint them once."""
+    start = time.perf_counter()
+    ranks = sorted(statuses)
+    picker, overview = TargetPicker(ranks), ServerOverview()
+    chart = LoadChart(ranks, host_of=lambda rank: statuses[rank]["processor"])
+    for rank, status in statuses.items():
+        picker.set_state(rank, status["state"])
+        picker.set_host(rank, status["processor"])
+        overview.set_status(rank, status, status["state"])
+    chart.add_sample(LoadSampled(time.time(), {rank: LoadFigures(status["cpu_percent"], status["rss"],
+                                                                 status["queue_length"], int(status["busy"]))
+                                               for rank, status in statuses.items()}))
+    left, right = QSplitter(Qt.Orientation.Vertical), QSplitter(Qt.Orientation.Vertical)
+    left.addWidget(picker)
+    right.addWidget(overview)
+    right.addWidget(chart)
+    main = QSplitter()
+    main.addWidget(left)
+    main.addWidget(right)
+    main.resize(*WINDOW_SIZE)
+    main.show()
+    QApplication.processEvents()
+    main.grab()
+    took = (time.perf_counter() - start) * 1e3
+    main.deleteLater()
+    QApplication.processEvents()
+    return took
+
+
+def _publish_statuses(client: MPICommandClient, statuses: dict[int, dict]) -> None:
+    for rank, status in statuses.items():
+        client.publish(ServerStatusChanged(rank, status))
+
+
+def cluster(servers: int, rounds: int) -> dict:
+    app = QApplication.instance() or QApplication([])
+    client = MPICommandClient(servers=servers, print_output=False, session_log=False, server_nice=SERVER_NICE,
+                              isolation="none")
+    client.start_services()
+    widgets_ms = _build_cluster_widgets(client.last_server_status())
+    start = time.perf_counter()
+    window = MainWindow(own_session(client), theme="light", closing="detach")
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    app.processEvents()
+    window.grab()
+    window_ms = (time.perf_counter() - start) * 1e3
+    _wait(app, lambda: window.bridge.model is not None
+          and all(window.bridge.model.state_of(rank) != "starting" for rank in client.server_ranks()))
+    marks: list[float] = []
+    # After the window's own queued slot: once every marked status got here, the window has had it.
+    window.bridge.serverStatus.connect(lambda _rank, status: marks.append(status["cpu_percent"]),
+                                       Qt.ConnectionType.QueuedConnection)
+
+    def deliver(round_: int):
+        """Every server's status at once, each changed (a state, its figures), as after a heartbeat
+        everyone missed: published by the client from another thread, through the session to the
+        window, as the core delivers them."""
+        mark = round_ + 0.5
+        sent = {rank: {**status, "state": "timeout" if round_ % 2 == 0 else "idle", "cpu_percent": mark}
+                for rank, status in client.last_server_status().items()}
+        threading.Thread(target=_publish_statuses, args=(client, sent)).start()
+        return lambda: marks.count(mark) == servers
+
+    stalls = [_longest_stall(app, lambda r=round_: deliver(r)) for round_ in range(rounds)]
+    _close(window, client)
+    return {"widgets_ms": widgets_ms, "window_ms": window_ms, "median_stall_ms": statistics.median(stalls),
+            "max_stall_ms": max(stalls)}
 
 
 def click(rounds: int) -> dict:

@@ -10,13 +10,18 @@
 
 Importing this package does not initialise MPI (the worker processes import parts of it and
 must never touch MPI); the names below load on first use. It does make this environment's MPI
-launcher findable (`core.mpi_launcher`), which must happen before MPI starts.
+launcher findable and, when it will spawn its servers, keeps MPI's traffic on loopback
+(`core.mpi_launcher`), which must happen before MPI starts.
 """
 from __future__ import annotations
 
+from core.module_path import reorder_if_run_with_m
+
+reorder_if_run_with_m()  # first: under `python -m core`, before any other import
+
 from typing import TYPE_CHECKING
 
-from core.mpi_launcher import make_launcher_findable, prepare_open_mpi
+from core.mpi_launcher import keep_spawn_local, make_launcher_findable, prepare_open_mpi
 
 __version__ = "0.1.0"
 __all__ = ["MPICommandClient", "MPIEnvironment", "CommandFuture", "CommandResponse", "Status", "DataMoveError",
@@ -27,14 +32,14 @@ if TYPE_CHECKING:
     from core.client.command_client import MPICommandClient
     from core.environment import MPIEnvironment
     from core.client.data_moves import DataMoveError
-    from core.client.ledger import CommandFuture
+    from core.futures import CommandFuture
     from core.frontends.attached import AttachedClient, attach
     from core.wire.responses import CommandResponse, Status
 
 _LAZY = {
     "MPICommandClient": ("client.command_client", "MPICommandClient"),
     "MPIEnvironment": ("environment", "MPIEnvironment"),
-    "CommandFuture": ("client.ledger", "CommandFuture"),
+    "CommandFuture": ("futures", "CommandFuture"),
     "CommandResponse": ("wire.responses", "CommandResponse"),
     "Status": ("wire.responses", "Status"),
     "DataMoveError": ("client.data_moves", "DataMoveError"),
@@ -44,6 +49,7 @@ _LAZY = {
 
 make_launcher_findable()
 prepare_open_mpi()
+keep_spawn_local()
 
 
 def __getattr__(name: str):

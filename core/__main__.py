@@ -180,7 +180,7 @@ def _run_program(args: list[str]) -> None:
         del sys.argv[0]
         runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
     else:
-        sys.path[0] = os.path.dirname(os.path.realpath(args[0]))
+        sys.path.insert(0, os.path.dirname(os.path.realpath(args[0])))  # as `python script.py` does
         runpy.run_path(args[0], run_name="__main__")
 
 

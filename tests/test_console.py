@@ -72,6 +72,101 @@ def test_a_script_runs_with_its_arguments_and_marks_its_pushes_by_line(client, c
     assert sorted(server for _, server, _ in pushed) == [1, 1, 1, 2, 2, 2]
 
 
+def test_client_code_moves_data_and_submits_through_the_proxy_as_it_would_on_rank_0(client, console):
+    response = _run(console, """
+from concurrent.futures import Future
+from core import MPICommandClient, DataMoveError
+c = MPICommandClient()
+pushed = c.push({'shared': 5, 'label': 'x'})
+pulled = c.pull('shared')
+scattered = c.scatter('part', [1, 2, 3, 4, 5], targets=[2, 1])
+gathered = c.gather('part')
+later = c.pull(['shared', 'part'], targets=2, block=False)
+one = c.submit('shared * 2', target=1)
+both = c.submit('sum(part)', target=[1, 2], shown='the sum of my part')
+try:
+    c.pull('missing', targets=1)
+except DataMoveError as exc:
+    failed = str(exc)
+try:
+    c.pull('1bad', block=False)
+except ValueError as exc:
+    refused = str(exc)
+event = c.get_command_response_event([f.command_id for f in both])
+outcome = ([r['successful'] for r in pushed], pulled, [r['server'] for r in scattered], gathered,
+           isinstance(later, Future), later.result(30), (one.command_id > 0, one.result(30)['ret']),
+           [f.result(30)['ret'] for f in both], event.wait(30), failed, refused)
+""")
+    assert response["successful"], response["traceback"]
+    first = response["id"]
+    assert _run(console, "outcome")["ret"] == (
+        [True, True], {1: 5, 2: 5}, [1, 2], [1, 2, 3, 4, 5], True, {2: {"shared": 5, "part": [4, 5]}}, (True, 10),
+        [6, 9], True, "pull of 'missing' on server 1 failed: NameError: name 'missing' is not defined",
+        "pull: variable name '1bad' is not a Python identifier")
+    pushed = [r for r in client.commands if r.id > first and r.server != CLIENT_RANK]
+    assert {r.origin for r in pushed} == {"client"}
+    assert [r.shown for r in pushed if r.command == "sum(part)"] == ["the sum of my part"] * 2
+
+
+def test_client_code_reaches_every_other_call_of_the_client(client, console, tmp_path):
+    response = _run(console, f"""
+from core import MPICommandClient
+c = MPICommandClient()
+ids = c.push_command_request('names_here = 1', target_server=[1, 2])
+futures = c.command_futures(ids)
+c.watch_namespaces(True)
+c.push_command_request('watched = 2', block=True, target_server=1)
+c.watch_namespaces(False)
+summaries = c.request_namespace_summaries([2]).result(30)
+restarted = c.restart_server(2).result(30)
+saved = c.save_session({str(tmp_path / 'from-client.py')!r})
+script = c.session_script(name='mine.py')
+limit = c.result_memory
+c.result_memory = 10_000_000
+outcome = ([f.result(30)['status'] for f in futures], 'watched' in [n.name for n in c.namespace_summary(1).names],
+           sorted(summaries), 'names_here' in [n.name for n in summaries[2]], restarted['state'],
+           saved.exists(), 'python mine.py' in script and "'watched = 2'" in script, c.result_memory,
+           c.result_memory_used >= 0, c.purge_results(ids) >= 0,
+           c.isolation, c.log_level, c.log_mode, c.launch_mode, c.heartbeat_interval < c.heartbeat_timeout,
+           c.server_nice, c.session_log_path == c.session_log_path, sorted(c.last_server_status()))
+c.result_memory = limit
+""")
+    assert response["successful"], response["traceback"]
+    assert _run(console, "outcome")["ret"] == (
+        ["done", "done"], True, [2], True, "idle", True, True, 10_000_000, True, True, "process", 20, "redirect",
+        "spawn", True, 0, True, [1, 2])
+    assert client.result_memory == _run(console, "limit")["ret"]
+
+
+def test_the_proxy_answers_every_public_name_of_the_client_or_refuses_it_by_name():
+    """Code typed for the Client target gets the client's whole API in the client-side worker."""
+    import inspect
+    from core.console import proxy
+    real = MPICommandClient(print_output=False, session_log=False)
+    names = {n for n in [*dir(MPICommandClient), *vars(real)] if not n.startswith("_")}
+    offered = {n for n in dir(proxy.MPICommandClient) if not n.startswith("_")}
+    assert (sorted(names - offered), sorted(offered - names)) == ([], [])
+    members = {n: inspect.getattr_static(proxy.MPICommandClient, n) for n in names}
+    refused = sorted(n for n, member in members.items() if getattr(member, "fget", member).__name__ == "refuse")
+    assert refused == ["close_local_command", "commands", "open_local_command", "publish", "start_local_command"]
+    for name in refused:
+        with pytest.raises(proxy.UnavailableCallError, match=f"^MPICommandClient.{name} is not available in rank 0's "
+                                                             f"client-side worker: "):
+            member = getattr(proxy.MPICommandClient(), name)
+            member()
+    for name in sorted(names - set(refused)):
+        ours, theirs = (inspect.getattr_static(cls, name, None) for cls in (proxy.MPICommandClient, MPICommandClient))
+        if callable(ours) and callable(theirs):
+            assert _parameters(ours) == _parameters(theirs), name
+
+
+def _parameters(function) -> list[tuple]:
+    """What a caller may pass: the parameters but `origin` (the proxy records it itself) and private ones."""
+    import inspect
+    return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()
+            if p.name != "origin" and not p.name.startswith("_")]
+
+
 def test_a_failing_script_shows_its_exit_status_or_a_traceback_that_starts_in_it(console, tmp_path):
     exits = script_file(tmp_path, "import sys\nsys.exit(3)\n", "exits.py")
     raises = script_file(tmp_path, "def step():\n    raise ValueError('bad input')\nstep()\n", "raises.py")
@@ -89,6 +184,13 @@ def test_a_refused_push_raises_in_the_client_code_as_it_would_in_a_script(client
     assert response["status"] == "failed"
     assert response["traceback"].splitlines()[-1] == (
         "ValueError: target_server 7 is not a server; the servers are 1, 2")
+    assert _run(console, "c.server_ranks()")["ret"] == [1, 2]
+
+
+def test_a_call_rank_0_does_not_answer_is_one_clear_error_in_the_client_code(client, console):
+    response = _run(console, "from core.console import proxy\nproxy._call('no_such_call', 1)")
+    assert response["traceback"].splitlines()[-1] == (
+        "LookupError: rank 0 answers no call 'no_such_call' of its client-side worker")
     assert _run(console, "c.server_ranks()")["ret"] == [1, 2]
 
 
@@ -211,8 +313,9 @@ def test_a_mixed_session_is_logged_in_order_and_replays_headless(tmp_path):
     with MPICommandClient(servers=2, print_output=False, session_log=log) as mixed:
         console = ConsoleHost(mixed)
         mixed.push_command_request("base = 10", block=True, target_server=[1, 2])
+        # Ending in the push itself, its value would be the responses, whose times no replay matches.
         console.run("from core import MPICommandClient\nc = MPICommandClient()\n"
-                    "c.push_command_request('base += 1', block=True, target_server=1)").result(30)
+                    "pushed = c.push_command_request('base += 1', block=True, target_server=1)").result(30)
         mixed.push_command_request("base", block=True, target_server=1)
         console.run("c.push_command_request('base', block=True, target_server=2)[0]['ret']").result(30)
         saved = mixed.save_session(tmp_path / "mixed.py")

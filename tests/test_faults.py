@@ -69,6 +69,26 @@ def test_a_worker_stopped_half_way_through_a_frame_is_replaced_and_its_server_li
     assert (after["ret"], after["namespace_reset"]) == (42, True)
 
 
+FORGED_LENGTH = "(2 ** 62).to_bytes(8, 'big')"
+FORGED_BUFFER = ("(lambda header: len(header).to_bytes(8, 'big') + header)("
+                 "__import__('pickle').dumps((3, {}, [2 ** 50], [None])))")
+
+
+@pytest.mark.parametrize("forged, why", [
+    (FORGED_LENGTH, f"announced a frame header of {2 ** 62} bytes (at most 268435456), and was killed"),
+    (FORGED_BUFFER, f"announced buffers of {2 ** 50} bytes (at most"),
+    ("(5).to_bytes(8, 'big') + b'junk!'", "sent a frame header that is not one, and was killed"),
+], ids=["header length", "buffer size", "not a header"])
+def test_a_worker_that_forges_a_frame_is_replaced_saying_why_and_its_server_lives_on(client, forged, why):
+    """A worker's lengths are not trusted: a forged one counts as the worker's death."""
+    ids = client.push_command_request(f"import os, sys, time\nos.write(int(sys.argv[1]), {forged})\n"
+                                      "time.sleep(60)", target_server=2)
+    [forger] = client.get_command_response(ids, block=True, timeout=30)
+    assert forger["status"] == "failed" and why in forger["traceback"], forger["traceback"]
+    [after] = client.push_command_request("6 * 7", block=True, target_server=2)
+    assert (after["ret"], after["namespace_reset"]) == (42, True)
+
+
 def test_interrupt_by_server_rank_stops_what_runs_there(client):
     sleeper = _start_and_wait(client, "time.sleep(60)", server=2)
     client.interrupt(server=2)

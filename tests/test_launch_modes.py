@@ -166,3 +166,22 @@ def test_server_nice_lowers_the_priority_of_local_servers_and_their_workers_not_
     assert (seen["client"], seen["rank"], seen["worker"], seen["command"]) == (0, 7, 7, 7)
     for group in seen["groups"]:  # rank and worker each lead a session, scheduled as a group
         assert group is None or group.strip().endswith("nice 7")
+
+
+def test_under_mpiexec_a_second_client_in_the_process_is_the_running_one(tmp_path):
+    """As casampi's: code that makes its own `MPICommandClient()` while the program's runs (a
+    library, a task) gets the running client; its start is a no-op, not "already served"."""
+    body = """
+        import json
+        from core import MPICommandClient
+        first = MPICommandClient(print_output=False, session_log=False)
+        first.start_services()
+        second = MPICommandClient(servers=5, print_output=True)
+        second.start_services()
+        [answer] = second.push_command_request("6 * 7", block=True, target_server=2)
+        first.stop_services()
+        print(json.dumps({"same": second is first, "answer": answer["ret"], "state": first._state}))
+    """
+    result = run_mpiexec(3, "-m", "core", str(script_file(tmp_path, body)))
+    assert result.returncode == 0, result.stderr
+    assert _last_json(result.stdout) == {"same": True, "answer": 42, "state": "stopped"}

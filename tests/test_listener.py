@@ -238,12 +238,46 @@ def test_a_peer_of_another_user_is_refused_even_with_the_key(session, log):
     _still_serving(frontend, replica)
 
 
-def test_a_runtime_directory_open_to_others_is_refused(tmp_path, monkeypatch):
+def test_a_runtime_directory_of_ours_open_to_others_is_tightened(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
     (tmp_path / "mpipanel").mkdir(mode=0o755)
     (tmp_path / "mpipanel").chmod(0o755)
-    with pytest.raises(PermissionError, match="mode 755, not 700"):
+    assert connection_files.runtime_dir().stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize("planted", ["directory", "symlink"])
+def test_a_runtime_directory_another_user_made_is_refused(tmp_path, monkeypatch, planted):
+    """Under /tmp, another user may make `/tmp/mpipanel-UID` first, or a link there to a directory of ours."""
+    if os.getuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    place = tmp_path / "mpipanel"
+    if planted == "directory":
+        place.mkdir(mode=0o700)
+    else:
+        (tmp_path / "ours").mkdir(mode=0o700)
+        place.symlink_to(tmp_path / "ours")
+    os.lchown(place, NOBODY, NOBODY)
+    with pytest.raises(PermissionError, match=f"{place} is a .*{NOBODY}, not yours|{place} belongs to user {NOBODY}"):
         connection_files.runtime_dir()
+    with pytest.raises(PermissionError):
+        connection_files.sessions()
+
+
+def test_a_connection_file_of_another_user_is_not_read(session, tmp_path):
+    """It could send this user's frontends to a socket of another user's, whose answers they would unpickle."""
+    host, listener, _, _ = session
+    if os.getuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    path = listener.socket_path.with_name("0ther000.json")
+    path.write_text(json.dumps({**_file_fields(listener), "session": "0ther000"}))
+    os.chown(path, NOBODY, NOBODY)
+    try:
+        with pytest.raises(ValueError, match=f"^{path} is not a regular file of yours: refused as a connection file$"):
+            connection_files.read(path)
+        assert "0ther000" not in [entry.session for entry in connection_files.sessions()[0]]
+    finally:
+        path.unlink()
 
 
 def test_a_stale_connection_file_is_recognised_and_removed(session, tmp_path):

@@ -19,6 +19,7 @@ SCRIPT = """
     from core import MPICommandClient
     from app.bridge import own_session
     from app.main_window import MainWindow
+    from doorbell_binds import binds
     app = QApplication([])
     client = MPICommandClient(print_output=False, session_log=False)
     client.start_services()
@@ -30,7 +31,8 @@ SCRIPT = """
     while window.bridge.model is None:
         app.processEvents()
     groups = {host: item.childCount() for host, item in window.overview.hosts.items()}
-    print(json.dumps({"hosts": hosts, "answers": [r["ret"] for r in answers], "groups": groups}))
+    print(json.dumps({"hosts": hosts, "answers": [r["ret"] for r in answers], "groups": groups,
+                      "binds": binds}))
     window.close()
     window.deleteLater()
     app.processEvents()
@@ -48,10 +50,12 @@ def test_servers_on_two_hosts_are_shown_and_grouped_by_host(tmp_path):
     command = [*first, "-m", "core", str(script), ":", "-n", "2", "unshare", "--uts", "sh", "-c",
                f"hostname nodeb && exec {python} -m core {script}"]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+                            env={**os.environ, "PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests'}"})
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     here = report["hosts"]["1"]
     assert report["hosts"] == {"1": here, "2": "nodeb", "3": "nodeb"}
     assert report["answers"] == [here, "nodeb", "nodeb"]
     assert report["groups"] == {here: 1, "nodeb": 2}
+    [bound] = report["binds"]  # loopback for the server on this host, the route to nodeb's for the others
+    assert bound[0] == "127.0.0.1" and len(bound) == 2 and bound[1] not in ("0.0.0.0", "")

@@ -12,7 +12,6 @@ from core.events import CommandFinished
 from core.frontends.local import LocalFrontend
 from core.frontends.remote import RemoteFrontend
 from core.frontends.replica import Replica
-from core.client import data_moves
 from core.frontends.sealed import LINK_RESULT_LIMIT
 from mpi_helpers import listening_session, private_runtime_dir
 
@@ -109,6 +108,20 @@ def test_a_large_result_is_summarised_on_the_feed_and_fetched_whole(session):
     frontend.detach()
 
 
+def test_an_attached_program_submits_with_the_text_to_show_and_gets_whole_results(session):
+    host, listener = session
+    size = 2 * LINK_RESULT_LIMIT
+    with core.attach(host.info.session_id) as client:
+        [answer] = client.push_command_request("6 * 7", True, 1, shown="the answer")
+        large, both = client.submit(f"bytes({size})", target=2, shown="a large result"), client.submit("1", [1, 2])
+        response = large.result(TIMEOUT)
+        assert response["ret"] == bytes(size) and large.command_id == response["id"]
+        assert [future.result(TIMEOUT)["server"] for future in both] == [1, 2]
+        shown = client.read(lambda model: [model.history[r["id"]].text for r in (answer, response)])
+        assert shown == ["the answer", "a large result"] and answer["shown"] == "the answer"
+        assert client.get_command_response([f.command_id for f in both]) == [f.result() for f in both]
+
+
 def test_interrupt_and_cancel_reach_the_servers(session):
     host, listener = session
     with core.attach(host.info.session_id) as client:
@@ -124,8 +137,6 @@ def test_interrupt_and_cancel_reach_the_servers(session):
             client.get_command_response([999999])
 
 
-@pytest.mark.skipif(not hasattr(data_moves, "Sender"),
-                    reason="the data moves take a sender from issue 20 on (core.client.data_moves.Sender)")
 def test_an_attached_program_moves_data_with_the_clients_own_logic(session):
     host, listener = session
     with core.attach(host.info.session_id) as client:

@@ -3,11 +3,15 @@ and the servers' logging threshold (`set_log_level`), which restarted workers ke
 from __future__ import annotations
 
 import logging
+import os
+import stat
+from pathlib import Path
+import threading
 
 import pytest
 
 from core import MPICommandClient
-from core.events import ServerOutput
+from core.events import ServerOutput, ServerStatusChanged
 from core.wire.messages import LogItem
 from mpi_helpers import recorded_events
 
@@ -28,6 +32,36 @@ def test_separated_log_mode_writes_one_file_per_server(tmp_path, monkeypatch):
         lines = path.read_text().splitlines()
         assert lines[0] == "hello 42"
         assert lines[1].endswith(" WARNING root: careful")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_symlink_planted_at_a_separated_logs_name_is_not_written_through(tmp_path, monkeypatch):
+    """Someone who can write to the working directory plants a link where the server's log will go:
+    the server writes to the next free name, and says which in its pane and its status."""
+    monkeypatch.chdir(tmp_path)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("")
+    client = MPICommandClient(servers=1, print_output=False, session_log=False)
+    client.start_services()
+    try:
+        status = client.get_server_status()[1]
+        predicted = tmp_path / f"mpipanel-server-1-host-{status['processor']}-pid-{status['pid']}.log"
+        predicted.symlink_to(victim)
+        told = threading.Event()
+        with recorded_events(client) as events:
+            client.subscribe(lambda e: isinstance(e, ServerStatusChanged) and e.status["log_file"] and told.set())
+            client.set_log_mode("separated")
+            client.push_command_request("print('private words')", True, 1)
+            assert told.wait(10)
+        log_file = client.get_server_status()[1]["log_file"]
+    finally:
+        client.stop_services()
+    assert victim.read_text() == "" and os.readlink(predicted) == str(victim)
+    assert log_file == str(predicted.with_name(predicted.stem + "-1.log"))
+    assert "private words" in Path(log_file).read_text() and stat.S_IMODE(os.stat(log_file).st_mode) == 0o600
+    announced = [item.message for event in events if isinstance(event, ServerOutput) for item in event.items
+                 if isinstance(item, LogItem) and item.logger == "mpipanel.server"]
+    assert announced == [f"Server 1 writes its output and log records to {log_file}"]
 
 
 def _log_messages(events) -> list[str]:

@@ -114,6 +114,18 @@ def test_code_for_the_client_rank_runs_in_the_client_side_worker_and_can_be_inte
     frontend.detach()
 
 
+def test_the_text_a_frontend_gives_is_what_the_history_shows_on_a_server_and_on_the_client(session):
+    client, host = session
+    frontend, replica = _attached(host)
+    futures = (frontend.submit("__import__('math').sqrt(x)", [1], {"x": 4.0}, shown="sqrt(4)")
+               + frontend.submit("2 + 2", [CLIENT_RANK], shown="four"))
+    assert [future.result(TIMEOUT)["shown"] for future in futures] == ["sqrt(4)", "four"]
+    assert _caught_up(replica, client)
+    assert replica.read(lambda model: [model.history[f.command_id].text for f in futures]) == ["sqrt(4)", "four"]
+    assert [r.shown for r in client.commands if r.id in {f.command_id for f in futures}] == ["sqrt(4)", "four"]
+    frontend.detach()
+
+
 def test_load_samples_and_result_memory_come_as_events(session):
     client, host = session
     frontend, replica = _attached(host)

@@ -11,8 +11,10 @@ import sys
 import pytest
 
 from core import MPICommandClient
+from core.frontends.host import SessionHost
+from core.frontends.local import LocalFrontend
 from core.sessions.recorded import read_log, read_script
-from core.replay import compare
+from core.replay import Replay, compare
 from mpi_helpers import REPO, run_mpiexec, run_python, script_file
 
 
@@ -62,6 +64,31 @@ def test_saved_script_is_plain_seed_api_code_in_the_order_sent(tmp_path):
     _, from_script = read_script(script)
     _, from_log = read_log(log)
     assert [(p.command, p.target, p.block) for p in from_script] == [(p.command, p.target, p.block) for p in from_log]
+
+
+def test_a_command_keeps_the_text_its_sender_gave_to_show_it_by_in_its_response_log_script_and_replay(tmp_path):
+    log = tmp_path / "shown.jsonl"
+    with MPICommandClient(servers=2, print_output=False, session_log=log) as client:
+        [response] = client.push_command_request("value * 2", block=True, target_server=1,
+                                                 parameters={"value": 21}, shown="twice(21)")
+        plain = client.submit("1 + 1", target=2).result(30)
+        with pytest.raises(TypeError, match="^shown must be the text to show for the command"):
+            client.submit("1", shown=3)
+        script = client.save_session(tmp_path / "shown.py")
+        host = SessionHost(client)  # a replay runs through a frontend of the session
+        try:
+            Replay(LocalFrontend(host, label="replay"), read_log(log)[1]).run(timeout=30)
+        finally:
+            host.close()
+        replayed = [(r.command, r.shown) for r in client.commands if r.origin == "replay"]
+    assert (response["command"], response["shown"], response["ret"]) == ("value * 2", "twice(21)", 42)
+    assert (plain["command"], plain["shown"]) == ("1 + 1", None)
+    queued = [json.loads(line) for line in log.read_text().splitlines() if '"queued"' in line]
+    assert [(q["command"], q["shown"]) for q in queued] == [("value * 2", "twice(21)"), ("1 + 1", None)] * 2
+    assert ("client.push_command_request('value * 2', block=True, target_server=1, parameters={'value': 21}, "
+            "shown='twice(21)')") in script.read_text()
+    assert [(p.command, p.shown) for p in read_script(script)[1]] == [("value * 2", "twice(21)"), ("1 + 1", None)]
+    assert replayed == [("value * 2", "twice(21)"), ("1 + 1", None)]
 
 
 @pytest.mark.parametrize("launch", ["python", "mpiexec"])
@@ -163,3 +190,12 @@ def test_killed_client_leaves_a_log_complete_up_to_the_kill(tmp_path):
     finished = {line["id"]: line for line in lines if line["event"] == "finished"}
     assert len(finished) == 20 and all(finished[i + 1]["ret"] == {"literal": str(i * 2)} for i in range(20))
     assert lines[-1]["event"] == "queued" and "sleep(600)" in lines[-1]["command"]
+
+
+def test_replay_refuses_a_bad_session_file_in_one_line(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("SERVERS = 1\nclient.push_command_request('x', parameters=[1, 2])\n")
+    result = run_python("-m", "core.replay", str(bad), "--check")
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"error: {bad}, line 2: parameters must be None or a dict with string keys, "
+                                          f"not list [1, 2]"]

@@ -4,8 +4,12 @@
     xvfb-run -a -s "-screen 0 1600x1000x24" python tools/screenshot.py --attached attached.png
 
 Four spawned servers load data, log, print, fail once, and one keeps working while the load chart
-fills for `--seconds`; then the window is grabbed. With `--attached` a program plays the same
-session on a headless one (`python -m core --serve`), and a window attached afterwards is grabbed.
+fills for `--seconds`; then the window is grabbed. With `--servers N` (say 16 or 128, with
+`--isolation none` to keep them light) the window is the same at cluster scale: every server
+but the first four works for up to half a minute, so the busy strip and the targets show a mix;
+`--overview` ends on the overview of the servers instead of the failed command. With `--attached`
+a program plays the session on a headless one (`python -m core --serve`), and a window attached
+afterwards is grabbed.
 """
 from __future__ import annotations
 
@@ -37,6 +41,8 @@ SESSION = [
     ([2], "{'mean': float(data.mean()), 'std': float(data.std()), 'shape': data.shape,\n"
           " 'flags': ['ok', 'calibrated']}"),
 ]
+BEYOND_FOUR = "import os, time\ntime.sleep(os.getpid() % 7 * 5)"
+"""For servers beyond the first four: a mix of busy and idle ones while the chart fills."""
 NEXT_COMMAND = "result = calibrate(vis, spw=spw, niter=niter)\nresult.summary()"
 
 
@@ -45,6 +51,9 @@ def main() -> int:
     parser.add_argument("output", type=Path)
     parser.add_argument("--seconds", type=float, default=8.0, help="how long the session runs first")
     parser.add_argument("--theme", choices=("light", "dark"), default="light")
+    parser.add_argument("--servers", type=int, default=4)
+    parser.add_argument("--isolation", choices=("process", "none"), default="process")
+    parser.add_argument("--overview", action="store_true", help="end on the overview, not on the failure")
     parser.add_argument("--attached", action="store_true",
                         help="a program plays the session on `python -m core --serve`, then a window attaches")
     args = parser.parse_args()
@@ -59,7 +68,7 @@ def main() -> int:
 
 def embedded(app: QApplication, args: argparse.Namespace) -> None:
     """The window plays the session on its own servers."""
-    client = MPICommandClient(servers=4, print_output=False)
+    client = MPICommandClient(servers=args.servers, isolation=args.isolation, print_output=False)
     client.start_services()
     session = own_session(client)
     window = MainWindow(session, theme=args.theme, closing="detach")
@@ -67,6 +76,9 @@ def embedded(app: QApplication, args: argparse.Namespace) -> None:
     window.show()
 
     def play() -> None:
+        if args.servers > 4:
+            window.targets.select(client.server_ranks()[4:])
+            window.run(BEYOND_FOUR)
         for targets, command in SESSION:
             window.targets.select(targets)
             window.editor.setPlainText(command)
@@ -77,7 +89,7 @@ def embedded(app: QApplication, args: argparse.Namespace) -> None:
         window.editor.setPlainText(NEXT_COMMAND)
 
     QTimer.singleShot(500, play)
-    QTimer.singleShot(int(args.seconds * 1000), lambda: grab_failure(window, args.output))
+    QTimer.singleShot(int(args.seconds * 1000), lambda: grab_failure(window, args))
     app.exec()
     window.deleteLater()
     app.processEvents()
@@ -90,10 +102,12 @@ def attached(app: QApplication, args: argparse.Namespace) -> None:
     import core
     from app.attaching import open_attached
     os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="mpipanel-shot-rt-", dir="/tmp")
-    served = subprocess.Popen([sys.executable, "-m", "core", "--serve", "--servers", "4"], stdout=subprocess.PIPE,
-                              text=True, start_new_session=True)
+    served = subprocess.Popen([sys.executable, "-m", "core", "--serve", "--servers", str(args.servers)],
+                              stdout=subprocess.PIPE, text=True, start_new_session=True)
     session = served.stdout.readline().split()[1].rstrip(":")
     with core.attach(session) as program:
+        if args.servers > 4:
+            program.push_command_request(BEYOND_FOUR, target_server=program.server_ranks()[4:])
         for targets, command in SESSION:
             program.push_command_request(command, target_server=targets)
         time.sleep(args.seconds)
@@ -102,7 +116,7 @@ def attached(app: QApplication, args: argparse.Namespace) -> None:
         window = MainWindow(bridge, theme=args.theme, closing="detach")
         window.resize(1500, 920)
         window.editor.setPlainText(NEXT_COMMAND)
-        QTimer.singleShot(500, lambda: grab_failure(window, args.output))
+        QTimer.singleShot(500, lambda: grab_failure(window, args))
         return window
 
     open_attached(session, make_window, on_failure=lambda reason: sys.exit(f"cannot attach: {reason}"))
@@ -111,13 +125,16 @@ def attached(app: QApplication, args: argparse.Namespace) -> None:
     served.wait(60)
 
 
-def grab_failure(window: MainWindow, output: Path) -> None:
-    """Select the failed command, then grab the window once the pane it opens is laid out."""
+def grab_failure(window: MainWindow, args: argparse.Namespace) -> None:
+    """Select the failed command (and show the overview, with `--overview`), then grab the window
+    once the pane it opens is laid out."""
     failed = next(i for i, row in enumerate(window.history.model_.rows) if row.status == "failed")
     window.history.selectRow(failed)
+    if args.overview:
+        window.pane_tabs.setCurrentWidget(window.overview)
 
     def grab() -> None:
-        window.grab().save(str(output))
+        window.grab().save(str(args.output))
         window.close()
 
     QTimer.singleShot(300, grab)

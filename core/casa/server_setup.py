@@ -3,7 +3,10 @@
 It makes the namespace a casampi server's (`from casatasks import *`, so a pushed `flagdata(...)`
 runs by name, plus `os`, `time`, `traceback`, `subprocess`, `tempfile`, `uuid`), points casalog at
 a file of the server's own, named as casampi names them (`<casa log>-server-<rank>-host-<host>-
-pid-<pid>`, in `log_dir`), and forwards each INFO or DEBUG line written there as a `logging`
+pid-<pid>`, in `log_dir`, usually the working directory, which may be shared: the file is created
+new, 0600, never through a symlink, under the next free name if that one is taken, and casalog
+writes to it through this process's descriptor, so that the name cannot be swapped for a link
+in between; its real path is logged at set-up), and forwards each INFO or DEBUG line written there as a `logging`
 record of logger `casa` at the line's priority, so that it reaches the server's pane coloured like
 any record. WARN and SEVERE lines reach it by stderr, where casalog writes them too
 (`core.casa.log_lines`). Rank 0's client-side worker keeps CASA's own log file, and forwards the
@@ -22,6 +25,7 @@ import threading
 import time
 
 from core.casa.log_lines import ON_STDERR, parse_line
+from core.private_files import create_unique
 
 TAIL_INTERVAL = 0.05
 
@@ -60,10 +64,18 @@ def setup(rank: int, log_dir: str) -> str:
     global _log_path
     if _log_path is None:
         from casatasks import casalog
-        _log_path = os.path.join(log_dir, log_file_name(casalog.logfile(), rank))
-        casalog.setlogfile(_log_path)
-        _start_tail(_log_path, from_end=False)
+        path, fd = create_unique(os.path.join(log_dir, log_file_name(casalog.logfile(), rank)))
+        _log_path = str(path)
+        held = descriptor_path(fd)
+        casalog.setlogfile(held)
+        _log.info("casalog of server %d: %s", rank, _log_path)
+        _start_tail(held, from_end=False)
     return _log_path
+
+
+def descriptor_path(fd: int) -> str:
+    """A name that opens the very file `fd` is open on, whatever its name now leads to."""
+    return f"/proc/self/fd/{fd}"
 
 
 def forward_log() -> str:

@@ -10,7 +10,11 @@ What it keeps from casampi (0.6), since programs and casampi's own tests rely on
   'request sent', 'response received' ('timeout' when the server timed out or was lost), and
   response dicts with casampi's keys `command_start_time`, `command_stop_time`, `ret`,
   `successful`, `traceback`; 'push' commands and casampi's handling of parameters
-  (`core.casampi.private.MPICommandServer.run_request`).
+  (`core.casampi.private.MPICommandServer.run_request`); `ret` None for an 'exec' command.
+
+What it adds: a response's `value` is the command's value as IPython would show it: an 'eval'
+command's (its `ret`), or the value of an 'exec' command's trailing expression (`x = 1\nx + 1`
+gives 2), which mpipanel's window shows as an exec command's result.
 
 What differs, because the engine is mpipanel's: ids come from the native client (commands it
 sends for the adapter take ids too, so casampi's ids need not start at 1 or be consecutive);
@@ -32,7 +36,7 @@ import time
 from typing import Any
 
 from core.casampi.MPIEnvironment import MPIEnvironment
-from core.casampi.requests import COMMAND, REQUEST_NAME
+from core.casampi.requests import COMMAND, request_parameters, shown_command
 from core.casampi.private.singleton import SingletonHandle
 
 log = logging.getLogger("casampi")
@@ -140,7 +144,8 @@ class _CommandClient:
         if targets is None:
             return None
         ids = self.native.push_command_request(COMMAND, False, None if target_server is None else targets,
-                                               {REQUEST_NAME: (command, mode, parameters)})
+                                               request_parameters(command, mode, parameters),
+                                               shown=shown_command(command, mode, parameters))
         with self._sent:
             for request_id, server in zip(ids, targets or [None]):
                 self._requests[request_id] = {"command": command, "parameters": parameters, "mode": mode,
@@ -210,7 +215,8 @@ class _CommandClient:
         request["status"] = "timeout" if lost else "response received"
         request["server"] = native["server"]
         response = dict(request, command_start_time=native["time_start"],
-                        command_stop_time=native["time_end"], ret=native["ret"],
+                        command_stop_time=native["time_end"],
+                        ret=None if request["mode"] == "exec" else native["ret"], value=native["ret"],
                         successful=native["successful"], traceback=native["traceback"])
         if native["status"] == "timeout":
             response["traceback"] = self._timeout_text(native["server"])

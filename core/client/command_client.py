@@ -13,7 +13,6 @@ import os
 import threading
 import time
 from concurrent.futures import Future
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
@@ -26,10 +25,12 @@ from core.client import validation
 from core.client.console import ConsolePrinter
 from core.client.engine import Engine
 from core.environment import MPIEnvironment, default_server_count
-from core.events import CLIENT_RANK, CommandQueued, CommandStarted, Event, EventHub, NamespaceChanged
-from core.client.ledger import CommandFuture, CommandRecord
+from core.events import CLIENT_RANK, CommandStarted, Event, EventHub, NamespaceChanged
+from core.client.dispatcher import Dispatcher
+from core.client.ledger import CommandRecord
 from core.client import data_moves
-from core.client.result_budget import DEFAULT_RESULT_MEMORY, ResultBudget, kept_parameters
+from core.client.result_budget import DEFAULT_RESULT_MEMORY, ResultBudget
+from core.futures import CommandFuture, command_ids, when_all
 from core.sessions.session_log import SessionLog, new_log_path
 from core.wire.messages import ISOLATION_MODES, LOG_MODES, ServerConfig, StopRequest, Tag
 from core.wire.responses import CommandResponse, Status
@@ -38,11 +39,6 @@ STOP_TIMEOUT = 30.0
 LOST_RANK_SETTLE = 1.0
 _world_claimed = False
 """An mpiexec job's servers serve one client; once it stopped they are gone."""
-
-
-def world_claimed() -> bool:
-    """True once a client has taken the servers of this mpiexec job."""
-    return _world_claimed
 
 
 def stop_everything(force: bool) -> None:
@@ -89,11 +85,21 @@ class MPICommandClient:
     oldest results' values are let go (see `core.client.result_budget` and `purge_results`).
     """
 
+    def __new__(cls, *args, **kwargs):
+        """Under mpiexec the job's servers serve one client: made again in a process whose client
+        runs, `MPICommandClient()` is that client (as casampi's is), its settings unchanged."""
+        running = environment.running_clients()
+        if running and MPIEnvironment.launch_mode == "mpiexec":
+            return running[0]
+        return super().__new__(cls)
+
     def __init__(self, servers: int | None = None, *, isolation: str = "process",
                  heartbeat_interval: float = 1.0, heartbeat_timeout: float = 10.0,
                  print_output: bool = True, session_log: bool | str | os.PathLike = True,
                  server_nice: int = 0, preload: str | os.PathLike | None = None,
                  result_memory: int | None = DEFAULT_RESULT_MEMORY):
+        if self in environment.running_clients():
+            return  # the running client of this mpiexec job, found by `__new__`
         if isolation not in ISOLATION_MODES:
             raise ValueError(f"isolation must be one of {ISOLATION_MODES}, not {isolation!r}")
         if servers is not None and (isinstance(servers, bool) or not isinstance(servers, int) or servers < 1):
@@ -116,6 +122,7 @@ class MPICommandClient:
         self._state = "new"
         self._hub = EventHub()
         self._engine: Engine | None = None
+        self._dispatcher: Dispatcher | None = None
         self._groups: list = []
         self._session_log_choice = session_log
         self._session_log: SessionLog | None = None
@@ -180,6 +187,7 @@ class MPICommandClient:
             from core.client import launch
             if not MPIEnvironment.is_mpi_client:
                 roles.serve_and_exit()
+            log_path = self._session_log_path()  # a state directory that is not private stops us here
             if self.launch_mode == "mpiexec":
                 if _world_claimed:
                     raise RuntimeError("the servers of this mpiexec job already served a client "
@@ -193,6 +201,7 @@ class MPICommandClient:
                 count = self._requested_servers or default_server_count()
                 group = launch.spawn_servers(1, count, self._config)
             self._engine = engine = Engine(self._hub, self.heartbeat_timeout)
+            self._dispatcher = Dispatcher(engine, self.cancel)
             self._groups.append(group)
             engine.add_servers(group.comm, group.peers)
             engine.start()
@@ -205,14 +214,18 @@ class MPICommandClient:
         if not ready:
             missing = sorted(r for r in ranks if self._engine.views[r].info is None)
             raise RuntimeError(f"servers {missing} did not report ready")
-        self._open_session_log()
+        self._open_session_log(log_path)
         environment.client_ready(self)
 
-    def _open_session_log(self) -> None:
+    def _session_log_path(self) -> Path | None:
         choice = self._session_log_choice
         if choice is False:
+            return None
+        return new_log_path() if choice is True else Path(choice)
+
+    def _open_session_log(self, path: Path | None) -> None:
+        if path is None:
             return
-        path = new_log_path() if choice is True else Path(choice)
         self._session_log = SessionLog(path, self._session_header())
         self._unsubscribe_log = self._hub.subscribe(self._session_log)
 
@@ -313,47 +326,34 @@ class MPICommandClient:
 
     # ----- commands -----------------------------------------------------------------------
     def push_command_request(self, command: str, block: bool = False, target_server=None,
-                             parameters: dict[str, Any] | None = None, *, origin: str | None = None):
+                             parameters: dict[str, Any] | None = None, *, origin: str | None = None,
+                             shown: str | None = None):
         """Send `command` to the first available server (None), one rank, or a list of ranks.
 
         Non-blocking: returns a list of command ids, one per target. Blocking: waits and returns
-        the list of response dicts. `origin` is recorded with it (see `core.events.CommandQueued`).
+        the list of response dicts. `origin` is recorded with it, and `shown` is the text that
+        histories show for it instead of `command` (see `core.events.CommandQueued`).
         """
-        records = self._new_records(command, target_server, parameters, block, direct=True, origin=origin)
+        records = self._dispatch().push(command=command, target=target_server, parameters=parameters,
+                                        block=block, direct=True, origin=origin, shown=shown)
         if not block:
             return [r.id for r in records]
         self._engine.wait(_all_done(records))
         return [r.response for r in records]
 
     def submit(self, command: str, target=None, parameters: dict[str, Any] | None = None, *,
-               origin: str | None = None):
+               origin: str | None = None, shown: str | None = None):
         """Like a non-blocking push, but returns a `CommandFuture` (a list of them for a list of
         targets) whose result is the response dict. Never waits on MPI: safe on a GUI thread."""
-        records = self._new_records(command, target, parameters, block=False, direct=False, origin=origin)
+        records = self._dispatch().push(command=command, target=target, parameters=parameters, origin=origin,
+                                        shown=shown)
         futures = [r.future for r in records]
         return futures if isinstance(target, (list, tuple)) else futures[0]
 
-    def _new_records(self, command, target, parameters, block: bool, direct: bool,
-                     origin: str | None) -> list[CommandRecord]:
-        engine = self._require_running()
-        validation.check_command(command)
-        lost = [r for r, v in engine.views.items() if v.lost]
-        targets = validation.check_targets(target, engine.views, lost)
-        buffers = validation.check_parameters(parameters)
-        parameters = kept_parameters(parameters)
-        records = []
-        push_target = list(target) if isinstance(target, (list, tuple)) else target
-        for rank in targets:
-            record_id = engine.ledger.new_id()
-            push = records[0].id if records else record_id
-            record = CommandRecord(record_id, command, parameters, rank, block, buffers,
-                                   CommandFuture(record_id, self.cancel), push, push_target, origin)
-            engine.ledger.records[record_id] = record
-            self._hub.post(CommandQueued(record_id, command, parameters, rank, block, record.time_queued,
-                                         push, push_target, origin))
-            records.append(record)
-        engine.call(lambda: [engine.queue(r) for r in records], direct=direct)
-        return records
+    def _dispatch(self) -> Dispatcher:
+        """The way in for new commands (`core.client.dispatcher`); raises unless running."""
+        self._require_running()
+        return self._dispatcher
 
     def get_command_response(self, command_request_id_list, block: bool = False,
                              timeout: float | None = None) -> list[CommandResponse]:
@@ -367,28 +367,15 @@ class MPICommandClient:
 
     def get_command_response_event(self, command_request_id_list) -> threading.Event:
         """A `threading.Event` set once every listed command has its response."""
-        records = self._records(command_request_id_list)
         event = threading.Event()
-        remaining = [len(records)]
-        lock = threading.Lock()
-
-        def one_done(_future) -> None:
-            with lock:
-                remaining[0] -= 1
-                if remaining[0] == 0:
-                    event.set()
-
-        if not records:
-            event.set()
-        for record in records:
-            record.future.add_done_callback(one_done)
+        when_all(self.command_futures(command_request_id_list)).add_done_callback(lambda _: event.set())
         return event
 
     def _records(self, ids) -> list[CommandRecord]:
         if self._engine is None:
             raise RuntimeError("the client's services are not running: call start_services() first")
         records = []
-        for command_id in _flatten(ids):
+        for command_id in command_ids(ids):
             record = self._engine.ledger.records.get(command_id)
             if record is None:
                 raise ValueError(f"unknown command id {command_id!r}")
@@ -475,24 +462,25 @@ class MPICommandClient:
         engine.wake()
 
     # ----- data and namespaces (`core.client.data_moves`, `core.client.namespace_watch`) ------
-    def push(self, variables: dict[str, Any], targets=None, block: bool = True):
+    def push(self, variables: dict[str, Any], targets=None, block: bool = True, *, origin: str | None = None):
         """Bind `variables` on the targets (None or 'all': every server); returns the responses
-        (casampi's `MPIInterface.push`). Raises DataMoveError naming a server where it failed."""
-        return data_moves.push(self, variables, targets, block)
+        (casampi's `MPIInterface.push`). Raises DataMoveError naming a server where it failed.
+        `origin`, here and in the other moves, is recorded with their commands, as for a push."""
+        return data_moves.push(self._dispatch(), variables, targets, block, origin)
 
-    def pull(self, names: str | list[str], targets=None, block: bool = True):
+    def pull(self, names: str | list[str], targets=None, block: bool = True, *, origin: str | None = None):
         """`{rank: value}` of one name on the targets (casampi's `MPIInterface.pull`), or
         `{rank: {name: value}}` for a list of names."""
-        return data_moves.pull(self, names, targets, block)
+        return data_moves.pull(self._dispatch(), names, targets, block, origin)
 
-    def scatter(self, name: str, sequence, targets=None, block: bool = True):
+    def scatter(self, name: str, sequence, targets=None, block: bool = True, *, origin: str | None = None):
         """Split `sequence` (an array along its first axis) into one part per target and bind
         `name` to it there, in server order; returns the responses."""
-        return data_moves.scatter(self, name, sequence, targets, block)
+        return data_moves.scatter(self._dispatch(), name, sequence, targets, block, origin)
 
-    def gather(self, name: str, targets=None, block: bool = True):
+    def gather(self, name: str, targets=None, block: bool = True, *, origin: str | None = None):
         """Pull `name` from the targets and join the parts in server order."""
-        return data_moves.gather(self, name, targets, block)
+        return data_moves.gather(self._dispatch(), name, targets, block, origin)
 
     def purge_results(self, ids=None) -> int:
         """Let go of the values of these commands' results (all for None) now; their responses
@@ -553,23 +541,13 @@ class MPICommandClient:
 
     # ----- rank 0's own work (core.console) -----------------------------------------------
     def open_local_command(self, command: str, parameters: dict[str, Any] | None,
-                           origin: str | None) -> CommandRecord:
+                           origin: str | None, shown: str | None = None) -> CommandRecord:
         """Record a command that runs on rank 0 itself (`core.console`'s client-side worker) as a
         push to `CLIENT_RANK`, so that the history, the session log and saved scripts keep it in
         order with the commands it pushes. Its pickled parameters are in `record.buffers`, as
         for a push. Its runner calls `start_local_command` when it starts,
         `publish`es its output and ends it with `close_local_command`; the servers never see it."""
-        engine = self._require_running()
-        validation.check_command(command)
-        buffers = validation.check_parameters(parameters)
-        record_id = engine.ledger.new_id()
-        record = CommandRecord(record_id, command, parameters, CLIENT_RANK, False, buffers,
-                               CommandFuture(record_id, self.cancel), record_id, CLIENT_RANK, origin)
-        record.server = CLIENT_RANK
-        engine.ledger.records[record_id] = record
-        self.publish(CommandQueued(record_id, command, parameters, CLIENT_RANK, False, record.time_queued,
-                                   record_id, CLIENT_RANK, origin))
-        return record
+        return self._dispatch().open_local(command=command, parameters=parameters, origin=origin, shown=shown)
 
     def start_local_command(self, record: CommandRecord) -> None:
         record.status = Status.RUNNING
@@ -631,16 +609,6 @@ def _all_done(records: list[CommandRecord]) -> Callable[[], bool]:
         return position == len(records)
 
     return check
-
-
-def _flatten(ids) -> Iterable[int]:
-    if isinstance(ids, (list, tuple)):
-        for item in ids:
-            yield from _flatten(item)
-    elif isinstance(ids, bool) or not isinstance(ids, int):
-        raise TypeError(f"command ids are ints (or nested lists of them), not {type(ids).__name__}")
-    else:
-        yield ids
 
 
 def _check_result_memory(limit) -> None:

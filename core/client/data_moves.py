@@ -15,71 +15,92 @@ script replays a move only while its values have literal forms: an array has non
 `save_session` refuses such a push by naming the variable.
 
 Targets: None (or 'all') is every server that is not lost, a rank is that server, a list is those
-servers; moves address servers in rank order. `block=False` returns a `concurrent.futures.Future`
-of what the blocking call returns (or raises). A move that fails on a server raises
-`DataMoveError` naming the variables and the server; the other servers' parts still ran.
+servers; moves address servers in rank order. `origin` is recorded with each command, as a push's
+is (the client-side worker's proxy moves with 'client' or 'script:LINE'). `block=False` returns a
+`concurrent.futures.Future` of what the blocking call returns (or raises). A move that fails on a
+server raises `DataMoveError` naming the variables and the server; the other servers' parts still ran.
 """
 from __future__ import annotations
 
 import keyword
-import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from core.client.command_client import MPICommandClient
-    from core.client.ledger import CommandRecord
+from core.futures import when_all
 
 
 class DataMoveError(RuntimeError):
     """A push, pull, scatter or gather failed on a server."""
 
 
-def push(client: MPICommandClient, variables: dict[str, Any], targets=None, block: bool = True):
+class Queued(Protocol):
+    """What a move keeps of a command it queued (a `CommandRecord` is one)."""
+
+    future: Future
+    """Its response, once it has one."""
+
+
+class Sender(Protocol):
+    """What a move needs of a running client (its `core.client.dispatcher.Dispatcher` is one; an
+    attached program's link is another, `core.frontends.attached`)."""
+
+    def available_servers(self) -> list[int]:
+        """The servers that are not lost, in rank order."""
+
+    def push(self, *, command: str, target: list[int], parameters: dict[str, Any] | None, block: bool,
+             direct: bool, origin: str | None) -> list[Queued]:
+        """Queue one push of `command` to the `target` ranks (see `Dispatcher.push`)."""
+
+    def wait(self, future: Future) -> None:
+        """Block until `future` is done, driving MPI progress on this thread."""
+
+
+def push(sender: Sender, variables: dict[str, Any], targets=None, block: bool = True, origin: str | None = None):
     """Bind `variables` on the targets; returns their responses in server order."""
     if not isinstance(variables, dict) or not variables:
         raise TypeError(f"push needs a non-empty dict of names to values, not {variables!r}")
     names = _check_names(list(variables), "push")
     what = f"push of {_quoted(names)}"
-    ranks = _ranks(client, targets, what)
-    records = _queue(client, f"pass  # push: {', '.join(names)}", ranks, variables, block, what)
-    return _settle(client, records, _responses(what), block)
+    ranks = _ranks(sender, targets, what)
+    records = _queue(sender, f"pass  # push: {', '.join(names)}", ranks, variables, block, what, origin)
+    return _settle(sender, records, _responses(what), block)
 
 
-def pull(client: MPICommandClient, names: str | Sequence[str], targets=None, block: bool = True):
+def pull(sender: Sender, names: str | Sequence[str], targets=None, block: bool = True, origin: str | None = None):
     """The values of `names` on the targets: `{rank: value}` for one name (casampi's `pull`),
     `{rank: {name: value}}` for a list of names."""
     single = isinstance(names, str)
     listed = _check_names([names] if single else list(names), "pull")
     what = f"pull of {_quoted(listed)}"
-    ranks = _ranks(client, targets, what)
+    ranks = _ranks(sender, targets, what)
     command = listed[0] if single else "{" + ", ".join(f"{n!r}: {n}" for n in listed) + "}"
-    records = _queue(client, command, ranks, None, block, what)
-    return _settle(client, records, _values_by_rank(what), block)
+    records = _queue(sender, command, ranks, None, block, what, origin)
+    return _settle(sender, records, _values_by_rank(what), block)
 
 
-def scatter(client: MPICommandClient, name: str, sequence: Any, targets=None, block: bool = True):
+def scatter(sender: Sender, name: str, sequence: Any, targets=None, block: bool = True,
+            origin: str | None = None):
     """Bind `name` on each target to its part of `sequence` (split along the first axis, the
     first parts one longer when it does not divide evenly); returns the responses."""
     [name] = _check_names([name], "scatter")
     what = f"scatter of {name!r}"
-    ranks = _ranks(client, targets, what)
+    ranks = _ranks(sender, targets, what)
     parts = split(sequence, len(ranks), what)
     records = [record for index, (rank, part) in enumerate(zip(ranks, parts))
-               for record in _queue(client, f"pass  # scatter: {name}, part {index + 1} of {len(ranks)}",
-                                    [rank], {name: part}, block, what)]
-    return _settle(client, records, _responses(what), block)
+               for record in _queue(sender, f"pass  # scatter: {name}, part {index + 1} of {len(ranks)}",
+                                    [rank], {name: part}, block, what, origin)]
+    return _settle(sender, records, _responses(what), block)
 
 
-def gather(client: MPICommandClient, name: str, targets=None, block: bool = True):
+def gather(sender: Sender, name: str, targets=None, block: bool = True, origin: str | None = None):
     """The parts of `name` on the targets joined in server order (what `scatter` split)."""
     [name] = _check_names([name], "gather")
     what = f"gather of {name!r}"
-    ranks = _ranks(client, targets, what)
-    records = _queue(client, name, ranks, None, block, what)
+    ranks = _ranks(sender, targets, what)
+    records = _queue(sender, name, ranks, None, block, what, origin)
     pulled = _values_by_rank(what)
-    return _settle(client, records, lambda outcomes: join(list(pulled(outcomes).items()), what), block)
+    return _settle(sender, records, lambda outcomes: join(list(pulled(outcomes).items()), what), block)
 
 
 def split(sequence: Any, count: int, what: str = "scatter") -> list:
@@ -128,14 +149,13 @@ def _quoted(names: list[str]) -> str:
     return ", ".join(repr(name) for name in names)
 
 
-def _ranks(client: MPICommandClient, targets, what: str) -> list[int]:
+def _ranks(sender: Sender, targets, what: str) -> list[int]:
     """The target ranks, sorted: None or 'all' is every server not lost."""
-    engine = client._require_running()
     if targets is None or targets == "all":
-        ranks = [rank for rank, view in engine.views.items() if not view.lost]
+        ranks = sender.available_servers()
         if not ranks:
             raise RuntimeError(f"{what}: no server is available, all servers are lost")
-        return sorted(ranks)
+        return ranks
     if isinstance(targets, (list, tuple)) and not targets:
         raise ValueError(f"{what} to no server: targets is empty")
     listed = list(targets) if isinstance(targets, (list, tuple)) else [targets]
@@ -146,44 +166,40 @@ def _ranks(client: MPICommandClient, targets, what: str) -> list[int]:
     return sorted(set(listed))
 
 
-def _queue(client: MPICommandClient, command: str, ranks: list[int], parameters: dict | None,
-           block: bool, what: str) -> list[CommandRecord]:
+def _queue(sender: Sender, command: str, ranks: list[int], parameters: dict | None,
+           block: bool, what: str, origin: str | None) -> list[Queued]:
     """Queue one push of `command` to `ranks`; a refused argument names the move."""
     try:
-        return client._new_records(command, ranks, parameters, block, direct=block, origin=None)
+        return sender.push(command=command, target=ranks, parameters=parameters, block=block, direct=block,
+                           origin=origin)
     except (TypeError, ValueError) as exc:
         where = f"server {ranks[0]}" if len(ranks) == 1 else f"servers {', '.join(map(str, ranks))}"
         raise type(exc)(f"{what} on {where}: {exc}") from None
 
 
-def _settle(client: MPICommandClient, records: list[CommandRecord],
+def _settle(sender: Sender, records: list[Queued],
             conclude: Callable[[list[tuple[dict, Any]]], Any], block: bool):
     """Wait for (or return a future of) `conclude` of every `(response, value)`, in record order.
 
     Each value is taken as its future resolves, before the client's result budget can drop it."""
     future: Future = Future()
-    outcomes: list = [None] * len(records)
-    remaining = [len(records)]
-    lock = threading.Lock()
 
-    def one_done(index: int, command_future) -> None:
-        response = command_future.result()
-        outcomes[index] = (response, response["ret"])
-        with lock:
-            remaining[0] -= 1
-            last = remaining[0] == 0
-        if last:
-            try:
-                future.set_result(conclude(outcomes))
-            except Exception as exc:  # noqa: BLE001 - the caller gets it from the future
-                future.set_exception(exc)
+    def concluded(outcomes: Future) -> None:
+        try:
+            future.set_result(conclude(outcomes.result()))
+        except Exception as exc:  # noqa: BLE001 - the caller gets it from the future
+            future.set_exception(exc)
 
-    for index, record in enumerate(records):
-        record.future.add_done_callback(lambda f, index=index: one_done(index, f))
+    when_all([record.future for record in records], take=_response_and_value).add_done_callback(concluded)
     if not block:
         return future
-    client._engine.wait(future.done)
+    sender.wait(future)
     return future.result()
+
+
+def _response_and_value(future: Future) -> tuple[dict, Any]:
+    response = future.result()
+    return response, response["ret"]
 
 
 def _check_outcomes(outcomes: list[tuple[dict, Any]], what: str) -> None:

@@ -27,7 +27,7 @@ from mpi4py import MPI
 from core.events import CommandFinished, CommandStarted, EventHub, ServerOutput, ServerStatusChanged
 from core.client.ledger import CommandRecord, Ledger
 from core.client.namespace_watch import NamespaceWatch
-from core.wire.messages import CommandRequest, ServerInfo, ServerStatus, Tag
+from core.wire.messages import CommandRequest, ServerInfo, ServerStatus, Tag, tag_name
 from core.wire.responses import Status, failure, rebuild_result
 from core.wire.transport import Peer, PeerLost, receive
 
@@ -69,6 +69,13 @@ class ServerView:
 
 
 class Engine:
+    """The client's one owner of MPI: it sends, receives and keeps each server's state.
+
+    It exists so that every MPI call of the client is made under one lock, by whichever thread
+    holds it (the progress thread, or a caller driving its own blocking wait), and so that what
+    arrives becomes events and futures delivered outside that lock, in order.
+    """
+
     def __init__(self, hub: EventHub, heartbeat_timeout: float):
         self.hub = hub
         self.heartbeat_timeout = heartbeat_timeout
@@ -77,7 +84,7 @@ class Engine:
         self.views: dict[int, ServerView] = {}
         self.last_status: dict[int, dict[str, Any]] = {}
         """Each server's status as last posted; read without the lock (see `last_server_status`)."""
-        self.ledger = Ledger([])
+        self.ledger = Ledger([], announce=hub.post)
         self.namespaces = NamespaceWatch(hub)
         self._channels: list[tuple[MPI.Comm, dict[int, int]]] = []
         self._status = MPI.Status()
@@ -95,6 +102,10 @@ class Engine:
         self.abandoned: list[Peer] = []
         self.lost_any = False
         """A server rank was lost at some point (even if replaced since): MPI cannot finalize."""
+        self._handlers: dict[int, Callable[[int, Any, list], None]] = {
+            Tag.RESPONSE: self._on_response, Tag.OUTPUT: self._on_output, Tag.STATUS: self._on_status,
+            Tag.READY: self._on_ready, Tag.STOPPED: self._on_stopped}
+        """What a server's message does, by its tag: `handler(rank, payload, buffers)`."""
 
     # ----- set-up -------------------------------------------------------------------------
     def add_servers(self, comm: MPI.Comm, peers: dict[int, Peer]) -> None:
@@ -247,7 +258,11 @@ class Engine:
             self.lose(rank, f"its connection closed ({exc})")
             return
         while peer.owed > 0:
-            source, tag, payload, buffers = receive(peer.comm, self._status, peer.rank, block=True)
+            try:
+                source, tag, payload, buffers = receive(peer.comm, self._status, peer.rank, block=True)
+            except PeerLost as exc:
+                self.lose(rank, str(exc))
+                return
             peer.received += 1
             self._handle(rank, tag, payload, buffers)
 
@@ -259,7 +274,12 @@ class Engine:
             active = True
         for comm, ranks in self._channels:
             for _ in range(MESSAGES_PER_STEP):
-                message = receive(comm, self._status)
+                try:
+                    message = receive(comm, self._status)
+                except PeerLost as exc:  # an envelope whose buffers never came
+                    if exc.source in ranks:
+                        self.lose(ranks[exc.source], str(exc))
+                    break
                 if message is None:
                     break
                 source, tag, payload, buffers = message
@@ -275,27 +295,35 @@ class Engine:
         return active
 
     def _handle(self, rank: int, tag: int, payload: Any, buffers: list) -> None:
+        """Give a message from server `rank` to the handler of its tag (`_handlers`)."""
+        self.views[rank].last_heard = time.monotonic()
+        handler = self._handlers.get(tag)
+        if handler is None:
+            _log.error("internal error: server %d sent a message with tag %s, which the client does not "
+                       "handle; it was dropped", rank, tag_name(tag))
+            return
+        handler(rank, payload, buffers)
+
+    def _on_output(self, rank: int, items: list, buffers: list) -> None:
+        self.hub.post(ServerOutput(rank, items))
+
+    def _on_status(self, rank: int, status: ServerStatus, buffers: list) -> None:
         view = self.views[rank]
-        view.last_heard = time.monotonic()
-        if tag == Tag.RESPONSE:
-            self._on_response(rank, payload, buffers)
-        elif tag == Tag.OUTPUT:
-            self.hub.post(ServerOutput(rank, payload))
-        elif tag == Tag.STATUS:
-            view.status = payload
-            if view.timed_out:
-                view.timed_out = False
-            self._post_status(rank)
-        elif tag == Tag.READY:
-            view.info = payload
-            self.namespaces.reset(rank)
-            self._post_status(rank)
-            status = self.server_status(rank)
-            for future in self._ready_waiters.pop(rank, ()):
-                self.hub.post_call(lambda f=future: f.set_result(status))
-        elif tag == Tag.STOPPED:
-            view.stopped = True
-            self._post_status(rank)
+        view.status = status
+        view.timed_out = False
+        self._post_status(rank)
+
+    def _on_ready(self, rank: int, info: ServerInfo, buffers: list) -> None:
+        self.views[rank].info = info
+        self.namespaces.reset(rank)
+        self._post_status(rank)
+        status = self.server_status(rank)
+        for future in self._ready_waiters.pop(rank, ()):
+            self.hub.post_call(lambda f=future: f.set_result(status))
+
+    def _on_stopped(self, rank: int, payload: None, buffers: list) -> None:
+        self.views[rank].stopped = True
+        self._post_status(rank)
 
     def _on_response(self, rank: int, fields: dict, buffers: list) -> None:
         self.peers[rank].complete_sends()  # the server has what it ran: let its parameters go now
@@ -312,8 +340,8 @@ class Engine:
 
     def finish(self, record: CommandRecord, fields: dict) -> None:
         """Give `record` its final response (from a server, or made up here)."""
-        response = {"id": record.id, "command": record.command, "parameters": record.parameters,
-                    "server": record.server, "ret": None, "namespace_reset": False,
+        response = {"id": record.id, "command": record.command, "shown": record.shown,
+                    "parameters": record.parameters, "server": record.server, "ret": None, "namespace_reset": False,
                     "ret_size": 0, "ret_dropped": None, **fields}
         started = self.ledger.finish(record, response)
         self.hub.post(CommandFinished(response))
@@ -344,11 +372,11 @@ class Engine:
             idle = self.ledger.idle_ranks(self.usable)
             if not idle:
                 return
-            self.ledger.chose(idle[0])
+            self.ledger.advance_past(idle[0])
             self._send_command(pending.popleft(), idle[0])
 
     def _send_command(self, record: CommandRecord, rank: int) -> None:
-        started = self.ledger.sent(record, rank)
+        started = self.ledger.place_on(record, rank)
         buffers, record.buffers = record.buffers or (), None
         self.send(rank, Tag.COMMAND, CommandRequest(record.id, record.command, self.namespaces.watching), buffers)
         if started and not record.done:
@@ -422,6 +450,7 @@ class Engine:
             "cpu_percent": status.cpu_percent if status else 0.0,
             "rss": status.rss if status else 0,
             "preload_error": status.preload_error if status else None,
+            "log_file": status.log_file if status else None,
             "last_heard": view.last_heard,
         }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 from collections.abc import Callable
 
@@ -15,7 +16,7 @@ from mpi4py import MPI
 
 from core.boot import python_code
 from core.mpi_launcher import missing_launcher_message
-from core.wire.doorbell import DoorbellListener
+from core.wire.doorbell import DoorbellListener, address_towards
 from core.wire.messages import ServerConfig, StopRequest, Tag
 from core.wire.transport import Peer, send_unannounced
 
@@ -70,11 +71,49 @@ def world_servers(make_config: ConfigFactory) -> ServerGroup:
     """The servers of an mpiexec job: world ranks 1..N-1, which may be on other hosts."""
     comm = MPI.COMM_WORLD
     ranks = {r: r for r in range(1, comm.Get_size())}
-    bind = os.environ.get("MPIPANEL_DOORBELL_BIND", "0.0.0.0")
+    bind = os.environ.get("MPIPANEL_DOORBELL_BIND") or doorbell_addresses(comm, list(ranks))
     return ServerGroup(comm, _greet(comm, ranks, make_config, bind), spawned=False)
 
 
-def _greet(comm: MPI.Comm, ranks: dict[int, int], make_config: ConfigFactory, bind: str) -> dict[int, Peer]:
+def doorbell_addresses(comm: MPI.Comm, ranks: list[int]) -> list[str]:
+    """Where the doorbell must listen for these world ranks, asked of them (`Tag.WHERE`): loopback
+    for those on this host, and for the others this host's address on the route to them; never
+    every interface."""
+    for rank in ranks:
+        send_unannounced(comm, rank, Tag.WHERE, None)
+    here = MPI.Get_processor_name()
+    addresses = []
+    for host, remote in _answers(comm, ranks, Tag.WHERE, CONNECT_TIMEOUT):
+        address = "127.0.0.1" if host == here else address_towards(remote)
+        if address is None:
+            raise RuntimeError(f"no route from this host to server host {host} ({', '.join(remote)}); "
+                               f"set MPIPANEL_DOORBELL_BIND to the address the servers can reach")
+        addresses.append(address)
+    return sorted(set(addresses), key=addresses.index)
+
+
+def _answers(comm: MPI.Comm, ranks: list[int], tag: Tag, timeout: float) -> list:
+    """One unannounced answer of each rank, in rank order, sleeping between polls (there is no
+    doorbell yet); RuntimeError naming the silent ranks after `timeout`."""
+    status = MPI.Status()
+    deadline = time.monotonic() + timeout
+    answers: dict[int, object] = {}
+    delay = 0.0005
+    while len(answers) < len(ranks):
+        if comm.Iprobe(MPI.ANY_SOURCE, tag, status):
+            source = status.Get_source()
+            answers[source] = comm.recv(source=source, tag=tag)[0]
+            delay = 0.0005
+            continue
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"servers {sorted(set(ranks) - answers.keys())} did not answer within {timeout:g} s")
+        time.sleep(delay)
+        delay = min(2 * delay, 0.05)
+    return [answers[rank] for rank in ranks]
+
+
+def _greet(comm: MPI.Comm, ranks: dict[int, int], make_config: ConfigFactory,
+           bind: str | list[str]) -> dict[int, Peer]:
     """Send each server its hello and wait until its doorbell is connected."""
     listener = DoorbellListener(bind)
     try:

@@ -10,33 +10,16 @@ from __future__ import annotations
 import collections
 import itertools
 import time
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
+from core.events import CommandQueued, Event
+from core.futures import CommandFuture
 from core.wire.responses import CommandResponse, Status
 
 
-class CommandFuture(Future):
-    """A command's future: its result is the response dict (a failed command does not raise).
-
-    `cancel()` also cancels the command if it is still queued.
-    """
-
-    def __init__(self, command_id: int, cancel_command: Callable[[list[int]], Any]):
-        super().__init__()
-        self.command_id = command_id
-        self._cancel_command = cancel_command
-
-    def cancel(self) -> bool:
-        if self.done():
-            return False
-        self._cancel_command([self.command_id])
-        return False
-
-
-@dataclass(eq=False)
+@dataclass(eq=False, kw_only=True)
 class CommandRecord:
     id: int
     command: str
@@ -46,11 +29,13 @@ class CommandRecord:
     buffers: list | None
     """The pickled parameters until the command is sent."""
     future: CommandFuture
-    push: int = 0
+    push: int
     """The id of the first command of the same push (see `core.events.CommandQueued`)."""
     push_target: int | list[int] | None = None
     origin: str | None = None
     """Who sent it (see `core.events.CommandQueued.origin`)."""
+    shown: str | None = None
+    """The text to show for it (see `core.events.CommandQueued.shown`)."""
     time_queued: float = field(default_factory=time.time)
     server: int | None = None
     status: Status = Status.QUEUED
@@ -62,15 +47,36 @@ class CommandRecord:
 
 
 class Ledger:
-    def __init__(self, ranks: list[int]):
+    def __init__(self, ranks: list[int], announce: Callable[[Event], None]):
+        """`announce`: where each opened command's `CommandQueued` goes (the client's event hub)."""
         self.records: dict[int, CommandRecord] = {}
         self.first_available: collections.deque[CommandRecord] = collections.deque()
         self.in_flight: dict[int, collections.deque[CommandRecord]] = {r: collections.deque() for r in ranks}
+        self._announce = announce
         self._ids = itertools.count(1)
         self._next_server = 0
 
-    def new_id(self) -> int:
-        return next(self._ids)
+    def open(self, *, command: str, parameters: dict[str, Any] | None, buffers: list | None,
+             targets: list[int | None], push_target: int | list[int] | None, block: bool,
+             origin: str | None, cancel: Callable[[list[int]], Any], shown: str | None = None,
+             server: int | None = None) -> list[CommandRecord]:
+        """File one push, the one way a command comes into being: a record per target, in order,
+        with ids counting on (the first is the push's id) and a future whose `cancel()` calls
+        `cancel`, each announced by a `CommandQueued`. `server` is where they run, if that is
+        known already (rank 0's own work); otherwise the engine places them."""
+        records = []
+        for target in targets:
+            record_id = next(self._ids)
+            record = CommandRecord(id=record_id, command=command, parameters=parameters, target=target,
+                                   block=block, buffers=buffers, future=CommandFuture(record_id, cancel),
+                                   push=records[0].id if records else record_id, push_target=push_target,
+                                   origin=origin, shown=shown, server=server)
+            self.records[record_id] = record
+            self._announce(CommandQueued(id=record_id, command=command, parameters=parameters, target=target,
+                                         block=block, time=record.time_queued, push=record.push,
+                                         push_target=push_target, origin=origin, shown=shown))
+            records.append(record)
+        return records
 
     def add_rank(self, rank: int) -> None:
         self.in_flight.setdefault(rank, collections.deque())
@@ -78,8 +84,9 @@ class Ledger:
     def pending(self) -> list[CommandRecord]:
         return [r for r in list(self.records.values()) if not r.done]
 
-    def sent(self, record: CommandRecord, rank: int) -> bool:
-        """Note that `record` went to `rank`; True when it is running there at once."""
+    def place_on(self, record: CommandRecord, rank: int) -> bool:
+        """Put `record` at the end of `rank`'s FIFO (the engine sends it there); True when it runs
+        there at once."""
         record.server = rank
         fifo = self.in_flight[rank]
         fifo.append(record)
@@ -97,7 +104,8 @@ class Ledger:
         ordered = ranks[start:] + ranks[:start]
         return [r for r in ordered if not self.in_flight[r] and usable(r)]
 
-    def chose(self, rank: int) -> None:
+    def advance_past(self, rank: int) -> None:
+        """Start the next round-robin search after `rank` (it was just given a command)."""
         ranks = sorted(self.in_flight)
         self._next_server = ranks.index(rank) + 1
 

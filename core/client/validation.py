@@ -89,6 +89,13 @@ def check_targets(target: Any, ranks: Iterable[int], lost: Iterable[int] = ()) -
     return targets
 
 
+def check_shown(shown: Any) -> str | None:
+    """The text to show for a command instead of the command itself, or None."""
+    if shown is not None and not isinstance(shown, str):
+        raise TypeError(f"shown must be the text to show for the command (or None), not {type(shown).__name__}")
+    return shown
+
+
 def check_parameters(parameters: Any) -> list | None:
     """Pickle the parameters once, here, so that a value that cannot travel is named now."""
     if parameters is None:

@@ -9,8 +9,8 @@ server's.
 
 One thread serves the worker: it sleeps in `select()` on the worker's channel and pipes and a wake
 pipe, starts queued commands, batches output (`core.server.output_batch`) and answers the worker's
-CALL frames through the client's non-blocking push and futures. It never waits for a command:
-the REPLY to a blocking call is sent by the futures' callback once every response is in. So neither
+CALL frames through the client (`core.console.client_calls`). It never waits for a command: the
+answer to a blocking call is sent by the futures' callback once every response is in. So neither
 the caller's thread (the Qt main thread) nor this one blocks on the servers; only the worker does.
 
 Each fresh worker first runs the client-side preload of this process (`core.environment`: `--casa`
@@ -27,6 +27,7 @@ import time
 from typing import Any
 
 from core.boot import python_code
+from core.console.client_calls import ClientCalls
 from core.environment import CLIENT_SIDE_PRELOADS, MPIEnvironment
 from core.events import CLIENT_RANK, CommandFinished, CommandQueued, CommandStarted, ServerOutput, ServerStatusChanged
 from core.server.output_batch import OutputBatch
@@ -38,11 +39,6 @@ from core.wire.responses import Status, failure, rebuild_result
 
 CONSOLE_CODE = python_code("core.console.worker", "main(sys.argv)")
 CLOSE_TIMEOUT = 10.0
-HOT_WAIT = 0.002
-"""How long this thread drives the client's progress itself after a blocking call, as a script's
-blocking push does: a tiny command's response is then in hand without two more thread hand-overs
-(the proxy's cost per command halved); a longer one is answered from its futures' callback, so the
-thread is never held longer than this."""
 INTERRUPT_RETRY = 0.25
 """An interrupt that did not land (the command was between two steps) is sent again this often,
 until the command ends, as a server rank does."""
@@ -85,15 +81,18 @@ class ConsoleHost:
         """The command being interrupted, and when the signal was last sent."""
         self._stop_forwarding = None
         """Ends the forwarding of command events to the worker, once its code has subscribed."""
+        self._calls = ClientCalls(client, self._facts, self._forward_events)
         self.worker = _start_worker()
         self._thread = threading.Thread(target=self._serve, name="mpipanel-console", daemon=True)
         self._thread.start()
 
     # ----- any thread ---------------------------------------------------------------------
-    def run(self, command: str, parameters: dict[str, Any] | None = None, origin: str | None = None):
+    def run(self, command: str, parameters: dict[str, Any] | None = None, origin: str | None = None,
+            shown: str | None = None):
         """Queue `command` for the worker; its `CommandFuture`. Never blocks. Raises the client's
-        ValueError/TypeError for a command or parameters it refuses."""
-        record = self.client.open_local_command(command, parameters, origin)
+        ValueError/TypeError for a command or parameters it refuses. `origin` and `shown` as for a
+        push (`MPICommandClient.push_command_request`)."""
+        record = self.client.open_local_command(command, parameters, origin, shown)
         with self._lock:
             self._queue.append(record)
         self._wake()
@@ -216,7 +215,7 @@ class ConsoleHost:
                     if self._batch.due(time.monotonic()):
                         return True  # the loop sends the full batch, and comes back for more
                 elif kind == WorkerKind.CALL:
-                    self._answer(worker.channel, payload, buffers)
+                    self._calls.answer(worker.channel, payload, buffers)
                 elif kind == WorkerKind.PRELOADED and payload is not None:
                     self._batch.add_log(LogItem(None, time.time(), 40, "mpipanel.preload",
                                                 f"The preload of the client-side worker failed; its "
@@ -282,94 +281,10 @@ class ConsoleHost:
             pid=os.getpid(), worker_pid=self.worker.pid, processor=self._facts["hostname"],
             last_heard=time.monotonic())))
 
-    # ----- the worker's calls -------------------------------------------------------------
-    def _answer(self, channel, payload, buffers: list) -> None:
-        """Answer one CALL now or, for a blocking one, from the futures' callback."""
-        number, method, origin = payload
-
-        def reply(value: Any, raised: bool = False) -> None:
-            try:
-                packed = blobs.pack(value)
-            except Exception as exc:  # noqa: BLE001 - say so to the caller instead
-                packed, raised = blobs.pack(RuntimeError(f"{method}'s answer cannot be pickled: {exc}")), True
-            try:
-                channel.send(WorkerKind.REPLY, (number, raised), packed)
-            except OSError:
-                pass  # the worker has gone meanwhile
-
-        try:
-            args, kwargs = blobs.unpack(buffers)
-            answer = getattr(self, f"_call_{method}", None)
-            if answer is None:
-                raise AttributeError(f"the session's client has no proxied method {method!r}")
-            answer(reply, origin, *args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - raised again in the caller's code
-            reply(exc, raised=True)
-
-    def _call_push_command_request(self, reply, origin, command, block=False, target_server=None,
-                                   parameters=None) -> None:
-        # Non-blocking, and sent from this thread when the MPI lock is free (else by the progress
-        # thread): a hand-over to the progress thread costs as much as the server's round trip.
-        ids = self.client.push_command_request(command, False, target_server, parameters, origin=origin)
-        if block:
-            self._call_get_command_response(reply, origin, ids, block=True)
-        else:
-            reply(ids)
-
-    def _call_get_command_response(self, reply, origin, ids, block=False) -> None:
-        if not block:
-            reply(self.client.get_command_response(ids))
-            return
-        futures = self.client.command_futures(ids)
-        try:
-            self.client.get_command_response(ids, block=True, timeout=HOT_WAIT)
-        except TimeoutError:
-            pass  # answered from the futures' callback when they are done
-        _when_done(futures, lambda: reply([f.result() for f in futures]))
-
-    def _call_get_server_status(self, reply, origin) -> None:
-        reply(self.client.last_server_status())
-
-    def _call_server_ranks(self, reply, origin) -> None:
-        reply(self.client.server_ranks())
-
-    def _call_interrupt(self, reply, origin, ids=None, server=None) -> None:
-        reply(self.client.interrupt(ids, server=server))
-
-    def _call_cancel(self, reply, origin, ids) -> None:
-        reply(self.client.cancel(ids))
-
-    def _call_set_log_mode(self, reply, origin, mode) -> None:
-        reply(self.client.set_log_mode(mode))
-
-    def _call_set_log_level(self, reply, origin, level) -> None:
-        reply(self.client.set_log_level(level))
-
-    def _call_subscribe(self, reply, origin) -> None:
+    def _forward_events(self) -> None:
+        """Send the worker the events of the commands its code pushes (it has subscribed)."""
         if self._stop_forwarding is None:
             self._stop_forwarding = self.client.subscribe(_CommandEvents(self.worker.channel))
-        reply(None)
-
-    def _call_environment(self, reply, origin) -> None:
-        reply({**self._facts, "log_mode": self.client.log_mode})
-
-
-def _when_done(futures: list, then) -> None:
-    """Call `then()` once every future is done, on the thread that finishes the last one."""
-    remaining = [len(futures)]
-    lock = threading.Lock()
-
-    def one_done(_future) -> None:
-        with lock:
-            remaining[0] -= 1
-            last = remaining[0] == 0
-        if last:
-            then()
-
-    if not futures:
-        then()
-    for future in futures:
-        future.add_done_callback(one_done)
 
 
 class _CommandEvents:

@@ -16,23 +16,20 @@ history and responses are read from there, without a round trip.
 """
 from __future__ import annotations
 
-import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, NamedTuple
 
 from core.client import data_moves
-from core.events import Event
+from core.events import Event, notify
+from core.futures import command_ids, done_future, when_all
 from core.frontends.connection_files import ConnectionFile
-from core.frontends.remote import CONNECT_TIMEOUT, RemoteFrontend
+from core.frontends.remote import CONNECT_TIMEOUT, RemoteCommandFuture, RemoteFrontend
 from core.frontends.replica import Replica
 from core.frontends.frontend import Numbered
 from core.frontends.model import SessionInfo, SessionModel, SessionSnapshot
-
-_log = logging.getLogger("mpipanel.session")
-
 
 def attach(target: str | os.PathLike | ConnectionFile | None = None, label: str | None = None,
            kind: str = "program", remote_python: str | None = None,
@@ -56,8 +53,9 @@ class AttachedClient:
         self.frontend = RemoteFrontend(target, label, kind, remote_python=remote_python, ssh=ssh)
         self.replica = Replica()
         self._subscribers: list[Callable[[Event], None]] = []
-        self._watchers: list[tuple[list[int], threading.Event]] = []
-        self._watch_lock = threading.Lock()
+        self._waiting: dict[int, list[Future]] = {}
+        """The futures of responses not yet in the replica, by command id (`_response_futures`)."""
+        self._waiting_lock = threading.Lock()
         self._issued: set[int] = set()
         self._link_watchers: list[Callable[[str], None]] = []
         self._moves = _Moves(self)
@@ -82,17 +80,13 @@ class AttachedClient:
     # ----- the feed (the link's thread) -----------------------------------------------------
     def _on_snapshot(self, snapshot: SessionSnapshot) -> None:
         self.replica.on_snapshot(snapshot)
-        self._check_watchers()
+        self._settle()
 
     def _on_events(self, batch: Numbered) -> None:
         self.replica.on_events(batch)
         for _, event in batch:
-            for subscriber in self._subscribers:
-                try:
-                    subscriber(event)
-                except Exception:  # noqa: BLE001 - one bad subscriber must not stop the rest
-                    _log.exception("event subscriber %r failed", subscriber)
-        self._check_watchers()
+            notify(self._subscribers, event)
+        self._settle()
 
     def _on_link(self, state: str) -> None:
         for watcher in self._link_watchers:
@@ -103,16 +97,32 @@ class AttachedClient:
         'up' once it is back, 'ended: REASON'), on the link's thread."""
         self._link_watchers = [*self._link_watchers, callback]
 
-    def _check_watchers(self) -> None:
-        with self._watch_lock:
-            if not self._watchers:
+    def _settle(self) -> None:
+        """Resolve the waiting futures whose responses the replica now has (on the link's thread)."""
+        with self._waiting_lock:
+            if not self._waiting:
                 return
-            done = self.replica.read(lambda model: [(ids, event) for ids, event in self._watchers
-                                                    if _all_finished(model, ids)])
-            for watcher in done:
-                self._watchers.remove(watcher)
-        for _, event in done:
-            event.set()
+            arrived = self.replica.read(lambda model: {command_id: response for command_id in self._waiting
+                                                       if (response := _response(model, command_id)) is not None})
+            settled = [(self._waiting.pop(command_id), response) for command_id, response in arrived.items()]
+        for futures, response in settled:
+            for future in futures:
+                future.set_result(response)
+
+    def _response_futures(self, ids: list[int]) -> list[Future]:
+        """A future of each command's response as the replica gets it (its result as the link
+        sent it: see `_fetched`); those not there yet resolve on the link's thread (`_settle`)."""
+        futures = []
+        with self._waiting_lock:
+            responses = self.replica.read(lambda model: [_response(model, command_id) for command_id in ids])
+            for command_id, response in zip(ids, responses):
+                future: Future = Future()
+                if response is None:
+                    self._waiting.setdefault(command_id, []).append(future)
+                else:
+                    future.set_result(response)
+                futures.append(future)
+        return futures
 
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Deliver every event of the session (`core.events`, and the session's own:
@@ -127,75 +137,85 @@ class AttachedClient:
 
     # ----- commands ---------------------------------------------------------------------------
     def push_command_request(self, command: str, block: bool = False, target_server=None,
-                             parameters: dict[str, Any] | None = None):
+                             parameters: dict[str, Any] | None = None, *, origin: str | None = None,
+                             shown: str | None = None):
         """As `MPICommandClient.push_command_request`: the command ids, or with `block` the
-        responses (results whole)."""
-        ids, futures = self.frontend.submit_with_ids(command, _as_list(target_server), parameters)
+        responses (results whole). `origin` is recorded with it (default: this client's label),
+        `shown` is the text histories show for it instead of `command`."""
+        ids, futures = self.frontend.submit_with_ids(command, target_server, parameters, origin, shown)
         issued = ids.result()
         self._issued.update(issued)
         if not block:
             return issued
-        return [self._whole(future.result()) for future in futures]
+        return when_all([self._whole_future(future) for future in futures]).result()
+
+    def submit(self, command: str, target=None, parameters: dict[str, Any] | None = None, *,
+               origin: str | None = None, shown: str | None = None):
+        """As `MPICommandClient.submit`: a future of the response (a list of them for a list of
+        targets), its result whole; it never waits, not even for the session to number the command."""
+        ids, futures = self.frontend.submit_with_ids(command, target, parameters, origin, shown)
+        ids.add_done_callback(self._note_issued)
+        whole = [self._whole_future(future) for future in futures]
+        return whole if isinstance(target, (list, tuple)) else whole[0]
 
     def get_command_response(self, command_request_id_list, block: bool = False,
                              timeout: float | None = None) -> list[dict[str, Any]]:
         """Responses for the ids (nested lists allowed): all of them when blocking (TimeoutError
         after `timeout`), else those that are done, in the order asked."""
         ids = self._known(command_request_id_list)
-        if block and not self.replica.wait_for(lambda model: _all_finished(model, ids), timeout):
-            raise TimeoutError(f"commands {self._unfinished(ids)} still pending after {timeout:g} s")
-        responses = self.replica.read(lambda model: [_response(model, i) for i in ids])
-        return [self._whole(response) for response in responses if response is not None]
+        if not block:
+            responses = self.replica.read(lambda model: [_response(model, i) for i in ids])
+            return self._whole_all([response for response in responses if response is not None])
+        try:
+            return self._whole_all(when_all(self._response_futures(ids)).result(timeout))
+        except TimeoutError:
+            raise TimeoutError(f"commands {self._unfinished(ids)} still pending after {timeout:g} s") from None
 
     def get_command_response_list(self) -> dict[int, dict[str, Any]]:
         """Every response of the session so far, by id (casampi's `get_command_response_list`)."""
         responses = self.replica.read(lambda model: [e.response for e in model.history.values()
                                                      if e.response is not None])
-        return {response["id"]: self._whole(response) for response in responses}
+        return {response["id"]: response for response in self._whole_all(responses)}
 
     def get_command_response_event(self, command_request_id_list) -> threading.Event:
         """A `threading.Event` set once every listed command has its response."""
-        ids = self._known(command_request_id_list)
         event = threading.Event()
-        with self._watch_lock:
-            self._watchers.append((ids, event))
-        self._check_watchers()
+        when_all(self._response_futures(self._known(command_request_id_list))).add_done_callback(
+            lambda _all: event.set())
         return event
 
-    def _whole_future(self, future: Future) -> Future:
-        """A future of the response of `future` with its result, fetched when the link sent only
-        a summary of it; it never blocks the link's thread, which resolves both."""
-        whole: Future = Future()
+    def _note_issued(self, ids: Future) -> None:
+        """Once the session has numbered commands of this client's, their ids are known here (`_known`)."""
+        if ids.exception() is None:
+            self._issued.update(ids.result())
 
-        def fetched(answer: Future) -> None:
-            if answer.exception() is not None:
-                whole.set_exception(answer.exception())
-            else:
-                whole.set_result(answer.result())
+    def _fetched(self, response: dict[str, Any]) -> Future:
+        """A future of `response` with its result: fetched when the link sent only a summary of it."""
+        dropped = response.get("ret_dropped")
+        if dropped is not None and dropped.get("reason") == "link":
+            return self.frontend.response(response["id"])
+        return done_future(response)
+
+    def _whole_future(self, future: RemoteCommandFuture) -> AttachedCommandFuture:
+        """A future of the response of `future` with its result (`_fetched`); it never blocks the
+        link's thread, which resolves both."""
+        whole = AttachedCommandFuture(future)
 
         def done(_future: Future) -> None:
             if future.exception() is not None:
                 whole.set_exception(future.exception())
-                return
-            response = future.result()
-            dropped = response.get("ret_dropped")
-            if dropped is not None and dropped.get("reason") == "link":
-                self.frontend.response(response["id"]).add_done_callback(fetched)
             else:
-                whole.set_result(response)
+                self._fetched(future.result()).add_done_callback(lambda fetched: _pass_on(fetched, whole))
 
         future.add_done_callback(done)
         return whole
 
-    def _whole(self, response: dict[str, Any]) -> dict[str, Any]:
-        """The response with its result, fetched when the link sent only a summary of it."""
-        dropped = response.get("ret_dropped")
-        if dropped is None or dropped.get("reason") != "link":
-            return response
-        return self.frontend.response(response["id"]).result()
+    def _whole_all(self, responses: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The responses with their results, those the link summarised fetched at once."""
+        return when_all([self._fetched(response) for response in responses]).result()
 
     def _known(self, ids) -> list[int]:
-        listed = list(command_ids(ids))
+        listed = command_ids(ids)
         known = self.replica.read(lambda model: set(model.history))
         unknown = [i for i in listed if i not in known and i not in self._issued]
         if unknown:
@@ -250,7 +270,7 @@ class AttachedClient:
                                                 if rank in model.servers})
 
     def purge_results(self, ids=None) -> int:
-        return self.frontend.purge_results(None if ids is None else list(command_ids(ids))).result()
+        return self.frontend.purge_results(None if ids is None else command_ids(ids)).result()
 
     def save_session(self, path: str | os.PathLike, only_successful: bool = False,
                      include_interrupted_cancelled: bool = True):
@@ -285,7 +305,26 @@ class AttachedClient:
         self.detach()
 
 
+class AttachedCommandFuture(Future):
+    """A command's future on an attached client: its response, the result whole. `command_id`
+    (None until the session has numbered the command) and `cancel()` as a client's `CommandFuture`."""
+
+    def __init__(self, sent: RemoteCommandFuture):
+        super().__init__()
+        self._sent = sent
+
+    @property
+    def command_id(self) -> int | None:
+        return self._sent.command_id
+
+    def cancel(self) -> bool:
+        """Cancel the command if it has not started; this future resolves with its 'cancelled' response."""
+        return self._sent.cancel()
+
+
 class _Sent(NamedTuple):
+    """A command a move sent over the link (`core.client.data_moves.Queued`)."""
+
     future: Future
     """The command's response, its result whole."""
 
@@ -318,23 +357,9 @@ def _response(model: SessionModel, command_id: int) -> dict[str, Any] | None:
     return entry.response if entry is not None else None
 
 
-def _all_finished(model: SessionModel, ids: Iterable[int]) -> bool:
-    return all(_response(model, i) is not None for i in ids)
-
-
-def _as_list(target_server) -> list[int] | None:
-    if target_server is None or isinstance(target_server, list):
-        return target_server
-    return list(target_server) if isinstance(target_server, tuple) else [target_server]
-
-
-def command_ids(ids) -> Iterable[int]:
-    """The ids in `ids`: an id, or nested lists of them (as mpi4casa takes them). Issue 20 makes
-    this `core.futures.command_ids`, shared with the client."""
-    if isinstance(ids, (list, tuple)):
-        for item in ids:
-            yield from command_ids(item)
-    elif isinstance(ids, bool) or not isinstance(ids, int):
-        raise TypeError(f"command ids are ints (or nested lists of them), not {type(ids).__name__}")
+def _pass_on(source: Future, target: Future) -> None:
+    """Give `target` the outcome of `source` (done)."""
+    if source.exception() is not None:
+        target.set_exception(source.exception())
     else:
-        yield ids
+        target.set_result(source.result())

@@ -5,10 +5,12 @@ user's runtime directory: `$MPIPANEL_RUNTIME_DIR` when set, else `$XDG_RUNTIME_D
 `$XDG_RUNTIME_DIR` is a directory of ours of mode 0700, else `/tmp/mpipanel-UID/`. (Inside a Slurm
 job, `$XDG_RUNTIME_DIR` is the submitter's, copied from the login node, and often does not exist
 on the compute node: a frontend's bridge, started by ssh outside the job, then finds the session
-in /tmp all the same.) The directory must be ours and of mode 0700 (else nothing is written or
-read there: another user could have made it to read our keys); a file is created exclusively,
-mode 0600, without following a symbolic link. The file holds the session's key: whoever can read
-it can drive the session, as the user can.
+in /tmp all the same.) The directory is made private as the state directory is
+(`core.private_files`: ours and 0700, tightened if looser; one of another user's, or a symlink
+another user made at its name, is refused: they could read our keys), a file is created
+exclusively, mode 0600, without following a symbolic link, and only a regular file of ours is
+read as a connection file (another user's could point us at a socket of theirs). The file holds
+the session's key: whoever can read it can drive the session, as the user can.
 
 A file whose session's process is gone (its pid, started before the session, is no longer
 there) is stale: listing the sessions removes it and its socket.
@@ -25,6 +27,7 @@ from pathlib import Path
 import psutil
 
 from core.frontends.model import SessionInfo
+from core.private_files import NotPrivateError, create_private, open_private_read, private_directory
 
 SUFFIX = ".json"
 
@@ -89,28 +92,13 @@ def _chosen() -> Path:
 
 
 def runtime_dir(create: bool = True) -> Path:
-    """The directory of this user's connection files; PermissionError when it is not ours and
-    private (0700), which is refused rather than used."""
+    """The directory of this user's connection files, private (`core.private_files.private_directory`);
+    without `create`, one that does not exist yet is left so. `core.private_files.NotPrivateError`
+    (a PermissionError) when it cannot be made ours."""
     path = _chosen()
-    if create:
-        try:
-            path.mkdir(mode=0o700, parents=True)
-        except FileExistsError:
-            pass
-    try:
-        facts = os.lstat(path)
-    except FileNotFoundError:
+    if not create and not os.path.lexists(path):
         return path
-    if not stat.S_ISDIR(facts.st_mode):
-        raise PermissionError(f"{path} is not a directory; mpipanel keeps its connection files there, so it "
-                              f"refuses to go on")
-    if facts.st_uid != os.geteuid():
-        raise PermissionError(f"{path} belongs to uid {facts.st_uid}, not to this user ({os.geteuid()}): "
-                              f"refused, another user could read the sessions' keys")
-    if facts.st_mode & 0o077:
-        raise PermissionError(f"{path} has mode {stat.S_IMODE(facts.st_mode):o}, not 700: refused, other users "
-                              f"could read the sessions' keys")
-    return path
+    return private_directory(path)
 
 
 def lookup_dirs() -> list[Path]:
@@ -119,7 +107,8 @@ def lookup_dirs() -> list[Path]:
     private base, the usual `/run/user/UID/mpipanel`, `/tmp/mpipanel-UID`) that are private
     directories of ours. A session's environment may differ from that of whoever looks for it: a
     batch job inherits the login node's XDG_RUNTIME_DIR, and an ssh login to its node may get one
-    from PAM that the job never had. PermissionError when this process's own directory is not private."""
+    from PAM that the job never had. NotPrivateError when this process's own directory cannot be
+    made ours."""
     primary, uid, base = runtime_dir(create=False), os.geteuid(), os.environ.get("XDG_RUNTIME_DIR")
     others = [*([Path(base) / "mpipanel"] if _private_directory(base) else []), Path(f"/run/user/{uid}/mpipanel"),
               Path(f"/tmp/mpipanel-{uid}")]
@@ -134,16 +123,17 @@ def write(info: SessionInfo, socket_path: Path, key: bytes) -> Path:
         started=info.started, servers=list(info.servers), kind=info.kind, program=info.program,
         mpipanel=info.version, session_log=info.session_log_path, launch_mode=info.launch_mode)
     data = {name: value for name, value in asdict(fields).items() if name != "path"}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
+    with os.fdopen(create_private(path), "w", encoding="utf-8") as file:
         json.dump(data, file, indent=1)
     return path
 
 
 def read(path: str | os.PathLike) -> ConnectionFile:
-    """A connection file; ValueError saying what is wrong with one that is not."""
+    """A connection file; ValueError saying what is wrong with one that is not (or is not ours)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = open_private_read(path)
+    except NotPrivateError as exc:
+        raise ValueError(f"{exc}: refused as a connection file") from None
     except OSError as exc:
         raise ValueError(f"cannot read the connection file {path}: {exc.strerror}") from None
     with os.fdopen(fd, encoding="utf-8") as file:

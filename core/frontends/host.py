@@ -36,6 +36,7 @@ from core import __version__, environment
 from core.console.host import ConsoleHost
 from core.environment import MPIEnvironment
 from core.events import CLIENT_RANK, CommandFinished, Event, ResultsDropped, ServerStatusChanged
+from core.futures import done_future
 from core.frontends.feed import Feed
 from core.frontends.frontend import Numbered
 from core.frontends.journal import Journal
@@ -327,16 +328,20 @@ class SessionHost:
         return local, [i for i in command_ids if i not in local]
 
     # ----- the requests -------------------------------------------------------------------
-    def _submit(self, asker: Asker, command: str, target: list[int] | None, parameters: dict[str, Any] | None = None,
-                origin: str | None = None, shown: str | None = None) -> list[Future]:
-        """`shown` reaches the history once the client's `submit` takes it (issue 20)."""
+    def _submit(self, asker: Asker, command: str, target: int | list[int] | None,
+                parameters: dict[str, Any] | None = None, origin: str | None = None,
+                shown: str | None = None) -> list[Future]:
+        """`origin`: the asker's label unless it names another; `shown`: the text the history
+        shows for the command, when the frontend gives one (`core.events.CommandQueued.shown`)."""
         origin = origin or asker.label
-        if target == [CLIENT_RANK]:
-            return [self.client_worker().run(command, parameters or None, origin=origin)]
+        if target in (CLIENT_RANK, [CLIENT_RANK]):
+            return [self.client_worker().run(command, parameters or None, origin=origin, shown=shown)]
         if asker.direct:  # sent from this thread if the MPI lock is free
-            ids = self.client.push_command_request(command, False, target, parameters or None, origin=origin)
+            ids = self.client.push_command_request(command, False, target, parameters or None, origin=origin,
+                                                   shown=shown)
             return self.client.command_futures(ids)
-        futures = self.client.submit(command, target=target, parameters=parameters or None, origin=origin)
+        futures = self.client.submit(command, target=target, parameters=parameters or None, origin=origin,
+                                     shown=shown)
         return futures if isinstance(futures, list) else [futures]
 
     def _run_script(self, asker: Asker, path: str, args: list[str]) -> list[Future]:
@@ -371,7 +376,7 @@ class SessionHost:
             return self.client.restart_server(rank)
         if self._console is not None:
             self._console.restart()
-        return _done(None)
+        return done_future(None)
 
     def _request_namespaces(self, asker: Asker, ranks: list[int]) -> Future:
         return self.client.request_namespace_summaries(ranks)
@@ -399,9 +404,3 @@ class SessionHost:
 
     def _response(self, asker: Asker, command_id: int) -> Future:
         return self.client.command_futures([command_id])[0]
-
-
-def _done(value: Any) -> Future:
-    future: Future = Future()
-    future.set_result(value)
-    return future

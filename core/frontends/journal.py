@@ -23,7 +23,7 @@ EVENT_WEIGHT = 200
 WEIGHTS = {
     ServerOutput: lambda event: sum(len(text_of(item)) for item in event.items),
     LoadSampled: lambda event: 100 * len(event.figures),
-    CommandQueued: lambda event: EVENT_WEIGHT + len(event.command),
+    CommandQueued: lambda event: EVENT_WEIGHT + len(event.command) + len(event.shown or ""),
 }
 """About the bytes an event holds, by kind; any other kind weighs `EVENT_WEIGHT`."""
 

@@ -51,7 +51,7 @@ class LocalFrontend(FutureRequests):
             future.set_exception(exc)
         return future
 
-    def submit(self, command: str, target: list[int] | None, parameters: dict[str, Any] | None = None,
+    def submit(self, command: str, target: int | list[int] | None, parameters: dict[str, Any] | None = None,
                origin: str | None = None, shown: str | None = None) -> list[Future]:
         return self._ask(Request.SUBMIT, command, target, parameters, origin, shown)
 

@@ -51,8 +51,9 @@ def default_label() -> str:
     return f"attached:{socket.gethostname()}:{os.getpid()}"
 
 
-def _targets_count(target: list[int] | None) -> int:
-    return 1 if target is None else len(target)
+def _targets_count(target: int | list[int] | None) -> int:
+    """The commands a push to `target` makes (the session refuses a target it cannot take)."""
+    return len(target) if isinstance(target, (list, tuple)) else 1
 
 
 class RemoteCommandFuture(Future):
@@ -327,13 +328,13 @@ class RemoteFrontend(FutureRequests):
         ids.add_done_callback(assign)
         return futures
 
-    def submit_with_ids(self, command: str, target: list[int] | None, parameters: dict[str, Any] | None = None,
+    def submit_with_ids(self, command: str, target: int | list[int] | None, parameters: dict[str, Any] | None = None,
                         origin: str | None = None, shown: str | None = None) -> tuple[Future, list[Future]]:
         """`submit`, and the future of the commands' ids (a round trip away)."""
         ids = self._ask(Request.SUBMIT, command, target, parameters, origin, shown)
         return ids, self._command_futures(ids, _targets_count(target))
 
-    def submit(self, command: str, target: list[int] | None, parameters: dict[str, Any] | None = None,
+    def submit(self, command: str, target: int | list[int] | None, parameters: dict[str, Any] | None = None,
                origin: str | None = None, shown: str | None = None) -> list[Future]:
         return self.submit_with_ids(command, target, parameters, origin, shown)[1]
 

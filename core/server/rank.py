@@ -20,6 +20,8 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
+from typing import Any
 
 import psutil
 from mpi4py import MPI
@@ -28,12 +30,12 @@ from core.wire import doorbell
 
 from core import priority
 from core.wire.messages import (SERVER_RANK_VARIABLE, CommandRequest, LogItem, ServerConfig, ServerInfo,
-                               ServerStatus, StopRequest, Tag)
+                               ServerStatus, StopRequest, Tag, tag_name)
 from core.wire.responses import Status, failure
 from core.server.output_batch import OutputBatch
 from core.server.separate_log import SeparateLog
 from core.server.staging import StagingArea
-from core.wire.transport import Peer, PeerLost, receive
+from core.wire.transport import Peer, PeerLost, receive, send_unannounced
 from core.server.executor import Executor
 from core.server.inline_executor import InlineExecutor
 from core.server.worker_executor import WorkerExecutor
@@ -50,6 +52,14 @@ _STOP = object()  # queue entry: stop once everything queued before it has run
 
 
 class Server:
+    """One server rank's state and loop: its queue of commands, its executor, its output batch.
+
+    It exists so that a rank does nothing but talk to the client and supervise what runs the
+    commands: it takes messages as they come (also while a command runs), runs the queue in FIFO
+    order, relays output in bounded batches and sends a heartbeat every interval, and no
+    exception of its own ends the loop (in spawn mode a server that exits takes the client down).
+    """
+
     def __init__(self, peer: Peer, config: ServerConfig):
         self.peer = peer
         self.rank = config.rank
@@ -59,7 +69,7 @@ class Server:
         self.log_level = config.log_level
         self.heartbeat_interval = config.heartbeat_interval
         self.host = MPI.Get_processor_name()
-        self.separate_log = SeparateLog(self.rank, self.host)
+        self.separate_log = SeparateLog(self.rank, self.host, self._separate_log_opened)
         self.lock = threading.Lock()
         """Serialises MPI calls: with isolation 'none' a pump thread talks while a command runs."""
         self.status = MPI.Status()
@@ -85,7 +95,12 @@ class Server:
         peer.on_sent = self.staging.give_back
         self.selector = selectors.DefaultSelector()
         self.selector.register(peer.sock, selectors.EVENT_READ, self._on_doorbell)
-        os.environ[SERVER_RANK_VARIABLE] = str(self.rank)  # before the worker starts: it inherits it
+        self._handlers: dict[int, Callable[[Any, list], None]] = {
+            Tag.COMMAND: self._on_command, Tag.CANCEL: self._on_cancel, Tag.INTERRUPT: self._on_interrupt,
+            Tag.SET_LOG_MODE: self._on_set_log_mode, Tag.SET_LOG_LEVEL: self._on_set_log_level,
+            Tag.RESTART: self._on_restart, Tag.STOP: self._on_stop}
+        """What a message from the client does, by its tag: `handler(payload, buffers)`."""
+        os.environ[SERVER_RANK_VARIABLE] = str(self.rank)  # for the preload and commands; the worker inherits it
         self.executor: Executor = (WorkerExecutor(self) if config.isolation == "process"
                                    else InlineExecutor(self))
 
@@ -190,26 +205,41 @@ class Server:
 
     # ----- messages from the client ---------------------------------------------------------
     def _handle(self, tag: int, payload, buffers: list) -> None:
-        if tag == Tag.COMMAND:
-            self.queue.append((payload, buffers))
-        elif tag == Tag.CANCEL:
-            self._cancel(set(payload))
-        elif tag == Tag.INTERRUPT:
-            self._request_interrupt(payload)
-        elif tag == Tag.SET_LOG_MODE:
-            self.log_mode = payload
-        elif tag == Tag.SET_LOG_LEVEL:
-            self.log_level = payload
-            self.executor.set_log_level(payload)
-        elif tag == Tag.RESTART:
-            self._restart()
-        elif tag == Tag.STOP:
-            self.finalize = payload.finalize
-            if payload.force:
-                self._cancel({item[0].id for item in self.queue if item is not _STOP})
-                if self.running is not None:
-                    self._interrupt()
-            self.queue.append(_STOP)
+        """Give a message from the client to the handler of its tag (`handlers`)."""
+        handler = self._handlers.get(tag)
+        if handler is None:
+            self.add_log(LogItem(None, time.time(), 40, "mpipanel.server",
+                                 f"Internal error in server {self.rank}: the client (rank 0) sent a message "
+                                 f"with tag {tag_name(tag)}, which a server does not handle; it was dropped."))
+            return
+        handler(payload, buffers)
+
+    def _on_command(self, request: CommandRequest, buffers: list) -> None:
+        self.queue.append((request, buffers))
+
+    def _on_cancel(self, ids: list[int], buffers: list) -> None:
+        self._cancel(set(ids))
+
+    def _on_interrupt(self, command_id: int | None, buffers: list) -> None:
+        self._request_interrupt(command_id)
+
+    def _on_set_log_mode(self, mode: str, buffers: list) -> None:
+        self.log_mode = mode
+
+    def _on_set_log_level(self, level: int, buffers: list) -> None:
+        self.log_level = level
+        self.executor.set_log_level(level)
+
+    def _on_restart(self, payload: None, buffers: list) -> None:
+        self._restart()
+
+    def _on_stop(self, request: StopRequest, buffers: list) -> None:
+        self.finalize = request.finalize
+        if request.force:
+            self._cancel({item[0].id for item in self.queue if item is not _STOP})
+            if self.running is not None:
+                self._interrupt()
+        self.queue.append(_STOP)
 
     def _cancel(self, ids: set[int]) -> None:
         kept = collections.deque()
@@ -341,6 +371,13 @@ class Server:
         with self.output_lock:
             self.batch.add_log(item)
 
+    def _separate_log_opened(self, path) -> None:
+        """Say where the 'separated' log went in the server's pane (not in the file itself): its
+        name is not the predicted one when that was taken."""
+        with self.output_lock:
+            self.batch.add_log(LogItem(None, time.time(), 20, "mpipanel.server",
+                                       f"Server {self.rank} writes its output and log records to {path}"))
+
     def output_due(self) -> bool:
         """True when the output batch must go now (it is full, or its oldest item old enough)."""
         with self.output_lock:
@@ -358,7 +395,8 @@ class Server:
         return ServerStatus(self.rank, running is not None, running.id if running else None,
                             running.command if running else None,
                             sum(item is not _STOP for item in self.queue), os.getpid(),
-                            self.worker_pid, self.host, cpu, rss, time.time(), self.preload_error)
+                            self.worker_pid, self.host, cpu, rss, time.time(), self.preload_error,
+                            str(self.separate_log.path) if self.separate_log.path else None)
 
     def _usage(self) -> tuple[float, int]:
         """CPU % and resident memory of this rank plus its worker."""
@@ -375,14 +413,18 @@ class Server:
 
 
 def _await_hello(comm: MPI.Comm) -> ServerConfig | StopRequest:
-    """Wait for the client's hello, or a stop before any; sleep meanwhile, do not spin."""
+    """Wait for the client's hello, or a stop before any; sleep meanwhile, do not spin. Asked
+    where this rank runs first (`Tag.WHERE`), say so and wait on."""
     status = MPI.Status()
-    delay = 0.0005
-    while not comm.Iprobe(0, MPI.ANY_TAG, status):
-        time.sleep(delay)
-        delay = min(2 * delay, 0.05)
-    _, tag, payload, _ = receive(comm, status, 0, block=True)
-    return payload
+    while True:
+        delay = 0.0005
+        while not comm.Iprobe(0, MPI.ANY_TAG, status):
+            time.sleep(delay)
+            delay = min(2 * delay, 0.05)
+        _, tag, payload, _ = receive(comm, status, 0, block=True)
+        if tag != Tag.WHERE:
+            return payload
+        send_unannounced(comm, 0, Tag.WHERE, (MPI.Get_processor_name(), doorbell.host_addresses()))
 
 
 def main() -> None:
@@ -398,7 +440,6 @@ def main() -> None:
     same_host = config.client_host == MPI.Get_processor_name()
     if same_host and config.nice:
         priority.lower(config.nice)  # before the worker starts: it inherits the niceness
-    os.environ["MPIPANEL_SERVER_RANK"] = str(config.rank)  # for the preload; workers inherit it
     sock = doorbell.connect(config.doorbell_addresses, config.doorbell_port,
                             config.doorbell_token, config.rank, same_host)
     server = Server(Peer(comm, 0, sock), config)

@@ -4,8 +4,11 @@ casampi names a server's CASA log `<client log>-server-<rank>-host-<host>-pid-<p
 client log to derive from, mpipanel uses `mpipanel-server-<rank>-host-<host>-pid-<pid>.log` in
 the server's working directory (the client's, for spawned servers; mpiexec's, for world ranks),
 so that the servers of one job, or of jobs started in the same second, never share a file. The
-file is opened on the first line written and appended to, line-buffered, so it can be followed
-while the job runs.
+file is made on the first line written, line-buffered, so it can be followed while the job runs.
+
+The working directory may be shared, and the name can be guessed: the file is created new, 0600,
+never through a symlink (`core.private_files`); if the name is taken, the next free one
+(`...-1.log`) is used, and `on_open` tells the server which, so that the client can show it.
 """
 from __future__ import annotations
 
@@ -13,22 +16,32 @@ import logging
 import os
 import time
 from pathlib import Path
+from collections.abc import Callable
 
+from core.private_files import create_unique
 from core.wire.messages import LogItem
 
 
-def separate_log_path(rank: int, host: str, pid: int) -> Path:
-    return Path(f"mpipanel-server-{rank}-host-{host}-pid-{pid}.log").resolve()
+def separate_log_base(rank: int, host: str, pid: int) -> Path:
+    """The file's path without its `.log`: a taken name gets a number before it."""
+    return Path(f"mpipanel-server-{rank}-host-{host}-pid-{pid}").resolve()
 
 
 class SeparateLog:
-    def __init__(self, rank: int, host: str):
-        self.path = separate_log_path(rank, host, os.getpid())
+    def __init__(self, rank: int, host: str, on_open: Callable[[Path], None]):
+        """`on_open(path)`: called once the file is made, with the path it has."""
+        self.rank = rank
+        self.host = host
+        self.on_open = on_open
+        self.path: Path | None = None
+        """Where the lines go, once the first is written."""
         self._file = None
 
     def _write(self, text: str) -> None:
         if self._file is None:
-            self._file = open(self.path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115 - open for the server's life
+            self.path, fd = create_unique(separate_log_base(self.rank, self.host, os.getpid()), ".log")
+            self._file = os.fdopen(fd, "a", encoding="utf-8", buffering=1)
+            self.on_open(self.path)
         self._file.write(text)
 
     def write_output(self, data: bytes) -> None:
@@ -43,4 +56,3 @@ class SeparateLog:
         if self._file is not None:
             self._file.close()
             self._file = None
-

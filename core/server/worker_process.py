@@ -102,9 +102,8 @@ class WorkerProcess:
 
         Its channel closes a moment before the process is gone: wait that moment, not longer.
         """
-        if self.channel.stalled:
-            return (f"stopped half-way through a message to its server for {FRAME_STALL_LIMIT:g} s "
-                    f"(stopped by a signal, or wedged), and was killed")
+        if self.channel.broken:
+            return f"{self.channel.broken}, and was killed"
         try:
             code = self.process.wait(timeout=2)
         except subprocess.TimeoutExpired:

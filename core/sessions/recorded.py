@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from core.events import CLIENT_RANK
-from core.sessions import literals
+from core.sessions import file_checks, literals
+from core.sessions.file_checks import SessionFileError
 from core.sessions.session_log import encode_parameters
 
 
@@ -44,6 +45,8 @@ class RecordedPush:
     outcomes: list[Outcome] = field(default_factory=list)
     origin: str | None = None
     """Who sent it (`core.events.CommandQueued.origin`)."""
+    shown: str | None = None
+    """The text to show for it (`core.events.CommandQueued.shown`); None: the command itself."""
 
     @property
     def on_client(self) -> bool:
@@ -89,7 +92,8 @@ def from_records(records) -> list[RecordedPush]:
         push = pushes.get(record.push)
         if push is None:
             push = pushes[record.push] = RecordedPush(record.command, record.push_target, record.block,
-                                                      encode_parameters(record.parameters), origin=record.origin)
+                                                      encode_parameters(record.parameters), origin=record.origin,
+                                                      shown=record.shown)
         if record.response is not None:
             response = record.response
             push.outcomes.append(Outcome(record.id, response["server"], response["status"],
@@ -99,28 +103,34 @@ def from_records(records) -> list[RecordedPush]:
 
 
 def read_log(path: str | Path) -> tuple[dict[str, Any], list[RecordedPush]]:
-    """The header and the pushes of a session log (lines cut short by a crash are skipped)."""
+    """The header and the pushes of a session log (lines cut short by a crash are skipped).
+
+    Raises SessionFileError naming the line for anything else it cannot use."""
     header: dict[str, Any] = {}
     pushes: dict[int, RecordedPush] = {}
     push_of: dict[int, int] = {}
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(file_checks.read_text(path).splitlines(), 1):
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:
             continue
-        if entry.get("event") == "session":
+        except RecursionError:
+            raise SessionFileError(path, number, "JSON nested too deeply") from None
+        kind = file_checks.check_log_entry(path, number, entry)
+        if kind == "session":
             header = entry
-        elif entry.get("event") == "queued":
+        elif kind == "queued":
             push_of[entry["id"]] = entry["push"]
             if entry["push"] not in pushes:
                 pushes[entry["push"]] = RecordedPush(entry["command"], entry["target"], entry["block"],
-                                                     entry["parameters"], origin=entry.get("origin"))
-        elif entry.get("event") == "finished" and entry["id"] in push_of:
+                                                     entry["parameters"], origin=entry.get("origin"),
+                                                     shown=entry.get("shown"))
+        elif kind == "finished" and entry["id"] in push_of:
             pushes[push_of[entry["id"]]].outcomes.append(Outcome(
                 entry["id"], entry["server"], entry["status"], entry["successful"], entry["ret"],
                 entry["traceback"]))
     if not header:
-        raise ValueError(f"{path} is not an mpipanel session log (no session line)")
+        raise SessionFileError(path, None, "not an mpipanel session log (no session line)")
     return header, list(pushes.values())
 
 
@@ -128,22 +138,29 @@ def read_script(path: str | Path) -> tuple[dict[str, Any], list[RecordedPush]]:
     """The pushes of a saved session script, read with `ast` (the script is not run).
 
     The header holds `servers_count` when the script sets `SERVERS = N`, as saved scripts do, and
-    `preload` when it sets `PRELOAD = '...'`.
+    `preload` when it sets `PRELOAD = '...'`. Raises SessionFileError naming the line of a call
+    or setting whose arguments are not literals of the types they must have.
     """
-    tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=str(path))
+    text = file_checks.read_text(path)
+    try:
+        tree = ast.parse(text, filename=str(path))
+    except SyntaxError as exc:
+        raise SessionFileError(path, exc.lineno, f"not Python: {exc.msg}") from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise SessionFileError(path, None, f"not Python that can be read: {type(exc).__name__}") from None
     header: dict[str, Any] = {}
     calls = []
     for node in ast.walk(tree):
         names = [getattr(t, "id", None) for t in node.targets] if isinstance(node, ast.Assign) else []
-        if names == ["SERVERS"]:
-            header["servers_count"] = ast.literal_eval(node.value)
-        elif names == ["PRELOAD"]:
-            header["preload"] = ast.literal_eval(node.value)
+        if names in (["SERVERS"], ["PRELOAD"]):
+            value = file_checks.script_literal(path, node.value, names[0])
+            file_checks.check_script_value(path, node.lineno, names[0], value, file_checks.SCRIPT_SETTINGS)
+            header["servers_count" if names == ["SERVERS"] else "preload"] = value
         elif isinstance(node, ast.Call) and (getattr(node.func, "attr", None) == "push_command_request"
                                              or _is_console_run(node.func)):
             calls.append(node)
     calls.sort(key=lambda call: (call.lineno, call.col_offset))
-    return header, [_push_of(call) for call in calls]
+    return header, [_push_of(path, call) for call in calls]
 
 
 def _is_console_run(func: ast.expr) -> bool:
@@ -151,23 +168,37 @@ def _is_console_run(func: ast.expr) -> bool:
             and getattr(func.value, "id", None) == "console")
 
 
-def _push_of(call: ast.Call) -> RecordedPush:
+def _push_of(path: str | Path, call: ast.Call) -> RecordedPush:
     on_client = _is_console_run(call.func)
     names = ("command", "parameters") if on_client else ("command", "block", "target_server", "parameters")
+    function = "console.run" if on_client else "push_command_request"
+    if len(call.args) > len(names):
+        raise SessionFileError(path, call.lineno, f"{function} takes at most {len(names)} positional arguments")
     arguments = dict(zip(names, call.args))
-    arguments.update({keyword.arg: keyword.value for keyword in call.keywords})
-    try:
-        values = {name: ast.literal_eval(value) for name, value in arguments.items()}
-    except ValueError:
-        raise ValueError(f"line {call.lineno}: push_command_request arguments must be literals") from None
+    for keyword in call.keywords:
+        if keyword.arg not in (*names, "origin", "shown"):
+            raise SessionFileError(path, call.lineno, f"{function} has no argument "
+                                                      f"{keyword.arg or '**' + ast.unparse(keyword.value)}")
+        arguments[keyword.arg] = keyword.value
+    if "command" not in arguments:
+        raise SessionFileError(path, call.lineno, f"{function} has no command")
+    values = {}
+    for name, node in arguments.items():
+        values[name] = file_checks.script_literal(path, node, f"{function}'s {name}")
+        file_checks.check_script_value(path, call.lineno, name, values[name], file_checks.SCRIPT_ARGUMENTS)
+    target = CLIENT_RANK if on_client else values.get("target_server")
     parameters = values.get("parameters")
-    if on_client:
-        values["target_server"] = CLIENT_RANK
-    return RecordedPush(values["command"], values.get("target_server"), bool(values.get("block")),
-                        {name: {"literal": repr(value)} for name, value in parameters.items()}
-                        if parameters is not None else None)
+    return RecordedPush(values["command"], list(target) if isinstance(target, tuple) else target,
+                        values.get("block", False),
+                        None if parameters is None else {name: literals.encode(value, None)  # inf: not replayable
+                                                         for name, value in parameters.items()},
+                        shown=values.get("shown"))
 
 
 def read_session(path: str | Path) -> tuple[dict[str, Any], list[RecordedPush]]:
-    """A session log (.jsonl) or a saved script (.py)."""
-    return read_script(path) if str(path).endswith(".py") else read_log(path)
+    """A session log (.jsonl) or a saved script (.py); SessionFileError for one that cannot be
+    read as such (OSError for a file that cannot be read at all)."""
+    try:
+        return read_script(path) if str(path).endswith(".py") else read_log(path)
+    except MemoryError:
+        raise SessionFileError(path, None, "too large to read into memory") from None

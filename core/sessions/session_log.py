@@ -1,18 +1,21 @@
 """The session log: every command and its outcome, appended as JSON Lines while they happen.
 
 One file per client, in the platform's user state directory (`platformdirs`, or
-`$MPIPANEL_STATE_DIR`). Each line is written and flushed as the event happens, so a client that
+`$MPIPANEL_STATE_DIR`), which only its user can enter (`core.private_files`: directories 0700,
+files 0600, never written through a symlink). Each line is written and flushed as the event happens, so a client that
 crashes or is killed loses nothing already logged. Lines:
 
     {"event": "session", "mpipanel": "0.1.0", "started": "...", "launch_mode": "spawn", "servers": [1, 2], ...}
     {"event": "queued", "id": 3, "push": 3, "command": "a + b", "target": null, "server": null,
-     "block": false, "parameters": {"a": {"literal": "1"}, "b": {"literal": "2"}}, "origin": "typed", "time": ...}
+     "block": false, "parameters": {"a": {"literal": "1"}, "b": {"literal": "2"}}, "origin": "typed",
+     "shown": null, "time": ...}
     {"event": "finished", "id": 3, "server": 1, "status": "done", "successful": true,
      "ret": {"literal": "3"}, "traceback": null, "mode": "eval", "time_start": ..., "time_end": ...}
 
 Values are literals where they have a short one, else summaries (`core.sessions.literals`). Code run
 on rank 0 itself (`core.console`) is logged as a command of server 0, in order with the rest; the
-commands it pushes say so in their `origin` ('client', 'script:LINE').
+commands it pushes say so in their `origin` ('client', 'script:LINE'). `shown` is the text the
+sender gave to show for the command, or null (logs written before it existed have no `shown`).
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from core import __version__
+from core.private_files import open_private_append, private_directory
 
 from core.sessions import literals
 from core.events import CommandFinished, CommandQueued, Event
@@ -41,8 +45,10 @@ def state_dir() -> Path:
 
 
 def new_log_path() -> Path:
+    """A name for a new session log, in the state directory's `sessions`, made private first."""
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return state_dir() / "sessions" / f"session-{stamp}-{os.getpid()}.jsonl"
+    private_directory(state_dir())
+    return private_directory(state_dir() / "sessions") / f"session-{stamp}-{os.getpid()}.jsonl"
 
 
 def encode_parameters(parameters: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -52,12 +58,12 @@ def encode_parameters(parameters: dict[str, Any] | None) -> dict[str, Any] | Non
 
 
 class SessionLog:
-    """An event subscriber that appends the session to `path`."""
+    """An event subscriber that appends the session to `path` (made 0600; never through a symlink)."""
 
     def __init__(self, path: Path, header: dict[str, Any]):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - open for the session
+        self._file = os.fdopen(open_private_append(self.path), "a", encoding="utf-8")
         self._lock = threading.Lock()
         self._write({"event": "session", "mpipanel": __version__,
                      "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -68,7 +74,7 @@ class SessionLog:
             self._write({"event": "queued", "id": event.id, "push": event.push, "command": event.command,
                          "target": event.push_target, "server": event.target, "block": event.block,
                          "parameters": encode_parameters(event.parameters), "origin": event.origin,
-                         "time": event.time})
+                         "shown": event.shown, "time": event.time})
         elif isinstance(event, CommandFinished):
             response = event.response
             self._write({"event": "finished", "id": response["id"], "server": response["server"],

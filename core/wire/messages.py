@@ -37,6 +37,17 @@ class Tag(enum.IntEnum):
     STOPPED = 14       # None
     # either way
     BUFFER = 20        # one raw buffer of the envelope sent just before it
+    WHERE = 21         # before the hello (mpiexec): client -> server None; server -> client
+                       # (processor name, its IPv4 addresses), so the doorbell listens where they reach
+
+
+def tag_name(tag: int) -> str:
+    """The name of `tag` (`'RESPONSE'`), or its number when this protocol has no such tag: what
+    an error about a message that no handler takes names."""
+    try:
+        return Tag(tag).name
+    except ValueError:
+        return str(tag)
 
 
 LOG_MODES = ("redirect", "unified", "separated")
@@ -133,6 +144,8 @@ class ServerStatus(NamedTuple):
     time: float
     preload_error: str | None = None
     """The traceback of the preload in the current namespace, if it failed."""
+    log_file: str | None = None
+    """The file the 'separated' log mode writes to, once made (`core.server.separate_log`)."""
 
 
 @enum.unique
@@ -151,3 +164,40 @@ class WorkerKind(enum.IntEnum):
     CALL = 9           # worker -> rank 0: (call number, method, origin), buffers: blobs of (args, kwargs)
     REPLY = 10         # rank 0 -> worker: (call number, raised), buffers: blobs of the value or exception
     EVENT = 11         # rank 0 -> worker: None, buffers: blobs of an event about a command it pushed
+    RESOLVED = 12      # rank 0 -> worker: (call number, index, raised), buffers: blobs of the outcome of
+                       #   the index-th future that call's answer promised (a command's response, ...)
+
+
+@enum.unique
+class ConsoleCall(str, enum.Enum):
+    """The calls code in rank 0's client-side worker makes of rank 0's client: a CALL frame's
+    method. `core.console.proxy` makes them and `core.console.host` answers each with the handler
+    its table names, so both ends refer to the same member and an unknown call is one error."""
+
+    PUSH_COMMAND_REQUEST = "push_command_request"
+    GET_COMMAND_RESPONSE = "get_command_response"
+    COMMAND_FUTURES = "command_futures"        # its answer promises one future per command id
+    GET_SERVER_STATUS = "get_server_status"
+    SERVER_RANKS = "server_ranks"
+    INTERRUPT = "interrupt"
+    CANCEL = "cancel"
+    RESTART_SERVER = "restart_server"          # promises the future of the server's status
+    SET_LOG_MODE = "set_log_mode"
+    SET_LOG_LEVEL = "set_log_level"
+    SUBSCRIBE = "subscribe"
+    ENVIRONMENT = "environment"
+    SETTINGS = "settings"                      # the client's settings and its session log's path
+    SAVE_SESSION = "save_session"
+    SESSION_SCRIPT = "session_script"
+    PUSH = "push"                              # data moves: blocking, or promising the move's future
+    PULL = "pull"
+    SCATTER = "scatter"
+    GATHER = "gather"
+    PURGE_RESULTS = "purge_results"
+    SET_RESULT_MEMORY = "set_result_memory"
+    WATCH_NAMESPACES = "watch_namespaces"
+    REQUEST_NAMESPACE_SUMMARIES = "request_namespace_summaries"  # promises the summaries' future
+    NAMESPACE_SUMMARY = "namespace_summary"
+
+    def __str__(self) -> str:
+        return self.value

@@ -8,6 +8,7 @@ or whose result cannot be rebuilt. They all build it here, so its keys and statu
 from __future__ import annotations
 
 import enum
+import re
 import time
 from typing import Any, TypedDict
 
@@ -42,10 +43,13 @@ class CommandResponse(TypedDict):
 
     id: int
     command: str
+    shown: str | None
+    """The text to show for the command, as its sender gave it; None: the command itself."""
     parameters: dict[str, Any] | None
     """As sent, but for large values (arrays), which are `ReleasedValue`s here."""
     mode: str | None
-    """'eval' (an expression: `ret` is its value) or 'exec' (statements: `ret` is None)."""
+    """'eval' (an expression: `ret` is its value) or 'exec' (statements: `ret` is the value of
+    the last statement when it is an expression, as in IPython, else None)."""
     server: int | None
     status: Status
     """done, failed, interrupted, timeout, cancelled or lost."""
@@ -86,6 +90,43 @@ class ReleasedValue:
     __hash__ = None
 
 
+class UnsentValue:
+    """Stands as `ret` for the value of statements' trailing expression when it cannot be
+    pickled (a module, an open file): those statements ran and the value was not asked for as an
+    expression's would be, so the command stays successful and the client gets its repr."""
+
+    __slots__ = ("type", "text", "reason")
+
+    REPR_LIMIT = 2000
+
+    def __init__(self, type_name: str, text: str, reason: str):
+        self.type = type_name
+        self.text = text
+        self.reason = reason
+
+    @classmethod
+    def of(cls, value: Any, exc: BaseException) -> UnsentValue:
+        try:
+            text = repr(value)
+        except Exception as problem:  # noqa: BLE001 - a broken __repr__ must not fail the command
+            text = f"<repr failed: {problem!r}>"
+        if len(text) > cls.REPR_LIMIT:
+            text = text[:cls.REPR_LIMIT] + "…"
+        return cls(f"{type(value).__module__}.{type(value).__qualname__}", text, blobs.describe_unpicklable(value, exc))
+
+    def __repr__(self) -> str:
+        """The value's own repr, as IPython would show it."""
+        return self.text
+
+    def __reduce__(self):
+        return UnsentValue, (self.type, self.text, self.reason)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UnsentValue) and (other.type, other.text) == (self.type, self.text)
+
+    __hash__ = None
+
+
 def success(mode: str, time_start: float) -> dict[str, Any]:
     """The outcome fields of a command that ran to its end; `ret` travels as buffers."""
     return {"mode": mode, "successful": True, "traceback": None, "status": Status.DONE,
@@ -112,3 +153,16 @@ def rebuild_result(fields: dict[str, Any], buffers: list) -> dict[str, Any]:
                                                  f"on the client: {type(exc).__name__}: {exc}\n",
                                   fields["mode"], fields["time_start"]))
     return fields
+
+
+_FRAME = re.compile(r'^  File "', re.MULTILINE)
+
+
+def last_frame(traceback: str) -> tuple[str, int]:
+    """A failed command's traceback cut to its last frame and the exception, what a user reads
+    first (the window's traceback view, a notebook's `%px` error): `(text, frames hidden)`."""
+    starts = [match.start() for match in _FRAME.finditer(traceback)]
+    if len(starts) <= 1:
+        return traceback, 0
+    header = traceback[:starts[0]]
+    return header + traceback[starts[-1]:], len(starts) - 1

@@ -15,7 +15,9 @@ Nothing here is thread-safe: each side serialises its MPI calls with one lock.
 """
 from __future__ import annotations
 
+import os
 import socket
+import time
 from typing import Any
 from collections.abc import Callable
 
@@ -26,10 +28,21 @@ from core.wire.messages import Tag
 
 INLINE_LIMIT = 16 * 1024
 """Buffers totalling at most this many bytes travel inside the envelope."""
+RING_LIMIT = 10.0
+"""Seconds a receive the doorbell announced (or the buffers an envelope announced) may wait for
+its message before the peer counts as broken: a peer that rings and sends nothing must not hold
+the receiver forever. Sent before its ring, a message is normally there within microseconds."""
+_SPIN = 0.002
+_PAUSE = 0.001
 
 
 class PeerLost(Exception):  # noqa: N818 - an event the caller handles, not an error
-    """The peer's doorbell socket closed or broke: the peer process is gone."""
+    """The peer's doorbell socket closed or broke, or it announced a message that never came:
+    the peer process is gone or broken. `source`: its rank in the communicator, when known."""
+
+    def __init__(self, message: str, source: int | None = None):
+        super().__init__(message)
+        self.source = source
 
 
 class Peer:
@@ -126,10 +139,11 @@ def send_unannounced(comm: MPI.Comm, rank: int, tag: Tag, payload: Any) -> None:
 def receive(comm: MPI.Comm, status: MPI.Status, source: int = MPI.ANY_SOURCE, block: bool = False):
     """Take one envelope from `comm` if there is one: `(source, tag, payload, buffers)` or None.
 
-    The caller must add one to that source's `Peer.received`.
+    The caller must add one to that source's `Peer.received`. With `block`, a message is known to
+    be on its way (the doorbell rang): raises PeerLost if it does not come within `RING_LIMIT`.
     """
     if block:
-        message = comm.mprobe(source, MPI.ANY_TAG, status)
+        message = _probe_within(comm, source, MPI.ANY_TAG, status, "the message its doorbell announced")
     else:
         message = comm.improbe(source, MPI.ANY_TAG, status)
         if message is None:
@@ -141,7 +155,22 @@ def receive(comm: MPI.Comm, status: MPI.Status, source: int = MPI.ANY_SOURCE, bl
 
 
 def _receive_buffer(comm: MPI.Comm, source: int, status: MPI.Status):
-    message = comm.Mprobe(source, Tag.BUFFER, status)
+    message = _probe_within(comm, source, Tag.BUFFER, status, "a buffer its envelope announced")
     buf = blobs.allocate(status.Get_count(MPI.BYTE))
     message.Recv([buf, MPI.BYTE])
     return buf
+
+
+def _probe_within(comm: MPI.Comm, source: int, tag: int, status: MPI.Status, what: str) -> MPI.Message:
+    """A message known to be on its way, or PeerLost after `RING_LIMIT`: `mprobe` would wait
+    forever. Spins (yielding the core) for a moment, then polls every `_PAUSE`."""
+    started = time.monotonic()
+    while (message := comm.improbe(source, tag, status)) is None:
+        waited = time.monotonic() - started
+        if waited > RING_LIMIT:
+            raise PeerLost(f"rank {source} did not send {what} within {RING_LIMIT:g} s", source)
+        if waited < _SPIN:
+            os.sched_yield()
+        else:
+            time.sleep(_PAUSE)
+    return message

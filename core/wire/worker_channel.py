@@ -8,6 +8,12 @@ and answers `WorkerKind.RELEASE`; if it cannot, it answers `WorkerKind.RESEND` a
 sends the bytes after all. Either way the data lands in memory the receiver allocated for it
 (`core.wire.blobs.allocate`). Sending is locked because a worker's logging handler may send from any
 of the user's threads.
+
+The receiver trusts no length it is sent: a header over `MAX_HEADER_BYTES`, buffers over
+`max_buffer` bytes in all, or a header that is not one is refused (`FrameRefusedError`) before
+anything is allocated, and the channel counts as broken, as one whose frame stalled does: its rank
+kills the worker and starts a fresh one. A forged length used to raise MemoryError in the rank and
+leave the channel out of step.
 """
 from __future__ import annotations
 
@@ -18,31 +24,49 @@ import struct
 import threading
 from typing import Any
 
+import psutil
+
 from core.wire import blobs, cross_memory, interrupts
 from core.wire.messages import WorkerKind
 
 _LENGTH = struct.Struct("!Q")
 SMALL_FRAME = 64 * 1024
 LEND_MIN = blobs.LARGE_BUFFER_MIN
+MAX_HEADER_BYTES = 256 * 1024 * 1024
+"""A frame's pickled header (the command, a log record, a response's fields) is at most this."""
+
+
+def default_buffer_limit() -> int:
+    """The bytes of buffers one frame may carry unless the channel is told otherwise: this
+    machine's memory (a result larger than that could not have been made)."""
+    return psutil.virtual_memory().total
 
 
 class FrameStalledError(OSError):
     """The other side began a frame and sent nothing more of it for the channel's `stall_limit`."""
 
 
+class FrameRefusedError(OSError):
+    """The other side sent a frame this side will not read: too large, or not a frame at all."""
+
+
 class FrameChannel:
-    def __init__(self, fd: int, lender_pid: int | None = None, allocate=None, stall_limit: float | None = None):
+    def __init__(self, fd: int, lender_pid: int | None = None, allocate=None, stall_limit: float | None = None,
+                 max_buffer: int | None = None):
         """`lender_pid`: the process at the other end, whose lent buffers this side reads;
         `allocate(size)`: where received buffers go (`core.wire.blobs.allocate` by default);
         `stall_limit`: seconds a frame, once begun, may pause before `receive` raises FrameStalledError
         (None: wait as long as it takes). A server rank reading its worker sets it: a worker
-        stopped half-way through a frame would otherwise hold the rank, heartbeats and all."""
+        stopped half-way through a frame would otherwise hold the rank, heartbeats and all.
+        `max_buffer`: bytes of buffers a received frame may carry (`default_buffer_limit()`)."""
         self.sock = socket.socket(fileno=fd)
         self.lender_pid = lender_pid
         self.allocate = allocate or blobs.allocate
         self.stall_limit = stall_limit
-        self.stalled = False
-        """True once a frame stalled: the channel is broken from then on."""
+        self.max_buffer = max_buffer or default_buffer_limit()
+        self.broken: str | None = None
+        """Why the channel is broken (a frame stalled, or was refused), once it is: the other side
+        is out of step from then on."""
         self._send_lock = threading.Lock()
 
     def fileno(self) -> int:
@@ -75,8 +99,13 @@ class FrameChannel:
     def _receive(self) -> tuple[int, Any, list]:
         while True:
             length = _LENGTH.unpack(self._read_into(bytearray(_LENGTH.size)))[0]
-            kind, payload, sizes, addresses = pickle.loads(self._read_into(bytearray(length)))
-            buffers = [self.allocate(size) for size in sizes]
+            if length > MAX_HEADER_BYTES:
+                self._refuse(f"announced a frame header of {length} bytes (at most {MAX_HEADER_BYTES})")
+            kind, payload, sizes, addresses = self._header(self._read_into(bytearray(length)))
+            try:
+                buffers = [self.allocate(size) for size in sizes]
+            except MemoryError:
+                self._refuse(f"sent buffers of {sum(sizes)} bytes, more than this process could allocate")
             borrowed = []
             for buffer, address in zip(buffers, addresses):
                 if address is None:
@@ -89,6 +118,24 @@ class FrameChannel:
                 self.send(WorkerKind.RELEASE, None)
                 return kind, payload, buffers
             self.send(WorkerKind.RESEND, None)  # and the frame comes again, with its bytes
+
+    def _header(self, data: bytearray) -> tuple[int, Any, list[int], list]:
+        """The frame's header, once it is sure to be one whose buffers this side will take."""
+        try:
+            kind, payload, sizes, addresses = pickle.loads(data)
+            valid = (isinstance(sizes, list) and isinstance(addresses, list) and len(sizes) == len(addresses)
+                     and all(type(size) is int and size >= 0 for size in sizes))
+        except Exception:  # noqa: BLE001 - whatever a forged header raises, it is no frame
+            valid = False
+        if not valid:
+            self._refuse("sent a frame header that is not one")
+        if sum(sizes) > self.max_buffer:
+            self._refuse(f"announced buffers of {sum(sizes)} bytes (at most {self.max_buffer})")
+        return kind, payload, sizes, addresses
+
+    def _refuse(self, why: str) -> None:
+        self.broken = why
+        raise FrameRefusedError(why)
 
     def _borrow(self, borrowed: list) -> bool:
         try:
@@ -115,7 +162,8 @@ class FrameChannel:
         except BlockingIOError:
             pass
         if not select.select([self.sock], [], [], self.stall_limit)[0]:
-            self.stalled = True
+            self.broken = (f"stopped half-way through a message to its server for {self.stall_limit:g} s "
+                           f"(stopped by a signal, or wedged)")
             raise FrameStalledError(f"the frame stopped half-way: nothing more of it for {self.stall_limit:g} s")
         return self.sock.recv_into(view)
 

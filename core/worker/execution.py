@@ -2,25 +2,30 @@
 
 Used by the worker process (the default) and, with isolation 'none', by the server rank itself.
 A command that compiles as an expression is evaluated and its value returned (`mode` 'eval');
-anything else is executed as statements (`mode` 'exec', result None). Compiled code is cached by
-its text because a compile costs tens of microseconds on the hot path, and registered with
-`linecache` so tracebacks show the command's own lines.
+anything else is executed as statements (`mode` 'exec'), and, as in IPython, when the last
+statement is an expression its value is the result (`x = 1\nx + 1` gives 2; a trailing `;`
+gives None). Compiled code is cached by its text because a compile costs tens of microseconds on
+the hot path, and registered with `linecache` so tracebacks show the command's own lines.
 """
 from __future__ import annotations
 
+import ast
 import builtins
 import collections
+import io
 import linecache
 import logging
 import time
+import tokenize
 import traceback
 from collections.abc import Callable
-from typing import Any
+from types import CodeType
+from typing import Any, NamedTuple
 
 from core.wire import blobs
 from core.worker import namespace_summary
 from core.wire.messages import CommandRequest
-from core.wire.responses import Status, failure, success
+from core.wire.responses import Status, UnsentValue, failure, success
 
 AT_COMMAND_END: list[Callable[[], None]] = []
 """Called after every command, before its response is made, for what a preload must hand over
@@ -35,15 +40,57 @@ LINECACHE_SIZE = 1000
 lacks the source line)."""
 
 
-def compile_command(command: str, filename: str = "<command>"):
-    """Compile `command` as an expression if it is one, else as statements: `(code, mode)`.
+class CompiledCommand(NamedTuple):
+    """A command's code: `statements` run first (exec), then `value` is evaluated and is the
+    command's result. An expression has only `value`; statements that do not end in an
+    expression (or end in `;`) have only `statements`."""
+
+    mode: str
+    """'eval' for an expression, 'exec' for statements."""
+    statements: CodeType | None
+    value: CodeType | None
+
+    def named(self, filename: str) -> CompiledCommand:
+        """The same code, with tracebacks naming `filename` (a cached command run again)."""
+        return self._replace(**{field: code.replace(co_filename=filename)
+                                for field, code in (("statements", self.statements), ("value", self.value))
+                                if code is not None and code.co_filename != filename})
+
+
+def compile_command(command: str, filename: str = "<command>") -> CompiledCommand:
+    """Compile `command` as an expression if it is one, else as statements whose last
+    expression statement, if any, is compiled apart as the value. Compiling the parsed tree
+    keeps every line number, so tracebacks point into the command's own text.
 
     Raises SyntaxError for text that is neither.
     """
     try:
-        return compile(command, filename, "eval"), "eval"
+        return CompiledCommand("eval", None, compile(command, filename, "eval"))
     except SyntaxError:
-        return compile(command, filename, "exec"), "exec"
+        pass
+    tree = ast.parse(command, filename, "exec")
+    last = tree.body[-1] if tree.body else None
+    if not isinstance(last, ast.Expr) or _ends_with_semicolon(command):
+        return CompiledCommand("exec", compile(tree, filename, "exec"), None)
+    tree.body.pop()
+    return CompiledCommand("exec", compile(tree, filename, "exec"),
+                           compile(ast.Expression(last.value), filename, "eval"))
+
+
+_NOT_CODE = {tokenize.NEWLINE, tokenize.NL, tokenize.COMMENT, tokenize.ENDMARKER, tokenize.INDENT,
+             tokenize.DEDENT}
+
+
+def _ends_with_semicolon(command: str) -> bool:
+    """True when the last token of the code is `;`: IPython's way of asking for no value."""
+    last = None
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(command).readline):
+            if token.type not in _NOT_CODE:
+                last = token
+    except (tokenize.TokenError, SyntaxError):
+        return False
+    return last is not None and last.string == ";"
 
 
 def set_log_level(handler: logging.Handler, level: int) -> None:
@@ -60,10 +107,10 @@ class CommandRunner:
         self.namespace: dict[str, Any] = {"__name__": "__mpipanel__", "__builtins__": builtins}
         self.executing = False
         """True exactly while user code runs: an interrupt outside that window is ignored."""
-        self._code: dict[str, tuple[Any, str]] = {}
+        self._code: dict[str, CompiledCommand] = {}
         self._named: collections.deque[str] = collections.deque()
 
-    def _compiled(self, request: CommandRequest):
+    def _compiled(self, request: CommandRequest) -> CompiledCommand:
         """The command's code, named `<command ID>` so that its traceback names this command."""
         filename = f"<command {request.id}>"
         cached = self._code.get(request.command)
@@ -72,15 +119,12 @@ class CommandRunner:
             if len(self._code) >= CODE_CACHE_SIZE:
                 self._code.clear()
             self._code[request.command] = cached
-        code, mode = cached
-        if code.co_filename != filename:
-            code = code.replace(co_filename=filename)
         linecache.cache[filename] = (len(request.command), None,
                                      request.command.splitlines(keepends=True), filename)
         self._named.append(filename)
         if len(self._named) > LINECACHE_SIZE:
             linecache.cache.pop(self._named.popleft(), None)
-        return code, mode
+        return cached.named(filename)
 
     def run(self, request: CommandRequest, parameter_buffers: list) -> tuple[dict[str, Any], list]:
         """Run one command: `(response fields, result buffers)`, no buffers for a None result.
@@ -106,15 +150,16 @@ class CommandRunner:
         mode = None
         ret = None
         try:
-            code, mode = self._compiled(request)
+            compiled = self._compiled(request)
+            mode = compiled.mode
             if parameter_buffers:
                 self.namespace.update(blobs.unpack(parameter_buffers))
             self.executing = True
             try:
-                if mode == "eval":
-                    ret = eval(code, self.namespace)
-                else:
-                    exec(code, self.namespace)
+                if compiled.statements is not None:
+                    exec(compiled.statements, self.namespace)
+                if compiled.value is not None:
+                    ret = eval(compiled.value, self.namespace)
             finally:
                 self.executing = False
         except KeyboardInterrupt as exc:
@@ -127,6 +172,8 @@ class CommandRunner:
         try:
             packed = blobs.pack(ret)
         except Exception as exc:  # noqa: BLE001 - any pickling failure becomes a failed response
+            if mode == "exec":  # the value was not asked for: the statements did run
+                return fields, blobs.pack(UnsentValue.of(ret, exc))
             return failure(Status.FAILED, f"The command ran, but its result cannot be sent to the "
                                           f"client:\n{blobs.describe_unpicklable(ret, exc)}\n",
                            mode, time_start), []

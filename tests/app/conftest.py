@@ -31,3 +31,22 @@ def gui_session(gui_client):
 @pytest.fixture
 def window(qtbot, gui_session):
     yield window_on(qtbot, gui_session)
+
+
+@pytest.fixture(scope="module")
+def many_session():
+    """Sixteen light servers (isolation 'none') and their session: from this many on, panes open
+    on demand."""
+    from core import MPICommandClient
+    from core.frontends.host import SessionHost
+    client = MPICommandClient(servers=16, isolation="none", print_output=False)
+    client.start_services()
+    host = SessionHost(client)
+    yield host
+    host.close()
+    client.stop_services(force_command_request_interruption=True)
+
+
+@pytest.fixture
+def many_window(qtbot, many_session):
+    yield window_on(qtbot, many_session)

@@ -109,3 +109,14 @@ def choose_from_next_menu(text: str) -> None:
             QTimer.singleShot(20, choose)
 
     QTimer.singleShot(0, choose)
+
+
+def server_status(rank: int, state: str = "idle", servers_per_host: int = 32) -> dict:
+    """A server's status as the client reports it (`core.client.engine`), for widget tests of many
+    servers without their processes: `servers_per_host` consecutive ranks to a host (node01, ...)."""
+    busy = state == "busy"
+    return {"rank": rank, "state": state, "busy": busy, "command_id": rank if busy else None,
+            "command": "work()" if busy else None, "queue_length": rank % 3, "pid": 10_000 + rank,
+            "worker_pid": 20_000 + rank, "processor": f"node{(rank - 1) // servers_per_host + 1:02d}",
+            "timeout": state == "timeout", "lost": state == "lost", "cpu_percent": 95.0 if busy else 0.5,
+            "rss": (80 + rank) * 1e6, "preload_error": None, "last_heard": 0.0}

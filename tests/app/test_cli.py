@@ -35,6 +35,14 @@ def test_bad_arguments_are_explained():
     assert result.returncode == 2 and "--preload: preload has a syntax error at line 2" in result.stderr
 
 
+def test_a_bad_session_file_is_refused_in_one_line_before_the_servers_start(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"event": "session"}\n{"event": "queued", "id": 1}\n')
+    result = run_python("-m", "app", "--session", str(bad), env={"QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"mpipanel: error: --session: {bad}, line 2: the 'queued' line has no 'push'"]
+
+
 GUI_UNDER_MPIEXEC = """
     import os
     os.environ["QT_QPA_PLATFORM"] = "offscreen"

@@ -4,9 +4,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from PySide6.QtCore import QPointF
 
 from app.load_chart import HISTORY_SECONDS, LoadChart, step_above
 from core.frontends.model import LoadFigures, LoadSampled
+from gui_helpers import server_status
 
 
 @pytest.fixture
@@ -78,3 +80,37 @@ def test_beyond_eight_servers_the_chart_plots_mean_and_max_while_the_strip_keeps
     assert (mean.name(), maximum.name()) == ("mean", "max")
     assert mean.getData()[1][-1] == 65 and maximum.getData()[1][-1] == 120
     assert chart.activity.shape[1] == 12 and chart.activity[-1, 11] == 1
+
+
+@pytest.fixture
+def cluster_chart(qtbot):
+    """A chart of 128 servers at its minimum height; two samples with every fifth server busy and
+    server 77 lost in the second."""
+    chart = LoadChart(list(range(1, 129)), host_of=lambda rank: server_status(rank)["processor"])
+    qtbot.addWidget(chart)
+    chart.resize(880, chart.minimumHeight())
+    chart.show()
+    qtbot.waitExposed(chart)
+    for lost in (None, 77):
+        chart.add_sample(LoadSampled(0.0, {
+            rank: _figures(1, 100, 0, activity=2 if rank == lost else int(rank % 5 == 0)) for rank in chart.ranks}))
+    return chart
+
+
+def test_at_128_servers_every_server_keeps_a_pixel_row_of_the_strip_and_the_plots_two_lines(cluster_chart):
+    strip = cluster_chart._strip_plot
+    assert strip.vb.height() >= 128 and cluster_chart.minimumHeight() > 240
+    assert all(len(plot.listDataItems()) == 2 for plot in cluster_chart._plots)  # mean and max
+    assert cluster_chart.strip.image.shape == cluster_chart.activity.shape == (cluster_chart.seconds.size, 128)
+    assert list(cluster_chart.activity[-1, 74:77]) == [1, 0, 2]  # servers 75 busy, 76 idle, 77 lost
+
+
+def test_the_strip_names_the_server_its_host_and_its_state_under_the_mouse(cluster_chart):
+    assert cluster_chart.strip_readout(-0.5, 76.5) == "server 77 on node03: lost or silent, now"
+    assert cluster_chart.strip_readout(-1.5, 76.5) == "server 77 on node03: idle, 1 s ago"
+    assert cluster_chart.strip_readout(-0.2, 9.2) == "server 10 on node01: busy, now"
+    assert cluster_chart.strip_readout(-100, 9.2) == "server 10 on node01: not sampled yet"
+    assert cluster_chart.strip_readout(-0.5, 128.5) == "" and cluster_chart.strip_readout(0.5, 3) == ""
+    strip = cluster_chart._strip_plot
+    strip.scene().sigMouseMoved.emit(strip.vb.mapViewToScene(QPointF(-0.5, 127.5)))
+    assert cluster_chart.strip.toolTip() == "server 128 on node04: idle, now"

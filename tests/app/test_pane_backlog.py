@@ -13,11 +13,16 @@ INFO = SessionInfo(session_id="s", host="h", pid=1, started=0.0, version="0", la
 
 def _ran(model: SessionModel, command_id: int, server: int, start: float, printed: str | None = None) -> None:
     """Command `command_id` queued, started on `server` at `start`, printing `printed`, finished."""
-    model.apply(CommandQueued(command_id, f"c{command_id}", None, server, False, start, command_id, server))
+    model.apply(_queued(command_id, server, start))
     model.apply(CommandStarted(command_id, server, start))
     if printed is not None:
         model.apply(ServerOutput(server, [OutputItem(command_id, "stdout", printed)]))
     model.apply(CommandFinished({"id": command_id, "server": server, "status": "done"}))
+
+
+def _queued(command_id: int, server: int, time: float) -> CommandQueued:
+    return CommandQueued(id=command_id, command=f"c{command_id}", parameters=None, target=server, block=False,
+                         time=time, push=command_id, push_target=server)
 
 
 def _described(parts: list[backlog.Part]) -> list[str]:
@@ -46,7 +51,7 @@ def test_the_merged_pane_interleaves_the_servers_by_when_their_commands_started(
 def test_output_of_a_command_still_running_comes_last():
     model = SessionModel(INFO)
     _ran(model, 1, 1, start=10.0, printed="done before\n")
-    model.apply(CommandQueued(2, "c2", None, 1, False, 20.0, 2, 1))
+    model.apply(_queued(2, 1, 20.0))
     model.apply(CommandStarted(2, 1, 20.0))
     model.apply(ServerOutput(1, [OutputItem(2, "stdout", "still running\n")]))
     parts = backlog.server_parts(model, 1, backlog.ran_by_server(model)[1])

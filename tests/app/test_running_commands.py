@@ -36,6 +36,19 @@ def test_typed_command_runs_on_the_ticked_server_and_shows_its_result(qtbot, win
     assert any(f"#{command_id} done" in line.text for line in window.all_pane.output.lines)
 
 
+def test_a_block_ending_in_an_expression_shows_that_value_in_the_response_view(qtbot, window):
+    _type_command(qtbot, window, "x = 1")
+    qtbot.keyClick(window.editor, Qt.Key.Key_Return)
+    qtbot.keyClicks(window.editor, "x + 1")
+    [command_id] = window.run(window.editor.toPlainText())
+    result = response(qtbot, window, command_id)
+    assert (result["mode"], result["ret"]) == ("exec", 2)
+    pane = window.findChild(type(window.all_pane), f"serverPane{result['server']}")
+    qtbot.waitUntil(lambda: pane.response.response is not None and pane.response.response["id"] == command_id)
+    root = pane.response.result.topLevelItem(0)
+    assert (root.text(0), root.text(1)) == ("ret", "2")
+
+
 def test_parameters_from_the_table_are_sent_as_native_values(qtbot, window):
     window.parameters.add_row("a", "[1, 2]")
     window.parameters.add_row("b", "{'x': (3.5, None)}")

@@ -167,3 +167,25 @@ def test_history_menu_copies_the_command_and_its_result(qtbot, window):
     qtbot.waitUntil(lambda: QGuiApplication.clipboard().text() == "dict(a=[1, 2])")
     _history_menu(window, command_id, "Copy result")
     qtbot.waitUntil(lambda: QGuiApplication.clipboard().text() == "{'a': [1, 2]}")
+
+
+def test_a_command_is_shown_by_the_text_its_sender_gave_and_copied_as_sent(qtbot, window, gui_client, tmp_path):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+    [command_id] = gui_client.push_command_request("value * 2", target_server=1, parameters={"value": 21},
+                                                   shown="twice(21)")
+    assert response(qtbot, window, command_id)["ret"] == 42
+    model = window.history.model_
+    cell = model.index(model.rows.index(model.row_of(command_id)), 1)
+    assert (model.data(cell), model.data(cell, Qt.ItemDataRole.ToolTipRole)) == ("twice(21)", "twice(21)")
+    qtbot.waitUntil(lambda: any(line.text.startswith(f"── #{command_id} done") and ": twice(21) → 42" in line.text
+                                for line in window.panes[1].output.lines))
+    _history_menu(window, command_id, "Copy command")
+    qtbot.waitUntil(lambda: QGuiApplication.clipboard().text() == "value * 2")
+    log = tmp_path / "shown.jsonl"
+    log.write_text('{"event": "session", "servers": [1]}\n'
+                   '{"event": "queued", "id": 1, "push": 1, "command": "value * 2", "target": 1, "block": true, '
+                   '"parameters": {"value": {"literal": "21"}}, "shown": "twice(21)"}\n')
+    panel = window.open_session(log)
+    assert (panel.model.text(0, 1), panel.model.data(panel.model.index(0, 1), Qt.ItemDataRole.ToolTipRole)) == (
+        "twice(21)", "twice(21)")

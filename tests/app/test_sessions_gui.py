@@ -1,8 +1,11 @@
 """Sessions in the window: where the log is, saving a script, and stepping through a replay."""
 from __future__ import annotations
 
+import os
+import pwd
 from pathlib import Path
 
+import pytest
 from PySide6.QtWidgets import QMessageBox
 
 from core import MPICommandClient
@@ -70,3 +73,41 @@ def test_session_needing_more_servers_is_refused_with_a_message(qtbot, window, t
     shown = answer_next_dialog(QMessageBox.StandardButton.Ok)
     assert window.open_session(script) is None
     assert "targets server 7, but this session has 3 server(s): [1, 2, 3]" in shown[0]
+
+
+def test_a_malformed_session_file_is_refused_in_a_dialog_naming_the_line(qtbot, window, tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"event": "session", "servers": [1]}\n[1, 2]\n')
+    shown = answer_next_dialog(QMessageBox.StandardButton.Ok)
+    assert window.open_session(bad) is None
+    assert shown == [f"{bad}, line 2: a JSON object was expected, not a list"]
+
+
+HIDDEN = "x = 1\nimport os\nos.environ['SEEN'] = 'yes'"
+
+
+def test_a_multi_line_command_is_marked_and_shown_whole_on_selection(qtbot, window, tmp_path):
+    script = tmp_path / "hidden.py"
+    script.write_text(f"client.push_command_request({HIDDEN!r}, target_server=1)\n"
+                      f"client.push_command_request('x', target_server=1)\n")
+    panel = window.open_session(script)
+    assert [panel.model.text(row, 1) for row in (0, 1)] == ["x = 1  ⏎ +2 lines", "x"]
+    assert panel.detail.toPlainText() == ""
+    panel.table.selectRow(0)
+    assert panel.detail.toPlainText() == HIDDEN
+    assert panel.model.data(panel.model.index(0, 1), 3) == HIDDEN  # the tooltip, one hover away
+
+
+def test_a_session_file_of_another_user_asks_before_it_runs(qtbot, window, tmp_path):
+    if os.getuid() != 0:
+        pytest.skip("giving a file to another user needs root")
+    script = tmp_path / "theirs.py"
+    script.write_text("client.push_command_request('40 + 2', block=True, target_server=1)\n")
+    os.chown(script, pwd.getpwnam("nobody").pw_uid, -1)
+    panel = window.open_session(script)
+    asked = answer_next_dialog(QMessageBox.StandardButton.No)
+    panel.step()
+    assert "belongs to user nobody" in asked[0] and panel.next_index == 0
+    asked = answer_next_dialog(QMessageBox.StandardButton.Yes)
+    panel.run_from(0)
+    qtbot.waitUntil(lambda: panel.model.text(0, 4) == "42", timeout=20000)

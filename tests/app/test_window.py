@@ -1,7 +1,8 @@
 """The window as a whole: status bar, menus, themes, remembered settings, many servers, closing."""
 from __future__ import annotations
 
-import pytest
+import os
+
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QMessageBox
 
@@ -19,6 +20,22 @@ def test_about_box_names_the_versions_a_bug_report_needs(window):
     text = about_text(window.bridge.info)
     for expected in ("mpipanel", "Qt", "MPICH", "mpi4py", "Python", "spawn"):
         assert expected in text
+
+
+def test_about_box_and_pane_say_where_separated_logs_went(qtbot, window, gui_client):
+    from app.about import about_text
+    gui_client.set_log_mode("separated")
+    try:
+        window.targets.select([2])
+        response(qtbot, window, window.run("print('to the file')")[0])
+        qtbot.waitUntil(lambda: window.bridge.model.servers[2]["log_file"] is not None, timeout=10000)
+    finally:
+        gui_client.set_log_mode("redirect")
+    log_file = window.bridge.model.servers[2]["log_file"]
+    os.remove(log_file)  # in the directory the servers started in
+    assert f"Log of server 2</b></td><td>{log_file}" in about_text(window.bridge.info, window.bridge.model.servers)
+    qtbot.waitUntil(lambda: any(f"writes its output and log records to {log_file}" in line.text
+                                for line in window.panes[2].output.lines), timeout=10000)
 
 
 def test_theme_switch_is_remembered(qtbot, gui_session):
@@ -69,20 +86,8 @@ def test_closing_with_a_running_command_asks_then_stops_the_servers_while_the_wi
     assert wait_for_no_servers(pids), server_processes(pids)
 
 
-@pytest.fixture(scope="module")
-def many_session():
-    from core import MPICommandClient
-    from core.frontends.host import SessionHost
-    client = MPICommandClient(servers=16, isolation="none", print_output=False)
-    client.start_services()
-    host = SessionHost(client)
-    yield host
-    host.close()
-    client.stop_services(force_command_request_interruption=True)
-
-
-def test_sixteen_servers_use_the_overview_and_open_panes_on_demand(qtbot, many_session):
-    window = window_on(qtbot, many_session)
+def test_sixteen_servers_use_the_overview_and_open_panes_on_demand(qtbot, many_window):
+    window = many_window
     titles = [window.pane_tabs.tabText(i) for i in range(window.pane_tabs.count())]
     assert titles == ["All servers", "Client", "Overview"]
     qtbot.waitUntil(lambda: len(window.overview.items) == 16, timeout=20000)

@@ -1,13 +1,17 @@
 """CASA on the servers: casampi's namespace by preload, a casalog file per server, tasks by name."""
 from __future__ import annotations
 
+import os
 import socket
+import stat
+from pathlib import Path
 
 import pytest
 from core.casa.offline import config_preload
 
 from core.casa.log_lines import parse_line
 from core.casa.server_setup import preload_code
+from mpi_helpers import run_python
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +59,34 @@ def test_a_restarted_server_is_set_up_again_with_a_new_log_file(casa_client):
     [before] = _server_log(casa_client, 2)
     casa_client.restart_server(2).result(60)
     [response] = casa_client.push_command_request("casalog.post('after the restart', 'WARN'), "
-                                                  "casalog.logfile()", block=True, target_server=2)
+                                                  "os.stat(casalog.logfile()).st_ino", block=True, target_server=2)
     assert response["successful"] and response["namespace_reset"] is True
     [after] = _server_log(casa_client, 2)
-    assert after != before and response["ret"] == (True, str(after))
+    assert after != before and response["ret"] == (True, after.stat().st_ino)
     assert "\tWARN\t" in after.read_text()
+
+
+def test_a_symlink_planted_at_a_casalog_files_name_is_not_written_through(casa_config, tmp_path):
+    """The server's casalog goes to a new private file, under the next free name if someone took
+    the predicted one, and that real name is logged."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("")
+    result = run_python("-c", f"""if True:
+        import logging, os
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+        from casatasks import casalog
+        from core.casa import server_setup
+        os.symlink({str(victim)!r}, os.path.join({str(tmp_path)!r}, server_setup.log_file_name(casalog.logfile(), 1)))
+        path = server_setup.setup(1, {str(tmp_path)!r})
+        casalog.post('private words')
+        print(path)
+        """, env=casa_config, timeout=120)
+    assert result.returncode == 0, result.stderr
+    path = result.stdout.splitlines()[-1]
+    assert victim.read_text() == ""
+    assert path.endswith(f"-host-{socket.gethostname()}-pid-{path.split('-pid-')[1].split('-')[0]}-1")
+    assert "private words" in Path(path).read_text() and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert f"casa: casalog of server 1: {path}" in result.stderr
 
 
 @pytest.mark.parametrize("line, level, message", [

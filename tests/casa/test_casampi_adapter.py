@@ -33,6 +33,9 @@ SCRIPT = """
     check("response keys", sorted(response))
     check("status when done", (response["status"], client.get_command_request_list()[ids[0]]["status"]))
     check("state kept", client.push_command_request("x", True, 1)[0]["ret"])
+    statements, = client.push_command_request("y = x\\ny + 1", True, 1)
+    check("exec value", (statements["mode"], statements["ret"], statements["value"]))
+    check("unpicklable exec value", repr(client.push_command_request("import os\\nos", True, 1)[0]["value"]))
     check("call with parameters", client.push_command_request("dict()", True, 2, {"a": 7, "b": 2})[0]["ret"])
     check("parameters deleted", client.push_command_request("a", True, 2)[0]["traceback"].splitlines()[-1])
     check("push keeps them", [r["successful"] for r in client.push_command_request("push", True, [1, 2], {"p": 5})])
@@ -93,8 +96,13 @@ def test_responses_have_casampis_keys_and_statuses(checks):
     assert checks["status while running"] == "True"
     assert checks["response keys"] == repr(sorted(["command", "parameters", "mode", "id", "server", "status",
                                                    "command_start_time", "command_stop_time", "ret",
-                                                   "successful", "traceback"]))
+                                                   "value", "successful", "traceback"]))
     assert checks["status when done"] == "('response received', 'response received')"
+
+
+def test_an_exec_commands_ret_stays_none_and_its_trailing_value_comes_as_value(checks):
+    assert checks["exec value"] == "('exec', None, 8)"
+    assert checks["unpicklable exec value"].startswith("\"<module 'os'")
 
 
 def test_parameters_are_names_for_one_command_unless_pushed(checks):

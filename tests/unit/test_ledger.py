@@ -1,37 +1,73 @@
-"""The client's ledger: per-server FIFOs, round-robin choice of an idle server, records, futures."""
+"""The client's ledger: opening commands, per-server FIFOs, round-robin choice of an idle server."""
 from __future__ import annotations
 
-from core.client.ledger import CommandFuture, CommandRecord, Ledger
+from core.client.ledger import CommandRecord, Ledger
+from core.events import CommandQueued
+
+
+def _ledger(ranks: list[int], announced: list | None = None) -> Ledger:
+    return Ledger(ranks, announce=(announced if announced is not None else []).append)
 
 
 def _record(ledger: Ledger, target: int | None = None) -> CommandRecord:
-    command_id = ledger.new_id()
-    record = CommandRecord(command_id, f"command_{command_id}", None, target, False, [b"pickled"],
-                           CommandFuture(command_id, lambda ids: None))
-    ledger.records[command_id] = record
+    [record] = ledger.open(command="command", parameters=None, buffers=[b"pickled"], targets=[target],
+                           push_target=target, block=False, origin=None, cancel=lambda ids: None)
     return record
 
 
-def test_ids_count_up_from_one():
-    ledger = Ledger([1, 2])
-    assert [ledger.new_id() for _ in range(3)] == [1, 2, 3]
+def test_opening_a_push_files_one_record_per_target_with_ids_counting_up_from_one():
+    announced: list = []
+    ledger = _ledger([1, 2], announced)
+    first = _record(ledger)
+    records = ledger.open(command="x + 1", parameters={"x": 1}, buffers=None, targets=[1, 2], push_target=[1, 2],
+                          block=True, origin="typed", cancel=lambda ids: None)
+    assert [r.id for r in (first, *records)] == [1, 2, 3]
+    assert [r.push for r in records] == [2, 2] and [r.target for r in records] == [1, 2]
+    assert ledger.records == {1: first, 2: records[0], 3: records[1]}
+    assert [r.future.command_id for r in records] == [2, 3] and not any(r.done for r in records)
+
+
+def test_each_opened_command_is_announced_as_queued_in_order():
+    announced: list = []
+    ledger = _ledger([1, 2], announced)
+    records = ledger.open(command="x + 1", parameters={"x": 1}, buffers=None, targets=[1, 2], push_target=[1, 2],
+                          block=True, origin="typed", cancel=lambda ids: None)
+    assert announced == [CommandQueued(id=r.id, command="x + 1", parameters={"x": 1}, target=r.target, block=True,
+                                       time=r.time_queued, push=records[0].id, push_target=[1, 2], origin="typed")
+                         for r in records]
+
+
+def test_a_command_of_rank_0_is_opened_where_it_runs():
+    ledger = _ledger([1])
+    [record] = ledger.open(command="1", parameters=None, buffers=None, targets=[0], push_target=0, block=False,
+                           origin="typed", cancel=lambda ids: None, server=0)
+    assert (record.server, record.target, record.push) == (0, 0, record.id)
+
+
+def test_cancelling_an_opened_commands_future_asks_for_that_command():
+    asked: list = []
+    ledger = _ledger([1])
+    [record] = ledger.open(command="1", parameters=None, buffers=None, targets=[None], push_target=None,
+                           block=False, origin=None, cancel=asked.append)
+    record.future.cancel()
+    assert asked == [[record.id]]
 
 
 def test_the_first_command_sent_to_an_idle_server_runs_at_once_and_the_next_waits():
-    ledger = Ledger([1, 2])
+    ledger = _ledger([1, 2])
     first, second = _record(ledger, 1), _record(ledger, 1)
-    assert ledger.sent(first, 1) is True
-    assert ledger.sent(second, 1) is False
+    assert ledger.place_on(first, 1) is True
+    assert ledger.place_on(second, 1) is False
     assert (first.status, second.status) == ("running", "queued")
     assert (first.server, second.server) == (1, 1)
     assert ledger.running_on(1) is first and ledger.running_on(2) is None
 
 
 def test_finishing_the_running_command_starts_the_next_in_fifo_order():
-    ledger = Ledger([1])
+    ledger = _ledger([1])
     records = [_record(ledger, 1) for _ in range(3)]
     for record in records:
-        ledger.sent(record, 1)
+        ledger.place_on(record, 1)
     assert ledger.finish(records[0], {"status": "done"}) is records[1]
     assert records[1].status == "running" and records[2].status == "queued"
     assert ledger.finish(records[1], {"status": "failed"}) is records[2]
@@ -41,26 +77,26 @@ def test_finishing_the_running_command_starts_the_next_in_fifo_order():
 
 
 def test_finishing_a_queued_command_leaves_the_running_one_in_place():
-    ledger = Ledger([1])
+    ledger = _ledger([1])
     running, queued, last = _record(ledger, 1), _record(ledger, 1), _record(ledger, 1)
     for record in (running, queued, last):
-        ledger.sent(record, 1)
+        ledger.place_on(record, 1)
     assert ledger.finish(queued, {"status": "cancelled"}) is None
     assert list(ledger.in_flight[1]) == [running, last]
     assert ledger.running_on(1) is running and last.status == "queued"
 
 
 def test_a_finished_command_keeps_its_response_and_drops_its_buffers():
-    ledger = Ledger([1])
+    ledger = _ledger([1])
     record = _record(ledger, 1)
-    ledger.sent(record, 1)
+    ledger.place_on(record, 1)
     response = {"status": "done", "ret": 42}
     ledger.finish(record, response)
     assert record.done is True and record.response is response and record.buffers is None
 
 
 def test_a_first_available_command_finished_before_it_was_sent_leaves_the_waiting_line():
-    ledger = Ledger([1, 2])
+    ledger = _ledger([1, 2])
     waiting, other = _record(ledger), _record(ledger)
     ledger.first_available.extend([waiting, other])
     assert ledger.finish(waiting, {"status": "cancelled"}) is None
@@ -68,54 +104,39 @@ def test_a_first_available_command_finished_before_it_was_sent_leaves_the_waitin
 
 
 def test_pending_lists_the_commands_without_a_response_in_id_order():
-    ledger = Ledger([1])
+    ledger = _ledger([1])
     records = [_record(ledger, 1) for _ in range(3)]
     for record in records:
-        ledger.sent(record, 1)
+        ledger.place_on(record, 1)
     ledger.finish(records[0], {"status": "done"})
     assert ledger.pending() == records[1:]
 
 
 def test_idle_servers_are_offered_round_robin_after_the_last_one_chosen():
-    ledger = Ledger([3, 1, 2])
+    ledger = _ledger([3, 1, 2])
     assert ledger.idle_ranks(lambda rank: True) == [1, 2, 3]
-    ledger.chose(1)
+    ledger.advance_past(1)
     assert ledger.idle_ranks(lambda rank: True) == [2, 3, 1]
-    ledger.chose(3)
+    ledger.advance_past(3)
     assert ledger.idle_ranks(lambda rank: True) == [1, 2, 3]
 
 
 def test_busy_and_unusable_servers_are_not_offered():
-    ledger = Ledger([1, 2, 3])
-    ledger.sent(_record(ledger, 2), 2)
+    ledger = _ledger([1, 2, 3])
+    ledger.place_on(_record(ledger, 2), 2)
     assert ledger.idle_ranks(lambda rank: True) == [1, 3]
     assert ledger.idle_ranks(lambda rank: rank != 3) == [1]
 
 
 def test_a_ledger_without_servers_offers_none():
-    assert Ledger([]).idle_ranks(lambda rank: True) == []
+    assert _ledger([]).idle_ranks(lambda rank: True) == []
 
 
 def test_adding_a_known_rank_keeps_what_is_in_flight_there():
-    ledger = Ledger([1])
+    ledger = _ledger([1])
     record = _record(ledger, 1)
-    ledger.sent(record, 1)
+    ledger.place_on(record, 1)
     ledger.add_rank(1)
     ledger.add_rank(4)
     assert list(ledger.in_flight[1]) == [record] and list(ledger.in_flight[4]) == []
     assert ledger.idle_ranks(lambda rank: True) == [4]
-
-
-def test_cancelling_a_future_asks_the_client_to_cancel_that_command():
-    asked = []
-    future = CommandFuture(7, asked.append)
-    assert future.cancel() is False
-    assert asked == [[7]]
-
-
-def test_cancelling_a_finished_future_does_nothing():
-    asked = []
-    future = CommandFuture(7, asked.append)
-    future.set_result({"status": "done"})
-    assert future.cancel() is False
-    assert asked == [] and future.result() == {"status": "done"}

@@ -9,7 +9,8 @@ from pathlib import Path
 PURE_MODULES = ["core.client.ledger", "core.client.validation", "core.server.output_batch", "core.server.staging",
                 "core.events", "core.sessions.literals", "core.sessions.recorded", "core.sessions.session_script",
                 "core.wire.blobs", "core.client.data_moves", "core.client.result_budget",
-                "core.client.namespace_watch", "core.worker.namespace_summary"]
+                "core.client.namespace_watch", "core.worker.namespace_summary", "app.rank_ranges",
+                "core.futures", "benchmarks.compare"]
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -44,12 +44,17 @@ def test_mpipanel_runtime_dir_names_the_directory_outright_and_is_made_private(e
     assert (tmp_path / "shared" / "mpipanel").stat().st_mode & 0o777 == 0o700
 
 
-def test_mpipanel_runtime_dir_open_to_others_is_refused(environment, tmp_path):
+def test_mpipanel_runtime_dir_open_to_others_is_tightened_and_another_users_refused(environment, tmp_path):
     (tmp_path / "open").mkdir(mode=0o755)
     (tmp_path / "open").chmod(0o755)
     environment.setenv("MPIPANEL_RUNTIME_DIR", str(tmp_path / "open"))
-    with pytest.raises(PermissionError, match="mode 755, not 700"):
-        runtime_dir()
+    assert runtime_dir().stat().st_mode & 0o777 == 0o700
+    if os.geteuid() == 0:  # only root can give a directory away
+        (tmp_path / "theirs").mkdir(mode=0o700)
+        os.chown(tmp_path / "theirs", 65534, 65534)
+        environment.setenv("MPIPANEL_RUNTIME_DIR", str(tmp_path / "theirs"))
+        with pytest.raises(PermissionError, match="belongs to user 65534"):
+            runtime_dir()
 
 
 def test_sessions_are_looked_for_in_every_private_place_a_session_may_have_chosen(environment, tmp_path):

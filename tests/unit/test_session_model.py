@@ -19,13 +19,14 @@ def _info(servers=(1, 2)) -> SessionInfo:
 
 
 def _queued(command_id: int, command: str = "x", target=None, shown=None) -> CommandQueued:
-    return CommandQueued(command_id, command, None, target, False, 1.0, command_id, target, "typed", shown)
+    return CommandQueued(id=command_id, command=command, parameters=None, target=target, block=False, time=1.0,
+                         push=command_id, push_target=target, origin="typed", shown=shown)
 
 
 def _finished(command_id: int, server: int, ret=None, status="done") -> CommandFinished:
-    return CommandFinished({"id": command_id, "command": "x", "parameters": None, "mode": "eval", "server": server,
-                            "status": status, "successful": status == "done", "traceback": None, "ret": ret,
-                            "time_start": 1.0, "time_end": 2.0, "namespace_reset": False,
+    return CommandFinished({"id": command_id, "command": "x", "shown": None, "parameters": None, "mode": "eval",
+                            "server": server, "status": status, "successful": status == "done", "traceback": None,
+                            "ret": ret, "time_start": 1.0, "time_end": 2.0, "namespace_reset": False,
                             "ret_size": 8 if ret is not None else 0, "ret_dropped": None})
 
 

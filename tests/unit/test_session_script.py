@@ -6,8 +6,11 @@ import json
 
 import pytest
 
-from core.client.ledger import CommandFuture, CommandRecord
+from core.client.ledger import CommandRecord
+from core.events import CLIENT_RANK
+from core.futures import CommandFuture
 from core.sessions import session_script
+from core.sessions.file_checks import SessionFileError
 from core.sessions.recorded import Outcome, RecordedPush, from_records, read_log, read_script
 
 HEADER = {"servers": [1, 2], "launch_mode": "spawn", "log_mode": "redirect"}
@@ -20,8 +23,9 @@ def _push(command, target=None, block=False, parameters=None, statuses=("done",)
 
 
 def _record(command_id, command, push, push_target, parameters=None, response=None):
-    record = CommandRecord(command_id, command, parameters, None, False, None,
-                           CommandFuture(command_id, lambda ids: None), push=push, push_target=push_target)
+    record = CommandRecord(id=command_id, command=command, parameters=parameters, target=None, block=False,
+                           buffers=None, future=CommandFuture(command_id, lambda ids: None), push=push,
+                           push_target=push_target)
     record.response = response
     return record
 
@@ -126,7 +130,8 @@ def test_saving_keeps_only_the_pushes_asked_for(only_successful, include_interru
 def test_a_script_with_a_computed_argument_is_refused_naming_the_line(tmp_path):
     script = tmp_path / "computed.py"
     script.write_text("client.push_command_request('1')\nclient.push_command_request(make_command())\n")
-    with pytest.raises(ValueError, match="^line 2: push_command_request arguments must be literals$"):
+    with pytest.raises(SessionFileError, match=r"computed.py, line 2: push_command_request's command must be a "
+                                               r"literal, not make_command\(\)$"):
         read_script(script)
 
 
@@ -148,10 +153,34 @@ def test_a_session_log_is_read_up_to_a_line_cut_short(tmp_path):
     assert header == lines[0]
     assert _shape([push]) == [("6 * 7", None, True, None)]
     assert push.outcomes == [Outcome(1, 1, "done", True, {"literal": "42"}, None)]
+    assert push.shown is None  # a log written before commands had a text to show them by
+
+
+def test_the_text_a_push_is_shown_by_is_written_and_read_back_while_the_command_stays_as_sent(tmp_path):
+    wrapper = "__import__('adapter').run(globals())"
+    record = _record(1, wrapper, 1, 2, {"request": ("f()", "eval", {"a": 1})})
+    record.shown = "f(a=1)"
+    [push] = from_records([record])
+    assert (push.command, push.shown) == (wrapper, "f(a=1)")
+    script = session_script.save(tmp_path / "session.py", [push], HEADER)
+    assert "ids += client.push_command_request(\"__import__('adapter').run(globals())\", target_server=2, " \
+           "parameters={'request': ('f()', 'eval', {'a': 1})}, shown='f(a=1)')" in script.read_text()
+    [read] = read_script(script)[1]
+    assert (read.command, read.shown) == (wrapper, "f(a=1)")
+    assert read.parameter_values() == {"request": ("f()", "eval", {"a": 1})}
+
+
+def test_client_side_code_keeps_the_text_it_is_shown_by_in_a_saved_script(tmp_path):
+    record = _record(1, "run_script('a.py', [])", 1, CLIENT_RANK)
+    record.shown = "a.py"
+    script = session_script.save(tmp_path / "session.py", from_records([record]), HEADER)
+    assert "console.run(\"run_script('a.py', [])\", shown='a.py').result()" in script.read_text()
+    [read] = read_script(script)[1]
+    assert (read.command, read.on_client, read.shown) == ("run_script('a.py', [])", True, "a.py")
 
 
 def test_a_file_without_a_session_line_is_not_a_session_log(tmp_path):
     log = tmp_path / "other.jsonl"
     log.write_text('{"level": "info", "message": "hello"}\n')
-    with pytest.raises(ValueError, match=f"^{log} is not an mpipanel session log \\(no session line\\)$"):
+    with pytest.raises(SessionFileError, match=f"^{log}: not an mpipanel session log \\(no session line\\)$"):
         read_log(log)

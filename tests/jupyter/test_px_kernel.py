@@ -1,0 +1,120 @@
+"""A kernel driven message by message while its `%px` cells run: output that arrives before the
+cell ends, Kernel > Interrupt, a flood of output, and the starts a kernel must refuse."""
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+
+WAIT_FOR_FILE = """\
+%%px --targets 1
+import os, time
+print('waiting', flush=True)
+deadline = time.time() + 60
+while not os.path.exists({path!r}):
+    if time.time() > deadline:
+        raise TimeoutError('the notebook never saw the output')
+    time.sleep(0.05)
+'went'
+"""
+
+
+def test_output_reaches_the_notebook_while_the_cell_still_runs(kernel, tmp_path):
+    go = tmp_path / "go"
+
+    def answer(kind, content):
+        if kind == "stream" and "[stdout:1] waiting\n" in content["text"]:
+            go.touch()  # the command ends only once the notebook has shown its first line
+
+    reply = kernel.run(WAIT_FOR_FILE.format(path=str(go)), answer)
+    assert reply.status == "ok", reply.messages
+    assert any(kind == "display_data" and content["data"]["text/plain"].endswith("]: 'went'")
+               for kind, content in reply.messages)
+
+
+def _pids(kernel) -> list[str]:
+    table = next(c["data"]["text/plain"] for t, c in kernel.run("%mpipanel status").messages if t == "display_data")
+    return [line.split()[2] for line in table.splitlines()[1:]]
+
+
+def test_kernel_interrupt_stops_the_cells_commands_and_the_session_goes_on(kernel):
+    pids = _pids(kernel)
+    seen = []
+
+    def interrupt_once_both_run(kind, content):
+        if kind == "stream":
+            seen.append(content["text"])
+            text = "".join(seen)
+            if "[stdout:1] running" in text and "[stdout:2] running" in text and "interrupted" not in seen:
+                seen.append("interrupted")
+                kernel.manager.interrupt_kernel()  # SIGINT to the kernel's whole process group
+
+    started = time.monotonic()
+    reply = kernel.run("%%px\nimport time\nprint('running', flush=True)\nwhile True:\n    time.sleep(0.01)",
+                       interrupt_once_both_run)
+    assert "interrupted" in seen and time.monotonic() - started < 30
+    assert reply.status == "error"
+    assert (reply.error["ename"], reply.error["evalue"]) == \
+        ("CellInterrupted", "the cell's commands were interrupted on servers 1, 2")
+    after = kernel.run("%px 'alive'")
+    assert after.status == "ok" and after.error is None
+    assert _pids(kernel) == pids  # the same servers: MPI's launcher never saw the SIGINT
+
+
+def test_a_flood_from_four_servers_is_capped_and_the_kernel_stays_responsive(bare_kernel):
+    kernel = bare_kernel
+    latencies: list[float] = []
+    flooding = threading.Event()
+    done = threading.Event()
+
+    def ask_kernel_info() -> None:
+        """Over the control channel, which the kernel answers while a cell runs."""
+        flooding.wait(120)
+        while not done.is_set():
+            asked = time.monotonic()
+            kernel.client.control_channel.send(kernel.client.session.msg("kernel_info_request"))
+            kernel.client.get_control_msg(timeout=10)
+            latencies.append(time.monotonic() - asked)
+            done.wait(0.1)
+
+    assert kernel.run("%mpipanel start -n 4").status == "ok"
+    prober = threading.Thread(target=ask_kernel_info)
+    prober.start()
+    try:
+        reply = kernel.run("%%px\nfor i in range(25_000):\n    print('line', i)", lambda kind, content: flooding.set())
+    finally:
+        done.set()
+        prober.join()
+    stdout = reply.streams("stdout")
+    assert len(stdout.splitlines()) == 2000 and re.match(r"\[stdout:\d\] line \d+$", stdout.splitlines()[-1])
+    assert "[output cut: 98,000 more lines" in reply.streams("stderr")
+    assert latencies and max(latencies) < 1.0, latencies
+    asked = time.monotonic()
+    kernel.client.kernel_info(reply=True, timeout=10)
+    assert time.monotonic() - asked < 1.0
+    assert kernel.run("%mpipanel stop").status == "ok"
+
+
+def test_a_second_start_and_a_late_casa_are_refused_saying_why(bare_kernel):
+    assert bare_kernel.run("%mpipanel start -n 1").status == "ok"
+    again = bare_kernel.run("%mpipanel start")
+    assert "the servers run already (%mpipanel stop first)" in again.streams("stderr")
+    bare_kernel.run("%mpipanel stop")
+    casa = bare_kernel.run("%mpipanel start --casa")
+    assert casa.status == "error"
+    assert "first %mpipanel start was without --casa" in casa.streams("stderr")
+
+
+def test_casa_is_refused_once_mpi_has_started_in_the_kernel(bare_kernel):
+    bare_kernel.run("from mpi4py import MPI")
+    reply = bare_kernel.run("%mpipanel start --casa")
+    assert "--casa must be chosen before MPI starts in this kernel" in reply.streams("stderr")
+
+
+def test_reloading_the_extension_stops_its_servers_and_a_new_start_spawns_again(kernel):
+    assert kernel.run("%reload_ext core.jupyter").status == "ok"
+    assert "no servers run here" in kernel.run("%mpipanel status").streams("stderr")
+    assert kernel.run("%mpipanel start -n 1").status == "ok"
+    again = kernel.run("%px 'again'")
+    assert again.error is None and any(kind == "display_data" for kind, _ in again.messages)

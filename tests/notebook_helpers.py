@@ -1,0 +1,106 @@
+"""Helpers for tests that run real Jupyter kernels on this tree: notebooks executed end to end by
+nbclient, and kernels driven message by message with jupyter_client."""
+from __future__ import annotations
+
+import os
+import queue
+import time
+from dataclasses import dataclass, field
+
+from mpi_helpers import REPO
+
+CELL_TIMEOUT = 180
+
+
+def kernel_environment(state_dir) -> dict[str, str]:
+    """The test run's environment (its MPIPANEL_TEST_RUN tag reaches the servers through the
+    kernel), this tree on the path, and a session log of the test's own."""
+    return {**os.environ, "PYTHONPATH": str(REPO), "MPIPANEL_STATE_DIR": str(state_dir)}
+
+
+def run_notebook(sources: list[str], state_dir, allow_errors: bool = True):
+    """Execute a notebook of these code cells in a fresh kernel; the executed notebook."""
+    import nbformat
+    from nbclient import NotebookClient
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in sources])
+    NotebookClient(notebook, timeout=CELL_TIMEOUT, allow_errors=allow_errors,
+                   resources={"metadata": {"path": str(state_dir)}}).execute(env=kernel_environment(state_dir))
+    return notebook
+
+
+def text_of(cell, name: str | None = None) -> str:
+    """All stream text of an executed cell (of one stream, if named)."""
+    return "".join(output["text"] for output in cell.outputs
+                   if output["output_type"] == "stream" and name in (None, output["name"]))
+
+
+def plain_of(cell) -> list[str]:
+    """The text/plain of each display of an executed cell."""
+    return [output["data"]["text/plain"] for output in cell.outputs
+            if output["output_type"] in ("display_data", "execute_result") and "text/plain" in output["data"]]
+
+
+def error_of(cell):
+    return next((output for output in cell.outputs if output["output_type"] == "error"), None)
+
+
+@dataclass
+class CellReply:
+    """What a cell sent while it ran, in order: iopub message contents by type."""
+
+    messages: list[tuple[str, dict]] = field(default_factory=list)
+    status: str | None = None
+
+    def streams(self, name: str | None = None) -> str:
+        return "".join(c["text"] for t, c in self.messages if t == "stream" and name in (None, c["name"]))
+
+    @property
+    def error(self) -> dict | None:
+        return next((c for t, c in self.messages if t == "error"), None)
+
+
+class Kernel:
+    """A kernel driven message by message."""
+
+    def __init__(self, state_dir):
+        from jupyter_client.manager import start_new_kernel
+        self.manager, self.client = start_new_kernel(env=kernel_environment(state_dir))
+
+    def run(self, code: str, on_message=None, timeout: float = CELL_TIMEOUT) -> CellReply:
+        """Run a cell and wait until the kernel is idle again; `on_message(type, content)` sees
+        every output message as it comes."""
+        msg_id = self.client.execute(code)
+        reply = CellReply()
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self._next(self.client.get_iopub_msg, deadline)
+            if message["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind, content = message["msg_type"], message["content"]
+            if kind == "status":
+                if content["execution_state"] == "idle":
+                    break
+                continue
+            reply.messages.append((kind, content))
+            if on_message is not None:
+                on_message(kind, content)
+        while reply.status is None:
+            answer = self._next(self.client.get_shell_msg, deadline)
+            if answer["parent_header"].get("msg_id") == msg_id:
+                reply.status = answer["content"]["status"]
+        return reply
+
+    def _next(self, get, deadline: float) -> dict:
+        """The next message of a channel; fails at once when the kernel has died."""
+        while True:
+            try:
+                return get(timeout=1.0)
+            except queue.Empty:
+                if not self.manager.is_alive():
+                    raise RuntimeError("the kernel died") from None
+                if time.monotonic() > deadline:
+                    raise
+
+    def close(self) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=False)
