@@ -63,11 +63,15 @@ def attach_line(host: SessionHost) -> str:
             f"mpipanel --attach ssh://{reachable_name()}/{info.session_id}")
 
 
-def _wait_for_end(host: SessionHost, seconds: float | None, timeout_reason: str) -> str | None:
+def _wait_for_end(host: SessionHost, seconds: float | None, timeout_reason: str,
+                  announce: str | None = None) -> str | None:
     """Wait until the session ends (None), `seconds` pass (`timeout_reason`) or SIGTERM or SIGINT
-    comes (saying so): why the session is to stop."""
+    comes (saying so): why the session is to stop. `announce` is printed once SIGTERM would be
+    caught: whoever reads it may send SIGTERM at once."""
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
+        if announce is not None:
+            print(announce, flush=True)
         return None if host.ended.wait(seconds) else timeout_reason
     except _TerminatedError:
         return "stopped by SIGTERM"
@@ -92,8 +96,7 @@ def serve(servers: int | None) -> int:
     client.start_services()
     host = SessionHost(client, info_kind="serve")
     listener = Listener(host)
-    print(attach_line(host), flush=True)
-    _end(host, listener, _wait_for_end(host, None, ""), force=True)
+    _end(host, listener, _wait_for_end(host, None, "", announce=attach_line(host)), force=True)
     return 0
 
 
