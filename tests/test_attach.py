@@ -3,20 +3,23 @@ programs attaching with `core.attach`, detaching, coming back, being killed; the
 frontend sees is the session log's."""
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import psutil
 import pytest
 
 import core
-from core.events import CLIENT_RANK
+from core.events import CLIENT_RANK, CommandStarted
 from core.sessions.recorded import read_session
-from mpi_helpers import logged_history, read_line, replica_history, script_file, serving, wait_for_no_servers
+from mpi_helpers import (logged_history, private_runtime_dir, read_line, replica_history, script_file, serving,
+                         session_env, wait_for_no_servers)
 
 TIMEOUT = 120
 
@@ -168,6 +171,33 @@ def test_a_session_that_ends_tells_its_frontends(tmp_path):
         assert client.replica.wait_for(lambda model: model.ended is not None, TIMEOUT)
         assert client.link_state == "ended: stopped by SIGTERM"
         client.detach()
+    assert wait_for_no_servers(family)
+
+
+def test_an_attached_blocking_push_whose_session_is_killed_raises_naming_its_session_log(tmp_path):
+    """The session is this test's child, so once killed it is a zombie until reaped: a connection
+    file whose process is a zombie is a session gone, not one to keep reconnecting to."""
+    with private_runtime_dir() as runtime:
+        process = subprocess.Popen([sys.executable, "-m", "core", "--serve", "--servers", "1"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                   env=session_env(runtime, tmp_path / "state"), start_new_session=True)
+        try:
+            session = read_line(process).split()[1].rstrip(":")
+            client = core.attach(session)
+            started = threading.Event()
+            client.subscribe(lambda event: isinstance(event, CommandStarted) and started.set())
+            outcome = concurrent.futures.ThreadPoolExecutor(1).submit(
+                client.push_command_request, "import time; time.sleep(600)", True, 1)
+            assert started.wait(TIMEOUT)
+            family = _family(process)
+            os.killpg(process.pid, signal.SIGKILL)
+            with pytest.raises(ConnectionError, match=f"session {session} ended .*its session log: "):
+                outcome.result(TIMEOUT)
+            assert client.link_state.startswith("ended: the session's process")
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(TIMEOUT)
     assert wait_for_no_servers(family)
 
 

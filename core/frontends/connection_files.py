@@ -56,11 +56,15 @@ class ConnectionFile:
         return bytes.fromhex(self.key)
 
     def is_stale(self) -> bool:
-        """True when its session's process is gone (on this machine; one elsewhere cannot be told)."""
+        """True when its session's process is gone (on this machine; one elsewhere cannot be told).
+        A zombie is gone too: a session started by the program that attaches to it (a test, a
+        notebook's `subprocess`) stays one until that program reaps it."""
         if self.host != socket.gethostname():
             return False
         try:
-            return psutil.Process(self.pid).create_time() > self.started + 1  # its pid went to another
+            process = psutil.Process(self.pid)
+            # its pid went to another process, or it died and its parent has not reaped it yet
+            return process.create_time() > self.started + 1 or process.status() == psutil.STATUS_ZOMBIE
         except psutil.NoSuchProcess:
             return True
         except psutil.Error:
