@@ -4,6 +4,7 @@ frontend sees is the session log's."""
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
 import json
 import os
 import signal
@@ -22,6 +23,8 @@ from mpi_helpers import (logged_history, private_runtime_dir, read_line, replica
                          session_env, wait_for_no_servers)
 
 TIMEOUT = 120
+SYS_TGKILL = 234
+"""x86-64's tgkill(tgid, tid, sig): a signal to one thread of another process."""
 
 FRONTEND = """
 import json, sys
@@ -199,6 +202,17 @@ def test_an_attached_blocking_push_whose_session_is_killed_raises_naming_its_ses
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(TIMEOUT)
     assert wait_for_no_servers(family)
+
+
+def test_a_headless_session_stops_on_a_sigterm_that_the_kernel_gives_to_another_of_its_threads(tmp_path):
+    """A process's signal goes to any of its threads; Python runs the handler on the main thread,
+    which must wake up for it. tgkill aims the signal at one thread, as the kernel may."""
+    with serving(tmp_path, 1) as (process, _, _):
+        others = [int(task) for task in os.listdir(f"/proc/{process.pid}/task") if int(task) != process.pid]
+        assert others, "the session runs threads besides its main one"
+        libc = ctypes.CDLL(None, use_errno=True)
+        assert libc.syscall(SYS_TGKILL, process.pid, others[0], signal.SIGTERM) == 0, os.strerror(ctypes.get_errno())
+        assert process.wait(TIMEOUT) == 0
 
 
 LINGERING = """

@@ -21,6 +21,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from typing import Any
 
 from core import environment
@@ -63,6 +64,24 @@ def attach_line(host: SessionHost) -> str:
             f"mpipanel --attach ssh://{reachable_name()}/{info.session_id}")
 
 
+SIGNAL_CHECK = 0.5
+"""Seconds the main thread waits at a time, so that it runs a SIGTERM's handler soon after."""
+
+
+def _ended_within(host: SessionHost, seconds: float | None) -> bool:
+    """`host.ended.wait(seconds)` in steps of `SIGNAL_CHECK`. Python runs a signal's handler on
+    the main thread, but the kernel delivers a process's signal to any thread that does not block
+    it (MPI's, the listener's): the main thread, asleep in one long wait, then never woke to run
+    it, and a `kill` left the session running (seen once in about ten runs under load)."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while True:
+        step = SIGNAL_CHECK if deadline is None else min(SIGNAL_CHECK, max(0.0, deadline - time.monotonic()))
+        if host.ended.wait(step):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+
+
 def _wait_for_end(host: SessionHost, seconds: float | None, timeout_reason: str,
                   announce: str | None = None) -> str | None:
     """Wait until the session ends (None), `seconds` pass (`timeout_reason`) or SIGTERM or SIGINT
@@ -72,7 +91,7 @@ def _wait_for_end(host: SessionHost, seconds: float | None, timeout_reason: str,
     try:
         if announce is not None:
             print(announce, flush=True)
-        return None if host.ended.wait(seconds) else timeout_reason
+        return None if _ended_within(host, seconds) else timeout_reason
     except _TerminatedError:
         return "stopped by SIGTERM"
     except KeyboardInterrupt:
