@@ -11,6 +11,22 @@ from mpi_helpers import REPO
 
 CELL_TIMEOUT = 180
 
+WAIT_FOR_FILE = """\
+%%px --targets 1
+import os, time
+print('waiting', flush=True)
+deadline = time.time() + 60
+while not os.path.exists({path!r}):
+    if time.time() > deadline:
+        raise TimeoutError('the notebook never saw the output')
+    time.sleep(0.05)
+'went'
+"""
+"""A cell that ends only once the notebook has shown its first line: format it with `path`, and
+run it with `on_message=touch_once_shown(path)`."""
+LOOPING = "%%px\nimport time\nprint('running', flush=True)\nwhile True:\n    time.sleep(0.01)"
+"""A cell that runs until it is interrupted, once it has printed `running` on each server."""
+
 
 def kernel_environment(state_dir) -> dict[str, str]:
     """The test run's environment (its MPIPANEL_TEST_RUN tag reaches the servers through the
@@ -57,6 +73,32 @@ class CellReply:
     @property
     def error(self) -> dict | None:
         return next((c for t, c in self.messages if t == "error"), None)
+
+
+def touch_once_shown(path):
+    """An `on_message` for `Kernel.run` of `WAIT_FOR_FILE`: touches `path` once the cell's first
+    line reached the notebook, which lets the command end."""
+    def answer(kind: str, content: dict) -> None:
+        if kind == "stream" and "[stdout:1] waiting\n" in content["text"]:
+            path.touch()
+
+    return answer
+
+
+def interrupt_once_running(kernel: Kernel, servers: list[int], seen: list[str]):
+    """An `on_message` for `Kernel.run` of `LOOPING`: Kernel > Interrupt (SIGINT to the kernel's
+    process group) once every server printed 'running'; `seen` gets the stream texts, then
+    'interrupted'."""
+    def interrupt(kind: str, content: dict) -> None:
+        if kind != "stream":
+            return
+        seen.append(content["text"])
+        text = "".join(seen)
+        if all(f"[stdout:{server}] running" in text for server in servers) and "interrupted" not in seen:
+            seen.append("interrupted")
+            kernel.manager.interrupt_kernel()
+
+    return interrupt
 
 
 class Kernel:

@@ -6,28 +6,12 @@ import re
 import threading
 import time
 
-
-WAIT_FOR_FILE = """\
-%%px --targets 1
-import os, time
-print('waiting', flush=True)
-deadline = time.time() + 60
-while not os.path.exists({path!r}):
-    if time.time() > deadline:
-        raise TimeoutError('the notebook never saw the output')
-    time.sleep(0.05)
-'went'
-"""
+from notebook_helpers import LOOPING, WAIT_FOR_FILE, interrupt_once_running, touch_once_shown
 
 
 def test_output_reaches_the_notebook_while_the_cell_still_runs(kernel, tmp_path):
     go = tmp_path / "go"
-
-    def answer(kind, content):
-        if kind == "stream" and "[stdout:1] waiting\n" in content["text"]:
-            go.touch()  # the command ends only once the notebook has shown its first line
-
-    reply = kernel.run(WAIT_FOR_FILE.format(path=str(go)), answer)
+    reply = kernel.run(WAIT_FOR_FILE.format(path=str(go)), touch_once_shown(go))
     assert reply.status == "ok", reply.messages
     assert any(kind == "display_data" and content["data"]["text/plain"].endswith("]: 'went'")
                for kind, content in reply.messages)
@@ -40,19 +24,9 @@ def _pids(kernel) -> list[str]:
 
 def test_kernel_interrupt_stops_the_cells_commands_and_the_session_goes_on(kernel):
     pids = _pids(kernel)
-    seen = []
-
-    def interrupt_once_both_run(kind, content):
-        if kind == "stream":
-            seen.append(content["text"])
-            text = "".join(seen)
-            if "[stdout:1] running" in text and "[stdout:2] running" in text and "interrupted" not in seen:
-                seen.append("interrupted")
-                kernel.manager.interrupt_kernel()  # SIGINT to the kernel's whole process group
-
+    seen: list[str] = []
     started = time.monotonic()
-    reply = kernel.run("%%px\nimport time\nprint('running', flush=True)\nwhile True:\n    time.sleep(0.01)",
-                       interrupt_once_both_run)
+    reply = kernel.run(LOOPING, interrupt_once_running(kernel, [1, 2], seen))
     assert "interrupted" in seen and time.monotonic() - started < 30
     assert reply.status == "error"
     assert (reply.error["ename"], reply.error["evalue"]) == \
