@@ -111,7 +111,10 @@ class Kernel:
     def run(self, code: str, on_message=None, timeout: float = CELL_TIMEOUT) -> CellReply:
         """Run a cell and wait until the kernel is idle again; `on_message(type, content)` sees
         every output message as it comes."""
-        msg_id = self.client.execute(code)
+        return self.reply(self.client.execute(code), on_message, timeout)
+
+    def reply(self, msg_id: str, on_message=None, timeout: float = CELL_TIMEOUT) -> CellReply:
+        """What the cell `msg_id` (`client.execute(code)`'s) sent, once the kernel is idle again."""
         reply = CellReply()
         deadline = time.monotonic() + timeout
         while True:
