@@ -17,6 +17,7 @@ STREAM = ("%%px\nimport logging, sys\nfor i in range(3):\n    print('tick', i, f
           "logging.getLogger('calib').warning('low flux')\nprint('careful', file=sys.stderr)\nx = 40\nx + 2")
 CELLS = {
     "load": "%load_ext core.jupyter",
+    "unknown session": "%mpipanel attach 0nosuch",
     "attach": "%mpipanel attach {session}",
     "start refused": "%mpipanel start -n 1",
     "attach refused": "%mpipanel attach",
@@ -61,6 +62,12 @@ def test_a_notebook_attaches_to_a_headless_session_by_its_id(notebook, headless)
     assert re.match(rf"mpipanel: attached to session {session} \(serve, pid {process.pid} on \S+\): 2 servers "
                     r"\(1, 2\); session log there: \S+\.jsonl; %mpipanel detach leaves it running\n$",
                     text_of(notebook["attach"]))
+
+
+def test_attaching_to_a_session_that_does_not_run_is_refused_naming_those_that_do(notebook, headless):
+    _process, session = headless
+    assert text_of(notebook["unknown session"], "stderr") == \
+        f"UsageError: %mpipanel attach: no session '0nosuch' (running: {session})\n"
 
 
 def test_starting_servers_or_attaching_again_is_refused_while_attached(notebook, headless):
@@ -137,11 +144,13 @@ def test_the_script_the_session_saves_includes_the_notebooks_commands(notebook, 
     assert positions == sorted(positions)
 
 
-def test_an_attached_cell_streams_while_it_runs_and_kernel_interrupt_stops_it_on_the_servers(headless, bare_kernel,
-                                                                                           tmp_path):
+def test_a_cell_attached_by_connection_file_streams_while_it_runs_and_kernel_interrupt_stops_it(headless, bare_kernel,
+                                                                                              tmp_path):
+    from core.frontends import connection_files
     process, session = headless
     kernel = bare_kernel
-    assert kernel.run(f"%mpipanel attach {session}").status == "ok"
+    connection_file = connection_files.find(session).path
+    assert f"attached to session {session} " in kernel.run(f"%mpipanel attach {connection_file}").streams("stdout")
     go = tmp_path / "go"
     reply = kernel.run(WAIT_FOR_FILE.format(path=str(go)), touch_once_shown(go))
     assert reply.status == "ok", reply.messages
