@@ -115,3 +115,31 @@ def test_autopx_turns_every_cell_into_a_px_cell_but_leaves_its_own_magics_alone(
     assert auto.transform(["\n", "%pxresult\n"]) == ["\n", "%pxresult\n"]
     auto.turn_off()
     assert not auto.on and shell.input_transformers_cleanup == []
+
+
+class _Table:
+    """A value with a rich display, as a pandas frame has."""
+
+    def _repr_html_(self) -> str:
+        return "<table><tr><td>1</td></tr></table>"
+
+
+class _Lines:
+    def __repr__(self) -> str:
+        return "one\ntwo"
+
+
+def test_values_show_after_their_prompts_plain_ones_of_consecutive_servers_in_one_display(monkeypatch, tmp_path):
+    pytest.importorskip("IPython")
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path))  # the shell's history database goes there
+    from IPython.core.displaypub import CapturingDisplayPublisher
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from core.jupyter.cell_display import show_values
+    shell = InteractiveShell.instance()
+    shell.display_pub = CapturingDisplayPublisher()
+    show_values(shell, 5, [(1, 42), (2, _Table()), (3, "x"), (4, _Lines())])
+    shown = [output["data"] for output in shell.display_pub.outputs]
+    assert [data["text/plain"] for data in shown if data.keys() == {"text/plain"}] == \
+        ["Out[1:5]: 42\nOut[2:5]:", "Out[3:5]: 'x'\nOut[4:5]:\none\ntwo"]
+    assert shown[1]["text/html"] == "<table><tr><td>1</td></tr></table>" and len(shown) == 3
