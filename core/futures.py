@@ -34,12 +34,6 @@ class CommandFuture(Future):
         self._cancel_command([self.command_id])
         return False
 
-    def numbered(self, timeout: float | None = None) -> int:
-        """The command's id, known at once here; an attached client's futures wait for their
-        session to number the command (`core.frontends.attached.AttachedCommandFuture`)."""
-        return self.command_id
-
-
 def command_ids(ids) -> list[int]:
     """The ids in `ids` (an id, or lists of ids nested at will), in order: how callers name the
     commands whose responses or futures they want."""

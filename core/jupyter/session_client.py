@@ -5,15 +5,18 @@ that this kernel started (`%mpipanel start`, `kernel_session`: owned, so leaving
 `core.AttachedClient` on a session that runs in another process (`%mpipanel attach`,
 `attached_session`: leaving detaches, and the session goes on). The magics reach either only
 through `SessionClient`. What a client must offer is exactly what this class calls:
-`submit(command, target=, origin=)` returning futures with `numbered()` (the command's id; an
-attached client's is a round trip away), `subscribe(callback)` for `core.events`,
-`interrupt(ids)`, `cancel(ids)`, `restart_server(rank)`, `get_server_status()`,
-`session_log_path`, `stop_services(force_command_request_interruption=True)` and, attached,
-`detach()`, `session_id`, `info` and `link_state`.
+`subscribe(callback)` for `core.events`, `interrupt(ids)`, `cancel(ids)`, `restart_server(rank)`,
+`get_server_status()`, `session_log_path`, `stop_services(force_command_request_interruption=True)`;
+owned, `push_command_request(command, target_server=, origin=)` and `command_futures(ids)`;
+attached, `submit(command, target=, origin=)` returning futures with `numbered()` (the command's
+id, a round trip away), `detach()`, `info` and `link_state`.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
@@ -34,7 +37,21 @@ class SessionClient:
         """Send `command` to each rank of `target` (None: the first available server); one
         future per command, whose result is the response and whose `command_id` is its id.
         Raises what the session refuses the command with (ValueError, TypeError), and
-        ConnectionError when an attached session cannot be reached."""
+        ConnectionError when an attached session cannot be reached.
+
+        The kernel's own client sends from this thread, as a script's push does, rather than
+        handing the commands to its progress thread and waking it (a cell a few tenths of a ms
+        sooner); Kernel > Interrupt is held meanwhile (`_interrupts_held`), and one that came
+        stops the commands just sent and raises KeyboardInterrupt. An attached client's link
+        sends; the session numbers the commands, a round trip this waits for."""
+        if self.owned:
+            with _interrupts_held() as interrupted:
+                ids = self.client.push_command_request(command, target_server=target, origin=ORIGIN)
+            futures = self.client.command_futures(ids)
+            if interrupted():
+                self.stop_commands(ids)
+                raise KeyboardInterrupt
+            return futures
         futures = self.client.submit(command, target=target, origin=ORIGIN)
         futures = futures if isinstance(futures, list) else [futures]
         for future in futures:
@@ -88,3 +105,20 @@ class SessionClient:
     def stop_session(self) -> None:
         """Stop the session's servers, for every frontend of it, interrupting what runs."""
         self.client.stop_services(force_command_request_interruption=True)
+
+
+@contextlib.contextmanager
+def _interrupts_held() -> Iterator[Callable[[], bool]]:
+    """SIGINT (Kernel > Interrupt) held on the main thread while the block runs; yields whether
+    one came meanwhile. Sending from the cell's thread runs the client's engine there, its MPI
+    lock held and its ledger and outbox changing: a KeyboardInterrupt raised in the middle could
+    leave a command recorded but never sent, or sent without its doorbell. On another thread, or
+    under a handler Python did not install, nothing is held (no KeyboardInterrupt lands there)."""
+    arrived: list[int] = []
+    held = threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is not None
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: arrived.append(signum)) if held else None
+    try:
+        yield lambda: bool(arrived)
+    finally:
+        if held:
+            signal.signal(signal.SIGINT, previous)
