@@ -164,6 +164,12 @@ def test_attaching_reaches_neither_the_clients_machinery_nor_mpi():
     assert not [(m, n) for m in reached for n in GRAPH[m] if n.split(".")[0] == "mpi4py"]
 
 
+def test_the_bridge_on_a_login_node_reaches_neither_the_session_machinery_nor_mpi():
+    reached = _reach("core.frontends.bridge")
+    assert not [m for m in reached if _in(m, "core.client") or _in(m, "core.console") or m == "core.frontends.host"]
+    assert not [(m, n) for m in reached for n in GRAPH[m] if n.split(".")[0] == "mpi4py"]
+
+
 def test_importing_core_attach_loads_no_mpi():
     code = "import sys, core; core.attach; print('mpi4py' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
