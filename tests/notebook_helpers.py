@@ -28,10 +28,10 @@ LOOPING = "%%px\nimport time\nprint('running', flush=True)\nwhile True:\n    tim
 """A cell that runs until it is interrupted, once it has printed `running` on each server."""
 
 
-def kernel_environment(state_dir) -> dict[str, str]:
+def kernel_environment(state_dir, **variables: str) -> dict[str, str]:
     """The test run's environment (its MPIPANEL_TEST_RUN tag reaches the servers through the
-    kernel), this tree on the path, and a session log of the test's own."""
-    return {**os.environ, "PYTHONPATH": str(REPO), "MPIPANEL_STATE_DIR": str(state_dir)}
+    kernel), this tree on the path, a session log of the test's own, and `variables`."""
+    return {**os.environ, "PYTHONPATH": str(REPO), "MPIPANEL_STATE_DIR": str(state_dir), **variables}
 
 
 def run_notebook(sources: list[str], state_dir, allow_errors: bool = True):
@@ -104,9 +104,9 @@ def interrupt_once_running(kernel: Kernel, servers: list[int], seen: list[str]):
 class Kernel:
     """A kernel driven message by message."""
 
-    def __init__(self, state_dir):
+    def __init__(self, state_dir, **variables: str):
         from jupyter_client.manager import start_new_kernel
-        self.manager, self.client = start_new_kernel(env=kernel_environment(state_dir))
+        self.manager, self.client = start_new_kernel(env=kernel_environment(state_dir, **variables))
 
     def run(self, code: str, on_message=None, timeout: float = CELL_TIMEOUT) -> CellReply:
         """Run a cell and wait until the kernel is idle again; `on_message(type, content)` sees
