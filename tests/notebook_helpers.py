@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import queue
+import re
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -26,6 +28,8 @@ while not os.path.exists({path!r}):
 run it with `on_message=touch_once_shown(path)`."""
 LOOPING = "%%px\nimport time\nprint('running', flush=True)\nwhile True:\n    time.sleep(0.01)"
 """A cell that runs until it is interrupted, once it has printed `running` on each server."""
+FLOOD = "%%px\nfor i in range(25_000):\n    print('line', i)"
+"""100,000 lines from 4 servers."""
 
 
 def kernel_environment(state_dir, **variables: str) -> dict[str, str]:
@@ -149,3 +153,36 @@ class Kernel:
     def close(self) -> None:
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=False)
+
+
+def flood_is_capped_and_the_kernel_responsive(kernel: Kernel) -> None:
+    """Run `FLOOD` on the kernel's 4 servers, asking the kernel for its info over the control channel
+    (which it answers while a cell runs) all along: the cell's output is capped at 2,000 lines and
+    says how many it dropped, and no answer took a second."""
+    latencies: list[float] = []
+    flooding = threading.Event()
+    done = threading.Event()
+
+    def ask_kernel_info() -> None:
+        flooding.wait(120)
+        while not done.is_set():
+            asked = time.monotonic()
+            kernel.client.control_channel.send(kernel.client.session.msg("kernel_info_request"))
+            kernel.client.get_control_msg(timeout=10)
+            latencies.append(time.monotonic() - asked)
+            done.wait(0.1)
+
+    prober = threading.Thread(target=ask_kernel_info)
+    prober.start()
+    try:
+        reply = kernel.run(FLOOD, lambda kind, content: flooding.set())
+    finally:
+        done.set()
+        prober.join()
+    stdout = reply.streams("stdout")
+    assert len(stdout.splitlines()) == 2000 and re.match(r"\[stdout:\d\] line \d+$", stdout.splitlines()[-1])
+    assert "[output cut: 98,000 more lines" in reply.streams("stderr")
+    assert latencies and max(latencies) < 1.0, latencies
+    asked = time.monotonic()
+    kernel.client.kernel_info(reply=True, timeout=10)
+    assert time.monotonic() - asked < 1.0

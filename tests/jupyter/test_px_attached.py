@@ -10,8 +10,8 @@ import time
 import pytest
 
 from mpi_helpers import logged_history, serving
-from notebook_helpers import (LOOPING, WAIT_FOR_FILE, Kernel, error_of, interrupt_once_running, plain_of,
-                              run_notebook, text_of, touch_once_shown)
+from notebook_helpers import (LOOPING, WAIT_FOR_FILE, Kernel, error_of, flood_is_capped_and_the_kernel_responsive,
+                              interrupt_once_running, plain_of, run_notebook, text_of, touch_once_shown)
 
 STREAM = ("%%px\nimport logging, sys\nfor i in range(3):\n    print('tick', i, flush=True)\n"
           "logging.getLogger('calib').warning('low flux')\nprint('careful', file=sys.stderr)\nx = 40\nx + 2")
@@ -66,8 +66,9 @@ def test_a_notebook_attaches_to_a_headless_session_by_its_id(notebook, headless)
 
 def test_attaching_to_a_session_that_does_not_run_is_refused_naming_those_that_do(notebook, headless):
     _process, session = headless
-    assert text_of(notebook["unknown session"], "stderr") == \
-        f"UsageError: %mpipanel attach: no session '0nosuch' (running: {session})\n"
+    refusal = re.fullmatch(r"UsageError: %mpipanel attach: no session '0nosuch' \(running: (.*)\)\n",
+                           text_of(notebook["unknown session"], "stderr"))
+    assert refusal and session in refusal[1].split(", ")  # others' sessions in /tmp/mpipanel-UID are listed too
 
 
 def test_starting_servers_or_attaching_again_is_refused_while_attached(notebook, headless):
@@ -183,3 +184,16 @@ def test_stop_session_from_an_attached_notebook_ends_it_for_every_frontend(tmp_p
             assert "no servers run here" in kernel.run("%mpipanel status").streams("stderr")
         finally:
             kernel.close()
+
+
+def test_a_flood_from_four_servers_of_an_attached_session_is_capped_and_the_kernel_stays_responsive(tmp_path):
+    with serving(tmp_path, 4) as (process, session, _env):
+        kernel = Kernel(tmp_path)
+        try:
+            assert kernel.run("%load_ext core.jupyter").status == "ok"
+            assert kernel.run(f"%mpipanel attach {session}").status == "ok"
+            flood_is_capped_and_the_kernel_responsive(kernel)
+            assert kernel.run("%mpipanel detach").status == "ok"
+        finally:
+            kernel.close()
+        assert process.poll() is None

@@ -57,6 +57,17 @@ def test_the_cap_also_stops_at_its_characters():
     assert cap.dropped_lines == 1 and OutputCap().summary() is None
 
 
+def test_lines_an_attached_session_let_go_in_a_flood_count_in_the_cells_summary():
+    cap = OutputCap(max_lines=1, max_characters=1000)
+    feed = CellFeed(cap)
+    feed.watch([5])
+    feed(ServerOutput(1, [OutputItem(5, "stdout", "a\nb\n")], dropped=40))
+    feed(ServerOutput(2, [OutputItem(4, "stdout", "not the cell's\n")], dropped=7))
+    assert feed.drain() == [Chunk(1, "stdout", "stdout", "a\n")]
+    assert ("41 more lines were dropped, 40 of them by the session under the flood and 1 (2 characters) here"
+            in cap.summary())
+
+
 def _printer(grouping: str):
     streams = {"stdout": io.StringIO(), "stderr": io.StringIO()}
     return TaggedPrinter(grouping, streams), streams
