@@ -34,7 +34,6 @@ class CommandFuture(Future):
         self._cancel_command([self.command_id])
         return False
 
-
 def command_ids(ids) -> list[int]:
     """The ids in `ids` (an id, or lists of ids nested at will), in order: how callers name the
     commands whose responses or futures they want."""

@@ -73,6 +73,11 @@ class AttachedClient:
         return self.info.session_id
 
     @property
+    def session_log_path(self) -> str | None:
+        """Where the session logs its commands, on the session's machine (None: it does not)."""
+        return self.info.session_log_path
+
+    @property
     def link_state(self) -> str:
         """'up', 'down: REASON' (reconnecting), 'ended: REASON' or 'detached'."""
         return self.frontend.state
@@ -199,7 +204,7 @@ class AttachedClient:
     def _whole_future(self, future: RemoteCommandFuture) -> AttachedCommandFuture:
         """A future of the response of `future` with its result (`_fetched`); it never blocks the
         link's thread, which resolves both."""
-        whole = AttachedCommandFuture(future)
+        whole = AttachedCommandFuture(future, self._issued)
 
         def done(_future: Future) -> None:
             if future.exception() is not None:
@@ -307,15 +312,25 @@ class AttachedClient:
 
 class AttachedCommandFuture(Future):
     """A command's future on an attached client: its response, the result whole. `command_id`
-    (None until the session has numbered the command) and `cancel()` as a client's `CommandFuture`."""
+    (None until the session has numbered the command: `numbered()` waits for it) and `cancel()`
+    as a client's `CommandFuture`."""
 
-    def __init__(self, sent: RemoteCommandFuture):
+    def __init__(self, sent: RemoteCommandFuture, issued: set[int]):
         super().__init__()
         self._sent = sent
+        self._issued = issued
 
     @property
     def command_id(self) -> int | None:
         return self._sent.command_id
+
+    def numbered(self, timeout: float | None = None) -> int:
+        """The command's id, once the session has numbered it (a round trip after `submit`),
+        known to its client from then on (`interrupt`, `cancel`); waits up to `timeout` seconds.
+        Raises the session's refusal of the command (ValueError, TypeError), or ConnectionError."""
+        command_id = self._sent.numbered(timeout)
+        self._issued.add(command_id)
+        return command_id
 
     def cancel(self) -> bool:
         """Cancel the command if it has not started; this future resolves with its 'cancelled' response."""

@@ -58,12 +58,28 @@ def _targets_count(target: int | list[int] | None) -> int:
 
 class RemoteCommandFuture(Future):
     """The future of a command sent over a link: its response, once the feed brings it.
-    `command_id` is None until the session has said it (a round trip)."""
+    `command_id` is None until the session has said it (a round trip); `numbered()` waits for it."""
 
     def __init__(self, frontend: RemoteFrontend):
         super().__init__()
         self.command_id: int | None = None
         self._frontend = frontend
+        self._numbering: Future = Future()
+
+    def numbered(self, timeout: float | None = None) -> int:
+        """The command's id once the session has numbered it, waiting up to `timeout` seconds
+        (TimeoutError); raises what the session refused the command with (ValueError,
+        TypeError), or ConnectionError when the link dropped before the answer."""
+        return self._numbering.result(timeout)
+
+    def _number(self, command_id: int | None, error: BaseException | None) -> None:
+        """The session's answer: the command's id, or why it refused it."""
+        if error is not None:
+            self._numbering.set_exception(error)
+            self.set_exception(error)
+        else:
+            self.command_id = command_id
+            self._numbering.set_result(command_id)
 
     def cancel(self) -> bool:
         """Cancel the command if it has not started (as `CommandFuture.cancel`); the future
@@ -314,10 +330,9 @@ class RemoteFrontend(FutureRequests):
         def assign(done: Future) -> None:
             error = done.exception()
             for index, future in enumerate(futures):
+                future._number(None if error else done.result()[index], error)
                 if error is not None:
-                    future.set_exception(error)
                     continue
-                future.command_id = done.result()[index]
                 with self._lock:
                     response = self._recent.get(future.command_id)
                     if response is None:

@@ -28,19 +28,27 @@ def register_figure_format(shell) -> None:
     shell.display_formatter.formatters["image/png"].for_type_by_name("matplotlib.figure", "Figure", png)
 
 
-def show_value(shell, server: int, count: int | None, value: Any) -> None:
-    """`Out[server:count]:` and the value's richest display: on one line for a plain repr, else
-    a header line and the rich output (an array, a table, an image)."""
+def show_values(shell, count: int | None, values: list[tuple[int, Any]]) -> None:
+    """`Out[server:count]:` and each value's richest display, in the order given: a plain repr
+    on the prompt's line (below it when it has several lines), a rich one (an array's HTML, a
+    table, an image) as a display of its own after its prompt. The plain ones of consecutive
+    servers go out as one display: every display makes the kernel flush its streams first, a
+    round trip to its I/O thread, so 128 servers' `Out` lines cost one message, not 128."""
     from IPython.display import publish_display_data
-    data, metadata = shell.display_formatter.format(value)
-    prompt = f"Out[{server}:{count}]:"
-    text = data.get("text/plain", "")
-    if data.keys() <= {"text/plain"}:
-        publish_display_data({"text/plain": f"{prompt}\n{text}" if "\n" in text else f"{prompt} {text}"})
-        return
-    publish_display_data({"text/plain": prompt})
-    publish_display_data(data, metadata)
-    _close_in_pyplot(value)
+    lines: list[str] = []
+    for server, value in values:
+        data, metadata = shell.display_formatter.format(value)
+        prompt = f"Out[{server}:{count}]:"
+        text = data.get("text/plain", "")
+        if data.keys() <= {"text/plain"}:
+            lines.append(f"{prompt}\n{text}" if "\n" in text else f"{prompt} {text}")
+            continue
+        publish_display_data({"text/plain": "\n".join([*lines, prompt])})
+        publish_display_data(data, metadata)
+        _close_in_pyplot(value)
+        lines = []
+    if lines:
+        publish_display_data({"text/plain": "\n".join(lines)})
 
 
 def _close_in_pyplot(value: Any) -> None:

@@ -5,7 +5,9 @@ writes it, and the cell's own thread (the kernel's main thread, which waits for 
 commands) is the one whose output lands in the cell. So `CellFeed`, subscribed to the client,
 only keeps the cell's output, within `OutputCap`, and wakes that thread, which prints it with
 `TaggedPrinter`. The cap is applied where the output arrives, so a flood costs the kernel
-bounded memory and bounded printing, and the kernel stays responsive.
+bounded memory and bounded printing, and the kernel stays responsive. A session the notebook is
+attached to has let go of part of a flood already (its feed hands a frontend at most 320 kB/s,
+`core.frontends.feed`): those lines, `ServerOutput.dropped`, are counted in the cell's summary too.
 """
 from __future__ import annotations
 
@@ -49,6 +51,8 @@ class OutputCap:
         self.characters = 0
         self.dropped_lines = 0
         self.dropped_characters = 0
+        self.dropped_by_session = 0
+        """Lines the session let go before they reached the kernel (their characters unknown)."""
 
     def take(self, text: str) -> str:
         """The part of `text` that fits; the rest is counted as dropped."""
@@ -76,10 +80,15 @@ class OutputCap:
 
     def summary(self) -> str | None:
         """What was dropped, for the end of the cell; None when nothing was."""
-        if not self.dropped_characters:
+        if not self.dropped_characters and not self.dropped_by_session:
             return None
-        return (f"[output cut: {self.dropped_lines:,} more lines ({self.dropped_characters:,} characters) were "
-                f"dropped; a cell keeps {self.max_lines:,} lines or {self.max_characters:,} characters]\n")
+        what = f"{self.dropped_lines:,} more lines ({self.dropped_characters:,} characters) were dropped"
+        if self.dropped_by_session:
+            what = (f"{self.dropped_lines + self.dropped_by_session:,} more lines were dropped, "
+                    f"{self.dropped_by_session:,} of them by the session under the flood and "
+                    f"{self.dropped_lines:,} ({self.dropped_characters:,} characters) here")
+        return (f"[output cut: {what}; a cell keeps {self.max_lines:,} lines "
+                f"or {self.max_characters:,} characters]\n")
 
 
 class CellFeed:
@@ -117,6 +126,8 @@ class CellFeed:
             self._wake()
 
     def _take(self, event: ServerOutput) -> None:
+        if event.dropped and event.items and event.items[0].command_id in self._ids:
+            self.cap.dropped_by_session += event.dropped  # they came before the cell's first line kept
         for item in event.items:
             if item.command_id in self._ids:
                 chunk = chunk_of(event.server, item)

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import TextIO
 
-from core.jupyter.cell_display import CellInterrupted, ProgressLine, PxCellError, show_value
+from core.jupyter.cell_display import CellInterrupted, ProgressLine, PxCellError, show_values
 from core.jupyter.cell_output import CellFeed, Chunk, OutputCap, TaggedPrinter
 from core.jupyter.session_client import SessionClient
 from core.jupyter.time_limit import TimeLimit
@@ -147,8 +147,8 @@ class CellRun:
             if response["namespace_reset"] and response["successful"]:
                 streams["stderr"].write(f"[server {response['server']} started afresh: its namespace was lost "
                                         f"since its previous command]\n")
-            if response["successful"] and response["ret"] is not None:
-                show_value(shell, response["server"], self.count, response["ret"])
+        show_values(shell, self.count, [(response["server"], response["ret"]) for response in responses
+                                        if response["successful"] and response["ret"] is not None])
         failed = [response for response in responses if not response["successful"]]
         if failed:
             limit = self.time_limit

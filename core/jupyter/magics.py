@@ -1,7 +1,9 @@
 """The notebook's magics: `%mpipanel`, `%px`/`%%px`, `%autopx` and `%pxresult`.
 
-They parse what the user typed and hand over: to `kernel_session` for starting and stopping, to
-`cell_run` for a cell's commands; every call on the client goes through `SessionClient`.
+They parse what the user typed and hand over: to `kernel_session` for starting and stopping
+servers of the kernel's own, to `attached_session` for attaching to a session that runs elsewhere
+and detaching, to `cell_run` for a cell's commands; every call on either kind of client goes
+through `SessionClient`.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
-from core.jupyter import kernel_session
+from core.jupyter import attached_session, kernel_session
 from core.jupyter.autopx import AutoPx
 from core.jupyter.cell_display import register_figure_format, status_table
 from core.jupyter.cell_run import CellOptions, CellRun
@@ -22,6 +24,7 @@ from core.jupyter.targets import TargetsError, parse_targets, resolve_targets
 from core.wire.messages import ISOLATION_MODES
 
 GROUPINGS = ("arrival", "server")
+ACTIONS = ("start", "attach", "detach", "stop", "status")
 
 
 @magics_class
@@ -35,29 +38,47 @@ class PxMagics(Magics):
 
     # ----- %mpipanel ----------------------------------------------------------------------
     @magic_arguments()
-    @argument("action", choices=("start", "stop", "status"),
-              help="start: spawn servers, with this kernel as their client; stop: stop them "
-                   "(interrupting what runs); status: a table of the servers")
+    @argument("action", choices=ACTIONS,
+              help="start: spawn servers, with this kernel as their client; attach: work on a "
+                   "session that runs elsewhere; detach: leave it running; stop: stop the "
+                   "servers this kernel started; status: a table of the servers")
+    @argument("target", nargs="?", metavar="SESSION",
+              help="attach only: a session id (or its first characters), a connection file, or "
+                   "ssh://[user@]host[:port][/SESSION_ID]; none: the only session running here")
     @argument("-n", "--servers", type=int, metavar="K",
-              help="how many servers to start (default: $MPIPANEL_SERVERS, else min(4, CPU count))")
+              help="start: how many servers (default: $MPIPANEL_SERVERS, else min(4, CPU count))")
     @argument("--casa", action="store_true",
-              help="CASA mode, as `mpipanel --casa`: every server a casampi server; only at the "
-                   "kernel's first start, before MPI starts in it")
+              help="start: CASA mode, as `mpipanel --casa`: every server a casampi server; only at "
+                   "the kernel's first start, before MPI starts in it")
     @argument("--isolation", choices=ISOLATION_MODES, default="process",
-              help="'process' (default): commands run in a worker process per server, so a crash "
-                   "costs only that server's namespace; 'none': in the server rank itself")
+              help="start: 'process' (default): commands run in a worker process per server, so a "
+                   "crash costs only that server's namespace; 'none': in the server rank itself")
+    @argument("--session", action="store_true",
+              help="stop: also the session this notebook is attached to, for every frontend of it")
     @line_magic
     def mpipanel(self, line: str) -> None:
-        """Start, stop or show the servers that `%px` cells run on.
+        """Start or attach to the servers that `%px` cells run on, leave them, or show them.
+
+        `%mpipanel start` spawns servers with this kernel as their client; `%mpipanel stop` stops
+        them (interrupting what runs). `%mpipanel attach [SESSION]` makes the notebook one more
+        frontend of a session that runs elsewhere — an `mpipanel` window's, a headless one
+        (`python -m core --serve`), a program's (`python -m core --listen`) — and `%mpipanel
+        detach` leaves it running. A notebook has one session at a time: detach (or stop) before
+        starting or attaching again. `%mpipanel stop` on an attached notebook is refused, as that
+        session is not the notebook's to end: `%mpipanel detach` leaves it, `%mpipanel stop
+        --session` stops its servers for every frontend of it (its windows say "session ended").
 
         Every command a cell sends is recorded in the session log with origin 'notebook'.
         """
         args = parse_argstring(self.mpipanel, line)
-        {"start": self._start, "stop": self._stop, "status": self._status}[args.action](args)
+        if args.target is not None and args.action != "attach":
+            raise UsageError(f"%mpipanel {args.action}: takes no session ({args.target!r}); "
+                             f"only %mpipanel attach does")
+        {"start": self._start, "attach": self._attach, "detach": self._detach, "stop": self._stop,
+         "status": self._status}[args.action](args)
 
     def _start(self, args) -> None:
-        if self.session is not None:
-            raise UsageError("%mpipanel start: the servers run already (%mpipanel stop first)")
+        self._require_no_session("start")
         if args.servers is not None and args.servers < 1:
             raise UsageError(f"%mpipanel start: -n/--servers needs at least 1 server, not {args.servers}")
         options = kernel_session.StartOptions(args.servers, args.casa, args.isolation)
@@ -69,29 +90,73 @@ class PxMagics(Magics):
         print(f"mpipanel: {len(servers)} server{'s' if len(servers) > 1 else ''} ready "
               f"({', '.join(map(str, servers))}); session log: {self.session.session_log_path}")
 
+    def _attach(self, args) -> None:
+        self._require_no_session("attach")
+        try:
+            self.session = attached_session.attach(args.target)
+        except attached_session.AttachRefusedError as exc:
+            raise UsageError(f"%mpipanel attach: {exc}") from None
+        servers = self.session.servers()
+        print(f"mpipanel: attached to {self.session.where()}: {len(servers)} server"
+              f"{'s' if len(servers) > 1 else ''} ({', '.join(map(str, servers))}); session log there: "
+              f"{self.session.session_log_path}; %mpipanel detach leaves it running")
+
+    def _detach(self, args) -> None:
+        session = self._require_session("mpipanel detach", running=False)
+        if session.owned:
+            raise UsageError("%mpipanel detach: this kernel started its servers, which end with it: "
+                             "%mpipanel stop stops them")
+        where = session.where()
+        self.close()
+        print(f"mpipanel: detached from {where}, which goes on running")
+
     def _stop(self, args) -> None:
-        self._require_session("mpipanel stop")
+        session = self._require_session("mpipanel stop", running=False)
+        if not session.owned and not args.session:
+            raise UsageError(f"%mpipanel stop: this notebook is attached to {session.where()}, which it did "
+                             f"not start: %mpipanel detach leaves it running, %mpipanel stop --session "
+                             f"stops its servers for every frontend of it")
+        if not session.owned and session.ended() is None:
+            session.stop_session()
         self.close()
         print("mpipanel: servers stopped")
 
     def close(self) -> None:
-        """End autopx, forget the last non-blocking cell and stop the servers, if any run."""
+        """End autopx, forget the last non-blocking cell, and leave the session, if there is
+        one: servers this kernel started stop, a session it attached to goes on."""
         self.autopx.turn_off()
         if self.last_noblock is not None:
             self.last_noblock.discard()
             self.last_noblock = None
         session, self.session = self.session, None
         if session is not None:
-            kernel_session.stop(session)
+            (kernel_session.stop if session.owned else attached_session.detach)(session)
 
     def _status(self, args) -> None:
         from IPython.display import display
-        display(status_table(self._require_session("mpipanel status").servers()), raw=True)
+        session = self._require_session("mpipanel status", running=False)
+        if not session.owned:
+            ended = session.ended()
+            print(f"attached to {session.where()}: " + (f"ended ({ended})" if ended else
+                                                        f"link {session.client.link_state}"))
+        display(status_table(session.servers()), raw=True)
 
-    def _require_session(self, action: str) -> SessionClient:
+    def _require_session(self, action: str, running: bool = True) -> SessionClient:
+        """The notebook's session; with `running`, one that has not ended under it."""
         if self.session is None:
-            raise UsageError(f"%{action}: no servers run here: %mpipanel start first")
+            raise UsageError(f"%{action}: no servers run here: %mpipanel start or %mpipanel attach first")
+        ended = self.session.ended() if running else None
+        if ended is not None:
+            raise UsageError(f"%{action}: {self.session.where()} has ended ({ended}): %mpipanel detach, "
+                             f"then %mpipanel attach or start")
         return self.session
+
+    def _require_no_session(self, action: str) -> None:
+        if self.session is not None and self.session.owned:
+            raise UsageError(f"%mpipanel {action}: the servers run already (%mpipanel stop first)")
+        if self.session is not None:
+            raise UsageError(f"%mpipanel {action}: this notebook is attached to {self.session.where()} "
+                             f"(%mpipanel detach first)")
 
     # ----- %px, %%px ----------------------------------------------------------------------
     @magic_arguments()
@@ -140,7 +205,7 @@ class PxMagics(Magics):
         options = CellOptions(target, not args.noblock, args.timeout, args.group_outputs)
         try:
             run = CellRun(session, code, options, self.shell.execution_count)
-        except (ValueError, TypeError, RuntimeError) as exc:
+        except (ValueError, TypeError, RuntimeError, ConnectionError, TimeoutError) as exc:
             raise UsageError(f"%px: {exc}") from None
         if options.block:
             run.show(self.shell, _streams())

@@ -7,7 +7,10 @@ in a command ends the job.
 
 The rank waits without burning a core: right after activity it spins on `Iprobe` for
 `SPIN_SECONDS` to keep a conversation hot, yielding the core between probes, then sleeps in
-`select()` on the doorbell socket and the worker's pipes (`core.wire.transport`). A heartbeat
+`select()` on the doorbell socket and the worker's pipes (`core.wire.transport`). It spins only
+while spinning pays: when the client's last command came within a spin of the rank's activity
+before it (a script's loop), not when it came later (a notebook's cells, a person at the window),
+where the spin would only take the cores the client needs meanwhile. A heartbeat
 `Tag.STATUS` goes out every `heartbeat_interval`, also while a command runs.
 """
 from __future__ import annotations
@@ -112,6 +115,8 @@ class Server:
         """
         self.peer.send(Tag.READY, ServerInfo(self.rank, self.host, os.getpid(), self.worker_pid))
         self._last_activity = time.monotonic()
+        self._spin_pays = True
+        """The client's last command came within `SPIN_SECONDS` of this rank's activity before it."""
         while not self.finished:
             try:
                 self._step()
@@ -137,7 +142,7 @@ class Server:
             active = True
         if active:
             self._last_activity = time.monotonic()
-        elif self.running is not None or now - self._last_activity >= SPIN_SECONDS:
+        elif self.running is not None or not self._spin_pays or now - self._last_activity >= SPIN_SECONDS:
             self._wait(now)
         else:
             # A spin that keeps its core starves the processes it waits for when they share it:
@@ -215,6 +220,7 @@ class Server:
         handler(payload, buffers)
 
     def _on_command(self, request: CommandRequest, buffers: list) -> None:
+        self._spin_pays = time.monotonic() - self._last_activity < SPIN_SECONDS
         self.queue.append((request, buffers))
 
     def _on_cancel(self, ids: list[int], buffers: list) -> None:

@@ -2,32 +2,15 @@
 cell ends, Kernel > Interrupt, a flood of output, and the starts a kernel must refuse."""
 from __future__ import annotations
 
-import re
-import threading
 import time
 
-
-WAIT_FOR_FILE = """\
-%%px --targets 1
-import os, time
-print('waiting', flush=True)
-deadline = time.time() + 60
-while not os.path.exists({path!r}):
-    if time.time() > deadline:
-        raise TimeoutError('the notebook never saw the output')
-    time.sleep(0.05)
-'went'
-"""
+from notebook_helpers import (LOOPING, WAIT_FOR_FILE, flood_is_capped_and_the_kernel_responsive, interrupt_once_running,
+                              touch_once_shown)
 
 
 def test_output_reaches_the_notebook_while_the_cell_still_runs(kernel, tmp_path):
     go = tmp_path / "go"
-
-    def answer(kind, content):
-        if kind == "stream" and "[stdout:1] waiting\n" in content["text"]:
-            go.touch()  # the command ends only once the notebook has shown its first line
-
-    reply = kernel.run(WAIT_FOR_FILE.format(path=str(go)), answer)
+    reply = kernel.run(WAIT_FOR_FILE.format(path=str(go)), touch_once_shown(go))
     assert reply.status == "ok", reply.messages
     assert any(kind == "display_data" and content["data"]["text/plain"].endswith("]: 'went'")
                for kind, content in reply.messages)
@@ -40,19 +23,9 @@ def _pids(kernel) -> list[str]:
 
 def test_kernel_interrupt_stops_the_cells_commands_and_the_session_goes_on(kernel):
     pids = _pids(kernel)
-    seen = []
-
-    def interrupt_once_both_run(kind, content):
-        if kind == "stream":
-            seen.append(content["text"])
-            text = "".join(seen)
-            if "[stdout:1] running" in text and "[stdout:2] running" in text and "interrupted" not in seen:
-                seen.append("interrupted")
-                kernel.manager.interrupt_kernel()  # SIGINT to the kernel's whole process group
-
+    seen: list[str] = []
     started = time.monotonic()
-    reply = kernel.run("%%px\nimport time\nprint('running', flush=True)\nwhile True:\n    time.sleep(0.01)",
-                       interrupt_once_both_run)
+    reply = kernel.run(LOOPING, interrupt_once_running(kernel, [1, 2], seen))
     assert "interrupted" in seen and time.monotonic() - started < 30
     assert reply.status == "error"
     assert (reply.error["ename"], reply.error["evalue"]) == \
@@ -63,37 +36,9 @@ def test_kernel_interrupt_stops_the_cells_commands_and_the_session_goes_on(kerne
 
 
 def test_a_flood_from_four_servers_is_capped_and_the_kernel_stays_responsive(bare_kernel):
-    kernel = bare_kernel
-    latencies: list[float] = []
-    flooding = threading.Event()
-    done = threading.Event()
-
-    def ask_kernel_info() -> None:
-        """Over the control channel, which the kernel answers while a cell runs."""
-        flooding.wait(120)
-        while not done.is_set():
-            asked = time.monotonic()
-            kernel.client.control_channel.send(kernel.client.session.msg("kernel_info_request"))
-            kernel.client.get_control_msg(timeout=10)
-            latencies.append(time.monotonic() - asked)
-            done.wait(0.1)
-
-    assert kernel.run("%mpipanel start -n 4").status == "ok"
-    prober = threading.Thread(target=ask_kernel_info)
-    prober.start()
-    try:
-        reply = kernel.run("%%px\nfor i in range(25_000):\n    print('line', i)", lambda kind, content: flooding.set())
-    finally:
-        done.set()
-        prober.join()
-    stdout = reply.streams("stdout")
-    assert len(stdout.splitlines()) == 2000 and re.match(r"\[stdout:\d\] line \d+$", stdout.splitlines()[-1])
-    assert "[output cut: 98,000 more lines" in reply.streams("stderr")
-    assert latencies and max(latencies) < 1.0, latencies
-    asked = time.monotonic()
-    kernel.client.kernel_info(reply=True, timeout=10)
-    assert time.monotonic() - asked < 1.0
-    assert kernel.run("%mpipanel stop").status == "ok"
+    assert bare_kernel.run("%mpipanel start -n 4").status == "ok"
+    flood_is_capped_and_the_kernel_responsive(bare_kernel)
+    assert bare_kernel.run("%mpipanel stop").status == "ok"
 
 
 def test_a_second_start_and_a_late_casa_are_refused_saying_why(bare_kernel):

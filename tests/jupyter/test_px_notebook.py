@@ -76,7 +76,7 @@ def test_a_cell_ending_in_an_expression_shows_each_servers_value(notebook):
     cells, _ = notebook
     count = _count(cells["stream"])
     assert [text for text in plain_of(cells["stream"]) if text.startswith("Out[")] == \
-        [f"Out[1:{count}]: 42", f"Out[2:{count}]: 42"]
+        [f"Out[1:{count}]: 42\nOut[2:{count}]: 42"]
 
 
 def test_an_array_shows_as_numpy_shows_it(notebook):
@@ -110,7 +110,7 @@ def test_a_failing_cell_raises_with_each_servers_traceback_cut_to_the_failing_fr
 def test_the_cells_after_an_error_run_on_the_same_namespaces(notebook):
     cells, _ = notebook
     count = _count(cells["after error"])
-    assert plain_of(cells["after error"]) == [f"Out[1:{count}]: 40", f"Out[2:{count}]: 40"]
+    assert plain_of(cells["after error"]) == [f"Out[1:{count}]: 40\nOut[2:{count}]: 40"]
 
 
 def test_a_time_limit_interrupts_the_cells_commands_and_raises(notebook):
@@ -127,7 +127,7 @@ def test_a_command_deaf_to_the_interrupt_gets_its_server_restarted_after_the_gra
     assert "failed: stopped by --timeout 1]" in "\n".join(error["traceback"])
     assert "restarted" in "\n".join(error["traceback"])
     count = _count(cells["after deaf"])
-    assert plain_of(cells["after deaf"]) == [f"Out[1:{count}]: True", f"Out[2:{count}]: False"]
+    assert plain_of(cells["after deaf"]) == [f"Out[1:{count}]: True\nOut[2:{count}]: False"]
     assert "[server 2 started afresh" in text_of(cells["after deaf"], "stderr")
 
 
@@ -137,19 +137,19 @@ def test_a_non_blocking_cell_returns_at_once_and_pxresult_shows_its_output_and_v
     assert plain_of(cells["noblock"]) == []
     assert "[stdout:1] late\n" in text_of(cells["result"]) and "[stdout:2] late\n" in text_of(cells["result"])
     count = _count(cells["noblock"])
-    assert [t for t in plain_of(cells["result"]) if t.startswith("Out")] == [f"Out[1:{count}]: 80",
-                                                                          f"Out[2:{count}]: 80"]
+    assert [t for t in plain_of(cells["result"]) if t.startswith("Out")] == \
+        [f"Out[1:{count}]: 80\nOut[2:{count}]: 80"]
 
 
 def test_autopx_sends_every_cell_to_the_servers_until_turned_off(notebook):
     cells, _ = notebook
     assert text_of(cells["autopx on"]).startswith("%autopx on")
     count = _count(cells["on servers"])
-    assert plain_of(cells["on servers"]) == [f"Out[1:{count}]: 41", f"Out[2:{count}]: 41"]
+    assert plain_of(cells["on servers"]) == [f"Out[1:{count}]: 41\nOut[2:{count}]: 41"]
     assert text_of(cells["autopx off"]).startswith("%autopx off")
     assert plain_of(cells["in kernel"]) == ["'kernel'"]
     count = _count(cells["servers kept y"])
-    assert plain_of(cells["servers kept y"]) == [f"Out[1:{count}]: 41", f"Out[2:{count}]: 41"]
+    assert plain_of(cells["servers kept y"]) == [f"Out[1:{count}]: 41\nOut[2:{count}]: 41"]
 
 
 def test_a_server_whose_worker_dies_is_reported_and_the_notebook_goes_on(notebook):
@@ -158,7 +158,7 @@ def test_a_server_whose_worker_dies_is_reported_and_the_notebook_goes_on(noteboo
     assert error["evalue"] == "the cell failed on server 2"
     assert "exited with code 3" in "\n".join(error["traceback"])
     count = _count(cells["after death"])
-    assert plain_of(cells["after death"]) == [f"Out[1:{count}]: 'alive'", f"Out[2:{count}]: 'alive'"]
+    assert plain_of(cells["after death"]) == [f"Out[1:{count}]: 'alive'\nOut[2:{count}]: 'alive'"]
 
 
 def test_bad_targets_are_refused_naming_the_option(notebook):

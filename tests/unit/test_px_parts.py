@@ -57,6 +57,17 @@ def test_the_cap_also_stops_at_its_characters():
     assert cap.dropped_lines == 1 and OutputCap().summary() is None
 
 
+def test_lines_an_attached_session_let_go_in_a_flood_count_in_the_cells_summary():
+    cap = OutputCap(max_lines=1, max_characters=1000)
+    feed = CellFeed(cap)
+    feed.watch([5])
+    feed(ServerOutput(1, [OutputItem(5, "stdout", "a\nb\n")], dropped=40))
+    feed(ServerOutput(2, [OutputItem(4, "stdout", "not the cell's\n")], dropped=7))
+    assert feed.drain() == [Chunk(1, "stdout", "stdout", "a\n")]
+    assert ("41 more lines were dropped, 40 of them by the session under the flood and 1 (2 characters) here"
+            in cap.summary())
+
+
 def _printer(grouping: str):
     streams = {"stdout": io.StringIO(), "stderr": io.StringIO()}
     return TaggedPrinter(grouping, streams), streams
@@ -115,3 +126,31 @@ def test_autopx_turns_every_cell_into_a_px_cell_but_leaves_its_own_magics_alone(
     assert auto.transform(["\n", "%pxresult\n"]) == ["\n", "%pxresult\n"]
     auto.turn_off()
     assert not auto.on and shell.input_transformers_cleanup == []
+
+
+class _Table:
+    """A value with a rich display, as a pandas frame has."""
+
+    def _repr_html_(self) -> str:
+        return "<table><tr><td>1</td></tr></table>"
+
+
+class _Lines:
+    def __repr__(self) -> str:
+        return "one\ntwo"
+
+
+def test_values_show_after_their_prompts_plain_ones_of_consecutive_servers_in_one_display(monkeypatch, tmp_path):
+    pytest.importorskip("IPython")
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path))  # the shell's history database goes there
+    from IPython.core.displaypub import CapturingDisplayPublisher
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from core.jupyter.cell_display import show_values
+    shell = InteractiveShell.instance()
+    shell.display_pub = CapturingDisplayPublisher()
+    show_values(shell, 5, [(1, 42), (2, _Table()), (3, "x"), (4, _Lines())])
+    shown = [output["data"] for output in shell.display_pub.outputs]
+    assert [data["text/plain"] for data in shown if data.keys() == {"text/plain"}] == \
+        ["Out[1:5]: 42\nOut[2:5]:", "Out[3:5]: 'x'\nOut[4:5]:\none\ntwo"]
+    assert shown[1]["text/html"] == "<table><tr><td>1</td></tr></table>" and len(shown) == 3
