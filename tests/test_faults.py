@@ -57,7 +57,7 @@ def test_interrupting_a_log_flood_never_cuts_a_frame_so_the_namespace_survives(c
 
 def test_a_worker_stopped_half_way_through_a_frame_is_replaced_and_its_server_lives_on(client):
     """A frame's length, then nothing: the rank must not wait for the rest past its stall limit."""
-    from core.server.worker_process import FRAME_STALL_LIMIT
+    from core.supervision.worker_process import FRAME_STALL_LIMIT
     ids = client.push_command_request("import os, sys, time\n"
                                       "os.write(int(sys.argv[1]), (1000).to_bytes(8, 'big'))\n"
                                       "time.sleep(60)", target_server=2)

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 
+from core.supervision.running_command import RunningCommand, Step
 from core.worker.execution import CommandRunner, set_log_level
 from core.wire.messages import CommandRequest, LogItem
 
@@ -62,7 +63,7 @@ class InlineExecutor:
         self.runner = CommandRunner()
         self.preload_pending = server.preload is not None
         """The namespace is fresh and the preload has yet to run in it (before the next command)."""
-        self.command_id: int | None = None
+        self.command: RunningCommand | None = None
         self._main = threading.main_thread()
         self._streams = {"stdout": _CapturedStream(self, "stdout"), "stderr": _CapturedStream(self, "stderr")}
         root = logging.getLogger()
@@ -80,7 +81,7 @@ class InlineExecutor:
         """Run the command here and now; the server lock is not held meanwhile."""
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = self._streams["stdout"], self._streams["stderr"]
-        self.command_id = request.id
+        self.command = RunningCommand(request, time.monotonic())
         try:
             if self.preload_pending:
                 self.preload_pending = False
@@ -90,17 +91,32 @@ class InlineExecutor:
             fields, result = self.runner.run(request, buffers)
         finally:
             sys.stdout, sys.stderr = saved
-            self.command_id = None
+            self.command = None
         with self.server.lock:
             self.server.complete(fields, result)
 
+    @property
+    def command_id(self) -> int | None:
+        command = self.command
+        return command.request.id if command is not None else None
+
     def restart(self) -> bool:
         """A fresh namespace, only between commands: the running one holds the old namespace."""
-        if self.command_id is not None:
+        if self.command is not None:
             return False
         self.runner = CommandRunner()
         self.preload_pending = self.server.preload is not None
+        self.server.namespace_lost(self.server.words.restarted, None)
         return True
+
+    def due_in(self, now: float) -> float | None:
+        command = self.command
+        return command.due_in(now) if command is not None else None
+
+    def on_timers(self, now: float) -> None:
+        command = self.command
+        if command is not None and command.step(now) is Step.INTERRUPT:
+            self._signal(command, now)
 
     def set_log_level(self, level: int) -> None:
         set_log_level(self._log_handler, level)
@@ -115,6 +131,12 @@ class InlineExecutor:
         """Nothing runs beside the rank."""
 
     def interrupt(self) -> None:
+        command = self.command
+        if command is not None:
+            self._signal(command, time.monotonic())
+
+    def _signal(self, command: RunningCommand, now: float) -> None:
+        command.interrupted(now)
         if self.runner.executing:
             signal.pthread_kill(self._main.ident, signal.SIGINT)
 

@@ -1,9 +1,9 @@
 """An MPI server rank: receives commands from the client and runs them in FIFO order.
 
 The rank hands its commands to one executor (`core.server.executor`): by default a worker process
-that it supervises, so that it never runs user code itself (`core.server.worker_executor`); with
-isolation 'none' the rank runs them itself (`core.server.inline_executor`): faster, but a crash
-in a command ends the job.
+that it supervises, so that it never runs user code itself (`core.supervision.supervisor`, which
+rank 0's client-side worker uses too); with isolation 'none' the rank runs them itself
+(`core.server.inline_executor`): faster, but a crash in a command ends the job.
 
 The rank waits without burning a core: right after activity it spins on `Iprobe` for
 `SPIN_SECONDS` to keep a conversation hot, yielding the core between probes, then sleeps in
@@ -32,20 +32,19 @@ from core import priority
 from core.wire.messages import (SERVER_RANK_VARIABLE, CommandRequest, LogItem, ServerConfig, ServerInfo,
                                ServerStatus, StopRequest, Tag, tag_name)
 from core.wire.responses import Status, failure
-from core.server.output_batch import OutputBatch
 from core.server.separate_log import SeparateLog
+from core.supervision.output_batch import OutputBatch
+from core.supervision.supervisor import WorkerSupervisor, WorkerWords
 from core.server.staging import StagingArea
 from core.wire.transport import Peer, PeerLost, receive, send_unannounced
 from core.server.executor import Executor
 from core.server.inline_executor import InlineExecutor
-from core.server.worker_executor import WorkerExecutor
 
 SPIN_SECONDS = 0.002
 MAX_OUTPUT_IN_FLIGHT = 4
 """Output batches sent but not yet received by the client; past this the rank stops reading the
 worker's pipes, the worker blocks in `write`, and a flood costs bounded memory everywhere."""
 
-INTERRUPT_RETRY = 0.25
 INTERNAL_ERROR_PAUSE = 0.1
 
 _STOP = object()  # queue entry: stop once everything queued before it has run
@@ -80,8 +79,6 @@ class Server:
         self.finished = False
         self.namespace_reset = config.replaces_lost
         self.reset_pending = False
-        self.interrupting: int | None = None
-        self.interrupt_sent = 0.0
         self.interrupt_on_start: set[int] = set()
         self.finalize = True
         self.client_alive = True
@@ -101,8 +98,14 @@ class Server:
             Tag.RESTART: self._on_restart, Tag.STOP: self._on_stop}
         """What a message from the client does, by its tag: `handler(payload, buffers)`."""
         os.environ[SERVER_RANK_VARIABLE] = str(self.rank)  # for the preload and commands; the worker inherits it
-        self.executor: Executor = (WorkerExecutor(self) if config.isolation == "process"
-                                   else InlineExecutor(self))
+        self.words = WorkerWords(
+            died=(f"The worker process of server {self.rank} (pid {{pid}} on {self.host}) {{how}}. "
+                  f"Its namespace is lost; a fresh worker has started."),
+            restarted=f"Server {self.rank} was restarted at the client's request; its namespace is lost.")
+        self.executor: Executor = (
+            WorkerSupervisor(self.selector, self, self.words, preload=config.preload, log_level=config.log_level,
+                             allocate=self.staging.take)
+            if config.isolation == "process" else InlineExecutor(self))
 
     # ----- the loop -------------------------------------------------------------------------
     def serve(self) -> None:
@@ -158,8 +161,9 @@ class Server:
             timeout = min(timeout, due)
         if self.output_in_flight:
             timeout = min(timeout, 0.001)
-        if self.interrupting is not None:
-            timeout = min(timeout, self.interrupt_sent + INTERRUPT_RETRY - now)
+        due = self.executor.due_in(now)
+        if due is not None:
+            timeout = min(timeout, due)
         if self.peer.pending_sends:
             timeout = 0.0  # a large send only moves while this side calls MPI
         for key, _ in self.selector.select(max(0.0, timeout)):
@@ -191,8 +195,7 @@ class Server:
     def _timers(self, now: float) -> None:
         self.peer.complete_sends()
         self.staging.expire(now)
-        if self.interrupting is not None:
-            self._retry_interrupt(now)
+        self.executor.on_timers(now)
         if self.output_in_flight:
             self.output_in_flight = [req for req in self.output_in_flight if not req.Test()]
             self.executor.pause_output(len(self.output_in_flight) >= MAX_OUTPUT_IN_FLIGHT)
@@ -238,7 +241,7 @@ class Server:
         if request.force:
             self._cancel({item[0].id for item in self.queue if item is not _STOP})
             if self.running is not None:
-                self._interrupt()
+                self.executor.interrupt()
         self.queue.append(_STOP)
 
     def _cancel(self, ids: set[int]) -> None:
@@ -275,24 +278,11 @@ class Server:
 
         The client may see a command as running a moment before this rank starts it."""
         if self.running is not None and command_id in (None, self.running.id):
-            self._interrupt()
+            self.executor.interrupt()
         elif command_id is not None:
             self.interrupt_on_start.add(command_id)
         elif self.queue and self.queue[0] is not _STOP:
             self.interrupt_on_start.add(self.queue[0][0].id)
-
-    def _interrupt(self) -> None:
-        """Signal the running command, again every `INTERRUPT_RETRY` until it ends: a signal
-        that lands just before the command starts executing is ignored by design."""
-        self.interrupting = self.running.id
-        self.interrupt_sent = time.monotonic()
-        self.executor.interrupt()
-
-    def _retry_interrupt(self, now: float) -> None:
-        if self.running is None or self.running.id != self.interrupting:
-            self.interrupting = None
-        elif now - self.interrupt_sent >= INTERRUPT_RETRY:
-            self._interrupt()
 
     def complete(self, fields: dict, result: list) -> None:
         """The running command is over: send its output, then its response."""
@@ -314,21 +304,18 @@ class Server:
 
     def _restart(self) -> None:
         """The client asked for a fresh namespace (its `restart_server`)."""
-        if self.executor.restart():
-            self.reset(f"Server {self.rank} was restarted at the client's request; "
-                       f"its namespace is lost.")
-        else:
+        if not self.executor.restart():
             self.reset_pending = True  # asked again once the running command ends, see `_step`
-            self._interrupt()
+            self.executor.interrupt()
 
-    def reset(self, detail: str) -> None:
+    def namespace_lost(self, detail: str, fields: dict | None) -> None:
         """Say plainly that the namespace is gone: in the log, in the response of the command
-        that was running, in the next command's response, and with a new READY."""
+        that was running (`fields`), in the next command's response, and with a new READY."""
         self.add_log(LogItem(self.running.id if self.running else None, time.time(), 40,
                              "mpipanel.server", detail))
         self.namespace_reset = True
-        if self.running is not None:
-            self.complete(failure(Status.FAILED, detail + "\n"), [])
+        if self.running is not None and fields is not None:
+            self.complete(fields, [])
             self.namespace_reset = True  # and the next command will say so again
         self.peer.send(Tag.READY, ServerInfo(self.rank, self.host, os.getpid(), self.worker_pid))
 

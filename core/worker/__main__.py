@@ -2,7 +2,7 @@
 
 With MPICH a rank killed by a signal ends the whole job, the client included. So the server rank
 only supervises, and user code runs here: a segfault, a kill or an `os._exit` ends this process
-alone, and the rank reports it and starts a fresh one. Started by `core.server.worker_process` as
+alone, and the rank reports it and starts a fresh one. Started by `core.supervision.worker_process` as
 `python -m core.worker CHANNEL_FD LIFELINE_FD lend|send`, with the MPI launcher's environment variables removed.
 
 Output: fds 1 and 2 are pipes the rank reads (so a C extension's printf is caught too);

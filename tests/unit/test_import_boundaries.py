@@ -1,10 +1,11 @@
 """The layering the docstrings promise, checked on every run from the source's import statements.
 
-core: wire at the bottom; worker, server, client and sessions above it; the client and the server
-never import each other; the workers (a server's, and rank 0's client-side one in core.console)
-never reach MPI; the console uses the client it is given, never the client's modules; nothing
-imports Qt; no import cycles; only the notebook's package (core.jupyter) imports IPython, and
-nothing else imports it.
+core: wire at the bottom; worker, supervision, server, client and sessions above it; the client and
+the server never import each other; the supervision of a worker process (core.supervision) serves
+both the server rank and rank 0's client-side worker (core.console), and imports neither; the
+workers (a server's, and rank 0's client-side one in core.console) never reach MPI; the console
+uses the client it is given, never the client's or the server's modules; nothing imports Qt; no
+import cycles; only the notebook's package (core.jupyter) imports IPython, and nothing else imports it.
 app: only the bridge (and the launcher) reach the client's machinery; widgets get data types;
 only the launcher reaches the adapters (core.casampi, core.casa).
 """
@@ -123,7 +124,9 @@ def test_importing_the_worker_loads_no_mpi():
 @pytest.mark.parametrize("side, other", [("core.client", "core.server"), ("core.server", "core.client"),
                                          ("core.worker", "core.client"), ("core.worker", "core.server"),
                                          ("core.console", "core.client"), ("core.client", "core.console"),
-                                         ("core.server", "core.console"), ("core.console.worker", "core.server")])
+                                         ("core.server", "core.console"), ("core.console", "core.server"),
+                                         ("core.supervision", "core.client"), ("core.supervision", "core.server"),
+                                         ("core.supervision", "core.console")])
 def test_one_side_never_imports_the_other(side, other):
     assert not [(m, e) for m in MODULES if _in(m, side) for e in _edges(m) if _in(e, other)]
 

@@ -1,9 +1,12 @@
-"""The server rank's side of its worker process: start it, feed it, read it, notice its death.
+"""The supervisor's side of a worker process: start it, feed it, read it, notice its death.
 
 The worker is a plain `subprocess` running `core.worker` (see `core.boot`), not a `multiprocessing`
 child: it must not inherit the MPI launcher's `PMI_*`/`HYDRA*` variables (its start would fail
 inside `MPI_Init` if the user's code imports mpi4py) and it must not re-import the rank's
-`__main__`, which imports MPI.
+`__main__`, which imports MPI. It starts with SIGINT blocked: a server's rank ignores SIGINT, which
+the window's process (rank 0, whose client-side worker this may be) cannot; blocked, an interrupt
+that comes before the worker handles it waits for the handler (`core.worker.serve` unblocks it)
+instead of ending the process.
 """
 from __future__ import annotations
 
@@ -44,21 +47,23 @@ class WorkerProcess:
         ours, theirs = socket.socketpair()
         lifeline_read, self._lifeline = os.pipe()  # see core.worker._exit_with_server
         os.set_inheritable(self._lifeline, False)
-        with theirs:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})  # the child inherits the mask
+        try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", code, str(theirs.fileno()), str(lifeline_read),
                  "lend" if cross_memory.available() else "send"],
                 pass_fds=(theirs.fileno(), lifeline_read), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env=worker_environment(), start_new_session=True)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+            theirs.close()
         os.close(lifeline_read)
         self.channel = FrameChannel(ours.detach(), lender_pid=self.process.pid, allocate=allocate,
                                     stall_limit=FRAME_STALL_LIMIT)
         self.streams = {self.process.stdout.fileno(): "stdout", self.process.stderr.fileno(): "stderr"}
         for fd in self.streams:
             os.set_blocking(fd, False)
-        self.request: CommandRequest | None = None
-        """The command running in the worker, if any."""
 
     @property
     def pid(self) -> int:
@@ -69,7 +74,6 @@ class WorkerProcess:
         return psutil.Process(self.process.pid)
 
     def run(self, request: CommandRequest, buffers: list) -> None:
-        self.request = request
         self.channel.send(WorkerKind.RUN, request, buffers)
 
     def read_stream(self, fd: int) -> bytes | None:
