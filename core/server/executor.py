@@ -4,13 +4,15 @@
 client-side worker) runs them in a supervised worker process; `InlineExecutor` (isolation 'none',
 `core.server.inline_executor`) in the rank itself. The rank holds one executor and never asks which
 it is. An executor reports back through the rank (`core.supervision.supervisor.Owner`):
-`complete(fields, result)` when a command is over, `add_output` / `add_log` for what it printed or
-logged, and `namespace_lost(detail, fields)` when its namespace was lost (a worker died, a restart).
+`complete(fields, result)` when a command is over, `add_output` / `add_log` / `add_progress` for
+what it printed, logged or said of its progress, and `namespace_lost(detail, fields)` when its
+namespace was lost (a worker died, a restart).
 """
 from __future__ import annotations
 
 from typing import Protocol
 
+from core.stacks import ThreadStack
 from core.wire.messages import CommandRequest
 
 
@@ -23,6 +25,17 @@ class Executor(Protocol):
 
     def interrupt(self) -> None:
         """Raise KeyboardInterrupt in the running command, and again until it ends."""
+
+    def stop_running(self, grace: float) -> None:
+        """A forced stop: interrupt the running command, and end it by force if it has not
+        ended `grace` seconds later (where that can be done)."""
+
+    def stacks(self) -> list[ThreadStack]:
+        """The running command's threads now, without stopping it (`core.stacks`)."""
+
+    def worker_silence(self, now: float) -> float:
+        """Seconds the process running the command has shown no sign of life (0 when nothing
+        runs; always 0 in the rank itself, whose own silence the client sees)."""
 
     def restart(self) -> bool:
         """Drop the namespace. True when it is fresh now (the rank was told: `namespace_lost`);

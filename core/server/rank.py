@@ -29,8 +29,9 @@ from mpi4py import MPI
 from core.wire import doorbell
 
 from core import priority
-from core.wire.messages import (SERVER_RANK_VARIABLE, CommandRequest, LogItem, ServerConfig, ServerInfo,
-                               ServerStatus, StopRequest, Tag, tag_name)
+from core.stacks import StackReport
+from core.wire.messages import (SERVER_RANK_VARIABLE, CommandRequest, LogItem, ProgressItem, ServerConfig,
+                               ServerInfo, ServerStatus, StopRequest, Tag, tag_name)
 from core.wire.responses import Status, failure
 from core.server.separate_log import SeparateLog
 from core.supervision.output_batch import OutputBatch
@@ -75,6 +76,8 @@ class Server:
         self.queue: collections.deque = collections.deque()
         self.running: CommandRequest | None = None
         self.running_since = 0.0
+        self.progress: ProgressItem | None = None
+        """The running command's latest progress, for the heartbeat."""
         self.stopping = False
         self.finished = False
         self.namespace_reset = config.replaces_lost
@@ -95,7 +98,7 @@ class Server:
         self._handlers: dict[int, Callable[[Any, list], None]] = {
             Tag.COMMAND: self._on_command, Tag.CANCEL: self._on_cancel, Tag.INTERRUPT: self._on_interrupt,
             Tag.SET_LOG_MODE: self._on_set_log_mode, Tag.SET_LOG_LEVEL: self._on_set_log_level,
-            Tag.RESTART: self._on_restart, Tag.STOP: self._on_stop}
+            Tag.RESTART: self._on_restart, Tag.STOP: self._on_stop, Tag.STACKS: self._on_stacks}
         """What a message from the client does, by its tag: `handler(payload, buffers)`."""
         os.environ[SERVER_RANK_VARIABLE] = str(self.rank)  # for the preload and commands; the worker inherits it
         self.words = WorkerWords(
@@ -241,8 +244,14 @@ class Server:
         if request.force:
             self._cancel({item[0].id for item in self.queue if item is not _STOP})
             if self.running is not None:
-                self.executor.interrupt()
+                self.executor.stop_running(request.grace)
         self.queue.append(_STOP)
+
+    def _on_stacks(self, number: int, buffers: list) -> None:
+        """Where the running command is now (`core.stacks`), without stopping it."""
+        running = self.running
+        threads = self.executor.stacks() if running is not None else []
+        self.peer.send(Tag.STACK_REPORT, (number, StackReport(self.rank, running.id if running else None, threads)))
 
     def _cancel(self, ids: set[int]) -> None:
         kept = collections.deque()
@@ -271,6 +280,7 @@ class Server:
             return
         self.running = request
         self.running_since = time.monotonic()
+        self.progress = None
         self.executor.run(request, buffers)
 
     def _request_interrupt(self, command_id: int | None) -> None:
@@ -348,6 +358,12 @@ class Server:
         with self.output_lock:
             self.batch.add_output(command_id, stream, data)
 
+    def add_progress(self, item: ProgressItem) -> None:
+        """Progress goes to the client whatever the log mode: it is the command's state, not output."""
+        self.progress = item
+        with self.output_lock:
+            self.batch.add_progress(item)
+
     def add_log(self, item: LogItem) -> None:
         if self.log_mode == "separated":
             self.separate_log.write_log(item)
@@ -383,7 +399,9 @@ class Server:
                             running.command if running else None,
                             sum(item is not _STOP for item in self.queue), os.getpid(),
                             self.worker_pid, self.host, cpu, rss, time.time(), self.preload_error,
-                            str(self.separate_log.path) if self.separate_log.path else None)
+                            str(self.separate_log.path) if self.separate_log.path else None,
+                            self.executor.worker_silence(time.monotonic()),
+                            self.progress if running is not None else None)
 
     def _usage(self) -> tuple[float, int]:
         """CPU % and resident memory of this rank plus its worker."""

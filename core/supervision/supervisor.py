@@ -3,9 +3,12 @@
 A server rank (`core.server.rank`, isolation 'process') and rank 0 for its client-side worker
 (`core.console.host`) both run commands in a `WorkerProcess`; what they do with it is the same and
 lives here: feed it a command, handle its frames by kind (`_frames`), relay its stdout and stderr
-(drained before a response, so that what a command printed comes first), send an interrupt again
-until it lands, and when the worker dies, fail the running command naming how, start a fresh worker
-(which runs the preload before anything else) and say that the namespace is lost.
+(drained before a response, so that what a command printed comes first) and its progress, send an
+interrupt again until it lands, hold the command to its time limit (its stack taken, an interrupt,
+the worker killed after the grace; `core.supervision.running_command`), read the stacks of its
+threads without stopping it (`core.stacks`), tell how long the worker has shown no sign of life,
+and when the worker dies, fail the running command naming how, start a fresh worker (which runs
+the preload before anything else) and say that the namespace is lost.
 
 What differs stays with the owner (`Owner`): where output and responses go (MPI messages to the
 client; the client's futures and events), the words of its messages (`WorkerWords`), and frames
@@ -24,10 +27,12 @@ from typing import Any, NamedTuple, Protocol
 
 import psutil
 
+from core import stacks
+from core.stacks import ThreadStack
 from core.supervision.running_command import RunningCommand, Step
 from core.supervision.worker_process import WORKER_CODE, WorkerProcess
-from core.wire.messages import CommandRequest, LogItem, WorkerKind
-from core.wire.responses import Status, failure
+from core.wire.messages import CommandRequest, LogItem, ProgressItem, WorkerKind
+from core.wire.responses import Status
 
 
 class Owner(Protocol):
@@ -38,6 +43,9 @@ class Owner(Protocol):
 
     def add_log(self, item: LogItem) -> None:
         """A log record of the worker (or of the supervisor, about it)."""
+
+    def add_progress(self, item: ProgressItem) -> None:
+        """The running command's latest progress (`core.worker.progress`)."""
 
     def output_due(self) -> bool:
         """True when the output gathered so far must go before more is read."""
@@ -63,6 +71,8 @@ class WorkerWords(NamedTuple):
 
 
 FrameHandler = Callable[[Any, list], None]
+Response = Callable[[RunningCommand, float], dict[str, Any]]
+"""The response fields of the command that was running when its worker was replaced (at `now`)."""
 
 
 class WorkerSupervisor:
@@ -82,9 +92,11 @@ class WorkerSupervisor:
         self._allocate = allocate
         self._frames: dict[WorkerKind, FrameHandler] = {
             WorkerKind.LOG: self._on_log, WorkerKind.DONE: self._on_done, WorkerKind.PRELOADED: self._on_preloaded,
-            **(frames or {})}
+            WorkerKind.PROGRESS: self._on_progress, WorkerKind.BEAT: self._on_beat, **(frames or {})}
         """What a frame from the worker does, by its kind."""
         self.command: RunningCommand | None = None
+        self._heard = time.monotonic()
+        """When the worker last showed a sign of life (a frame, output)."""
         self.worker = self._start()
 
     @property
@@ -99,6 +111,7 @@ class WorkerSupervisor:
     # ----- what the owner asks --------------------------------------------------------------
     def run(self, request: CommandRequest, buffers: list) -> None:
         self.command = RunningCommand(request, time.monotonic())
+        self._heard = self.command.started
         self.worker.run(request, buffers)
 
     def interrupt(self) -> None:
@@ -107,10 +120,31 @@ class WorkerSupervisor:
             self.command.interrupted(time.monotonic())
             self.worker.interrupt()
 
+    def stop_running(self, grace: float) -> None:
+        """A forced stop: interrupt the running command, and kill its worker if it has not ended
+        `grace` seconds later."""
+        if self.command is not None:
+            self.command.stop(time.monotonic(), grace)
+            self.interrupt()
+
     def restart(self) -> bool:
         """Replace the worker by a fresh one now (the running command fails, saying why)."""
-        self._replace(self.words.restarted)
+        detail = self.words.restarted
+        self._replace(detail, lambda command, now: command.ended_by_force(detail, Status.FAILED, now))
         return True
+
+    def stacks(self) -> list[ThreadStack]:
+        """The running command's threads now, without stopping it (none when nothing runs)."""
+        if self.command is None:
+            return []
+        return stacks.command_threads(stacks.parse_faulthandler(self.worker.dump_stacks()))
+
+    def worker_silence(self, now: float) -> float:
+        """Seconds the worker has shown no sign of life while it runs a command (0 when it runs
+        none, or has sent what is not read yet: the owner was busy, or paused its output)."""
+        if self.command is None or self.worker.channel.poll():
+            return 0.0
+        return max(0.0, now - self._heard)
 
     def set_log_level(self, level: int) -> None:
         self.log_level = level
@@ -122,9 +156,15 @@ class WorkerSupervisor:
 
     def on_timers(self, now: float) -> None:
         command = self.command
-        if command is not None and command.step(now) is Step.INTERRUPT:
+        step = command.step(now) if command is not None else None
+        if step is Step.EXPIRE:
+            command.expire(now, stacks.format_threads(self.stacks()))
+        if step in (Step.EXPIRE, Step.INTERRUPT):
             command.interrupted(now)
             self.worker.interrupt()
+        elif step is Step.KILL:
+            detail, fields = command.killed(self.worker.pid, now)
+            self._replace(detail, lambda command, now: fields)
 
     def usage(self) -> tuple[float, int]:
         """CPU % and resident bytes of the worker."""
@@ -160,6 +200,7 @@ class WorkerSupervisor:
         try:
             while True:
                 kind, payload, buffers = channel.receive()
+                self._heard = time.monotonic()
                 handler = self._frames.get(kind)
                 if handler is None:
                     self.owner.add_log(LogItem(None, time.time(), 40, "mpipanel.supervisor",
@@ -177,18 +218,30 @@ class WorkerSupervisor:
 
     def _on_done(self, fields: dict[str, Any], buffers: list) -> None:
         self._drain_streams()
-        self.command = None
+        command, self.command = self.command, None
+        if command is not None:
+            fields = command.outcome(fields, time.monotonic())
         self.owner.complete(fields, buffers)
 
     def _on_preloaded(self, error: str | None, buffers: list) -> None:
+        """The preload is over: a command handed over meanwhile starts now, and its time limit with it."""
         self._drain_streams()
+        if self.command is not None:
+            self.command.started = time.monotonic()
         self.owner.preloaded(error)
+
+    def _on_progress(self, item: ProgressItem, buffers: list) -> None:
+        self.owner.add_progress(item)
+
+    def _on_beat(self, payload: None, buffers: list) -> None:
+        """Only a sign of life (`_heard`)."""
 
     def _on_stream(self, fd: int) -> None:
         data = self.worker.read_stream(fd)
         if data == b"":
             self.selector.unregister(fd)
         elif data:
+            self._heard = time.monotonic()
             self.owner.add_output(self.worker.streams[fd], data)
 
     def _drain_streams(self) -> None:
@@ -217,19 +270,20 @@ class WorkerSupervisor:
     # ----- death and replacement ------------------------------------------------------------
     def _on_death(self) -> None:
         old = self.worker
-        self._replace(self.words.died.format(pid=old.pid, how=old.death_description()))
+        detail = self.words.died.format(pid=old.pid, how=old.death_description())
+        self._replace(detail, lambda command, now: {**command.ended_by_force(detail, Status.FAILED, now),
+                                                    "worker_died": True})
 
-    def _replace(self, detail: str) -> None:
+    def _replace(self, detail: str, response: Response) -> None:
         """Stop listening to the current worker, keep what it printed, start a fresh one, and tell
-        the owner, with the response of the command that was running, if any."""
+        the owner, with the `response` of the command that was running, if any."""
         old = self.worker
         self._unregister(old)
         self._drain_streams()
         old.kill()
         self.worker = self._start()
         command, self.command = self.command, None
-        fields = None if command is None else {**failure(Status.FAILED, detail + "\n"), "namespace_reset": True}
-        self.owner.namespace_lost(detail, fields)
+        self.owner.namespace_lost(detail, None if command is None else response(command, time.monotonic()))
 
     def _unregister(self, worker: WorkerProcess) -> None:
         for fileobj in (worker.channel, *worker.streams):
