@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import os
+from concurrent.futures import Future
 import selectors
 import threading
 import time
@@ -30,12 +31,14 @@ from typing import Any
 from core.boot import python_code
 from core.console.client_calls import ClientCalls
 from core.environment import CLIENT_SIDE_PRELOADS, MPIEnvironment
-from core.events import CLIENT_RANK, CommandFinished, CommandQueued, CommandStarted, ServerOutput, ServerStatusChanged
+from core.events import (CLIENT_RANK, CommandFinished, CommandProgress, CommandQueued, CommandStarted, ServerOutput,
+                         ServerStatusChanged)
+from core.stacks import StackReport
 from core.supervision.output_batch import OutputBatch
 from core.supervision.supervisor import WorkerSupervisor, WorkerWords
 from core.supervision.worker_process import WorkerProcess
 from core.wire import blobs
-from core.wire.messages import CommandRequest, LogItem, WorkerKind
+from core.wire.messages import CommandRequest, LogItem, ProgressItem, WorkerKind
 from core.wire.responses import Status, failure, rebuild_result
 
 CONSOLE_CODE = python_code("core.console.worker", "main(sys.argv)")
@@ -64,6 +67,8 @@ class ConsoleHost:
         self._closing = self._restarting = self._reset = False
         self._interrupt_id: int | None = None
         """The command an interrupt was asked for, until this thread has passed it on."""
+        self._stacks_asked: collections.deque[Future] = collections.deque()
+        self._progress: ProgressItem | None = None
         self._batch = OutputBatch()
         self._stop_forwarding = None
         """Ends the forwarding of command events to the worker, once its code has subscribed."""
@@ -81,10 +86,12 @@ class ConsoleHost:
         return self._supervisor.worker
 
     # ----- any thread ---------------------------------------------------------------------
-    def run(self, command: str, parameters: dict[str, Any] | None = None, origin: str | None = None):
+    def run(self, command: str, parameters: dict[str, Any] | None = None, origin: str | None = None, *,
+            timeout: float | None = None, grace: float | None = None):
         """Queue `command` for the worker; its `CommandFuture`. Never blocks. Raises the client's
-        ValueError/TypeError for a command or parameters it refuses."""
-        record = self.client.open_local_command(command, parameters, origin)
+        ValueError/TypeError for a command or parameters it refuses. `timeout` and `grace` as for
+        `MPICommandClient.push_command_request`: the worker is held to them as a server's is."""
+        record = self.client.open_local_command(command, parameters, origin, timeout, grace)
         with self._lock:
             self._queue.append(record)
         self._wake()
@@ -102,6 +109,14 @@ class ConsoleHost:
         if record is not None:
             self._interrupt_id = record.id
             self._wake()
+
+    def stacks(self) -> Future:
+        """Where the worker's running command is now, without stopping it: a future of its
+        `core.stacks.StackReport` (rank `CLIENT_RANK`; no threads when nothing runs)."""
+        future: Future = Future()
+        self._stacks_asked.append(future)
+        self._wake()
+        return future
 
     def cancel(self, command_ids: list[int]) -> None:
         with self._lock:
@@ -157,6 +172,9 @@ class ConsoleHost:
         running = self._supervisor.running
         if interrupt is not None and running is not None and running.id == interrupt:
             self._supervisor.interrupt()
+        while self._stacks_asked:
+            threads = self._supervisor.stacks()
+            self._stacks_asked.popleft().set_result(StackReport(CLIENT_RANK, self._running_id(), threads))
 
     def _start_next(self) -> None:
         with self._lock:
@@ -164,8 +182,10 @@ class ConsoleHost:
                 return
             record = self._record = self._queue.popleft()
         self.client.start_local_command(record)
+        self._progress = None
         self._publish_status()
-        self._supervisor.run(CommandRequest(record.id, record.command), record.buffers or [])
+        request = CommandRequest(record.id, record.command, time_limit=record.time_limit, grace=record.grace)
+        self._supervisor.run(request, record.buffers or [])
 
     def _on_call(self, payload, buffers: list) -> None:
         self._calls.answer(self._supervisor.worker.channel, payload, buffers)
@@ -187,6 +207,11 @@ class ConsoleHost:
 
     def add_log(self, item: LogItem) -> None:
         self._batch.add_log(item)
+
+    def add_progress(self, item: ProgressItem) -> None:
+        self._progress = item
+        self.client.publish(CommandProgress(item.command_id, CLIENT_RANK, item.done, item.total, item.text,
+                                            item.time))
 
     def output_due(self) -> bool:
         return self._batch.due(time.monotonic())
@@ -229,10 +254,13 @@ class ConsoleHost:
 
     def _publish_status(self) -> None:
         record = self._record
+        progress = self._progress if record is not None and self._progress is not None else None
         self.client.publish(ServerStatusChanged(CLIENT_RANK, {
             "rank": CLIENT_RANK, "state": "busy" if record is not None else "idle", "busy": record is not None,
             "command_id": record.id if record is not None else None, "queue_length": len(self._queue),
-            "pid": os.getpid(), "worker_pid": self._supervisor.pid, "processor": self._facts["hostname"]}))
+            "pid": os.getpid(), "worker_pid": self._supervisor.pid, "processor": self._facts["hostname"],
+            "progress": None if progress is None else {"done": progress.done, "total": progress.total,
+                                                       "text": progress.text, "time": progress.time}}))
 
     def _forward_events(self) -> None:
         """Send the worker the events of the commands its code pushes (it has subscribed)."""
