@@ -5,6 +5,9 @@
 
 `Replay` does the work for the GUI's replay panel too: one push at a time (blocking pushes are
 waited for before the next, as they were when recorded), and a readable difference per server.
+Each push runs with the time limit it had, or, if it was stopped (interrupted, expired) without
+one, with its recorded duration as its limit (`RecordedPush.replay_limit`); stopped again, it
+matches its recording.
 Client-side code (pushes to `CLIENT_RANK`) runs again in a client-side worker (`core.console`), to
 its end before the next push; what that code pushed is left out, as running it pushes it again.
 """
@@ -20,7 +23,7 @@ from typing import Any
 from core.events import CLIENT_RANK
 from core.sessions import literals
 from core.sessions.file_checks import SessionFileError
-from core.sessions.recorded import RecordedPush, read_session
+from core.sessions.recorded import STOPPED, RecordedPush, read_session
 
 
 @dataclass
@@ -47,7 +50,9 @@ def compare(push: RecordedPush, responses: list[dict[str, Any]]) -> list[Compari
             comparisons.append(Comparison(response["server"], None, recorded=False))
             continue
         old = recorded[index]
-        if old.status != response["status"]:
+        if old.status in STOPPED and response["status"] == "expired":
+            difference = None  # stopped where it was stopped, by the limit its recording gave it
+        elif old.status != response["status"]:
             difference = f"status {response['status']} != recorded {old.status}"
         elif not old.successful:
             difference = _failure_difference(old.traceback, response["traceback"])
@@ -97,11 +102,12 @@ class Replay:
     def submit(self, index: int) -> list[Future]:
         """Send push `index` again; never blocks. Its futures are kept in `futures[index]`."""
         push = self.pushes[index]
+        limit = push.replay_limit()
         if push.on_client:
-            futures = self.console.run(push.command, push.parameter_values(), origin="replay")
+            futures = self.console.run(push.command, push.parameter_values(), origin="replay", timeout=limit)
         else:
             futures = self.client.submit(push.command, target=push.target, parameters=push.parameter_values(),
-                                         origin="replay", shown=push.shown)
+                                         origin="replay", shown=push.shown, timeout=limit, retries=push.retries)
         self.futures[index] = futures if isinstance(futures, list) else [futures]
         return self.futures[index]
 

@@ -9,6 +9,9 @@ FIFO order and parallelism are the same. It waits for every response before stop
 Code that ran on rank 0 itself (the Client target, a script run in the panel) runs again in a
 client-side worker of the script's own (`core.console`), in its place and to its end before the
 next push; the commands that code pushed are not written, since running it pushes them again.
+
+A push keeps its time limit and retries; one that was stopped without a limit gets its recorded
+duration as its limit (`RecordedPush.replay_limit`), so the script stops it where it was stopped.
 """
 from __future__ import annotations
 
@@ -104,9 +107,12 @@ def _ranks(target) -> list[int]:
 
 def _push_line(push: RecordedPush) -> str:
     arguments = [_string_literal(push.command)]
+    limit = push.replay_limit()
     if push.on_client:
         if push.parameters is not None:
             arguments.append(f"parameters={_parameters_literal(push)}")
+        if limit is not None:
+            arguments.append(f"timeout={round(limit, 3)!r}")
         return f"console.run({', '.join(arguments)}).result()"
     if push.block:
         arguments.append("block=True")
@@ -116,6 +122,10 @@ def _push_line(push: RecordedPush) -> str:
         arguments.append(f"parameters={_parameters_literal(push)}")
     if push.shown is not None:
         arguments.append(f"shown={_string_literal(push.shown)}")
+    if limit is not None:
+        arguments.append(f"timeout={round(limit, 3)!r}")
+    if push.retries:
+        arguments.append(f"retries={push.retries!r}")
     call = f"client.push_command_request({', '.join(arguments)})"
     return call if push.block else f"ids += {call}"
 
