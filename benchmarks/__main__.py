@@ -173,6 +173,18 @@ def console(run: Settings) -> list[Row]:
 
 
 @_register
+def limits(run: Settings) -> list[Row]:
+    """progress() in a tight loop on a server; the stacks of 16 busy servers, request to answer"""
+    calls = run_child("figures", "progress_call", 200_000 if run.quick else 2_000_000)
+    stacks = run_child("figures", "stacks", 16, 5 if run.quick else 20)
+    row = compare_row("progress() in a tight loop, in a server's worker, per call", "µs", calls, "call_us",
+                      "a Python function that does nothing, same loop", calls, "nothing_us", "≤ 2 µs",
+                      lambda v, b: v / b, lambda r: calls["call_us"] <= 2)
+    return [row, target_row("stacks() of 16 busy servers, request to answer (median)", stacks, "median_ms", "ms",
+                            "< 1,000 ms", lambda ms: ms < 1000, f"max {stacks.get('max_ms', 0):.0f} ms")]
+
+
+@_register
 def scale(run: Settings) -> list[Row]:
     """round trips with 32 servers and with large payloads; a 32-server output flood (not --quick);
     the window's targets, overview and chart at 128 servers (16 with --quick)"""

@@ -322,19 +322,17 @@ class Engine:
         handler(rank, payload, buffers)
 
     def _on_output(self, rank: int, items: list, buffers: list) -> None:
-        """Output and log records go on as `ServerOutput`; progress reports become events."""
-        output = [item for item in items if not isinstance(item, ProgressItem)]
-        if len(output) < len(items):
-            for item in items:
-                if isinstance(item, ProgressItem):
-                    self.progress(rank, item)
+        """Output and log records go on as `ServerOutput`; a progress report is kept for the
+        server's status and posted as `CommandProgress`."""
+        output = []
+        for item in items:
+            if isinstance(item, ProgressItem):
+                self.views[rank].progress = item
+                self.hub.post(CommandProgress(item.command_id, rank, item.done, item.total, item.text, item.time))
+            else:
+                output.append(item)
         if output:
             self.hub.post(ServerOutput(rank, output))
-
-    def progress(self, rank: int, item: ProgressItem) -> None:
-        """A command's progress: kept for the server's status, and posted."""
-        self.views[rank].progress = item
-        self.hub.post(CommandProgress(item.command_id, rank, item.done, item.total, item.text, item.time))
 
     def _on_status(self, rank: int, status: ServerStatus, buffers: list) -> None:
         """A heartbeat clears a time-out, unless it says the server's worker is still silent."""
