@@ -283,7 +283,6 @@ class Engine:
 
     # ----- one step, under the lock -------------------------------------------------------
     def _progress(self) -> bool:
-        self.heartbeats.listened(time.monotonic())
         active = False
         while self._outbox:
             self._outbox.popleft()()
@@ -491,6 +490,7 @@ class Engine:
 
     def _check_servers(self, now: float) -> None:
         self._next_check = now + self.check_interval
+        self.heartbeats.listened(now)  # checks come every interval while the client can listen
         for peer in self.peers.values():
             peer.complete_sends()
         self.stack_requests.expire(now)

@@ -3,16 +3,17 @@
 The client declares a server timed out when it heard nothing from it for `heartbeat_timeout`. But a
 client that is busy itself (its main thread holding the GIL for seconds, `str(10**1000000)`; the
 whole process stopped) hears nothing either, and must not blame its servers for it: their
-heartbeats wait, unread. So the engine says when it listens (`listened`, on every step of its
-progress); a gap between two steps longer than `deaf_gap` was time it could not listen, and it
-counts for no server. No MPI and no clock of its own: the engine passes `now` (monotonic).
+heartbeats wait, unread. So the engine says when it listens (`listened`, at each check of its
+servers, which come every check interval while it can); a gap between two checks longer than
+`deaf_gap` was time it could not listen, and it counts for no server. No MPI and no clock of its
+own: the engine passes `now` (monotonic).
 """
 from __future__ import annotations
 
 
 class HeartbeatWatch:
     def __init__(self, deaf_gap: float):
-        """`deaf_gap`: the longest pause between two steps of a client that listens (its progress
+        """`deaf_gap`: the longest pause between two checks of a client that listens (its progress
         thread wakes at least every check interval); a longer one is deafness."""
         self.deaf_gap = deaf_gap
         self._deaf = 0.0
@@ -25,7 +26,7 @@ class HeartbeatWatch:
         debugger holds one); one timed out already stays so until it speaks."""
 
     def listened(self, now: float) -> None:
-        """The client is listening now (an engine step)."""
+        """The client is listening now (a check of its servers)."""
         if self._last_listen is not None and now - self._last_listen > self.deaf_gap:
             self._deaf += now - self._last_listen
         self._last_listen = now

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.wire.messages import CommandRequest
@@ -40,7 +40,9 @@ class Step(enum.Enum):
 class RunningCommand:
     request: CommandRequest
     started: float
-    """`time.monotonic()` when it was handed to whatever runs it."""
+    """`time.monotonic()` when it was handed to whatever runs it (`start_clock`)."""
+    deadline: float | None = field(init=False)
+    """When its time limit is reached; None without one."""
     interrupt_sent: float | None = None
     """When the latest interrupt was sent; None until one is."""
     expired_at: float | None = None
@@ -56,10 +58,14 @@ class RunningCommand:
     unkillable: bool = False
     """Its grace ran out where there is nothing to kill (isolation 'none')."""
 
-    @property
-    def deadline(self) -> float | None:
+    def __post_init__(self) -> None:
+        self.start_clock(self.started)
+
+    def start_clock(self, now: float) -> None:
+        """It starts now: its time limit counts from here (a fresh worker's preload is over)."""
+        self.started = now
         limit = self.request.time_limit
-        return None if limit is None else self.started + limit
+        self.deadline = None if limit is None else now + limit
 
     def interrupted(self, now: float) -> None:
         """An interrupt was sent now; it is sent again every `INTERRUPT_RETRY` until the end."""
@@ -83,6 +89,8 @@ class RunningCommand:
 
     def due_in(self, now: float) -> float | None:
         """Seconds until `step` has something to do (0: now); None when nothing is pending."""
+        if self.deadline is None and self.interrupt_sent is None and self.kill_at is None:
+            return None  # the common case, on a server's hot path
         times = [self.kill_at]
         if self.deadline is not None and self.expired_at is None:
             times.append(self.deadline)
@@ -94,6 +102,8 @@ class RunningCommand:
     def step(self, now: float) -> Step | None:
         """What is due now, if anything (the caller does it and says so: `expire`, `interrupted`,
         `cannot_kill`)."""
+        if self.deadline is None and self.interrupt_sent is None and self.kill_at is None:
+            return None
         if self.deadline is not None and self.expired_at is None and now >= self.deadline:
             return Step.EXPIRE
         if self.kill_at is not None and now >= self.kill_at:

@@ -227,7 +227,7 @@ class WorkerSupervisor:
         """The preload is over: a command handed over meanwhile starts now, and its time limit with it."""
         self._drain_streams()
         if self.command is not None:
-            self.command.started = time.monotonic()
+            self.command.start_clock(time.monotonic())
         self.owner.preloaded(error)
 
     def _on_progress(self, item: ProgressItem, buffers: list) -> None:

@@ -76,19 +76,23 @@ class Reporter:
         self._lock = threading.Lock()
         """Held while a report is taken and sent, so that the last one (at the end) comes last."""
         self._working = threading.Event()
+        """Set while the worker works, or until the thread has seen it stopped: commands of a
+        few microseconds come and go without a wake-up of this thread each."""
+        self._busy = False
         self._last_sent = 0.0
         threading.Thread(target=self._run, name="mpipanel-reporter", daemon=True).start()
 
     def busy(self, command_id: int | None) -> None:
         """The worker starts working: a command (its id), or the preload (None)."""
-        with self._lock:
-            self.slot.start(command_id)
-            self._last_sent = time.monotonic()
-        self._working.set()
+        self.slot.start(command_id)
+        self._last_sent = time.monotonic()
+        self._busy = True
+        if not self._working.is_set():
+            self._working.set()
 
     def idle(self) -> None:
         """The work is over: its last progress goes now, before its response."""
-        self._working.clear()
+        self._busy = False
         with self._lock:
             self._send_progress()
             self.slot.start(None)
@@ -99,7 +103,10 @@ class Reporter:
             self._working.wait()
             time.sleep(REPORT_INTERVAL)
             with self._lock:
-                if not self._working.is_set():
+                if not self._busy:
+                    self._working.clear()
+                    if self._busy:  # it began again meanwhile, seeing the event still set
+                        self._working.set()
                     continue
                 if not self._send_progress() and time.monotonic() - self._last_sent >= BEAT_INTERVAL:
                     self._send(WorkerKind.BEAT, None)
