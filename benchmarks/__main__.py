@@ -3,9 +3,10 @@
 Run from a source checkout (the benchmarks are not installed with the package). Each figure group
 below is one function, registered by name for `--only`; every figure in it runs in its own process
 (`benchmarks.figures`, `benchmarks.baselines`, `benchmarks.gui`, `benchmarks.console`,
-`benchmarks.casa`, `benchmarks.jupyter`, see `benchmarks.measurement`).
+`benchmarks.sessions`, `benchmarks.casa`, `benchmarks.jupyter`, see `benchmarks.measurement`).
 The table gives each figure, its baseline, their ratio, the target and whether it is met; `--json
 FILE` writes the same rows. Absolute times on a shared 2-core VM are noisy; ratios hold better.
+`--compare REF` measures this tree against a git ref in interleaved rounds (`benchmarks.compare`).
 """
 from __future__ import annotations
 
@@ -15,25 +16,33 @@ import statistics
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from benchmarks.measurement import run_child
+from benchmarks.checkout import commit_of
+from benchmarks.compare import ROUNDS, compare
+from benchmarks.measurement import REPO, core_under_test, run_child
+from core.frontends.feed import MAX_HANDOVER_CHARS, OUTPUT_INTERVAL
 from benchmarks.table import Row, compare_row, format_table, machine, not_measured, target_row
 
 
 @dataclass(frozen=True)
 class Settings:
-    """How much a run measures; `--quick` is the one-minute version."""
+    """How much a run measures; `--quick` is the one-minute version, `--no-baselines` leaves the
+    peers out (what a `--compare` round measures)."""
     quick: bool
     rounds: int  # round trips per RTT figure
     count: int  # commands per throughput figure
     idle_seconds: float
     big: int = 100_000_000  # bytes of the large-result figures
+    baselines: bool = True
 
 
 FULL = Settings(quick=False, rounds=20_000, count=10_000, idle_seconds=5.0)
 QUICK = Settings(quick=True, rounds=2_000, count=2_000, idle_seconds=2.0)
+
+COMPARED = ("rtt", "throughput")
+"""What `--compare` measures unless `--only` says: the command path."""
 
 CASA_SUB_MS = 16
 """Sub-MSs of the CASA group's Multi-MS (8 scans x 2 spws: one scan each)."""
@@ -47,12 +56,19 @@ def _register(group: Group) -> Group:
     return group
 
 
+def _baseline(run: Settings, module: str, *args: object, mpiexec: int = 0) -> dict:
+    """A baseline's figures, or a note that this run leaves baselines out."""
+    if not run.baselines:
+        return {"skipped": "baseline not measured (--no-baselines)"}
+    return run_child(module, *args, mpiexec=mpiexec)
+
+
 @_register
 def rtt(run: Settings) -> list[Row]:
     """tiny-command round trips against raw mpi4py and mpi4py.futures, and after an idle second"""
     rows = []
-    raw = run_child("baselines", "pingpong", mpiexec=2)
-    futures = run_child("baselines", "futures_rtt", 1)
+    raw = _baseline(run, "baselines", "pingpong", mpiexec=2)
+    futures = _baseline(run, "baselines", "futures_rtt", 1)
     for isolation, limit in (("none", 3), ("process", 6)):
         ours = run_child("figures", "rtt", isolation, run.rounds)
         name = f"tiny command RTT, isolation '{isolation}'"
@@ -71,18 +87,22 @@ def throughput(run: Settings) -> list[Row]:
     """tiny commands per second against mpi4py.futures and ipyparallel (mpipanel[bench])"""
     rows = []
     for servers in (1, 2):
-        futures = run_child("baselines", "futures_throughput", servers, run.count)
-        ipp = run_child("baselines", "ipyparallel_throughput", servers, run.count // 5)
+        futures = _baseline(run, "baselines", "futures_throughput", servers, run.count)
+        ipp = _baseline(run, "baselines", "ipyparallel_throughput", servers, run.count // 5)
         # Both peers run tasks in the process that talks to the client, as isolation 'none' does.
         for isolation in ("process", "none"):
             ours = run_child("figures", "throughput", servers, run.count, isolation)
             name = f"throughput, {run.count:,} tiny commands, {servers} server(s), isolation '{isolation}'"
             rows.append(compare_row(name, "cmd/s", ours, "per_s", "mpi4py.futures submit", futures, "per_s",
                                     "≥ 2×", lambda v, b: v / b, lambda r: r >= 2))
-            if "cpu_us_per_command" in ours:  # what caps throughput once the cores are busy
-                rows[-1].note = f"{ours['cpu_us_per_command']:.0f} µs CPU per command, all processes"
             rows.append(compare_row(name, "cmd/s", ours, "per_s", "ipyparallel load-balanced view", ipp,
                                     "per_s", "≥ 10×", lambda v, b: v / b, lambda r: r >= 10))
+            # What caps throughput once the cores are busy.
+            cpu = f"CPU per command, all processes, {servers} server(s), isolation '{isolation}'"
+            if isolation == "process":
+                rows.append(target_row(cpu, ours, "cpu_us_per_command", "µs", "≤ 200 µs", lambda us: us <= 200, ""))
+            else:
+                rows.append(Row(cpu, ours.get("cpu_us_per_command"), "µs", note=not_measured(ours)))
     return rows
 
 
@@ -93,7 +113,7 @@ def bandwidth(run: Settings) -> list[Row]:
     ours = run_child("figures", "big_result", run.big)
     for keep, baseline_name in (("discard", "raw mpi4py Send/Recv"),
                                 ("keep", "raw Send/Recv keeping each array, as the client does")):
-        raw = run_child("baselines", "buffer", run.big, keep, mpiexec=2)
+        raw = _baseline(run, "baselines", "buffer", run.big, keep, mpiexec=2)
         rows.append(compare_row("100 MB numpy result (median of 5)", "MB/s", ours, "mb_per_s", baseline_name,
                                 raw, "mb_per_s", "≥ 0.5×", lambda v, b: v / b, lambda r: r >= 0.5))
     if "best_mb_per_s" in ours:
@@ -105,7 +125,7 @@ def bandwidth(run: Settings) -> list[Row]:
 def idle(run: Settings) -> list[Row]:
     """idle CPU of every process of a session, and of an mpi4py.futures pool for reference"""
     ours = run_child("figures", "idle", 2, run.idle_seconds)
-    futures = run_child("baselines", "futures_idle", 2, run.idle_seconds)
+    futures = _baseline(run, "baselines", "futures_idle", 2, run.idle_seconds)
     if "cpu_percent" not in ours:
         return [Row("idle CPU", None, "% of a core", note=not_measured(ours))]
     rows = [Row(f"idle CPU over {run.idle_seconds:g} s, {process}", percent, "% of a core", target="≤ 1%",
@@ -122,7 +142,7 @@ def startup(run: Settings) -> list[Row]:
     rows = []
     for servers in (4,) if run.quick else (4, 32):
         ours = run_child("figures", "startup", servers)
-        futures = run_child("baselines", "futures_startup", servers)
+        futures = _baseline(run, "baselines", "futures_startup", servers)
         rows.append(compare_row(f"start-up to all {servers} servers ready (spawn)", "s", ours, "seconds",
                                 "mpi4py.futures pool start-up", futures, "seconds", "≤ 1.5×",
                                 lambda v, b: v / b, lambda r: r <= 1.5))
@@ -132,7 +152,8 @@ def startup(run: Settings) -> list[Row]:
 @_register
 def gui(run: Settings) -> list[Row]:
     """the real window, offscreen: stalls under an output flood, a big result, idle CPU, a click,
-    the variable explorer refreshed from every server"""
+    the variable explorer refreshed from every server; a window attached to a session in another
+    process: attaching, a click, a flood"""
     stall = run_child("gui", "stall", 4, "3.0" if run.quick else "10.0", 50_000)
     servers = 8 if run.quick else 32
     explorer = run_child("gui", "explorer", servers, 200, 5)
@@ -140,6 +161,10 @@ def gui(run: Settings) -> list[Row]:
     shown = run_child("gui", "big_result", run.big, 3)
     idle = run_child("gui", "idle", 4, run.idle_seconds)
     click = run_child("gui", "click", 10 if run.quick else 30)
+    attached_click = run_child("gui", "click_attached", 10 if run.quick else 30)
+    attached_stall = run_child("gui", "stall_attached", 4, "3.0" if run.quick else "10.0", 50_000)
+    commands = 2_000 if run.quick else 10_000
+    attach = run_child("gui", "attach", 16, commands)
     return [
         target_row("GUI: longest main-thread stall, 4 servers × 50k lines/s", stall, "longest_stall_ms", "ms",
                    "< 50 ms", lambda ms: ms < 50, f"memory grew {stall.get('memory_growth_mb', 0):.0f} MB; "
@@ -157,6 +182,15 @@ def gui(run: Settings) -> list[Row]:
         Row(f"GUI: longest stall while {servers} servers answer one command at once (median of 10)",
             answers.get("median_stall_ms"), "ms",
             note=not_measured(answers) or f"max {answers.get('max_stall_ms', 0):.0f} ms"),
+        target_row(f"GUI: attach a window to a session of 16 servers × {commands:,} commands until it answers", attach,
+                   "usable_ms", "ms", "< 1 s", lambda ms: ms < 1000, f"{attach.get('rows', 0):,} history rows"),
+        compare_row("GUI attached: Run click to result in the pane (median)", "ms", attached_click, "median_ms",
+                    "the same click in the embedded window", click, "median_ms", "≤ 1.5×", lambda v, b: v / b,
+                    lambda r: r <= 1.5),
+        target_row("GUI attached: longest main-thread stall, 4 servers × 50k lines/s", attached_stall,
+                   "longest_stall_ms", "ms", "< 50 ms", lambda ms: ms < 50,
+                   f"memory grew {attached_stall.get('memory_growth_mb', 0):.0f} MB; "
+                   f"{attached_stall.get('lines_seen', 0):,} lines"),
     ]
 
 
@@ -182,6 +216,55 @@ def limits(run: Settings) -> list[Row]:
                       lambda v, b: v / b, lambda r: calls["call_us"] <= 2)
     return [row, target_row("stacks() of 16 busy servers, request to answer (median)", stacks, "median_ms", "ms",
                             "< 1,000 ms", lambda ms: ms < 1000, f"max {stacks.get('max_ms', 0):.0f} ms")]
+
+
+@_register
+def sessions(run: Settings) -> list[Row]:
+    """attaching to a running session until the replica is built; a click's round trip from an
+    attached program against the session's own client"""
+    commands = 2_000 if run.quick else 10_000
+    attached = run_child("sessions", "attach", 16, commands, 3 if run.quick else 5)
+    click = run_child("sessions", "click", run.rounds // 10)
+    rows = [target_row(f"attach to a session of {commands:,} commands, 16 servers: connect to replica built (median)",
+                       attached, "seconds", "s", "< 1 s", lambda seconds: seconds < 1,
+                       f"max {attached.get('max_seconds', 0):.2f} s; the snapshot took "
+                       f"{attached.get('snapshot_ms', 0):.1f} ms of the session's lock"),
+            compare_row("attached program: tiny blocking command RTT (median)", "µs", click, "attached_us",
+                        "the session's own client, push_command_request(block=True)", click, "embedded_us",
+                        "≤ 1.5×", lambda v, b: v / b, lambda r: r <= 1.5)]
+    if "window_us" in click:
+        rows[-1].note = f"the window's way in the session, submit().result(): {click['window_us']:.0f} µs"
+    return rows
+
+
+FEED_BUDGET = MAX_HANDOVER_CHARS / OUTPUT_INTERVAL
+"""Characters of output a second a frontend's feed hands over at most."""
+
+
+@_register
+def ssh(run: Settings) -> list[Row]:
+    """attaching over ssh to localhost and the bytes crossing its link under a flood, beside the
+    session's local socket (needs ssh to this machine: .ci/services sshd, or MPIPANEL_BENCH_SSH)"""
+    commands = 2_000 if run.quick else 10_000
+    attached = run_child("ssh_link", "attach", 16, commands, 3 if run.quick else 6)
+    flood = run_child("ssh_link", "flood", 4, 3 if run.quick else 6, 50_000)
+    name = f"attach over ssh to a session of {commands:,} commands, 16 servers: attach to replica built (median)"
+    if not_measured(attached):
+        rows = [Row(name, None, "s", target="< 2 s", note=not_measured(attached))]
+    else:
+        ours, local = attached["ssh_seconds"], attached["local_seconds"]
+        rows = [Row(name, ours, "s", "the local socket", local, ours / local, "< 2 s", ours < 2,
+                    f"max {attached['ssh_max_seconds']:.2f} s; `ssh HOST true` alone took "
+                    f"{attached['ssh_true_seconds']:.2f} s (median)")]
+    name = "bytes/s crossing an ssh link, 4 servers × 50k lines/s each"
+    if not_measured(flood):
+        return [*rows, Row(name, None, "kB/s", note=not_measured(flood))]
+    ours, local = flood["ssh"], flood["local"]
+    return [*rows, Row(name, ours["bytes_per_s"] / 1e3, "kB/s", "the local socket", local["bytes_per_s"] / 1e3,
+                       ours["bytes_per_s"] / local["bytes_per_s"], f"≤ 1.5 × the feed's {FEED_BUDGET / 1e3:.0f} kB/s",
+                       ours["bytes_per_s"] <= 1.5 * FEED_BUDGET,
+                       f"the flood printed {ours['printed_bytes_per_s'] / 1e3:,.0f} kB/s ({ours['printed']:,} lines); "
+                       f"{ours['lines']:,} came, {ours['dropped']:,} were counted as let go")]
 
 
 @_register
@@ -220,7 +303,8 @@ def casa(run: Settings) -> list[Row]:
         data = run_child("casa", "data", directory, CASA_SUB_MS)
         for _ in range(0 if not_measured(data) else 1 if run.quick else 3):
             for which, results in jobs.items():  # in turns, so that a neighbour's load falls on both
-                results.append(run_child("casa", "job", which, directory, CASA_SUB_MS))
+                job = ("casa", "job", which, directory, CASA_SUB_MS)
+                results.append(run_child(*job) if which == "mpipanel" else _baseline(run, *job))
     ours, theirs = (_median_job(results) if results else data for results in jobs.values())
     name = f"CASA flagdata manual, clip, summary over a {CASA_SUB_MS}-sub-MS Multi-MS, 2 servers"
     baseline = "casampi 0.6.0 (MPICH's mpiexec)"
@@ -263,6 +347,13 @@ def _median_job(results: list[dict]) -> dict:
     return {key: statistics.median(result[key] for result in results) for key in results[0]}
 
 
+def _first_of_each_name(rows: list[Row]) -> dict[str, Row]:
+    first: dict[str, Row] = {}
+    for row in rows:
+        first.setdefault(row.name, row)
+    return first
+
+
 def _groups(text: str) -> list[str]:
     names = text.split(",")
     unknown = [name for name in names if name not in _registry]
@@ -279,13 +370,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer rounds, no 32-server figures (≈1 min)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as JSON")
     parser.add_argument("--only", type=_groups, metavar="GROUP,...", help="measure only these groups")
+    parser.add_argument("--no-baselines", action="store_true",
+                        help="measure mpipanel's own figures only, not the peers' (what a --compare round runs)")
+    parser.add_argument("--compare", metavar="REF",
+                        help="measure this tree against git REF in interleaved rounds "
+                             f"(groups {','.join(COMPARED)} unless --only; see docs/benchmarks.md)")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, metavar="N",
+                        help=f"with --compare: rounds, each measuring both sides (default {ROUNDS})")
+    parser.add_argument("--ref-benchmarks", action="store_true",
+                        help="with --compare: run REF's own benchmarks on its side, for a REF whose core this "
+                             "tree's cannot drive (figures they lack are reported missing for REF)")
     args = parser.parse_args(argv)
-    run = QUICK if args.quick else FULL
+    if args.compare:
+        commit = commit_of(args.compare)
+        if commit is None:
+            parser.error(f"--compare: {args.compare!r} names no commit of {REPO}")
+        return compare(commit, args.compare, args.only or list(COMPARED), args.rounds, args.quick,
+                       args.ref_benchmarks, args.json)
+    run = replace(QUICK if args.quick else FULL, baselines=not args.no_baselines)
     print(f"machine: {machine()}", flush=True)
     rows = [row for name in args.only or _registry for row in _registry[name](run)]
+    if not run.baselines:  # a figure's rows then differ only in the baseline left out: one is enough
+        rows = list(_first_of_each_name(rows).values())
     print(format_table(rows))
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "rows": [asdict(r) for r in rows]}, indent=2))
+        args.json.write_text(json.dumps({"machine": machine(), "core": core_under_test(),
+                                         "rows": [asdict(r) for r in rows]}, indent=2))
     return 0
 
 

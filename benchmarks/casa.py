@@ -29,7 +29,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from benchmarks.measurement import REPO, launcher, measure_main
+from benchmarks.measurement import launcher, measure_main, python_path
 
 CASAMPI = "casampi==0.6.0"
 RANKS = 3
@@ -75,13 +75,13 @@ def job(which: str, directory: str, sub_ms: int) -> dict:
     env = {**os.environ, **_config(directory), "MPIPANEL_STATE_DIR": str(run / "state")}
     program = ["-m", "benchmarks.casa", "flag", str(vis)]
     if which == "mpipanel":
-        env["PYTHONPATH"] = str(REPO)
+        env["PYTHONPATH"] = python_path()
         command = [launcher(), "-n", str(RANKS), sys.executable, "-m", "core", "--casa", *program]
     else:
         casampi = _fetch_casampi(directory)
         if isinstance(casampi, dict):
             return casampi
-        env["PYTHONPATH"] = os.pathsep.join([str(casampi), str(REPO)])
+        env["PYTHONPATH"] = os.pathsep.join([str(casampi), python_path()])
         command = _mpmd_with_ranks([sys.executable, *program])
         if isinstance(command, dict):
             return command

@@ -7,6 +7,7 @@ A process per figure means that MPI starts fresh each time and one figure cannot
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -17,8 +18,26 @@ from pathlib import Path
 import psutil
 
 REPO = Path(__file__).resolve().parent.parent
+"""The directory holding this `benchmarks` package (under `--compare`, a copy of it on its own)."""
 CHILD_TIMEOUT = 900
 WARMUP = 200
+
+FLOOD = """
+import time
+start = time.monotonic()
+line = 0
+while time.monotonic() - start < {seconds}:
+    for _ in range({per_tick}):
+        print('flood line', line)
+        line += 1
+    time.sleep(max(0.0, start + line / {rate} - time.monotonic()))
+"""
+
+
+def flood_command(seconds: float, rate: int) -> str:
+    """A command that prints `rate` numbered lines a second ('flood line N') for `seconds`; its
+    server's `line` then says how many it printed."""
+    return FLOOD.format(seconds=seconds, rate=rate, per_tick=max(1, rate // 1000))
 
 
 def run_child(module: str, *args: object, mpiexec: int = 0) -> dict:
@@ -27,7 +46,7 @@ def run_child(module: str, *args: object, mpiexec: int = 0) -> dict:
     command = [sys.executable, "-m", f"benchmarks.{module}", *map(str, args)]
     if mpiexec:
         command = [launcher(), "-n", str(mpiexec), *command]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, "PYTHONPATH": python_path()}
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT, env=env,
                               start_new_session=True)
@@ -37,6 +56,28 @@ def run_child(module: str, *args: object, mpiexec: int = 0) -> dict:
     if done.returncode != 0 or not lines:
         return {"error": (done.stderr.strip().splitlines() or [f"exit {done.returncode}"])[-1]}
     return json.loads(lines[-1])
+
+
+def python_path() -> str:
+    """PYTHONPATH for a measurement process: this `benchmarks` first, then what this process was
+    given, which is where `--compare` puts the `core` under test (else `core` is REPO's)."""
+    return os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+
+
+def core_under_test() -> str:
+    """The tree whose `core` the measurement processes import (they start on this process's path)."""
+    spec = importlib.util.find_spec("core")
+    return str(Path(spec.origin).resolve().parent.parent) if spec and spec.origin else ""
+
+
+def timed_rounds(send, rounds: int) -> list[float]:
+    """Seconds each of `rounds` calls of `send()` took."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        send()
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def launcher() -> str:

@@ -1,5 +1,6 @@
 """The rows `python -m benchmarks` prints and writes: a figure, its baseline, their ratio, the
-target and whether it is met, and the machine they were measured on."""
+target and whether it is met, and the machine they were measured on; and which way each unit
+is better, for `--compare`."""
 from __future__ import annotations
 
 import os
@@ -23,6 +24,10 @@ class Row:
     target: str = ""
     met: bool | None = None
     note: str = ""
+
+
+BETTER = {"µs": "lower", "ms": "lower", "s": "lower", "% of a core": "lower", "cmd/s": "higher", "MB/s": "higher"}
+"""Which way a figure in each unit is better: the one place `--compare` learns it from."""
 
 
 def not_measured(result: dict) -> str:
@@ -69,9 +74,13 @@ def machine() -> str:
 
 def format_table(rows: list[Row]) -> str:
     headers = ("figure", "value", "unit", "baseline", "baseline value", "ratio", "target", "met", "note")
-    cells = [[r.name, _number(r.value), r.unit, r.baseline, _number(r.baseline_value),
-              "" if r.ratio is None else f"{r.ratio:.2f}×", r.target,
-              "" if r.met is None else ("yes" if r.met else "NO"), r.note] for r in rows]
+    return columns(headers, [[r.name, number(r.value), r.unit, r.baseline, number(r.baseline_value),
+                              "" if r.ratio is None else f"{r.ratio:.2f}×", r.target,
+                              "" if r.met is None else ("yes" if r.met else "NO"), r.note] for r in rows])
+
+
+def columns(headers: tuple[str, ...], cells: list[list[str]]) -> str:
+    """Plain-text columns, as wide as their widest cell, under a ruled header."""
     widths = [max(len(str(c)) for c in column) for column in zip(headers, *cells)]
 
     def line(values) -> str:
@@ -80,7 +89,7 @@ def format_table(rows: list[Row]) -> str:
     return "\n".join([line(headers), line("-" * w for w in widths), *map(line, cells)])
 
 
-def _number(value: float | None) -> str:
+def number(value: float | None) -> str:
     if value is None:
         return ""
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"

@@ -33,6 +33,7 @@ from core.console.client_calls import ClientCalls
 from core.environment import CLIENT_SIDE_PRELOADS, MPIEnvironment
 from core.events import (CLIENT_RANK, CommandFinished, CommandProgress, CommandQueued, CommandStarted, ServerOutput,
                          ServerStatusChanged)
+from core.server_state import server_state
 from core.stacks import StackReport
 from core.supervision.output_batch import OutputBatch
 from core.supervision.supervisor import WorkerSupervisor, WorkerWords
@@ -86,12 +87,13 @@ class ConsoleHost:
         return self._supervisor.worker
 
     # ----- any thread ---------------------------------------------------------------------
-    def run(self, command: str, parameters: dict[str, Any] | None = None, origin: str | None = None, *,
-            timeout: float | None = None, grace: float | None = None):
+    def run(self, command: str, parameters: dict[str, Any] | None = None, origin: str | None = None,
+            shown: str | None = None, *, timeout: float | None = None, grace: float | None = None):
         """Queue `command` for the worker; its `CommandFuture`. Never blocks. Raises the client's
-        ValueError/TypeError for a command or parameters it refuses. `timeout` and `grace` as for
-        `MPICommandClient.push_command_request`: the worker is held to them as a server's is."""
-        record = self.client.open_local_command(command, parameters, origin, timeout, grace)
+        ValueError/TypeError for a command or parameters it refuses. `origin`, `shown`, `timeout`
+        and `grace` as for a push (`MPICommandClient.push_command_request`): the worker is held to
+        the limit as a server's is."""
+        record = self.client.open_local_command(command, parameters, origin, shown, timeout, grace)
         with self._lock:
             self._queue.append(record)
         self._wake()
@@ -255,12 +257,14 @@ class ConsoleHost:
     def _publish_status(self) -> None:
         record = self._record
         progress = self._progress if record is not None and self._progress is not None else None
-        self.client.publish(ServerStatusChanged(CLIENT_RANK, {
-            "rank": CLIENT_RANK, "state": "busy" if record is not None else "idle", "busy": record is not None,
-            "command_id": record.id if record is not None else None, "queue_length": len(self._queue),
-            "pid": os.getpid(), "worker_pid": self._supervisor.pid, "processor": self._facts["hostname"],
-            "progress": None if progress is None else {"done": progress.done, "total": progress.total,
-                                                       "text": progress.text, "time": progress.time}}))
+        self.client.publish(ServerStatusChanged(CLIENT_RANK, server_state(
+            CLIENT_RANK, "busy" if record is not None else "idle",
+            command_id=record.id if record is not None else None,
+            command=record.command if record is not None else None, queue_length=len(self._queue),
+            pid=os.getpid(), worker_pid=self._supervisor.pid, processor=self._facts["hostname"],
+            last_heard=time.monotonic(),
+            progress=None if progress is None else {"done": progress.done, "total": progress.total,
+                                                    "text": progress.text, "time": progress.time})))
 
     def _forward_events(self) -> None:
         """Send the worker the events of the commands its code pushes (it has subscribed)."""

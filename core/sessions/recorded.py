@@ -211,7 +211,7 @@ def _push_of(path: str | Path, call: ast.Call) -> RecordedPush:
     if len(call.args) > len(names):
         raise SessionFileError(path, call.lineno, f"{function} takes at most {len(names)} positional arguments")
     arguments = dict(zip(names, call.args))
-    keywords = ("origin", "timeout") if on_client else ("origin", "shown", "timeout", "retries")
+    keywords = ("origin", "shown", "timeout") if on_client else ("origin", "shown", "timeout", "retries")
     for keyword in call.keywords:
         if keyword.arg not in (*names, *keywords):
             raise SessionFileError(path, call.lineno, f"{function} has no argument "

@@ -109,25 +109,25 @@ def _push_line(push: RecordedPush) -> str:
     arguments = [_string_literal(push.command)]
     limit = push.replay_limit()
     if push.on_client:
-        if push.parameters is not None:
-            arguments.append(f"parameters={_parameters_literal(push)}")
-        if limit is not None:
-            arguments.append(f"timeout={round(limit, 3)!r}")
+        arguments += _shared_arguments(push, limit)
         return f"console.run({', '.join(arguments)}).result()"
     if push.block:
         arguments.append("block=True")
     if push.target is not None:
         arguments.append(f"target_server={push.target!r}")
-    if push.parameters is not None:
-        arguments.append(f"parameters={_parameters_literal(push)}")
-    if push.shown is not None:
-        arguments.append(f"shown={_string_literal(push.shown)}")
-    if limit is not None:
-        arguments.append(f"timeout={round(limit, 3)!r}")
+    arguments += _shared_arguments(push, limit)
     if push.retries:
         arguments.append(f"retries={push.retries!r}")
     call = f"client.push_command_request({', '.join(arguments)})"
     return call if push.block else f"ids += {call}"
+
+
+def _shared_arguments(push: RecordedPush, limit: float | None) -> list[str]:
+    """The keyword arguments a push and code run on the client share: parameters, the shown
+    text, the time limit to replay it with."""
+    arguments = [] if push.parameters is None else [f"parameters={_parameters_literal(push)}"]
+    arguments += [] if push.shown is None else [f"shown={_string_literal(push.shown)}"]
+    return arguments + ([] if limit is None else [f"timeout={round(limit, 3)!r}"])
 
 
 def _parameters_literal(push: RecordedPush) -> str:

@@ -10,7 +10,7 @@ PURE_MODULES = ["core.client.ledger", "core.client.validation", "core.supervisio
                 "core.events", "core.sessions.literals", "core.sessions.recorded", "core.sessions.session_script",
                 "core.wire.blobs", "core.client.data_moves", "core.client.result_budget",
                 "core.client.namespace_watch", "core.worker.namespace_summary", "app.rank_ranges",
-                "core.futures"]
+                "core.futures", "benchmarks.compare"]
 REPO = Path(__file__).resolve().parents[2]
 
 
