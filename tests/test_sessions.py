@@ -220,10 +220,14 @@ def test_a_replayed_command_that_was_interrupted_stops_after_its_recorded_durati
     limit = pushes[0].replay_limit()
     assert f"timeout={round(limit, 3)!r}" in script.read_text()
     with MPICommandClient(servers=1, print_output=False, session_log=False) as client:
-        replay = Replay(client, pushes)
-        replay.run(timeout=60)
-        [again] = [future.result() for future in replay.futures[0]]
-        assert [c.matches for c in replay.comparisons(0)] == [True]
+        host = SessionHost(client)
+        try:
+            replay = Replay(LocalFrontend(host, label="replay"), pushes)
+            replay.run(timeout=60)
+            [again] = [future.result() for future in replay.futures[0]]
+            assert [c.matches for c in replay.comparisons(0)] == [True]
+        finally:
+            host.close()
     assert again["status"] == "expired" and limit - 0.5 < again["time_end"] - again["time_start"] < limit + 2
     replayed = run_python("-m", "core.replay", str(script), "--check", timeout=120)
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
