@@ -271,6 +271,12 @@ class AttachedClient:
         return self.replica.read(lambda model: {rank: dict(model.servers[rank]) for rank in ranks
                                                 if rank in model.servers})
 
+    def stacks(self, servers=None) -> Future:
+        """Where the running commands are now, without stopping them: a future of `{rank:
+        core.stacks.StackReport}`, as `MPICommandClient.stacks` (`core.stacks.group_stacks`
+        groups them by call path)."""
+        return self.frontend.stacks(servers)
+
     def purge_results(self, ids=None) -> int:
         return self.frontend.purge_results(None if ids is None else command_ids(ids)).result()
 

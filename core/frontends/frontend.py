@@ -69,6 +69,11 @@ class SessionFrontend(Protocol):
     def response(self, command_id: int) -> Future:
         """The full response of a command, result included."""
 
+    def stacks(self, servers: int | list[int] | None = None) -> Future:
+        """Where the running commands are now, without stopping them: `{rank: StackReport}` as
+        `MPICommandClient.stacks` gives it (None: every server not lost, and the client-side worker
+        if it runs; `CLIENT_RANK` among the ranks asks it)."""
+
     def stop_session(self) -> Future:
         """Stop the servers (interrupting what runs); done once they have stopped."""
 
