@@ -1,4 +1,5 @@
-"""All servers at a glance, grouped by host: state, pids, CPU, memory, queue, current command.
+"""All servers at a glance, grouped by host: state, pids, CPU, memory, queue, the current command
+and its progress.
 
 With many servers, per-server tabs stop being a way to look around; this table is. Double-click
 a server to open its pane. A host's row counts its servers by state (`node01 — 32 servers: 30
@@ -15,7 +16,8 @@ from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from .server_states import state_icon
 
-COLUMNS = ("Server", "State", "PID", "Worker", "CPU %", "Memory MB", "Queue", "Command")
+COLUMNS = ("Server", "State", "PID", "Worker", "CPU %", "Memory MB", "Queue", "Progress", "Command")
+PROGRESS_COLUMN = COLUMNS.index("Progress")
 
 
 class ServerOverview(QTreeWidget):
@@ -48,12 +50,18 @@ class ServerOverview(QTreeWidget):
         values = (f"server {rank}", state, status.get("pid") or "", status.get("worker_pid") or "",
                   f"{status.get('cpu_percent', 0):.0f}", f"{(status.get('rss') or 0) / 1e6:.0f}",
                   status.get("queue_length", 0), command[0] if command else "")
-        for column, value in enumerate(values):
+        for column, value in zip((*range(PROGRESS_COLUMN), PROGRESS_COLUMN + 1), values):
             item.setText(column, str(value))
         if self.states.get(rank) != state:
             self.states[rank] = state
             item.setIcon(1, state_icon(state))
             self._label_later(host)
+
+    def set_progress(self, rank: int, text: str) -> None:
+        """The progress of the command running on `rank` ('37/100 flagging'), '' for none."""
+        item = self.items.get(rank)
+        if item is not None:
+            item.setText(PROGRESS_COLUMN, text)
 
     def _item(self, rank: int, host: str) -> QTreeWidgetItem:
         item = self.items.get(rank)
