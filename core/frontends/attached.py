@@ -138,11 +138,13 @@ class AttachedClient:
     # ----- commands ---------------------------------------------------------------------------
     def push_command_request(self, command: str, block: bool = False, target_server=None,
                              parameters: dict[str, Any] | None = None, *, origin: str | None = None,
-                             shown: str | None = None):
+                             shown: str | None = None, timeout: float | None = None, retries: int = 0):
         """As `MPICommandClient.push_command_request`: the command ids, or with `block` the
         responses (results whole). `origin` is recorded with it (default: this client's label),
-        `shown` is the text histories show for it instead of `command`."""
-        ids, futures = self.frontend.submit_with_ids(command, target_server, parameters, origin, shown)
+        `shown` is the text histories show for it instead of `command`; `timeout` and `retries`
+        as there (the grace is the session's)."""
+        ids, futures = self.frontend.submit_with_ids(command, target_server, parameters, origin, shown,
+                                                     timeout=timeout, retries=retries)
         issued = ids.result()
         self._issued.update(issued)
         if not block:
