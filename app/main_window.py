@@ -372,17 +372,15 @@ class MainWindow(QMainWindow):
             self.panes[server].add_output(server, items, dropped)
 
     def _on_status(self, rank: int, status: dict[str, Any]) -> None:
-        self._show_progress(rank)
         if rank == CLIENT_RANK:
             self.client_pane.set_status(status)
-            return
-        if rank not in self.panes:
-            return
-        self.targets.set_host(rank, status.get("processor") or "")
-        self.targets.set_state(rank, status["state"])
-        self.overview.set_status(rank, status, status["state"])
-        self.panes[rank].set_status(status)
-        self._update_status_bar()
+        elif rank in self.panes:
+            self.targets.set_host(rank, status.get("processor") or "")
+            self.targets.set_state(rank, status["state"])
+            self.overview.set_status(rank, status, status["state"])
+            self.panes[rank].set_status(status)
+            self._update_status_bar()
+        self._show_progress(rank)
 
     def _host_of(self, rank: int) -> str | None:
         status = self.bridge.model.servers.get(rank) if self.bridge.model is not None else None

@@ -48,7 +48,10 @@ class StacksView(QWidget):
         self.reports: dict[int, StackReport | None] = {}
         self.groups: list[tuple[tuple, list[int]]] = []
         self.filled_in: float | None = None
-        self._asked: Future | None = None
+        self._asking = 0
+        """The number of the latest request: an older one's answer is not drawn. (The view keeps no
+        future: a future holds its callback, which holds the view, and a cycle through a widget
+        may be collected on a thread of the core's, destroying the widget there.)"""
         self._asked_at = 0.0
         self.summary = QLabel(self, objectName="stacksSummary")
         self.summary.setWordWrap(True)
@@ -88,12 +91,14 @@ class StacksView(QWidget):
     def refresh(self) -> None:
         self._asked_at = time.perf_counter()
         self.summary.setText(f"Asking {scope_text(self.servers)} where their commands are…")
+        self._asking += 1
+        number = self._asking
         try:
-            asked = self._asked = self.bridge.stacks(self.servers)
+            asked = self.bridge.stacks(self.servers)
         except (ValueError, TypeError, RuntimeError) as exc:
             self.summary.setText(f"Cannot ask: {exc}")
             return
-        self.bridge.when_done(asked, lambda done: self._answered(done) if done is self._asked else None)
+        self.bridge.when_done(asked, lambda done: self._answered(done) if number == self._asking else None)
 
     def _answered(self, done: Future) -> None:
         problem = done.exception()
