@@ -21,6 +21,7 @@ from core.events import CLIENT_RANK
 from .backlog import BacklogDrawing, Part
 from .command_text import limit_text
 from .output_view import Line, OutputView
+from .pane_layout import bar_over_split
 from .pane_lines import LineSplitter, result_line
 from .result_view import NOT_HERE, ResultView, is_freed
 from .server_states import STATE_COLORS
@@ -169,19 +170,11 @@ class ServerPane(QWidget):
         bar.addWidget(self.dropped)
         bar.addWidget(clear)
         bar.addWidget(copy)
-        split = QSplitter(Qt.Orientation.Vertical, self)
         below = QSplitter(Qt.Orientation.Horizontal, self)
         below.addWidget(self.response)
         if self.explorer is not None:
             below.addWidget(self.explorer)
-        split.addWidget(self.output)
-        split.addWidget(below)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(bar)
-        layout.addWidget(split)
+        bar_over_split(self, bar, self.output, below, (3, 2))
 
     def add_output(self, server: int, items: list, dropped: int) -> None:
         self.output.append_lines(self.splitter_lines.feed(server, items), dropped)

@@ -14,12 +14,13 @@ from concurrent.futures import Future
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit, QPushButton, QSplitter,
-                               QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPlainTextEdit, QPushButton, QTreeWidget,
+                               QTreeWidgetItem, QWidget)
 
 from core.events import CLIENT_RANK
 from core.stacks import StackReport, describe_groups, format_threads, group_stacks
 
+from .pane_layout import bar_over_split
 from .rank_ranges import ranks_text
 
 
@@ -73,15 +74,7 @@ class StacksView(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.summary, 1)
         top.addWidget(self.refresh_button)
-        split = QSplitter(Qt.Orientation.Vertical, self)
-        split.addWidget(self.tree)
-        split.addWidget(self.text)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 2)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(top)
-        layout.addWidget(split)
+        bar_over_split(self, top, self.tree, self.text, (1, 2))
 
     def show_stacks(self, servers: list[int] | None) -> None:
         """Ask these servers (None: all) where they are, now and on each Refresh."""
