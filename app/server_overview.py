@@ -31,6 +31,9 @@ class ServerOverview(QTreeWidget):
         self.setRootIsDecorated(True)
         self.setUniformRowHeights(True)
         self.header().setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        # Columns as wide as their longest title, not Qt's 100 px: nine of those overflow a pane.
+        self.header().setDefaultSectionSize(self.fontMetrics().horizontalAdvance("Memory MB") + 12)
+        self.setColumnWidth(PROGRESS_COLUMN, self.fontMetrics().horizontalAdvance("1,234/5,678 flagging") + 12)
         # Room for "server 9999" beside the host's indentation, or rows read "server …".
         self.setColumnWidth(0, self.indentation() + self.fontMetrics().horizontalAdvance("server 99999") + 8)
         self.hosts: dict[str, QTreeWidgetItem] = {}
@@ -62,6 +65,7 @@ class ServerOverview(QTreeWidget):
         item = self.items.get(rank)
         if item is not None:
             item.setText(PROGRESS_COLUMN, text)
+            item.setToolTip(PROGRESS_COLUMN, text)
 
     def _item(self, rank: int, host: str) -> QTreeWidgetItem:
         item = self.items.get(rank)
