@@ -24,6 +24,10 @@ from .pane_layout import bar_over_split
 from .rank_ranges import ranks_text
 
 
+def _rank_name(rank: int) -> str:
+    return "the client" if rank == CLIENT_RANK else f"server {rank}"
+
+
 def _servers_text(ranks: list[int]) -> str:
     servers = [rank for rank in ranks if rank != CLIENT_RANK]
     parts = (["client"] if CLIENT_RANK in ranks else []) + ([ranks_text(servers)] if servers else [])
@@ -104,7 +108,7 @@ class StacksView(QWidget):
         self.groups = sorted(group_stacks(answered), key=lambda group: not group[0])  # the idle last
         self.tree.clear()
         for path, ranks in self.groups:
-            item = QTreeWidgetItem([describe_groups([(path, ranks)]), _servers_text(ranks)])
+            item = QTreeWidgetItem([describe_groups([(path, ranks)], _rank_name), _servers_text(ranks)])
             item.setData(0, Qt.ItemDataRole.UserRole, ranks[0])
             item.setToolTip(0, "\n".join(f"{function}  ({file})" for file, function in path) or "runs nothing")
             self.tree.addTopLevelItem(item)
@@ -125,6 +129,6 @@ class StacksView(QWidget):
         if report is None:
             self.text.setPlainText("")
             return
-        where = "the client" if rank == CLIENT_RANK else f"server {rank}"
+        where = _rank_name(rank)
         self.text.setPlainText(f"{where}, command #{report.command_id}:\n\n{format_threads(report.threads)}"
                                if report.threads else f"{where} runs nothing.")

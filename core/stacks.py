@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType
 from typing import NamedTuple
 
@@ -151,7 +152,9 @@ def describe_path(path: CallPath, shown: int = 3) -> str:
     return " → ".join(names)
 
 
-def describe_groups(groups: list[tuple[CallPath, list[int]]]) -> str:
-    """'14 servers in flagdata → … → wait_for; server 3 in …'."""
-    return "; ".join((f"{len(ranks)} servers" if len(ranks) > 1 else f"server {ranks[0]}")
+def describe_groups(groups: list[tuple[CallPath, list[int]]],
+                    name_of: Callable[[int], str] = "server {}".format) -> str:
+    """'14 servers in flagdata → … → wait_for; server 3 in …'; `name_of(rank)` names a group of
+    one (the window says 'the client' for rank 0's client-side worker)."""
+    return "; ".join((f"{len(ranks)} servers" if len(ranks) > 1 else name_of(ranks[0]))
                      + f" in {describe_path(path)}" for path, ranks in groups)

@@ -145,3 +145,24 @@ def test_the_stacks_view_groups_sixteen_busy_servers_by_call_path_from_a_history
         qtbot.mouseClick(view.refresh_button, Qt.MouseButton.LeftButton)
     assert [group.text(0) for group in map(view.tree.topLevelItem, range(view.tree.topLevelItemCount()))] == [
         "16 servers in nothing (idle)"]
+
+
+def test_the_client_panes_stacks_button_shows_where_the_client_side_worker_is(qtbot, four_window):
+    window = four_window
+    [dozing] = window.bridge.submit("import time\ndef doze():\n    time.sleep(600)\ndoze()", [0], None)
+    qtbot.waitUntil(lambda: _cell(window, dozing.command_id, STATUS_COLUMN) == "running", timeout=TIMEOUT_MS)
+    qtbot.mouseClick(window.client_pane.findChild(type(window.run_button), "stacksButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.stacks_view is not None and window.stacks_view.filled_in is not None,
+                    timeout=TIMEOUT_MS)
+    view = window.stacks_view
+    assert view.servers == [0]
+    for _ in range(100):  # a first command waits for the worker process to start: no stack yet
+        if view.tree.topLevelItem(0).text(0) != "the client in nothing (idle)":
+            break
+        with qtbot.waitSignal(view.filled, timeout=TIMEOUT_MS):
+            view.refresh_button.click()
+    assert (view.tree.topLevelItem(0).text(0), view.tree.topLevelItem(0).text(1)) == (
+        "the client in <module> → doze", "client")
+    assert view.text.toPlainText().startswith(f"the client, command #{dozing.command_id}:")
+    window.bridge.interrupt([dozing.command_id])
+    assert response(qtbot, window, dozing.command_id, TIMEOUT_MS)["status"] == "interrupted"
