@@ -89,6 +89,8 @@ class SessionBridge(QObject):
                                             # could not resume)
     commandQueued = Signal(object)          # core.frontends.model.HistoryEntry
     commandStarted = Signal(int, int)       # command id, server
+    commandProgress = Signal(object)        # core.events.CommandProgress (the model keeps the latest per command)
+    commandRetried = Signal(object)         # core.events.CommandRetried (the command is queued again)
     commandFinished = Signal(object)        # the response dict itself (Signal(dict) would copy it, and
                                             # a copy would keep a result the session lets go of)
     serverStatus = Signal(int, dict)        # rank, its ServerState as the model derives it
@@ -124,6 +126,8 @@ class SessionBridge(QObject):
             events.CommandQueued: lambda event: self.commandQueued.emit(self.model.history[event.id]),
             events.CommandStarted: self._announce_started,
             events.CommandFinished: self._announce_finished,
+            events.CommandProgress: self.commandProgress.emit,
+            events.CommandRetried: self._announce_retried,
             events.ServerStatusChanged: lambda event: self._announce_status(event.server),
             events.ServerOutput: lambda event: self.serverOutput.emit(event.server, event.items, event.dropped),
             events.NamespaceChanged: lambda event: self.namespaceChanged.emit(event.server, event.names),
@@ -181,6 +185,10 @@ class SessionBridge(QObject):
         if event.response["server"] is not None:
             self._announce_status(event.response["server"])
 
+    def _announce_retried(self, event: events.CommandRetried) -> None:
+        self.commandRetried.emit(event)
+        self._announce_status(event.server)
+
     def _announce_status(self, rank: int) -> None:
         status = self.model.servers.get(rank)
         if status is not None:
@@ -202,13 +210,16 @@ class SessionBridge(QObject):
         """Call `callback(future)` on the GUI thread once `future` is done (it resolves on another)."""
         future.add_done_callback(lambda done: self._futureDone.emit(callback, done))
 
-    def submit(self, command: str, target: list[int] | None, parameters: dict[str, Any] | None) -> list[Future]:
+    def submit(self, command: str, target: list[int] | None, parameters: dict[str, Any] | None,
+               timeout: float | None = None, retries: int = 0) -> list[Future]:
         """Send `command` to the listed servers, to the first available one (None), or to the
         client-side worker (`[CLIENT_RANK]`); the futures of the responses, one per target.
+        `timeout`: its time limit in seconds (None: none); `retries`: how often it is sent again
+        if the worker running it dies.
 
         Never blocks; raises the core's ValueError/TypeError for a target or value it refuses.
         """
-        return self.frontend.submit(command, target, parameters or None)
+        return self.frontend.submit(command, target, parameters or None, timeout=timeout, retries=retries)
 
     def run_script(self, path, args: list[str]) -> Future:
         """Run a script in the client-side worker, as `python path args` would; its future."""
@@ -251,6 +262,11 @@ class SessionBridge(QObject):
         """A future of a command's whole response, result included (an attached window gets large
         results only when it asks)."""
         return self.frontend.response(command_id)
+
+    def stacks(self, servers: list[int] | None = None) -> Future:
+        """A future of `{rank: core.stacks.StackReport}`: where the commands running on these
+        servers (None: all, and the client-side worker if it runs) are now, without stopping them."""
+        return self.frontend.stacks(servers)
 
     def replay(self, pushes) -> Replay:
         """A replay of recorded pushes on this session's servers (`core.replay.Replay`)."""

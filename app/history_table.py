@@ -3,7 +3,10 @@ it took. Code run on the client itself (rank 0's client-side worker) is a row to
 Target and Server, and the commands it pushed say so in Origin ('client', 'script:LINE').
 
 Selecting a row shows its response; the context menu re-runs it, copies it or its result, frees
-its result, and interrupts or cancels it while it is running or queued. A result the client let go
+its result, interrupts or cancels it while it is running or queued, and asks where it is now (the
+Stacks view). A running command's Status shows its latest progress ('running · 37/100 flagging'),
+a retried one which attempt it is on (its tooltip lists each attempt and how it ended), and Limit
+its time limit. A result the client let go
 of (to stay within its result memory, or freed on request) says so in the Status column, and its
 tooltip says what the value was.
 """
@@ -19,13 +22,13 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView,
 from core.events import CLIENT_RANK
 from core.frontends.model import HistoryEntry
 
-from .command_text import headline
+from .command_text import headline, limit_text, progress_text
 from .result_view import DROP_REASONS
 from .result_view import is_freed as freed
 from .server_states import STATUS_COLORS
 from .table_model import ColumnsModel
 
-COLUMNS = ("ID", "Command", "Target", "Server", "Origin", "Status", "Duration")
+COLUMNS = ("ID", "Command", "Target", "Server", "Origin", "Status", "Limit", "Duration")
 STATUS_COLUMN = COLUMNS.index("Status")
 
 
@@ -34,7 +37,28 @@ def is_freed(entry: HistoryEntry) -> bool:
 
 
 def status_text(entry: HistoryEntry) -> str:
-    return f"{entry.status} · result freed" if is_freed(entry) else entry.status
+    """'running · 37/100 flagging', 'done · attempt 2 of 3', 'done · result freed'."""
+    parts = [entry.status]
+    if entry.status == "running" and entry.progress is not None:
+        parts.append(progress_text(entry.progress))
+    if entry.attempts:
+        parts.append(f"attempt {len(entry.attempts) + 1} of {entry.retries + 1}")
+    if is_freed(entry):
+        parts.append("result freed")
+    return " · ".join(parts)
+
+
+def attempts_text(entry: HistoryEntry) -> str:
+    """Each attempt of a retried command, and how it ended: the Status column's tooltip."""
+    lines = [f"attempt {retried.attempt - 1} on {_server_name(retried.server)}: {retried.reason or 'its worker died'}"
+             for retried in entry.attempts]
+    last = entry.response["status"] if entry.response is not None else entry.status
+    where = f" on {_server_name(entry.server)}" if entry.server is not None else ""
+    return "\n".join([*lines, f"attempt {len(entry.attempts) + 1}{where}: {last}"])
+
+
+def _server_name(rank: int) -> str:
+    return "the client" if rank == CLIENT_RANK else f"server {rank}"
 
 
 def duration_text(entry: HistoryEntry) -> str:
@@ -74,13 +98,15 @@ class HistoryModel(ColumnsModel):
             return (row.id, headline(row.text),
                     "any" if row.target is None else _rank_text(row.target),
                     "" if row.server is None else _rank_text(row.server), row.origin or "", status_text(row),
-                    duration_text(row))[column]
+                    limit_text(row.time_limit), duration_text(row))[column]
         if role == Qt.ItemDataRole.ToolTipRole and column == 1:
             return row.text
         if role == Qt.ItemDataRole.ToolTipRole and column == 2 and row.target is None:
             return "the first available server"
         if role == Qt.ItemDataRole.ToolTipRole and column == STATUS_COLUMN and is_freed(row):
             return freed_text(row.response["ret_dropped"])
+        if role == Qt.ItemDataRole.ToolTipRole and column == STATUS_COLUMN and row.attempts:
+            return attempts_text(row)
         if role == Qt.ItemDataRole.ForegroundRole and column == STATUS_COLUMN:
             return QColor(STATUS_COLORS.get(row.status, "#9e9e9e"))
         return None
@@ -114,6 +140,7 @@ class HistoryTable(QTableView):
     interruptRequested = Signal(int)     # command id
     cancelRequested = Signal(int)        # command id
     freeRequested = Signal(int)          # command id
+    stacksRequested = Signal(list)       # the servers running the commands of a row's push
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -129,7 +156,7 @@ class HistoryTable(QTableView):
         self.setAlternatingRowColors(True)
         header = self.horizontalHeader()
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        for column in (0, 2, 3, 4, 5, 6):
+        for column in (0, 2, 3, 4, 5, 6, 7):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         # Fit the rows in sight, not all of them: with every row, each change of any row measured
         # the whole history again, which after thousands of commands stalled the GUI.
@@ -167,6 +194,12 @@ class HistoryTable(QTableView):
         if current.isValid() and self.model_.rows[current.row()].id == response["id"]:
             self.responseSelected.emit(response)
 
+    def push_servers(self, entry: HistoryEntry) -> list[int]:
+        """The servers running the commands of `entry`'s push now (one push to 16 servers is 16
+        commands, and "where is it?" asks about all of them)."""
+        return sorted({row.server for row in self.model_.rows
+                       if row.push == entry.push and row.status == "running" and row.server is not None})
+
     # ----- user actions -------------------------------------------------------------------
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid() and self.model_.rows[current.row()].response:
@@ -190,4 +223,6 @@ class HistoryTable(QTableView):
         interrupt.setEnabled(row.status == "running")
         cancel = menu.addAction("Cancel", lambda: self.cancelRequested.emit(row.id))
         cancel.setEnabled(row.status == "queued")
+        where = menu.addAction("Where is it now?", lambda: self.stacksRequested.emit(self.push_servers(row)))
+        where.setEnabled(row.status == "running")
         menu.exec(self.viewport().mapToGlobal(position))

@@ -1,8 +1,9 @@
 """The control panel window on a running session: the window's own, or one it is attached to.
 
-Left: the command editor, the targets, the parameters, Run, and the history. Right: a pane per
-server plus the merged "all servers" pane, the client's pane (code run on rank 0 itself, scripts)
-and the overview, and the load chart under them. The window reaches the core only through
+Left: the command editor, the targets, the parameters, the time limit and retries, Run, and the
+history. Right: a pane per server plus the merged "all servers" pane, the client's pane (code run
+on rank 0 itself, scripts), the overview and, when asked for, the Stacks view, and the load chart
+under them. The window reaches the core only through
 `SessionBridge` and keeps no session state of its own: it draws the bridge's replica of the
 session model, whatever frontend feeds it; nothing here waits on MPI.
 """
@@ -30,6 +31,8 @@ from .attaching import choose_and_attach
 from .bridge import SessionBridge
 from .client_progress import ClientProgress
 from .command_editor import CommandEditorPanel
+from .command_limits import CommandLimits
+from .command_text import progress_text
 from .explorer_feed import ExplorerFeed
 from .history_table import HistoryTable
 from .icon import app_icon
@@ -41,6 +44,7 @@ from .result_memory_dialog import ResultMemoryDialog
 from .save_session_dialog import SaveSessionDialog
 from .server_overview import ServerOverview
 from .server_pane import ServerPane
+from .stacks_view import StacksView
 from .session_status import Closing, SessionStatus
 from .sizes import size_text
 from .target_picker import TargetError, TargetPicker
@@ -73,6 +77,7 @@ class MainWindow(QMainWindow):
         self.editor = self.editor_panel.editor
         self.targets = TargetPicker(ranks, self)
         self.parameters = ParameterTable(self)
+        self.limits = CommandLimits(self)
         self.run_button = QPushButton("Run  (Ctrl+Enter)", self, objectName="runButton")
         self.run_button.setEnabled(False)
         self.message = QLabel(self, objectName="runMessage")
@@ -85,6 +90,8 @@ class MainWindow(QMainWindow):
         self.panes = {rank: ServerPane(rank, self) for rank in ranks}
         self.explorer_feed = ExplorerFeed(self.bridge, [self.all_pane, *self.panes.values()], self)
         self.overview = ServerOverview(self)
+        self.stacks_view: StacksView | None = None
+        """The Stacks tab, made when first asked for."""
         self.pane_tabs = QTabWidget(self, objectName="paneTabs")
         self.pane_tabs.setTabsClosable(True)
         for fixed, title in ((self.all_pane, "All servers"), (self.client_pane, "Client"),
@@ -121,6 +128,7 @@ class MainWindow(QMainWindow):
         command_layout.addWidget(self.targets)
         command_layout.addWidget(QLabel("<b>Parameters</b>", self))
         command_layout.addWidget(self.parameters, 2)
+        command_layout.addWidget(self.limits)
         run_row = QHBoxLayout()
         run_row.addWidget(self.message, 1)
         run_row.addWidget(self.run_button)
@@ -171,6 +179,7 @@ class MainWindow(QMainWindow):
             view.addAction(action)
         view.addSeparator()
         view.addAction("Server &overview", lambda: self.pane_tabs.setCurrentWidget(self.overview))
+        view.addAction("&Stacks of all servers", lambda: self.show_stacks(None))
         view.addSeparator()
         view.addAction("Result &memory…", self.choose_result_memory)
         view.addAction("&Free all results", lambda: self.free_results(None))
@@ -184,12 +193,15 @@ class MainWindow(QMainWindow):
         self.run_button.clicked.connect(lambda: self.run(self.editor.toPlainText()))
         self.targets.changed.connect(lambda: self.message.clear())
         self.parameters.changed.connect(lambda: self.message.clear())
+        self.limits.changed.connect(lambda: self.message.clear())
         bridge = self.bridge
         bridge.snapshotLoaded.connect(self._show_snapshot)
         bridge.commandQueued.connect(self.history.on_queued)
         bridge.commandQueued.connect(self.client_progress.on_queued)
         bridge.commandStarted.connect(self._on_started)
         bridge.commandFinished.connect(self._on_finished)
+        bridge.commandProgress.connect(self._on_progress)
+        bridge.commandRetried.connect(lambda event: self.history.on_changed(event.id))
         bridge.serverStatus.connect(self._on_status)
         bridge.serverOutput.connect(self._on_output)
         bridge.resultsDropped.connect(self._on_results_dropped)
@@ -200,12 +212,14 @@ class MainWindow(QMainWindow):
         self.history.interruptRequested.connect(lambda command_id: bridge.interrupt([command_id]))
         self.history.cancelRequested.connect(lambda command_id: bridge.cancel([command_id]))
         self.history.freeRequested.connect(lambda command_id: self.free_results([command_id]))
+        self.history.stacksRequested.connect(self.show_stacks)
         self.overview.openPaneRequested.connect(self.open_pane)
         self.pane_tabs.tabCloseRequested.connect(self._close_pane_tab)
         for pane in (self.client_pane, *self.panes.values()):
             pane.interruptRequested.connect(bridge.interrupt_server)
             pane.restartRequested.connect(self.restart_server)
         for pane in (self.all_pane, self.client_pane, *self.panes.values()):
+            pane.stacksRequested.connect(self.show_stacks)
             pane.response.resultWanted.connect(lambda command_id, panel=pane.response: self._fetch(panel, command_id))
 
     # ----- running commands ---------------------------------------------------------------
@@ -225,7 +239,9 @@ class MainWindow(QMainWindow):
         try:
             target = self.targets.targets()
             parameters = self.parameters.parameters()
-            futures = self.bridge.submit(command, target, parameters)
+            time_limit = self.limits.time_limit()
+            futures = self.bridge.submit(command, target, parameters, timeout=time_limit,
+                                         retries=self.limits.retries())
         except (TargetError, ParameterError, ValueError, TypeError, RuntimeError) as exc:
             return self._refuse(str(exc))
         self.last_futures = futures
@@ -276,6 +292,7 @@ class MainWindow(QMainWindow):
         self.editor.setPlainText(entry.command)
         self.targets.select(entry.target)
         self.parameters.set_parameters(entry.parameters)
+        self.limits.set_limits(entry.time_limit, entry.retries)
         self.run(entry.command)
 
     def _refused_later(self, future: Future) -> None:
@@ -331,6 +348,21 @@ class MainWindow(QMainWindow):
             self.panes[server].add_response(response)
             self.explorer_feed.command_finished(server)
 
+    def _on_progress(self, event) -> None:
+        """A running command's progress (`core.events.CommandProgress`): its history row, its
+        server's pane and the overview."""
+        self.history.on_changed(event.id)
+        self._show_progress(event.server)
+
+    def _show_progress(self, rank: int) -> None:
+        """The progress of the command running on `rank` now, as the model has it ('' for none)."""
+        progress = self.bridge.model.progress_of(rank) if self.bridge.model is not None else None
+        text = progress_text(progress) if progress is not None else ""
+        pane = self.client_pane if rank == CLIENT_RANK else self.panes.get(rank)
+        if pane is not None:
+            pane.show_progress(text)
+        self.overview.set_progress(rank, text)
+
     def _on_output(self, server: int, items: list, dropped: int) -> None:
         if server == CLIENT_RANK:
             self.client_pane.add_output(server, items, dropped)
@@ -342,14 +374,13 @@ class MainWindow(QMainWindow):
     def _on_status(self, rank: int, status: dict[str, Any]) -> None:
         if rank == CLIENT_RANK:
             self.client_pane.set_status(status)
-            return
-        if rank not in self.panes:
-            return
-        self.targets.set_host(rank, status.get("processor") or "")
-        self.targets.set_state(rank, status["state"])
-        self.overview.set_status(rank, status, status["state"])
-        self.panes[rank].set_status(status)
-        self._update_status_bar()
+        elif rank in self.panes:
+            self.targets.set_host(rank, status.get("processor") or "")
+            self.targets.set_state(rank, status["state"])
+            self.overview.set_status(rank, status, status["state"])
+            self.panes[rank].set_status(status)
+            self._update_status_bar()
+        self._show_progress(rank)
 
     def _host_of(self, rank: int) -> str | None:
         status = self.bridge.model.servers.get(rank) if self.bridge.model is not None else None
@@ -394,9 +425,19 @@ class MainWindow(QMainWindow):
             self.pane_tabs.addTab(pane, f"Server {rank}")
         self.pane_tabs.setCurrentWidget(pane)
 
+    def show_stacks(self, servers: list[int] | None) -> StacksView:
+        """The Stacks tab, asking these servers (None: all) where their commands are now."""
+        if self.stacks_view is None:
+            self.stacks_view = StacksView(self.bridge, self)
+        if self.pane_tabs.indexOf(self.stacks_view) < 0:
+            self.pane_tabs.addTab(self.stacks_view, "Stacks")
+        self.pane_tabs.setCurrentWidget(self.stacks_view)
+        self.stacks_view.show_stacks(servers)
+        return self.stacks_view
+
     def _close_pane_tab(self, index: int) -> None:
         widget = self.pane_tabs.widget(index)
-        if widget in self.panes.values() or isinstance(widget, ReplayPanel):
+        if widget in self.panes.values() or isinstance(widget, (ReplayPanel, StacksView)):
             self.pane_tabs.removeTab(index)
 
     # ----- results kept in memory ---------------------------------------------------------

@@ -1,4 +1,5 @@
-"""All servers at a glance, grouped by host: state, pids, CPU, memory, queue, current command.
+"""All servers at a glance, grouped by host: state, pids, CPU, memory, queue, the current command
+and its progress.
 
 With many servers, per-server tabs stop being a way to look around; this table is. Double-click
 a server to open its pane. A host's row counts its servers by state (`node01 — 32 servers: 30
@@ -15,7 +16,8 @@ from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QWidget
 
 from .server_states import state_icon
 
-COLUMNS = ("Server", "State", "PID", "Worker", "CPU %", "Memory MB", "Queue", "Command")
+COLUMNS = ("Server", "State", "PID", "Worker", "CPU %", "Memory MB", "Queue", "Progress", "Command")
+PROGRESS_COLUMN = COLUMNS.index("Progress")
 
 
 class ServerOverview(QTreeWidget):
@@ -29,6 +31,9 @@ class ServerOverview(QTreeWidget):
         self.setRootIsDecorated(True)
         self.setUniformRowHeights(True)
         self.header().setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        # Columns as wide as their longest title, not Qt's 100 px: nine of those overflow a pane.
+        self.header().setDefaultSectionSize(self.fontMetrics().horizontalAdvance("Memory MB") + 12)
+        self.setColumnWidth(PROGRESS_COLUMN, self.fontMetrics().horizontalAdvance("1,234/5,678 flagging") + 12)
         # Room for "server 9999" beside the host's indentation, or rows read "server …".
         self.setColumnWidth(0, self.indentation() + self.fontMetrics().horizontalAdvance("server 99999") + 8)
         self.hosts: dict[str, QTreeWidgetItem] = {}
@@ -48,12 +53,19 @@ class ServerOverview(QTreeWidget):
         values = (f"server {rank}", state, status.get("pid") or "", status.get("worker_pid") or "",
                   f"{status.get('cpu_percent', 0):.0f}", f"{(status.get('rss') or 0) / 1e6:.0f}",
                   status.get("queue_length", 0), command[0] if command else "")
-        for column, value in enumerate(values):
+        for column, value in zip((*range(PROGRESS_COLUMN), PROGRESS_COLUMN + 1), values):
             item.setText(column, str(value))
         if self.states.get(rank) != state:
             self.states[rank] = state
             item.setIcon(1, state_icon(state))
             self._label_later(host)
+
+    def set_progress(self, rank: int, text: str) -> None:
+        """The progress of the command running on `rank` ('37/100 flagging'), '' for none."""
+        item = self.items.get(rank)
+        if item is not None:
+            item.setText(PROGRESS_COLUMN, text)
+            item.setToolTip(PROGRESS_COLUMN, text)
 
     def _item(self, rank: int, host: str) -> QTreeWidgetItem:
         item = self.items.get(rank)

@@ -3,7 +3,8 @@
 Top: the output stream with a filter box, Clear, Copy and a count of dropped lines. Bottom: the
 response of the latest (or chosen) command: a tree of its result, or its traceback; beside it the
 variable explorer of the server (of every server, in the merged pane). A server's own pane also
-shows its state and offers Interrupt and Restart; so does the client's pane (rank 0's client-side
+shows its state and its running command's progress, and offers Interrupt and Restart; every pane
+has Stacks (where its server's command, or every server's, is now); so does the client's pane (rank 0's client-side
 worker, `CLIENT_RANK`), which shows what client code and scripts print and log, and has no explorer.
 """
 from __future__ import annotations
@@ -18,7 +19,9 @@ from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpl
 from core.events import CLIENT_RANK
 
 from .backlog import BacklogDrawing, Part
+from .command_text import limit_text
 from .output_view import Line, OutputView
+from .pane_layout import bar_over_split
 from .pane_lines import LineSplitter, result_line
 from .result_view import NOT_HERE, ResultView, is_freed
 from .server_states import STATE_COLORS
@@ -81,8 +84,9 @@ class ResponsePanel(QWidget):
         fetching = fetch and dropped is not None and dropped["reason"] == "link"
         freed = "" if not dropped else " — its result was freed" if is_freed(dropped) else \
             f" — its result is {NOT_HERE[dropped['reason']]}" + (" (fetching it…)" if fetching else "")
+        limit = f" (its time limit: {limit_text(response['time_limit'])})" if response.get("time_limit") else ""
         self.heading.setText(f"<b>#{response['id']}</b> on {where}: "
-                             f"<b>{response['status']}</b> in {took * 1e3:.1f} ms{reset}{freed}")
+                             f"<b>{response['status']}</b> in {took * 1e3:.1f} ms{limit}{reset}{freed}")
         if dropped:
             self.result.show_dropped(dropped, response.get("ret_size"))
             self.stack.setCurrentWidget(self.result)
@@ -92,7 +96,7 @@ class ResponsePanel(QWidget):
             self.result.show_value(response["ret"])
             self.stack.setCurrentWidget(self.result)
         else:
-            self.traceback.show_traceback(response["traceback"])
+            self.traceback.show_traceback(response["traceback"], response.get("stack"))
             self.stack.setCurrentWidget(self.traceback)
 
 
@@ -114,6 +118,8 @@ class ResponsePanel(QWidget):
 class ServerPane(QWidget):
     interruptRequested = Signal(int)
     restartRequested = Signal(int)
+    stacksRequested = Signal(object)
+    """The servers whose stacks to show: this pane's (`[rank]`), or None for all (the merged pane)."""
 
     def __init__(self, rank: int | None, parent: QWidget | None = None, ranks: list[int] | None = None):
         """`rank` None makes the merged pane of all servers, `ranks`; `CLIENT_RANK` the client's pane."""
@@ -138,6 +144,12 @@ class ServerPane(QWidget):
         copy = QPushButton("Copy", self)
         copy.clicked.connect(self.copy_output)
         self.dropped = QLabel(self, objectName="droppedLines")
+        self.progress = QLabel(self, objectName="paneProgress")
+        self.progress.setToolTip("The running command's progress, as its code reports it with progress()")
+        stacks = QPushButton("Stacks", self, objectName="stacksButton")
+        stacks.setToolTip("Where the command running " + ("on each server" if rank is None else "here")
+                          + " is now, without stopping it")
+        stacks.clicked.connect(lambda: self.stacksRequested.emit(None if rank is None else [rank]))
         self.output.droppedChanged.connect(self._show_dropped)
         bar = QHBoxLayout()
         if rank is not None:
@@ -150,25 +162,19 @@ class ServerPane(QWidget):
             restart = QPushButton("Restart", self, objectName="restartButton")
             restart.setToolTip(f"Give {where} a fresh, empty namespace (a running command fails)")
             restart.clicked.connect(lambda: self.restartRequested.emit(rank))
+            bar.addWidget(self.progress)
             bar.addWidget(interrupt)
             bar.addWidget(restart)
+        bar.addWidget(stacks)
         bar.addWidget(self.filter, 1)
         bar.addWidget(self.dropped)
         bar.addWidget(clear)
         bar.addWidget(copy)
-        split = QSplitter(Qt.Orientation.Vertical, self)
         below = QSplitter(Qt.Orientation.Horizontal, self)
         below.addWidget(self.response)
         if self.explorer is not None:
             below.addWidget(self.explorer)
-        split.addWidget(self.output)
-        split.addWidget(below)
-        split.setStretchFactor(0, 3)
-        split.setStretchFactor(1, 2)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
-        layout.addLayout(bar)
-        layout.addWidget(split)
+        bar_over_split(self, bar, self.output, below, (3, 2))
 
     def add_output(self, server: int, items: list, dropped: int) -> None:
         self.output.append_lines(self.splitter_lines.feed(server, items), dropped)
@@ -218,6 +224,10 @@ class ServerPane(QWidget):
         self.state.setText(f'<span style="color:{STATE_COLORS.get(status["state"], "#9e9e9e")}">●</span> '
                            f'{status["state"]} · pid {status["pid"]} · worker {status["worker_pid"]} · '
                            f'{status["processor"]}')
+
+    def show_progress(self, text: str) -> None:
+        """The running command's progress ('37/100 flagging'), '' when none."""
+        self.progress.setText(f"<b>{text}</b>" if text else "")
 
     def copy_output(self) -> None:
         QGuiApplication.clipboard().setText("\n".join(line.text for line in self.output.lines))

@@ -20,6 +20,7 @@ STATUS_COLORS = {
     "failed": "#c62828",
     "interrupted": "#ef6c00",
     "timeout": "#ef6c00",
+    "expired": "#8e24aa",
     "cancelled": "#616161",
     "lost": "#c62828",
 }

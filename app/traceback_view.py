@@ -1,4 +1,5 @@
-"""A failed command's traceback: highlighted, shortened to the frame that failed, expandable.
+"""A failed command's traceback: highlighted, shortened to the frame that failed, expandable; for
+an 'expired' command, the stack it was in when its time limit was reached, below it.
 
 Most of a traceback is context; what a user reads first is the last frame and the exception. The
 view shows those and one click shows the whole text.
@@ -31,10 +32,14 @@ class TracebackView(QWidget):
         layout.addWidget(self.text)
         layout.addWidget(self.toggle)
         self._full = ""
+        self._stack = ""
         self.expanded = False
 
-    def show_traceback(self, traceback: str) -> None:
+    def show_traceback(self, traceback: str, stack: str | None = None) -> None:
+        """`stack`: where an 'expired' command was when its time limit was reached, shown whole
+        below the traceback (which is where the interrupt landed)."""
         self._full = traceback.rstrip("\n")
+        self._stack = stack.rstrip("\n") if stack else ""
         self.expanded = False
         self._render()
 
@@ -44,7 +49,10 @@ class TracebackView(QWidget):
 
     def _render(self) -> None:
         short, hidden = last_frame(self._full)
-        self.text.setPlainText(self._full if self.expanded or not hidden else short)
+        shown = self._full if self.expanded or not hidden else short
+        if self._stack:
+            shown += f"\n\nWhere it was when its time limit was reached:\n{self._stack}"
+        self.text.setPlainText(shown)
         self.toggle.setVisible(bool(hidden))
         self.toggle.setText(f"▾ Hide the {hidden} earlier frames" if self.expanded
                             else f"▸ Show the full traceback ({hidden} earlier frames)")

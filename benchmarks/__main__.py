@@ -207,6 +207,23 @@ def console(run: Settings) -> list[Row]:
 
 
 @_register
+def limits(run: Settings) -> list[Row]:
+    """progress() in a tight loop on a server; the stacks of 16 busy servers, request to answer and
+    request to the window's Stacks view filled"""
+    calls = run_child("figures", "progress_call", 200_000 if run.quick else 2_000_000)
+    stacks = run_child("figures", "stacks", 16, 5 if run.quick else 20)
+    view = run_child("gui", "stacks_view", 16, 5 if run.quick else 20)
+    row = compare_row("progress() in a tight loop, in a server's worker, per call", "µs", calls, "call_us",
+                      "a Python function that does nothing, same loop", calls, "nothing_us", "≤ 2 µs",
+                      lambda v, b: v / b, lambda r: calls["call_us"] <= 2)
+    return [row, target_row("stacks() of 16 busy servers, request to answer (median)", stacks, "median_ms", "ms",
+                            "< 1,000 ms", lambda ms: ms < 1000, f"max {stacks.get('max_ms', 0):.0f} ms"),
+            target_row("Stacks view of 16 busy servers, Refresh to view filled and painted (median)", view,
+                       "median_ms", "ms", "< 1,000 ms", lambda ms: ms < 1000,
+                       f"max {view.get('max_ms', 0):.0f} ms; opening the view: {view.get('first_ms', 0):.0f} ms")]
+
+
+@_register
 def sessions(run: Settings) -> list[Row]:
     """attaching to a running session until the replica is built; a click's round trip from an
     attached program against the session's own client"""

@@ -24,6 +24,9 @@
     python -m benchmarks.gui serve SERVERS
         the session the attached figures use: as mpipanel's own (servers at the window's nice),
         in a process of its own, until SIGTERM; prints its id first
+    python -m benchmarks.gui stacks_view SERVERS ROUNDS
+        with every server busy in the same call path: time from asking for the Stacks view (or its
+        Refresh) to the view filled with the groups, painted (median and maximum over ROUNDS)
     python -m benchmarks.gui cluster SERVERS ROUNDS
         at cluster scale (SERVERS light servers, isolation 'none'): the time to build, fill and
         paint the target picker, overview and chart, and the whole window; then the longest stall
@@ -379,6 +382,33 @@ def cluster(servers: int, rounds: int) -> dict:
     _close(window, client)
     return {"widgets_ms": widgets_ms, "window_ms": window_ms, "median_stall_ms": statistics.median(stalls),
             "max_stall_ms": max(stalls)}
+
+
+def stacks_view(servers: int, rounds: int) -> dict:
+    from benchmarks.figures import STUCK
+    app, client, window = _window(servers)
+    ids = client.push_command_request(STUCK, target_server=client.server_ranks())
+    while not all(report.threads for report in client.stacks().result(30).values()):
+        time.sleep(0.1)  # every command is in its call path
+    start = time.perf_counter()
+    view = window.show_stacks(None)
+    _wait(app, lambda: view.filled_in is not None)
+    view.repaint()
+    first_ms = (time.perf_counter() - start) * 1e3
+    filled: list[float] = []
+    view.filled.connect(lambda: filled.append(time.perf_counter()))
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        view.refresh_button.click()
+        _wait(app, lambda: len(filled) > len(times))
+        view.repaint()
+        times.append((time.perf_counter() - start) * 1e3)
+    assert [len(ranks) for _path, ranks in view.groups] == [servers], view.groups
+    client.interrupt(ids)
+    client.get_command_response(ids, block=True)
+    _close(window, client)
+    return {"median_ms": statistics.median(times), "max_ms": max(times), "first_ms": first_ms}
 
 
 def click(rounds: int) -> dict:

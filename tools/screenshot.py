@@ -7,7 +7,8 @@ Four spawned servers load data, log, print, fail once, and one keeps working whi
 fills for `--seconds`; then the window is grabbed. With `--servers N` (say 16 or 128, with
 `--isolation none` to keep them light) the window is the same at cluster scale: every server
 but the first four works for up to half a minute, so the busy strip and the targets show a mix;
-`--overview` ends on the overview of the servers instead of the failed command. With `--attached`
+`--overview` ends on the overview of the servers instead of the failed command, `--stacks` on the
+Stacks view while a long command under a time limit reports its progress. With `--attached`
 a program plays the session on a headless one (`python -m core --serve`), and a window attached
 afterwards is grabbed.
 """
@@ -43,6 +44,10 @@ SESSION = [
 ]
 BEYOND_FOUR = "import os, time\ntime.sleep(os.getpid() % 7 * 5)"
 """For servers beyond the first four: a mix of busy and idle ones while the chart fills."""
+FLAGGING = ("import time\ndef wait_for(chunk):\n    time.sleep(0.25)\ndef flagdata(chunks):\n"
+            "    for chunk in range(chunks):\n        progress(chunk, chunks, 'flagging')\n        wait_for(chunk)\n"
+            "flagdata(240)")
+"""With `--stacks`: a long command reporting its progress, under a time limit."""
 NEXT_COMMAND = "result = calibrate(vis, spw=spw, niter=niter)\nresult.summary()"
 
 
@@ -54,6 +59,8 @@ def main() -> int:
     parser.add_argument("--servers", type=int, default=4)
     parser.add_argument("--isolation", choices=("process", "none"), default="process")
     parser.add_argument("--overview", action="store_true", help="end on the overview, not on the failure")
+    parser.add_argument("--stacks", action="store_true",
+                        help="end on the Stacks view while a long command reports its progress")
     parser.add_argument("--attached", action="store_true",
                         help="a program plays the session on `python -m core --serve`, then a window attaches")
     args = parser.parse_args()
@@ -83,6 +90,11 @@ def embedded(app: QApplication, args: argparse.Namespace) -> None:
             window.targets.select(targets)
             window.editor.setPlainText(command)
             window.run(command)
+        if args.stacks:
+            window.limits.time_limit_field.setText("600")
+            window.targets.select([2, 3])
+            window.run(FLAGGING)
+            window.limits.time_limit_field.clear()
         window.targets.select(None)
         for name, value in (("vis", "'X54.ms'"), ("spw", "[1, 3, 5, 7]"), ("niter", "1_000")):
             window.parameters.add_row(name, value)
@@ -137,6 +149,9 @@ def grab_failure(window: MainWindow, args: argparse.Namespace) -> None:
         window.grab().save(str(args.output))
         window.close()
 
+    if args.stacks:
+        window.show_stacks(None).filled.connect(lambda: QTimer.singleShot(300, grab))
+        return
     QTimer.singleShot(300, grab)
 
 

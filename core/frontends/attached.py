@@ -143,11 +143,13 @@ class AttachedClient:
     # ----- commands ---------------------------------------------------------------------------
     def push_command_request(self, command: str, block: bool = False, target_server=None,
                              parameters: dict[str, Any] | None = None, *, origin: str | None = None,
-                             shown: str | None = None):
+                             shown: str | None = None, timeout: float | None = None, retries: int = 0):
         """As `MPICommandClient.push_command_request`: the command ids, or with `block` the
         responses (results whole). `origin` is recorded with it (default: this client's label),
-        `shown` is the text histories show for it instead of `command`."""
-        ids, futures = self.frontend.submit_with_ids(command, target_server, parameters, origin, shown)
+        `shown` is the text histories show for it instead of `command`; `timeout` and `retries`
+        as there (the grace is the session's)."""
+        ids, futures = self.frontend.submit_with_ids(command, target_server, parameters, origin, shown,
+                                                     timeout=timeout, retries=retries)
         issued = ids.result()
         self._issued.update(issued)
         if not block:
@@ -155,10 +157,12 @@ class AttachedClient:
         return when_all([self._whole_future(future) for future in futures]).result()
 
     def submit(self, command: str, target=None, parameters: dict[str, Any] | None = None, *,
-               origin: str | None = None, shown: str | None = None):
+               origin: str | None = None, shown: str | None = None, timeout: float | None = None,
+               retries: int = 0):
         """As `MPICommandClient.submit`: a future of the response (a list of them for a list of
         targets), its result whole; it never waits, not even for the session to number the command."""
-        ids, futures = self.frontend.submit_with_ids(command, target, parameters, origin, shown)
+        ids, futures = self.frontend.submit_with_ids(command, target, parameters, origin, shown, timeout=timeout,
+                                                     retries=retries)
         ids.add_done_callback(self._note_issued)
         whole = [self._whole_future(future) for future in futures]
         return whole if isinstance(target, (list, tuple)) else whole[0]
@@ -273,6 +277,12 @@ class AttachedClient:
         ranks = self.server_ranks()
         return self.replica.read(lambda model: {rank: dict(model.servers[rank]) for rank in ranks
                                                 if rank in model.servers})
+
+    def stacks(self, servers=None) -> Future:
+        """Where the running commands are now, without stopping them: a future of `{rank:
+        core.stacks.StackReport}`, as `MPICommandClient.stacks` (`core.stacks.group_stacks`
+        groups them by call path)."""
+        return self.frontend.stacks(servers)
 
     def purge_results(self, ids=None) -> int:
         return self.frontend.purge_results(None if ids is None else command_ids(ids)).result()

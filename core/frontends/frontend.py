@@ -34,11 +34,13 @@ class SessionFrontend(Protocol):
         'down: REASON' (retrying) and 'ended: REASON' (the session is gone) for a remote link."""
 
     def submit(self, command: str, target: int | list[int] | None, parameters: dict[str, Any] | None = None,
-               origin: str | None = None, shown: str | None = None) -> list[Future]:
+               origin: str | None = None, shown: str | None = None, *, timeout: float | None = None,
+               retries: int = 0) -> list[Future]:
         """Futures of the responses, one per target (None: the first available server; a rank,
         or a list of ranks, recorded as given, as a push's `target_server`; `CLIENT_RANK` or
-        `[CLIENT_RANK]`: rank 0's client-side worker). Raises the core's ValueError/TypeError for
-        a command, target or value it refuses; over a link the refusal comes as the futures'
+        `[CLIENT_RANK]`: rank 0's client-side worker). `timeout` and `retries` as for
+        `MPICommandClient.push_command_request`. Raises the core's ValueError/TypeError for a
+        command, target or value it refuses; over a link the refusal comes as the futures'
         exception instead."""
 
     def run_script(self, path: str, args: list[str]) -> Future: ...
@@ -66,6 +68,11 @@ class SessionFrontend(Protocol):
 
     def response(self, command_id: int) -> Future:
         """The full response of a command, result included."""
+
+    def stacks(self, servers: int | list[int] | None = None) -> Future:
+        """Where the running commands are now, without stopping them: `{rank: StackReport}` as
+        `MPICommandClient.stacks` gives it (None: every server not lost, and the client-side worker
+        if it runs; `CLIENT_RANK` among the ranks asks it)."""
 
     def stop_session(self) -> Future:
         """Stop the servers (interrupting what runs); done once they have stopped."""

@@ -36,7 +36,8 @@ from core import __version__, environment
 from core.console.host import ConsoleHost
 from core.environment import MPIEnvironment
 from core.events import CLIENT_RANK, CommandFinished, Event, ResultsDropped, ServerStatusChanged
-from core.futures import done_future
+from core.futures import done_future, when_all
+from core.stacks import StackReport
 from core.frontends.feed import Feed
 from core.frontends.frontend import Numbered
 from core.frontends.journal import Journal
@@ -157,6 +158,7 @@ class SessionHost:
             Request.SET_RESULT_MEMORY: Handling(self._set_result_memory, Answer.VALUE),
             Request.SESSION_SCRIPT: Handling(self._session_script, Answer.VALUE),
             Request.RESPONSE: Handling(self._response, Answer.FUTURE),
+            Request.STACKS: Handling(self._stacks, Answer.FUTURE),
             Request.STOP_SESSION: Handling(self._stop_session, Answer.FUTURE),
         }
         assert set(self.requests) == set(Request), "every request has its handler"
@@ -330,18 +332,21 @@ class SessionHost:
     # ----- the requests -------------------------------------------------------------------
     def _submit(self, asker: Asker, command: str, target: int | list[int] | None,
                 parameters: dict[str, Any] | None = None, origin: str | None = None,
-                shown: str | None = None) -> list[Future]:
+                shown: str | None = None, timeout: float | None = None, retries: int = 0) -> list[Future]:
         """`origin`: the asker's label unless it names another; `shown`: the text the history
-        shows for the command, when the frontend gives one (`core.events.CommandQueued.shown`)."""
+        shows for the command, when the frontend gives one (`core.events.CommandQueued.shown`);
+        `timeout` and `retries` as for a push (rank 0's client-side worker has no retries: its
+        commands are not re-queued)."""
         origin = origin or asker.label
         if target in (CLIENT_RANK, [CLIENT_RANK]):
-            return [self.client_worker().run(command, parameters or None, origin=origin, shown=shown)]
+            return [self.client_worker().run(command, parameters or None, origin=origin, shown=shown,
+                                             timeout=timeout)]
         if asker.direct:  # sent from this thread if the MPI lock is free
             ids = self.client.push_command_request(command, False, target, parameters or None, origin=origin,
-                                                   shown=shown)
+                                                   shown=shown, timeout=timeout, retries=retries)
             return self.client.command_futures(ids)
         futures = self.client.submit(command, target=target, parameters=parameters or None, origin=origin,
-                                     shown=shown)
+                                     shown=shown, timeout=timeout, retries=retries)
         return futures if isinstance(futures, list) else [futures]
 
     def _run_script(self, asker: Asker, path: str, args: list[str]) -> list[Future]:
@@ -404,3 +409,27 @@ class SessionHost:
 
     def _response(self, asker: Asker, command_id: int) -> Future:
         return self.client.command_futures([command_id])[0]
+
+    def _stacks(self, asker: Asker, servers: int | list[int] | None = None) -> Future:
+        """The servers' reports from the client, the client-side worker's from it (an empty one
+        when it has not started: it runs nothing), merged into one `{rank: StackReport}`."""
+        ranks = None if servers is None else [servers] if isinstance(servers, int) else list(servers)
+        others = None if ranks is None else [rank for rank in ranks if rank != CLIENT_RANK]
+        parts = [self.client.stacks(others)] if others is None or others else []
+        console = self._console
+        if (console is not None) if ranks is None else CLIENT_RANK in ranks:
+            parts.append(console.stacks() if console is not None else done_future(StackReport(CLIENT_RANK, None, [])))
+        merged: Future = Future()
+
+        def merge(done: Future) -> None:
+            try:
+                reports = {}
+                for part in done.result():
+                    reports.update(part if isinstance(part, dict) else {part.rank: part})
+            except Exception as exc:  # noqa: BLE001 - the asking frontend hears of it
+                merged.set_exception(exc)
+            else:
+                merged.set_result(reports)
+
+        when_all(parts).add_done_callback(merge)
+        return merged

@@ -10,7 +10,7 @@ from __future__ import annotations
 import collections
 import itertools
 
-from core.events import CommandQueued, ServerOutput
+from core.events import CommandProgress, CommandQueued, ServerOutput
 from core.frontends.frontend import Numbered
 from core.frontends.model import LoadSampled, SessionEvent
 from core.frontends.output import text_of
@@ -24,6 +24,7 @@ WEIGHTS = {
     ServerOutput: lambda event: sum(len(text_of(item)) for item in event.items),
     LoadSampled: lambda event: 100 * len(event.figures),
     CommandQueued: lambda event: EVENT_WEIGHT + len(event.command) + len(event.shown or ""),
+    CommandProgress: lambda event: EVENT_WEIGHT + len(event.text),
 }
 """About the bytes an event holds, by kind; any other kind weighs `EVENT_WEIGHT`."""
 

@@ -24,8 +24,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from core.events import (CommandFinished, CommandQueued, CommandStarted, Event, NamespaceChanged,
-                         ResultsDropped, ServerOutput, ServerStatusChanged)
+from core.events import (CommandFinished, CommandProgress, CommandQueued, CommandRetried, CommandStarted, Event,
+                         NamespaceChanged, ResultsDropped, ServerOutput, ServerStatusChanged)
 from core.server_state import ServerState
 from core.frontends.output import BoundedOutput
 
@@ -114,6 +114,15 @@ class HistoryEntry:
     status: str = "queued"
     time_started: float | None = None
     response: dict[str, Any] | None = None
+    time_limit: float | None = None
+    """Seconds it may run before it is stopped ('expired'); None: no limit."""
+    retries: int = 0
+    """How often it may be sent again if its worker dies."""
+    progress: CommandProgress | None = None
+    """The latest `progress(done, total, text)` its code reported (kept once it has ended)."""
+    attempts: tuple[CommandRetried, ...] = ()
+    """Its retries so far, oldest first: each says why the attempt before it failed (a tuple, as a
+    snapshot shares a running command's entry fields with the model it copies)."""
 
     @property
     def text(self) -> str:
@@ -159,6 +168,8 @@ class SessionModel:
             CommandQueued: self._on_queued,
             CommandStarted: self._on_started,
             CommandFinished: self._on_finished,
+            CommandProgress: self._on_progress,
+            CommandRetried: self._on_retried,
             ServerOutput: self._on_output,
             ServerStatusChanged: self._on_status,
             ResultsDropped: self._on_results_dropped,
@@ -185,7 +196,7 @@ class SessionModel:
         self.history[event.id] = HistoryEntry(
             id=event.id, command=event.command, parameters=event.parameters, target=event.target,
             push=event.push, push_target=event.push_target, block=event.block, origin=event.origin,
-            time_queued=event.time, shown=event.shown)
+            time_queued=event.time, shown=event.shown, time_limit=event.time_limit, retries=event.retries)
 
     def _on_started(self, event: CommandStarted) -> None:
         entry = self.history.get(event.id)
@@ -203,6 +214,21 @@ class SessionModel:
         if server is not None and self.running.get(server) == response["id"]:
             self.running[server] = None
             self._derive_state(server)
+
+    def _on_progress(self, event: CommandProgress) -> None:
+        entry = self.history.get(event.id)
+        if entry is not None:
+            entry.progress = event
+
+    def _on_retried(self, event: CommandRetried) -> None:
+        """The attempt on `event.server` failed: the command waits to be sent again, and that
+        server no longer runs it (its next command's `CommandStarted` follows, if it has one)."""
+        entry = self.history.get(event.id)
+        if entry is not None:
+            entry.status, entry.attempts, entry.progress = "queued", (*entry.attempts, event), None
+        if self.running.get(event.server) == event.id:
+            self.running[event.server] = None
+            self._derive_state(event.server)
 
     def _on_output(self, event: ServerOutput) -> None:
         backlog = self.output.get(event.server)
@@ -252,6 +278,12 @@ class SessionModel:
     def state_of(self, rank: int) -> str:
         status = self.servers.get(rank)
         return status["state"] if status is not None else "starting"
+
+    def progress_of(self, rank: int) -> CommandProgress | None:
+        """The latest progress of the command running on `rank`, if it reported any."""
+        running = self.running.get(rank)
+        entry = self.history.get(running) if running is not None else None
+        return entry.progress if entry is not None else None
 
     def snapshot(self) -> SessionSnapshot:
         """A copy that shares nothing that changes with this model but the response dicts (whose

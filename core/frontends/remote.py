@@ -344,14 +344,16 @@ class RemoteFrontend(FutureRequests):
         return futures
 
     def submit_with_ids(self, command: str, target: int | list[int] | None, parameters: dict[str, Any] | None = None,
-                        origin: str | None = None, shown: str | None = None) -> tuple[Future, list[Future]]:
+                        origin: str | None = None, shown: str | None = None, *, timeout: float | None = None,
+                        retries: int = 0) -> tuple[Future, list[Future]]:
         """`submit`, and the future of the commands' ids (a round trip away)."""
-        ids = self._ask(Request.SUBMIT, command, target, parameters, origin, shown)
+        ids = self._ask(Request.SUBMIT, command, target, parameters, origin, shown, timeout, retries)
         return ids, self._command_futures(ids, _targets_count(target))
 
     def submit(self, command: str, target: int | list[int] | None, parameters: dict[str, Any] | None = None,
-               origin: str | None = None, shown: str | None = None) -> list[Future]:
-        return self.submit_with_ids(command, target, parameters, origin, shown)[1]
+               origin: str | None = None, shown: str | None = None, *, timeout: float | None = None,
+               retries: int = 0) -> list[Future]:
+        return self.submit_with_ids(command, target, parameters, origin, shown, timeout=timeout, retries=retries)[1]
 
     def run_script(self, path: str, args: list[str]) -> Future:
         return self._command_futures(self._ask(Request.RUN_SCRIPT, str(path), [str(a) for a in args]), 1)[0]

@@ -38,6 +38,7 @@ class Request(str, enum.Enum):
     SET_RESULT_MEMORY = "set_result_memory"
     SESSION_SCRIPT = "session_script"
     RESPONSE = "response"
+    STACKS = "stacks"
     STOP_SESSION = "stop_session"
 
 
@@ -69,6 +70,9 @@ class FutureRequests:
 
     def response(self, command_id: int) -> Future:
         return self._ask(Request.RESPONSE, command_id)
+
+    def stacks(self, servers: int | list[int] | None = None) -> Future:
+        return self._ask(Request.STACKS, servers)
 
     def stop_session(self) -> Future:
         return self._ask(Request.STOP_SESSION)

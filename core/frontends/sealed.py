@@ -157,7 +157,7 @@ def _queued(event: CommandQueued, way: Way) -> CommandQueued:
 
 def _finished(event: CommandFinished, way: Way) -> CommandFinished:
     response = way.response(event.response)
-    return event if response is event.response else CommandFinished(response)
+    return event if response is event.response else dataclasses.replace(event, response=response)
 
 
 CARRIERS = {CommandQueued: _queued, CommandFinished: _finished}

@@ -7,8 +7,8 @@ that this kernel started (`%mpipanel start`, `kernel_session`: owned, so leaving
 through `SessionClient`. What a client must offer is exactly what this class calls:
 `subscribe(callback)` for `core.events`, `interrupt(ids)`, `cancel(ids)`, `restart_server(rank)`,
 `get_server_status()`, `session_log_path`, `stop_services(force_command_request_interruption=True)`;
-owned, `push_command_request(command, target_server=, origin=)` and `command_futures(ids)`;
-attached, `submit(command, target=, origin=)` returning futures with `numbered()` (the command's
+owned, `push_command_request(command, target_server=, origin=, timeout=)` and `command_futures(ids)`;
+attached, `submit(command, target=, origin=, timeout=)` returning futures with `numbered()` (the command's
 id, a round trip away), `detach()`, `info` and `link_state`.
 """
 from __future__ import annotations
@@ -33,9 +33,10 @@ class SessionClient:
         """True when this kernel started the session: `close` stops its servers. False for a
         session the notebook attached to: `close` detaches and stops nothing."""
 
-    def send(self, command: str, target: list[int] | None) -> list[Future]:
+    def send(self, command: str, target: list[int] | None, timeout: float | None = None) -> list[Future]:
         """Send `command` to each rank of `target` (None: the first available server); one
         future per command, whose result is the response and whose `command_id` is its id.
+        `timeout`: each command's time limit, which its server enforces (`%%px --timeout`).
         Raises what the session refuses the command with (ValueError, TypeError), and
         ConnectionError when an attached session cannot be reached.
 
@@ -46,13 +47,14 @@ class SessionClient:
         sends; the session numbers the commands, a round trip this waits for."""
         if self.owned:
             with _interrupts_held() as interrupted:
-                ids = self.client.push_command_request(command, target_server=target, origin=ORIGIN)
+                ids = self.client.push_command_request(command, target_server=target, origin=ORIGIN,
+                                                       timeout=timeout)
             futures = self.client.command_futures(ids)
             if interrupted():
                 self.stop_commands(ids)
                 raise KeyboardInterrupt
             return futures
-        futures = self.client.submit(command, target=target, origin=ORIGIN)
+        futures = self.client.submit(command, target=target, origin=ORIGIN, timeout=timeout)
         futures = futures if isinstance(futures, list) else [futures]
         for future in futures:
             future.numbered(NUMBERING_TIMEOUT)
@@ -66,9 +68,6 @@ class SessionClient:
         if ids:
             self.client.cancel(ids)
             self.client.interrupt(ids)
-
-    def restart_server(self, rank: int) -> Future:
-        return self.client.restart_server(rank)
 
     def servers(self) -> dict[int, dict[str, Any]]:
         """Each server's status by rank (`get_server_status()`: state, pid, host, queue, ...)."""

@@ -2,15 +2,21 @@
 
 With MPICH a rank killed by a signal ends the whole job, the client included. So the server rank
 only supervises, and user code runs here: a segfault, a kill or an `os._exit` ends this process
-alone, and the rank reports it and starts a fresh one. Started by `core.server.worker_process` as
-`python -m core.worker CHANNEL_FD LIFELINE_FD lend|send`, with the MPI launcher's environment variables removed.
+alone, and the rank reports it and starts a fresh one. Started by `core.supervision.worker_process` as
+`python -m core.worker CHANNEL_FD LIFELINE_FD lend|send STACK_FD`, with the MPI launcher's environment
+variables removed.
 
 Output: fds 1 and 2 are pipes the rank reads (so a C extension's printf is caught too);
 `logging` records go to the rank as frames on the channel, tagged with the running command's id.
+`progress(done, total, text)` is a builtin, as `print` is (`core.worker.progress`). On
+`STACK_SIGNAL`, `faulthandler` writes every thread's stack to STACK_FD, even while C code holds the
+GIL (`core.stacks`).
 """
 from __future__ import annotations
 
+import builtins
 import ctypes
+import faulthandler
 import io
 import logging
 import os
@@ -20,8 +26,9 @@ import threading
 
 from core import priority
 from core.worker.execution import CommandRunner, set_log_level
+from core.worker.progress import ProgressSlot, Reporter
 from core.wire import interrupts
-from core.wire.messages import LogItem, WorkerKind
+from core.wire.messages import STACK_SIGNAL, LogItem, WorkerKind
 from core.wire.worker_channel import FrameChannel
 
 _libc = ctypes.CDLL(None)
@@ -103,11 +110,21 @@ def _exit_with_server(lifeline: int) -> None:
     parent-death signal is not available everywhere; this is.)"""
 
     def watch() -> None:
+        takes_stack_signal()
         while os.read(lifeline, 1):
             pass
         os._exit(1)
 
     threading.Thread(target=watch, name="mpipanel-lifeline", daemon=True).start()
+
+
+def takes_stack_signal() -> None:
+    """Let `STACK_SIGNAL` reach the calling thread, one of the worker's own. The worker starts with
+    it blocked (`core.supervision.worker_process`), and its main thread, which runs the commands,
+    keeps it so, as do the threads a command starts: a signal ends a sleep in C code (EINTR), and
+    reading a stack must not. faulthandler writes every thread's stack from whichever thread it
+    lands in."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {STACK_SIGNAL})
 
 
 def serve(channel: FrameChannel, lend: bool) -> None:
@@ -118,6 +135,9 @@ def serve(channel: FrameChannel, lend: bool) -> None:
     logging.getLogger().addHandler(handler)
     set_log_level(handler, logging.INFO)
     runner = CommandRunner()
+    slot = ProgressSlot()
+    builtins.progress = slot.progress
+    reporter = Reporter(channel, slot, takes_stack_signal)
 
     def interrupt(signum, frame):
         if runner.executing:
@@ -138,16 +158,20 @@ def serve(channel: FrameChannel, lend: bool) -> None:
             channel.send(WorkerKind.DONE, *lent)
         lent = None
         if kind == WorkerKind.PRELOAD:
+            reporter.busy(None)  # a preload (CASA's imports) may take long: beats show it alive
             error = runner.preload(request)
             streams.flush_and_restore()
+            reporter.idle()
             channel.send(WorkerKind.PRELOADED, error)
         if kind == WorkerKind.SET_LOG_LEVEL:
             set_log_level(handler, request)
         if kind != WorkerKind.RUN:
             continue
         handler.command_id = request.id
+        reporter.busy(request.id)
         fields, result = runner.run(request, buffers)
         streams.flush_and_restore()
+        reporter.idle()
         handler.command_id = None
         if channel.send(WorkerKind.DONE, fields, result, lend=lend):
             lent = fields, result
@@ -156,8 +180,9 @@ def serve(channel: FrameChannel, lend: bool) -> None:
 def main(argv: list[str], open_channel=FrameChannel) -> None:
     """`open_channel(fd)`: the channel `serve` reads and writes (rank 0's client-side worker wraps
     the frame channel to answer its proxied calls, see `core.console.worker`)."""
-    channel_fd, lifeline_fd, results = int(argv[1]), int(argv[2]), argv[3]
+    channel_fd, lifeline_fd, results, stack_fd = int(argv[1]), int(argv[2]), argv[3], int(argv[4])
     priority.session_follows_process()  # the worker's session is a group of its own
+    faulthandler.register(STACK_SIGNAL, file=stack_fd, all_threads=True, chain=False)
     _exit_with_server(lifeline_fd)
     serve(open_channel(channel_fd), lend=results == "lend")
 

@@ -145,6 +145,28 @@ def test_an_attached_window_runs_client_code_saves_the_session_and_replays_it(qt
     window.session.detach_action.trigger()
 
 
+def test_an_attached_window_sees_progress_and_gets_the_stacks_of_busy_servers(qtbot, headless):
+    import core
+    _process, session, _env, _tmp = headless
+    held = "import time\nprogress(37, 100, 'flagging')\ntime.sleep(600)"  # one call path until interrupted
+    window = attached_window(qtbot, session)
+    with core.attach(session) as program:
+        ids = program.push_command_request(held, target_server=[1, 2, 3, 4], timeout=900)
+        rows = window.history.model_
+        qtbot.waitUntil(lambda: all(rows.row_of(i) is not None and rows.row_of(i).progress is not None
+                                    and rows.row_of(i).status == "running" for i in ids), timeout=TIMEOUT * 1000)
+        assert {rows.row_of(i).time_limit for i in ids} == {900}
+        qtbot.waitUntil(lambda: window.panes[3].progress.text() == "<b>37/100 flagging</b>", timeout=TIMEOUT * 1000)
+        view = window.show_stacks(None)
+        qtbot.waitUntil(lambda: view.filled_in is not None, timeout=TIMEOUT * 1000)
+        assert [(group.text(0), group.text(1)) for group in map(view.tree.topLevelItem, range(1))] == [
+            ("4 servers in <module>", "1-4")]
+        assert "4 running a command" in view.summary.text()
+        program.interrupt(ids)
+        assert {r["status"] for r in program.get_command_response(ids, block=True, timeout=TIMEOUT)} == {"interrupted"}
+    window.session.detach_action.trigger()
+
+
 def test_file_attach_lists_the_running_sessions_and_opens_the_chosen_one_in_a_window_of_its_own(qtbot, headless):
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

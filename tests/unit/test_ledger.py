@@ -140,3 +140,29 @@ def test_adding_a_known_rank_keeps_what_is_in_flight_there():
     ledger.add_rank(4)
     assert list(ledger.in_flight[1]) == [record] and list(ledger.in_flight[4]) == []
     assert ledger.idle_ranks(lambda rank: True) == [4]
+
+
+def test_a_timed_out_command_stays_in_its_fifo_and_its_real_response_replaces_the_provisional_one_in_place():
+    ledger = _ledger([1])
+    first, second = _record(ledger, 1), _record(ledger, 1)
+    ledger.place_on(first, 1)
+    ledger.place_on(second, 1)
+    provisional = {"status": "timeout", "ret": None}
+    ledger.time_out(first, provisional)
+    assert first.done and first.provisional and ledger.running_on(1) is first
+    started = ledger.finish(first, {"status": "done", "ret": 42})
+    assert first.response is provisional and provisional == {"status": "done", "ret": 42}
+    assert not first.provisional and started is second and ledger.running_on(1) is second
+
+
+def test_a_command_whose_worker_died_is_taken_off_its_server_to_go_again_with_the_attempt_noted():
+    ledger = _ledger([1, 2])
+    [record] = ledger.open(command="x", parameters=None, buffers=[b"kept"], targets=[None], push_target=None,
+                           block=False, origin=None, cancel=lambda ids: None, retries=1)
+    waiting = _record(ledger, 1)
+    ledger.place_on(record, 1)
+    ledger.place_on(waiting, 1)
+    assert record.may_retry
+    started = ledger.requeue(record, {"attempt": 1, "server": 1})
+    assert started is waiting and (record.server, record.status, record.buffers) == (None, "queued", [b"kept"])
+    assert record.attempts == [{"attempt": 1, "server": 1}] and not record.may_retry

@@ -5,8 +5,8 @@ import pickle
 
 import pytest
 
-from core.events import (CommandFinished, CommandQueued, CommandStarted, NamespaceChanged, ResultsDropped,
-                         ServerOutput, ServerStatusChanged)
+from core.events import (CommandFinished, CommandProgress, CommandQueued, CommandRetried, CommandStarted,
+                         NamespaceChanged, ResultsDropped, ServerOutput, ServerStatusChanged)
 from core.server_state import server_state
 from core.frontends.model import (LoadFigures, LoadSampled, ResultMemoryChanged, SessionEnded, SessionInfo,
                                 SessionModel)
@@ -18,9 +18,9 @@ def _info(servers=(1, 2)) -> SessionInfo:
                        isolation="process", servers=tuple(servers), kind="serve")
 
 
-def _queued(command_id: int, command: str = "x", target=None, shown=None) -> CommandQueued:
+def _queued(command_id: int, command: str = "x", target=None, shown=None, **limits) -> CommandQueued:
     return CommandQueued(id=command_id, command=command, parameters=None, target=target, block=False, time=1.0,
-                         push=command_id, push_target=target, origin="typed", shown=shown)
+                         push=command_id, push_target=target, origin="typed", shown=shown, **limits)
 
 
 def _finished(command_id: int, server: int, ret=None, status="done") -> CommandFinished:
@@ -135,3 +135,33 @@ def test_an_ended_session_says_why():
 def test_an_event_of_an_unknown_kind_is_one_clear_error():
     with pytest.raises(TypeError, match="no rule for a str event"):
         SessionModel(_info()).apply("hello")
+
+
+def test_a_running_command_keeps_its_latest_progress_and_its_limit():
+    model = SessionModel(_info())
+    for event in (_idle(1), _queued(1, time_limit=30.0, retries=2), CommandStarted(1, 1, 1.5),
+                  CommandProgress(1, 1, 3, 100, "flagging", 2.0), CommandProgress(1, 1, 37, 100, "flagging", 2.2)):
+        model.apply(event)
+    entry = model.history[1]
+    assert (entry.time_limit, entry.retries) == (30.0, 2)
+    assert (entry.progress.done, entry.progress.total, entry.progress.text) == (37, 100, "flagging")
+    assert model.progress_of(1) is entry.progress and model.progress_of(2) is None
+    model.apply(_finished(1, 1))
+    assert model.progress_of(1) is None and entry.progress.done == 37
+
+
+def test_a_retried_command_lists_its_attempts_and_frees_the_server_it_died_on():
+    model = SessionModel(_info())
+    for event in (_idle(1), _idle(2), _queued(1, retries=1), CommandStarted(1, 1, 1.5),
+                  CommandProgress(1, 1, 1, 2, "", 1.6)):
+        model.apply(event)
+    snapshot = model.snapshot()
+    model.apply(CommandRetried(1, 2, "the worker died (exit code 3)", 1, 2.0))
+    assert (model.history[1].status, model.state_of(1), model.history[1].progress) == ("queued", "idle", None)
+    model.apply(CommandStarted(1, 2, 2.1))
+    model.apply(_finished(1, 2))
+    assert [(a.attempt, a.server) for a in model.history[1].attempts] == [(2, 1)]
+    assert snapshot.history[0].attempts == () and snapshot.history[0].status == "running"
+    replica = SessionModel.from_snapshot(pickle.loads(pickle.dumps(snapshot)))
+    replica.apply(pickle.loads(pickle.dumps(CommandRetried(1, 2, "died", 1, 2.0))))
+    assert replica.history[1].attempts[0].reason == "died"
