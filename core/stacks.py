@@ -145,7 +145,7 @@ def group_stacks(reports: list[StackReport]) -> list[tuple[CallPath, list[int]]]
 def describe_path(path: CallPath, shown: int = 3) -> str:
     """'flagdata → … → wait_for': the outermost function, then the innermost `shown - 1`."""
     if not path:
-        return "nothing (idle)"
+        return "idle"
     names = [function for _, function in path]
     if len(names) > shown:
         names = [names[0], "…", *names[-(shown - 1):]]
@@ -154,7 +154,7 @@ def describe_path(path: CallPath, shown: int = 3) -> str:
 
 def describe_groups(groups: list[tuple[CallPath, list[int]]],
                     name_of: Callable[[int], str] = "server {}".format) -> str:
-    """'14 servers in flagdata → … → wait_for; server 3 in …'; `name_of(rank)` names a group of
-    one (the window says 'the client' for rank 0's client-side worker)."""
+    """'14 servers in flagdata → … → wait_for; server 3 in …; 2 servers idle'; `name_of(rank)`
+    names a group of one (the window says 'the client' for rank 0's client-side worker)."""
     return "; ".join((f"{len(ranks)} servers" if len(ranks) > 1 else name_of(ranks[0]))
-                     + f" in {describe_path(path)}" for path, ranks in groups)
+                     + (f" in {describe_path(path)}" if path else " idle") for path, ranks in groups)

@@ -49,7 +49,7 @@ def test_sixteen_busy_servers_group_by_call_path_without_being_stopped(sixteen):
         **dict(zip(range(1, 15), flagging)), 15: calibrating, 16: None}
     groups = group_stacks(list(reports.values()))
     assert describe_groups(groups) == ("14 servers in <module> → flagdata → wait_for; "
-                                       "server 15 in <module> → setjy; server 16 in nothing (idle)")
+                                       "server 15 in <module> → setjy; server 16 idle")
     assert all(record.status == "running" for record in sixteen.commands if record.id in flagging)
     sixteen.interrupt([*flagging, calibrating])
     responses = sixteen.get_command_response([*flagging, calibrating], block=True, timeout=30)

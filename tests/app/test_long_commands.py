@@ -144,7 +144,7 @@ def test_the_stacks_view_groups_sixteen_busy_servers_by_call_path_from_a_history
     with qtbot.waitSignal(view.filled, timeout=TIMEOUT_MS):
         qtbot.mouseClick(view.refresh_button, Qt.MouseButton.LeftButton)
     assert [group.text(0) for group in map(view.tree.topLevelItem, range(view.tree.topLevelItemCount()))] == [
-        "16 servers in nothing (idle)"]
+        "16 servers idle"]
 
 
 def test_the_client_panes_stacks_button_shows_where_the_client_side_worker_is(qtbot, four_window):
@@ -157,7 +157,7 @@ def test_the_client_panes_stacks_button_shows_where_the_client_side_worker_is(qt
     view = window.stacks_view
     assert view.servers == [0]
     for _ in range(100):  # a first command waits for the worker process to start: no stack yet
-        if view.tree.topLevelItem(0).text(0) != "the client in nothing (idle)":
+        if view.tree.topLevelItem(0).text(0) != "the client idle":
             break
         with qtbot.waitSignal(view.filled, timeout=TIMEOUT_MS):
             view.refresh_button.click()

@@ -61,7 +61,7 @@ def test_servers_in_the_same_calls_group_together_whatever_their_lines_and_comma
     groups = stacks.group_stacks(reports)
     assert [ranks for _, ranks in groups] == [list(range(1, 15)), [15], [16]]
     assert stacks.describe_groups(groups) == ("14 servers in <module> → flagdata → wait_for; "
-                                              "server 15 in <module> → setjy; server 16 in nothing (idle)")
+                                              "server 15 in <module> → setjy; server 16 idle")
 
 
 def test_a_long_call_path_is_told_by_its_outermost_and_innermost_calls():
