@@ -115,6 +115,30 @@ def test_first_available_waits_for_a_server_to_become_idle(client):
     assert all(r["status"] == "done" for r in client.get_command_response(busy, block=True))
 
 
+def test_a_first_available_command_sent_behind_a_long_one_moves_to_the_server_that_becomes_idle(client):
+    client.push_command_request("import time", block=True, target_server=[1, 2])
+    [long] = client.push_command_request("time.sleep(60)", target_server=1)
+    client.push_command_request("time.sleep(0.3)", target_server=2)
+    client.push_command_request("'short'", target_server=2)
+    waiting = [client.push_command_request(f"{i}")[0] for i in range(3)]  # more than servers: a backlog
+    records = {record.id: record for record in client.commands}
+    assert records[waiting[0]].server == 1, "the first went behind the long command, the busier server being 2"
+    responses = client.get_command_response(waiting, block=True, timeout=30)
+    assert [r["server"] for r in responses] == [2, 2, 2] and [r["ret"] for r in responses] == [0, 1, 2]
+    assert client.get_command_response([long]) == []
+    client.interrupt([long])
+    assert client.get_command_response([long], block=True, timeout=10)[0]["status"] == "interrupted"
+
+
+def test_under_a_backlog_every_first_available_command_runs_once_in_push_order_per_server(client):
+    ids = [client.push_command_request(f"{i}")[0] for i in range(300)]
+    responses = client.get_command_response(ids, block=True, timeout=60)
+    assert [r["ret"] for r in responses] == list(range(300)) and {r["server"] for r in responses} == {1, 2}
+    for server in (1, 2):
+        ran_there = [r["time_start"] for r in responses if r["server"] == server]
+        assert ran_there == sorted(ran_there)
+
+
 def test_blocking_push_to_a_list_returns_one_response_per_server(client):
     responses = client.push_command_request("1 + 1", block=True, target_server=[2, 1])
     assert [r["server"] for r in responses] == [2, 1]

@@ -376,16 +376,16 @@ class MPICommandClient:
         records = self._records(command_request_id_list)
 
         def cancel_now() -> None:
-            per_server: dict[int, list[int]] = {}
+            per_server: dict[int, list[CommandRecord]] = {}
             for record in records:
                 if record.done or record.status == Status.RUNNING or record.server == CLIENT_RANK:
                     continue  # rank 0's own work is cancelled by core.console
                 if record.server is None:
                     engine.fail(record, Status.CANCELLED, "Cancelled before it was sent to a server.\n")
                 else:
-                    per_server.setdefault(record.server, []).append(record.id)
-            for rank, ids in per_server.items():
-                engine.send(rank, Tag.CANCEL, ids)
+                    per_server.setdefault(record.server, []).append(record)
+            for rank, queued in per_server.items():
+                engine.cancel_queued(rank, queued)
 
         engine.call(cancel_now, direct=_direct)
 
@@ -398,7 +398,7 @@ class MPICommandClient:
             engine.call(lambda: engine.send(server, Tag.INTERRUPT, None), direct=False)
             return
         records = self._records(command_request_id_list)
-        engine.call(lambda: [engine.send(r.server, Tag.INTERRUPT, r.id) for r in records
+        engine.call(lambda: [engine.interrupt_command(r) for r in records
                              if r.server not in (None, CLIENT_RANK) and not r.done], direct=False)
 
     def restart_server(self, rank: int) -> Future:

@@ -28,7 +28,7 @@ from core.events import CommandFinished, CommandStarted, EventHub, ServerOutput,
 from core.client.ledger import CommandRecord, Ledger
 from core.client.namespace_watch import NamespaceWatch
 from core.wire.messages import CommandRequest, ServerInfo, ServerStatus, Tag, tag_name
-from core.wire.responses import Status, failure, rebuild_result
+from core.wire.responses import NOT_STARTED, Status, failure, rebuild_result
 from core.wire.transport import Peer, PeerLost, receive
 
 _log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ class Engine:
         """A server rank was lost at some point (even if replaced since): MPI cannot finalize."""
         self._handlers: dict[int, Callable[[int, Any, list], None]] = {
             Tag.RESPONSE: self._on_response, Tag.OUTPUT: self._on_output, Tag.STATUS: self._on_status,
-            Tag.READY: self._on_ready, Tag.STOPPED: self._on_stopped}
+            Tag.READY: self._on_ready, Tag.STOPPED: self._on_stopped, Tag.RECALLED: self._on_recalled}
         """What a server's message does, by its tag: `handler(rank, payload, buffers)`."""
 
     # ----- set-up -------------------------------------------------------------------------
@@ -346,8 +346,19 @@ class Engine:
             return  # a late answer to a command already given up on (timeout)
         fields["ret_size"] = sum(memoryview(b).nbytes for b in buffers)
         self.finish(record, rebuild_result(fields, buffers))
-        if self.ledger.first_available:
+        if self.ledger.first_available or self.ledger.waiting_behind:
             self._dispatch_first_available()
+
+    def _on_recalled(self, rank: int, ids: list[int], buffers: list) -> None:
+        """Server `rank` gave back first-available commands it had not started (`_recall`)."""
+        for command_id in ids:
+            record = self.ledger.records.get(command_id)
+            if record is None or record.done or record.server != rank:
+                continue
+            self.ledger.give_back(record)
+            if record.if_given_back is not None:
+                self.fail(record, record.if_given_back, NOT_STARTED[record.if_given_back])
+        self._dispatch_first_available()
 
     def finish(self, record: CommandRecord, fields: dict) -> None:
         """Give `record` its final response (from a server, or made up here)."""
@@ -380,15 +391,44 @@ class Engine:
     def _dispatch_first_available(self) -> None:
         pending = self.ledger.first_available
         while pending:
-            idle = self.ledger.idle_ranks(self.usable)
-            if not idle:
+            rank = self.ledger.next_server(self.usable)
+            if rank is None:
                 return
-            self.ledger.advance_past(idle[0])
-            self._send_command(pending.popleft(), idle[0])
+            self._send_command(pending.popleft(), rank)
+        self._recall()
+
+    def _recall(self) -> None:
+        """Nothing waits for a server: ask back, for each idle server, a first-available command
+        that waits behind another (`core.client.ledger`), which the idle one will take."""
+        if not self.ledger.waiting_behind:
+            return
+        for _ in self.ledger.idle_ranks(self.usable):
+            record = self.ledger.to_recall()
+            if record is None:
+                return
+            record.recalling = True
+            self.send(record.server, Tag.RECALL, [record.id])
+
+    def cancel_queued(self, rank: int, records: list[CommandRecord]) -> None:
+        """Ask server `rank` to cancel these commands if they have not started; one it gives back
+        meanwhile (a recall crossed the cancel) ends cancelled too."""
+        for record in records:
+            if record.recalling:
+                record.if_given_back = Status.CANCELLED
+        self.send(rank, Tag.CANCEL, [record.id for record in records])
+
+    def interrupt_command(self, record: CommandRecord) -> None:
+        """Ask its server to interrupt `record`, now or when it starts; given back unrun meanwhile
+        (a recall crossed the interrupt), it ends interrupted before it started."""
+        if record.recalling:
+            record.if_given_back = Status.INTERRUPTED
+        self.send(record.server, Tag.INTERRUPT, record.id)
 
     def _send_command(self, record: CommandRecord, rank: int) -> None:
         started = self.ledger.place_on(record, rank)
-        buffers, record.buffers = record.buffers or (), None
+        buffers = record.buffers or ()
+        if record.id not in self.ledger.waiting_behind:
+            record.buffers = None
         self.send(rank, Tag.COMMAND, CommandRequest(record.id, record.command, self.namespaces.watching), buffers)
         if started and not record.done:
             self.hub.post(CommandStarted(record.id, rank, time.time()))

@@ -31,7 +31,7 @@ from core.wire import doorbell
 from core import priority
 from core.wire.messages import (SERVER_RANK_VARIABLE, CommandRequest, LogItem, ServerConfig, ServerInfo,
                                ServerStatus, StopRequest, Tag, tag_name)
-from core.wire.responses import Status, failure
+from core.wire.responses import NOT_STARTED, Status, failure
 from core.server.output_batch import OutputBatch
 from core.server.separate_log import SeparateLog
 from core.server.staging import StagingArea
@@ -98,7 +98,7 @@ class Server:
         self._handlers: dict[int, Callable[[Any, list], None]] = {
             Tag.COMMAND: self._on_command, Tag.CANCEL: self._on_cancel, Tag.INTERRUPT: self._on_interrupt,
             Tag.SET_LOG_MODE: self._on_set_log_mode, Tag.SET_LOG_LEVEL: self._on_set_log_level,
-            Tag.RESTART: self._on_restart, Tag.STOP: self._on_stop}
+            Tag.RESTART: self._on_restart, Tag.STOP: self._on_stop, Tag.RECALL: self._on_recall}
         """What a message from the client does, by its tag: `handler(payload, buffers)`."""
         os.environ[SERVER_RANK_VARIABLE] = str(self.rank)  # for the preload and commands; the worker inherits it
         self.executor: Executor = (WorkerExecutor(self) if config.isolation == "process"
@@ -241,14 +241,28 @@ class Server:
                 self._interrupt()
         self.queue.append(_STOP)
 
+    def _on_recall(self, ids: list[int], buffers: list) -> None:
+        """Give back the queued commands among `ids` (first-available ones another server is free
+        for) that wait behind another, but those an interrupt awaits (they are answered here, as
+        interrupted). So a command comes back only while the one before it runs, and the client
+        has the answer before that one's response."""
+        wanted = set(ids) - self.interrupt_on_start
+        if self.running is None and self.queue and self.queue[0] is not _STOP:
+            wanted.discard(self.queue[0][0].id)  # it starts now
+        given = self._take_queued(wanted)
+        if given:
+            self.peer.send(Tag.RECALLED, [request.id for request in given])
+
     def _cancel(self, ids: set[int]) -> None:
-        kept = collections.deque()
-        for item in self.queue:
-            if item is not _STOP and item[0].id in ids:
-                self._respond_unrun(item[0], Status.CANCELLED, "Cancelled before it started.\n")
-            else:
-                kept.append(item)
-        self.queue = kept
+        for request in self._take_queued(ids):
+            self._respond_unrun(request, Status.CANCELLED)
+
+    def _take_queued(self, ids: set[int]) -> list[CommandRequest]:
+        """Take the commands among `ids` out of the queue, in order."""
+        taken = [item[0] for item in self.queue if item is not _STOP and item[0].id in ids]
+        if taken:
+            self.queue = collections.deque(item for item in self.queue if item is _STOP or item[0].id not in ids)
+        return taken
 
     def _next_item(self):
         if not self.queue:
@@ -263,8 +277,7 @@ class Server:
     def _start(self, request: CommandRequest, buffers: list) -> None:
         if request.id in self.interrupt_on_start:
             self.interrupt_on_start.discard(request.id)
-            self._respond_unrun(request, Status.INTERRUPTED,
-                                "KeyboardInterrupt: interrupted before it started\n")
+            self._respond_unrun(request, Status.INTERRUPTED)
             return
         self.running = request
         self.running_since = time.monotonic()
@@ -300,9 +313,9 @@ class Server:
         self.flush_output()
         self._respond(request, fields, result)
 
-    def _respond_unrun(self, request: CommandRequest, status: Status, traceback: str) -> None:
+    def _respond_unrun(self, request: CommandRequest, status: Status) -> None:
         """Answer for a command that never ran (cancelled, or interrupted before it started)."""
-        self._respond(request, failure(status, traceback), [])
+        self._respond(request, failure(status, NOT_STARTED[status]), [])
 
     def _respond(self, request: CommandRequest, fields: dict, result: list) -> None:
         fields["id"] = request.id

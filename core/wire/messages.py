@@ -29,12 +29,14 @@ class Tag(enum.IntEnum):
     STOP = 6           # StopRequest
     RESTART = 7        # None: drop the namespace (kill the worker), answer READY again
     SET_LOG_LEVEL = 8  # int: the `logging` level below which the server's records are dropped
+    RECALL = 9         # list of ids of first-available commands queued behind another: give back any not started
     # server -> client
     READY = 10         # ServerInfo, at start and after each restart
     RESPONSE = 11      # dict of response fields; buffers: the pickled result unless it is None
     OUTPUT = 12        # list of OutputItem / LogItem, batched
     STATUS = 13        # ServerStatus (heartbeat)
     STOPPED = 14       # None
+    RECALLED = 15      # list of the ids a RECALL got back: they never ran here and never will
     # either way
     BUFFER = 20        # one raw buffer of the envelope sent just before it
     WHERE = 21         # before the hello (mpiexec): client -> server None; server -> client
