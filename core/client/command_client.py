@@ -512,7 +512,7 @@ class MPICommandClient:
         future: Future = Future()
         engine.call(lambda: engine.namespaces.request(
             [r for r in ranks if not engine.views[r].lost],
-            lambda rank, request: engine.send(rank, Tag.COMMAND, request), future), direct=False)
+            engine.send_request, future), direct=False)
         return future
 
     def namespace_summary(self, rank: int) -> NamespaceChanged | None:

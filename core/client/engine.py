@@ -29,6 +29,7 @@ from core.client.ledger import CommandRecord, Ledger
 from core.client.namespace_watch import NamespaceWatch
 from core.wire.messages import CommandRequest, ServerInfo, ServerStatus, Tag, tag_name
 from core.wire.responses import NOT_STARTED, Status, failure, rebuild_result
+from core.wire.batches import Batch, unbatch
 from core.wire.transport import Peer, PeerLost, receive
 
 _log = logging.getLogger(__name__)
@@ -103,6 +104,8 @@ class Engine:
         self._closing = False
         self._thread: threading.Thread | None = None
         self._ready_waiters: dict[int, list] = {}
+        self._batches: dict[int, Batch] = {}
+        """The commands for each server made in this step: they go in one envelope at its end."""
         self.abandoned: list[Peer] = []
         self.lost_any = False
         """A server rank was lost at some point (even if replaced since): MPI cannot finalize."""
@@ -303,6 +306,8 @@ class Engine:
         now = time.monotonic()
         if now >= self._next_check:
             self._check_servers(now)
+        for rank in list(self._batches):
+            self._send_batch(rank)
         return active
 
     def _handle(self, rank: int, tag: int, payload: Any, buffers: list) -> None:
@@ -336,8 +341,15 @@ class Engine:
         self.views[rank].stopped = True
         self._post_status(rank)
 
-    def _on_response(self, rank: int, fields: dict, buffers: list) -> None:
+    def _on_response(self, rank: int, responses: list, buffers: list) -> None:
+        """Responses from server `rank`, a batch of them (`core.wire.batches`)."""
         self.peers[rank].complete_sends()  # the server has what it ran: let its parameters go now
+        for fields, result in unbatch(responses, buffers):
+            self._take_response(rank, fields, result)
+        if self.ledger.first_available or self.ledger.waiting_behind:
+            self._dispatch_first_available()
+
+    def _take_response(self, rank: int, fields: dict, buffers: list) -> None:
         buffers = self.namespaces.take_summary(rank, fields, buffers)
         if fields["id"] < 0:
             return  # it answered a summary request, not a command
@@ -346,8 +358,6 @@ class Engine:
             return  # a late answer to a command already given up on (timeout)
         fields["ret_size"] = sum(memoryview(b).nbytes for b in buffers)
         self.finish(record, rebuild_result(fields, buffers))
-        if self.ledger.first_available or self.ledger.waiting_behind:
-            self._dispatch_first_available()
 
     def _on_recalled(self, rank: int, ids: list[int], buffers: list) -> None:
         """Server `rank` gave back first-available commands it had not started (`_recall`)."""
@@ -429,12 +439,32 @@ class Engine:
         buffers = record.buffers or ()
         if record.id not in self.ledger.waiting_behind:
             record.buffers = None
-        self.send(rank, Tag.COMMAND, CommandRequest(record.id, record.command, self.namespaces.watching), buffers)
-        if started and not record.done:
+        self.send_request(rank, CommandRequest(record.id, record.command, self.namespaces.watching), buffers)
+        if started:
             self.hub.post(CommandStarted(record.id, rank, time.time()))
 
+    def send_request(self, rank: int, request: CommandRequest, buffers=()) -> None:
+        """Send a command to server `rank` with the others made in this step, in one envelope, at
+        the step's end (`_progress`) or before anything else sent there (`core.wire.batches`)."""
+        batch = self._batches.get(rank)
+        if batch is None:
+            batch = self._batches[rank] = Batch()
+        batch.add(request, buffers, len(request.command))
+        if batch.full:
+            self._send_batch(rank)
+
+    def _send_batch(self, rank: int) -> None:
+        batch = self._batches.pop(rank)
+        self._send(rank, Tag.COMMAND, batch.items, batch.buffers)
+
     def send(self, rank: int, tag: Tag, payload: Any, buffers=()) -> None:
-        """Send to one server; a server found gone is marked lost, its commands failed."""
+        """Send to one server, after the commands made for it in this step; a server found gone
+        is marked lost, its commands failed."""
+        if rank in self._batches:
+            self._send_batch(rank)
+        self._send(rank, tag, payload, buffers)
+
+    def _send(self, rank: int, tag: Tag, payload: Any, buffers) -> None:
         if self.views[rank].lost:
             return
         try:

@@ -35,6 +35,7 @@ from core.wire.responses import NOT_STARTED, Status, failure
 from core.server.output_batch import OutputBatch
 from core.server.separate_log import SeparateLog
 from core.server.staging import StagingArea
+from core.wire.batches import Batch, unbatch
 from core.wire.transport import Peer, PeerLost, receive, send_unannounced
 from core.server.executor import Executor
 from core.server.inline_executor import InlineExecutor
@@ -74,6 +75,9 @@ class Server:
         """Serialises MPI calls: with isolation 'none' a pump thread talks while a command runs."""
         self.status = MPI.Status()
         self.queue: collections.deque = collections.deque()
+        self.responses = Batch()
+        """Responses made in this step: they go in one envelope at its end, or before anything
+        else this rank sends (`core.wire.batches`)."""
         self.running: CommandRequest | None = None
         self.running_since = 0.0
         self.stopping = False
@@ -110,7 +114,7 @@ class Server:
 
         Nothing else may end this loop: a spawned server that exits takes the client down.
         """
-        self.peer.send(Tag.READY, ServerInfo(self.rank, self.host, os.getpid(), self.worker_pid))
+        self.send(Tag.READY, ServerInfo(self.rank, self.host, os.getpid(), self.worker_pid))
         self._last_activity = time.monotonic()
         while not self.finished:
             try:
@@ -135,6 +139,9 @@ class Server:
         if next_item is not None:
             self._start(*next_item)
             active = True
+        if self.responses.items:
+            with self.lock:
+                self.flush_responses()
         if active:
             self._last_activity = time.monotonic()
         elif self.running is not None or now - self._last_activity >= SPIN_SECONDS:
@@ -200,7 +207,7 @@ class Server:
             self.flush_output()
         if now >= self.next_heartbeat:
             self.flush_output()
-            self.peer.send(Tag.STATUS, self.server_status())
+            self.send(Tag.STATUS, self.server_status())
             self.next_heartbeat = now + self.heartbeat_interval
 
     # ----- messages from the client ---------------------------------------------------------
@@ -214,8 +221,9 @@ class Server:
             return
         handler(payload, buffers)
 
-    def _on_command(self, request: CommandRequest, buffers: list) -> None:
-        self.queue.append((request, buffers))
+    def _on_command(self, requests: list, buffers: list) -> None:
+        """Commands, a batch of them (`core.wire.batches`), queued in order."""
+        self.queue.extend(unbatch(requests, buffers))
 
     def _on_cancel(self, ids: list[int], buffers: list) -> None:
         self._cancel(set(ids))
@@ -251,7 +259,7 @@ class Server:
             wanted.discard(self.queue[0][0].id)  # it starts now
         given = self._take_queued(wanted)
         if given:
-            self.peer.send(Tag.RECALLED, [request.id for request in given])
+            self.send(Tag.RECALLED, [request.id for request in given])
 
     def _cancel(self, ids: set[int]) -> None:
         for request in self._take_queued(ids):
@@ -323,7 +331,20 @@ class Server:
         fields["namespace_reset"] = self.namespace_reset
         if fields["status"] != Status.CANCELLED:
             self.namespace_reset = False
-        self.peer.send(Tag.RESPONSE, fields, result)
+        self.responses.add(fields, result)
+        if self.responses.full:
+            self.flush_responses()
+
+    def flush_responses(self) -> None:
+        """Send the responses made so far, in one envelope."""
+        if self.responses.items:
+            batch, self.responses = self.responses, Batch()
+            self.peer.send(Tag.RESPONSE, batch.items, batch.buffers)
+
+    def send(self, tag: Tag, payload) -> None:
+        """Send one envelope to the client, after the responses made before it."""
+        self.flush_responses()
+        self.peer.send(tag, payload)
 
     def _restart(self) -> None:
         """The client asked for a fresh namespace (its `restart_server`)."""
@@ -343,7 +364,7 @@ class Server:
         if self.running is not None:
             self.complete(failure(Status.FAILED, detail + "\n"), [])
             self.namespace_reset = True  # and the next command will say so again
-        self.peer.send(Tag.READY, ServerInfo(self.rank, self.host, os.getpid(), self.worker_pid))
+        self.send(Tag.READY, ServerInfo(self.rank, self.host, os.getpid(), self.worker_pid))
 
     def preloaded(self, error: str | None) -> None:
         """The preload ran in a fresh namespace. A failure does not stop the server: its
@@ -400,6 +421,7 @@ class Server:
         with self.output_lock:
             items = self.batch.take() if self.batch.items else None
         if items:
+            self.flush_responses()
             self.output_in_flight.append(self.peer.send_tracked(Tag.OUTPUT, items))
 
     def server_status(self) -> ServerStatus:
@@ -421,7 +443,7 @@ class Server:
         for req in self.output_in_flight:
             req.Wait()
         self.separate_log.close()
-        self.peer.send(Tag.STOPPED, None)
+        self.send(Tag.STOPPED, None)
         self.peer.wait_sends()
 
 
