@@ -147,6 +147,18 @@ class Server:
         elif self.running is not None or now - self._last_activity >= SPIN_SECONDS:
             self._wait(now)
         else:
+            self._spin(self._last_activity + SPIN_SECONDS)
+
+    def _spin(self, until: float) -> None:
+        """Poll for the client's next message until `until`, and nothing else: a whole `_step`
+        per poll cost ≈ 10 µs of Python, 8-15 of them per command. Nothing else can be due
+        meanwhile: no command runs, its output went out before its response, and the timers
+        wait at most a spin longer (heartbeats are a second apart, output batches 20 ms)."""
+        comm, source, lock = self.peer.comm, self.peer.rank, self.lock
+        while time.monotonic() < until:
+            with lock:
+                if comm.iprobe(source, MPI.ANY_TAG):
+                    return
             # A spin that keeps its core starves the processes it waits for when they share it:
             # with two servers, their workers and the client on two cores, yielding here (and in
             # the client's spins) raised throughput from about 2,700 to 4,500 commands/s.
