@@ -100,6 +100,10 @@ class Engine:
         when one holds, not after every message (a script waiting for 5,000 responses was woken
         for each of them, ≈ 2 futex calls and 15-27 µs a command)."""
         self._driver_until = 0.0
+        self._asleep = False
+        """The progress thread is in (or about to enter) `select()`: only then does `wake` write to
+        its pipe (9.5 µs a push, 0.8 pushes in 1 found it awake and wrote all the same)."""
+        self._wake_asked = False
         self._next_check = 0.0
         self._closing = False
         self._thread: threading.Thread | None = None
@@ -176,6 +180,10 @@ class Engine:
             self.wake()
 
     def wake(self) -> None:
+        """Have the progress thread take a turn soon (the outbox, events to deliver, closing)."""
+        self._wake_asked = True
+        if not self._asleep:
+            return  # it is awake, and takes a turn before it sleeps (`_progress_until_closed`)
         try:
             os.write(self._wake_w, b"\0")
         except BlockingIOError:
@@ -229,6 +237,7 @@ class Engine:
             if now < self._driver_until:
                 time.sleep(self._driver_until - now)
                 continue
+            self._wake_asked = False
             with self.lock:
                 active = self._progress()
             self._after_progress(active)
@@ -238,7 +247,13 @@ class Engine:
             if now - last_activity < PROGRESS_SPIN:
                 os.sched_yield()
                 continue
-            ready = self._selector.select(max(0.0, self._next_check - now))
+            self._asleep = True  # then look once more: a `wake` either sees this or is seen here
+            try:
+                if self._wake_asked or self._closing:
+                    continue
+                ready = self._selector.select(max(0.0, self._next_check - now))
+            finally:
+                self._asleep = False
             with self.lock:
                 for key, _ in ready:
                     if key.data is None:
