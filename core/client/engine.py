@@ -260,7 +260,7 @@ class Engine:
                         self._drain_wake_pipe()
                     else:
                         self._on_doorbell(key.data)
-                active = self._progress()
+                active = self._progress(poll=not ready)  # a doorbell took what it announced
             self._after_progress(True)
             if active:
                 last_activity = time.monotonic()
@@ -296,12 +296,14 @@ class Engine:
             self._handle(rank, tag, payload, buffers)
 
     # ----- one step, under the lock -------------------------------------------------------
-    def _progress(self) -> bool:
+    def _progress(self, poll: bool = True) -> bool:
+        """One step: what other threads asked for (the outbox), then the servers' messages (unless
+        not `poll`), the servers' health when due, and the commands made meanwhile."""
         active = False
         while self._outbox:
             self._outbox.popleft()()
             active = True
-        for comm, ranks in self._channels:
+        for comm, ranks in self._channels if poll else ():
             for _ in range(MESSAGES_PER_STEP):
                 try:
                     message = receive(comm, self._status)

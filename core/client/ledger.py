@@ -135,15 +135,19 @@ class Ledger:
         """The server for the first command waiting for any server, or None (it waits on): an
         idle one, round robin; under a backlog (more commands waiting than usable servers, none
         idle) the least busy one with room under `FIRST_AVAILABLE_DEPTH`."""
-        ranks = [r for r in self._round_robin() if usable(r)]
-        if not ranks:
+        ranks, in_flight = self._ranks, self.in_flight
+        start = self._next_server
+        chosen, load = None, FIRST_AVAILABLE_DEPTH
+        for step in range(len(ranks)):  # round robin: the first of the least busy
+            rank = ranks[(start + step) % len(ranks)]
+            if len(in_flight[rank]) < load and usable(rank):
+                chosen, load = rank, len(in_flight[rank])
+                if not load:
+                    break
+        if chosen is None or (load and len(self.first_available) <= sum(map(usable, ranks))):
             return None
-        rank = min(ranks, key=lambda r: len(self.in_flight[r]))  # the first of the least busy
-        load = len(self.in_flight[rank])
-        if load and (load >= FIRST_AVAILABLE_DEPTH or len(self.first_available) <= len(ranks)):
-            return None
-        self.advance_past(rank)
-        return rank
+        self.advance_past(chosen)
+        return chosen
 
     def to_recall(self) -> CommandRecord | None:
         """A command waiting behind another that is not being recalled yet: the last one of the
