@@ -20,6 +20,16 @@ class Executor(Protocol):
     def run(self, request: CommandRequest, buffers: list) -> None:
         """Start the command (a worker) or run it to its end (the rank itself)."""
 
+    def hand_over(self, request: CommandRequest, buffers: list) -> bool:
+        """Give the command now, to start once the running one ends, if that can be taken back
+        until then (`core.wire.command_queue`); False: it waits in the rank."""
+
+    def take_back(self, ids: set[int]) -> set[int]:
+        """Take back the commands among `ids` handed over and not started yet; their ids."""
+
+    def next_frames(self) -> None:
+        """Handle what the worker sent next, waiting for it (its DONE of a command that ended)."""
+
     def interrupt(self) -> None:
         """Raise KeyboardInterrupt in the running command; the rank repeats it until it lands."""
 

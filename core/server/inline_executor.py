@@ -94,6 +94,16 @@ class InlineExecutor:
         with self.server.lock:
             self.server.complete(fields, result)
 
+    def hand_over(self, request: CommandRequest, buffers: list) -> bool:
+        """A command runs here only when the rank's loop gets to it."""
+        return False
+
+    def take_back(self, ids: set[int]) -> set[int]:
+        return set()
+
+    def next_frames(self) -> None:
+        """Nothing is ever handed over ahead of time here."""
+
     def restart(self) -> bool:
         """A fresh namespace, only between commands: the running one holds the old namespace."""
         if self.command_id is not None:

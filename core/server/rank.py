@@ -42,6 +42,8 @@ from core.server.inline_executor import InlineExecutor
 from core.server.worker_executor import WorkerExecutor
 
 SPIN_SECONDS = 0.002
+AHEAD = 32
+"""Commands handed to the worker ahead of the one it runs, at most (`core.wire.command_queue`)."""
 MAX_OUTPUT_IN_FLIGHT = 4
 """Output batches sent but not yet received by the client; past this the rank stops reading the
 worker's pipes, the worker blocks in `write`, and a flood costs bounded memory everywhere."""
@@ -75,6 +77,9 @@ class Server:
         """Serialises MPI calls: with isolation 'none' a pump thread talks while a command runs."""
         self.status = MPI.Status()
         self.queue: collections.deque = collections.deque()
+        self.ahead: collections.deque = collections.deque()
+        """`(request, buffers)` handed to the worker behind `running`, in order: it starts each as
+        soon as it ends the one before (`core.wire.command_queue`, `_pull_back`)."""
         self.responses = Batch()
         """Responses made in this step: they go in one envelope at its end, or before anything
         else this rank sends (`core.wire.batches`)."""
@@ -139,9 +144,9 @@ class Server:
         if next_item is not None:
             self._start(*next_item)
             active = True
-        if self.responses.items:
-            with self.lock:
-                self.flush_responses()
+        with self.lock:
+            active = self._hand_over() or active
+            self.flush_responses()
         if active:
             self._last_activity = time.monotonic()
         elif self.running is not None or now - self._last_activity >= SPIN_SECONDS:
@@ -256,6 +261,7 @@ class Server:
     def _on_stop(self, request: StopRequest, buffers: list) -> None:
         self.finalize = request.finalize
         if request.force:
+            self._pull_back()
             self._cancel({item[0].id for item in self.queue if item is not _STOP})
             if self.running is not None:
                 self._interrupt()
@@ -266,6 +272,7 @@ class Server:
         for) that wait behind another, but those an interrupt awaits (they are answered here, as
         interrupted). So a command comes back only while the one before it runs, and the client
         has the answer before that one's response."""
+        self._pull_back(set(ids))
         wanted = set(ids) - self.interrupt_on_start
         if self.running is None and self.queue and self.queue[0] is not _STOP:
             wanted.discard(self.queue[0][0].id)  # it starts now
@@ -274,6 +281,7 @@ class Server:
             self.send(Tag.RECALLED, [request.id for request in given])
 
     def _cancel(self, ids: set[int]) -> None:
+        self._pull_back(ids)
         for request in self._take_queued(ids):
             self._respond_unrun(request, Status.CANCELLED)
 
@@ -307,6 +315,7 @@ class Server:
         """Interrupt `command_id` (None: what runs, else what runs next) now or when it starts.
 
         The client may see a command as running a moment before this rank starts it."""
+        self._pull_back()
         if self.running is not None and command_id in (None, self.running.id):
             self._interrupt()
         elif command_id is not None:
@@ -328,10 +337,48 @@ class Server:
             self._interrupt()
 
     def complete(self, fields: dict, result: list) -> None:
-        """The running command is over: send its output, then its response."""
+        """The running command is over: send its output, then its response. The worker has
+        started the first command handed to it ahead, if any."""
         request, self.running = self.running, None
+        if self.ahead:
+            self.running = self.ahead.popleft()[0]
+            self.running_since = time.monotonic()
         self.flush_output()
         self._respond(request, fields, result)
+
+    # ----- commands handed to the worker ahead of time ------------------------------------------
+    def _hand_over(self) -> bool:
+        """Hand the worker the commands queued behind the one it runs, up to `AHEAD`: not one that
+        an interrupt awaits (it is answered in `_start`), nor anything while an interrupt is being
+        retried, nor past a stop."""
+        handed = False
+        while (self.running is not None and self.interrupting is None and self.queue and len(self.ahead) < AHEAD
+               and self.queue[0] is not _STOP and self.queue[0][0].id not in self.interrupt_on_start
+               and self.executor.hand_over(*self.queue[0])):
+            self.ahead.append(self.queue.popleft())
+            handed = True
+        return handed
+
+    def _pull_back(self, ids: set[int] | None = None) -> None:
+        """Take back the commands handed to the worker ahead of time that it has not started (or,
+        given `ids`, unless none of them is among those), to the head of the queue: a cancel, a
+        recall, an interrupt or a stop then finds every command where it would be had none been
+        handed over. Those the worker has started, it started once it had ended the one before:
+        their DONEs are read now, so that `running` is what runs (`core.wire.command_queue`)."""
+        if not self.ahead or (ids is not None and not ids & {item[0].id for item in self.ahead}):
+            return
+        returned = self.executor.take_back({item[0].id for item in self.ahead})
+        self.queue.extendleft(reversed([item for item in self.ahead if item[0].id in returned]))
+        self.ahead = collections.deque(item for item in self.ahead if item[0].id not in returned)
+        while self.ahead:
+            self.executor.next_frames()
+
+    def reclaim_ahead(self) -> None:
+        """The worker is gone: what was handed to it ahead of time goes back to the queue, for the
+        fresh worker (the one it ran, it had taken last, and is `running`)."""
+        self.executor.take_back({item[0].id for item in self.ahead})
+        self.queue.extendleft(reversed(self.ahead))
+        self.ahead.clear()
 
     def _respond_unrun(self, request: CommandRequest, status: Status) -> None:
         """Answer for a command that never ran (cancelled, or interrupted before it started)."""
@@ -360,6 +407,7 @@ class Server:
 
     def _restart(self) -> None:
         """The client asked for a fresh namespace (its `restart_server`)."""
+        self._pull_back()
         if self.executor.restart():
             self.reset(f"Server {self.rank} was restarted at the client's request; "
                        f"its namespace is lost.")
@@ -441,7 +489,7 @@ class Server:
         running = self.running
         return ServerStatus(self.rank, running is not None, running.id if running else None,
                             running.command if running else None,
-                            sum(item is not _STOP for item in self.queue), os.getpid(),
+                            sum(item is not _STOP for item in self.queue) + len(self.ahead), os.getpid(),
                             self.worker_pid, self.host, cpu, rss, time.time(), self.preload_error,
                             str(self.separate_log.path) if self.separate_log.path else None)
 

@@ -30,6 +30,15 @@ class WorkerExecutor:
     def run(self, request: CommandRequest, buffers: list) -> None:
         self.worker.run(request, buffers)
 
+    def hand_over(self, request: CommandRequest, buffers: list) -> bool:
+        return self.worker.hand_over(request, buffers)
+
+    def take_back(self, ids: set[int]) -> set[int]:
+        return self.worker.take_back(ids)
+
+    def next_frames(self) -> None:
+        self._on_frame(self.worker.channel)
+
     def interrupt(self) -> None:
         self.worker.interrupt()
 
@@ -38,7 +47,7 @@ class WorkerExecutor:
         return True
 
     def set_log_level(self, level: int) -> None:
-        self.worker.channel.send(WorkerKind.SET_LOG_LEVEL, level)
+        self.worker.send(WorkerKind.SET_LOG_LEVEL, level)
 
     def close(self) -> None:
         self.worker.kill()
@@ -52,14 +61,14 @@ class WorkerExecutor:
 
     # ----- the worker's channel and streams ---------------------------------------------------
     def _start(self) -> WorkerProcess:
-        worker = WorkerProcess(allocate=self.server.staging.take)
+        worker = WorkerProcess(allocate=self.server.staging.take, queued=True)
         if self.server.log_level != logging.INFO:
-            worker.channel.send(WorkerKind.SET_LOG_LEVEL, self.server.log_level)
+            worker.send(WorkerKind.SET_LOG_LEVEL, self.server.log_level)
         self.selector.register(worker.channel, selectors.EVENT_READ, self._on_frame)
         for fd in worker.streams:
             self.selector.register(fd, selectors.EVENT_READ, self._on_stream)
         if self.server.preload is not None:
-            worker.channel.send(WorkerKind.PRELOAD, self.server.preload)  # runs before any command
+            worker.send(WorkerKind.PRELOAD, self.server.preload)  # runs before any command
         return worker
 
     def _on_frame(self, channel) -> None:
@@ -74,8 +83,7 @@ class WorkerExecutor:
                     if self.server.output_due():
                         return
                 elif kind == WorkerKind.DONE:
-                    self._drain_streams()
-                    self.server.complete(payload, buffers)
+                    self._done(payload, buffers)
                 elif kind == WorkerKind.PRELOADED:
                     self._drain_streams()
                     self.server.preloaded(payload)
@@ -84,7 +92,24 @@ class WorkerExecutor:
         except (EOFError, OSError):
             self._on_death()
 
+    def _done(self, fields: dict, buffers: list) -> None:
+        """A command is over. Output it left unread (its worker said so, and waits) is its own;
+        any other was read as it came (`_on_stream`), and what the pipes hold now is the next
+        command's, which its worker started at once (`core.wire.command_queue`)."""
+        drain = fields.pop("drain", False)
+        if drain:
+            self._drain_streams()
+        self.server.complete(fields, buffers)
+        if drain:
+            self.worker.channel.send(WorkerKind.DRAINED, None)
+
     def _on_stream(self, fd: int) -> None:
+        if self.server.ahead and self.worker.channel.poll():
+            # The worker may have ended the command the rank believes runs and started the next,
+            # which wrote this: its DONE came first, so take the frames first.
+            self._on_frame(self.worker.channel)
+            if fd not in self.worker.streams:
+                return  # the worker died meanwhile, and its streams are drained
         data = self.worker.read_stream(fd)
         if data == b"":
             self.selector.unregister(fd)
@@ -124,8 +149,10 @@ class WorkerExecutor:
                      f"{how}. Its namespace is lost; a fresh worker has started.")
 
     def _replace(self) -> None:
-        """Stop listening to the current worker, keep what it printed, start a fresh one."""
+        """Stop listening to the current worker, keep what it printed, take back what was handed
+        to it ahead of time, start a fresh one."""
         old = self.worker
+        self.server.reclaim_ahead()
         for fileobj in (old.channel, *old.streams):
             try:
                 self.selector.unregister(fileobj)

@@ -168,6 +168,8 @@ class WorkerKind(enum.IntEnum):
     EVENT = 11         # rank 0 -> worker: None, buffers: blobs of an event about a command it pushed
     RESOLVED = 12      # rank 0 -> worker: (call number, index, raised), buffers: blobs of the outcome of
                        #   the index-th future that call's answer promised (a command's response, ...)
+    # Only between a server rank and a worker that takes its commands from a queue (core.wire.command_queue):
+    DRAINED = 13       # server -> worker: None, the output its DONE said was unread is read: go on
 
 
 @enum.unique
