@@ -5,11 +5,11 @@ A command targeted at a server is sent at once and waits in that server's FIFO; 
 runs what it was sent in order, so the head of a server's in-flight FIFO is the command running
 there. No MPI here; the engine calls it with its lock held.
 
-Under a backlog (every server busy, more commands waiting than servers) a server is given one
-more first-available command than it runs (`FIRST_AVAILABLE_DEPTH`), so that it starts it the
-moment the running one ends instead of a round trip later; such a command is *waiting behind*
-the running one, and the engine recalls it as soon as some server has nothing to do, so that
-"first available" still means the first server that is free.
+Under a backlog (every server busy, more commands waiting than servers) a server is given more
+first-available commands than it runs (up to `FIRST_AVAILABLE_DEPTH`), so that it starts the next
+the moment one ends instead of a round trip later; such a command is *waiting behind* the running
+one, and the engine recalls one for each server that has nothing to do, so that "first available"
+still means the first server that is free.
 """
 from __future__ import annotations
 
@@ -24,10 +24,12 @@ from core.events import CommandQueued, Event
 from core.futures import CommandFuture
 from core.wire.responses import CommandResponse, Status
 
-FIRST_AVAILABLE_DEPTH = 2
-"""First-available commands one server may hold at once under a backlog: the running one and one
-waiting behind it. Measured (`tools/command_profile.py`, 1 and 2 servers): 2 instead of 1 saved
-the rank 28-102 µs a command; deeper windows are what several commands per message need."""
+FIRST_AVAILABLE_DEPTH = 32
+"""First-available commands one server may hold at once under a backlog: the running one and those
+waiting behind it, which its worker starts one after the other without a round trip
+(`core.wire.command_queue`) and whose responses come back several to an envelope. Measured
+(`tools/command_profile.py`, all processes, µs a command, 1 / 2 servers): 553 / 495 with 2,
+260 / 248 with 8, 193 / 180 with 16, 172 / 168 with 32 (`docs/benchmarks.md`)."""
 
 
 @dataclass(eq=False, kw_only=True)
