@@ -1,7 +1,9 @@
-"""mpipanel's Qt GUI (PySide6): the window that runs as MPI rank 0.
+"""mpipanel's Qt GUI (PySide6): a window on a session, its own (as MPI rank 0) or one elsewhere.
 
     from app import MainWindow
-    window = MainWindow(client)      # around a started core.MPICommandClient
+    from app.bridge import SessionBridge, own_session
+    window = MainWindow(own_session(client))      # the session of a started core.MPICommandClient
+    window = MainWindow(SessionBridge(frontend), closing="ask")   # a session behind a frontend
 
 `MainWindow` loads on first use, so `mpipanel --help` does not start Qt.
 """

@@ -1,7 +1,10 @@
 """`mpipanel`: the control panel's command line.
 
 Plain `mpipanel` spawns its MPI servers (no mpiexec line needed); under `mpiexec -n N mpipanel`
-rank 0 shows the window and ranks 1..N-1 are its servers.
+rank 0 shows the window and ranks 1..N-1 are its servers. Either way the window shows a session
+of its own, which other frontends can attach to while it runs. `mpipanel --attach [SESSION]`
+starts no MPI at all: it opens a window on a session that runs elsewhere (`python -m core --serve`,
+a program run with `--listen`, another `mpipanel`).
 """
 from __future__ import annotations
 
@@ -32,6 +35,8 @@ launch modes:
   mpipanel                  spawn the servers locally (--servers K, default min(4, CPU count)
                             or $MPIPANEL_SERVERS); no mpiexec line needed
   mpiexec -n N mpipanel     rank 0 shows the window, ranks 1..N-1 are the servers
+  mpipanel --attach [ID]    a window on a session running elsewhere (python -m core --sessions
+                            lists them); closing it asks whether to detach or stop the session
 """
 
 
@@ -62,6 +67,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              f"{DEFAULT_RESULT_MEMORY // MIB}; 'none' for no limit); beyond it the oldest "
                              "results' values are freed, the history keeps the rest")
     parser.add_argument("--theme", choices=THEMES, help="light or dark (default: the last one used)")
+    parser.add_argument("--attach", nargs="?", const="", metavar="SESSION_ID | FILE",
+                        help="open the window on a running session of yours instead of starting one: its id "
+                             "(or the start of it), its connection file, or nothing for the only one running "
+                             "(a list to choose from when there are several)")
     parser.add_argument("--session", type=Path, metavar="FILE",
                         help="open a saved session script (.py) or session log (.jsonl) for replay")
     parser.add_argument("--casa", action="store_true",
@@ -107,6 +116,8 @@ def _whole_number(low: int, high: int | None, complaint: str):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.attach is not None:
+        return attach_main(args)
     if args.casa:
         from core.casampi import switch
         switch.install()  # before MPI starts: spawned servers and workers inherit the switch
@@ -126,7 +137,6 @@ def main(argv: list[str] | None = None) -> int:
         switch.set_up_servers(str(Path.cwd()))
         switch.set_up_client_side()
     import qasync
-    from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from core.client.command_client import stop_everything
@@ -146,35 +156,122 @@ def main(argv: list[str] | None = None) -> int:
         report_start_failure(str(problem))
         stop_everything(force=True)
         return 1
-    window = MainWindow(client, theme=args.theme)
+    from .bridge import own_session
+    session = own_session(client)
+    host = session.frontend.host
+    window = MainWindow(session, theme=args.theme, closing="stop")
+    listener = None
 
     def display_lost() -> None:
         print("mpipanel: the display went away; stopping the servers and quitting", file=sys.stderr)
-        window.detach()
+        host.close("the display went away")
+        if listener is not None:
+            listener.close()
         stop_everything(force=True)
 
     if app.platformName() == "xcb":
         on_xlib_display_loss(display_lost)
     # Ctrl+C in the terminal closes the window as File > Quit does (asking if commands run);
     # set before the window shows, or a Ctrl+C at that moment tears Qt down under it.
-    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
+    close_on_ctrl_c(window)
     window.show()
+    listener = listen(host)  # once the window is up and Ctrl+C closes it
     gc.freeze()  # the objects of start-up stay: full collections need not walk them again
-    if args.session is not None:
-        window.open_session(args.session)
-    if args.script:
-        window.run_script(args.script[0], args.script[1:])
+    open_session_and_script(window, args)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     app.lastWindowClosed.connect(loop.stop)
     with loop:
         loop.run_forever()
-    if window.shutdown != "stopped":  # Qt ended the event loop itself: the display went away
+    if not host.ended.is_set():  # Qt ended the event loop itself: the display went away
         display_lost()
         return 1
+    if listener is not None:
+        listener.close()
     # Widgets go before the QApplication, or PySide may crash in the interpreter's teardown.
     window.deleteLater()
     app.processEvents()
+    return 0
+
+
+def close_on_ctrl_c(window) -> None:
+    """Ctrl+C in the terminal closes `window` as File > Quit does. Python runs a signal's handler
+    only between two bytecodes of the main thread, and a Qt event loop with nothing to do runs none
+    (an ended session sends nothing): the signal's wake-up byte, watched by a QSocketNotifier,
+    makes the loop run Python code at once."""
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier, QTimer
+    receiver, sender = socket.socketpair()
+    for end in (receiver, sender):
+        end.setblocking(False)
+    signal.set_wakeup_fd(sender.fileno())
+    notifier = QSocketNotifier(receiver.fileno(), QSocketNotifier.Type.Read, window)
+    notifier.activated.connect(lambda: receiver.recv(64))
+    notifier.ends = (receiver, sender)  # kept open as long as the notifier
+    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, window.close))
+
+
+def listen(host):
+    """Let other frontends attach to the window's session (a `Listener`); None, with a warning,
+    when this user's runtime directory is unusable: the window works without it."""
+    from core.frontends.listener import Listener
+    try:
+        return Listener(host)
+    except OSError as problem:
+        print(f"mpipanel: other windows cannot attach to this session: {problem}", file=sys.stderr)
+        return None
+
+
+def open_session_and_script(window, args: argparse.Namespace) -> None:
+    """--session and --script, once the window shows its session."""
+    if args.session is not None:
+        window.open_session(args.session)
+    if args.script:
+        window.run_script(args.script[0], args.script[1:])
+
+
+def attach_main(args: argparse.Namespace) -> int:
+    """`mpipanel --attach [SESSION]`: a window on a running session; no MPI in this process."""
+    problem = session_problem(args.session)
+    if problem:
+        print(f"mpipanel: error: {problem}", file=sys.stderr)
+        return 2
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .attach_dialog import AttachDialog
+    from .attaching import open_attached
+    from .bridge import running_sessions
+    from .main_window import MainWindow
+    app = QApplication(sys.argv[:1])
+    app.setApplicationName("mpipanel")
+    app.setOrganizationName("mpipanel")
+    target = args.attach or None
+    if target is None and len(running_sessions()) > 1:
+        dialog = AttachDialog(running_sessions)
+        if dialog.exec() != AttachDialog.DialogCode.Accepted or dialog.chosen() is None:
+            return 1
+        target = dialog.chosen()
+    problems: list[str] = []
+
+    def make_window(bridge):
+        window = MainWindow(bridge, theme=args.theme, closing="ask")
+        close_on_ctrl_c(window)
+        QTimer.singleShot(0, lambda: open_session_and_script(window, args))
+        return window
+
+    def failed(reason: str) -> None:
+        problems.append(reason)
+        app.quit()
+
+    if open_attached(target, make_window, on_failure=failed) is None:
+        print(f"mpipanel: cannot attach: {problems[0]}", file=sys.stderr)
+        return 2
+    app.exec()
+    if problems:
+        print(f"mpipanel: cannot attach: {problems[0]}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -1,249 +1,231 @@
-"""The one place where the core meets Qt: core events in, Qt signals out, the window's requests in.
+"""The one place where the core meets Qt: a session's feed in, Qt signals out, the window's requests in.
 
-Core events arrive on the client's progress thread. Rare ones (a command queued, started or
-finished; a server's status) become queued signals at once. Server output can arrive as a flood,
-so it is never signalled per message: it piles up per server in a bounded buffer, and a GUI-thread
-timer hands each server's pile to the panes every `OUTPUT_INTERVAL_MS`, saying how much was dropped
-when a pile overflowed. Widgets never see a thread or the client's lock: every request the window
-makes goes through here and none of them waits for the client's MPI lock (the client queues it for
-its progress thread), so the Qt event loop never blocks on MPI.
+The window renders a session it does not own: the session lives in a `core.frontends.host`
+(in this process for the embedded window, behind a link for an attached one) and the window
+sees it through a `SessionFrontend`. This bridge opens the frontend's feed, keeps a replica of the
+session model on the GUI thread (`SessionModel.from_snapshot`, then each numbered event batch
+applied in order) and says what changed with Qt signals. The feed calls back on a thread of its
+own; each snapshot and each batch crosses to the GUI thread as one queued signal, so widgets never
+see a thread, and the replica is only ever touched on the GUI thread.
 
-Work for the Client target (code typed for rank 0, scripts) goes to a `core.console` client-side
-worker, started on first use; its commands come back as those of `CLIENT_RANK`, and requests about
-them (interrupt, cancel, restart) go to it rather than to the servers.
+Every request goes to the frontend, which answers with a `concurrent.futures.Future` and never
+waits on MPI, so the Qt event loop never blocks on MPI; `when_done` brings a future's outcome back
+to the GUI thread.
 """
 from __future__ import annotations
 
-import collections
-import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 from core import events
-from core.console.host import ConsoleHost
-from core.environment import MPIEnvironment
-from core.events import CLIENT_RANK
+from core.frontends import connection_files
+from core.frontends.connection_files import ConnectionFile
+from core.frontends.host import SessionHost
+from core.frontends.local import LocalFrontend
+from core.frontends.model import (LoadSampled, ResultMemoryChanged, SessionEnded, SessionEvent, SessionInfo,
+                                  SessionModel, SessionSnapshot)
+from core.frontends.remote import RemoteFrontend
 from core.replay import Replay
-from core.wire.messages import LogItem, OutputItem
-
-OUTPUT_INTERVAL_MS = 100
-MAX_HANDOVER_CHARS = 32_000
-"""Per hand-over, at most this much output goes to the panes, shared among the servers (each
-keeps its newest `MAX_HANDOVER_CHARS / servers`, but at least `MIN_SERVER_CHARS`); the rest is
-counted as dropped. That is 320 kB/s, more than anyone reads, and it keeps each hand-over short
-whatever the number of servers, so a flood cannot stall the GUI."""
-MIN_SERVER_CHARS = 1_000
+from core.wire.link import LinkError
 
 
-def _text(item: OutputItem | LogItem) -> str:
-    return item.text if isinstance(item, OutputItem) else item.message
+class AttachError(Exception):
+    """A session could not be attached to; the message says why."""
 
 
-class _PendingOutput:
-    """One server's output waiting for the GUI thread: its newest `limit` characters."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.items: collections.deque[OutputItem | LogItem] = collections.deque()
-        self.chars = 0
-        self.dropped = 0
-
-    def add(self, items: list) -> None:
-        for item in items:
-            self.items.append(item)
-            self.chars += len(_text(item))
-        while self.chars > self.limit:
-            old = self.items.popleft()
-            text = _text(old)
-            excess = self.chars - self.limit
-            if isinstance(old, OutputItem) and len(text) > excess:
-                cut = text.find("\n", excess) + 1 or len(text)  # keep whole lines of its tail
-                self.items.appendleft(old._replace(text=text[cut:]))
-                text = text[:cut]
-            self.chars -= len(text)
-            self.dropped += text.count("\n") or 1
-
-    def take(self) -> tuple[list, int]:
-        items, dropped = list(self.items), self.dropped
-        self.items.clear()
-        self.chars = self.dropped = 0
-        return items, dropped
+def own_session(client) -> SessionBridge:
+    """The session of a started client, for a window in the same process (`mpipanel`'s own):
+    a window attached in-process to its own session. `bridge.frontend.host` is the session."""
+    return SessionBridge(LocalFrontend(SessionHost(client), label="typed"))
 
 
-class ClientBridge(QObject):
-    """Qt face of a started `MPICommandClient`; create it on the GUI thread.
+def running_sessions() -> list[ConnectionFile]:
+    """This user's sessions on this machine that can be attached to, oldest first."""
+    return connection_files.sessions()[0]
 
-    `launch_mode`, `isolation`, `ranks`, `session_log_path` and the MPI versions are fixed at start.
+
+def attach(target: str | ConnectionFile | None) -> SessionBridge:
+    """An opened bridge on a running session: `target` is a session id (or its unique start), a
+    connection file or its path, or None for the only session running. Its snapshot comes as
+    `snapshotLoaded`; raises AttachError saying why it cannot be reached."""
+    try:
+        return SessionBridge(RemoteFrontend(target, kind="window")).open()
+    except (ValueError, OSError, LinkError) as exc:
+        raise AttachError(str(exc)) from None
+
+
+class SessionBridge(QObject):
+    """Qt face of a `SessionFrontend`; create it on the GUI thread, then `open()` it.
+
+    `model` is the replica the widgets read (None until the first snapshot has come). After
+    `snapshotLoaded` it is a new model: read everything again. `info` says which session it is:
+    a frontend in this process knows it at once, one behind a link from its first snapshot.
     """
 
-    commandQueued = Signal(object)      # core.events.CommandQueued
-    commandStarted = Signal(int, int)   # command id, server
-    commandFinished = Signal(object)    # the response dict itself (Signal(dict) would copy it, and
-                                        # a copy would keep a result the client lets go of)
-    serverStatus = Signal(int, dict)    # rank, get_server_status() entry
-    serverOutput = Signal(int, list, int)  # rank, items (OutputItem/LogItem), lines dropped
+    snapshotLoaded = Signal()               # the whole model was replaced (attach, or a reconnect that
+                                            # could not resume)
+    commandQueued = Signal(object)          # core.frontends.model.HistoryEntry
+    commandStarted = Signal(int, int)       # command id, server
+    commandFinished = Signal(object)        # the response dict itself (Signal(dict) would copy it, and
+                                            # a copy would keep a result the session lets go of)
+    serverStatus = Signal(int, dict)        # rank, its ServerState as the model derives it
+    serverOutput = Signal(int, list, int)   # rank, items (OutputItem/LogItem), lines dropped before them
     namespaceChanged = Signal(int, object)  # rank, [NameSummary, ...] (core.events.NamespaceChanged)
-    resultsDropped = Signal(list, str)  # command ids, reason (core.events.ResultsDropped)
-    _futureDone = Signal(object, object)  # callback, future: see `when_done`
+    resultsDropped = Signal(list, str)      # command ids, reason (core.events.ResultsDropped)
+    loadSampled = Signal(object)            # core.frontends.model.LoadSampled
+    resultMemory = Signal(object)           # core.frontends.model.ResultMemoryChanged
+    linkState = Signal(str)                 # 'up', 'down: REASON', 'ended: REASON' (a remote link)
+    sessionEnded = Signal(str)              # why (core.frontends.model.SessionEnded)
+    _snapshotArrived = Signal(object)
+    _eventsArrived = Signal(object)
+    _linkChanged = Signal(str)
+    _futureDone = Signal(object, object)    # callback, future: see `when_done`
 
-    def __init__(self, client, parent: QObject | None = None):
+    def __init__(self, frontend, parent: QObject | None = None):
+        """`frontend`: a `core.frontends.frontend.SessionFrontend`."""
         super().__init__(parent)
-        self._client = client
-        self.launch_mode: str = client.launch_mode
-        self.isolation: str = client.isolation
-        self.ranks: list[int] = client.server_ranks()
-        self.session_log_path = client.session_log_path
-        self.mpi_library, self.mpi4py_version = MPIEnvironment.mpi_library, MPIEnvironment.mpi4py_version
-        limit = max(MIN_SERVER_CHARS, MAX_HANDOVER_CHARS // max(1, len(self.ranks)))
-        self._pending: dict[int, _PendingOutput] = collections.defaultdict(lambda: _PendingOutput(limit))
-        self._lock = threading.Lock()
-        self._timer = QTimer(self)
-        self._timer.setInterval(OUTPUT_INTERVAL_MS)
-        self._timer.timeout.connect(lambda: self._hand_over_output())
-        self._timer.start()
-        self._futureDone.connect(lambda callback, future: callback(future), Qt.ConnectionType.QueuedConnection)
-        self._unsubscribe = client.subscribe(self._on_event)
-        self._console: ConsoleHost | None = None
+        self.frontend = frontend
+        self.attached = not isinstance(frontend, LocalFrontend)
+        """The session lives in another process: the window reaches it through a link."""
+        self.info: SessionInfo | None = frontend.info
+        self.model: SessionModel | None = None
+        self._opened = False
+        self.link = ""
+        """The link's last state ('' for a session in this process, which has no link)."""
+        queued = Qt.ConnectionType.QueuedConnection
+        self._snapshotArrived.connect(self._load_snapshot, queued)
+        self._eventsArrived.connect(self._apply_events, queued)
+        self._linkChanged.connect(self._on_link, queued)
+        self._futureDone.connect(lambda callback, future: callback(future), queued)
+        self._announce: dict[type, Callable[[Any], None]] = {
+            events.CommandQueued: lambda event: self.commandQueued.emit(self.model.history[event.id]),
+            events.CommandStarted: self._announce_started,
+            events.CommandFinished: self._announce_finished,
+            events.ServerStatusChanged: lambda event: self._announce_status(event.server),
+            events.ServerOutput: lambda event: self.serverOutput.emit(event.server, event.items, event.dropped),
+            events.NamespaceChanged: lambda event: self.namespaceChanged.emit(event.server, event.names),
+            events.ResultsDropped: lambda event: self.resultsDropped.emit(event.ids, event.reason),
+            LoadSampled: self.loadSampled.emit,
+            ResultMemoryChanged: self.resultMemory.emit,
+            SessionEnded: lambda event: self.sessionEnded.emit(event.reason),
+        }
 
-    def close(self) -> None:
-        self._unsubscribe()
-        self._timer.stop()
-        if self._console is not None:
-            self._console.close()  # the worker is killed: this takes milliseconds
-            self._console = None
+    @property
+    def ranks(self) -> list[int]:
+        return list(self.info.servers)
 
-    def _client_worker(self) -> ConsoleHost:
-        if self._console is None:
-            self._console = ConsoleHost(self._client)
-        return self._console
+    def open(self) -> SessionBridge:
+        """Start the feed, once: `snapshotLoaded` follows when the snapshot is in, then the events.
+        Raises what the frontend raises when it cannot reach the session."""
+        if not self._opened:
+            self.frontend.open(self._snapshotArrived.emit, self._eventsArrived.emit, self._linkChanged.emit)
+            self._opened = True
+        return self
 
-    # ----- core thread --------------------------------------------------------------------
-    def _on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.ServerOutput):
-            with self._lock:
-                self._pending[event.server].add(event.items)
-        elif isinstance(event, events.CommandFinished):
-            self._hand_over_output(event.response["server"])  # what it printed comes first
-            self.commandFinished.emit(event.response)
-        elif isinstance(event, events.CommandStarted):
-            self.commandStarted.emit(event.id, event.server)
-        elif isinstance(event, events.ServerStatusChanged):
-            self.serverStatus.emit(event.server, event.status)
-        elif isinstance(event, events.CommandQueued):
-            self.commandQueued.emit(event)
-        elif isinstance(event, events.NamespaceChanged):
-            self.namespaceChanged.emit(event.server, event.names)
-        elif isinstance(event, events.ResultsDropped):
-            self.resultsDropped.emit(event.ids, event.reason)
+    # ----- GUI thread: the replica --------------------------------------------------------
+    def _load_snapshot(self, snapshot: SessionSnapshot) -> None:
+        self.model = SessionModel.from_snapshot(snapshot)
+        self.info = snapshot.info
+        self.snapshotLoaded.emit()
 
-    # ----- either thread: the GUI's timer, or the core's thread before a response --------
-    def _hand_over_output(self, only: int | None = None) -> None:
-        with self._lock:
-            ready = [(rank, pending.take()) for rank, pending in self._pending.items()
-                     if pending.items and only in (None, rank)]
-            for rank, (items, dropped) in ready:
-                self.serverOutput.emit(rank, items, dropped)
+    def _apply_events(self, numbered: list[tuple[int, SessionEvent]]) -> None:
+        model = self.model
+        for seq, event in numbered:  # a feed's first batch comes after its snapshot
+            model.apply(event, seq)
+            self._announce[type(event)](event)
 
-    # ----- GUI thread ---------------------------------------------------------------------
-    def submit(self, command: str, target: list[int] | None, parameters: dict[str, Any] | None):
+    def _announce_started(self, event: events.CommandStarted) -> None:
+        self.commandStarted.emit(event.id, event.server)
+        self._announce_status(event.server)
+
+    def _announce_finished(self, event: events.CommandFinished) -> None:
+        self.commandFinished.emit(event.response)
+        if event.response["server"] is not None:
+            self._announce_status(event.response["server"])
+
+    def _announce_status(self, rank: int) -> None:
+        status = self.model.servers.get(rank)
+        if status is not None:
+            self.serverStatus.emit(rank, status)
+
+    def _on_link(self, state: str) -> None:
+        self.link = state
+        self.linkState.emit(state)
+
+    # ----- GUI thread: reading the replica ------------------------------------------------
+    def unfinished_commands(self) -> int:
+        """Commands of the session queued or running (the window's and every other frontend's)."""
+        if self.model is None:
+            return 0
+        return sum(entry.status in ("queued", "running") for entry in self.model.history.values())
+
+    # ----- GUI thread: requests -----------------------------------------------------------
+    def when_done(self, future: Future, callback: Callable[[Future], None]) -> None:
+        """Call `callback(future)` on the GUI thread once `future` is done (it resolves on another)."""
+        future.add_done_callback(lambda done: self._futureDone.emit(callback, done))
+
+    def submit(self, command: str, target: list[int] | None, parameters: dict[str, Any] | None) -> list[Future]:
         """Send `command` to the listed servers, to the first available one (None), or to the
-        client-side worker (`[CLIENT_RANK]`).
+        client-side worker (`[CLIENT_RANK]`); the futures of the responses, one per target.
 
         Never blocks; raises the core's ValueError/TypeError for a target or value it refuses.
         """
-        if target == [CLIENT_RANK]:
-            return [self._client_worker().run(command, parameters or None, origin="typed")]
-        futures = self._client.submit(command, target=target, parameters=parameters or None, origin="typed")
-        return futures if isinstance(futures, list) else [futures]
+        return self.frontend.submit(command, target, parameters or None)
 
-    def run_script(self, path, args: list[str]):
+    def run_script(self, path, args: list[str]) -> Future:
         """Run a script in the client-side worker, as `python path args` would; its future."""
-        command = f"run_script({str(path)!r}, {[str(a) for a in args]!r})"
-        return self._client_worker().run(command, origin="typed")
-
-    def server_statuses(self) -> dict[int, dict[str, Any]]:
-        """Each server's last reported status; later changes come as `serverStatus`."""
-        return self._client.last_server_status()
-
-    def _split(self, command_ids: list[int]) -> tuple[list[int], list[int]]:
-        """The ids of the client-side worker's commands, and the others."""
-        console = self._console
-        local = [i for i in command_ids if console is not None and console.owns(i)]
-        return local, [i for i in command_ids if i not in local]
+        return self.frontend.run_script(str(path), [str(a) for a in args])
 
     def interrupt(self, command_ids: list[int]) -> None:
-        local, others = self._split(command_ids)
-        if local:
-            self._console.interrupt()
-        if others:
-            self._client.interrupt(others)
+        self.frontend.interrupt(command_ids)
 
     def interrupt_server(self, rank: int) -> None:
-        if rank != CLIENT_RANK:
-            self._client.interrupt(server=rank)
-        elif self._console is not None:
-            self._console.interrupt()
+        self.frontend.interrupt_server(rank)
 
     def cancel(self, command_ids: list[int]) -> None:
-        local, others = self._split(command_ids)
-        if local:
-            self._console.cancel(local)
-        if others:
-            self._client.cancel(others)
+        self.frontend.cancel(command_ids)
 
-    def restart_server(self, rank: int) -> None:
-        if rank != CLIENT_RANK:
-            self._client.restart_server(rank)
-        elif self._console is not None:
-            self._console.restart()
+    def restart_server(self, rank: int) -> Future:
+        return self.frontend.restart_server(rank)
 
-    def when_done(self, future, callback) -> None:
-        """Call `callback(future)` on the GUI thread once `future` is done (it resolves on the
-        client's thread)."""
-        future.add_done_callback(lambda done: self._futureDone.emit(callback, done))
+    def request_namespaces(self, ranks: list[int]) -> Future:
+        """Ask these servers for a summary of their namespace (it comes as `namespaceChanged`)."""
+        return self.frontend.request_namespaces(ranks)
 
-    def request_namespaces(self, ranks: list[int]):
-        """Ask these servers for a summary of their namespace (it comes as `namespaceChanged`);
-        a future of `{rank: names or None}`. Never blocks."""
-        return self._client.request_namespace_summaries(ranks)
+    def pull(self, name: str, rank: int) -> Future:
+        """A future of `{rank: value}` of variable `name` on server `rank`; it fails with
+        `DataMoveError` naming both."""
+        return self.frontend.pull(name, rank)
 
-    def pull(self, name: str, rank: int):
-        """A future of `{rank: value}` of variable `name` on server `rank` (`MPICommandClient.pull`);
-        it fails with `DataMoveError` naming both. Never blocks."""
-        return self._client.pull(name, targets=rank, block=False)
+    def purge_results(self, command_ids: list[int] | None = None) -> Future:
+        """Let go of these results' values now (all for None); a future of the bytes freed."""
+        return self.frontend.purge_results(command_ids)
 
-    def purge_results(self, command_ids: list[int] | None = None) -> int:
-        """Let go of these results' values now (all for None); the bytes freed."""
-        return self._client.purge_results(command_ids)
+    def set_result_memory(self, limit: int | None) -> Future:
+        """Change the session's result budget (None: no limit); `resultMemory` follows."""
+        return self.frontend.set_result_memory(limit)
 
-    @property
-    def result_memory(self) -> int | None:
-        """The client's result budget in bytes (None: no limit); settable."""
-        return self._client.result_memory
+    def session_script(self, **options) -> Future:
+        """A future of the session as a replayable script's text (the window writes the file)."""
+        return self.frontend.session_script(**options)
 
-    @result_memory.setter
-    def result_memory(self, limit: int | None) -> None:
-        self._client.result_memory = limit
-
-    def result_memory_used(self) -> int:
-        return self._client.result_memory_used
-
-    def unfinished_commands(self) -> int:
-        return sum(not record.done for record in self._client.commands)
-
-    def save_session(self, path, **options):
-        """Write the session as a script (`MPICommandClient.save_session`); its path."""
-        return self._client.save_session(path, **options)
+    def response(self, command_id: int) -> Future:
+        """A future of a command's whole response, result included (an attached window gets large
+        results only when it asks)."""
+        return self.frontend.response(command_id)
 
     def replay(self, pushes) -> Replay:
         """A replay of recorded pushes on this session's servers (`core.replay.Replay`)."""
-        console = self._client_worker() if any(push.on_client for push in pushes) else None
-        return Replay(self._client, pushes, console)
+        return Replay(self.frontend, pushes)
 
-    def stop_services(self) -> None:
-        """Stop the servers, interrupting what runs. Blocks: call it off the GUI thread."""
-        if self._console is not None:
-            self._console.close()
-            self._console = None
-        self._client.stop_services(force_command_request_interruption=True)
+    def stop_session(self) -> Future:
+        """Stop the session's servers, interrupting what runs; done once they have stopped."""
+        return self.frontend.stop_session()
+
+    def detach(self) -> None:
+        """Leave the session running; no more signals come."""
+        self.frontend.detach()
+

@@ -13,6 +13,8 @@ from typing import Any
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QWidget
 
+from core.events import CLIENT_RANK
+
 from .command_text import headline
 
 
@@ -41,10 +43,30 @@ class ClientProgress(QLabel):
         self._clock.start()
         self._show()
 
-    def on_queued(self, event) -> None:
-        if self.command_id is not None and not self._ended and _is_pushed_by_client_code(event.origin):
+    def show_session(self, model) -> None:
+        """Take up the client-side command of a session's snapshot (`SessionModel`), if it has one,
+        and count what its code pushed so far."""
+        ran = [entry for entry in model.history.values()
+               if entry.target == CLIENT_RANK and entry.time_started is not None]
+        if not ran:
+            return
+        last = ran[-1]
+        self.on_started(last.id, last.text)
+        self._started -= time.time() - last.time_started  # it started before this window saw it
+        for entry in model.history.values():
+            if entry.id > last.id:
+                self.on_queued(entry)
+                if entry.response is not None:
+                    self.on_finished(entry.response)
+        if last.response is not None:
+            self.on_finished(last.response)
+            self._ended = self._started + max(0.0, (last.response.get("time_end") or 0) - last.time_started)
+            self._show()
+
+    def on_queued(self, entry) -> None:
+        if self.command_id is not None and not self._ended and _is_pushed_by_client_code(entry.origin):
             self.sent += 1
-            self._pushed.add(event.id)
+            self._pushed.add(entry.id)
             self._show()
 
     def on_finished(self, response: dict[str, Any]) -> None:

@@ -34,6 +34,14 @@ class ExplorerFeed(QObject):
             pane.explorer.shownChanged.connect(lambda shown, e=pane.explorer: self._on_shown(e, shown))
             pane.explorer.pullRequested.connect(lambda name, rank, pane=pane: self.pull(pane, name, rank))
 
+    def show_namespaces(self, namespaces: dict) -> None:
+        """The summaries a session's snapshot holds (`{rank: NamespaceChanged}`), then fresh ones
+        for the explorers in sight."""
+        for rank, summary in namespaces.items():
+            self._on_summary(rank, summary.names)
+        for explorer in self._shown:
+            self.refresh(explorer.ranks)
+
     def command_finished(self, rank: int) -> None:
         if any(rank in explorer.ranks for explorer in self._shown):
             self.refresh([rank])

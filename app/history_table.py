@@ -10,7 +10,6 @@ tooltip says what the value was.
 from __future__ import annotations
 
 import pprint
-from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
@@ -18,9 +17,11 @@ from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
 
 from core.events import CLIENT_RANK
+from core.frontends.model import HistoryEntry
 
-from .command_text import headline, shown_text
+from .command_text import headline
 from .result_view import DROP_REASONS
+from .result_view import is_freed as freed
 from .server_states import STATUS_COLORS
 from .table_model import ColumnsModel
 
@@ -28,37 +29,19 @@ COLUMNS = ("ID", "Command", "Target", "Server", "Origin", "Status", "Duration")
 STATUS_COLUMN = COLUMNS.index("Status")
 
 
-@dataclass
-class HistoryRow:
-    id: int
-    command: str
-    parameters: dict[str, Any] | None
-    target: int | None
-    server: int | None = None
-    origin: str | None = None
-    shown: str | None = None
-    """The text its sender gave to show for it (None: the command itself)."""
-    status: str = "queued"
-    response: dict[str, Any] | None = None
+def is_freed(entry: HistoryEntry) -> bool:
+    return entry.response is not None and freed(entry.response.get("ret_dropped"))
 
-    @property
-    def shown_command(self) -> str:
-        return shown_text(self.command, self.shown)
 
-    @property
-    def freed(self) -> bool:
-        return bool(self.response and self.response.get("ret_dropped"))
+def status_text(entry: HistoryEntry) -> str:
+    return f"{entry.status} · result freed" if is_freed(entry) else entry.status
 
-    @property
-    def status_text(self) -> str:
-        return f"{self.status} · result freed" if self.freed else self.status
 
-    @property
-    def duration(self) -> str:
-        if not self.response:
-            return ""
-        took = (self.response.get("time_end") or 0) - (self.response.get("time_start") or 0)
-        return f"{took * 1e3:.1f} ms" if took < 1 else f"{took:.2f} s"
+def duration_text(entry: HistoryEntry) -> str:
+    if not entry.response:
+        return ""
+    took = (entry.response.get("time_end") or 0) - (entry.response.get("time_start") or 0)
+    return f"{took * 1e3:.1f} ms" if took < 1 else f"{took:.2f} s"
 
 
 def _rank_text(rank) -> str | int:
@@ -73,9 +56,12 @@ def freed_text(dropped: dict[str, Any]) -> str:
 
 
 class HistoryModel(ColumnsModel):
+    """The rows are the session model's own `HistoryEntry`s (the window's replica changes them as
+    events come); this model only tells its views which rows changed."""
+
     def __init__(self, parent=None):
         super().__init__(COLUMNS, parent)
-        self.rows: list[HistoryRow] = []
+        self.rows: list[HistoryEntry] = []
         self._index: dict[int, int] = {}
 
     def row_count(self) -> int:
@@ -85,48 +71,46 @@ class HistoryModel(ColumnsModel):
         row = self.rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (row.id, headline(row.shown_command),
+            return (row.id, headline(row.text),
                     "any" if row.target is None else _rank_text(row.target),
-                    "" if row.server is None else _rank_text(row.server), row.origin or "", row.status_text,
-                    row.duration)[column]
+                    "" if row.server is None else _rank_text(row.server), row.origin or "", status_text(row),
+                    duration_text(row))[column]
         if role == Qt.ItemDataRole.ToolTipRole and column == 1:
-            return row.shown_command
+            return row.text
         if role == Qt.ItemDataRole.ToolTipRole and column == 2 and row.target is None:
             return "the first available server"
-        if role == Qt.ItemDataRole.ToolTipRole and column == STATUS_COLUMN and row.freed:
+        if role == Qt.ItemDataRole.ToolTipRole and column == STATUS_COLUMN and is_freed(row):
             return freed_text(row.response["ret_dropped"])
         if role == Qt.ItemDataRole.ForegroundRole and column == STATUS_COLUMN:
             return QColor(STATUS_COLORS.get(row.status, "#9e9e9e"))
         return None
 
-    def add(self, row: HistoryRow) -> None:
+    def reset(self, entries: list[HistoryEntry]) -> None:
+        """Show these entries instead (a session's snapshot)."""
+        self.beginResetModel()
+        self.rows = list(entries)
+        self._index = {entry.id: position for position, entry in enumerate(self.rows)}
+        self.endResetModel()
+
+    def add(self, entry: HistoryEntry) -> None:
         self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows))
-        self._index[row.id] = len(self.rows)
-        self.rows.append(row)
+        self._index[entry.id] = len(self.rows)
+        self.rows.append(entry)
         self.endInsertRows()
 
-    def update(self, command_id: int, **changes) -> None:
-        position = self._index.get(command_id)
-        if position is None:
-            return
-        row = self.rows[position]
-        for name, value in changes.items():
-            setattr(row, name, value)
-        self.row_changed(position)
-
     def refresh(self, command_ids: list[int]) -> None:
-        """These rows' responses changed in place (their results were freed): repaint them."""
+        """These rows changed (a command started or finished, results were freed): repaint them."""
         for position in [self._index[i] for i in command_ids if i in self._index]:
             self.row_changed(position)
 
-    def row_of(self, command_id: int) -> HistoryRow | None:
+    def row_of(self, command_id: int) -> HistoryEntry | None:
         position = self._index.get(command_id)
         return None if position is None else self.rows[position]
 
 
 class HistoryTable(QTableView):
     responseSelected = Signal(object)    # the response dict itself, not a copy (see the bridge)
-    rerunRequested = Signal(object)      # HistoryRow
+    rerunRequested = Signal(object)      # HistoryEntry
     interruptRequested = Signal(int)     # command id
     cancelRequested = Signal(int)        # command id
     freeRequested = Signal(int)          # command id
@@ -136,6 +120,7 @@ class HistoryTable(QTableView):
         self.setObjectName("historyTable")
         self.model_ = HistoryModel(self)
         self.setModel(self.model_)
+        self._scroll_when_shown = False
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.verticalHeader().hide()
@@ -153,21 +138,31 @@ class HistoryTable(QTableView):
         self.customContextMenuRequested.connect(self._menu)
         self.selectionModel().currentRowChanged.connect(self._on_current)
 
-    # ----- fed by the bridge --------------------------------------------------------------
-    def on_queued(self, event) -> None:
+    # ----- fed by the window, from its session model ------------------------------------
+    def show_entries(self, entries: list[HistoryEntry]) -> None:
+        self.model_.reset(entries)
+        if self.isVisible():  # hidden, it would measure every row for its columns' widths
+            self.scrollToBottom()
+        else:
+            self._scroll_when_shown = True
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._scroll_when_shown:
+            self._scroll_when_shown = False
+            self.scrollToBottom()
+
+    def on_queued(self, entry: HistoryEntry) -> None:
         at_bottom = self.verticalScrollBar().value() >= self.verticalScrollBar().maximum() - 2
-        self.model_.add(HistoryRow(event.id, event.command, event.parameters, event.target,
-                                   server=CLIENT_RANK if event.target == CLIENT_RANK else None,
-                                   origin=event.origin, shown=event.shown))
+        self.model_.add(entry)
         if at_bottom:
             self.scrollToBottom()
 
-    def on_started(self, command_id: int, server: int) -> None:
-        self.model_.update(command_id, server=server, status="running")
+    def on_changed(self, command_id: int) -> None:
+        self.model_.refresh([command_id])
 
     def on_finished(self, response: dict[str, Any]) -> None:
-        self.model_.update(response["id"], server=response["server"], status=response["status"],
-                           response=response)
+        self.model_.refresh([response["id"]])
         current = self.currentIndex()
         if current.isValid() and self.model_.rows[current.row()].id == response["id"]:
             self.responseSelected.emit(response)
@@ -187,9 +182,9 @@ class HistoryTable(QTableView):
         menu.addAction("Copy command", lambda: QGuiApplication.clipboard().setText(row.command))
         copy_result = menu.addAction("Copy result", lambda: QGuiApplication.clipboard().setText(
             pprint.pformat(row.response["ret"]) if row.response["successful"] else row.response["traceback"]))
-        copy_result.setEnabled(row.response is not None and not row.freed)
+        copy_result.setEnabled(row.response is not None and not row.response.get("ret_dropped"))
         free = menu.addAction("Free result", lambda: self.freeRequested.emit(row.id))
-        free.setEnabled(bool(row.response and row.response.get("ret_size")) and not row.freed)
+        free.setEnabled(bool(row.response and row.response.get("ret_size")) and not is_freed(row))
         menu.addSeparator()
         interrupt = menu.addAction("Interrupt", lambda: self.interruptRequested.emit(row.id))
         interrupt.setEnabled(row.status == "running")

@@ -1,12 +1,13 @@
 """The live load chart: per server CPU %, memory and queue length, and a busy/idle strip.
 
-Samples are taken from the latest known state of every server once per `SAMPLE_INTERVAL_MS`, not
-per message, and `HISTORY_SECONDS` of them are kept, so the chart moves at a steady pace whatever
-the traffic. Up to `MAX_LEGEND` servers get a line each; beyond that, 32 tangled lines say less
-than the mean and the maximum over the servers (and cost ten times as much to draw), so those are
-plotted, while the busy strip still has a row per server: an image, one pixel row or more per
-server, whatever their number (128 curves would be neither readable nor cheap). Hovering over
-the strip names the server, its host and its state at that moment.
+The session samples every server's load once a second (`core.frontends.model.LoadSampled`), not
+per message, so the chart moves at a steady pace whatever the traffic, and a window that attaches
+later is handed the last `HISTORY_SECONDS` of samples with the rest of the session
+(`show_samples`); the chart only draws them. Up to `MAX_LEGEND` servers get a line each; beyond
+that, 32 tangled lines say less than the mean and the maximum over the servers (and cost ten times
+as much to draw), so those are plotted, while the busy strip still has a row per server: an image,
+one pixel row or more per server, whatever their number (128 curves would be neither readable nor
+cheap). Hovering over the strip names the server, its host and its state at that moment.
 
 Axes move in steps: a value axis goes up to the next 1, 2 or 5 × 10ⁿ above what it shows, and the
 time axis grows a minute at a time. Besides reading more calmly than axes that follow every sample,
@@ -16,16 +17,20 @@ its range changes.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QGraphicsItem, QToolTip, QVBoxLayout, QWidget
 
+from core.frontends.model import LOAD_SAMPLES, LoadSampled
+
 SAMPLE_INTERVAL_MS = 1000
-HISTORY_SECONDS = 300
-_SAMPLES = HISTORY_SECONDS * 1000 // SAMPLE_INTERVAL_MS
+"""How often the session samples the load (`core.frontends.host`)."""
+_SAMPLES = LOAD_SAMPLES
+HISTORY_SECONDS = _SAMPLES * SAMPLE_INTERVAL_MS // 1000
 _STEP = SAMPLE_INTERVAL_MS / 1000
 """Seconds between samples."""
 MAX_LEGEND = 8
@@ -42,12 +47,13 @@ _ACTIVITY = ("idle", "busy", "lost or silent")
 
 
 class LoadChart(QWidget):
-    def __init__(self, ranks: list[int], parent: QWidget | None = None):
+    def __init__(self, ranks: list[int], parent: QWidget | None = None,
+                 host_of: Callable[[int], str | None] = lambda _rank: None):
+        """`host_of(rank)`: the host a server runs on, for the strip's readout."""
         super().__init__(parent)
+        self.host_of = host_of
         self.setObjectName("loadChart")
         self.ranks = list(ranks)
-        self.status: dict[int, dict] = {}
-        self.busy: dict[int, bool] = {rank: False for rank in ranks}
         self.samples = 0
         self.cpu = np.full((len(ranks), _SAMPLES), np.nan)
         self.memory = np.full((len(ranks), _SAMPLES), np.nan)
@@ -89,9 +95,6 @@ class LoadChart(QWidget):
         layout.addWidget(self.graphics)
         self.setMinimumHeight(self._height_for_strip_rows())
         self._fit_axes()
-        self.timer = QTimer(self, interval=SAMPLE_INTERVAL_MS)
-        self.timer.timeout.connect(self.sample)
-        self.timer.start()
 
     def _plot(self, row: int, col: int, label: str) -> pg.PlotItem:
         plot = self.graphics.addPlot(row=row, col=col)
@@ -130,25 +133,35 @@ class LoadChart(QWidget):
         # The legend sits over the top of the CPU plot: a veil keeps it readable over the traces.
         self._legend.setBrush(pg.mkBrush(40, 40, 40, 200) if theme == "dark" else pg.mkBrush(250, 250, 250, 200))
 
-    def set_status(self, rank: int, status: dict) -> None:
-        self.status[rank] = status
-
-    def set_busy(self, rank: int, busy: bool) -> None:
-        self.busy[rank] = busy
-
-    def sample(self) -> None:
-        """Shift every series one step and add the servers' current figures."""
+    def add_sample(self, sample: LoadSampled) -> None:
+        """Shift every series one step and add the servers' figures at `sample`."""
         for series in (self.cpu, self.memory, self.queue):
             series[:, :-1] = series[:, 1:]
         self.activity[:-1] = self.activity[1:]
-        for index, rank in enumerate(self.ranks):
-            status = self.status.get(rank)
-            lost = status is not None and status["state"] in ("lost", "timeout")
-            self.cpu[index, -1] = status["cpu_percent"] if status else np.nan
-            self.memory[index, -1] = status["rss"] / 1e6 if status else np.nan
-            self.queue[index, -1] = status["queue_length"] if status else np.nan
-            self.activity[-1, index] = 2 if lost else int(self.busy.get(rank, False))
+        self._put(-1, sample)
         self.samples += 1
+        self._draw()
+
+    def show_samples(self, samples: list[LoadSampled]) -> None:
+        """Show these samples, oldest first, instead of what was shown (a session's snapshot)."""
+        for series in (self.cpu, self.memory, self.queue):
+            series.fill(np.nan)
+        self.activity.fill(0)
+        kept = samples[-_SAMPLES:]
+        for offset, sample in enumerate(kept):
+            self._put(_SAMPLES - len(kept) + offset, sample)
+        self.samples = len(samples)
+        self._draw()
+
+    def _put(self, column: int, sample: LoadSampled) -> None:
+        for index, rank in enumerate(self.ranks):
+            figures = sample.figures.get(rank)
+            self.cpu[index, column] = figures.cpu_percent if figures else np.nan
+            self.memory[index, column] = figures.rss / 1e6 if figures else np.nan
+            self.queue[index, column] = figures.queue_length if figures else np.nan
+            self.activity[column, index] = figures.activity if figures else 0
+
+    def _draw(self) -> None:
         for curves, series in zip(self._curves, (self.cpu, self.memory, self.queue)):
             for curve, values in zip(curves, series if self.per_server else mean_and_max(series)):
                 curve.setData(self.seconds, values, connect="finite")
@@ -165,7 +178,7 @@ class LoadChart(QWidget):
         if not (0 <= index < len(self.ranks) and 0 <= sample < len(self.seconds)):
             return ""
         rank = self.ranks[index]
-        host = (self.status.get(rank) or {}).get("processor")
+        host = self.host_of(rank)
         server = f"server {rank}" + (f" on {host}" if host else "")
         if sample < len(self.seconds) - self.samples:
             return f"{server}: not sampled yet"

@@ -1,34 +1,37 @@
-"""The control panel window around a started `MPICommandClient`.
+"""The control panel window on a running session: the window's own, or one it is attached to.
 
 Left: the command editor, the targets, the parameters, Run, and the history. Right: a pane per
 server plus the merged "all servers" pane, the client's pane (code run on rank 0 itself, scripts)
 and the overview, and the load chart under them. The window reaches the core only through
-`ClientBridge`; nothing here waits on MPI.
+`SessionBridge` and keeps no session state of its own: it draws the bridge's replica of the
+session model, whatever frontend feeds it; nothing here waits on MPI.
 """
 from __future__ import annotations
 
 import shlex
-import sys
-import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QFileDialog, QGroupBox, QHBoxLayout, QInputDialog, QLabel,
                                QMainWindow, QMessageBox, QPushButton, QSplitter, QTabBar, QTabWidget,
                                QVBoxLayout)
 
 from core.events import CLIENT_RANK
+from core.frontends.model import HistoryEntry, ResultMemoryChanged
 from core.sessions.file_checks import SessionFileError
 from core.wire.responses import ReleasedValue
 
+from . import backlog
 from .about import about_text
-from .bridge import ClientBridge
+from .attaching import choose_and_attach
+from .bridge import SessionBridge
 from .client_progress import ClientProgress
 from .command_editor import CommandEditorPanel
 from .explorer_feed import ExplorerFeed
-from .history_table import HistoryRow, HistoryTable
+from .history_table import HistoryTable
 from .icon import app_icon
 from .load_chart import LoadChart
 from .parameter_table import ParameterError, ParameterTable
@@ -38,6 +41,7 @@ from .result_memory_dialog import ResultMemoryDialog
 from .save_session_dialog import SaveSessionDialog
 from .server_overview import ServerOverview
 from .server_pane import ServerPane
+from .session_status import Closing, SessionStatus
 from .sizes import size_text
 from .target_picker import TargetError, TargetPicker
 from .theme import THEMES, apply_theme
@@ -47,25 +51,23 @@ MANY_SERVERS = 16
 
 
 class MainWindow(QMainWindow):
-    servicesStopped = Signal(str)
-    """The servers of an owned client have stopped; the text says what went wrong, if anything."""
-
-    def __init__(self, client, theme: str | None = None, owns_client: bool = True):
-        """`owns_client`: closing the window stops the client's servers (after asking, if
-        commands still run). Pass False when something else stops them (an embedding, a test)."""
+    def __init__(self, bridge: SessionBridge, theme: str | None = None, closing: Closing = "stop"):
+        """`bridge`: the session to show, through its frontend (it knows which session it is: a
+        frontend in this process at once, one behind a link once its snapshot came; the window
+        opens the bridge if it is not yet). `closing` says what closing the window does to the
+        session: 'stop' it (the window's own session: asking first if commands still run), 'ask'
+        whether to detach or stop (a window attached to a session that lives elsewhere), or
+        'detach' without asking (an embedding, a test)."""
         super().__init__()
-        self.owns_client = owns_client
-        self.shutdown = ""
-        """'' while the window works; 'stopping' while an owned client's servers stop; 'stopped'."""
-        self.bridge = ClientBridge(client, self)
-        self.setWindowTitle(f"mpipanel — {self.bridge.launch_mode} session")
+        self.bridge = bridge
+        bridge.setParent(self)
+        self.session = SessionStatus(self.bridge, closing, self)
+        self.setWindowTitle(self.session.title())
         self.setWindowIcon(app_icon())
         self.settings = QSettings("mpipanel", "mpipanel")
         ranks = self.bridge.ranks
-        self.states: dict[int, str] = {}
-        self.last_sent: list[int] = []
-        self.status: dict[int, dict[str, Any]] = {}
-        self.running: dict[int, int | None] = {rank: None for rank in ranks}
+        self.last_sent: list[int | None] = []
+        self.last_futures: list[Future] = []
 
         self.editor_panel = CommandEditorPanel(self)
         self.editor = self.editor_panel.editor
@@ -92,25 +94,23 @@ class MainWindow(QMainWindow):
         if len(ranks) < MANY_SERVERS:
             for rank, pane in self.panes.items():
                 self.pane_tabs.addTab(pane, f"Server {rank}")
-        self.chart = LoadChart(ranks, self)
+        self.chart = LoadChart(ranks, self, host_of=self._host_of)
 
         self._build_layout()
         self._build_menus()
         self._connect()
-        for rank, status in self.bridge.server_statuses().items():
-            self._on_status(rank, status)
         self._restore_settings(theme)
-        self.log_label = QLabel(self, objectName="sessionLogLabel")
-        log_path = self.bridge.session_log_path
-        if log_path is not None:
-            self.log_label.setText(f"session log: {log_path.name}")
-            self.log_label.setToolTip(str(log_path))
-        self.statusBar().addPermanentWidget(self.client_progress)
         self.memory_label = QLabel(self, objectName="resultMemoryLabel")
+        self.memory_label.setToolTip("Memory the session keeps for command results (View > Result memory…)")
+        self.statusBar().addPermanentWidget(self.client_progress)
         self.statusBar().addPermanentWidget(self.memory_label)
-        self.statusBar().addPermanentWidget(self.log_label)
-        self._show_result_memory()
+        self.session.add_labels(self.statusBar())
+        self.session.attachRequested.connect(
+            lambda: choose_and_attach(self, self._attached_window, exclude=self.bridge.info.session_id))
         self._update_status_bar()
+        bridge.open()
+        if bridge.model is not None:  # its snapshot came before this window
+            self._show_snapshot()
 
     # ----- construction -------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -157,6 +157,8 @@ class MainWindow(QMainWindow):
             QKeySequence.StandardKey.Save)
         file_menu.addAction("&Run Script…", self.choose_script).setShortcut("Ctrl+R")
         file_menu.addSeparator()
+        self.session.add_actions(file_menu)
+        file_menu.addSeparator()
         quit_action = file_menu.addAction("&Quit", self.close)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         view = self.menuBar().addMenu("&View")
@@ -176,41 +178,47 @@ class MainWindow(QMainWindow):
         help_menu.addAction("&About mpipanel", self.show_about)
 
     def _connect(self) -> None:
-        self.servicesStopped.connect(self._on_services_stopped)
         self.editor.runRequested.connect(self.run)
         self.editor.textChanged.connect(self._update_run_enabled)
         self.editor.syntaxChecked.connect(lambda _error: self._update_run_enabled())
         self.run_button.clicked.connect(lambda: self.run(self.editor.toPlainText()))
         self.targets.changed.connect(lambda: self.message.clear())
         self.parameters.changed.connect(lambda: self.message.clear())
-        # Queued even from the GUI thread: output and responses keep the order they happened in.
-        queued = Qt.ConnectionType.QueuedConnection
-        self.bridge.commandQueued.connect(self.history.on_queued, queued)
-        self.bridge.commandQueued.connect(self.client_progress.on_queued, queued)
-        self.bridge.commandStarted.connect(self._on_started, queued)
-        self.bridge.commandFinished.connect(self._on_finished, queued)
-        self.bridge.serverStatus.connect(self._on_status, queued)
-        self.bridge.serverOutput.connect(self._on_output, queued)
+        bridge = self.bridge
+        bridge.snapshotLoaded.connect(self._show_snapshot)
+        bridge.commandQueued.connect(self.history.on_queued)
+        bridge.commandQueued.connect(self.client_progress.on_queued)
+        bridge.commandStarted.connect(self._on_started)
+        bridge.commandFinished.connect(self._on_finished)
+        bridge.serverStatus.connect(self._on_status)
+        bridge.serverOutput.connect(self._on_output)
+        bridge.resultsDropped.connect(self._on_results_dropped)
+        bridge.loadSampled.connect(self.chart.add_sample)
+        bridge.resultMemory.connect(self._show_result_memory)
         self.history.responseSelected.connect(self.show_response)
         self.history.rerunRequested.connect(self.rerun)
-        self.history.interruptRequested.connect(lambda command_id: self.bridge.interrupt([command_id]))
-        self.history.cancelRequested.connect(lambda command_id: self.bridge.cancel([command_id]))
+        self.history.interruptRequested.connect(lambda command_id: bridge.interrupt([command_id]))
+        self.history.cancelRequested.connect(lambda command_id: bridge.cancel([command_id]))
         self.history.freeRequested.connect(lambda command_id: self.free_results([command_id]))
-        self.bridge.resultsDropped.connect(self._on_results_dropped, queued)
         self.overview.openPaneRequested.connect(self.open_pane)
         self.pane_tabs.tabCloseRequested.connect(self._close_pane_tab)
         for pane in (self.client_pane, *self.panes.values()):
-            pane.interruptRequested.connect(self.bridge.interrupt_server)
+            pane.interruptRequested.connect(bridge.interrupt_server)
             pane.restartRequested.connect(self.restart_server)
+        for pane in (self.all_pane, self.client_pane, *self.panes.values()):
+            pane.response.resultWanted.connect(lambda command_id, panel=pane.response: self._fetch(panel, command_id))
 
     # ----- running commands ---------------------------------------------------------------
     def _update_run_enabled(self) -> None:
         text = self.editor.toPlainText()
-        self.run_button.setEnabled(bool(text.strip()) and self.editor.syntax_error is None)
+        self.run_button.setEnabled(bool(text.strip()) and self.editor.syntax_error is None
+                                   and self.session.accepts_commands())
 
-    def run(self, command: str) -> list[int]:
+    def run(self, command: str) -> list[int | None]:
         """Send `command` with the chosen targets and parameters: the ids of the commands sent,
-        or [] (and a message saying why) when refused. `last_sent` keeps the ids too."""
+        or [] (and a message saying why) when refused. `last_sent` keeps the ids too, and
+        `last_futures` the futures of their responses. A window attached to a session elsewhere
+        learns the ids a round trip later (`future.command_id`): None until then."""
         self.editor.check_syntax()
         if self.editor.syntax_error and command == self.editor.toPlainText():
             return self._refuse(self.editor.syntax_error)
@@ -220,7 +228,11 @@ class MainWindow(QMainWindow):
             futures = self.bridge.submit(command, target, parameters)
         except (TargetError, ParameterError, ValueError, TypeError, RuntimeError) as exc:
             return self._refuse(str(exc))
+        self.last_futures = futures
         self.last_sent = [future.command_id for future in futures]
+        for future in futures:
+            if future.command_id is None:  # over a link, a refusal comes a round trip later
+                self.bridge.when_done(future, self._refused_later)
         self.editor.remember(command)
         self.message.setStyleSheet("")
         self.message.setText("Sent to " + ("the first available server" if target is None else
@@ -250,38 +262,62 @@ class MainWindow(QMainWindow):
         self.message.setStyleSheet("color: #d32f2f;")
         self.message.setText(f"Not sent: {reason}")
         self.statusBar().showMessage(f"Not sent: {reason}", 8000)
-        self.last_sent = []
+        self.last_sent, self.last_futures = [], []
         return []
 
-    def rerun(self, row: HistoryRow) -> None:
-        released = [(name, value) for name, value in (row.parameters or {}).items()
+    def rerun(self, entry: HistoryEntry) -> None:
+        released = [(name, value) for name, value in (entry.parameters or {}).items()
                     if isinstance(value, ReleasedValue)]
         if released:
             name, value = released[0]
             self._refuse(f"parameter {name!r} was {value!r}: the client lets go of a large array once "
                          f"it is sent, so send that command again from code that has the array")
             return
-        self.editor.setPlainText(row.command)
-        self.targets.select(row.target)
-        self.parameters.set_parameters(row.parameters)
-        self.run(row.command)
+        self.editor.setPlainText(entry.command)
+        self.targets.select(entry.target)
+        self.parameters.set_parameters(entry.parameters)
+        self.run(entry.command)
+
+    def _refused_later(self, future: Future) -> None:
+        problem = future.exception()
+        if problem is not None and future.command_id is None:
+            self._refuse(str(problem))
 
     def restart_server(self, rank: int) -> None:
         where = "the client-side worker" if rank == CLIENT_RANK else f"server {rank}"
         answer = QMessageBox.question(self, "Restart server", f"Give {where} a fresh, empty namespace? "
                                                               "A command running there fails.")
         if answer == QMessageBox.StandardButton.Yes:
-            self.bridge.restart_server(rank)
+            self.bridge.when_done(self.bridge.restart_server(rank), self._say_if_failed)
 
-    # ----- what the servers say -----------------------------------------------------------
+    def _say_if_failed(self, future: Future) -> None:
+        problem = future.exception()
+        if problem is not None:
+            self.statusBar().showMessage(str(problem), 8000)
+
+    # ----- what the session says ----------------------------------------------------------
+    def _show_snapshot(self) -> None:
+        """Draw the whole session again: the window was just attached, or its link could not
+        resume where it left off."""
+        model = self.bridge.model
+        self.history.show_entries(list(model.history.values()))
+        result_lines: dict = {}  # each command's line made once, for its server's pane and the merged one
+        for rank, (parts, dropped) in backlog.for_panes(model, list(self.panes)).items():
+            pane = self.all_pane if rank is None else self.client_pane if rank == CLIENT_RANK else self.panes[rank]
+            pane.show_backlog(parts, dropped, result_lines)
+        for rank, status in model.servers.items():
+            self._on_status(rank, status)
+        self.explorer_feed.show_namespaces(model.namespaces)
+        self.chart.show_samples(list(model.load))
+        self.client_progress.show_session(model)
+        self._show_result_memory(model.result_memory)
+        self.session.show_snapshot()
+
     def _on_started(self, command_id: int, server: int) -> None:
-        self.history.on_started(command_id, server)
+        self.history.on_changed(command_id)
         if server == CLIENT_RANK:
-            row = self.history.model_.row_of(command_id)
-            self.client_progress.on_started(command_id, row.shown_command if row else "")
-            return
-        self.running[server] = command_id
-        self._refresh_state(server)
+            entry = self.history.model_.row_of(command_id)
+            self.client_progress.on_started(command_id, entry.text if entry else "")
 
     def _on_finished(self, response: dict[str, Any]) -> None:
         server = response["server"]
@@ -293,11 +329,7 @@ class MainWindow(QMainWindow):
         self.all_pane.add_response(response)
         if server in self.panes:
             self.panes[server].add_response(response)
-            if self.running.get(server) == response["id"]:
-                self.running[server] = None
-            self._refresh_state(server)
             self.explorer_feed.command_finished(server)
-        self._show_result_memory()
 
     def _on_output(self, server: int, items: list, dropped: int) -> None:
         if server == CLIENT_RANK:
@@ -311,42 +343,50 @@ class MainWindow(QMainWindow):
         if rank == CLIENT_RANK:
             self.client_pane.set_status(status)
             return
-        self.status[rank] = status
+        if rank not in self.panes:
+            return
         self.targets.set_host(rank, status.get("processor") or "")
-        self.chart.set_status(rank, status)
-        self._refresh_state(rank)
-
-    def _refresh_state(self, rank: int) -> None:
-        status = self.status.get(rank)
-        state = status["state"] if status else "starting"
-        if state in ("idle", "busy"):
-            state = "busy" if self.running.get(rank) is not None else "idle"
-        self.states[rank] = state
-        self.targets.set_state(rank, state)
-        self.chart.set_busy(rank, state == "busy")
-        if status:
-            self.overview.set_status(rank, status, state)
-            self.panes[rank].set_status({**status, "state": state})
+        self.targets.set_state(rank, status["state"])
+        self.overview.set_status(rank, status, status["state"])
+        self.panes[rank].set_status(status)
         self._update_status_bar()
 
+    def _host_of(self, rank: int) -> str | None:
+        status = self.bridge.model.servers.get(rank) if self.bridge.model is not None else None
+        return status["processor"] if status is not None else None
+
     def _update_status_bar(self) -> None:
+        if self.session.stopping:
+            return  # it says what the window waits for
+        model = self.bridge.model
         counts: dict[str, int] = {}
-        for state in self.states.values():
+        for rank in self.panes:
+            state = model.state_of(rank) if model is not None else "starting"
             counts[state] = counts.get(state, 0) + 1
         summary = ", ".join(f"{count} {state}" for state, count in sorted(counts.items()))
-        self.statusBar().showMessage(
-            f"{len(self.panes)} servers: {summary or 'starting'}  ·  launch mode: "
-            f"{self.bridge.launch_mode}  ·  isolation: {self.bridge.isolation}")
+        info = self.bridge.info
+        self.statusBar().showMessage(f"{len(self.panes)} servers: {summary}  ·  launch mode: "
+                                     f"{info.launch_mode}  ·  isolation: {info.isolation}")
 
     def show_response(self, response: dict[str, Any]) -> None:
         """Show a command's response in its server's pane, opening the pane if needed."""
         server = response.get("server")
         if server == CLIENT_RANK:
             self.pane_tabs.setCurrentWidget(self.client_pane)
-            self.client_pane.response.show_response(response)
+            self.client_pane.response.show_response(response, fetch=True)
         elif server in self.panes:
             self.open_pane(server)
-            self.panes[server].response.show_response(response)
+            self.panes[server].response.show_response(response, fetch=True)
+
+    def _fetch(self, panel, command_id: int) -> None:
+        """Bring a result the session kept (too large to come with the events) to `panel`."""
+        def fetched(future: Future) -> None:
+            if future.exception() is not None:
+                self._say_if_failed(future)
+            else:
+                panel.show_fetched(future.result())
+
+        self.bridge.when_done(self.bridge.response(command_id), fetched)
 
     def open_pane(self, rank: int) -> None:
         pane = self.panes[rank]
@@ -361,16 +401,20 @@ class MainWindow(QMainWindow):
 
     # ----- results kept in memory ---------------------------------------------------------
     def choose_result_memory(self) -> None:
-        dialog = ResultMemoryDialog(self.bridge.result_memory, self.bridge.result_memory_used(), self)
+        figures = self.bridge.model.result_memory if self.bridge.model is not None else None
+        dialog = ResultMemoryDialog(figures.limit if figures else None, figures.used if figures else 0, self)
         if dialog.exec() == ResultMemoryDialog.DialogCode.Accepted:
-            self.bridge.result_memory = dialog.limit()
-            self._show_result_memory()
+            self.bridge.when_done(self.bridge.set_result_memory(dialog.limit()), self._say_if_failed)
 
     def free_results(self, command_ids: list[int] | None) -> None:
         """Let go of these results' values (all for None); the history and panes say so."""
-        freed = self.bridge.purge_results(command_ids)
-        self.statusBar().showMessage(f"Freed {size_text(freed)} of results", 8000)
-        self._show_result_memory()
+        self.bridge.when_done(self.bridge.purge_results(command_ids), self._on_freed)
+
+    def _on_freed(self, future: Future) -> None:
+        if future.exception() is not None:
+            self._say_if_failed(future)
+            return
+        self.statusBar().showMessage(f"Freed {size_text(future.result())} of results", 8000)
 
     def _on_results_dropped(self, command_ids: list[int], _reason: str) -> None:
         self.history.model_.refresh(command_ids)
@@ -379,13 +423,13 @@ class MainWindow(QMainWindow):
             shown = pane.response.response
             if shown is not None and shown["id"] in dropped:
                 pane.response.show_response(shown)
-        self._show_result_memory()
 
-    def _show_result_memory(self) -> None:
-        limit = self.bridge.result_memory
-        self.memory_label.setText(f"results: {size_text(self.bridge.result_memory_used())} of "
-                                  + ("no limit" if limit is None else size_text(limit)))
-        self.memory_label.setToolTip("Memory the window keeps for command results (View > Result memory…)")
+    def _show_result_memory(self, figures: ResultMemoryChanged | None) -> None:
+        if figures is None:
+            self.memory_label.setText("")
+            return
+        self.memory_label.setText(f"results: {size_text(figures.used)} of "
+                                  + ("no limit" if figures.limit is None else size_text(figures.limit)))
 
     # ----- sessions -----------------------------------------------------------------------
     def choose_session(self) -> None:
@@ -415,14 +459,23 @@ class MainWindow(QMainWindow):
         if path:
             self.save_script(path, **dialog.options())
 
-    def save_script(self, path: str | Path, **options) -> bool:
+    def save_script(self, path: str | Path, **options) -> Future:
+        """Ask the session for its script and write it to `path` (here, where this window runs)
+        once it comes; a failure is shown in a message box. The future of the script's text."""
+        future = self.bridge.session_script(name=Path(path).name, **options)
+        self.bridge.when_done(future, lambda done: self._write_script(Path(path), done))
+        return future
+
+    def _write_script(self, path: Path, future: Future) -> None:
         try:
-            saved = self.bridge.save_session(path, **options)
+            path.write_text(future.result())
         except (OSError, ValueError) as exc:
             QMessageBox.warning(self, "Session not saved", str(exc))
-            return False
-        self.statusBar().showMessage(f"Session saved as {saved}", 8000)
-        return True
+            return
+        self.statusBar().showMessage(f"Session saved as {path}", 8000)
+
+    def _attached_window(self, bridge: SessionBridge) -> MainWindow:
+        return MainWindow(bridge, self.theme, closing="ask")
 
     # ----- looks, settings, about, closing ------------------------------------------------
     def set_theme(self, theme: str) -> None:
@@ -454,58 +507,12 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def show_about(self) -> None:
-        QMessageBox.about(self, "About mpipanel", about_text(self.bridge))
+        QMessageBox.about(self, "About mpipanel", about_text(self.bridge.info,
+                                                             self.bridge.model.servers if self.bridge.model else None))
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if self.shutdown:  # the servers are stopping: the window goes once they have
-            event.setAccepted(self.shutdown == "stopped")
-            return
-        pending = self.bridge.unfinished_commands() if self.owns_client else 0
-        if pending:
-            answer = QMessageBox.question(
-                self, "Commands are still running",
-                f"{pending} command(s) have not finished. Quit anyway? They will be "
-                "interrupted or cancelled and the servers stopped.")
-            if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
-        self.save_settings()
-        if self.owns_client:
-            self.shut_down()
-            event.ignore()
-        else:
-            self.detach()
+        if self.session.may_close():
+            self.save_settings()
             event.accept()
-
-    def detach(self) -> None:
-        """Stop listening to the client, leaving its servers running."""
-        self.chart.timer.stop()
-        self.bridge.close()
-
-    def shut_down(self) -> None:
-        """Detach, stop the servers (interrupting what runs), and close once they have stopped.
-
-        The stop runs on a thread: a server busy in code that ignores the interrupt, or one that
-        does not answer, can take the client's whole stop timeout, and the window must keep
-        painting and say what it waits for meanwhile."""
-        self.detach()
-        self.shutdown = "stopping"
-        self.centralWidget().setEnabled(False)
-        self.menuBar().setEnabled(False)
-        self.statusBar().showMessage("Stopping the servers…")
-        threading.Thread(target=self._stop_services, name="mpipanel-stop", daemon=True).start()
-
-    def _stop_services(self) -> None:
-        try:
-            self.bridge.stop_services()
-        except RuntimeError as problem:
-            self.servicesStopped.emit(str(problem))
         else:
-            self.servicesStopped.emit("")
-
-    def _on_services_stopped(self, problem: str) -> None:
-        if problem:
-            print(f"mpipanel: {problem}", file=sys.stderr)
-        self.shutdown = "stopped"
-        self.close()
-
+            event.ignore()

@@ -18,7 +18,16 @@ from typing import Any
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem, QWidget
 
 DROP_REASONS = {"budget": "let go to keep the client within its result memory",
-                "purged": "freed on request"}
+                "purged": "freed on request",
+                "link": "kept by the session: a result this large comes to an attached window when shown",
+                "unrebuilt": "it cannot be rebuilt in this window's process"}
+NOT_HERE = {"link": "at the session", "unrebuilt": "not rebuilt here"}
+"""Results that were not freed, only not brought to this window: the session keeps a 'link'
+result and sends it when asked (`SessionFrontend.response`)."""
+
+
+def is_freed(dropped: dict[str, Any] | None) -> bool:
+    return dropped is not None and dropped["reason"] not in NOT_HERE
 MAX_CHILDREN = 200
 MAX_DEPTH = 6
 STATS_ELEMENTS = 2_000_000
@@ -93,7 +102,7 @@ class ResultView(QTreeWidget):
         self.clear()
         why = DROP_REASONS.get(dropped["reason"], dropped["reason"])
         when = time.strftime("%H:%M:%S", time.localtime(dropped["time"]))
-        root = QTreeWidgetItem(self, ["ret", f"freed at {when}: {why}"])
+        root = QTreeWidgetItem(self, ["ret", f"freed at {when}: {why}" if is_freed(dropped) else why])
         facts = [*dropped["summary"].items(), *([("size kept", f"{size:,} B")] if size else [])]
         for key, fact in facts:
             QTreeWidgetItem(root, [key, fact if isinstance(fact, str) else repr(fact)])

@@ -15,69 +15,23 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QPushButton, QSplitter,
                                QStackedWidget, QVBoxLayout, QWidget)
 
-from core.casa.log_lines import parse_line
 from core.events import CLIENT_RANK
-from core.wire.messages import LogItem
 
-from .command_text import headline, shown_text
-from .output_view import Line, OutputView, log_kind
-from .result_view import ResultView, summary
+from .backlog import BacklogDrawing, Part
+from .output_view import Line, OutputView
+from .pane_lines import LineSplitter, result_line
+from .result_view import NOT_HERE, ResultView, is_freed
 from .server_states import STATE_COLORS
 from .traceback_view import TracebackView
 from .variable_explorer import VariableExplorer
 
 
-def result_line(response: dict[str, Any]) -> Line:
-    """The one line a finished command leaves in the stream."""
-    took = (response.get("time_end") or 0) - (response.get("time_start") or 0)
-    command = headline(shown_text(response["command"], response.get("shown")), 60)
-    head = f"── #{response['id']} {response['status']} in {took * 1e3:.1f} ms: {command}"
-    if response["successful"]:
-        if response.get("ret_dropped"):
-            return Line("done", f"{head} → {response['ret_dropped']['summary']['type']} (freed)")
-        return Line("done", f"{head} → {summary(response['ret'])}" if response["mode"] == "eval" else head)
-    reason = (response.get("traceback") or "").strip().splitlines()
-    return Line("failed", f"{head} ✘ {reason[-1] if reason else response['status']}")
-
-
-def _kind(stream: str, text: str) -> str:
-    """The stream, but for casalog's WARN and SEVERE lines on stderr: their level, as the records
-    of its other lines have (`core.casa.log_lines`)."""
-    casalog = parse_line(text) if stream == "stderr" else None
-    return stream if casalog is None else log_kind(casalog[0])
-
-
-class LineSplitter:
-    """Turns output items into whole lines, keeping each stream's unfinished line for later."""
-
-    def __init__(self, prefix_servers: bool):
-        self.prefix_servers = prefix_servers
-        self.partial: dict[tuple[int, str], str] = {}
-
-    def feed(self, server: int, items: list) -> list[Line]:
-        prefix = f"[{server}] " if self.prefix_servers else ""
-        lines = []
-        for item in items:
-            if isinstance(item, LogItem):
-                kind = log_kind(item.level)
-                lines += [Line(kind, f"{prefix}{kind} {item.logger}: {text}")
-                          for text in item.message.splitlines() or [""]]
-                continue
-            key = (server, item.stream)
-            *whole, rest = (self.partial.pop(key, "") + item.text).split("\n")
-            lines += [Line(_kind(item.stream, text), prefix + text) for text in whole]
-            if rest:
-                self.partial[key] = rest
-        return lines
-
-    def flush(self, server: int) -> list[Line]:
-        prefix = f"[{server}] " if self.prefix_servers else ""
-        return [Line(stream, prefix + self.partial.pop((rank, stream)))
-                for rank, stream in list(self.partial) if rank == server]
-
-
 class ResponsePanel(QWidget):
     """A command's response: a heading, then its result tree or its traceback."""
+
+    resultWanted = Signal(int)
+    """A command's response shown on demand has its result at the session (too large to come to
+    an attached window with the events): the window fetches it and shows it (`show_fetched`)."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -115,19 +69,25 @@ class ResponsePanel(QWidget):
         if response is not None:
             self.show_response(response)
 
-    def show_response(self, response: dict[str, Any]) -> None:
+    def show_response(self, response: dict[str, Any], fetch: bool = False) -> None:
+        """Show `response`; with `fetch`, ask for its result if the session kept it (`resultWanted`)."""
         self._turn.stop()
         self._arrived = None
         self.response = response
         took = (response.get("time_end") or 0) - (response.get("time_start") or 0)
         reset = " — the server's namespace was reset" if response.get("namespace_reset") else ""
         where = "the client" if response["server"] == CLIENT_RANK else f"server {response['server']}"
-        freed = " — its result was freed" if response.get("ret_dropped") else ""
+        dropped = response.get("ret_dropped")
+        fetching = fetch and dropped is not None and dropped["reason"] == "link"
+        freed = "" if not dropped else " — its result was freed" if is_freed(dropped) else \
+            f" — its result is {NOT_HERE[dropped['reason']]}" + (" (fetching it…)" if fetching else "")
         self.heading.setText(f"<b>#{response['id']}</b> on {where}: "
                              f"<b>{response['status']}</b> in {took * 1e3:.1f} ms{reset}{freed}")
-        if response.get("ret_dropped"):
-            self.result.show_dropped(response["ret_dropped"], response.get("ret_size"))
+        if dropped:
+            self.result.show_dropped(dropped, response.get("ret_size"))
             self.stack.setCurrentWidget(self.result)
+            if fetching:
+                self.resultWanted.emit(response["id"])
         elif response["successful"] or not response.get("traceback"):
             self.result.show_value(response["ret"])
             self.stack.setCurrentWidget(self.result)
@@ -135,6 +95,11 @@ class ResponsePanel(QWidget):
             self.traceback.show_traceback(response["traceback"])
             self.stack.setCurrentWidget(self.traceback)
 
+
+    def show_fetched(self, response: dict[str, Any]) -> None:
+        """The whole response of the command shown, fetched from the session (`resultWanted`)."""
+        if self.response is not None and self.response["id"] == response["id"]:
+            self.show_response(response)
 
     def show_value(self, heading: str, key: str, value: Any) -> None:
         """A value that is no command's result (a pulled variable) under its own heading."""
@@ -157,6 +122,11 @@ class ServerPane(QWidget):
         self.setObjectName("allServersPane" if rank is None else "clientPane" if rank == CLIENT_RANK
                            else f"serverPane{rank}")
         self.splitter_lines = LineSplitter(prefix_servers=rank is None)
+        self._backlog: BacklogDrawing | None = None
+        """A session's backlog to draw when the pane first shows (`show_backlog`)..."""
+        self._drawing: BacklogDrawing | None = None
+        """...and the one being drawn."""
+        self._arrived_since_backlog = False
         self.output = OutputView(self)
         self.response = ResponsePanel(self)
         self.explorer = (None if rank == CLIENT_RANK else  # the client-side worker is no server
@@ -207,6 +177,40 @@ class ServerPane(QWidget):
         lines = self.splitter_lines.flush(response["server"]) if response["server"] is not None else []
         self.output.append_lines([*lines, result_line(response)])
         self.response.show_arrived(response)
+        self._arrived_since_backlog = True
+
+    def show_backlog(self, parts: list[Part], dropped: int, result_lines: dict[int, Line]) -> None:
+        """Show a session's backlog (`app.backlog`) instead of what was shown: at once if the pane
+        is in sight, else when it first shows (a session of many servers has many panes no one
+        looks at), before what came meanwhile. `result_lines`: the lines of finished commands by
+        id, shared by the panes of one snapshot (each command's is made once)."""
+        self.output.clear_lines()
+        self.splitter_lines = LineSplitter(prefix_servers=self.rank is None)
+        self._backlog = BacklogDrawing(parts, dropped, self.rank is None, result_lines)
+        self._drawing = None
+        self._arrived_since_backlog = False
+        if self.isVisible():
+            self._draw_backlog()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._backlog is not None and self._drawing is None:
+            self._draw_backlog()
+
+    def _draw_backlog(self) -> None:
+        """Make the backlog's lines a few thousand parts per turn of the event loop, then show
+        them before the lines that came meanwhile."""
+        drawing = self._drawing = self._backlog
+        if not drawing.step():
+            QTimer.singleShot(0, lambda: self._draw_backlog() if self._drawing is drawing else None)
+            return
+        self._backlog = self._drawing = None
+        since = (self.output.lines, self.output.dropped)
+        self.output.clear_lines()
+        self.output.append_lines(drawing.lines, drawing.dropped)
+        self.output.append_lines(*since)
+        if drawing.last is not None and not self._arrived_since_backlog:
+            self.response.show_response(drawing.last)
 
     def set_status(self, status: dict[str, Any]) -> None:
         if self.rank is None:

@@ -27,6 +27,9 @@ _DARK = {
 def apply_theme(app: QApplication, theme: str) -> None:
     if theme not in THEMES:
         raise ValueError(f"theme must be one of {THEMES}, not {theme!r}")
+    if app.property("mpipanelTheme") == theme:
+        return  # a window opening in the theme of the others: setting it again polishes every widget anew
+    app.setProperty("mpipanelTheme", theme)
     app.setStyle("Fusion")
     palette = app.style().standardPalette()
     if theme == "dark":

@@ -3,7 +3,7 @@
 Run from a source checkout (the benchmarks are not installed with the package). Each figure group
 below is one function, registered by name for `--only`; every figure in it runs in its own process
 (`benchmarks.figures`, `benchmarks.baselines`, `benchmarks.gui`, `benchmarks.console`,
-`benchmarks.casa`, `benchmarks.jupyter`, see `benchmarks.measurement`).
+`benchmarks.sessions`, `benchmarks.casa`, `benchmarks.jupyter`, see `benchmarks.measurement`).
 The table gives each figure, its baseline, their ratio, the target and whether it is met; `--json
 FILE` writes the same rows. Absolute times on a shared 2-core VM are noisy; ratios hold better.
 `--compare REF` measures this tree against a git ref in interleaved rounds (`benchmarks.compare`).
@@ -151,7 +151,8 @@ def startup(run: Settings) -> list[Row]:
 @_register
 def gui(run: Settings) -> list[Row]:
     """the real window, offscreen: stalls under an output flood, a big result, idle CPU, a click,
-    the variable explorer refreshed from every server"""
+    the variable explorer refreshed from every server; a window attached to a session in another
+    process: attaching, a click, a flood"""
     stall = run_child("gui", "stall", 4, "3.0" if run.quick else "10.0", 50_000)
     servers = 8 if run.quick else 32
     explorer = run_child("gui", "explorer", servers, 200, 5)
@@ -159,6 +160,10 @@ def gui(run: Settings) -> list[Row]:
     shown = run_child("gui", "big_result", run.big, 3)
     idle = run_child("gui", "idle", 4, run.idle_seconds)
     click = run_child("gui", "click", 10 if run.quick else 30)
+    attached_click = run_child("gui", "click_attached", 10 if run.quick else 30)
+    attached_stall = run_child("gui", "stall_attached", 4, "3.0" if run.quick else "10.0", 50_000)
+    commands = 2_000 if run.quick else 10_000
+    attach = run_child("gui", "attach", 16, commands)
     return [
         target_row("GUI: longest main-thread stall, 4 servers × 50k lines/s", stall, "longest_stall_ms", "ms",
                    "< 50 ms", lambda ms: ms < 50, f"memory grew {stall.get('memory_growth_mb', 0):.0f} MB; "
@@ -176,6 +181,15 @@ def gui(run: Settings) -> list[Row]:
         Row(f"GUI: longest stall while {servers} servers answer one command at once (median of 10)",
             answers.get("median_stall_ms"), "ms",
             note=not_measured(answers) or f"max {answers.get('max_stall_ms', 0):.0f} ms"),
+        target_row(f"GUI: attach a window to a session of 16 servers × {commands:,} commands until it answers", attach,
+                   "usable_ms", "ms", "< 1 s", lambda ms: ms < 1000, f"{attach.get('rows', 0):,} history rows"),
+        compare_row("GUI attached: Run click to result in the pane (median)", "ms", attached_click, "median_ms",
+                    "the same click in the embedded window", click, "median_ms", "≤ 1.5×", lambda v, b: v / b,
+                    lambda r: r <= 1.5),
+        target_row("GUI attached: longest main-thread stall, 4 servers × 50k lines/s", attached_stall,
+                   "longest_stall_ms", "ms", "< 50 ms", lambda ms: ms < 50,
+                   f"memory grew {attached_stall.get('memory_growth_mb', 0):.0f} MB; "
+                   f"{attached_stall.get('lines_seen', 0):,} lines"),
     ]
 
 
@@ -189,6 +203,25 @@ def console(run: Settings) -> list[Row]:
     if "script_us" in ours:
         row.note = f"rank 0's blocking push: {ours['script_us']:.0f} µs"
     return [row]
+
+
+@_register
+def sessions(run: Settings) -> list[Row]:
+    """attaching to a running session until the replica is built; a click's round trip from an
+    attached program against the session's own client"""
+    commands = 2_000 if run.quick else 10_000
+    attached = run_child("sessions", "attach", 16, commands, 3 if run.quick else 5)
+    click = run_child("sessions", "click", run.rounds // 10)
+    rows = [target_row(f"attach to a session of {commands:,} commands, 16 servers: connect to replica built (median)",
+                       attached, "seconds", "s", "< 1 s", lambda seconds: seconds < 1,
+                       f"max {attached.get('max_seconds', 0):.2f} s; the snapshot took "
+                       f"{attached.get('snapshot_ms', 0):.1f} ms of the session's lock"),
+            compare_row("attached program: tiny blocking command RTT (median)", "µs", click, "attached_us",
+                        "the session's own client, push_command_request(block=True)", click, "embedded_us",
+                        "≤ 1.5×", lambda v, b: v / b, lambda r: r <= 1.5)]
+    if "window_us" in click:
+        rows[-1].note = f"the window's way in the session, submit().result(): {click['window_us']:.0f} µs"
+    return rows
 
 
 @_register

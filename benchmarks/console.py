@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import statistics
 import sys
-import time
 
-from benchmarks.measurement import measure_main
+from benchmarks.measurement import measure_main, timed_rounds
 from core import MPICommandClient
 from core.console.host import ConsoleHost
 
@@ -34,15 +33,6 @@ for _ in range({rounds}):
 """
 
 
-def _times(send, rounds: int) -> list[float]:
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        send()
-        times.append(time.perf_counter() - start)
-    return times
-
-
 def _median_us(times: list[float]) -> float:
     return statistics.median(times) * 1e6
 
@@ -57,8 +47,8 @@ def proxy_rtt(rounds: int) -> dict:
         if turn == 1:
             window.clear(), script.clear()
             console.run("times.clear()").result()
-        window += _times(lambda: client.submit("1", target=1).result(), chunk)
-        script += _times(lambda: client.push_command_request("1", block=True, target_server=1), chunk)
+        window += timed_rounds(lambda: client.submit("1", target=1).result(), chunk)
+        script += timed_rounds(lambda: client.push_command_request("1", block=True, target_server=1), chunk)
         proxied = console.run(PROXIED.format(rounds=chunk)).result()
         if not proxied["successful"]:
             break

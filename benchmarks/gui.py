@@ -16,6 +16,14 @@
     python -m benchmarks.gui answers SERVERS ROUNDS
         the longest stall while SERVERS servers answer one tiny command at once (median and
         maximum over ROUNDS commands)
+    python -m benchmarks.gui attach SERVERS COMMANDS
+        a session of SERVERS servers in another process that ran COMMANDS commands: time from
+        attaching a window to it until the window is up and its event loop answers
+    python -m benchmarks.gui click_attached ROUNDS / stall_attached SERVERS SECONDS LINES_PER_S
+        click and stall, with the window attached to a session in another process
+    python -m benchmarks.gui serve SERVERS
+        the session the attached figures use: as mpipanel's own (servers at the window's nice),
+        in a process of its own, until SIGTERM; prints its id first
     python -m benchmarks.gui cluster SERVERS ROUNDS
         at cluster scale (SERVERS light servers, isolation 'none'): the time to build, fill and
         paint the target picker, overview and chart, and the whole window; then the longest stall
@@ -25,10 +33,15 @@ Prints one JSON object.
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
+import select
+import signal
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -40,12 +53,15 @@ from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QSplitter
 
 from app.__main__ import SERVER_NICE
+from app.bridge import own_session
 from app.load_chart import LoadChart
 from app.main_window import MainWindow
 from app.server_overview import ServerOverview
 from app.target_picker import TargetPicker
-from benchmarks.measurement import measure_main
+from benchmarks.measurement import REPO, measure_main
 from core import MPICommandClient
+from core.events import ServerStatusChanged
+from core.frontends.model import LoadFigures, LoadSampled
 
 WINDOW_SIZE = (1500, 920)
 """A full-screen window on a common laptop: painting costs grow with it, so it is fixed here
@@ -67,16 +83,74 @@ def _window(servers: int) -> tuple[QApplication, MPICommandClient, MainWindow]:
     app = QApplication.instance() or QApplication([])
     client = MPICommandClient(servers=servers, print_output=False, session_log=False, server_nice=SERVER_NICE)
     client.start_services()
-    window = MainWindow(client, theme="light", owns_client=False)
+    window = MainWindow(own_session(client), theme="light", closing="detach")
+    _settle(app, window)
+    return app, client, window
+
+
+def _settle(app: QApplication, window: MainWindow) -> None:
+    """Show the window and let start-up happen: the first paint of every widget, the first chart
+    sample and the servers' first status are not what a figure measures."""
     window.resize(*WINDOW_SIZE)
     window.show()
-    # The first paint of every widget, the first chart sample and the servers' first status are
-    # start-up, not what a figure measures: let them happen before it starts.
+    _wait(app, lambda: window.bridge.model is not None)
     samples = window.chart.samples
-    _wait(app, lambda: window.chart.samples > samples and all(window.chart.status.get(rank)
-                                                              for rank in client.server_ranks()))
+    _wait(app, lambda: window.chart.samples > samples
+          and all(window.bridge.model.state_of(rank) != "starting" for rank in window.bridge.ranks))
     gc.freeze()  # as `mpipanel` does once its window is up
-    return app, client, window
+
+
+def _close(window: MainWindow, client: MPICommandClient) -> None:
+    """Detach the window, end its session and stop the servers."""
+    window.close()
+    window.bridge.frontend.host.close()
+    client.stop_services()
+
+
+@contextlib.contextmanager
+def _served(servers: int):
+    """A session of `servers` servers in a process of its own (`serve`), found through a runtime
+    directory of its own: its id."""
+    runtime = tempfile.mkdtemp(prefix="mpipanel-bench-rt-", dir="/tmp")
+    os.environ["XDG_RUNTIME_DIR"] = runtime
+    process = subprocess.Popen([sys.executable, "-m", "benchmarks.gui", "serve", str(servers)], stdout=subprocess.PIPE,
+                               text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
+                               start_new_session=True)  # MPICH may kill its launcher's process group
+    try:
+        if not select.select([process.stdout], [], [], 300)[0]:
+            raise TimeoutError("the session did not start")
+        yield process.stdout.readline().strip()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(120)
+
+
+def _attached(app: QApplication, session: str) -> MainWindow:
+    from app.attaching import open_attached
+    windows: list[MainWindow] = []
+    open_attached(session, lambda bridge: windows.append(MainWindow(bridge, theme="light", closing="detach"))
+                  or windows[-1], on_failure=lambda reason: sys.exit(f"cannot attach: {reason}"))
+    _wait(app, lambda: bool(windows))
+    return windows[0]
+
+
+def serve(servers: int) -> dict:
+    """The session of the attached figures, as mpipanel's own (servers at the window's nice, which
+    `python -m core --serve` does not ask for), until SIGTERM."""
+    from core.frontends.host import SessionHost
+    from core.frontends.listener import Listener
+    client = MPICommandClient(servers=servers, print_output=False, session_log=False, server_nice=SERVER_NICE)
+    client.start_services()
+    host = SessionHost(client, info_kind="serve")
+    listener = Listener(host)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(host.info.session_id, flush=True)
+    while not stop.wait(0.5):
+        pass
+    host.stop("the benchmark ended")
+    listener.close()
+    return {}
 
 
 def _wait(app: QApplication, done) -> None:
@@ -121,44 +195,61 @@ def _longest_stall(app: QApplication, act) -> float:
     return meter.longest_ms
 
 
-def _answered(window: MainWindow, ids: list[int]):
-    rows = window.history.model_
-    return lambda: all(rows.row_of(i) and rows.row_of(i).response for i in ids)
+def _answered(window: MainWindow):
+    """True once the window's history has the responses of the commands it sent last (an attached
+    window learns their ids a round trip after sending)."""
+    futures, rows = list(window.last_futures), window.history.model_
+    return lambda: all(f.command_id is not None and rows.row_of(f.command_id) and rows.row_of(f.command_id).response
+                       for f in futures)
 
 
 def stall(servers: int, seconds: float, rate: int) -> dict:
     app, client, window = _window(servers)
+    result = _stall(app, window, seconds, rate)
+    _close(window, client)
+    return result
+
+
+def stall_attached(servers: int, seconds: float, rate: int) -> dict:
+    app = QApplication.instance() or QApplication([])
+    with _served(servers) as session:
+        window = _attached(app, session)
+        _settle(app, window)
+        result = _stall(app, window, seconds, rate)
+        window.close()
+    return result
+
+
+def _stall(app: QApplication, window: MainWindow, seconds: float, rate: int) -> dict:
     process = psutil.Process()
     rss_before = process.memory_info().rss
     meter = StallMeter()
-    window.targets.select(client.server_ranks())
-    ids = window.run(FLOOD.format(seconds=seconds, rate=rate, per_tick=max(1, rate // 1000)))
+    window.targets.select(window.bridge.ranks)
+    window.run(FLOOD.format(seconds=seconds, rate=rate, per_tick=max(1, rate // 1000)))
     meter.start()
-    _wait(app, _answered(window, ids))
+    _wait(app, _answered(window))
     meter.stop()
     lines = sum(window.panes[rank].output.line_count + window.panes[rank].output.dropped
-                for rank in client.server_ranks())
-    result = {"longest_stall_ms": meter.longest_ms,
-              "memory_growth_mb": (process.memory_info().rss - rss_before) / 1e6, "lines_seen": lines}
-    window.detach()
-    client.stop_services()
-    return result
+                for rank in window.bridge.ranks)
+    return {"longest_stall_ms": meter.longest_ms,
+            "memory_growth_mb": (process.memory_info().rss - rss_before) / 1e6, "lines_seen": lines}
 
 
 def big_result(size: int, rounds: int) -> dict:
     app, client, window = _window(1)
     window.targets.select([1])
-    _wait(app, _answered(window, window.run(f"import numpy as np; big = np.ones({size}, dtype=np.uint8)")))
+    window.run(f"import numpy as np; big = np.ones({size}, dtype=np.uint8)")
+    _wait(app, _answered(window))
     meter = StallMeter()
     meter.start()
     times = []
     for _ in range(rounds):
         start = time.perf_counter()
-        _wait(app, _answered(window, window.run("big")))
+        window.run("big")
+        _wait(app, _answered(window))
         times.append((time.perf_counter() - start) * 1e3)
     meter.stop()
-    window.detach()
-    client.stop_services()
+    _close(window, client)
     return {"median_ms": statistics.median(times), "longest_stall_ms": meter.longest_ms}
 
 
@@ -176,8 +267,7 @@ def idle(servers: int, seconds: float) -> dict:
     QTimer.singleShot(1000 + int(seconds * 1000), lambda: (mark(), app.quit()))
     app.exec()
     (cpu_before, start), (cpu_after, end) = marks
-    window.detach()
-    client.stop_services()
+    _close(window, client)
     return {"cpu_percent": (cpu_after - cpu_before) / (end - start) * 100}
 
 
@@ -195,7 +285,8 @@ def explorer(servers: int, names: int, rounds: int) -> dict:
     ranks = client.server_ranks()
     shown = window.all_pane.explorer.model_
     window.targets.select(ranks)
-    _wait(app, _answered(window, window.run(NAMESPACE.format(names=names))))
+    window.run(NAMESPACE.format(names=names))
+    _wait(app, _answered(window))
 
     def every_server_shows(name: str):
         return lambda: {rank for rank, entry in shown.rows if entry.name == name} == set(ranks)
@@ -211,19 +302,22 @@ def explorer(servers: int, names: int, rounds: int) -> dict:
         times.append((time.perf_counter() - start) * 1e3)
     meter.stop()
     rows = len(shown.rows)
-    window.detach()
-    client.stop_services()
+    _close(window, client)
     return {"longest_stall_ms": meter.longest_ms, "median_ms": statistics.median(times), "rows": rows}
 
 
 def answers(servers: int, rounds: int) -> dict:
     app, client, window = _window(servers)
     window.targets.select(client.server_ranks())
-    _wait(app, _answered(window, window.run("0")))
-    stalls = [_longest_stall(app, lambda r=round_: _answered(window, window.run(f"{r} + 1")))
-              for round_ in range(rounds)]
-    window.detach()
-    client.stop_services()
+    window.run("0")
+    _wait(app, _answered(window))
+
+    def answer(round_: int):
+        window.run(f"{round_} + 1")
+        return _answered(window)
+
+    stalls = [_longest_stall(app, lambda r=round_: answer(r)) for round_ in range(rounds)]
+    _close(window, client)
     return {"median_stall_ms": statistics.median(stalls), "max_stall_ms": max(stalls)}
 
 
@@ -232,13 +326,15 @@ def _build_cluster_widgets(statuses: dict[int, dict]) -> float:
     their statuses, lay them out as the window does and paint them once."""
     start = time.perf_counter()
     ranks = sorted(statuses)
-    picker, overview, chart = TargetPicker(ranks), ServerOverview(), LoadChart(ranks)
+    picker, overview = TargetPicker(ranks), ServerOverview()
+    chart = LoadChart(ranks, host_of=lambda rank: statuses[rank]["processor"])
     for rank, status in statuses.items():
         picker.set_state(rank, status["state"])
         picker.set_host(rank, status["processor"])
         overview.set_status(rank, status, status["state"])
-        chart.set_status(rank, status)
-    chart.sample()
+    chart.add_sample(LoadSampled(time.time(), {rank: LoadFigures(status["cpu_percent"], status["rss"],
+                                                                 status["queue_length"], int(status["busy"]))
+                                               for rank, status in statuses.items()}))
     left, right = QSplitter(Qt.Orientation.Vertical), QSplitter(Qt.Orientation.Vertical)
     left.addWidget(picker)
     right.addWidget(overview)
@@ -251,15 +347,14 @@ def _build_cluster_widgets(statuses: dict[int, dict]) -> float:
     QApplication.processEvents()
     main.grab()
     took = (time.perf_counter() - start) * 1e3
-    chart.timer.stop()
     main.deleteLater()
     QApplication.processEvents()
     return took
 
 
-def _emit_statuses(bridge, statuses: dict[int, dict]) -> None:
+def _publish_statuses(client: MPICommandClient, statuses: dict[int, dict]) -> None:
     for rank, status in statuses.items():
-        bridge.serverStatus.emit(rank, status)
+        client.publish(ServerStatusChanged(rank, status))
 
 
 def cluster(servers: int, rounds: int) -> dict:
@@ -269,13 +364,14 @@ def cluster(servers: int, rounds: int) -> dict:
     client.start_services()
     widgets_ms = _build_cluster_widgets(client.last_server_status())
     start = time.perf_counter()
-    window = MainWindow(client, theme="light", owns_client=False)
+    window = MainWindow(own_session(client), theme="light", closing="detach")
     window.resize(*WINDOW_SIZE)
     window.show()
     app.processEvents()
     window.grab()
     window_ms = (time.perf_counter() - start) * 1e3
-    _wait(app, lambda: all(window.chart.status.get(rank) for rank in client.server_ranks()))
+    _wait(app, lambda: window.bridge.model is not None
+          and all(window.bridge.model.state_of(rank) != "starting" for rank in client.server_ranks()))
     marks: list[float] = []
     # After the window's own queued slot: once every marked status got here, the window has had it.
     window.bridge.serverStatus.connect(lambda _rank, status: marks.append(status["cpu_percent"]),
@@ -283,22 +379,38 @@ def cluster(servers: int, rounds: int) -> dict:
 
     def deliver(round_: int):
         """Every server's status at once, each changed (a state, its figures), as after a heartbeat
-        everyone missed: from another thread, as the core delivers them."""
+        everyone missed: published by the client from another thread, through the session to the
+        window, as the core delivers them."""
         mark = round_ + 0.5
         sent = {rank: {**status, "state": "timeout" if round_ % 2 == 0 else "idle", "cpu_percent": mark}
                 for rank, status in client.last_server_status().items()}
-        threading.Thread(target=_emit_statuses, args=(window.bridge, sent)).start()
+        threading.Thread(target=_publish_statuses, args=(client, sent)).start()
         return lambda: marks.count(mark) == servers
 
     stalls = [_longest_stall(app, lambda r=round_: deliver(r)) for round_ in range(rounds)]
-    window.detach()
-    client.stop_services()
+    _close(window, client)
     return {"widgets_ms": widgets_ms, "window_ms": window_ms, "median_stall_ms": statistics.median(stalls),
             "max_stall_ms": max(stalls)}
 
 
 def click(rounds: int) -> dict:
     app, client, window = _window(1)
+    result = _clicks(app, window, rounds)
+    _close(window, client)
+    return result
+
+
+def click_attached(rounds: int) -> dict:
+    app = QApplication.instance() or QApplication([])
+    with _served(1) as session:
+        window = _attached(app, session)
+        _settle(app, window)
+        result = _clicks(app, window, rounds)
+        window.close()
+    return result
+
+
+def _clicks(app: QApplication, window: MainWindow, rounds: int) -> dict:
     window.targets.select([1])
     window.editor.setPlainText("6 * 7")
     shown: dict[int, float] = {}
@@ -308,13 +420,37 @@ def click(rounds: int) -> dict:
     for _ in range(rounds):
         start = time.perf_counter()
         window.run_button.click()
-        [command_id] = window.last_sent
-        _wait(app, lambda sent=command_id: sent in shown)
-        assert window.panes[1].response.response["id"] == command_id
-        times.append((shown[command_id] - start) * 1e3)
-    window.detach()
-    client.stop_services()
+        [future] = window.last_futures
+        _wait(app, lambda sent=future: sent.command_id is not None and sent.command_id in shown)
+        assert window.panes[1].response.response["id"] == future.command_id
+        times.append((shown[future.command_id] - start) * 1e3)
     return {"median_ms": statistics.median(times), "max_ms": max(times)}
+
+
+def attach(servers: int, commands: int) -> dict:
+    """Attach a window to a session of `servers` servers that ran `commands` commands (each
+    printing a line): from the call until the window is up, drawn, and its event loop answers."""
+    import core
+    app = QApplication.instance() or QApplication([])
+    with _served(servers) as session:
+        with core.attach(session) as program:
+            ids = []
+            for index in range(commands):
+                ids += program.push_command_request(f"print('line', {index}); {index}",
+                                                    target_server=1 + index % servers)
+            program.get_command_response(ids, block=True, timeout=600)
+        gc.collect()
+        answered: list[float] = []
+        start = time.perf_counter()
+        window = _attached(app, session)
+        window.resize(*WINDOW_SIZE)
+        window.show()
+        _wait(app, lambda: window.windowHandle() is not None and window.windowHandle().isExposed())
+        QTimer.singleShot(0, lambda: answered.append(time.perf_counter()))
+        _wait(app, lambda: bool(answered))
+        rows = window.history.model_.rowCount()
+        window.close()
+    return {"usable_ms": (answered[0] - start) * 1e3, "rows": rows}
 
 
 if __name__ == "__main__":

@@ -53,6 +53,16 @@ def core_under_test() -> str:
     return str(Path(spec.origin).resolve().parent.parent) if spec and spec.origin else ""
 
 
+def timed_rounds(send, rounds: int) -> list[float]:
+    """Seconds each of `rounds` calls of `send()` took."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        send()
+        times.append(time.perf_counter() - start)
+    return times
+
+
 def launcher() -> str:
     """The `mpiexec` of this Python's MPI wheel, else the one on PATH."""
     beside = Path(sys.executable).with_name("mpiexec")

@@ -6,6 +6,8 @@
     client.push_command_request("x = 2 * 21", target_server=1)
     client.push_command_request("x", block=True, target_server=1)  # [{'ret': 42, ...}]
 
+    with core.attach(SESSION_ID) as client: ...  # the same API on a session of another process
+
 Importing this package does not initialise MPI (the worker processes import parts of it and
 must never touch MPI); the names below load on first use. It does make this environment's MPI
 launcher findable and, when it will spawn its servers, keeps MPI's traffic on loopback
@@ -23,7 +25,7 @@ from core.mpi_launcher import keep_spawn_local, make_launcher_findable, prepare_
 
 __version__ = "0.1.0"
 __all__ = ["MPICommandClient", "MPIEnvironment", "CommandFuture", "CommandResponse", "Status", "DataMoveError",
-           "events", "__version__"]
+           "attach", "AttachedClient", "events", "__version__"]
 
 if TYPE_CHECKING:
     from core import events
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from core.environment import MPIEnvironment
     from core.client.data_moves import DataMoveError
     from core.futures import CommandFuture
+    from core.frontends.attached import AttachedClient, attach
     from core.wire.responses import CommandResponse, Status
 
 _LAZY = {
@@ -40,6 +43,8 @@ _LAZY = {
     "CommandResponse": ("wire.responses", "CommandResponse"),
     "Status": ("wire.responses", "Status"),
     "DataMoveError": ("client.data_moves", "DataMoveError"),
+    "attach": ("frontends.attached", "attach"),
+    "AttachedClient": ("frontends.attached", "AttachedClient"),
 }
 
 make_launcher_findable()

@@ -35,6 +35,42 @@ def running_clients() -> list:
     return list(_running_clients)
 
 
+_start_hooks: list = []
+"""Called with the next client of this process whose servers are ready (`client_ready`)."""
+
+
+def when_a_client_starts(hook) -> None:
+    """Call `hook(client)` once, when the next client of this process has its servers ready (and
+    its session log open): `python -m core --listen` makes the program's first client a session
+    that frontends can attach to (`core.frontends.headless`)."""
+    _start_hooks.append(hook)
+
+
+def client_ready(client) -> None:
+    hooks, _start_hooks[:] = list(_start_hooks), []
+    for hook in hooks:
+        hook(client)
+
+
+_held_stops: list = []
+"""Clients whose `stop_services` is deferred (`python -m core --listen --linger`)."""
+
+
+def hold_stop(client) -> None:
+    """Make `client.stop_services()` return without stopping anything until `release_stop`: the
+    servers of a program run with `--linger` outlive the program, whatever it calls."""
+    if not any(held is client for held in _held_stops):
+        _held_stops.append(client)
+
+
+def stop_is_held(client) -> bool:
+    return any(held is client for held in _held_stops)
+
+
+def release_stop(client) -> None:
+    _held_stops[:] = [held for held in _held_stops if held is not client]
+
+
 class Preloads:
     """Code run first in every fresh namespace of some kind, in the order it was added."""
 

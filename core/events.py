@@ -9,7 +9,7 @@ from __future__ import annotations
 import collections
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
@@ -39,7 +39,8 @@ class CommandQueued:
     origin: str | None = None
     """Who sent it: 'typed' (the window), 'client' (code running in the client-side worker),
     'script:LINE' (that line of a script run there), 'replay', 'notebook' (a `%px` cell,
-    `core.jupyter`); None for a program's own push."""
+    `core.jupyter`), 'attached:HOST:PID' (a window or program attached to the session,
+    `core.frontends`); None for a program's own push."""
     shown: str | None = None
     """The text to show for the command, as its sender gave it (casampi's layer shows a request
     as its own sender wrote it, not as the wrapper that travels); None: the command itself."""
@@ -68,6 +69,9 @@ class ResultsDropped:
     ids: list[int]
     reason: str
     """'budget' or 'purged'."""
+    summaries: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Each command's new `ret_dropped` (what its result was): a frontend's copy of the response
+    needs it, the client's own was changed in place."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,9 @@ class ServerOutput:
 
     server: int
     items: list[OutputItem | LogItem]
+    dropped: int = 0
+    """Lines let go before `items` to bound memory: a frontend's feed coalesces a server's output
+    and keeps its newest part (`core.frontends.feed`); the client's own events let go of none."""
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,13 @@ def command_ids(ids) -> list[int]:
     return [ids]
 
 
+def done_future(value: Any) -> Future:
+    """A future already done with `value`: an answer at hand where callers expect a future."""
+    future: Future = Future()
+    future.set_result(value)
+    return future
+
+
 def when_all(futures: Sequence[Future], take: Callable[[Future], T] = Future.result) -> Future:
     """A future of `[take(f) for f in futures]`, in their order, done once every one is done.
 

@@ -3,10 +3,12 @@
     python -m core.replay SESSION.jsonl --check          (spawns the recorded number of servers)
     mpiexec -n N python -m core.replay SESSION.jsonl --check
 
-`Replay` does the work for the GUI's replay panel too: one push at a time (blocking pushes are
-waited for before the next, as they were when recorded), and a readable difference per server.
-Client-side code (pushes to `CLIENT_RANK`) runs again in a client-side worker (`core.console`), to
-its end before the next push; what that code pushed is left out, as running it pushes it again.
+`Replay` does the work for the GUI's replay panel too, on any frontend of a session
+(`core.frontends.frontend.SessionFrontend`: the window's own session or one it is attached to):
+one push at a time (blocking pushes are waited for before the next, as they were when recorded),
+and a readable difference per server. Client-side code (pushes to `CLIENT_RANK`) runs again in the
+session's client-side worker (`core.console`), to its end before the next push; what that code
+pushed is left out, as running it pushes it again.
 """
 from __future__ import annotations
 
@@ -74,21 +76,18 @@ def targeted_ranks(pushes: list[RecordedPush]) -> list[int]:
 
 
 class Replay:
-    """A recorded session to run again on a started client."""
+    """A recorded session to run again through a frontend of a running session."""
 
-    def __init__(self, client, pushes: list[RecordedPush], console=None):
-        """`console`: the `core.console.host.ConsoleHost` that runs client-side code, if any."""
-        self.client = client
-        self.console = console
+    def __init__(self, frontend, pushes: list[RecordedPush]):
+        """`frontend`: a `SessionFrontend`; a replay needs its `submit` and its servers."""
+        self.frontend = frontend
         self.pushes = [push for push in pushes if not push.pushed_by_client_code]
         self.futures: list[list[Future] | None] = [None] * len(self.pushes)
         self.check_servers()
 
     def check_servers(self) -> None:
         """Refuse, before anything runs, a session that targets servers this one lacks."""
-        if self.console is None and any(push.on_client for push in self.pushes):
-            raise ValueError("the session has client-side code, and no client-side worker to run it")
-        available = self.client.server_ranks()
+        available = list(self.frontend.info.servers)
         missing = [rank for rank in targeted_ranks(self.pushes) if rank not in available]
         if missing:
             raise ValueError(f"the session targets server {missing[0]}, but this session has "
@@ -97,12 +96,9 @@ class Replay:
     def submit(self, index: int) -> list[Future]:
         """Send push `index` again; never blocks. Its futures are kept in `futures[index]`."""
         push = self.pushes[index]
-        if push.on_client:
-            futures = self.console.run(push.command, push.parameter_values(), origin="replay")
-        else:
-            futures = self.client.submit(push.command, target=push.target, parameters=push.parameter_values(),
-                                         origin="replay", shown=push.shown)
-        self.futures[index] = futures if isinstance(futures, list) else [futures]
+        target = [CLIENT_RANK] if push.on_client else push.target
+        self.futures[index] = self.frontend.submit(push.command, target, push.parameter_values(), origin="replay",
+                                                   shown=push.shown)
         return self.futures[index]
 
     def run(self, start: int = 0, stop: int | None = None, timeout: float | None = None) -> None:
@@ -160,22 +156,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from core.client.command_client import MPICommandClient
     from core.environment import MPIEnvironment
+    from core.frontends.host import SessionHost
+    from core.frontends.local import LocalFrontend
     servers = None if MPIEnvironment.launch_mode == "mpiexec" else (
         args.servers or len(header.get("servers") or []) or header.get("servers_count") or None)
     with MPICommandClient(servers=servers, session_log=False, preload=header.get("preload")) as client:
-        console = None
-        if any(push.on_client for push in pushes):
-            from core.console.host import ConsoleHost
-            console = ConsoleHost(client)
+        host = SessionHost(client, info_kind="replay", program=str(args.session))
         try:
-            replay = Replay(client, pushes, console)
+            replay = Replay(LocalFrontend(host, label="replay"), pushes)
             replay.run()
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         finally:
-            if console is not None:
-                console.close()  # before the client stops
+            host.close()  # its client-side worker goes before the client stops
         mismatches = _report(replay, sys.stdout) if args.check else 0
     if args.check:
         print(f"{len(replay.pushes)} command(s) replayed; {mismatches} result(s) differ from the recording")

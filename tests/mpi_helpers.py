@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import select
+import signal
 import subprocess
 import sys
 import textwrap
@@ -124,3 +127,92 @@ def started_client(servers: int):
         yield client
     finally:
         client.stop_services(force_command_request_interruption=True)
+
+
+@contextlib.contextmanager
+def private_runtime_dir():
+    """A runtime directory of the caller's own (`XDG_RUNTIME_DIR`): the sessions it lists are its
+    own, not those of other test runs on the machine. Under /tmp, so that a peer of another user
+    can be let in (`tests/test_listener.py`)."""
+    import shutil
+    import tempfile
+    directory = tempfile.mkdtemp(prefix="mpipanel-rt-", dir="/tmp")
+    previous = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = directory
+    try:
+        yield Path(directory)
+    finally:
+        if previous is None:
+            del os.environ["XDG_RUNTIME_DIR"]
+        else:
+            os.environ["XDG_RUNTIME_DIR"] = previous
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def listening_session(servers: int = 2):
+    """A client with `servers` spawned servers, its session host and its listener: (host, listener)."""
+    from core.frontends.host import SessionHost
+    from core.frontends.listener import Listener
+    with started_client(servers) as client:
+        host = SessionHost(client, info_kind="serve")
+        listener = Listener(host)
+        try:
+            yield host, listener
+        finally:
+            host.close()
+            listener.close()
+
+
+SESSION_TIMEOUT = 120
+
+
+def session_env(runtime: Path, state: Path) -> dict:
+    """The environment of a process of a session's own: its runtime directory and state directory."""
+    return {**os.environ, "PYTHONPATH": str(REPO), "XDG_RUNTIME_DIR": str(runtime), "MPIPANEL_STATE_DIR": str(state)}
+
+
+def read_line(process: subprocess.Popen, timeout: float = SESSION_TIMEOUT) -> str:
+    """The process's next line of output, waiting at most `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"no line from {process.args} within {timeout:g} s")
+    return process.stdout.readline()
+
+
+@contextlib.contextmanager
+def serving(tmp: Path, servers: int, *launch: str):
+    """`python -m core --serve --servers K` (or what `launch` says) in a runtime directory of its own:
+    (process, session id, environment); this process finds it too (`XDG_RUNTIME_DIR`). It is stopped with
+    SIGTERM on the way out, must end cleanly, and leave no connection file behind. It runs in a process
+    session of its own: MPICH's launcher may kill its whole process group."""
+    with private_runtime_dir() as runtime:
+        env = session_env(runtime, tmp / "state")
+        stderr = open(tmp / "session.err", "w")  # noqa: SIM115 - read by the tests while it runs
+        process = subprocess.Popen([sys.executable, "-m", "core", *(launch or ("--serve", "--servers", str(servers)))],
+                                   stdout=subprocess.PIPE, stderr=stderr, text=True, env=env, cwd=tmp,
+                                   start_new_session=True)
+        try:
+            line = read_line(process) if not launch or "--serve" in launch else ""
+            session = line.split()[1].rstrip(":") if line else None
+            yield process, session, env
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+            code = process.wait(SESSION_TIMEOUT)
+            stderr.close()
+            assert code == 0, (tmp / "session.err").read_text()
+            assert not list(runtime.glob("mpipanel/*"))
+
+
+def logged_history(path: str) -> list[list]:
+    """Every command of a session log: [id, command, server, status, origin], in id order."""
+    commands: dict[int, list] = {}
+    for line in Path(path).read_text().splitlines():
+        entry = json.loads(line)
+        if entry["event"] == "queued":
+            commands[entry["id"]] = [entry["id"], entry["command"], None, "queued", entry["origin"]]
+        elif entry["event"] == "finished":
+            commands[entry["id"]][2:4] = [entry["server"], entry["status"]]
+    return [commands[i] for i in sorted(commands)]

@@ -46,6 +46,16 @@ def test_gui_figures_are_measured_on_the_real_window():
     assert figures["median_ms"] > 0 and figures["max_ms"] >= figures["median_ms"]
 
 
+def test_session_figures_attach_from_another_process():
+    attached = run_python("-m", "benchmarks.sessions", "attach", "2", "200", "2", timeout=300)
+    assert attached.returncode == 0, attached.stderr
+    figures = json.loads(attached.stdout.strip().splitlines()[-1])
+    assert figures["commands"] == 200 and figures["max_seconds"] >= figures["seconds"] > 0
+    clicked = run_python("-m", "benchmarks.sessions", "click", "30", timeout=300)
+    assert clicked.returncode == 0, clicked.stderr
+    assert set(json.loads(clicked.stdout.strip().splitlines()[-1])) == {"attached_us", "embedded_us", "window_us"}
+
+
 def test_missing_optional_baseline_is_noted_as_not_measured(monkeypatch):
     monkeypatch.setitem(sys.modules, "ipyparallel", None)  # what `import ipyparallel` meets when absent
     theirs = ipyparallel_throughput(1, 10)
@@ -59,7 +69,7 @@ def test_missing_optional_baseline_is_noted_as_not_measured(monkeypatch):
 def test_unknown_group_is_refused_with_the_known_ones():
     result = run_python("-m", "benchmarks", "--only", "rtt,speed", timeout=60)
     assert result.returncode == 2
-    known = "rtt, throughput, bandwidth, idle, startup, gui, console, scale, casa, jupyter"
+    known = "rtt, throughput, bandwidth, idle, startup, gui, console, sessions, scale, casa, jupyter"
     assert f"unknown group(s) speed; known: {known}" in result.stderr
 
 

@@ -120,18 +120,20 @@ c.watch_namespaces(False)
 summaries = c.request_namespace_summaries([2]).result(30)
 restarted = c.restart_server(2).result(30)
 saved = c.save_session({str(tmp_path / 'from-client.py')!r})
+script = c.session_script(name='mine.py')
 limit = c.result_memory
 c.result_memory = 10_000_000
 outcome = ([f.result(30)['status'] for f in futures], 'watched' in [n.name for n in c.namespace_summary(1).names],
            sorted(summaries), 'names_here' in [n.name for n in summaries[2]], restarted['state'],
-           saved.exists(), c.result_memory, c.result_memory_used >= 0, c.purge_results(ids) >= 0,
+           saved.exists(), 'python mine.py' in script and "'watched = 2'" in script, c.result_memory,
+           c.result_memory_used >= 0, c.purge_results(ids) >= 0,
            c.isolation, c.log_level, c.log_mode, c.launch_mode, c.heartbeat_interval < c.heartbeat_timeout,
            c.server_nice, c.session_log_path == c.session_log_path, sorted(c.last_server_status()))
 c.result_memory = limit
 """)
     assert response["successful"], response["traceback"]
     assert _run(console, "outcome")["ret"] == (
-        ["done", "done"], True, [2], True, "idle", True, 10_000_000, True, True, "process", 20, "redirect",
+        ["done", "done"], True, [2], True, "idle", True, True, 10_000_000, True, True, "process", 20, "redirect",
         "spawn", True, 0, True, [1, 2])
     assert client.result_memory == _run(console, "limit")["ret"]
 

@@ -17,6 +17,7 @@ SCRIPT = """
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtWidgets import QApplication
     from core import MPICommandClient
+    from app.bridge import own_session
     from app.main_window import MainWindow
     from doorbell_binds import binds
     app = QApplication([])
@@ -25,13 +26,17 @@ SCRIPT = """
     hosts = {rank: status["processor"] for rank, status in client.get_server_status().items()}
     answers = client.push_command_request("__import__('socket').gethostname()", block=True,
                                           target_server=client.server_ranks())
-    window = MainWindow(client, owns_client=False)
+    session = own_session(client)
+    window = MainWindow(session, closing="detach")
+    while window.bridge.model is None:
+        app.processEvents()
     groups = {host: item.childCount() for host, item in window.overview.hosts.items()}
     print(json.dumps({"hosts": hosts, "answers": [r["ret"] for r in answers], "groups": groups,
                       "binds": binds}))
-    window.detach()
+    window.close()
     window.deleteLater()
     app.processEvents()
+    session.frontend.host.close()
     client.stop_services()
 """
 

@@ -11,6 +11,8 @@ import sys
 import pytest
 
 from core import MPICommandClient
+from core.frontends.host import SessionHost
+from core.frontends.local import LocalFrontend
 from core.sessions.recorded import read_log, read_script
 from core.replay import Replay, compare
 from mpi_helpers import REPO, run_mpiexec, run_python, script_file
@@ -73,7 +75,11 @@ def test_a_command_keeps_the_text_its_sender_gave_to_show_it_by_in_its_response_
         with pytest.raises(TypeError, match="^shown must be the text to show for the command"):
             client.submit("1", shown=3)
         script = client.save_session(tmp_path / "shown.py")
-        Replay(client, read_log(log)[1]).run(timeout=30)
+        host = SessionHost(client)  # a replay runs through a frontend of the session
+        try:
+            Replay(LocalFrontend(host, label="replay"), read_log(log)[1]).run(timeout=30)
+        finally:
+            host.close()
         replayed = [(r.command, r.shown) for r in client.commands if r.origin == "replay"]
     assert (response["command"], response["shown"], response["ret"]) == ("value * 2", "twice(21)", 42)
     assert (plain["command"], plain["shown"]) == ("1 + 1", None)

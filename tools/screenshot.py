@@ -1,17 +1,25 @@
 """Make the README's screenshot: a realistic session in the real window, grabbed to a PNG.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" python tools/screenshot.py resources/screenshot.png
+    xvfb-run -a -s "-screen 0 1600x1000x24" python tools/screenshot.py --attached attached.png
 
 Four spawned servers load data, log, print, fail once, and one keeps working while the load chart
 fills for `--seconds`; then the window is grabbed. With `--servers N` (say 16 or 128, with
 `--isolation none` to keep them light) the window is the same at cluster scale: every server
 but the first four works for up to half a minute, so the busy strip and the targets show a mix;
-`--overview` ends on the overview of the servers instead of the failed command.
+`--overview` ends on the overview of the servers instead of the failed command. With `--attached`
+a program plays the session on a headless one (`python -m core --serve`), and a window attached
+afterwards is grabbed.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -19,6 +27,7 @@ from PySide6.QtWidgets import QApplication
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app.bridge import own_session
 from app.main_window import MainWindow
 from core import MPICommandClient
 
@@ -45,11 +54,24 @@ def main() -> int:
     parser.add_argument("--servers", type=int, default=4)
     parser.add_argument("--isolation", choices=("process", "none"), default="process")
     parser.add_argument("--overview", action="store_true", help="end on the overview, not on the failure")
+    parser.add_argument("--attached", action="store_true",
+                        help="a program plays the session on `python -m core --serve`, then a window attaches")
     args = parser.parse_args()
     app = QApplication([])
+    if args.attached:
+        attached(app, args)
+    else:
+        embedded(app, args)
+    print(f"saved {args.output}")
+    return 0
+
+
+def embedded(app: QApplication, args: argparse.Namespace) -> None:
+    """The window plays the session on its own servers."""
     client = MPICommandClient(servers=args.servers, isolation=args.isolation, print_output=False)
     client.start_services()
-    window = MainWindow(client, theme=args.theme)
+    session = own_session(client)
+    window = MainWindow(session, theme=args.theme, closing="detach")
     window.resize(1500, 920)
     window.show()
 
@@ -66,26 +88,56 @@ def main() -> int:
             window.parameters.add_row(name, value)
         window.editor.setPlainText(NEXT_COMMAND)
 
-    def show_failure() -> None:
-        failed = next(i for i, row in enumerate(window.history.model_.rows) if row.status == "failed")
-        window.history.selectRow(failed)
-        if args.overview:
-            window.pane_tabs.setCurrentWidget(window.overview)
-        QTimer.singleShot(300, grab)  # the pane it opens is laid out first
-
-    def grab() -> None:
-        window.grab().save(str(args.output))
-        window.owns_client = False
-        window.close()
-
     QTimer.singleShot(500, play)
-    QTimer.singleShot(int(args.seconds * 1000), show_failure)
+    QTimer.singleShot(int(args.seconds * 1000), lambda: grab_failure(window, args))
     app.exec()
     window.deleteLater()
     app.processEvents()
+    session.frontend.host.close()
     client.stop_services(force_command_request_interruption=True)
-    print(f"saved {args.output}")
-    return 0
+
+
+def attached(app: QApplication, args: argparse.Namespace) -> None:
+    """A program plays the session on a headless one; then a window attaches and shows it all."""
+    import core
+    from app.attaching import open_attached
+    os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="mpipanel-shot-rt-", dir="/tmp")
+    served = subprocess.Popen([sys.executable, "-m", "core", "--serve", "--servers", str(args.servers)],
+                              stdout=subprocess.PIPE, text=True, start_new_session=True)
+    session = served.stdout.readline().split()[1].rstrip(":")
+    with core.attach(session) as program:
+        if args.servers > 4:
+            program.push_command_request(BEYOND_FOUR, target_server=program.server_ranks()[4:])
+        for targets, command in SESSION:
+            program.push_command_request(command, target_server=targets)
+        time.sleep(args.seconds)
+
+    def make_window(bridge) -> MainWindow:
+        window = MainWindow(bridge, theme=args.theme, closing="detach")
+        window.resize(1500, 920)
+        window.editor.setPlainText(NEXT_COMMAND)
+        QTimer.singleShot(500, lambda: grab_failure(window, args))
+        return window
+
+    open_attached(session, make_window, on_failure=lambda reason: sys.exit(f"cannot attach: {reason}"))
+    app.exec()
+    served.send_signal(signal.SIGTERM)
+    served.wait(60)
+
+
+def grab_failure(window: MainWindow, args: argparse.Namespace) -> None:
+    """Select the failed command (and show the overview, with `--overview`), then grab the window
+    once the pane it opens is laid out."""
+    failed = next(i for i, row in enumerate(window.history.model_.rows) if row.status == "failed")
+    window.history.selectRow(failed)
+    if args.overview:
+        window.pane_tabs.setCurrentWidget(window.overview)
+
+    def grab() -> None:
+        window.grab().save(str(args.output))
+        window.close()
+
+    QTimer.singleShot(300, grab)
 
 
 if __name__ == "__main__":

@@ -215,6 +215,7 @@ class MPICommandClient:
             missing = sorted(r for r in ranks if self._engine.views[r].info is None)
             raise RuntimeError(f"servers {missing} did not report ready")
         self._open_session_log(log_path)
+        environment.client_ready(self)
 
     def _session_log_path(self) -> Path | None:
         choice = self._session_log_choice
@@ -244,10 +245,19 @@ class MPICommandClient:
 
         Raises ValueError naming a parameter that has no literal form; writes nothing then.
         """
+        path = Path(path)
+        path.write_text(self.session_script(only_successful, include_interrupted_cancelled, path.name),
+                        encoding="utf-8")
+        return path
+
+    def session_script(self, only_successful: bool = False, include_interrupted_cancelled: bool = True,
+                       name: str = "session.py") -> str:
+        """The text `save_session` writes, for a frontend that saves it on its own machine; `name`
+        is the file's name, which the script's docstring says how to run."""
         from core.sessions import recorded, session_script
         pushes = session_script.choose(recorded.from_records(self.commands), only_successful,
                                        include_interrupted_cancelled)
-        return session_script.save(path, pushes, self._session_header())
+        return session_script.render(pushes, self._session_header(), name)
 
     def _config(self, rank: int, listener) -> ServerConfig:
         replaces_lost = self._engine is not None and rank in self._engine.views
@@ -257,7 +267,10 @@ class MPICommandClient:
 
     def stop_services(self, force_command_request_interruption: bool = False) -> None:
         """Stop every server and wait until they have. Without force, pending commands finish
-        first; with it, queued ones are cancelled and running ones interrupted."""
+        first; with it, queued ones are cancelled and running ones interrupted. While the
+        session's stop is held (`core.environment.hold_stop`, `--linger`) it returns at once."""
+        if environment.stop_is_held(self):
+            return
         with self._state_lock:
             if self._state != "running":
                 return
@@ -528,13 +541,13 @@ class MPICommandClient:
 
     # ----- rank 0's own work (core.console) -----------------------------------------------
     def open_local_command(self, command: str, parameters: dict[str, Any] | None,
-                           origin: str | None) -> CommandRecord:
+                           origin: str | None, shown: str | None = None) -> CommandRecord:
         """Record a command that runs on rank 0 itself (`core.console`'s client-side worker) as a
         push to `CLIENT_RANK`, so that the history, the session log and saved scripts keep it in
         order with the commands it pushes. Its pickled parameters are in `record.buffers`, as
         for a push. Its runner calls `start_local_command` when it starts,
         `publish`es its output and ends it with `close_local_command`; the servers never see it."""
-        return self._dispatch().open_local(command=command, parameters=parameters, origin=origin)
+        return self._dispatch().open_local(command=command, parameters=parameters, origin=origin, shown=shown)
 
     def start_local_command(self, record: CommandRecord) -> None:
         record.status = Status.RUNNING

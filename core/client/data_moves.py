@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, Protocol
 
-from core.client.ledger import CommandRecord
 from core.futures import when_all
 
 
@@ -35,14 +34,22 @@ class DataMoveError(RuntimeError):
     """A push, pull, scatter or gather failed on a server."""
 
 
+class Queued(Protocol):
+    """What a move keeps of a command it queued (a `CommandRecord` is one)."""
+
+    future: Future
+    """Its response, once it has one."""
+
+
 class Sender(Protocol):
-    """What a move needs of a running client (its `core.client.dispatcher.Dispatcher` is one)."""
+    """What a move needs of a running client (its `core.client.dispatcher.Dispatcher` is one; an
+    attached program's link is another, `core.frontends.attached`)."""
 
     def available_servers(self) -> list[int]:
         """The servers that are not lost, in rank order."""
 
     def push(self, *, command: str, target: list[int], parameters: dict[str, Any] | None, block: bool,
-             direct: bool, origin: str | None) -> list[CommandRecord]:
+             direct: bool, origin: str | None) -> list[Queued]:
         """Queue one push of `command` to the `target` ranks (see `Dispatcher.push`)."""
 
     def wait(self, future: Future) -> None:
@@ -160,7 +167,7 @@ def _ranks(sender: Sender, targets, what: str) -> list[int]:
 
 
 def _queue(sender: Sender, command: str, ranks: list[int], parameters: dict | None,
-           block: bool, what: str, origin: str | None) -> list[CommandRecord]:
+           block: bool, what: str, origin: str | None) -> list[Queued]:
     """Queue one push of `command` to `ranks`; a refused argument names the move."""
     try:
         return sender.push(command=command, target=ranks, parameters=parameters, block=block, direct=block,
@@ -170,7 +177,7 @@ def _queue(sender: Sender, command: str, ranks: list[int], parameters: dict | No
         raise type(exc)(f"{what} on {where}: {exc}") from None
 
 
-def _settle(sender: Sender, records: list[CommandRecord],
+def _settle(sender: Sender, records: list[Queued],
             conclude: Callable[[list[tuple[dict, Any]]], Any], block: bool):
     """Wait for (or return a future of) `conclude` of every `(response, value)`, in record order.
 

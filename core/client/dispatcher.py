@@ -49,14 +49,16 @@ class Dispatcher:
         return records
 
     def open_local(self, *, command: str, parameters: dict[str, Any] | None = None,
-                   origin: str | None = None) -> CommandRecord:
+                   origin: str | None = None, shown: str | None = None) -> CommandRecord:
         """Open a command that runs on rank 0 itself, as a push to `CLIENT_RANK`; nothing is
-        queued (`core.console` runs it). Its pickled parameters are in `record.buffers`."""
+        queued (`core.console` runs it). Its pickled parameters are in `record.buffers`; `origin`
+        and `shown` as for `push`."""
         validation.check_command(command)
         buffers = validation.check_parameters(parameters)
         [record] = self.engine.ledger.open(command=command, parameters=kept_parameters(parameters), buffers=buffers,
                                            targets=[CLIENT_RANK], push_target=CLIENT_RANK, block=False,
-                                           origin=origin, cancel=self._cancel, server=CLIENT_RANK)
+                                           origin=origin, cancel=self._cancel, server=CLIENT_RANK,
+                                           shown=validation.check_shown(shown))
         self.engine.wake()  # to deliver its CommandQueued
         return record
 

@@ -73,7 +73,7 @@ class ResultBudget:
             self.kept_bytes += response["ret_size"]
             dropped = self._drop_over_limit()
         if dropped:
-            self._hub.post(ResultsDropped(dropped, "budget"))
+            self._post(dropped, "budget")
 
     def set_limit(self, limit: int | None) -> None:
         """A new limit; a lower one lets go of the oldest results now, as an arrival would."""
@@ -81,14 +81,13 @@ class ResultBudget:
             self.limit = limit
             dropped = self._drop_over_limit()
         if dropped:
-            self._hub.post(ResultsDropped(dropped, "budget"))
+            self._post(dropped, "budget")
 
-    def _drop_over_limit(self) -> list[int]:
-        dropped = []
+    def _drop_over_limit(self) -> dict[int, dict[str, Any]]:
+        dropped = {}
         while self.limit is not None and self.kept_bytes > self.limit and len(self._kept) > 1:
             oldest = next(iter(self._kept))
-            self._drop(oldest, "budget")
-            dropped.append(oldest)
+            dropped[oldest] = self._drop(oldest, "budget")
         return dropped
 
     def purge(self, ids: Iterable[int] | None = None) -> int:
@@ -96,16 +95,20 @@ class ResultBudget:
         with self._lock:
             before = self.kept_bytes
             chosen = list(self._kept) if ids is None else [i for i in ids if i in self._kept]
-            for command_id in chosen:
-                self._drop(command_id, "purged")
+            dropped = {command_id: self._drop(command_id, "purged") for command_id in chosen}
             freed = before - self.kept_bytes
-        if chosen:
-            self._hub.post(ResultsDropped(chosen, "purged"))
+        if dropped:
+            self._post(dropped, "purged")
         return freed
 
-    def _drop(self, command_id: int, reason: str) -> None:
+    def _post(self, dropped: dict[int, dict[str, Any]], reason: str) -> None:
+        self._hub.post(ResultsDropped(list(dropped), reason, dropped))
+
+    def _drop(self, command_id: int, reason: str) -> dict[str, Any]:
+        """Let go of one result in place; its `ret_dropped`."""
         response = self._kept.pop(command_id)
         self.kept_bytes -= response["ret_size"]
         response["ret_dropped"] = {"reason": reason, "time": time.time(),
                                    "summary": literals.summary(response["ret"], digest=False)}
         response["ret"] = None
+        return response["ret_dropped"]

@@ -93,6 +93,7 @@ class ClientCalls:
             ConsoleCall.ENVIRONMENT: self._environment,
             ConsoleCall.SETTINGS: self._settings,
             ConsoleCall.SAVE_SESSION: self._save_session,
+            ConsoleCall.SESSION_SCRIPT: self._session_script,
             ConsoleCall.PUSH: self._push,
             ConsoleCall.PULL: self._pull,
             ConsoleCall.SCATTER: self._scatter,
@@ -182,6 +183,9 @@ class ClientCalls:
 
     def _save_session(self, answer, origin, path, *args, **kwargs) -> None:
         answer(self.client.save_session(os.fspath(path), *args, **kwargs))
+
+    def _session_script(self, answer, origin, *args, **kwargs) -> None:
+        answer(self.client.session_script(*args, **kwargs))
 
     # ----- data and namespaces: a blocking move is answered when it is done ---------------
     def _push(self, answer, origin, variables, targets=None, block=True) -> None:

@@ -31,6 +31,7 @@ from core.console.client_calls import ClientCalls
 from core.environment import CLIENT_SIDE_PRELOADS, MPIEnvironment
 from core.events import CLIENT_RANK, CommandFinished, CommandQueued, CommandStarted, ServerOutput, ServerStatusChanged
 from core.server.output_batch import OutputBatch
+from core.server_state import server_state
 from core.server.worker_process import WorkerProcess
 from core.wire import blobs
 from core.wire.messages import CommandRequest, LogItem, WorkerKind
@@ -86,10 +87,12 @@ class ConsoleHost:
         self._thread.start()
 
     # ----- any thread ---------------------------------------------------------------------
-    def run(self, command: str, parameters: dict[str, Any] | None = None, origin: str | None = None):
+    def run(self, command: str, parameters: dict[str, Any] | None = None, origin: str | None = None,
+            shown: str | None = None):
         """Queue `command` for the worker; its `CommandFuture`. Never blocks. Raises the client's
-        ValueError/TypeError for a command or parameters it refuses."""
-        record = self.client.open_local_command(command, parameters, origin)
+        ValueError/TypeError for a command or parameters it refuses. `origin` and `shown` as for a
+        push (`MPICommandClient.push_command_request`)."""
+        record = self.client.open_local_command(command, parameters, origin, shown)
         with self._lock:
             self._queue.append(record)
         self._wake()
@@ -271,10 +274,12 @@ class ConsoleHost:
 
     def _publish_status(self) -> None:
         record = self._record
-        self.client.publish(ServerStatusChanged(CLIENT_RANK, {
-            "rank": CLIENT_RANK, "state": "busy" if record is not None else "idle", "busy": record is not None,
-            "command_id": record.id if record is not None else None, "queue_length": len(self._queue),
-            "pid": os.getpid(), "worker_pid": self.worker.pid, "processor": self._facts["hostname"]}))
+        self.client.publish(ServerStatusChanged(CLIENT_RANK, server_state(
+            CLIENT_RANK, "busy" if record is not None else "idle",
+            command_id=record.id if record is not None else None,
+            command=record.command if record is not None else None, queue_length=len(self._queue),
+            pid=os.getpid(), worker_pid=self.worker.pid, processor=self._facts["hostname"],
+            last_heard=time.monotonic())))
 
     def _forward_events(self) -> None:
         """Send the worker the events of the commands its code pushes (it has subscribed)."""

@@ -135,6 +135,11 @@ class MPICommandClient:
         """Rank 0 writes the session as a script; a relative `path` is this process's."""
         return _call(ConsoleCall.SAVE_SESSION, os.path.abspath(path), only_successful, include_interrupted_cancelled)
 
+    def session_script(self, only_successful: bool = False, include_interrupted_cancelled: bool = True,
+                       name: str = "session.py") -> str:
+        """The text `save_session` writes, made by rank 0 (for code that keeps it its own way)."""
+        return _call(ConsoleCall.SESSION_SCRIPT, only_successful, include_interrupted_cancelled, name)
+
     # ----- commands -----------------------------------------------------------------------
     def push_command_request(self, command: str, block: bool = False, target_server=None,
                              parameters: dict[str, Any] | None = None, *, shown: str | None = None):

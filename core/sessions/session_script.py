@@ -105,19 +105,21 @@ def _ranks(target) -> list[int]:
 def _push_line(push: RecordedPush) -> str:
     arguments = [_string_literal(push.command)]
     if push.on_client:
-        if push.parameters is not None:
-            arguments.append(f"parameters={_parameters_literal(push)}")
+        arguments += _parameters_and_shown(push)
         return f"console.run({', '.join(arguments)}).result()"
     if push.block:
         arguments.append("block=True")
     if push.target is not None:
         arguments.append(f"target_server={push.target!r}")
-    if push.parameters is not None:
-        arguments.append(f"parameters={_parameters_literal(push)}")
-    if push.shown is not None:
-        arguments.append(f"shown={_string_literal(push.shown)}")
+    arguments += _parameters_and_shown(push)
     call = f"client.push_command_request({', '.join(arguments)})"
     return call if push.block else f"ids += {call}"
+
+
+def _parameters_and_shown(push: RecordedPush) -> list[str]:
+    """The keyword arguments a push and code run on the client share."""
+    arguments = [] if push.parameters is None else [f"parameters={_parameters_literal(push)}"]
+    return arguments + ([] if push.shown is None else [f"shown={_string_literal(push.shown)}"])
 
 
 def _parameters_literal(push: RecordedPush) -> str:

@@ -73,3 +73,21 @@ def unpack(buffers: list) -> Any:
 def describe_unpicklable(value: Any, exc: BaseException) -> str:
     """Say which value could not be pickled, for a message the user reads."""
     return f"a value of type {type(value).__module__}.{type(value).__qualname__} cannot be pickled: {exc}"
+
+
+class Packed:
+    """A value pickled on its own inside a larger message (a frame of the frontend link,
+    `core.wire.link`): unpickling the message never needs the value's classes, so a value the
+    receiver cannot rebuild fails alone, in `unpack`, instead of taking the message with it."""
+
+    __slots__ = ("buffers",)
+
+    def __init__(self, value: Any):
+        self.buffers = [bytes(buffer) for buffer in pack(value)]
+
+    def unpack(self) -> Any:
+        return unpack(self.buffers)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(len(buffer) for buffer in self.buffers)

@@ -192,6 +192,7 @@ class ConsoleCall(str, enum.Enum):
     ENVIRONMENT = "environment"
     SETTINGS = "settings"                      # the client's settings and its session log's path
     SAVE_SESSION = "save_session"
+    SESSION_SCRIPT = "session_script"
     PUSH = "push"                              # data moves: blocking, or promising the move's future
     PULL = "pull"
     SCATTER = "scatter"

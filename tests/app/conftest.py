@@ -1,4 +1,4 @@
-"""Qt fixtures: a real window around real spawned servers, driven with qtbot, offscreen."""
+"""Qt fixtures: a real window on a real session of spawned servers, driven with qtbot, offscreen."""
 from __future__ import annotations
 
 import os
@@ -6,6 +6,7 @@ import tempfile
 
 import pytest
 
+from gui_helpers import window_on
 from mpi_helpers import started_client
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -18,31 +19,34 @@ def gui_client():
         yield client
 
 
+@pytest.fixture(scope="module")
+def gui_session(gui_client):
+    """The session of `gui_client`, which every window of a test module looks at in turn."""
+    from core.frontends.host import SessionHost
+    host = SessionHost(gui_client)
+    yield host
+    host.close()
+
+
 @pytest.fixture
-def window(qtbot, gui_client):
-    from app import MainWindow
-    win = MainWindow(gui_client, theme="light", owns_client=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
+def window(qtbot, gui_session):
+    yield window_on(qtbot, gui_session)
 
 
 @pytest.fixture(scope="module")
-def many_client():
-    """Sixteen light servers (isolation 'none'): from this many on, panes open on demand."""
+def many_session():
+    """Sixteen light servers (isolation 'none') and their session: from this many on, panes open
+    on demand."""
     from core import MPICommandClient
+    from core.frontends.host import SessionHost
     client = MPICommandClient(servers=16, isolation="none", print_output=False)
     client.start_services()
-    yield client
+    host = SessionHost(client)
+    yield host
+    host.close()
     client.stop_services(force_command_request_interruption=True)
 
 
 @pytest.fixture
-def many_window(qtbot, many_client):
-    from app import MainWindow
-    win = MainWindow(many_client, owns_client=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitExposed(win)
-    yield win
+def many_window(qtbot, many_session):
+    yield window_on(qtbot, many_session)

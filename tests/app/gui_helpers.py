@@ -1,5 +1,21 @@
-"""Helpers for GUI tests: waiting for a command's response in the window, answering dialogs."""
+"""Helpers for GUI tests: a window on a session, waiting for a command's response in the window,
+answering dialogs."""
 from __future__ import annotations
+
+
+def window_on(qtbot, host, closing: str = "detach", theme: str | None = "light"):
+    """A window shown on the session `host` (a `SessionHost` of this process), as `mpipanel`
+    opens its own, once it has drawn the session's snapshot. Closing it detaches, unless `closing`
+    says otherwise."""
+    from app import MainWindow
+    from app.bridge import SessionBridge
+    from core.frontends.local import LocalFrontend
+    window = MainWindow(SessionBridge(LocalFrontend(host, label="typed")), theme=theme, closing=closing)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: window.bridge.model is not None)
+    return window
 
 
 def finished(window, command_id: int) -> bool:
@@ -15,10 +31,10 @@ def response(qtbot, window, command_id: int, timeout: int = 20000) -> dict:
 
 
 def answer_next_dialog(button) -> list[str]:
-    """Press `button` (a QMessageBox.StandardButton) in the next modal dialog, once it shows;
-    the returned list receives the dialog's text."""
+    """Press `button` (a QMessageBox.StandardButton, or a button's text) in the next modal dialog,
+    once it shows; the returned list receives the dialog's text."""
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
 
     seen: list[str] = []
 
@@ -26,7 +42,10 @@ def answer_next_dialog(button) -> list[str]:
         dialog = QApplication.activeModalWidget()
         if isinstance(dialog, QMessageBox):
             seen.append(dialog.text())
-            dialog.button(button).click()
+            if isinstance(button, str):
+                next(b for b in dialog.findChildren(QPushButton) if b.text() == button).click()
+            else:
+                dialog.button(button).click()
         else:
             QTimer.singleShot(20, press)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 from core.casa.offline import config_preload, make_ms, missing_casa, private_config
-from gui_helpers import response
+from gui_helpers import response, window_on
 
 pytestmark = pytest.mark.skipif(missing_casa() is not None, reason=missing_casa() or "")
 
@@ -25,10 +25,9 @@ def casa_gui_client(tmp_path_factory):
 
 
 def test_a_casa_tasks_log_lines_show_in_the_servers_pane_at_their_level(qtbot, casa_gui_client):
-    from app import MainWindow
-    window = MainWindow(casa_gui_client, theme="light", owns_client=False)
-    qtbot.addWidget(window)
-    window.show()
+    from core.frontends.host import SessionHost
+    host = SessionHost(casa_gui_client)
+    window = window_on(qtbot, host)
     window.targets.select(1)
     [command_id] = window.run(f"flagdata(vis={str(casa_gui_client.ms)!r}, mode='summary')\n"
                               "casalog.post('a warning', 'WARN')\ncasalog.post('a severe one', 'SEVERE')")

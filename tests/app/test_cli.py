@@ -1,15 +1,16 @@
 """`mpipanel` on the command line: help, version, bad arguments, and the window under mpiexec."""
 from __future__ import annotations
 
+import os
 
-from mpi_helpers import run_mpiexec, run_python, run_rank_loss_script, script_file
+from mpi_helpers import REPO, private_runtime_dir, run_mpiexec, run_python, run_rank_loss_script, script_file
 
 
 def test_help_lists_every_option_and_both_launch_modes():
     result = run_python("-m", "app", "--help")
     assert result.returncode == 0
     for text in ("--servers", "--isolation", "--log-mode", "--server-nice", "--preload", "--result-memory", "--theme",
-                 "--session",
+                 "--session", "--attach",
                  "--version",
                  "mpiexec -n N mpipanel"):
         assert text in result.stdout
@@ -47,11 +48,13 @@ GUI_UNDER_MPIEXEC = """
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtWidgets import QApplication
     from core import MPICommandClient
+    from app.bridge import own_session
     from app.main_window import MainWindow
     app = QApplication([])
     client = MPICommandClient(print_output=False)
     client.start_services()
-    window = MainWindow(client, owns_client=False)
+    session = own_session(client)
+    window = MainWindow(session, closing="detach")
     window.show()
     window.targets.select([2])
     [command_id] = window.run("40 + 2")
@@ -60,9 +63,10 @@ GUI_UNDER_MPIEXEC = """
     row = window.history.model_.row_of(command_id)
     print("result:", row.response["ret"], "server:", row.server)
     print("status bar:", window.statusBar().currentMessage())
-    window.detach()
+    window.close()
     window.deleteLater()
     app.processEvents()
+    session.frontend.host.close()
     client.stop_services()
 """
 
@@ -80,11 +84,13 @@ LOST_SERVER_IN_THE_WINDOW = """
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     from PySide6.QtWidgets import QApplication
     from core import MPICommandClient
+    from app.bridge import own_session
     from app.main_window import MainWindow
     app = QApplication([])
     client = MPICommandClient(isolation="none", print_output=False, session_log=False)
     client.start_services()
-    window = MainWindow(client, owns_client=False)
+    session = own_session(client)
+    window = MainWindow(session, closing="detach")
     window.show()
     window.targets.select([2])
     [dying] = window.run("import os; os._exit(3)")
@@ -97,9 +103,10 @@ LOST_SERVER_IN_THE_WINDOW = """
     while not (window.history.model_.row_of(alive) and window.history.model_.row_of(alive).response):
         app.processEvents()
     print("other:", window.history.model_.row_of(alive).response["ret"])
-    window.detach()
+    window.close()
     window.deleteLater()
     app.processEvents()
+    session.frontend.host.close()
     client.stop_services()
 """
 
@@ -116,3 +123,45 @@ def test_result_memory_is_given_in_mib_or_none():
     assert parse_args(["--result-memory", "64"]).result_memory == 64 * 1024 * 1024
     assert parse_args(["--result-memory", "none"]).result_memory is None
     assert parse_args([]).result_memory == 256 * 1024 * 1024
+
+
+def test_attach_says_why_when_there_is_no_session_to_attach_to():
+    with private_runtime_dir() as runtime:
+        env = {"XDG_RUNTIME_DIR": str(runtime), "QT_QPA_PLATFORM": "offscreen"}
+        nothing = run_python("-m", "app", "--attach", env=env)
+        named = run_python("-m", "app", "--attach", "3f2a9c1e", env=env)
+    assert nothing.returncode == 2 and "mpipanel: cannot attach: no session is running" in nothing.stderr
+    assert named.returncode == 2 and "mpipanel: cannot attach: no session '3f2a9c1e'" in named.stderr
+
+
+def test_mpipanels_own_session_can_be_attached_to_and_stopped_from_elsewhere(tmp_path):
+    """The window's session listens: a program attaches to it, runs a command there and stops it;
+    the window then says so, and quits without asking."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import core
+    from core.frontends import connection_files
+    with private_runtime_dir() as runtime:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_RUNTIME_DIR": str(runtime), "QT_QPA_PLATFORM": "offscreen",
+               "MPIPANEL_STATE_DIR": str(tmp_path)}
+        window = subprocess.Popen([sys.executable, "-m", "app", "--servers", "1"], env=env, text=True,
+                                  stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            deadline = time.monotonic() + 120
+            while not connection_files.sessions()[0] and window.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.1)  # polling for the session's connection file, which has no signal to wait on
+            [entry] = connection_files.sessions()[0]
+            assert entry.kind == "window" and entry.pid == window.pid
+            with core.attach(entry.session) as program:
+                [answer] = program.push_command_request("6 * 7", block=True, target_server=1)
+                assert answer["ret"] == 42
+                program.stop_services()
+            window.send_signal(signal.SIGINT)  # Ctrl+C closes the window as File > Quit does
+            assert window.wait(60) == 0, window.stderr.read()
+        finally:
+            if window.poll() is None:
+                window.kill()
+        assert connection_files.sessions() == ([], [])

@@ -9,7 +9,7 @@ from app.__main__ import parse_args
 from benchmarks.gui import StallMeter
 from casa_console import SUB_MS, casa_console_client
 from core.casa.offline import missing_casa
-from gui_helpers import response
+from gui_helpers import response, window_on
 from mpi_helpers import script_file
 
 
@@ -123,10 +123,8 @@ def casa_window_client(tmp_path_factory):
 def test_a_casa_parallel_task_typed_for_the_client_fans_out_to_the_servers(qtbot, casa_window_client):
     """flagdata over a generated Multi-MS, typed in the Client target under --casa: its sub-MS
     jobs are in the history, pushed by client code."""
-    from app import MainWindow
-    window = MainWindow(casa_window_client, theme="light", owns_client=False)
-    qtbot.addWidget(window)
-    window.show()
+    from core.frontends.host import SessionHost
+    window = window_on(qtbot, SessionHost(casa_window_client))
     command_id = _run_on_client(qtbot, window, f"summary = flagdata(vis={str(casa_window_client.mms)!r}, "
                                                f"mode='summary')\nprint('total', summary['total'])")
     assert response(qtbot, window, command_id, timeout=120000)["successful"]

@@ -47,13 +47,13 @@ def test_free_all_results_in_the_view_menu_frees_every_kept_result(qtbot, window
     [action] = [a for a in window.menuBar().actions()[1].menu().actions() if a.text() == "&Free all results"]
     action.trigger()
     qtbot.waitUntil(lambda: all(_status(window, r["id"])[0] == "done · result freed" for r in (first, second)))
-    assert window.bridge.result_memory_used() == 0
+    qtbot.waitUntil(lambda: window.bridge.model.result_memory.used == 0)
     assert window.memory_label.text().startswith("results: 0 B of")
 
 
 def test_lowering_the_result_memory_frees_the_oldest_results_and_keeps_the_newest(qtbot, window):
     from app.result_memory_dialog import ResultMemoryDialog
-    before = window.bridge.result_memory
+    before = window.bridge.model.result_memory.limit
     old, new = _run(qtbot, window, "list(range(2000))"), _run(qtbot, window, "list(range(3000))")
 
     def answer() -> None:
@@ -68,10 +68,10 @@ def test_lowering_the_result_memory_frees_the_oldest_results_and_keeps_the_newes
     QTimer.singleShot(0, answer)
     try:
         window.choose_result_memory()
-        assert window.bridge.result_memory == 0
+        qtbot.waitUntil(lambda: window.bridge.model.result_memory.limit == 0)
         qtbot.waitUntil(lambda: _status(window, old["id"])[0] == "done · result freed")
         assert "result memory" in _status(window, old["id"])[1]
         assert _status(window, new["id"])[0] == "done" and new["ret"] == list(range(3000))
         assert window.memory_label.text().endswith("of 0 B")
     finally:
-        window.bridge.result_memory = before
+        window.bridge.set_result_memory(before).result(10)

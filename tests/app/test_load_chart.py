@@ -1,10 +1,13 @@
-"""The load chart: what it plots from the servers' status, and axes that move in steps."""
+"""The load chart: what it plots of the session's load samples, and axes that move in steps."""
 from __future__ import annotations
+
+import math
 
 import pytest
 from PySide6.QtCore import QPointF
 
 from app.load_chart import HISTORY_SECONDS, LoadChart, step_above
+from core.frontends.model import LoadFigures, LoadSampled
 from gui_helpers import server_status
 
 
@@ -12,14 +15,18 @@ from gui_helpers import server_status
 def chart(qtbot):
     widget = LoadChart([1, 2])
     qtbot.addWidget(widget)
-    widget.timer.stop()  # the test takes the samples
     widget.resize(800, 300)
     widget.show()
     return widget
 
 
-def _status(cpu: float, rss_mb: float, queue: int, state: str = "busy") -> dict:
-    return {"state": state, "cpu_percent": cpu, "rss": rss_mb * 1e6, "queue_length": queue}
+def _figures(cpu: float, rss_mb: float, queue: int, activity: int = 1) -> LoadFigures:
+    return LoadFigures(cpu, int(rss_mb * 1e6), queue, activity)
+
+
+def _sample(**figures: LoadFigures) -> LoadSampled:
+    """A sample of the servers named `s1`, `s2`, ..."""
+    return LoadSampled(0.0, {int(name[1:]): value for name, value in figures.items()})
 
 
 def _top(plot) -> float:
@@ -27,10 +34,7 @@ def _top(plot) -> float:
 
 
 def test_a_sample_plots_each_servers_cpu_memory_queue_and_busy_state(chart):
-    chart.set_status(1, _status(40, 120, 3))
-    chart.set_busy(1, True)
-    chart.set_status(2, _status(0, 80, 0, state="lost"))
-    chart.sample()
+    chart.add_sample(_sample(s1=_figures(40, 120, 3, activity=1), s2=_figures(0, 80, 0, activity=2)))
     assert (chart.cpu[0, -1], chart.memory[0, -1], chart.queue[0, -1]) == (40, 120, 3)
     assert list(chart.activity[-1]) == [1, 2]  # busy, lost
     cpu_curve = chart._curves[0][0]
@@ -39,11 +43,9 @@ def test_a_sample_plots_each_servers_cpu_memory_queue_and_busy_state(chart):
 
 def test_value_axes_step_to_the_next_1_2_5_above_the_highest_point(chart):
     cpu, memory, queue = chart._plots
-    chart.set_status(1, _status(30, 120, 3))
-    chart.sample()
+    chart.add_sample(_sample(s1=_figures(30, 120, 3)))
     assert (_top(cpu), _top(memory), _top(queue)) == (100, 200, 5)
-    chart.set_status(1, _status(150, 130, 1))
-    chart.sample()
+    chart.add_sample(_sample(s1=_figures(150, 130, 1)))
     assert (_top(cpu), _top(memory), _top(queue)) == (200, 200, 5)
     assert [step_above(v) for v in (0.3, 1, 95, 96, 480)] == [0.5, 2, 100, 200, 1000]
 
@@ -51,24 +53,29 @@ def test_value_axes_step_to_the_next_1_2_5_above_the_highest_point(chart):
 def test_the_time_axis_grows_a_minute_at_a_time_up_to_the_history(chart):
     def shown() -> float:
         return -chart._plots[0].viewRange()[0][0]
-    chart.sample()
+    chart.add_sample(_sample())
     assert shown() == 60
     for _ in range(60):
-        chart.sample()
+        chart.add_sample(_sample())
     assert shown() == 120
     for _ in range(HISTORY_SECONDS):
-        chart.sample()
+        chart.add_sample(_sample())
     assert shown() == HISTORY_SECONDS
+
+
+def test_a_snapshots_samples_replace_what_was_shown_newest_last(chart):
+    chart.add_sample(_sample(s1=_figures(90, 500, 9)))
+    chart.show_samples([_sample(s1=_figures(10 * i, 100, i % 2)) for i in range(90)])
+    assert chart.cpu[0, -1] == 890 and chart.cpu[0, -90] == 0 and math.isnan(chart.cpu[0, -91])
+    assert chart.samples == 90 and -chart._plots[0].viewRange()[0][0] == 120
+    assert chart._curves[0][0].getData()[1][-1] == 890
 
 
 def test_beyond_eight_servers_the_chart_plots_mean_and_max_while_the_strip_keeps_a_row_each(qtbot):
     chart = LoadChart(list(range(1, 13)))
     qtbot.addWidget(chart)
-    chart.timer.stop()
-    for rank in range(1, 13):
-        chart.set_status(rank, _status(10 * rank, 100, rank % 3))
-    chart.set_busy(12, True)
-    chart.sample()
+    chart.add_sample(LoadSampled(0.0, {rank: _figures(10 * rank, 100, rank % 3, activity=int(rank == 12))
+                                       for rank in range(1, 13)}))
     [mean, maximum] = chart._curves[0]
     assert (mean.name(), maximum.name()) == ("mean", "max")
     assert mean.getData()[1][-1] == 65 and maximum.getData()[1][-1] == 120
@@ -79,18 +86,14 @@ def test_beyond_eight_servers_the_chart_plots_mean_and_max_while_the_strip_keeps
 def cluster_chart(qtbot):
     """A chart of 128 servers at its minimum height; two samples with every fifth server busy and
     server 77 lost in the second."""
-    chart = LoadChart(list(range(1, 129)))
+    chart = LoadChart(list(range(1, 129)), host_of=lambda rank: server_status(rank)["processor"])
     qtbot.addWidget(chart)
-    chart.timer.stop()
     chart.resize(880, chart.minimumHeight())
     chart.show()
     qtbot.waitExposed(chart)
     for lost in (None, 77):
-        for rank in chart.ranks:
-            state = "lost" if rank == lost else "busy" if rank % 5 == 0 else "idle"
-            chart.set_status(rank, server_status(rank, state))
-            chart.set_busy(rank, state == "busy")
-        chart.sample()
+        chart.add_sample(LoadSampled(0.0, {
+            rank: _figures(1, 100, 0, activity=2 if rank == lost else int(rank % 5 == 0)) for rank in chart.ranks}))
     return chart
 
 

@@ -142,15 +142,16 @@ def test_no_target_chosen_refuses_to_run(qtbot, window):
 
 
 def test_history_rows_changed_in_one_turn_reach_the_view_in_one_signal(qtbot, window):
-    from app.history_table import HistoryRow
+    from core.frontends.model import HistoryEntry
     model = window.history.model_
     first = max((row.id for row in model.rows), default=0) + 1
     for offset in range(20):
-        model.add(HistoryRow(first + offset, f"x{offset} = 1", None, 1))
+        model.add(HistoryEntry(first + offset, f"x{offset} = 1", None, 1, first + offset, 1, False, "typed", 0.0))
     announced = []
     model.dataChanged.connect(lambda top, bottom: announced.append((top.row(), bottom.row())))
     for offset in range(20):
-        model.update(first + offset, status="running")
+        model.row_of(first + offset).status = "running"  # as the window's session model changes it
+        model.refresh([first + offset])
     assert all(model.row_of(first + offset).status == "running" for offset in range(20))  # the data at once
     qtbot.waitUntil(lambda: bool(announced))
     position = model.rows.index(model.row_of(first))

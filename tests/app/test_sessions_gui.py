@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import pwd
+from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QMessageBox
@@ -13,10 +14,10 @@ from gui_helpers import answer_next_dialog, response
 
 def test_status_bar_and_about_box_show_the_session_log(qtbot, window):
     from app.about import about_text
-    path = window.bridge.session_log_path
+    path = Path(window.bridge.info.session_log_path)
     label = window.findChild(type(window.message), "sessionLogLabel")
     assert label.text() == f"session log: {path.name}" and label.toolTip() == str(path)
-    assert str(path) in about_text(window.bridge)
+    assert str(path) in about_text(window.bridge.info)
 
 
 def test_save_session_dialog_options_reach_the_script(qtbot, window, tmp_path):
@@ -28,7 +29,8 @@ def test_save_session_dialog_options_reach_the_script(qtbot, window, tmp_path):
     dialog = SaveSessionDialog(window)
     dialog.only_successful.setChecked(True)
     assert not dialog.include_interrupted.isEnabled()
-    assert window.save_script(tmp_path / "ok.py", **dialog.options())
+    window.save_script(tmp_path / "ok.py", **dialog.options())
+    qtbot.waitUntil((tmp_path / "ok.py").exists)
     text = (tmp_path / "ok.py").read_text()
     assert "'kept'" in text and "1 / 0" not in text
 
@@ -36,7 +38,8 @@ def test_save_session_dialog_options_reach_the_script(qtbot, window, tmp_path):
 def test_saving_a_parameter_without_literal_form_says_which(qtbot, window, gui_client, tmp_path):
     gui_client.push_command_request("x", block=True, parameters={"x": float("nan")})
     shown = answer_next_dialog(QMessageBox.StandardButton.Ok)
-    assert not window.save_script(tmp_path / "nan.py")
+    window.save_script(tmp_path / "nan.py")
+    qtbot.waitUntil(lambda: bool(shown))
     assert "parameter 'x'" in shown[0] and "no literal form" in shown[0]
     assert not (tmp_path / "nan.py").exists()
 

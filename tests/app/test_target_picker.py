@@ -231,7 +231,7 @@ def test_a_lost_server_in_a_range_is_named_when_sending_is_refused(qtbot):
         picker.targets()
 
 
-def test_a_command_sent_to_a_typed_range_is_answered_by_exactly_those_servers(qtbot, many_client, many_window):
+def test_a_command_sent_to_a_typed_range_is_answered_by_exactly_those_servers(qtbot, many_session, many_window):
     window = many_window
     qtbot.waitUntil(lambda: len(window.targets.hosts) == 16, timeout=20000)
     picker = window.findChild(TargetPicker)
@@ -248,5 +248,5 @@ def test_a_command_sent_to_a_typed_range_is_answered_by_exactly_those_servers(qt
     assert len(ids) == 5 and window.message.text() == "Sent to servers 1-4, 9."
     answers = [response(qtbot, window, command_id) for command_id in ids]
     assert sorted(answer["server"] for answer in answers) == [1, 2, 3, 4, 9]
-    pids = {rank: status["pid"] for rank, status in many_client.get_server_status().items()}
+    pids = {rank: status["pid"] for rank, status in many_session.client.get_server_status().items()}
     assert all(answer["ret"] == (pids[answer["server"]], "answered") for answer in answers)

@@ -2,11 +2,12 @@
 
 core: wire at the bottom; worker, server, client and sessions above it; the client and the server
 never import each other; the workers (a server's, and rank 0's client-side one in core.console)
-never reach MPI; the console uses the client it is given, never the client's modules; nothing
-imports Qt; no import cycles; only the notebook's package (core.jupyter) imports IPython, and
-nothing else imports it.
-app: only the bridge (and the launcher) reach the client's machinery; widgets get data types;
-only the launcher reaches the adapters (core.casampi, core.casa).
+never reach MPI; the console uses the client it is given, never the client's modules; the
+frontends sit on top (they may use the client and the console; nothing below imports them, and
+their model needs neither); nothing imports Qt; no import cycles; only the notebook's package
+(core.jupyter) imports IPython, and nothing else imports it.
+app: only the launcher makes a client; only the bridge and the launcher build or drive a session;
+widgets get data types; only the launcher reaches the adapters (core.casampi, core.casa).
 """
 from __future__ import annotations
 
@@ -129,9 +130,44 @@ def test_one_side_never_imports_the_other(side, other):
 
 
 @pytest.mark.parametrize("upper", ["core.client", "core.server", "core.worker", "core.sessions", "core.replay",
-                                   "core.roles", "core.environment"])
+                                   "core.roles", "core.environment", "core.console", "core.frontends"])
 def test_the_wire_imports_nothing_above_it(upper):
     assert not [(m, e) for m in MODULES if _in(m, "core.wire") for e in _edges(m) if _in(e, upper)]
+
+
+@pytest.mark.parametrize("below", ["core.client", "core.server", "core.worker", "core.console", "core.sessions",
+                                   "core.wire", "core.casampi", "core.casa"])
+def test_the_session_machinery_never_imports_its_frontends(below):
+    """Frontends sit on top of a running client (they may import it and the console); nothing
+    under them knows they exist, so a program without frontends loads none of them."""
+    assert not [(m, e) for m in MODULES if _in(m, below) for e in _edges(m) if _in(e, "core.frontends")]
+
+
+def test_the_session_model_needs_no_client_nor_mpi():
+    """A frontend in another process builds its replica from the model alone."""
+    for module in ("core.frontends.model", "core.frontends.feed", "core.frontends.replica"):
+        reached = _reach(module)
+        assert not [m for m in reached if _in(m, "core.client") or _in(m, "core.console")]
+        assert not [(m, n) for m in reached for n in GRAPH[m] if n.split(".")[0] == "mpi4py"]
+
+
+ATTACHING = ("core.frontends.attached", "core.frontends.remote")
+"""What a program that attaches to a session loads: it drives a session elsewhere, not MPI."""
+CLIENT_LOGIC = ("core.client.data_moves",)
+"""The client's logic an attached program shares: the data moves (on a sender of its own)."""
+
+
+def test_attaching_reaches_neither_the_clients_machinery_nor_mpi():
+    reached = set().union(*(_reach(m) for m in ATTACHING))
+    assert not [m for m in reached if (_in(m, "core.client") and m not in CLIENT_LOGIC) or _in(m, "core.console")
+                or m == "core.frontends.host"]
+    assert not [(m, n) for m in reached for n in GRAPH[m] if n.split(".")[0] == "mpi4py"]
+
+
+def test_importing_core_attach_loads_no_mpi():
+    code = "import sys, core; core.attach; print('mpi4py' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.stdout.strip() == "False", result.stderr
 
 
 def test_no_import_cycles():
@@ -145,15 +181,29 @@ def test_only_the_notebook_package_imports_ipython_and_nothing_else_imports_it()
                 if n.split(".")[0] in ("IPython", "ipykernel") or _in(n, "core.jupyter")]
 
 
-MACHINERY = ("core.client", "core.server", "core.replay", "core.roles", "core.environment", "mpi4py")
-"""What only the bridge and the launcher may import in app: whatever can take the client's lock."""
+SESSION_MACHINERY = ("core.frontends.host", "core.frontends.local", "core.frontends.remote",
+                     "core.frontends.listener", "core.replay", "core.roles", "core.environment", "core.server",
+                     "mpi4py")
+"""What builds or drives a session: only the bridge and the launcher may import it in app."""
+CLIENT_MACHINERY = ("core.client", "core.console")
+"""What can take the client's lock or run its worker: only the launcher, which starts the session."""
 
 
-@pytest.mark.parametrize("module", sorted(m for m in MODULES if _in(m, "app")
-                                          and m not in ("app.bridge", "app.__main__")))
-def test_widgets_reach_the_client_only_through_the_bridge(module):
-    names = GRAPH[module]
-    assert not [n for n in names if n.startswith(MACHINERY) or n in ("core.MPICommandClient", "core.MPIEnvironment")]
+def _app_imports(exempt: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(m, n) for m in sorted(MODULES) if _in(m, "app") and m not in exempt for n in GRAPH[m]]
+
+
+def test_widgets_reach_the_session_only_through_the_bridge():
+    assert [(m, n) for m, n in _app_imports(("app.bridge", "app.__main__"))
+            if any(_in(n, machinery) for machinery in SESSION_MACHINERY + CLIENT_MACHINERY)
+            or n in ("core.MPICommandClient", "core.MPIEnvironment")] == []
+
+
+def test_only_the_launcher_reaches_the_client():
+    """The window is a frontend of a session: the embedded window's too, "a window attached in-process
+    to its own session"; only `mpipanel`'s launcher makes the client whose session it shows."""
+    assert [(m, n) for m, n in _app_imports(("app.__main__",))
+            if any(_in(n, machinery) for machinery in CLIENT_MACHINERY)] == []
 
 
 ADAPTERS = ("core.casampi", "core.casa")

@@ -66,3 +66,14 @@ def test_an_existing_log_of_ours_is_appended_to_and_made_private(tmp_path):
     SessionLog(path, {}).close()
     assert _mode(path) == 0o600 and path.read_text().startswith('{"event": "earlier"}\n{"event": "session"')
 
+
+
+def test_a_symlink_another_user_made_at_the_state_directorys_name_is_refused_and_one_of_ours_followed(state, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o755)
+    state.symlink_to(elsewhere)
+    new_log_path()
+    assert _mode(elsewhere) == 0o700 and (elsewhere / "sessions").is_dir()
+    os.lchown(state, _nobody(), -1)
+    with pytest.raises(NotPrivateError, match="is a symlink of user .* not yours"):
+        new_log_path()

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from core.client.ledger import CommandRecord
+from core.events import CLIENT_RANK
 from core.futures import CommandFuture
 from core.sessions import session_script
 from core.sessions.file_checks import SessionFileError
@@ -167,6 +168,15 @@ def test_the_text_a_push_is_shown_by_is_written_and_read_back_while_the_command_
     [read] = read_script(script)[1]
     assert (read.command, read.shown) == (wrapper, "f(a=1)")
     assert read.parameter_values() == {"request": ("f()", "eval", {"a": 1})}
+
+
+def test_client_side_code_keeps_the_text_it_is_shown_by_in_a_saved_script(tmp_path):
+    record = _record(1, "run_script('a.py', [])", 1, CLIENT_RANK)
+    record.shown = "a.py"
+    script = session_script.save(tmp_path / "session.py", from_records([record]), HEADER)
+    assert "console.run(\"run_script('a.py', [])\", shown='a.py').result()" in script.read_text()
+    [read] = read_script(script)[1]
+    assert (read.command, read.on_client, read.shown) == ("run_script('a.py', [])", True, "a.py")
 
 
 def test_a_file_without_a_session_line_is_not_a_session_log(tmp_path):
