@@ -37,6 +37,8 @@ launch modes:
   mpiexec -n N mpipanel     rank 0 shows the window, ranks 1..N-1 are the servers
   mpipanel --attach [ID]    a window on a session running elsewhere (python -m core --sessions
                             lists them); closing it asks whether to detach or stop the session
+  mpipanel --attach ssh://[USER@]HOST[:PORT][/ID] [--remote-python PYTHON]
+                            the same on another machine, through ssh (docs/cluster.md)
 """
 
 
@@ -67,10 +69,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              f"{DEFAULT_RESULT_MEMORY // MIB}; 'none' for no limit); beyond it the oldest "
                              "results' values are freed, the history keeps the rest")
     parser.add_argument("--theme", choices=THEMES, help="light or dark (default: the last one used)")
-    parser.add_argument("--attach", nargs="?", const="", metavar="SESSION_ID | FILE",
+    parser.add_argument("--attach", nargs="?", const="", metavar="SESSION_ID | FILE | ssh://HOST/SESSION_ID",
                         help="open the window on a running session of yours instead of starting one: its id "
                              "(or the start of it), its connection file, or nothing for the only one running "
-                             "(a list to choose from when there are several)")
+                             "(a list to choose from when there are several); ssh://[USER@]HOST[:PORT][/ID] "
+                             "for one on another machine, reached with your ssh (~/.ssh/config applies)")
+    parser.add_argument("--remote-python", metavar="PYTHON",
+                        help="with --attach ssh://...: the Python that has mpipanel on that host, a path or a "
+                             "command for its shell (default: $MPIPANEL_REMOTE_PYTHON, else python3)")
     parser.add_argument("--session", type=Path, metavar="FILE",
                         help="open a saved session script (.py) or session log (.jsonl) for replay")
     parser.add_argument("--casa", action="store_true",
@@ -253,6 +259,7 @@ def attach_main(args: argparse.Namespace) -> int:
         if dialog.exec() != AttachDialog.DialogCode.Accepted or dialog.chosen() is None:
             return 1
         target = dialog.chosen()
+        args.remote_python = dialog.remote_python() or args.remote_python
     problems: list[str] = []
 
     def make_window(bridge):
@@ -265,7 +272,7 @@ def attach_main(args: argparse.Namespace) -> int:
         problems.append(reason)
         app.quit()
 
-    if open_attached(target, make_window, on_failure=failed) is None:
+    if open_attached(target, make_window, on_failure=failed, remote_python=args.remote_python) is None:
         print(f"mpipanel: cannot attach: {problems[0]}", file=sys.stderr)
         return 2
     app.exec()

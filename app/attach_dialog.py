@@ -1,8 +1,11 @@
-"""File > Attach…: the running sessions of this user on this machine, one row each, to open one.
+"""File > Attach…: the running sessions of this user on this machine, one row each, to open one;
+or a host to reach over ssh.
 
 The rows are what `python -m core --sessions` lists (the sessions' connection files): id, kind,
 program, host, servers, when it started and its mpipanel version. Refresh reads them again
-(sessions come and go; files of sessions that are gone are removed as they are read).
+(sessions come and go; files of sessions that are gone are removed as they are read). A host
+typed below (`node017`, `ana@node017:2222/3f2a9c1e`, or a whole `ssh://` target) is attached to
+over ssh instead, with the far side's Python named beside it (docs/cluster.md).
 """
 from __future__ import annotations
 
@@ -11,10 +14,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHeaderView, QLabel, QPushButton,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFormLayout, QHeaderView, QLabel,
+                               QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from core.frontends.connection_files import ConnectionFile
+from core.frontends.ssh import REMOTE_PYTHON_VARIABLE, SCHEME
 
 COLUMNS = ("Session", "Kind", "Program", "Host", "Servers", "Started", "Version")
 
@@ -28,6 +32,14 @@ def started_text(started: float) -> str:
 def row_texts(session: ConnectionFile) -> tuple[str, ...]:
     return (session.session, session.kind, Path(session.program).name if session.program else "",
             session.host, str(len(session.servers)), started_text(session.started), session.mpipanel)
+
+
+def ssh_target_text(host: str) -> str | None:
+    """The ssh target a host field names (`ssh://` added when left out); None when it is empty."""
+    text = host.strip()
+    if not text:
+        return None
+    return text if text.startswith(SCHEME) else SCHEME + text
 
 
 class AttachDialog(QDialog):
@@ -52,7 +64,16 @@ class AttachDialog(QDialog):
         self.table.itemDoubleClicked.connect(lambda _item: self.accept())
         self.empty = QLabel("No other session of yours is running on this machine. Start one with "
                             "<code>python -m core --serve</code>, or run a program with "
-                            "<code>python -m core --listen</code>.", self, wordWrap=True)
+                            "<code>python -m core --listen</code>; or name a host below.", self, wordWrap=True)
+        self.host = QLineEdit(self, objectName="sshHost", clearButtonEnabled=True)
+        self.host.setPlaceholderText("empty: this machine; else [user@]host[:port][/session id], over ssh")
+        self.host.setToolTip("A session on another machine, reached with your ssh and ~/.ssh/config "
+                             "(ProxyJump for a compute node); without a session id, the only one there")
+        self.python = QLineEdit(self, objectName="remotePython", clearButtonEnabled=True)
+        self.python.setPlaceholderText(f"python3, or ${REMOTE_PYTHON_VARIABLE}")
+        self.python.setToolTip("The Python that has mpipanel on that host (a path, or a command for its "
+                               "shell such as ~/venvs/mpipanel/bin/python)")
+        self.host.textChanged.connect(self._update_attach)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
         self.attach_button = buttons.addButton("Attach", QDialogButtonBox.ButtonRole.AcceptRole)
         refresh = QPushButton("Refresh", self, objectName="refreshSessions")
@@ -66,6 +87,10 @@ class AttachDialog(QDialog):
                                 "window goes (File > Detach).", self, wordWrap=True))
         layout.addWidget(self.table)
         layout.addWidget(self.empty)
+        remote = QFormLayout()
+        remote.addRow("Host (ssh):", self.host)
+        remote.addRow("Remote Python:", self.python)
+        layout.addLayout(remote)
         layout.addWidget(buttons)
         self.resize(760, 320)
         self.refresh()
@@ -88,7 +113,14 @@ class AttachDialog(QDialog):
     def _update_attach(self) -> None:
         self.attach_button.setEnabled(self.chosen() is not None)
 
-    def chosen(self) -> ConnectionFile | None:
-        """The session chosen, or None."""
+    def chosen(self) -> ConnectionFile | str | None:
+        """The session chosen: the ssh target the host field names, else the row selected, or None."""
+        remote = ssh_target_text(self.host.text())
+        if remote is not None:
+            return remote
         rows = self.table.selectionModel().selectedRows()
         return self.sessions[rows[0].row()] if rows else None
+
+    def remote_python(self) -> str | None:
+        """The far side's Python as typed (None: the default)."""
+        return self.python.text().strip() or None

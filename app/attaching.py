@@ -26,16 +26,24 @@ _pending: set[SessionBridge] = set()
 
 
 def open_attached(target, make_window: WindowMaker, parent: QWidget | None = None,
-                  on_failure: Callable[[str], None] | None = None) -> SessionBridge | None:
+                  on_failure: Callable[[str], None] | None = None,
+                  remote_python: str | None = None) -> SessionBridge | None:
     """Attach to `target` (see `app.bridge.attach`) and open its window once the snapshot has come;
-    None, after saying why (`on_failure`, by default a message box), when it cannot be reached."""
+    None, after saying why (`on_failure`, by default a message box), when it names no session.
+    The link opens on a thread of its own (ssh may take seconds): when the session cannot be
+    reached, `on_failure` hears why later, on the GUI thread, and no window opens."""
     failed = on_failure or (lambda reason: QMessageBox.warning(parent, "Cannot attach", reason))
     try:
-        bridge = attach(target)
+        bridge = attach(target, remote_python)
     except AttachError as exc:
         failed(str(exc))
         return None
     _pending.add(bridge)
+
+    def unreachable(opening) -> None:
+        if opening.exception() is not None and bridge in _pending:
+            _pending.discard(bridge)
+            failed(str(opening.exception()))
 
     def show() -> None:
         _pending.discard(bridge)
@@ -53,11 +61,13 @@ def open_attached(target, make_window: WindowMaker, parent: QWidget | None = Non
 
     bridge.snapshotLoaded.connect(show, Qt.ConnectionType.SingleShotConnection)
     bridge.linkState.connect(watch)
+    bridge.when_done(bridge.open_in_background(), unreachable)
     return bridge
 
 
 def choose_and_attach(parent: QWidget, make_window: WindowMaker, exclude: str | None = None) -> None:
-    """File > Attach…: list this user's sessions, attach to the one chosen in a window of its own."""
+    """File > Attach…: list this user's sessions (or take a host to reach over ssh), attach to the
+    one chosen in a window of its own."""
     dialog = AttachDialog(running_sessions, exclude, parent)
     if dialog.exec() == AttachDialog.DialogCode.Accepted and dialog.chosen() is not None:
-        open_attached(dialog.chosen(), make_window, parent)
+        open_attached(dialog.chosen(), make_window, parent, remote_python=dialog.remote_python())

@@ -14,6 +14,7 @@ to the GUI thread.
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -25,6 +26,7 @@ from core.frontends import connection_files
 from core.frontends.connection_files import ConnectionFile
 from core.frontends.host import SessionHost
 from core.frontends.local import LocalFrontend
+from core.frontends.endpoints import SshEndpoint
 from core.frontends.model import (LoadSampled, ResultMemoryChanged, SessionEnded, SessionEvent, SessionInfo,
                                   SessionModel, SessionSnapshot)
 from core.frontends.remote import RemoteFrontend
@@ -47,14 +49,32 @@ def running_sessions() -> list[ConnectionFile]:
     return connection_files.sessions()[0]
 
 
-def attach(target: str | ConnectionFile | None) -> SessionBridge:
-    """An opened bridge on a running session: `target` is a session id (or its unique start), a
-    connection file or its path, or None for the only session running. Its snapshot comes as
-    `snapshotLoaded`; raises AttachError saying why it cannot be reached."""
+def attach(target: str | ConnectionFile | None, remote_python: str | None = None) -> SessionBridge:
+    """A bridge on a running session, to open (`open_in_background`): `target` is a session id (or
+    its unique start), a connection file or its path, None for the only session running here, or
+    `ssh://[user@]host[:port][/SESSION_ID]` for one on another machine (`remote_python`: the far
+    side's interpreter, default `$MPIPANEL_REMOTE_PYTHON` or python3). Raises AttachError when the
+    target names no session."""
     try:
-        return SessionBridge(RemoteFrontend(target, kind="window")).open()
-    except (ValueError, OSError, LinkError) as exc:
+        return SessionBridge(RemoteFrontend(target, kind="window", remote_python=remote_python))
+    except ValueError as exc:
         raise AttachError(str(exc)) from None
+
+
+def _on_a_thread(name: str, work: Callable[[], Any],
+                 failure: Callable[[Exception], Exception] = lambda exc: exc) -> Future:
+    """The future of `work()`, run on a thread of its own; the ways a session cannot be reached
+    that it raises become `failure(exc)`."""
+    done: Future = Future()
+
+    def run() -> None:
+        try:
+            done.set_result(work())
+        except (ValueError, OSError, LinkError) as exc:
+            done.set_exception(failure(exc))
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return done
 
 
 class SessionBridge(QObject):
@@ -124,6 +144,21 @@ class SessionBridge(QObject):
             self.frontend.open(self._snapshotArrived.emit, self._eventsArrived.emit, self._linkChanged.emit)
             self._opened = True
         return self
+
+    def open_in_background(self) -> Future:
+        """`open()` on a thread of its own, as reaching a session may take seconds (ssh to another
+        machine, or ssh giving up on one); the future of the opened bridge, or of an AttachError
+        saying why the session cannot be reached (ssh's failure in one message)."""
+        return _on_a_thread("mpipanel-attaching", self.open, lambda exc: AttachError(str(exc)))
+
+    @property
+    def files_elsewhere(self) -> bool:
+        """The session's files (its log) are on another machine: read them through the link."""
+        return isinstance(getattr(self.frontend, "endpoint", None), SshEndpoint)
+
+    def read_session_log(self) -> Future:
+        """The future of the session log's text, read on the session's machine (ssh, for one elsewhere)."""
+        return _on_a_thread("mpipanel-session-log", self.frontend.session_log)
 
     # ----- GUI thread: the replica --------------------------------------------------------
     def _load_snapshot(self, snapshot: SessionSnapshot) -> None:

@@ -10,7 +10,10 @@ so the window stays up, disabled, saying what it waits for, and closes once the 
 """
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -25,12 +28,17 @@ if TYPE_CHECKING:
 Closing = Literal["stop", "ask", "detach"]
 
 
+def open_with_desktop(path: str) -> None:
+    QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+
 class PathLabel(QLabel):
-    """A file's name in the status bar; a click opens the file with the desktop's viewer."""
+    """A file's name in the status bar; a click opens the file (`opener`: with the desktop's viewer)."""
 
     def __init__(self, parent: QWidget | None = None, **kwargs):
         super().__init__(parent, **kwargs)
         self.path: str | None = None
+        self.opener: Callable[[str], None] = open_with_desktop
 
     def show_path(self, path: str | None, prefix: str) -> None:
         self.path = path
@@ -41,7 +49,7 @@ class PathLabel(QLabel):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt's name
         if self.path and event.button() == Qt.MouseButton.LeftButton:
-            QDesktopServices.openUrl(QUrl.fromLocalFile(self.path))
+            self.opener(self.path)
         super().mouseReleaseEvent(event)
 
 
@@ -58,9 +66,13 @@ class SessionStatus(QObject):
         """The session is being stopped; the window closes once it has."""
         self.ended: str | None = None
         """Why the session ended, once it has."""
+        self.log_copy: Path | None = None
+        """The local copy of the session's log, once one was read from the session's machine."""
         self.link_label = QLabel(window, objectName="linkLabel")
         self.log_label = PathLabel(window, objectName="sessionLogLabel")
         self.log_label.show_path(bridge.info.session_log_path, "session log")
+        if bridge.files_elsewhere:
+            self.log_label.opener = self._open_log_elsewhere
         bridge.linkState.connect(self._on_link)
         bridge.sessionEnded.connect(self._on_ended)
 
@@ -117,6 +129,22 @@ class SessionStatus(QObject):
             text, colour = state, ""
         self.link_label.setText(text)
         self.link_label.setStyleSheet(f"color: {colour};" if colour else "")
+
+    def _open_log_elsewhere(self, _path: str) -> None:
+        """The log of a session on another machine (also one that has ended): read through ssh,
+        kept in a local copy, opened with the desktop's viewer."""
+        self.bridge.when_done(self.bridge.read_session_log(), self._log_read)
+
+    def _log_read(self, reading: Future) -> None:
+        if reading.exception() is not None:
+            QMessageBox.warning(self.window, "Cannot read the session log", str(reading.exception()))
+            return
+        copies = Path(tempfile.gettempdir()) / f"mpipanel-session-logs-{os.getuid()}"
+        copies.mkdir(mode=0o700, exist_ok=True)
+        copy = copies / f"{self.bridge.info.host}-{Path(self.bridge.info.session_log_path).name}"
+        copy.write_text(reading.result(), encoding="utf-8")
+        self.log_copy = copy
+        open_with_desktop(str(copy))
 
     def accepts_commands(self) -> bool:
         return self.ended is None and not self.stopping

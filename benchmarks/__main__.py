@@ -22,6 +22,7 @@ from pathlib import Path
 from benchmarks.checkout import commit_of
 from benchmarks.compare import ROUNDS, compare
 from benchmarks.measurement import REPO, core_under_test, run_child
+from core.frontends.feed import MAX_HANDOVER_CHARS, OUTPUT_INTERVAL
 from benchmarks.table import Row, compare_row, format_table, machine, not_measured, target_row
 
 
@@ -206,6 +207,18 @@ def console(run: Settings) -> list[Row]:
 
 
 @_register
+def limits(run: Settings) -> list[Row]:
+    """progress() in a tight loop on a server; the stacks of 16 busy servers, request to answer"""
+    calls = run_child("figures", "progress_call", 200_000 if run.quick else 2_000_000)
+    stacks = run_child("figures", "stacks", 16, 5 if run.quick else 20)
+    row = compare_row("progress() in a tight loop, in a server's worker, per call", "µs", calls, "call_us",
+                      "a Python function that does nothing, same loop", calls, "nothing_us", "≤ 2 µs",
+                      lambda v, b: v / b, lambda r: calls["call_us"] <= 2)
+    return [row, target_row("stacks() of 16 busy servers, request to answer (median)", stacks, "median_ms", "ms",
+                            "< 1,000 ms", lambda ms: ms < 1000, f"max {stacks.get('max_ms', 0):.0f} ms")]
+
+
+@_register
 def sessions(run: Settings) -> list[Row]:
     """attaching to a running session until the replica is built; a click's round trip from an
     attached program against the session's own client"""
@@ -222,6 +235,36 @@ def sessions(run: Settings) -> list[Row]:
     if "window_us" in click:
         rows[-1].note = f"the window's way in the session, submit().result(): {click['window_us']:.0f} µs"
     return rows
+
+
+FEED_BUDGET = MAX_HANDOVER_CHARS / OUTPUT_INTERVAL
+"""Characters of output a second a frontend's feed hands over at most."""
+
+
+@_register
+def ssh(run: Settings) -> list[Row]:
+    """attaching over ssh to localhost and the bytes crossing its link under a flood, beside the
+    session's local socket (needs ssh to this machine: .ci/services sshd, or MPIPANEL_BENCH_SSH)"""
+    commands = 2_000 if run.quick else 10_000
+    attached = run_child("ssh_link", "attach", 16, commands, 3 if run.quick else 6)
+    flood = run_child("ssh_link", "flood", 4, 3 if run.quick else 6, 50_000)
+    name = f"attach over ssh to a session of {commands:,} commands, 16 servers: attach to replica built (median)"
+    if not_measured(attached):
+        rows = [Row(name, None, "s", target="< 2 s", note=not_measured(attached))]
+    else:
+        ours, local = attached["ssh_seconds"], attached["local_seconds"]
+        rows = [Row(name, ours, "s", "the local socket", local, ours / local, "< 2 s", ours < 2,
+                    f"max {attached['ssh_max_seconds']:.2f} s; `ssh HOST true` alone took "
+                    f"{attached['ssh_true_seconds']:.2f} s (median)")]
+    name = "bytes/s crossing an ssh link, 4 servers × 50k lines/s each"
+    if not_measured(flood):
+        return [*rows, Row(name, None, "kB/s", note=not_measured(flood))]
+    ours, local = flood["ssh"], flood["local"]
+    return [*rows, Row(name, ours["bytes_per_s"] / 1e3, "kB/s", "the local socket", local["bytes_per_s"] / 1e3,
+                       ours["bytes_per_s"] / local["bytes_per_s"], f"≤ 1.5 × the feed's {FEED_BUDGET / 1e3:.0f} kB/s",
+                       ours["bytes_per_s"] <= 1.5 * FEED_BUDGET,
+                       f"the flood printed {ours['printed_bytes_per_s'] / 1e3:,.0f} kB/s ({ours['printed']:,} lines); "
+                       f"{ours['lines']:,} came, {ours['dropped']:,} were counted as let go")]
 
 
 @_register

@@ -8,6 +8,8 @@
     python -m benchmarks.figures startup SERVERS
     python -m benchmarks.figures scale SERVERS ROUNDS
     python -m benchmarks.figures size_rtt BYTES ROUNDS
+    python -m benchmarks.figures progress_call CALLS
+    python -m benchmarks.figures stacks SERVERS ROUNDS
 
 Every client here runs without its session log, which costs a JSON line per event.
 """
@@ -133,6 +135,49 @@ def size_rtt(size: int, rounds: int) -> dict:
         for _ in range(rounds):
             client.push_command_request("data", block=True, target_server=1, parameters={"data": payload})
         return {"rtt_us": (time.perf_counter() - start) / rounds * 1e6}
+
+
+PROGRESS_LOOP = """\
+import time
+def calls(report, n):
+    start = time.perf_counter()
+    for i in range(n):
+        report(i, n, 'step')
+    return time.perf_counter() - start
+def nothing(done, total, text=''):
+    pass
+(calls(progress, {n}), calls(nothing, {n}))
+"""
+
+
+def progress_call(calls: int) -> dict:
+    """The cost of `progress()` in a tight loop, in a server's worker, where commands call it; a
+    call of a Python function that does nothing, in the same loop, is the floor beside it."""
+    with _client(1) as client:
+        [response] = client.push_command_request(PROGRESS_LOOP.format(n=calls), block=True, target_server=1)
+        progress, nothing = response["ret"]
+        return {"call_us": progress / calls * 1e6, "nothing_us": nothing / calls * 1e6}
+
+
+STUCK = "import time\ndef wait_for(seconds):\n    time.sleep(seconds)\ndef flagdata():\n    wait_for(600)\nflagdata()"
+
+
+def stacks(servers: int, rounds: int) -> dict:
+    """`stacks()` of `servers` busy servers, request to answer: every worker's stack read from its
+    faulthandler dump. The median and the longest of `rounds`."""
+    with _client(servers) as client:
+        ids = client.push_command_request(STUCK, target_server=client.server_ranks())
+        while not all(report.threads for report in client.stacks().result(30).values()):
+            time.sleep(0.1)
+        seconds = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            reports = client.stacks().result(30)
+            seconds.append(time.perf_counter() - start)
+            assert len(reports) == servers and all(report.threads for report in reports.values())
+        client.interrupt(ids)
+        client.get_command_response(ids, block=True)
+        return {"median_ms": statistics.median(seconds) * 1e3, "max_ms": max(seconds) * 1e3}
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ from app.load_chart import LoadChart
 from app.main_window import MainWindow
 from app.server_overview import ServerOverview
 from app.target_picker import TargetPicker
-from benchmarks.measurement import REPO, measure_main
+from benchmarks.measurement import REPO, flood_command, measure_main
 from core import MPICommandClient
 from core.events import ServerStatusChanged
 from core.frontends.model import LoadFigures, LoadSampled
@@ -66,18 +66,6 @@ from core.frontends.model import LoadFigures, LoadSampled
 WINDOW_SIZE = (1500, 920)
 """A full-screen window on a common laptop: painting costs grow with it, so it is fixed here
 rather than whatever size the last session saved."""
-
-FLOOD = """
-import time
-start = time.monotonic()
-line = 0
-while time.monotonic() - start < {seconds}:
-    for _ in range({per_tick}):
-        print('flood line', line)
-        line += 1
-    time.sleep(max(0.0, start + line / {rate} - time.monotonic()))
-"""
-
 
 def _window(servers: int) -> tuple[QApplication, MPICommandClient, MainWindow]:
     app = QApplication.instance() or QApplication([])
@@ -225,7 +213,7 @@ def _stall(app: QApplication, window: MainWindow, seconds: float, rate: int) -> 
     rss_before = process.memory_info().rss
     meter = StallMeter()
     window.targets.select(window.bridge.ranks)
-    window.run(FLOOD.format(seconds=seconds, rate=rate, per_tick=max(1, rate // 1000)))
+    window.run(flood_command(seconds, rate))
     meter.start()
     _wait(app, _answered(window))
     meter.stop()

@@ -22,6 +22,23 @@ REPO = Path(__file__).resolve().parent.parent
 CHILD_TIMEOUT = 900
 WARMUP = 200
 
+FLOOD = """
+import time
+start = time.monotonic()
+line = 0
+while time.monotonic() - start < {seconds}:
+    for _ in range({per_tick}):
+        print('flood line', line)
+        line += 1
+    time.sleep(max(0.0, start + line / {rate} - time.monotonic()))
+"""
+
+
+def flood_command(seconds: float, rate: int) -> str:
+    """A command that prints `rate` numbered lines a second ('flood line N') for `seconds`; its
+    server's `line` then says how many it printed."""
+    return FLOOD.format(seconds=seconds, rate=rate, per_tick=max(1, rate // 1000))
+
 
 def run_child(module: str, *args: object, mpiexec: int = 0) -> dict:
     """Run `python -m benchmarks.MODULE ARGS...` (under `mpiexec -n N` if asked) and return the

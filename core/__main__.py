@@ -3,13 +3,15 @@
     mpiexec -n N python -m core [--casa] script.py [arg ...]   (also: -m module, -c code)
     python -m core --serve [--servers K]                       a session waiting for frontends
     python -m core --sessions                                  the sessions to attach to
+    python -m core --bridge [SESSION_ID]                       a frontend over ssh, to a session here
 
 Rank 0 runs the program as `__main__`; ranks 1..N-1 serve its commands until it stops them, then
 exit. An exception in the program stops the servers and exits non-zero, so nothing hangs.
 Run without mpiexec, the program's client spawns its servers itself. `--casa` runs a program
 written for CASA's casampi unchanged: `import casampi...` is mpipanel's (`core.casampi`) in
 every process of the job. `--serve` and `--listen` make sessions that windows and programs of
-other processes attach to (`core.frontends.headless`, docs/sessions.md).
+other processes attach to (`core.frontends.headless`, docs/sessions.md); `--bridge` is what a
+frontend on another machine runs here through ssh to reach one (`core.frontends.bridge`).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ usage: {python} -m core [--casa] [--preload FILE_OR_CODE] [--listen [--linger MI
    or: {python} -m core [--casa] [--preload FILE_OR_CODE] [--listen [--linger MINUTES]] -c <code> [arg] ...
    or: {python} -m core [--casa] [--preload FILE_OR_CODE] --serve [--servers K]
    or: {python} -m core --sessions [--json]
+   or: {python} -m core --bridge [SESSION_ID | --log SESSION_LOG]
 
 Under `mpiexec -n N`, rank 0 runs the program and ranks 1..N-1 serve its MPICommandClient.
 --casa: the program's `import casampi...` is mpipanel's casampi layer (needs CASA installed).
@@ -36,7 +39,10 @@ in every fresh one (the default `preload` of the program's MPICommandClient).
 frontends until one of them stops it, or SIGTERM or SIGINT does (under mpiexec, to rank 0, whose
 pid it prints with its id: mpiexec would signal every rank).
 --sessions: this user's sessions on this machine, one line each, starting with its id (--json:
-for programs); the files of sessions that are gone are removed."""
+for programs); the files of sessions that are gone are removed.
+--bridge: what a frontend on another machine runs here through ssh (`mpipanel --attach
+ssh://HOST/SESSION_ID`): the frontend protocol on stdin and stdout, to the session's socket
+(with no SESSION_ID: the only session running here); --log: the text of a session log."""
 
 
 @dataclass
@@ -49,15 +55,17 @@ class Options:
     servers: str | None = None
     sessions: bool = False
     json: bool = False
+    bridge: bool = False
+    log: str | None = None
     program: list[str] = field(default_factory=list)
 
 
 OPTIONS = {"--casa": False, "--preload": True, "--listen": False, "--linger": True, "--serve": False,
-           "--servers": True, "--sessions": False, "--json": False}
+           "--servers": True, "--sessions": False, "--json": False, "--bridge": False, "--log": True}
 """The launcher's options, and whether each takes a value. They come before the program; what
 follows the program's name is the program's."""
 
-NEEDS = {"linger": "listen", "servers": "serve", "json": "sessions"}
+NEEDS = {"linger": "listen", "servers": "serve", "json": "sessions", "log": "bridge"}
 """An option that means something only with another."""
 
 
@@ -91,6 +99,10 @@ def _check(options: Options) -> None:
     args = options.program
     if args[:1] in (["-h"], ["--help"]):
         _usage()
+    if options.bridge:
+        if len(args) > 1 or (args and options.log):
+            _usage(f"--bridge takes one session id or --log SESSION_LOG, not {' '.join(args)}")
+        return
     if options.sessions or options.serve:
         mode = "--sessions" if options.sessions else "--serve"
         if args:
@@ -137,6 +149,18 @@ def _add_preload(preload: str | None) -> None:
     SERVER_PRELOADS.add(code)
 
 
+def lone_slurm_task(world_size: int) -> str | None:
+    """What is wrong when srun started several tasks but MPI made each a world of its own (no
+    PMI between them: `srun` without `--mpi=pmi2`), or None. Each would run the program and spawn
+    servers of its own, and the spawn would wait forever for a job step the allocation cannot give
+    ("step creation temporarily disabled")."""
+    tasks = os.environ.get("SLURM_STEP_NUM_TASKS", "")
+    if world_size > 1 or not tasks.isdigit() or int(tasks) <= 1:
+        return None
+    return (f"srun started {tasks} tasks, but each is an MPI world of 1 (MPI did not get Slurm's process "
+            f"manager): run `srun --mpi=pmi2 ...`, or `mpiexec -n {tasks} ...` inside the allocation")
+
+
 def _module_exists(name: str) -> bool:
     import importlib.util
     try:
@@ -173,10 +197,19 @@ def _main(args: list[str]) -> int:
         from core.frontends.headless import list_sessions
         _check(options)  # before MPI: listing sessions needs none
         return list_sessions(options.json)
+    if options.bridge and error is None:
+        from core.frontends import bridge
+        _check(options)  # before MPI: a bridge on a login node must not start it
+        return bridge.main(options.program[0] if options.program else None, options.log)
     if options.casa:
         from core.casampi import switch
         switch.install()  # before MPI starts: spawned servers and workers inherit the switch
     from core.environment import MPIEnvironment
+    lone = lone_slurm_task(MPIEnvironment.mpi_world_size)
+    if lone is not None:
+        if os.environ.get("SLURM_PROCID", "0") == "0":
+            print(f"error: {lone}", file=sys.stderr)
+        return 2
     if not MPIEnvironment.is_mpi_client:
         from core.server.rank import main as serve
         serve()

@@ -44,6 +44,10 @@ class CommandQueued:
     shown: str | None = None
     """The text to show for the command, as its sender gave it (casampi's layer shows a request
     as its own sender wrote it, not as the wrapper that travels); None: the command itself."""
+    time_limit: float | None = None
+    """Seconds it may run before it is stopped (status 'expired'); None: no limit."""
+    retries: int = 0
+    """How often it is sent again if the worker running it dies (`CommandRetried`)."""
 
 
 @dataclass(frozen=True)
@@ -56,9 +60,43 @@ class CommandStarted:
 @dataclass(frozen=True)
 class CommandFinished:
     """A command's final response. Its `ret` may be dropped later to keep the client within its
-    result memory (`ResultsDropped` says when); the response dict is then changed in place."""
+    result memory (`ResultsDropped` says when); the response dict is then changed in place.
+
+    A `provisional` one says 'timeout': the command's server missed its heartbeats (or its worker
+    stopped answering) while it ran, and may come back. If it does, the command's real response
+    replaces it in the same dict (so its futures and `get_command_response` give the real one) and
+    a second `CommandFinished`, not provisional, says so."""
 
     response: dict[str, Any]
+    provisional: bool = False
+
+
+@dataclass(frozen=True)
+class CommandProgress:
+    """How far a running command is, as its code said with `progress(done, total, text)`; at most
+    about five a second per command, and the last one before its response."""
+
+    id: int
+    server: int
+    done: float
+    total: float
+    text: str
+    time: float
+
+
+@dataclass(frozen=True)
+class CommandRetried:
+    """The worker running a command pushed with `retries` died under it: the command is sent again
+    (to the same server if it was targeted, else to the first available one), under the same id.
+    `attempt` is the number of the attempt that starts now (2 for the first retry)."""
+
+    id: int
+    attempt: int
+    reason: str
+    """Why the previous attempt failed (how its worker died)."""
+    server: int
+    """Where the previous attempt ran."""
+    time: float
 
 
 @dataclass(frozen=True)
@@ -106,8 +144,8 @@ class ServerStatusChanged:
     status: dict[str, Any]
 
 
-Event = (CommandQueued | CommandStarted | CommandFinished | ServerOutput | ServerStatusChanged | ResultsDropped
-         | NamespaceChanged)
+Event = (CommandQueued | CommandStarted | CommandFinished | CommandProgress | CommandRetried | ServerOutput
+         | ServerStatusChanged | ResultsDropped | NamespaceChanged)
 Subscriber = Callable[[Event], None]
 
 

@@ -6,9 +6,11 @@
 `Replay` does the work for the GUI's replay panel too, on any frontend of a session
 (`core.frontends.frontend.SessionFrontend`: the window's own session or one it is attached to):
 one push at a time (blocking pushes are waited for before the next, as they were when recorded),
-and a readable difference per server. Client-side code (pushes to `CLIENT_RANK`) runs again in the
-session's client-side worker (`core.console`), to its end before the next push; what that code
-pushed is left out, as running it pushes it again.
+and a readable difference per server. Each push runs with the time limit it had, or, if it was
+stopped (interrupted, expired) without one, with its recorded duration as its limit
+(`RecordedPush.replay_limit`); stopped again, it matches its recording. Client-side code (pushes
+to `CLIENT_RANK`) runs again in the session's client-side worker (`core.console`), to its end
+before the next push; what that code pushed is left out, as running it pushes it again.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from typing import Any
 from core.events import CLIENT_RANK
 from core.sessions import literals
 from core.sessions.file_checks import SessionFileError
-from core.sessions.recorded import RecordedPush, read_session
+from core.sessions.recorded import STOPPED, RecordedPush, read_session
 
 
 @dataclass
@@ -49,7 +51,9 @@ def compare(push: RecordedPush, responses: list[dict[str, Any]]) -> list[Compari
             comparisons.append(Comparison(response["server"], None, recorded=False))
             continue
         old = recorded[index]
-        if old.status != response["status"]:
+        if old.status in STOPPED and response["status"] == "expired":
+            difference = None  # stopped where it was stopped, by the limit its recording gave it
+        elif old.status != response["status"]:
             difference = f"status {response['status']} != recorded {old.status}"
         elif not old.successful:
             difference = _failure_difference(old.traceback, response["traceback"])
@@ -98,7 +102,8 @@ class Replay:
         push = self.pushes[index]
         target = [CLIENT_RANK] if push.on_client else push.target
         self.futures[index] = self.frontend.submit(push.command, target, push.parameter_values(), origin="replay",
-                                                   shown=push.shown)
+                                                   shown=push.shown, timeout=push.replay_limit(),
+                                                   retries=push.retries)
         return self.futures[index]
 
     def run(self, start: int = 0, stop: int | None = None, timeout: float | None = None) -> None:

@@ -208,11 +208,22 @@ def serving(tmp: Path, servers: int, *launch: str):
 
 def logged_history(path: str) -> list[list]:
     """Every command of a session log: [id, command, server, status, origin], in id order."""
+    return history_rows(Path(path).read_text())
+
+
+def history_rows(log_text: str) -> list[list]:
+    """`logged_history` of a session log's text (one read on the session's machine)."""
     commands: dict[int, list] = {}
-    for line in Path(path).read_text().splitlines():
+    for line in log_text.splitlines():
         entry = json.loads(line)
         if entry["event"] == "queued":
             commands[entry["id"]] = [entry["id"], entry["command"], None, "queued", entry["origin"]]
         elif entry["event"] == "finished":
             commands[entry["id"]][2:4] = [entry["server"], entry["status"]]
     return [commands[i] for i in sorted(commands)]
+
+
+def replica_history(client) -> list[list]:
+    """The rows of `logged_history` from an attached client's replica of the session."""
+    return client.read(lambda model: [[e.id, e.command, e.server, str(e.status), e.origin]
+                                      for e in model.history.values()])

@@ -213,6 +213,18 @@ class SshLogin:
         remote PATH would import the installed mpipanel, not the tree under test."""
         return ["env", f"PYTHONPATH={REPO}", sys.executable, *args]
 
+    @property
+    def ssh(self) -> list[str]:
+        """The ssh command of this login, for a frontend (`core.attach(..., ssh=...)`, `$MPIPANEL_SSH`)."""
+        return ["ssh", "-F", str(self.config)]
+
+    @staticmethod
+    def far_python(runtime: Path | None = None, tree: Path = REPO) -> str:
+        """The far side's Python for a frontend's bridge, as a command for its shell: `python_argv`
+        with `tree` to import, finding sessions in the runtime directory `runtime` if given."""
+        setting = [f"XDG_RUNTIME_DIR={runtime}"] if runtime is not None else []
+        return shlex.join(["env", f"PYTHONPATH={tree}", *setting, sys.executable])
+
     def run(self, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
         return subprocess.run(self.command(*argv), capture_output=True, text=True, timeout=timeout,
                               stdin=subprocess.DEVNULL)

@@ -16,7 +16,7 @@ import pytest
 import core
 from core.events import CLIENT_RANK
 from core.sessions.recorded import read_session
-from mpi_helpers import logged_history, read_line, script_file, serving, wait_for_no_servers
+from mpi_helpers import logged_history, read_line, replica_history, script_file, serving, wait_for_no_servers
 
 TIMEOUT = 120
 
@@ -61,11 +61,6 @@ def _frontend(env: dict, session: str, marker: str) -> subprocess.Popen:
     return process
 
 
-def _replica_history(client) -> list[list]:
-    return client.read(lambda model: [[e.id, e.command, e.server, str(e.status), e.origin]
-                                      for e in model.history.values()])
-
-
 def _settled(client) -> None:
     """Wait until every command the replica knows has finished."""
     assert client.replica.wait_for(lambda model: all(e.response is not None for e in model.history.values()),
@@ -91,8 +86,8 @@ def test_reattaching_shows_a_history_equal_to_the_session_log_which_reads_back_f
         client.push_command_request("'seen by the next one'", block=True, target_server=3, shown="seen")
     with core.attach(session) as client:
         _settled(client)
-        assert _replica_history(client) == logged_history(client.info.session_log_path)
-        assert _replica_history(client)[-1][1] == "'seen by the next one'"
+        assert replica_history(client) == logged_history(client.info.session_log_path)
+        assert replica_history(client)[-1][1] == "'seen by the next one'"
         header, pushes = read_session(client.info.session_log_path)  # the file checks take what it wrote
     assert [(p.command, p.target, p.shown) for p in pushes[-3:]] == [
         ("pass  # push: moved", [1, 2], None), ("6 * 7", CLIENT_RANK, None), ("'seen by the next one'", 3, "seen")]
@@ -108,7 +103,7 @@ def test_two_frontends_see_a_thousand_commands_as_the_log_has_them(headless):
         client.get_command_response(ids, block=True, timeout=TIMEOUT)
         client.push_command_request("'end of the thousand'", block=True, target_server=2)
         _settled(client)
-        mine = _replica_history(client)
+        mine = replica_history(client)
         logged = logged_history(client.info.session_log_path)
     theirs = json.loads(read_line(watcher))
     assert watcher.wait(TIMEOUT) == 0

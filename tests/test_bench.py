@@ -56,6 +56,18 @@ def test_session_figures_attach_from_another_process():
     assert set(json.loads(clicked.stdout.strip().splitlines()[-1])) == {"attached_us", "embedded_us", "window_us"}
 
 
+def test_ssh_figures_attach_and_flood_over_ssh_beside_the_local_socket(sshd):
+    attached = run_python("-m", "benchmarks.ssh_link", "attach", "2", "100", "3", timeout=300)
+    assert attached.returncode == 0, attached.stderr
+    figures = json.loads(attached.stdout.strip().splitlines()[-1])
+    assert figures["commands"] == 100 and figures["ssh_max_seconds"] >= figures["ssh_seconds"] > 0
+    assert figures["local_seconds"] > 0
+    flooded = run_python("-m", "benchmarks.ssh_link", "flood", "2", "1", "5000", timeout=300)
+    assert flooded.returncode == 0, flooded.stderr
+    for way in json.loads(flooded.stdout.strip().splitlines()[-1]).values():
+        assert way["lines"] + way["dropped"] == way["printed"] > 0 and way["bytes_per_s"] > 0
+
+
 def test_missing_optional_baseline_is_noted_as_not_measured(monkeypatch):
     monkeypatch.setitem(sys.modules, "ipyparallel", None)  # what `import ipyparallel` meets when absent
     theirs = ipyparallel_throughput(1, 10)
@@ -69,7 +81,7 @@ def test_missing_optional_baseline_is_noted_as_not_measured(monkeypatch):
 def test_unknown_group_is_refused_with_the_known_ones():
     result = run_python("-m", "benchmarks", "--only", "rtt,speed", timeout=60)
     assert result.returncode == 2
-    known = "rtt, throughput, bandwidth, idle, startup, gui, console, sessions, scale, casa, jupyter"
+    known = "rtt, throughput, bandwidth, idle, startup, gui, console, sessions, ssh, scale, casa, jupyter"
     assert f"unknown group(s) speed; known: {known}" in result.stderr
 
 

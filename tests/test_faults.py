@@ -56,11 +56,12 @@ def test_interrupting_a_log_flood_never_cuts_a_frame_so_the_namespace_survives(c
 
 
 def test_a_worker_stopped_half_way_through_a_frame_is_replaced_and_its_server_lives_on(client):
-    """A frame's length, then nothing: the rank must not wait for the rest past its stall limit."""
-    from core.server.worker_process import FRAME_STALL_LIMIT
-    ids = client.push_command_request("import os, sys, time\n"
+    """A frame's length, then nothing (the whole worker stopped, as SIGSTOP does, so its reporter's
+    beats cannot feed the rank either): the rank must not wait for the rest past its stall limit."""
+    from core.supervision.worker_process import FRAME_STALL_LIMIT
+    ids = client.push_command_request("import os, signal, sys\n"
                                       "os.write(int(sys.argv[1]), (1000).to_bytes(8, 'big'))\n"
-                                      "time.sleep(60)", target_server=2)
+                                      "os.kill(os.getpid(), signal.SIGSTOP)", target_server=2)
     [stuck] = client.get_command_response(ids, block=True, timeout=30)
     assert stuck["status"] == "failed" and not client.get_server_status()[2]["timeout"]
     assert (f"stopped half-way through a message to its server for {FRAME_STALL_LIMIT:g} s"

@@ -7,10 +7,12 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 
 import pytest
 
 from core import MPICommandClient
+from core.events import ServerOutput
 from core.frontends.host import SessionHost
 from core.frontends.local import LocalFrontend
 from core.sessions.recorded import read_log, read_script
@@ -199,3 +201,33 @@ def test_replay_refuses_a_bad_session_file_in_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.splitlines() == [f"error: {bad}, line 2: parameters must be None or a dict with string keys, "
                                           f"not list [1, 2]"]
+
+
+def test_a_replayed_command_that_was_interrupted_stops_after_its_recorded_duration_and_matches(tmp_path):
+    log = tmp_path / "interrupted.jsonl"
+    with MPICommandClient(servers=1, print_output=False, session_log=log) as client:
+        asleep = threading.Event()
+        client.subscribe(lambda event: isinstance(event, ServerOutput) and asleep.set())
+        [command] = client.push_command_request("import time\nprint('asleep', flush=True)\ntime.sleep(30)",
+                                                target_server=1)
+        assert asleep.wait(30)
+        client.interrupt([command])
+        [response] = client.get_command_response([command], block=True, timeout=30)
+        script = client.save_session(tmp_path / "interrupted.py")
+    recorded = response["time_end"] - response["time_start"]
+    assert response["status"] == "interrupted" and recorded < 10
+    header, pushes = read_log(log)
+    limit = pushes[0].replay_limit()
+    assert f"timeout={round(limit, 3)!r}" in script.read_text()
+    with MPICommandClient(servers=1, print_output=False, session_log=False) as client:
+        host = SessionHost(client)
+        try:
+            replay = Replay(LocalFrontend(host, label="replay"), pushes)
+            replay.run(timeout=60)
+            [again] = [future.result() for future in replay.futures[0]]
+            assert [c.matches for c in replay.comparisons(0)] == [True]
+        finally:
+            host.close()
+    assert again["status"] == "expired" and limit - 0.5 < again["time_end"] - again["time_start"] < limit + 2
+    replayed = run_python("-m", "core.replay", str(script), "--check", timeout=120)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr

@@ -9,7 +9,7 @@ import pytest
 
 from core.wire import cross_memory
 from core.wire.messages import CommandRequest, WorkerKind
-from core.server.worker_process import WorkerProcess
+from core.supervision.worker_process import WorkerProcess
 
 pytestmark = pytest.mark.skipif(not cross_memory.available(), reason="no process_vm_readv here")
 

@@ -7,10 +7,14 @@ What it keeps from casampi (0.6), since programs and casampi's own tests rely on
   stopped, a command that is neither an expression nor statements, a target that is no server
   (or a list naming a timed-out one);
 - request dicts `{command, parameters, mode, id, server, status}` with statuses 'holding queue',
-  'request sent', 'response received' ('timeout' when the server timed out or was lost), and
+  'request sent', 'response received' ('timeout' when the server timed out or was lost; a server
+  that comes back delivers the real response, which replaces it, as casampi's does), and
   response dicts with casampi's keys `command_start_time`, `command_stop_time`, `ret`,
   `successful`, `traceback`; 'push' commands and casampi's handling of parameters
   (`core.casampi.private.MPICommandServer.run_request`); `ret` None for an 'exec' command.
+  mpipanel's own statuses never leak into it: a native time limit that expired (status
+  'expired', which casampi's requests never set) reads as a 'response received' that failed,
+  its traceback saying so.
 
 What it adds: a response's `value` is the command's value as IPython would show it: an 'eval'
 command's (its `ret`), or the value of an 'exec' command's trailing expression (`x = 1\nx + 1`
@@ -202,10 +206,9 @@ class _CommandClient:
 
     # ----- responses -----------------------------------------------------------------------
     def _response(self, request_id: int) -> dict[str, Any] | None:
-        """casampi's response for the request, once mpipanel's is there (made once, then kept)."""
-        response = self._responses.get(request_id)
-        if response is not None:
-            return response
+        """casampi's response for the request, once mpipanel's is there. Made again from the
+        native one each time, in the same dict: a provisional 'timeout' is replaced by the real
+        response when its server comes back (`core.events.CommandFinished`)."""
         native = self.native.get_command_response([request_id])
         if not native:
             return None
@@ -220,8 +223,9 @@ class _CommandClient:
                         successful=native["successful"], traceback=native["traceback"])
         if native["status"] == "timeout":
             response["traceback"] = self._timeout_text(native["server"])
-        self._responses[request_id] = response
-        return response
+        kept = self._responses.setdefault(request_id, response)
+        kept.update(response)
+        return kept
 
     def _timeout_text(self, server: int) -> str:
         status = self.native.get_server_status().get(server, {})

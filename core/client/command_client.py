@@ -32,7 +32,7 @@ from core.client import data_moves
 from core.client.result_budget import DEFAULT_RESULT_MEMORY, ResultBudget
 from core.futures import CommandFuture, command_ids, when_all
 from core.sessions.session_log import SessionLog, new_log_path
-from core.wire.messages import ISOLATION_MODES, LOG_MODES, ServerConfig, StopRequest, Tag
+from core.wire.messages import ISOLATION_MODES, LOG_MODES, TIME_LIMIT_GRACE, ServerConfig, StopRequest, Tag
 from core.wire.responses import CommandResponse, Status
 
 STOP_TIMEOUT = 30.0
@@ -83,6 +83,9 @@ class MPICommandClient:
 
     `result_memory`: bytes of command results the client keeps (None: no limit); beyond it the
     oldest results' values are let go (see `core.client.result_budget` and `purge_results`).
+
+    `time_limit_grace`: seconds a command that reached its time limit (`timeout=` of a push), or
+    that a forced stop interrupted, has to end before its worker is killed (a push may give its own).
     """
 
     def __new__(cls, *args, **kwargs):
@@ -97,7 +100,7 @@ class MPICommandClient:
                  heartbeat_interval: float = 1.0, heartbeat_timeout: float = 10.0,
                  print_output: bool = True, session_log: bool | str | os.PathLike = True,
                  server_nice: int = 0, preload: str | os.PathLike | None = None,
-                 result_memory: int | None = DEFAULT_RESULT_MEMORY):
+                 result_memory: int | None = DEFAULT_RESULT_MEMORY, time_limit_grace: float = TIME_LIMIT_GRACE):
         if self in environment.running_clients():
             return  # the running client of this mpiexec job, found by `__new__`
         if isolation not in ISOLATION_MODES:
@@ -109,6 +112,7 @@ class MPICommandClient:
         if isinstance(server_nice, bool) or not isinstance(server_nice, int) or not 0 <= server_nice <= 19:
             raise ValueError(f"server_nice must be a whole number from 0 to 19, not {server_nice!r}")
         _check_result_memory(result_memory)
+        self.time_limit_grace = validation.check_grace(time_limit_grace, "time_limit_grace")
         self.server_nice = server_nice
         own = validation.check_preload(preload)
         self.preload = "\n".join(filter(None, [environment.SERVER_PRELOADS.code(), own])) or None
@@ -281,8 +285,14 @@ class MPICommandClient:
                 engine.wait(lambda: not engine.ledger.pending())
             live = [r for r, v in engine.views.items() if not (v.lost or v.stopped)]
             lost = engine.lost_any
-            request = StopRequest(force_command_request_interruption, finalize=not lost)
-            engine.call(lambda: [engine.send(r, Tag.STOP, request) for r in live], direct=True)
+
+            def stop(rank: int) -> StopRequest:
+                """A timed-out server's command may never end by itself (C code holding the GIL):
+                it is stopped by force, its worker killed after the grace, whatever was asked."""
+                force = force_command_request_interruption or engine.views[rank].timed_out
+                return StopRequest(force, finalize=not lost, grace=self.time_limit_grace)
+
+            engine.call(lambda: [engine.send(r, Tag.STOP, stop(r)) for r in live], direct=True)
             stopped = engine.wait(lambda: all(engine.views[r].stopped or engine.views[r].lost for r in live),
                                   timeout=STOP_TIMEOUT)
             engine.close()
@@ -327,28 +337,46 @@ class MPICommandClient:
     # ----- commands -----------------------------------------------------------------------
     def push_command_request(self, command: str, block: bool = False, target_server=None,
                              parameters: dict[str, Any] | None = None, *, origin: str | None = None,
-                             shown: str | None = None):
+                             shown: str | None = None, timeout: float | None = None, grace: float | None = None,
+                             retries: int = 0):
         """Send `command` to the first available server (None), one rank, or a list of ranks.
 
         Non-blocking: returns a list of command ids, one per target. Blocking: waits and returns
         the list of response dicts. `origin` is recorded with it, and `shown` is the text that
         histories show for it instead of `command` (see `core.events.CommandQueued`).
+
+        `timeout`: seconds each command may run; the server holds it to that, whatever the client
+        does meanwhile: its stack is taken, it is interrupted, and if it has not ended `grace`
+        seconds later (default `time_limit_grace`) its worker is killed and replaced (the namespace
+        is lost). It ends with status 'expired'; its response carries `stack` and `time_limit`.
+        With isolation 'none' it is only interrupted (there is no worker to kill).
+
+        `retries`: how often a command is sent again when the worker running it dies (a segfault,
+        a kill, `os._exit`), under the same id: a command that raised, expired, or whose server
+        was restarted, is never sent again. A targeted command goes to the same server, one for
+        the first available server to any. Its response lists the failed `attempts`.
         """
         records = self._dispatch().push(command=command, target=target_server, parameters=parameters,
-                                        block=block, direct=True, origin=origin, shown=shown)
+                                        block=block, direct=True, origin=origin, shown=shown,
+                                        time_limit=timeout, grace=self._grace(grace), retries=retries)
         if not block:
             return [r.id for r in records]
         self._engine.wait(_all_done(records))
         return [r.response for r in records]
 
     def submit(self, command: str, target=None, parameters: dict[str, Any] | None = None, *,
-               origin: str | None = None, shown: str | None = None):
+               origin: str | None = None, shown: str | None = None, timeout: float | None = None,
+               grace: float | None = None, retries: int = 0):
         """Like a non-blocking push, but returns a `CommandFuture` (a list of them for a list of
-        targets) whose result is the response dict. Never waits on MPI: safe on a GUI thread."""
+        targets) whose result is the response dict. Never waits on MPI: safe on a GUI thread.
+        `timeout`, `grace` and `retries` as for `push_command_request`."""
         records = self._dispatch().push(command=command, target=target, parameters=parameters, origin=origin,
-                                        shown=shown)
+                                        shown=shown, time_limit=timeout, grace=self._grace(grace), retries=retries)
         futures = [r.future for r in records]
         return futures if isinstance(target, (list, tuple)) else futures[0]
+
+    def _grace(self, grace: float | None) -> float:
+        return self.time_limit_grace if grace is None else validation.check_grace(grace)
 
     def _dispatch(self) -> Dispatcher:
         """The way in for new commands (`core.client.dispatcher`); raises unless running."""
@@ -412,7 +440,7 @@ class MPICommandClient:
             return
         records = self._records(command_request_id_list)
         engine.call(lambda: [engine.interrupt_command(r) for r in records
-                             if r.server not in (None, CLIENT_RANK) and not r.done], direct=False)
+                             if r.server not in (None, CLIENT_RANK) and (r.provisional or not r.done)], direct=False)
 
     def restart_server(self, rank: int) -> Future:
         """Give server `rank` a fresh, empty namespace, and say so in its next responses.
@@ -518,10 +546,7 @@ class MPICommandClient:
         what they were sent so far; the future gets `{rank: [NameSummary, ...] or None}`.
         Never waits on MPI; no command appears in the history."""
         engine = self._require_running()
-        lost = [r for r, v in engine.views.items() if v.lost]
-        ranks = validation.check_targets(targets, engine.views, lost)
-        if ranks == [None]:
-            ranks = sorted(r for r in engine.views if r not in lost)
+        ranks = self._servers_asked(targets)
         future: Future = Future()
         engine.call(lambda: engine.namespaces.request(
             [r for r in ranks if not engine.views[r].lost],
@@ -535,19 +560,47 @@ class MPICommandClient:
         validation.check_targets(rank, engine.views)
         return engine.namespaces.latest.get(rank)
 
+    def stacks(self, servers=None) -> Future:
+        """Where every running command is now, without stopping it: a future of `{rank:
+        core.stacks.StackReport}` (its threads' stacks, innermost call last; no threads for a
+        server that runs nothing; None for one that did not answer within
+        `core.client.stack_requests.STACKS_DEADLINE`). Read while C code holds the GIL too.
+        `servers`: None for every server not lost, a rank, or a list of ranks.
+        `core.stacks.group_stacks` groups the reports by call path. Never waits on MPI."""
+        engine = self._require_running()
+        ranks = self._servers_asked(servers)
+        future: Future = Future()
+        engine.call(lambda: engine.request_stacks([r for r in ranks if not engine.views[r].lost], future),
+                    direct=False)
+        return future
+
+    def _servers_asked(self, targets) -> list[int]:
+        """The ranks a request to `targets` goes to: None means every server not lost."""
+        engine = self._engine
+        lost = [r for r, v in engine.views.items() if v.lost]
+        ranks = validation.check_targets(targets, engine.views, lost)
+        return sorted(r for r in engine.views if r not in lost) if ranks == [None] else ranks
+
+    def suspend_timeouts(self, on: bool = True) -> None:
+        """While on, no server is newly declared timed out, however long it is silent (a debugger
+        holds it: casampi's debugging mode); one timed out already stays so until it speaks."""
+        self._require_running().heartbeats.suspended = bool(on)
+
     def command_futures(self, command_request_id_list) -> list[CommandFuture]:
         """The futures of these commands: a way to wait for them that never takes the MPI lock."""
         return [record.future for record in self._records(command_request_id_list)]
 
     # ----- rank 0's own work (core.console) -----------------------------------------------
-    def open_local_command(self, command: str, parameters: dict[str, Any] | None,
-                           origin: str | None, shown: str | None = None) -> CommandRecord:
+    def open_local_command(self, command: str, parameters: dict[str, Any] | None, origin: str | None,
+                           shown: str | None = None, timeout: float | None = None,
+                           grace: float | None = None) -> CommandRecord:
         """Record a command that runs on rank 0 itself (`core.console`'s client-side worker) as a
         push to `CLIENT_RANK`, so that the history, the session log and saved scripts keep it in
         order with the commands it pushes. Its pickled parameters are in `record.buffers`, as
         for a push. Its runner calls `start_local_command` when it starts,
         `publish`es its output and ends it with `close_local_command`; the servers never see it."""
-        return self._dispatch().open_local(command=command, parameters=parameters, origin=origin, shown=shown)
+        return self._dispatch().open_local(command=command, parameters=parameters, origin=origin, shown=shown,
+                                           time_limit=timeout, grace=self._grace(grace))
 
     def start_local_command(self, record: CommandRecord) -> None:
         record.status = Status.RUNNING

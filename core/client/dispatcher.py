@@ -17,6 +17,7 @@ from core.client.engine import Engine
 from core.client.ledger import CommandRecord
 from core.client.result_budget import kept_parameters
 from core.events import CLIENT_RANK
+from core.wire.messages import TIME_LIMIT_GRACE
 
 
 class Dispatcher:
@@ -29,13 +30,15 @@ class Dispatcher:
 
     def push(self, *, command: str, target=None, parameters: dict[str, Any] | None = None,
              block: bool = False, direct: bool = False, origin: str | None = None,
-             shown: str | None = None) -> list[CommandRecord]:
+             shown: str | None = None, time_limit: float | None = None, grace: float = TIME_LIMIT_GRACE,
+             retries: int = 0) -> list[CommandRecord]:
         """Check, open and queue one push: to the first available server (`target` None), a rank,
         or a list of ranks (one command each). `block` is recorded (a replay waits for it, as the
         caller did); `direct` sends from this thread when the MPI lock is free, for a caller about
         to wait, else the progress thread sends (a GUI thread never waits). `shown`: the text to
-        show for it (`core.events.CommandQueued.shown`). Raises the
-        validation's ValueError or TypeError, naming the argument, before anything is queued."""
+        show for it (`core.events.CommandQueued.shown`); `time_limit`, `grace` and `retries` as
+        `MPICommandClient.push_command_request` says. Raises the validation's ValueError or
+        TypeError, naming the argument, before anything is queued."""
         engine = self.engine
         validation.check_command(command)
         lost = [rank for rank, view in engine.views.items() if view.lost]
@@ -44,12 +47,15 @@ class Dispatcher:
         records = engine.ledger.open(command=command, parameters=kept_parameters(parameters), buffers=buffers,
                                      targets=targets, block=block, origin=origin, cancel=self._cancel,
                                      shown=validation.check_shown(shown),
-                                     push_target=list(target) if isinstance(target, (list, tuple)) else target)
+                                     push_target=list(target) if isinstance(target, (list, tuple)) else target,
+                                     time_limit=validation.check_time_limit(time_limit),
+                                     grace=validation.check_grace(grace), retries=validation.check_retries(retries))
         engine.call(lambda: [engine.queue(record) for record in records], direct=direct)
         return records
 
     def open_local(self, *, command: str, parameters: dict[str, Any] | None = None,
-                   origin: str | None = None, shown: str | None = None) -> CommandRecord:
+                   origin: str | None = None, shown: str | None = None, time_limit: float | None = None,
+                   grace: float = TIME_LIMIT_GRACE) -> CommandRecord:
         """Open a command that runs on rank 0 itself, as a push to `CLIENT_RANK`; nothing is
         queued (`core.console` runs it). Its pickled parameters are in `record.buffers`; `origin`
         and `shown` as for `push`."""
@@ -58,7 +64,9 @@ class Dispatcher:
         [record] = self.engine.ledger.open(command=command, parameters=kept_parameters(parameters), buffers=buffers,
                                            targets=[CLIENT_RANK], push_target=CLIENT_RANK, block=False,
                                            origin=origin, cancel=self._cancel, server=CLIENT_RANK,
-                                           shown=validation.check_shown(shown))
+                                           shown=validation.check_shown(shown),
+                                           time_limit=validation.check_time_limit(time_limit),
+                                           grace=validation.check_grace(grace))
         self.engine.wake()  # to deliver its CommandQueued
         return record
 

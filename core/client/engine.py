@@ -9,6 +9,13 @@ Both spin for a moment after activity, yielding the core between steps (see `cor
 Threads that must never wait on MPI (the GUI) only append to the outbox and wake the thread.
 
 Events and future results are queued under the lock and delivered after it is released.
+
+A server is timed out when it was silent for `heartbeat_timeout` while the client could listen
+(`core.client.heartbeats`), or when its rank says its worker showed no sign of life for as long
+(C code holding the GIL forever). Its commands then get a provisional 'timeout' response and stay
+where they are: if the server comes back, each real response replaces the provisional one in place
+and is posted again (`CommandFinished`). A command whose worker died is sent again while its
+`retries` last (`CommandRetried`); a command that raised, expired or was restarted never is.
 """
 from __future__ import annotations
 
@@ -24,10 +31,13 @@ from collections.abc import Callable
 
 from mpi4py import MPI
 
-from core.events import CommandFinished, CommandStarted, EventHub, ServerOutput, ServerStatusChanged
+from core.events import (CommandFinished, CommandProgress, CommandRetried, CommandStarted, EventHub, ServerOutput,
+                         ServerStatusChanged)
+from core.client.heartbeats import HeartbeatWatch
 from core.client.ledger import CommandRecord, Ledger
 from core.client.namespace_watch import NamespaceWatch
-from core.wire.messages import CommandRequest, ServerInfo, ServerStatus, Tag, tag_name
+from core.client.stack_requests import StackRequests
+from core.wire.messages import CommandRequest, ProgressItem, ServerInfo, ServerStatus, Tag, tag_name
 from core.wire.responses import NOT_STARTED, Status, failure, rebuild_result
 from core.wire.batches import Batch, unbatch
 from core.wire.transport import Peer, PeerLost, receive
@@ -55,6 +65,8 @@ class ServerView:
     timed_out: bool = False
     lost: bool = False
     stopped: bool = False
+    progress: ProgressItem | None = None
+    """The latest progress of a command on this server."""
 
     @property
     def state(self) -> str:
@@ -80,6 +92,9 @@ class Engine:
     def __init__(self, hub: EventHub, heartbeat_timeout: float):
         self.hub = hub
         self.heartbeat_timeout = heartbeat_timeout
+        self.check_interval = min(1.0, heartbeat_timeout / 4)
+        self.heartbeats = HeartbeatWatch(deaf_gap=2 * self.check_interval)
+        self.stack_requests = StackRequests(hub)
         self.lock = threading.Lock()
         self.peers: dict[int, Peer] = {}
         self.views: dict[int, ServerView] = {}
@@ -115,7 +130,8 @@ class Engine:
         """A server rank was lost at some point (even if replaced since): MPI cannot finalize."""
         self._handlers: dict[int, Callable[[int, Any, list], None]] = {
             Tag.RESPONSE: self._on_response, Tag.OUTPUT: self._on_output, Tag.STATUS: self._on_status,
-            Tag.READY: self._on_ready, Tag.STOPPED: self._on_stopped, Tag.RECALLED: self._on_recalled}
+            Tag.READY: self._on_ready, Tag.STOPPED: self._on_stopped, Tag.RECALLED: self._on_recalled,
+            Tag.STACK_REPORT: self._on_stack_report}
         """What a server's message does, by its tag: `handler(rank, payload, buffers)`."""
 
     # ----- set-up -------------------------------------------------------------------------
@@ -329,7 +345,8 @@ class Engine:
 
     def _handle(self, rank: int, tag: int, payload: Any, buffers: list) -> None:
         """Give a message from server `rank` to the handler of its tag (`_handlers`)."""
-        self.views[rank].last_heard = time.monotonic()
+        now = self.views[rank].last_heard = time.monotonic()
+        self.heartbeats.heard(rank, now)
         handler = self._handlers.get(tag)
         if handler is None:
             _log.error("internal error: server %d sent a message with tag %s, which the client does not "
@@ -338,13 +355,35 @@ class Engine:
         handler(rank, payload, buffers)
 
     def _on_output(self, rank: int, items: list, buffers: list) -> None:
-        self.hub.post(ServerOutput(rank, items))
+        """Output and log records go on as `ServerOutput`; a progress report is kept for the
+        server's status and posted as `CommandProgress`."""
+        output = []
+        for item in items:
+            if isinstance(item, ProgressItem):
+                self.views[rank].progress = item
+                self.hub.post(CommandProgress(item.command_id, rank, item.done, item.total, item.text, item.time))
+            else:
+                output.append(item)
+        if output:
+            self.hub.post(ServerOutput(rank, output))
 
     def _on_status(self, rank: int, status: ServerStatus, buffers: list) -> None:
+        """A heartbeat clears a time-out, unless it says the server's worker is still silent."""
         view = self.views[rank]
         view.status = status
-        view.timed_out = False
+        if status.worker_silence <= self.heartbeat_timeout:
+            view.timed_out = False
         self._post_status(rank)
+
+    def _on_stack_report(self, rank: int, answer: tuple, buffers: list) -> None:
+        number, report = answer
+        self.stack_requests.answer(number, rank, report)
+
+    def request_stacks(self, ranks: list[int], future) -> None:
+        """Ask each server where its running command is now; `future` gets `{rank: StackReport or None}`."""
+        number = self.stack_requests.open(ranks, future, time.monotonic())
+        for rank in ranks:
+            self.send(rank, Tag.STACKS, number)
 
     def _on_ready(self, rank: int, info: ServerInfo, buffers: list) -> None:
         self.views[rank].info = info
@@ -371,10 +410,15 @@ class Engine:
         if fields["id"] < 0:
             return  # it answered a summary request, not a command
         record = self.ledger.records.get(fields["id"])
-        if record is None or record.done:
-            return  # a late answer to a command already given up on (timeout)
-        fields["ret_size"] = sum(memoryview(b).nbytes for b in buffers)
-        self.finish(record, rebuild_result(fields, buffers))
+        if record is None or (record.done and not record.provisional):
+            return  # a late answer to a command already given up on (lost)
+        if fields.get("worker_died") and record.may_retry:
+            self._retry(record, fields)
+        else:
+            fields["ret_size"] = sum(memoryview(b).nbytes for b in buffers)
+            self.finish(record, rebuild_result(fields, buffers))
+        if self.ledger.first_available:
+            self._dispatch_first_available()
 
     def _on_recalled(self, rank: int, ids: list[int], buffers: list) -> None:
         """Server `rank` gave back first-available commands it had not started (`_recall`)."""
@@ -387,19 +431,54 @@ class Engine:
                 self.fail(record, record.if_given_back, NOT_STARTED[record.if_given_back])
         self._dispatch_first_available()
 
+    def _response(self, record: CommandRecord, fields: dict) -> dict[str, Any]:
+        return {"id": record.id, "command": record.command, "shown": record.shown, "parameters": record.parameters,
+                "server": record.server, "ret": None, "namespace_reset": False, "ret_size": 0, "ret_dropped": None,
+                "time_limit": record.time_limit, "stack": None, "worker_died": False,
+                "attempts": list(record.attempts), **fields}
+
     def finish(self, record: CommandRecord, fields: dict) -> None:
-        """Give `record` its final response (from a server, or made up here)."""
-        response = {"id": record.id, "command": record.command, "shown": record.shown,
-                    "parameters": record.parameters, "server": record.server, "ret": None, "namespace_reset": False,
-                    "ret_size": 0, "ret_dropped": None, **fields}
+        """Give `record` its final response (from a server, or made up here). One that replaces a
+        provisional response updates it in place (its futures hold that dict) and is posted again."""
+        replacing = record.provisional
+        response = self._response(record, fields)
         started = self.ledger.finish(record, response)
+        response = record.response
+        view = self.views.get(record.server)
+        if view is not None and view.progress is not None and view.progress.command_id == record.id:
+            view.progress = None
         self.hub.post(CommandFinished(response))
-        self.hub.post_call(lambda: record.future.set_result(response))
+        if not replacing:
+            self.hub.post_call(lambda: record.future.set_result(response))
         if started is not None:
             self.hub.post(CommandStarted(started.id, started.server, time.time()))
 
     def fail(self, record: CommandRecord, status: Status, traceback: str) -> None:
         self.finish(record, failure(status, traceback))
+
+    def time_out(self, record: CommandRecord, traceback: str) -> None:
+        """A provisional 'timeout' response: the command stays where it is, and its real response
+        replaces this one if its server comes back (`finish`)."""
+        response = self._response(record, failure(Status.TIMEOUT, traceback))
+        self.ledger.time_out(record, response)
+        self.hub.post(CommandFinished(response, provisional=True))
+        self.hub.post_call(lambda: record.future.set_result(response))
+
+    def _retry(self, record: CommandRecord, fields: dict) -> None:
+        """The worker running `record` died: send it again, under the same id and future."""
+        rank = record.server
+        reason = (fields.get("traceback") or "").strip()
+        attempt = {"attempt": len(record.attempts) + 1, "server": rank, "reason": reason,
+                   "time_start": fields.get("time_start"), "time_end": fields.get("time_end")}
+        started = self.ledger.requeue(record, attempt)
+        self.hub.post(CommandRetried(record.id, len(record.attempts) + 1, reason, rank, time.time()))
+        if started is not None:
+            self.hub.post(CommandStarted(started.id, started.server, time.time()))
+        if record.target is None:
+            self.ledger.first_available.appendleft(record)  # it was there before the others
+            self._dispatch_first_available()
+        else:
+            self.queue(record)
 
     # ----- sending, under the lock --------------------------------------------------------
     def usable(self, rank: int) -> bool:
@@ -454,10 +533,11 @@ class Engine:
     def _send_command(self, record: CommandRecord, rank: int) -> None:
         started = self.ledger.place_on(record, rank)
         buffers = record.buffers or ()
-        if record.id not in self.ledger.waiting_behind:
-            record.buffers = None
-        self.send_request(rank, CommandRequest(record.id, record.command, self.namespaces.watching), buffers)
-        if started:
+        if record.id not in self.ledger.waiting_behind and not record.may_retry:
+            record.buffers = None  # let the parameters go once sent (kept while a recall or a retry may need them)
+        self.send_request(rank, CommandRequest(record.id, record.command, self.namespaces.watching,
+                                               record.time_limit, record.grace), buffers)
+        if started and not record.done:
             self.hub.post(CommandStarted(record.id, rank, time.time()))
 
     def send_request(self, rank: int, request: CommandRequest, buffers=()) -> None:
@@ -504,23 +584,39 @@ class Engine:
         for record in list(self.ledger.in_flight[rank]):
             self.fail(record, Status.LOST, f"Server {rank}{where} was lost: {reason}.\n")
         self.namespaces.lost(rank)
+        self.stack_requests.lost(rank)
         self._post_status(rank)
 
     def _check_servers(self, now: float) -> None:
-        self._next_check = now + min(1.0, self.heartbeat_timeout / 4)
+        self._next_check = now + self.check_interval
+        self.heartbeats.listened(now)  # checks come every interval while the client can listen
         for peer in self.peers.values():
             peer.complete_sends()
+        self.stack_requests.expire(now)
+        if self.heartbeats.suspended:
+            return
         for rank, view in self.views.items():
             if view.lost or view.stopped or view.timed_out or view.info is None:
                 continue
-            if now - view.last_heard > self.heartbeat_timeout:
-                view.timed_out = True
-                silence = now - view.last_heard
-                for record in list(self.ledger.in_flight[rank]):
-                    self.fail(record, Status.TIMEOUT,
-                              f"Server {rank}{self._where(rank)} sent no heartbeat for "
-                              f"{silence:.1f} s (timeout {self.heartbeat_timeout:g} s).\n")
-                self._post_status(rank)
+            silence = self.heartbeats.silent_for(rank, now)
+            worker_silence = view.status.worker_silence if view.status is not None else 0.0
+            if silence > self.heartbeat_timeout:
+                self._time_out(rank, f"Server {rank}{self._where(rank)} sent no heartbeat for {silence:.1f} s "
+                                     f"(timeout {self.heartbeat_timeout:g} s)")
+            elif worker_silence > self.heartbeat_timeout:
+                worker = view.status.worker_pid
+                self._time_out(rank, f"The worker process of server {rank}{self._where(rank)} (pid {worker}) "
+                                     f"showed no sign of life for {worker_silence:.1f} s (timeout "
+                                     f"{self.heartbeat_timeout:g} s): C code holding the GIL, or a stopped process")
+
+    def _time_out(self, rank: int, why: str) -> None:
+        """Mark `rank` timed out; its commands get a provisional 'timeout' response."""
+        self.views[rank].timed_out = True
+        for record in list(self.ledger.in_flight[rank]):
+            if not record.done:
+                self.time_out(record, f"{why}. If it comes back, the command's real response replaces this "
+                                      f"one.\n")
+        self._post_status(rank)
 
     def _where(self, rank: int) -> str:
         info = self.views[rank].info
@@ -545,12 +641,21 @@ class Engine:
             "processor": info.host if info else None,
             "timeout": view.timed_out,
             "lost": view.lost,
+            "progress": self._progress_of(view, running),
             "cpu_percent": status.cpu_percent if status else 0.0,
             "rss": status.rss if status else 0,
             "preload_error": status.preload_error if status else None,
             "log_file": status.log_file if status else None,
             "last_heard": view.last_heard,
         }
+
+    @staticmethod
+    def _progress_of(view: ServerView, running: CommandRecord | None) -> dict[str, Any] | None:
+        """The running command's latest progress, `{done, total, text, time}`, if it said any."""
+        item = view.progress
+        if running is None or item is None or item.command_id != running.id:
+            return None
+        return {"done": item.done, "total": item.total, "text": item.text, "time": item.time}
 
     def _post_status(self, rank: int) -> None:
         status = self.server_status(rank)

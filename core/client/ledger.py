@@ -3,7 +3,9 @@
 A command targeted at a server is sent at once and waits in that server's FIFO; a command for
 "the first available server" waits here until some server has nothing in flight. Each server
 runs what it was sent in order, so the head of a server's in-flight FIFO is the command running
-there. No MPI here; the engine calls it with its lock held.
+there. A command whose server timed out has a provisional response but stays in the FIFO, since
+it may still run there (`time_out`); one whose worker died may be sent again (`requeue`). No MPI
+here; the engine calls it with its lock held.
 
 Under a backlog (every server busy, more commands waiting than servers) a server is given more
 first-available commands than it runs (up to `FIRST_AVAILABLE_DEPTH`), so that it starts the next
@@ -22,6 +24,7 @@ from collections.abc import Callable
 
 from core.events import CommandQueued, Event
 from core.futures import CommandFuture
+from core.wire.messages import TIME_LIMIT_GRACE
 from core.wire.responses import CommandResponse, Status
 
 FIRST_AVAILABLE_DEPTH = 32
@@ -50,6 +53,11 @@ class CommandRecord:
     """Who sent it (see `core.events.CommandQueued.origin`)."""
     shown: str | None = None
     """The text to show for it (see `core.events.CommandQueued.shown`)."""
+    time_limit: float | None = None
+    grace: float = TIME_LIMIT_GRACE
+    retries: int = 0
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    """The attempts that failed because their worker died (`core.events.CommandRetried`)."""
     time_queued: float = field(default_factory=time.time)
     server: int | None = None
     status: Status = Status.QUEUED
@@ -59,10 +67,17 @@ class CommandRecord:
     if_given_back: Status | None = None
     """How it ends if its server gives it back unrun: cancelled or interrupted when that was asked
     of the server while it was being recalled; None: it waits for the first available server again."""
+    provisional: bool = False
+    """Its response is a provisional 'timeout', which the real one may still replace."""
 
     @property
     def done(self) -> bool:
         return self.response is not None
+
+    @property
+    def may_retry(self) -> bool:
+        """Its worker's death sends it again (its parameters are kept for that)."""
+        return len(self.attempts) < self.retries
 
 
 class Ledger:
@@ -81,22 +96,26 @@ class Ledger:
     def open(self, *, command: str, parameters: dict[str, Any] | None, buffers: list | None,
              targets: list[int | None], push_target: int | list[int] | None, block: bool,
              origin: str | None, cancel: Callable[[list[int]], Any], shown: str | None = None,
-             server: int | None = None) -> list[CommandRecord]:
+             server: int | None = None, time_limit: float | None = None, grace: float = TIME_LIMIT_GRACE,
+             retries: int = 0) -> list[CommandRecord]:
         """File one push, the one way a command comes into being: a record per target, in order,
         with ids counting on (the first is the push's id) and a future whose `cancel()` calls
         `cancel`, each announced by a `CommandQueued`. `server` is where they run, if that is
-        known already (rank 0's own work); otherwise the engine places them."""
+        known already (rank 0's own work); otherwise the engine places them. `time_limit`,
+        `grace` and `retries` are the push's (`MPICommandClient.push_command_request`)."""
         records = []
         for target in targets:
             record_id = next(self._ids)
             record = CommandRecord(id=record_id, command=command, parameters=parameters, target=target,
                                    block=block, buffers=buffers, future=CommandFuture(record_id, cancel),
                                    push=records[0].id if records else record_id, push_target=push_target,
-                                   origin=origin, shown=shown, server=server)
+                                   origin=origin, shown=shown, server=server, time_limit=time_limit, grace=grace,
+                                   retries=retries)
             self.records[record_id] = record
             self._announce(CommandQueued(id=record_id, command=command, parameters=parameters, target=target,
                                          block=block, time=record.time_queued, push=record.push,
-                                         push_target=push_target, origin=origin, shown=shown))
+                                         push_target=push_target, origin=origin, shown=shown,
+                                         time_limit=time_limit, retries=retries))
             records.append(record)
         return records
 
@@ -169,10 +188,36 @@ class Ledger:
         waiting.insert(next((i for i, r in enumerate(waiting) if r.id > record.id), len(waiting)), record)
 
     def finish(self, record: CommandRecord, response: dict[str, Any]) -> CommandRecord | None:
-        """Record the final response; returns the command that starts running next, if any."""
-        record.response = response
+        """Record the final response (in place of a provisional one, in the same dict); returns
+        the command that starts running next, if any."""
+        if record.provisional:
+            record.response.update(response)
+            record.provisional = False
+        else:
+            record.response = response
         record.status = response["status"]
         record.buffers = None
+        return self._leave(record)
+
+    def time_out(self, record: CommandRecord, response: dict[str, Any]) -> None:
+        """Give `record` a provisional response ('timeout'); it stays where it waits or runs."""
+        record.response = response
+        record.status = response["status"]
+        record.provisional = True
+
+    def requeue(self, record: CommandRecord, attempt: dict[str, Any]) -> CommandRecord | None:
+        """`record`'s worker died and it is to be sent again: note the failed `attempt`, take it off
+        its server (a command for the first available server may go elsewhere); returns the
+        command that starts running next there, if any."""
+        record.attempts.append(attempt)
+        following = self._leave(record)
+        record.status = Status.QUEUED
+        if record.target is None:
+            record.server = None
+        return following
+
+    def _leave(self, record: CommandRecord) -> CommandRecord | None:
+        """Take `record` off the queue it is in; the command that starts running next, if any."""
         if record.server is None:
             if record in self.first_available:
                 self.first_available.remove(record)
@@ -183,9 +228,10 @@ class Ledger:
         if record in fifo:
             fifo.remove(record)
         if was_head and fifo:
-            fifo[0].status = Status.RUNNING
-            if self.waiting_behind.pop(fifo[0].id, None) is not None:
-                fifo[0].buffers = None  # it runs: it will not be sent again
+            if not fifo[0].provisional:
+                fifo[0].status = Status.RUNNING
+            if self.waiting_behind.pop(fifo[0].id, None) is not None and not fifo[0].may_retry:
+                fifo[0].buffers = None  # it runs: it will not be sent again, unless it is retried
             return fifo[0]
         return None
 

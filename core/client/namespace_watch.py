@@ -23,6 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from core.client.gathering import Gathering
 from core.events import EventHub, NamespaceChanged
 from core.wire import blobs
 from core.wire.messages import CommandRequest, NameSummary
@@ -36,16 +37,13 @@ class NamespaceWatch:
         self.watching = False
         self.latest: dict[int, NamespaceChanged] = {}
         self._ids = itertools.count(-1, -1)
-        self._requests: dict[int, tuple[int, _Gathering]] = {}
+        self._requests: dict[int, tuple[int, Gathering]] = {}
         self._unreported_reset: set[int] = set()
 
     def request(self, ranks: list[int], send: Callable[[int, CommandRequest], None], future: Future) -> None:
         """Ask each server for a summary; `future` gets `{rank: names or None}` (None: the
         server was lost, or its summary command was interrupted)."""
-        if not ranks:
-            self.hub.post_call(lambda: future.set_result({}))
-            return
-        gathering = _Gathering(ranks, self.hub, future)
+        gathering = Gathering(ranks, self.hub, future)
         for rank in ranks:
             request_id = next(self._ids)
             self._requests[request_id] = (rank, gathering)
@@ -89,20 +87,3 @@ class NamespaceWatch:
         event = NamespaceChanged(rank, names, command_id, time.time())
         self.latest[rank] = event
         self.hub.post(event)
-
-
-class _Gathering:
-    """The answers to one request, resolved once every server asked has answered."""
-
-    def __init__(self, ranks: list[int], hub: EventHub, future: Future):
-        self.future = future
-        self._waiting = set(ranks)
-        self._answers: dict[int, list[NameSummary] | None] = {}
-        self._hub = hub
-
-    def answer(self, rank: int, names: list[NameSummary] | None) -> None:
-        self._answers[rank] = names
-        self._waiting.discard(rank)
-        if not self._waiting:
-            answers = dict(sorted(self._answers.items()))
-            self._hub.post_call(lambda: self.future.set_result(answers))

@@ -6,6 +6,7 @@ mistake costs an exception at the call and never a half-sent batch.
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -94,6 +95,32 @@ def check_shown(shown: Any) -> str | None:
     if shown is not None and not isinstance(shown, str):
         raise TypeError(f"shown must be the text to show for the command (or None), not {type(shown).__name__}")
     return shown
+
+
+def check_time_limit(seconds: Any) -> float | None:
+    """A command's time limit (`timeout=`): None, or a positive, finite number of seconds."""
+    if seconds is None:
+        return None
+    if not _is_number(seconds) or not 0 < seconds < math.inf:
+        raise ValueError(f"timeout must be a positive number of seconds (or None), not {seconds!r}")
+    return float(seconds)
+
+
+def check_grace(seconds: Any, name: str = "grace") -> float:
+    """Seconds a stopped command has to end before its worker is killed: zero or more, finite."""
+    if not _is_number(seconds) or not 0 <= seconds < math.inf:
+        raise ValueError(f"{name} must be a number of seconds, zero or more, not {seconds!r}")
+    return float(seconds)
+
+
+def check_retries(retries: Any) -> int:
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be a whole number, zero or more, not {retries!r}")
+    return retries
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def check_parameters(parameters: Any) -> list | None:

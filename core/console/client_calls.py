@@ -103,6 +103,8 @@ class ClientCalls:
             ConsoleCall.WATCH_NAMESPACES: self._watch_namespaces,
             ConsoleCall.REQUEST_NAMESPACE_SUMMARIES: self._request_namespace_summaries,
             ConsoleCall.NAMESPACE_SUMMARY: self._namespace_summary,
+            ConsoleCall.STACKS: self._stacks,
+            ConsoleCall.SUSPEND_TIMEOUTS: self._suspend_timeouts,
         }
         """Each call's handler: `handler(answer, origin, *args, **kwargs)`."""
 
@@ -121,10 +123,11 @@ class ClientCalls:
 
     # ----- commands -----------------------------------------------------------------------
     def _push_command_request(self, answer, origin, command, block=False, target_server=None, parameters=None,
-                              shown=None) -> None:
+                              **options) -> None:
         # Non-blocking, and sent from this thread when the MPI lock is free (else by the progress
         # thread): a hand-over to the progress thread costs as much as the server's round trip.
-        ids = self.client.push_command_request(command, False, target_server, parameters, origin=origin, shown=shown)
+        # `options`: shown, timeout, grace, retries.
+        ids = self.client.push_command_request(command, False, target_server, parameters, origin=origin, **options)
         if block:
             self._get_command_response(answer, origin, ids, block=True)
         else:
@@ -179,7 +182,7 @@ class ClientCalls:
                 "isolation": client.isolation, "server_nice": client.server_nice, "preload": client.preload,
                 "heartbeat_interval": client.heartbeat_interval, "heartbeat_timeout": client.heartbeat_timeout,
                 "session_log_path": client.session_log_path, "result_memory": client.result_memory,
-                "result_memory_used": client.result_memory_used})
+                "result_memory_used": client.result_memory_used, "time_limit_grace": client.time_limit_grace})
 
     def _save_session(self, answer, origin, path, *args, **kwargs) -> None:
         answer(self.client.save_session(os.fspath(path), *args, **kwargs))
@@ -222,3 +225,9 @@ class ClientCalls:
 
     def _namespace_summary(self, answer, origin, rank) -> None:
         answer(self.client.namespace_summary(rank))
+
+    def _stacks(self, answer, origin, servers=None) -> None:
+        answer.later([self.client.stacks(servers)])
+
+    def _suspend_timeouts(self, answer, origin, on=True) -> None:
+        answer(self.client.suspend_timeouts(on))

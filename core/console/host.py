@@ -1,17 +1,19 @@
 """Rank 0's side of its client-side worker: code for the Client target, and scripts, run there.
 
-The worker is a `core.server.worker_process.WorkerProcess` started on `core.console.worker`: a
-segfault, `os._exit` or an endless loop in client code costs that process alone, and Interrupt and
-Restart act on it as on a server's. Its commands are recorded through the client as commands of
-`CLIENT_RANK` (`MPICommandClient.open_local_command`), its output and log records are published as
-that rank's `ServerOutput`, so the history, the panes and the session log take them as they take a
-server's.
+The worker is supervised as a server's is (`core.supervision.supervisor`, started on
+`core.console.worker`): a segfault, `os._exit` or an endless loop in client code costs that process
+alone, and Interrupt and Restart act on it as on a server's. Its commands are recorded through the
+client as commands of `CLIENT_RANK` (`MPICommandClient.open_local_command`), its output and log
+records are published as that rank's `ServerOutput`, so the history, the panes and the session log
+take them as they take a server's. What this module adds to the supervisor is only what differs
+from a server rank: a queue of the client's records, responses given to their futures, and the
+worker's CALL frames answered through the client (`core.console.client_calls`).
 
 One thread serves the worker: it sleeps in `select()` on the worker's channel and pipes and a wake
-pipe, starts queued commands, batches output (`core.server.output_batch`) and answers the worker's
-CALL frames through the client (`core.console.client_calls`). It never waits for a command: the
-answer to a blocking call is sent by the futures' callback once every response is in. So neither
-the caller's thread (the Qt main thread) nor this one blocks on the servers; only the worker does.
+pipe, starts queued commands, batches output (`core.supervision.output_batch`) and answers calls.
+It never waits for a command: the answer to a blocking call is sent by the futures' callback once
+every response is in. So neither the caller's thread (the Qt main thread) nor this one blocks on the
+servers; only the worker does.
 
 Each fresh worker first runs the client-side preload of this process (`core.environment`: `--casa`
 gives it the namespace of a casampi client), as a server's worker runs the session's preload.
@@ -20,8 +22,8 @@ from __future__ import annotations
 
 import collections
 import os
-import select
-import signal
+from concurrent.futures import Future
+import selectors
 import threading
 import time
 from typing import Any
@@ -29,35 +31,23 @@ from typing import Any
 from core.boot import python_code
 from core.console.client_calls import ClientCalls
 from core.environment import CLIENT_SIDE_PRELOADS, MPIEnvironment
-from core.events import CLIENT_RANK, CommandFinished, CommandQueued, CommandStarted, ServerOutput, ServerStatusChanged
-from core.server.output_batch import OutputBatch
+from core.events import (CLIENT_RANK, CommandFinished, CommandProgress, CommandQueued, CommandStarted, ServerOutput,
+                         ServerStatusChanged)
 from core.server_state import server_state
-from core.server.worker_process import WorkerProcess
+from core.stacks import StackReport
+from core.supervision.output_batch import OutputBatch
+from core.supervision.supervisor import WorkerSupervisor, WorkerWords
+from core.supervision.worker_process import WorkerProcess
 from core.wire import blobs
-from core.wire.messages import CommandRequest, LogItem, WorkerKind
+from core.wire.messages import CommandRequest, LogItem, ProgressItem, WorkerKind
 from core.wire.responses import Status, failure, rebuild_result
 
 CONSOLE_CODE = python_code("core.console.worker", "main(sys.argv)")
 CLOSE_TIMEOUT = 10.0
-INTERRUPT_RETRY = 0.25
-"""An interrupt that did not land (the command was between two steps) is sent again this often,
-until the command ends, as a server rank does."""
-
-
-def _start_worker() -> WorkerProcess:
-    """A fresh worker, started with SIGINT blocked: a server's worker inherits an ignored SIGINT
-    from its rank, which the GUI's process cannot ignore; blocked, an interrupt that comes before
-    the worker handles it waits for the handler (`core.worker.serve` unblocks it) instead of
-    ending the process."""
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        worker = WorkerProcess(code=CONSOLE_CODE)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-    preload = CLIENT_SIDE_PRELOADS.code()
-    if preload is not None:
-        worker.channel.send(WorkerKind.PRELOAD, preload)  # runs before any command
-    return worker
+WORDS = WorkerWords(
+    died=("The client-side worker process (pid {pid}) {how}. Its namespace is lost; a fresh worker has "
+          "started. The window and the servers are unaffected."),
+    restarted="The client-side worker was restarted: its namespace is empty now.")
 
 
 class ConsoleHost:
@@ -76,23 +66,34 @@ class ConsoleHost:
         for fd in (self._wake_r, self._wake_w):
             os.set_blocking(fd, False)
         self._closing = self._restarting = self._reset = False
+        self._interrupt_id: int | None = None
+        """The command an interrupt was asked for, until this thread has passed it on."""
+        self._stacks_asked: collections.deque[Future] = collections.deque()
+        self._progress: ProgressItem | None = None
         self._batch = OutputBatch()
-        self._interrupting: tuple[int, float] | None = None
-        """The command being interrupted, and when the signal was last sent."""
         self._stop_forwarding = None
         """Ends the forwarding of command events to the worker, once its code has subscribed."""
         self._calls = ClientCalls(client, self._facts, self._forward_events)
-        self.worker = _start_worker()
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._wake_r, selectors.EVENT_READ, self._on_wake)
+        self._supervisor = WorkerSupervisor(self._selector, self, WORDS, preload=CLIENT_SIDE_PRELOADS.code(),
+                                            code=CONSOLE_CODE, frames={WorkerKind.CALL: self._on_call})
         self._thread = threading.Thread(target=self._serve, name="mpipanel-console", daemon=True)
         self._thread.start()
 
+    @property
+    def worker(self) -> WorkerProcess:
+        """The worker process now (a fresh one after a crash or a restart)."""
+        return self._supervisor.worker
+
     # ----- any thread ---------------------------------------------------------------------
     def run(self, command: str, parameters: dict[str, Any] | None = None, origin: str | None = None,
-            shown: str | None = None):
+            shown: str | None = None, *, timeout: float | None = None, grace: float | None = None):
         """Queue `command` for the worker; its `CommandFuture`. Never blocks. Raises the client's
-        ValueError/TypeError for a command or parameters it refuses. `origin` and `shown` as for a
-        push (`MPICommandClient.push_command_request`)."""
-        record = self.client.open_local_command(command, parameters, origin, shown)
+        ValueError/TypeError for a command or parameters it refuses. `origin`, `shown`, `timeout`
+        and `grace` as for a push (`MPICommandClient.push_command_request`): the worker is held to
+        the limit as a server's is."""
+        record = self.client.open_local_command(command, parameters, origin, shown, timeout, grace)
         with self._lock:
             self._queue.append(record)
         self._wake()
@@ -104,13 +105,20 @@ class ConsoleHost:
             return any(r.id == command_id for r in (self._record, *self._queue) if r is not None)
 
     def interrupt(self) -> None:
-        """Raise KeyboardInterrupt in the command running in the worker, if any (again every
-        `INTERRUPT_RETRY` seconds until it ends)."""
+        """Raise KeyboardInterrupt in the command running in the worker, if any (and again until
+        it ends)."""
         record = self._record
         if record is not None:
-            self._interrupting = (record.id, time.monotonic())
-            self.worker.interrupt()
+            self._interrupt_id = record.id
             self._wake()
+
+    def stacks(self) -> Future:
+        """Where the worker's running command is now, without stopping it: a future of its
+        `core.stacks.StackReport` (rank `CLIENT_RANK`; no threads when nothing runs)."""
+        future: Future = Future()
+        self._stacks_asked.append(future)
+        self._wake()
+        return future
 
     def cancel(self, command_ids: list[int]) -> None:
         with self._lock:
@@ -142,100 +150,99 @@ class ConsoleHost:
     # ----- the console thread -------------------------------------------------------------
     def _serve(self) -> None:
         self._publish_status()
-        while self._serve_worker(self.worker):
-            self.worker = _start_worker()
-            self._publish_status()
-
-    def _serve_worker(self, worker: WorkerProcess) -> bool:
-        """Serve `worker` until it ends; True when a fresh one is to take over."""
-        streams = list(worker.streams)
-        while True:
-            self._start_next(worker)
-            ready, _, _ = select.select([worker.channel, self._wake_r, *streams], [], [], self._timeout())
-            self._retry_interrupt(worker)
-            if self._wake_r in ready:
-                while self._read_wake():
-                    pass
-            if (self._closing or self._restarting) and worker.process.poll() is None:
-                worker.process.kill()  # its channel ends, and this loop with it
-            for fd in streams:
-                if fd in ready:
-                    data = worker.read_stream(fd)
-                    if data == b"":
-                        streams.remove(fd)
-                    elif data:
-                        self._batch.add_output(self._running_id(), worker.streams[fd], data)
-            if worker.channel in ready and not self._on_frames(worker):
-                return self._on_end(worker)
+        supervisor = self._supervisor
+        while not self._closing:
+            self._start_next()
+            timeout = _earliest(supervisor.due_in(time.monotonic()), self._batch.due_in(time.monotonic()))
+            for key, _ in self._selector.select(timeout):
+                key.data(key.fileobj)
+            supervisor.on_timers(time.monotonic())
             if self._batch.due(time.monotonic()):
                 self._flush_output()
+        self._close_worker()
 
-    def _timeout(self) -> float | None:
-        due = self._batch.due_in(time.monotonic())
-        if self._interrupting is not None:
-            due = INTERRUPT_RETRY if due is None else min(due, INTERRUPT_RETRY)
-        return due
-
-    def _retry_interrupt(self, worker: WorkerProcess) -> None:
-        interrupting = self._interrupting
-        if interrupting is None:
-            return
-        if interrupting[0] != self._running_id():
-            self._interrupting = None
-        elif time.monotonic() - interrupting[1] >= INTERRUPT_RETRY:
-            self._interrupting = (interrupting[0], time.monotonic())
-            worker.interrupt()
-
-    def _read_wake(self) -> bytes:
+    def _on_wake(self, fd: int) -> None:
         try:
-            return os.read(self._wake_r, 512)
+            while os.read(fd, 512):
+                pass
         except BlockingIOError:
-            return b""
+            pass
+        if self._restarting:
+            self._restarting = False
+            self._supervisor.restart()
+        interrupt, self._interrupt_id = self._interrupt_id, None
+        running = self._supervisor.running
+        if interrupt is not None and running is not None and running.id == interrupt:
+            self._supervisor.interrupt()
+        while self._stacks_asked:
+            threads = self._supervisor.stacks()
+            self._stacks_asked.popleft().set_result(StackReport(CLIENT_RANK, self._running_id(), threads))
 
-    def _running_id(self) -> int | None:
-        record = self._record
-        return record.id if record is not None else None
-
-    def _start_next(self, worker: WorkerProcess) -> None:
+    def _start_next(self) -> None:
         with self._lock:
             if self._record is not None or not self._queue or self._closing:
                 return
             record = self._record = self._queue.popleft()
         self.client.start_local_command(record)
+        self._progress = None
         self._publish_status()
-        worker.run(CommandRequest(record.id, record.command), record.buffers or [])
+        request = CommandRequest(record.id, record.command, time_limit=record.time_limit, grace=record.grace)
+        self._supervisor.run(request, record.buffers or [])
 
-    def _on_frames(self, worker: WorkerProcess) -> bool:
-        """Handle every frame waiting; False once the worker's channel has ended."""
-        try:
-            while True:
-                kind, payload, buffers = worker.channel.receive()
-                if kind == WorkerKind.LOG:
-                    self._batch.add_log(payload)
-                    if self._batch.due(time.monotonic()):
-                        return True  # the loop sends the full batch, and comes back for more
-                elif kind == WorkerKind.CALL:
-                    self._calls.answer(worker.channel, payload, buffers)
-                elif kind == WorkerKind.PRELOADED and payload is not None:
-                    self._batch.add_log(LogItem(None, time.time(), 40, "mpipanel.preload",
-                                                f"The preload of the client-side worker failed; its "
-                                                f"commands run without the rest of it:\n{payload}"))
-                elif kind == WorkerKind.DONE:
-                    self._drain(worker)
-                    record, self._record = self._record, None
-                    self._finish(record, rebuild_result(payload, buffers))
-                    self._publish_status()
-                if not worker.channel.poll():
-                    return True
-        except (EOFError, OSError):
-            return False
+    def _on_call(self, payload, buffers: list) -> None:
+        self._calls.answer(self._supervisor.worker.channel, payload, buffers)
 
-    def _drain(self, worker: WorkerProcess) -> None:
-        """Publish everything the worker printed so far: it comes before its response."""
-        for fd, stream in worker.streams.items():
-            while data := worker.read_stream(fd):
-                self._batch.add_output(self._running_id(), stream, data)
+    def _close_worker(self) -> None:
+        """Closing: end the worker, fail what it ran and cancel what waits."""
+        self._supervisor.close()
         self._flush_output()
+        self._end_forwarding()
+        record, self._record = self._record, None
+        if record is not None:
+            self._finish(record, failure(Status.INTERRUPTED, "The client-side worker was closed.\n"))
+        self.cancel([r.id for r in list(self._queue)])
+        self._selector.close()
+
+    # ----- what the supervisor reports (`core.supervision.supervisor.Owner`) ----------------
+    def add_output(self, stream: str, data: bytes) -> None:
+        self._batch.add_output(self._running_id(), stream, data)
+
+    def add_log(self, item: LogItem) -> None:
+        self._batch.add_log(item)
+
+    def add_progress(self, item: ProgressItem) -> None:
+        self._progress = item
+        self.client.publish(CommandProgress(item.command_id, CLIENT_RANK, item.done, item.total, item.text,
+                                            item.time))
+
+    def output_due(self) -> bool:
+        return self._batch.due(time.monotonic())
+
+    def complete(self, fields: dict[str, Any], buffers: list) -> None:
+        self._flush_output()  # what it printed comes before its response
+        record, self._record = self._record, None
+        self._finish(record, rebuild_result(fields, buffers))
+        self._publish_status()
+
+    def preloaded(self, error: str | None) -> None:
+        if error is not None:
+            self._batch.add_log(LogItem(None, time.time(), 40, "mpipanel.preload",
+                                        f"The preload of the client-side worker failed; its "
+                                        f"commands run without the rest of it:\n{error}"))
+
+    def namespace_lost(self, detail: str, fields: dict[str, Any] | None) -> None:
+        self._end_forwarding()
+        self._flush_output()
+        record, self._record = self._record, None
+        if record is not None and fields is not None:
+            self._finish(record, fields)
+        self._reset = True  # and the next response says so again, as a server's does
+        self._publish_status()
+
+    # ----- responses, output and status ---------------------------------------------------
+    def _running_id(self) -> int | None:
+        record = self._record
+        return record.id if record is not None else None
 
     def _flush_output(self) -> None:
         items = self._batch.take()
@@ -247,44 +254,34 @@ class ConsoleHost:
         self._reset = False
         self.client.close_local_command(record, fields)
 
-    def _on_end(self, worker: WorkerProcess) -> bool:
-        """The worker has ended: fail what it ran, saying why; True when a fresh one takes over."""
-        self._drain(worker)
-        how = worker.death_description()
-        worker.kill()
-        if self._stop_forwarding is not None:
-            self._stop_forwarding()
-            self._stop_forwarding = None
-        record, self._record = self._record, None
-        if self._closing:
-            if record is not None:
-                self._finish(record, failure(Status.INTERRUPTED, "The client-side worker was closed.\n"))
-            self.cancel([r.id for r in list(self._queue)])
-            return False
-        if self._restarting:
-            detail = "The client-side worker was restarted: its namespace is empty now.\n"
-        else:
-            detail = (f"The client-side worker process (pid {worker.pid}) {how}. Its namespace is lost; "
-                      f"a fresh worker has started. The window and the servers are unaffected.\n")
-        self._restarting = False
-        if record is not None:
-            self._finish(record, {**failure(Status.FAILED, detail), "namespace_reset": True})
-        self._reset = True  # and the next response says so again, as a server's does
-        return True
-
     def _publish_status(self) -> None:
         record = self._record
+        progress = self._progress if record is not None and self._progress is not None else None
         self.client.publish(ServerStatusChanged(CLIENT_RANK, server_state(
             CLIENT_RANK, "busy" if record is not None else "idle",
             command_id=record.id if record is not None else None,
             command=record.command if record is not None else None, queue_length=len(self._queue),
-            pid=os.getpid(), worker_pid=self.worker.pid, processor=self._facts["hostname"],
-            last_heard=time.monotonic())))
+            pid=os.getpid(), worker_pid=self._supervisor.pid, processor=self._facts["hostname"],
+            last_heard=time.monotonic(),
+            progress=None if progress is None else {"done": progress.done, "total": progress.total,
+                                                    "text": progress.text, "time": progress.time})))
 
     def _forward_events(self) -> None:
         """Send the worker the events of the commands its code pushes (it has subscribed)."""
         if self._stop_forwarding is None:
-            self._stop_forwarding = self.client.subscribe(_CommandEvents(self.worker.channel))
+            self._stop_forwarding = self.client.subscribe(_CommandEvents(self._supervisor.worker.channel))
+
+    def _end_forwarding(self) -> None:
+        """The worker has gone: its successor subscribes anew."""
+        if self._stop_forwarding is not None:
+            self._stop_forwarding()
+            self._stop_forwarding = None
+
+
+def _earliest(*delays: float | None) -> float | None:
+    """The soonest of the delays that are set (None: none is)."""
+    chosen = [delay for delay in delays if delay is not None]
+    return min(chosen) if chosen else None
 
 
 class _CommandEvents:

@@ -46,11 +46,11 @@ def install(channel: CallingChannel) -> None:
     core.MPIEnvironment = MPIEnvironment
 
 
-def _call(method: ConsoleCall, *args: Any, timeout: float | None = None, promised: Sequence[Future] = (),
+def _call(method: ConsoleCall, *args: Any, wait: float | None = None, promised: Sequence[Future] = (),
           **kwargs: Any) -> Any:
     if _channel is None:
         raise RuntimeError("this process is not rank 0's client-side worker")
-    return _channel.call(method, args, kwargs, _origin(), timeout, promised)
+    return _channel.call(method, args, kwargs, _origin(), wait, promised)
 
 
 def _origin() -> str:
@@ -129,6 +129,7 @@ class MPICommandClient:
     heartbeat_interval = _setting("heartbeat_interval")
     heartbeat_timeout = _setting("heartbeat_timeout")
     session_log_path = _setting("session_log_path")
+    time_limit_grace = _setting("time_limit_grace")
 
     def save_session(self, path: str | os.PathLike, only_successful: bool = False,
                      include_interrupted_cancelled: bool = True) -> Path:
@@ -142,19 +143,23 @@ class MPICommandClient:
 
     # ----- commands -----------------------------------------------------------------------
     def push_command_request(self, command: str, block: bool = False, target_server=None,
-                             parameters: dict[str, Any] | None = None, *, shown: str | None = None):
-        return _call(ConsoleCall.PUSH_COMMAND_REQUEST, command, block, target_server, parameters, shown=shown)
+                             parameters: dict[str, Any] | None = None, *, shown: str | None = None,
+                             timeout: float | None = None, grace: float | None = None, retries: int = 0):
+        return _call(ConsoleCall.PUSH_COMMAND_REQUEST, command, block, target_server, parameters, shown=shown,
+                     timeout=timeout, grace=grace, retries=retries)
 
     def submit(self, command: str, target=None, parameters: dict[str, Any] | None = None, *,
-               shown: str | None = None):
+               shown: str | None = None, timeout: float | None = None, grace: float | None = None,
+               retries: int = 0):
         """A `CommandFuture` (a list of them for a list of targets) resolved here with the response."""
-        ids = _call(ConsoleCall.PUSH_COMMAND_REQUEST, command, False, target, parameters, shown=shown)
+        ids = _call(ConsoleCall.PUSH_COMMAND_REQUEST, command, False, target, parameters, shown=shown,
+                    timeout=timeout, grace=grace, retries=retries)
         futures = self._futures_of(ids)
         return futures if isinstance(target, (list, tuple)) else futures[0]
 
     def get_command_response(self, command_request_id_list, block: bool = False,
                              timeout: float | None = None) -> list[dict[str, Any]]:
-        return _call(ConsoleCall.GET_COMMAND_RESPONSE, command_request_id_list, block, timeout=timeout)
+        return _call(ConsoleCall.GET_COMMAND_RESPONSE, command_request_id_list, block, wait=timeout)
 
     def get_command_response_event(self, command_request_id_list) -> threading.Event:
         event = threading.Event()
@@ -207,6 +212,12 @@ class MPICommandClient:
 
     def namespace_summary(self, rank: int):
         return _call(ConsoleCall.NAMESPACE_SUMMARY, rank)
+
+    def stacks(self, servers=None) -> Future:
+        return _promise(ConsoleCall.STACKS, servers)
+
+    def suspend_timeouts(self, on: bool = True) -> None:
+        _call(ConsoleCall.SUSPEND_TIMEOUTS, on)
 
     # ----- servers and events -------------------------------------------------------------
     def server_ranks(self) -> list[int]:

@@ -32,29 +32,37 @@ from core.frontends.frontend import Numbered
 from core.frontends.model import SessionInfo, SessionModel, SessionSnapshot
 
 def attach(target: str | os.PathLike | ConnectionFile | None = None, label: str | None = None,
-           kind: str = "program") -> AttachedClient:
-    """An `AttachedClient` on a running session of this user on this machine: `target` is its id
-    (or the start of it), its connection file, or None for the only one running; `label` the
-    origin of its commands (default `attached:HOST:PID`); `kind` 'program' or 'notebook'. Raises
-    ValueError when no such session runs, `core.wire.link.RefusedError` when it refuses."""
-    return AttachedClient(target, label, kind)
+           kind: str = "program", remote_python: str | None = None,
+           ssh: str | list[str] | None = None) -> AttachedClient:
+    """An `AttachedClient` on a running session of this user: `target` is its id (or the start of
+    it), its connection file, or None for the only one running on this machine; or
+    `ssh://[user@]host[:port][/SESSION_ID]` for one on another machine, reached with the user's
+    ssh (`remote_python`: the far side's interpreter, default `$MPIPANEL_REMOTE_PYTHON` or python3;
+    `ssh`: the ssh command, default `$MPIPANEL_SSH` or ssh). `label` is the origin of its commands
+    (default `attached:HOST:PID`); `kind` 'program' or 'notebook'. Raises ValueError when no such
+    session runs here, `core.frontends.ssh.SshError` (a ConnectionError) saying why ssh could not
+    reach it, `core.wire.link.RefusedError` when it refuses (`core.frontends.endpoints.SessionGoneError`
+    when it is not there)."""
+    return AttachedClient(target, label, kind, remote_python=remote_python, ssh=ssh)
 
 
 class AttachedClient:
     def __init__(self, target: str | os.PathLike | ConnectionFile | None = None, label: str | None = None,
-                 kind: str = "program", timeout: float = CONNECT_TIMEOUT):
-        self.frontend = RemoteFrontend(target, label, kind)
+                 kind: str = "program", timeout: float = CONNECT_TIMEOUT, remote_python: str | None = None,
+                 ssh: str | list[str] | None = None):
+        self.frontend = RemoteFrontend(target, label, kind, remote_python=remote_python, ssh=ssh)
         self.replica = Replica()
         self._subscribers: list[Callable[[Event], None]] = []
         self._waiting: dict[int, list[Future]] = {}
         """The futures of responses not yet in the replica, by command id (`_response_futures`)."""
         self._waiting_lock = threading.Lock()
         self._issued: set[int] = set()
+        self._link_watchers: list[Callable[[str], None]] = []
         self._moves = _Moves(self)
-        self.frontend.open(self._on_snapshot, self._on_events)
+        self.frontend.open(self._on_snapshot, self._on_events, self._on_link)
         if not self.replica.wait_for(lambda model: True, timeout):
             self.frontend.detach()
-            raise TimeoutError(f"session {self.frontend.entry.session} sent no snapshot within {timeout:g} s")
+            raise TimeoutError(f"session {self.frontend.session} sent no snapshot within {timeout:g} s")
 
     @property
     def info(self) -> SessionInfo:
@@ -79,6 +87,15 @@ class AttachedClient:
         for _, event in batch:
             notify(self._subscribers, event)
         self._settle()
+
+    def _on_link(self, state: str) -> None:
+        for watcher in self._link_watchers:
+            watcher(state)
+
+    def watch_link(self, callback: Callable[[str], None]) -> None:
+        """Call `callback` with each new link state ('down: REASON' the moment the link drops,
+        'up' once it is back, 'ended: REASON'), on the link's thread."""
+        self._link_watchers = [*self._link_watchers, callback]
 
     def _settle(self) -> None:
         """Resolve the waiting futures whose responses the replica now has (on the link's thread)."""
@@ -133,10 +150,12 @@ class AttachedClient:
         return when_all([self._whole_future(future) for future in futures]).result()
 
     def submit(self, command: str, target=None, parameters: dict[str, Any] | None = None, *,
-               origin: str | None = None, shown: str | None = None):
+               origin: str | None = None, shown: str | None = None, timeout: float | None = None,
+               retries: int = 0):
         """As `MPICommandClient.submit`: a future of the response (a list of them for a list of
         targets), its result whole; it never waits, not even for the session to number the command."""
-        ids, futures = self.frontend.submit_with_ids(command, target, parameters, origin, shown)
+        ids, futures = self.frontend.submit_with_ids(command, target, parameters, origin, shown, timeout=timeout,
+                                                     retries=retries)
         ids.add_done_callback(self._note_issued)
         whole = [self._whole_future(future) for future in futures]
         return whole if isinstance(target, (list, tuple)) else whole[0]
@@ -263,6 +282,10 @@ class AttachedClient:
         path.write_text(self.frontend.session_script(only_successful, include_interrupted_cancelled,
                                                      path.name).result(), encoding="utf-8")
         return path
+
+    def session_log(self) -> str:
+        """The text of the session's log, read on the session's machine (also once it has ended)."""
+        return self.frontend.session_log()
 
     def read(self, look: Callable[[SessionModel], Any]) -> Any:
         """`look(model)` on this client's replica of the session, with no event applied meanwhile."""

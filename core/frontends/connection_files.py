@@ -1,13 +1,16 @@
 """Where a listening session says how to reach it, and how frontends find the sessions.
 
 Each session that listens writes `SESSION_ID.json` beside its socket `SESSION_ID.sock` in the
-user's runtime directory: `$XDG_RUNTIME_DIR/mpipanel/`, else `/tmp/mpipanel-UID/`. The directory
-is made private as the state directory is (`core.private_files`: ours and 0700, tightened if
-looser; one of another user's, or a symlink another user made at its name, is refused: they could
-read our keys), a file is created exclusively, mode 0600, without following a symbolic link, and
-only a regular file of ours is read as a connection file (another user's could point us at a
-socket of theirs). The file holds the session's key: whoever can read it can drive the session,
-as the user can.
+user's runtime directory: `$MPIPANEL_RUNTIME_DIR` when set, else `$XDG_RUNTIME_DIR/mpipanel/` when
+`$XDG_RUNTIME_DIR` is a directory of ours of mode 0700, else `/tmp/mpipanel-UID/`. (Inside a Slurm
+job, `$XDG_RUNTIME_DIR` is the submitter's, copied from the login node, and often does not exist
+on the compute node: a frontend's bridge, started by ssh outside the job, then finds the session
+in /tmp all the same.) The directory is made private as the state directory is
+(`core.private_files`: ours and 0700, tightened if looser; one of another user's, or a symlink
+another user made at its name, is refused: they could read our keys), a file is created
+exclusively, mode 0600, without following a symbolic link, and only a regular file of ours is
+read as a connection file (another user's could point us at a socket of theirs). The file holds
+the session's key: whoever can read it can drive the session, as the user can.
 
 A file whose session's process is gone (its pid, started before the session, is no longer
 there) is stale: listing the sessions removes it and its socket.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -63,15 +67,52 @@ class ConnectionFile:
             return False
 
 
+RUNTIME_DIR_VARIABLE = "MPIPANEL_RUNTIME_DIR"
+"""Names the directory of the connection files outright: one that a session in a batch job and a
+bridge started by ssh both see where /tmp is private to the job (docs/cluster.md)."""
+
+
+def _private_directory(path: str | os.PathLike | None) -> bool:
+    """True when `path` is a directory of this user's (not a link to one) that no one else may enter."""
+    try:
+        facts = os.lstat(path) if path else None
+    except OSError:
+        return False
+    return (facts is not None and stat.S_ISDIR(facts.st_mode) and facts.st_uid == os.geteuid()
+            and not facts.st_mode & 0o077)
+
+
+def _chosen() -> Path:
+    """Where this process's sessions keep their files: `$MPIPANEL_RUNTIME_DIR`, else
+    `$XDG_RUNTIME_DIR/mpipanel` when that base is a private directory of ours, else /tmp/mpipanel-UID."""
+    named, base = os.environ.get(RUNTIME_DIR_VARIABLE), os.environ.get("XDG_RUNTIME_DIR")
+    if named:
+        return Path(named)
+    return Path(base) / "mpipanel" if _private_directory(base) else Path(f"/tmp/mpipanel-{os.geteuid()}")
+
+
 def runtime_dir(create: bool = True) -> Path:
     """The directory of this user's connection files, private (`core.private_files.private_directory`);
     without `create`, one that does not exist yet is left so. `core.private_files.NotPrivateError`
     (a PermissionError) when it cannot be made ours."""
-    base = os.environ.get("XDG_RUNTIME_DIR")
-    path = Path(base) / "mpipanel" if base else Path(f"/tmp/mpipanel-{os.geteuid()}")
+    path = _chosen()
     if not create and not os.path.lexists(path):
         return path
     return private_directory(path)
+
+
+def lookup_dirs() -> list[Path]:
+    """Where the sessions of this user on this machine may have written their files: this process's
+    runtime directory, then the other places a session chooses (`$XDG_RUNTIME_DIR/mpipanel` in a
+    private base, the usual `/run/user/UID/mpipanel`, `/tmp/mpipanel-UID`) that are private
+    directories of ours. A session's environment may differ from that of whoever looks for it: a
+    batch job inherits the login node's XDG_RUNTIME_DIR, and an ssh login to its node may get one
+    from PAM that the job never had. NotPrivateError when this process's own directory cannot be
+    made ours."""
+    primary, uid, base = runtime_dir(create=False), os.geteuid(), os.environ.get("XDG_RUNTIME_DIR")
+    others = [*([Path(base) / "mpipanel"] if _private_directory(base) else []), Path(f"/run/user/{uid}/mpipanel"),
+              Path(f"/tmp/mpipanel-{uid}")]
+    return list(dict.fromkeys([primary, *(place for place in others if _private_directory(place))]))
 
 
 def write(info: SessionInfo, socket_path: Path, key: bytes) -> Path:
@@ -113,11 +154,8 @@ def remove(entry: ConnectionFile) -> None:
 
 def sessions() -> tuple[list[ConnectionFile], list[ConnectionFile]]:
     """This user's sessions on this machine, oldest first, and the stale files found (removed)."""
-    directory = runtime_dir(create=False)
-    if not directory.is_dir():
-        return [], []
     live, stale = [], []
-    for path in sorted(directory.glob(f"*{SUFFIX}")):
+    for path in sorted(path for directory in lookup_dirs() for path in directory.glob(f"*{SUFFIX}")):
         try:
             entry = read(path)
         except ValueError:
@@ -135,13 +173,18 @@ def find(which: str | os.PathLike | None) -> ConnectionFile:
     session's id starts so), or None: the only session running. ValueError saying why not."""
     if which is not None and (os.sep in str(which) or str(which).endswith(SUFFIX)):
         return read(which)
-    live, _ = sessions()
-    matching = [entry for entry in live if which is None or entry.session.startswith(str(which))]
-    if len(matching) == 1:
-        return matching[0]
+    live = sessions()[0]
+    found = matching(live, which)
+    if len(found) == 1:
+        return found[0]
     listed = ", ".join(entry.session for entry in live) or "none"
-    if not matching:
+    if not found:
         raise ValueError(f"no session {which!r} (running: {listed})" if which is not None else
                          "no session is running (start one with `python -m core --serve`)")
     raise ValueError(f"several sessions match {which!r}: {listed}; name one" if which is not None else
                      f"several sessions are running: {listed}; name one")
+
+
+def matching(entries: list[ConnectionFile], which: str | None) -> list[ConnectionFile]:
+    """The entries whose session id is or starts with `which` (None: all of them)."""
+    return [entry for entry in entries if which is None or entry.session.startswith(str(which))]

@@ -34,11 +34,13 @@ class SessionFrontend(Protocol):
         'down: REASON' (retrying) and 'ended: REASON' (the session is gone) for a remote link."""
 
     def submit(self, command: str, target: int | list[int] | None, parameters: dict[str, Any] | None = None,
-               origin: str | None = None, shown: str | None = None) -> list[Future]:
+               origin: str | None = None, shown: str | None = None, *, timeout: float | None = None,
+               retries: int = 0) -> list[Future]:
         """Futures of the responses, one per target (None: the first available server; a rank,
         or a list of ranks, recorded as given, as a push's `target_server`; `CLIENT_RANK` or
-        `[CLIENT_RANK]`: rank 0's client-side worker). Raises the core's ValueError/TypeError for
-        a command, target or value it refuses; over a link the refusal comes as the futures'
+        `[CLIENT_RANK]`: rank 0's client-side worker). `timeout` and `retries` as for
+        `MPICommandClient.push_command_request`. Raises the core's ValueError/TypeError for a
+        command, target or value it refuses; over a link the refusal comes as the futures'
         exception instead."""
 
     def run_script(self, path: str, args: list[str]) -> Future: ...

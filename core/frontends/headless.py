@@ -17,7 +17,9 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import os
 import signal
+import socket
 import sys
 from typing import Any
 
@@ -45,19 +47,31 @@ def log_to_stderr() -> None:
         logger.setLevel(logging.INFO)
 
 
+def reachable_name() -> str:
+    """The name another machine reaches this one by: the Slurm node's name inside a job (what
+    `squeue` shows, and what a ProxyJump entry in ~/.ssh/config matches), else the host name."""
+    return os.environ.get("SLURMD_NODENAME") or socket.gethostname()
+
+
 def attach_line(host: SessionHost) -> str:
-    """The one line a session prints: its id, and how to attach."""
+    """The lines a session prints: its id, how to attach here, and from another machine."""
     info = host.info
     return (f"session {info.session_id}: {len(info.servers)} server(s), pid {info.pid}; attach with "
             f"`mpipanel --attach {info.session_id}` or `core.attach({info.session_id!r})`; "
-            f"stop it from a frontend or with `kill {info.pid}`")
+            f"stop it from a frontend or with `kill {info.pid}`\n"
+            f"session {info.session_id}: from another machine: "
+            f"mpipanel --attach ssh://{reachable_name()}/{info.session_id}")
 
 
-def _wait_for_end(host: SessionHost, seconds: float | None, timeout_reason: str) -> str | None:
+def _wait_for_end(host: SessionHost, seconds: float | None, timeout_reason: str,
+                  announce: str | None = None) -> str | None:
     """Wait until the session ends (None), `seconds` pass (`timeout_reason`) or SIGTERM or SIGINT
-    comes (saying so): why the session is to stop."""
+    comes (saying so): why the session is to stop. `announce` is printed once SIGTERM would be
+    caught: whoever reads it may send SIGTERM at once."""
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
+        if announce is not None:
+            print(announce, flush=True)
         return None if host.ended.wait(seconds) else timeout_reason
     except _TerminatedError:
         return "stopped by SIGTERM"
@@ -82,8 +96,7 @@ def serve(servers: int | None) -> int:
     client.start_services()
     host = SessionHost(client, info_kind="serve")
     listener = Listener(host)
-    print(attach_line(host), flush=True)
-    _end(host, listener, _wait_for_end(host, None, ""), force=True)
+    _end(host, listener, _wait_for_end(host, None, "", announce=attach_line(host)), force=True)
     return 0
 
 

@@ -330,18 +330,21 @@ class SessionHost:
     # ----- the requests -------------------------------------------------------------------
     def _submit(self, asker: Asker, command: str, target: int | list[int] | None,
                 parameters: dict[str, Any] | None = None, origin: str | None = None,
-                shown: str | None = None) -> list[Future]:
+                shown: str | None = None, timeout: float | None = None, retries: int = 0) -> list[Future]:
         """`origin`: the asker's label unless it names another; `shown`: the text the history
-        shows for the command, when the frontend gives one (`core.events.CommandQueued.shown`)."""
+        shows for the command, when the frontend gives one (`core.events.CommandQueued.shown`);
+        `timeout` and `retries` as for a push (rank 0's client-side worker has no retries: its
+        commands are not re-queued)."""
         origin = origin or asker.label
         if target in (CLIENT_RANK, [CLIENT_RANK]):
-            return [self.client_worker().run(command, parameters or None, origin=origin, shown=shown)]
+            return [self.client_worker().run(command, parameters or None, origin=origin, shown=shown,
+                                             timeout=timeout)]
         if asker.direct:  # sent from this thread if the MPI lock is free
             ids = self.client.push_command_request(command, False, target, parameters or None, origin=origin,
-                                                   shown=shown)
+                                                   shown=shown, timeout=timeout, retries=retries)
             return self.client.command_futures(ids)
         futures = self.client.submit(command, target=target, parameters=parameters or None, origin=origin,
-                                     shown=shown)
+                                     shown=shown, timeout=timeout, retries=retries)
         return futures if isinstance(futures, list) else [futures]
 
     def _run_script(self, asker: Asker, path: str, args: list[str]) -> list[Future]:

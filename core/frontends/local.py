@@ -52,8 +52,9 @@ class LocalFrontend(FutureRequests):
         return future
 
     def submit(self, command: str, target: int | list[int] | None, parameters: dict[str, Any] | None = None,
-               origin: str | None = None, shown: str | None = None) -> list[Future]:
-        return self._ask(Request.SUBMIT, command, target, parameters, origin, shown)
+               origin: str | None = None, shown: str | None = None, *, timeout: float | None = None,
+               retries: int = 0) -> list[Future]:
+        return self._ask(Request.SUBMIT, command, target, parameters, origin, shown, timeout, retries)
 
     def run_script(self, path: str, args: list[str]) -> Future:
         return self._ask(Request.RUN_SCRIPT, path, args)[0]

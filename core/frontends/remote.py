@@ -1,11 +1,14 @@
 """`RemoteFrontend`: a frontend of a session in another process, over the frontend link.
 
-It connects to the session's socket (its connection file says where, and the key), gets a
-snapshot and then the numbered events, and sends requests as frames (`core.wire.link`). When the
-link drops it says 'down: REASON' at once, keeps what it has, and reconnects with growing pauses,
-asking for the events after the last number it saw: the session answers from its journal, or with
-a fresh snapshot when the journal no longer goes back that far. Nothing is lost and nothing comes
-twice; a command's future resolves whenever its response comes, before or after a reconnect.
+It reaches the session through its endpoint (`core.frontends.endpoints`: the session's socket on
+this machine, or ssh to a bridge on another), gets a snapshot and then the numbered events, and
+sends requests as frames (`core.wire.link`). When the link drops (ssh killed, a link silent for
+`DEAD_AFTER`) it says 'down: REASON' at once, keeps what it has, and reconnects with growing
+pauses, asking for the events after the last number it saw: the session answers from its
+journal, or with a fresh snapshot when the journal no longer goes back that far. Nothing is lost
+and nothing comes twice; a command's future resolves whenever its response comes, before or
+after a reconnect. A session found gone meanwhile ends the frontend: 'ended: REASON', naming
+its session log (`session_log()` reads it, from the session's machine).
 
 Every callback runs on the link's reader thread, in order; they must be quick.
 """
@@ -23,13 +26,14 @@ from typing import Any
 
 from core import __version__
 from core.events import CommandFinished
-from core.frontends import connection_files, sealed
+from core.frontends import sealed
 from core.frontends.connection_files import ConnectionFile
+from core.frontends.endpoints import SessionGoneError, endpoint_for
 from core.frontends.frontend import Numbered
 from core.frontends.requests import FutureRequests, Request
 from core.frontends.model import SessionEnded, SessionInfo, SessionSnapshot
 from core.wire.blobs import Packed
-from core.wire.link import Frame, Link, LinkClosedError, LinkError, RefusedError, open_handshake, socket_stream
+from core.wire.link import Frame, Link, LinkClosedError, LinkError, RefusedError
 
 _log = logging.getLogger("mpipanel.session")
 
@@ -70,14 +74,16 @@ class RemoteCommandFuture(Future):
 
 
 class RemoteFrontend(FutureRequests):
-    """A `core.frontends.frontend.SessionFrontend` over a link to a session of this machine.
+    """A `core.frontends.frontend.SessionFrontend` over a link to a session of another process.
 
     `target`: a session id (or its unique start), a connection file's path, a `ConnectionFile`,
-    or None for the only session running. `kind`: 'window', 'program' or 'notebook'."""
+    None for the only session running here, or `ssh://[user@]host[:port][/SESSION_ID]` for one
+    on another machine (`remote_python`, `ssh`: see `core.frontends.ssh`). `kind`: 'window',
+    'program' or 'notebook'. ValueError when the target names no session."""
 
     def __init__(self, target: str | os.PathLike | ConnectionFile | None = None, label: str | None = None,
-                 kind: str = "program"):
-        self.entry = target if isinstance(target, ConnectionFile) else connection_files.find(target)
+                 kind: str = "program", remote_python: str | None = None, ssh: str | list[str] | None = None):
+        self.endpoint = endpoint_for(target, remote_python, ssh)
         self.label = label or default_label()
         self.kind = kind
         self.info: SessionInfo | None = None
@@ -100,34 +106,30 @@ class RemoteFrontend(FutureRequests):
         self._thread: threading.Thread | None = None
 
     # ----- the link -----------------------------------------------------------------------
+    @property
+    def session(self) -> str:
+        """The session's id (over ssh without one, what the first hand-shake said)."""
+        return self.endpoint.session or str(self.endpoint)
+
     def open(self, on_snapshot: Callable[[SessionSnapshot], None], on_events: Callable[[Numbered], None],
              on_link: Callable[[str], None] | None = None) -> None:
-        """Connect now (raising RefusedError, LinkError or OSError when the session cannot be
-        reached), then feed the callbacks on the link's thread."""
+        """Connect now (raising RefusedError, `SessionGoneError` among them, LinkError or OSError,
+        `core.frontends.ssh.SshError` among them, when the session cannot be reached), then feed
+        the callbacks on the link's thread."""
         self._on_snapshot, self._on_events = on_snapshot, on_events
         self._on_link = on_link or _ignore
         link = self._connect()
         self._set_state("up")
         self._thread = threading.Thread(target=self._serve, args=(link,), daemon=True,
-                                        name=f"mpipanel-attached-{self.entry.session}")
+                                        name=f"mpipanel-attached-{self.session}")
         self._thread.start()
 
+    def _hello(self) -> dict[str, Any]:
+        return {"mpipanel": __version__, "label": self.label, "kind": self.kind, "resume_after": self._last_seq}
+
     def _connect(self) -> Link:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(CONNECT_TIMEOUT)
-        try:
-            sock.connect(self.entry.socket)
-        except OSError:
-            sock.close()
-            raise
-        stream = socket_stream(sock)
-        try:
-            open_handshake(stream, self.entry.key_bytes, {"mpipanel": __version__, "label": self.label,
-                                                          "kind": self.kind, "resume_after": self._last_seq})
-        except BaseException:
-            stream.close()
-            raise
-        link = Link(stream, f"session-{self.entry.session}")
+        stream, _answer = self.endpoint.connect(self._hello())
+        link = Link(stream, f"session-{self.session}")
         with self._lock:
             self._link = link
         return link
@@ -167,22 +169,43 @@ class RemoteFrontend(FutureRequests):
         delay = RETRY_FIRST
         while not self._leaving.wait(delay):
             delay = min(2 * delay, RETRY_MAX)
-            try:
-                entry = connection_files.read(self.entry.path) if self.entry.path else self.entry
-            except ValueError:
-                entry = None
-            if entry is None or entry.is_stale():
-                self._end("the session is gone (its connection file is)" if entry is None else
-                          f"the session's process (pid {self.entry.pid}) is gone")
+            gone = self.endpoint.gone()
+            if gone is not None:
+                self._end(self._with_log(gone))
                 return None
             try:
                 return self._connect()
-            except RefusedError as exc:
-                self._end(f"the session refused to take this frontend back: {exc}")
+            except SessionGoneError as exc:
+                self._end(self._with_log(f"while this frontend was away: {exc}"))
                 return None
+            except RefusedError as exc:
+                if not exc.answer.get("retry"):
+                    self._end(f"the session refused to take this frontend back: {exc}")
+                    return None
+                self._still_down(str(exc))
             except (LinkError, OSError) as exc:
-                _log.debug("reconnecting to session %s: %s", self.entry.session, exc)
+                self._still_down(str(exc))
         return None
+
+    def _still_down(self, reason: str) -> None:
+        """Another try failed: say why, when it says something new (ssh's reason, the bridge's)."""
+        _log.debug("reconnecting to %s: %s", self.endpoint, reason)
+        if self.state != f"down: {reason}":
+            self._set_state(f"down: {reason}")
+
+    def _with_log(self, reason: str) -> str:
+        """`reason`, naming the session's log when it is known (the window offers to open it)."""
+        path = self.info.session_log_path if self.info is not None else None
+        return f"{reason}; its session log: {path}" if path and "session log" not in reason else reason
+
+    def session_log(self, path: str | None = None) -> str:
+        """The text of the session's log (`path`, else the one its snapshot named), read on the
+        session's machine: through ssh for a session on another one. Blocks; OSError or
+        RefusedError saying why it cannot be read."""
+        path = path or (self.info.session_log_path if self.info is not None else None)
+        if path is None:
+            raise ValueError(f"session {self.session} named no session log")
+        return self.endpoint.read_session_log(path, self._hello())
 
     def _set_state(self, state: str) -> None:
         self.state = state
@@ -191,16 +214,17 @@ class RemoteFrontend(FutureRequests):
     def _lost(self, state: str) -> None:
         """The link is gone: fail the requests waiting for an answer (the commands' futures wait
         on), but for a stop of a session that has ended, which is done."""
-        with self._lock:
+        with self._lock:  # one step: whoever finds no link finds the state that says why
             self._link = None
+            self.state = state
             pending, self._pending = self._pending, {}
         for future, request in pending.values():
             if request is Request.STOP_SESSION and state.startswith("ended"):
                 future.set_result(None)
             else:
-                future.set_exception(ConnectionError(f"the link to session {self.entry.session} dropped before "
+                future.set_exception(ConnectionError(f"the link to session {self.session} dropped before "
                                                      f"the answer to {request.value} came (it may have run)"))
-        self._set_state(state)
+        self._on_link(state)
 
     def _end(self, reason: str) -> None:
         """The session is over: fail whatever still waits."""
@@ -209,7 +233,7 @@ class RemoteFrontend(FutureRequests):
             awaiting, self._awaiting = self._awaiting, {}
         for futures in awaiting.values():
             for future in futures:
-                future.set_exception(ConnectionError(f"session {self.entry.session} ended ({reason}) before "
+                future.set_exception(ConnectionError(f"session {self.session} ended ({reason}) before "
                                                      f"this command's response came"))
 
     # ----- frames from the session ----------------------------------------------------------
@@ -278,7 +302,7 @@ class RemoteFrontend(FutureRequests):
                 number = next(self._numbers)
                 self._pending[number] = (future, request)
         if link is None:
-            future.set_exception(ConnectionError(f"not connected to session {self.entry.session} ({self.state})"))
+            future.set_exception(ConnectionError(f"not connected to session {self.session} ({self.state})"))
         else:
             link.post(Frame.REQUEST, (number, request.value, packed))
         return future
@@ -305,14 +329,16 @@ class RemoteFrontend(FutureRequests):
         return futures
 
     def submit_with_ids(self, command: str, target: int | list[int] | None, parameters: dict[str, Any] | None = None,
-                        origin: str | None = None, shown: str | None = None) -> tuple[Future, list[Future]]:
+                        origin: str | None = None, shown: str | None = None, *, timeout: float | None = None,
+                        retries: int = 0) -> tuple[Future, list[Future]]:
         """`submit`, and the future of the commands' ids (a round trip away)."""
-        ids = self._ask(Request.SUBMIT, command, target, parameters, origin, shown)
+        ids = self._ask(Request.SUBMIT, command, target, parameters, origin, shown, timeout, retries)
         return ids, self._command_futures(ids, _targets_count(target))
 
     def submit(self, command: str, target: int | list[int] | None, parameters: dict[str, Any] | None = None,
-               origin: str | None = None, shown: str | None = None) -> list[Future]:
-        return self.submit_with_ids(command, target, parameters, origin, shown)[1]
+               origin: str | None = None, shown: str | None = None, *, timeout: float | None = None,
+               retries: int = 0) -> list[Future]:
+        return self.submit_with_ids(command, target, parameters, origin, shown, timeout=timeout, retries=retries)[1]
 
     def run_script(self, path: str, args: list[str]) -> Future:
         return self._command_futures(self._ask(Request.RUN_SCRIPT, str(path), [str(a) for a in args]), 1)[0]

@@ -11,7 +11,7 @@ import re
 import sys
 from typing import Any
 
-from core.wire.responses import CommandResponse, last_frame
+from core.wire.responses import CommandResponse, Status, last_frame
 
 _COMMAND_NAME = re.compile(r"<command \d+>")
 PROGRESS_DELAY = 1.0
@@ -90,13 +90,9 @@ class PxCellError(Exception):
     window's traceback view shows it); `tracebacks` has them in full, `responses` the responses,
     by server."""
 
-    def __init__(self, failed: list[CommandResponse], timed_out: set[int] = frozenset(),
-                 time_limit: float | None = None):
+    def __init__(self, failed: list[CommandResponse]):
         self.responses = {response["server"]: response for response in failed}
         self.tracebacks = {server: response["traceback"] for server, response in self.responses.items()}
-        self.timed_out = timed_out
-        """The ids of the commands that `--timeout` stopped."""
-        self.time_limit = time_limit
         servers = sorted(self.responses, key=lambda server: (server is None, server))
         super().__init__(f"the cell failed on server{'s' if len(servers) > 1 else ''} "
                          f"{', '.join(map(str, servers))}")
@@ -122,8 +118,8 @@ class PxCellError(Exception):
         return list(groups.values())
 
     def _outcome(self, response: CommandResponse) -> str:
-        if response["id"] in self.timed_out:
-            return f"{response['status']}: stopped by --timeout {self.time_limit:g}"
+        if response["status"] == Status.EXPIRED:
+            return f"{response['status']}: stopped by --timeout {response['time_limit']:g}"
         return str(response["status"])
 
     def _details(self, response: CommandResponse) -> str:

@@ -14,7 +14,6 @@ from typing import TextIO
 from core.jupyter.cell_display import CellInterrupted, ProgressLine, PxCellError, show_value
 from core.jupyter.cell_output import CellFeed, Chunk, OutputCap, TaggedPrinter
 from core.jupyter.session_client import SessionClient
-from core.jupyter.time_limit import TimeLimit
 from core.wire.responses import CommandResponse
 
 INTERRUPT_WAIT = 10.0
@@ -44,7 +43,7 @@ class CellRun:
         self.feed = CellFeed(OutputCap())
         self._unsubscribe = client.subscribe(self.feed)
         try:
-            self.futures = client.send(command, options.target)
+            self.futures = client.send(command, options.target, options.timeout)
         except BaseException:
             self._unsubscribe()
             raise
@@ -54,7 +53,6 @@ class CellRun:
         for future in self.futures:
             future.add_done_callback(lambda _future: self.feed.wake())
         self.client = client
-        self.time_limit = TimeLimit(client, self.futures, options.timeout) if options.timeout else None
         self._kept: list[Chunk] = []
         self._shown = False
 
@@ -65,7 +63,7 @@ class CellRun:
         return f"sent to {where} (command{'s' if len(self.ids) > 1 else ''} {', '.join(map(str, self.ids))})"
 
     def discard(self) -> None:
-        """Nobody will show this cell: stop keeping its output (its time limit still holds)."""
+        """Nobody will show this cell: stop keeping its output (its time limit holds on the servers)."""
         self._unsubscribe()
 
     def show(self, shell, streams: dict[str, TextIO]) -> None:
@@ -133,8 +131,6 @@ class CellRun:
         progress.finish(sum(future.done() for future in self.futures), time.monotonic() - self.sent)
         if not self._shown:
             self._shown = True
-            if self.time_limit is not None and all(future.done() for future in self.futures):
-                self.time_limit.cancel()
             self._unsubscribe()
         summary = self.feed.cap.summary()
         if summary:
@@ -151,5 +147,4 @@ class CellRun:
                 show_value(shell, response["server"], self.count, response["ret"])
         failed = [response for response in responses if not response["successful"]]
         if failed:
-            limit = self.time_limit
-            raise PxCellError(failed, limit.stopped if limit else set(), limit.seconds if limit else None)
+            raise PxCellError(failed)

@@ -101,8 +101,9 @@ class PxMagics(Magics):
     @argument("--noblock", action="store_true",
               help="send and return at once; %%pxresult waits for the results and shows them")
     @argument("--timeout", type=float, metavar="SECONDS",
-              help="a time limit: commands still running after it are interrupted (a server whose "
-                   "command ignores the interrupt gets a fresh worker 5 s later, losing its namespace)")
+              help="each command's time limit, held by its server: a command still running then is "
+                   "interrupted, status 'expired' (one that ignores the interrupt has its worker killed "
+                   "5 s later, and its server loses its namespace)")
     @argument("--group-outputs", choices=GROUPINGS, default="arrival",
               help="'arrival' (default): each line as it comes, tagged [stdout:2], [stderr:1], "
                    "[log:2]; 'server': all of a server's output together, in rank order, at the end")

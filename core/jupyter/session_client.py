@@ -4,10 +4,10 @@ Two kinds of client stand behind it, both with mpipanel's native API: a `core.MP
 that this kernel started (`%mpipanel start`), and, once the attach protocol exists (issue 21), the
 client object of a session the notebook attaches to (`%mpipanel attach`): the magics reach either
 only through `SessionClient`, so attaching is one more way of making one. What a client must
-offer is exactly what this class calls: `submit(command, target=, origin=)` returning futures
-with a `command_id`, `subscribe(callback)` for `core.events`, `interrupt(ids)`, `cancel(ids)`,
-`restart_server(rank)`, `get_server_status()`, `session_log_path` and, for a client the kernel
-owns, `stop_services(force_command_request_interruption=True)`.
+offer is exactly what this class calls: `submit(command, target=, origin=, timeout=)` returning
+futures with a `command_id`, `subscribe(callback)` for `core.events`, `interrupt(ids)`,
+`cancel(ids)`, `get_server_status()`, `session_log_path` and, for a client the kernel owns,
+`stop_services(force_command_request_interruption=True)`.
 """
 from __future__ import annotations
 
@@ -25,10 +25,11 @@ class SessionClient:
         self.owned = owned
         """True when this kernel started the session: `close` stops its servers."""
 
-    def send(self, command: str, target: list[int] | None) -> list[Future]:
+    def send(self, command: str, target: list[int] | None, timeout: float | None = None) -> list[Future]:
         """Send `command` to each rank of `target` (None: the first available server); one
-        future per command, whose result is the response and whose `command_id` is its id."""
-        futures = self.client.submit(command, target=target, origin=ORIGIN)
+        future per command, whose result is the response and whose `command_id` is its id.
+        `timeout`: each command's time limit, which its server enforces (`%%px --timeout`)."""
+        futures = self.client.submit(command, target=target, origin=ORIGIN, timeout=timeout)
         return futures if isinstance(futures, list) else [futures]
 
     def subscribe(self, callback: Callable[[Any], None]) -> Callable[[], None]:
@@ -39,9 +40,6 @@ class SessionClient:
         if ids:
             self.client.cancel(ids)
             self.client.interrupt(ids)
-
-    def restart_server(self, rank: int) -> Future:
-        return self.client.restart_server(rank)
 
     def servers(self) -> dict[int, dict[str, Any]]:
         """Each server's status by rank (`get_server_status()`: state, pid, host, queue, ...)."""

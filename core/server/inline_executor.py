@@ -6,17 +6,24 @@ longer than `PUMP_INTERVAL`, a pump thread takes the rank's MPI duties (heartbea
 receiving commands and interrupts), so a long command still looks alive and can be interrupted.
 Output is captured at the Python level only (`sys.stdout`, `sys.stderr`, `logging`). The session's
 preload runs at the start of the first command in each fresh namespace, so that the pump thread
-keeps the rank talking while it runs; its output counts as that command's.
+keeps the rank talking while it runs; its output counts as that command's. The pump also holds a
+command to its time limit (an interrupt; there is no worker to kill, and the response says so),
+reports its `progress` and reads its stack (`sys._current_frames`) when the client asks.
 """
 from __future__ import annotations
 
+import builtins
 import logging
 import signal
 import sys
 import threading
 import time
 
+from core import stacks
+from core.stacks import ThreadStack
+from core.supervision.running_command import RunningCommand, Step
 from core.worker.execution import CommandRunner, set_log_level
+from core.worker.progress import REPORT_INTERVAL, ProgressSlot
 from core.wire.messages import CommandRequest, LogItem
 
 PUMP_INTERVAL = 0.02
@@ -62,7 +69,10 @@ class InlineExecutor:
         self.runner = CommandRunner()
         self.preload_pending = server.preload is not None
         """The namespace is fresh and the preload has yet to run in it (before the next command)."""
-        self.command_id: int | None = None
+        self.command: RunningCommand | None = None
+        self.slot = ProgressSlot()
+        builtins.progress = self.slot.progress
+        self._reported = 0.0
         self._main = threading.main_thread()
         self._streams = {"stdout": _CapturedStream(self, "stdout"), "stderr": _CapturedStream(self, "stderr")}
         root = logging.getLogger()
@@ -80,7 +90,8 @@ class InlineExecutor:
         """Run the command here and now; the server lock is not held meanwhile."""
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = self._streams["stdout"], self._streams["stderr"]
-        self.command_id = request.id
+        command = self.command = RunningCommand(request, time.monotonic())
+        self.slot.start(request.id)
         try:
             if self.preload_pending:
                 self.preload_pending = False
@@ -90,27 +101,77 @@ class InlineExecutor:
             fields, result = self.runner.run(request, buffers)
         finally:
             sys.stdout, sys.stderr = saved
-            self.command_id = None
+            self.command = None
         with self.server.lock:
-            self.server.complete(fields, result)
+            self._report_progress()
+            self.server.complete(command.outcome(fields, time.monotonic()), result)
+
+    @property
+    def command_id(self) -> int | None:
+        command = self.command
+        return command.request.id if command is not None else None
+
+    @property
+    def running(self) -> CommandRequest | None:
+        command = self.command
+        return command.request if command is not None else None
+
+    handed_over = 0
+    """A command runs here only when the rank's loop gets to it: none is handed over ahead."""
 
     def hand_over(self, request: CommandRequest, buffers: list) -> bool:
-        """A command runs here only when the rank's loop gets to it."""
         return False
 
-    def take_back(self, ids: set[int]) -> set[int]:
-        return set()
-
-    def next_frames(self) -> None:
-        """Nothing is ever handed over ahead of time here."""
+    def take_back(self, ids: set[int] | None = None) -> None:
+        """Nothing is handed over here."""
 
     def restart(self) -> bool:
         """A fresh namespace, only between commands: the running one holds the old namespace."""
-        if self.command_id is not None:
+        if self.command is not None:
             return False
         self.runner = CommandRunner()
         self.preload_pending = self.server.preload is not None
+        self.server.namespace_lost(self.server.words.restarted, None)
         return True
+
+    def due_in(self, now: float) -> float | None:
+        command = self.command
+        return command.due_in(now) if command is not None else None
+
+    def on_timers(self, now: float) -> None:
+        command = self.command
+        if command is None:
+            return
+        if now - self._reported >= REPORT_INTERVAL:
+            self._reported = now
+            self._report_progress()
+        step = command.step(now)
+        if step is Step.EXPIRE:
+            command.expire(now, stacks.format_threads(self.stacks()))
+        if step in (Step.EXPIRE, Step.INTERRUPT):
+            self._signal(command, now)
+        elif step is Step.KILL:
+            command.cannot_kill()
+
+    def _report_progress(self) -> None:
+        item = self.slot.take()
+        if item is not None:
+            self.server.add_progress(item)
+
+    def stop_running(self, grace: float) -> None:
+        command = self.command
+        if command is not None:
+            command.stop(time.monotonic(), grace)
+            self._signal(command, time.monotonic())
+
+    def stacks(self) -> list[ThreadStack]:
+        """The command's threads, read by the pump (or whichever thread asks) from this process."""
+        if self.command is None:
+            return []
+        return stacks.command_threads(stacks.current_threads(skip={threading.get_ident()}))
+
+    def worker_silence(self, now: float) -> float:
+        return 0.0
 
     def set_log_level(self, level: int) -> None:
         set_log_level(self._log_handler, level)
@@ -125,6 +186,12 @@ class InlineExecutor:
         """Nothing runs beside the rank."""
 
     def interrupt(self) -> None:
+        command = self.command
+        if command is not None:
+            self._signal(command, time.monotonic())
+
+    def _signal(self, command: RunningCommand, now: float) -> None:
+        command.interrupted(now)
         if self.runner.executing:
             signal.pthread_kill(self._main.ident, signal.SIGINT)
 

@@ -1,9 +1,9 @@
 """An MPI server rank: receives commands from the client and runs them in FIFO order.
 
 The rank hands its commands to one executor (`core.server.executor`): by default a worker process
-that it supervises, so that it never runs user code itself (`core.server.worker_executor`); with
-isolation 'none' the rank runs them itself (`core.server.inline_executor`): faster, but a crash
-in a command ends the job.
+that it supervises, so that it never runs user code itself (`core.supervision.supervisor`, which
+rank 0's client-side worker uses too); with isolation 'none' the rank runs them itself
+(`core.server.inline_executor`): faster, but a crash in a command ends the job.
 
 The rank waits without burning a core: right after activity it spins on `Iprobe` for
 `SPIN_SECONDS` to keep a conversation hot, yielding the core between probes, then sleeps in
@@ -29,26 +29,24 @@ from mpi4py import MPI
 from core.wire import doorbell
 
 from core import priority
-from core.wire.messages import (SERVER_RANK_VARIABLE, CommandRequest, LogItem, ServerConfig, ServerInfo,
-                               ServerStatus, StopRequest, Tag, tag_name)
+from core.stacks import StackReport
+from core.wire.messages import (SERVER_RANK_VARIABLE, CommandRequest, LogItem, ProgressItem, ServerConfig,
+                               ServerInfo, ServerStatus, StopRequest, Tag, tag_name)
 from core.wire.responses import NOT_STARTED, Status, failure
-from core.server.output_batch import OutputBatch
 from core.server.separate_log import SeparateLog
+from core.supervision.output_batch import OutputBatch
+from core.supervision.supervisor import WorkerSupervisor, WorkerWords
 from core.server.staging import StagingArea
 from core.wire.batches import Batch, unbatch
 from core.wire.transport import Peer, PeerLost, receive, send_unannounced
 from core.server.executor import Executor
 from core.server.inline_executor import InlineExecutor
-from core.server.worker_executor import WorkerExecutor
 
 SPIN_SECONDS = 0.002
-AHEAD = 32
-"""Commands handed to the worker ahead of the one it runs, at most (`core.wire.command_queue`)."""
 MAX_OUTPUT_IN_FLIGHT = 4
 """Output batches sent but not yet received by the client; past this the rank stops reading the
 worker's pipes, the worker blocks in `write`, and a flood costs bounded memory everywhere."""
 
-INTERRUPT_RETRY = 0.25
 INTERNAL_ERROR_PAUSE = 0.1
 
 _STOP = object()  # queue entry: stop once everything queued before it has run
@@ -77,20 +75,17 @@ class Server:
         """Serialises MPI calls: with isolation 'none' a pump thread talks while a command runs."""
         self.status = MPI.Status()
         self.queue: collections.deque = collections.deque()
-        self.ahead: collections.deque = collections.deque()
-        """`(request, buffers)` handed to the worker behind `running`, in order: it starts each as
-        soon as it ends the one before (`core.wire.command_queue`, `_pull_back`)."""
         self.responses = Batch()
         """Responses made in this step: they go in one envelope at its end, or before anything
         else this rank sends (`core.wire.batches`)."""
         self.running: CommandRequest | None = None
         self.running_since = 0.0
+        self.progress: ProgressItem | None = None
+        """The running command's latest progress, for the heartbeat."""
         self.stopping = False
         self.finished = False
         self.namespace_reset = config.replaces_lost
         self.reset_pending = False
-        self.interrupting: int | None = None
-        self.interrupt_sent = 0.0
         self.interrupt_on_start: set[int] = set()
         self.finalize = True
         self.client_alive = True
@@ -107,11 +102,18 @@ class Server:
         self._handlers: dict[int, Callable[[Any, list], None]] = {
             Tag.COMMAND: self._on_command, Tag.CANCEL: self._on_cancel, Tag.INTERRUPT: self._on_interrupt,
             Tag.SET_LOG_MODE: self._on_set_log_mode, Tag.SET_LOG_LEVEL: self._on_set_log_level,
-            Tag.RESTART: self._on_restart, Tag.STOP: self._on_stop, Tag.RECALL: self._on_recall}
+            Tag.RESTART: self._on_restart, Tag.STOP: self._on_stop, Tag.RECALL: self._on_recall,
+            Tag.STACKS: self._on_stacks}
         """What a message from the client does, by its tag: `handler(payload, buffers)`."""
         os.environ[SERVER_RANK_VARIABLE] = str(self.rank)  # for the preload and commands; the worker inherits it
-        self.executor: Executor = (WorkerExecutor(self) if config.isolation == "process"
-                                   else InlineExecutor(self))
+        self.words = WorkerWords(
+            died=(f"The worker process of server {self.rank} (pid {{pid}} on {self.host}) {{how}}. "
+                  f"Its namespace is lost; a fresh worker has started."),
+            restarted=f"Server {self.rank} was restarted at the client's request; its namespace is lost.")
+        self.executor: Executor = (
+            WorkerSupervisor(self.selector, self, self.words, preload=config.preload, log_level=config.log_level,
+                             allocate=self.staging.take, queued=True)
+            if config.isolation == "process" else InlineExecutor(self))
 
     # ----- the loop -------------------------------------------------------------------------
     def serve(self) -> None:
@@ -182,8 +184,9 @@ class Server:
             timeout = min(timeout, due)
         if self.output_in_flight:
             timeout = min(timeout, 0.001)
-        if self.interrupting is not None:
-            timeout = min(timeout, self.interrupt_sent + INTERRUPT_RETRY - now)
+        due = self.executor.due_in(now)
+        if due is not None:
+            timeout = min(timeout, due)
         if self.peer.pending_sends:
             timeout = 0.0  # a large send only moves while this side calls MPI
         for key, _ in self.selector.select(max(0.0, timeout)):
@@ -215,8 +218,7 @@ class Server:
     def _timers(self, now: float) -> None:
         self.peer.complete_sends()
         self.staging.expire(now)
-        if self.interrupting is not None:
-            self._retry_interrupt(now)
+        self.executor.on_timers(now)
         if self.output_in_flight:
             self.output_in_flight = [req for req in self.output_in_flight if not req.Test()]
             self.executor.pause_output(len(self.output_in_flight) >= MAX_OUTPUT_IN_FLIGHT)
@@ -264,7 +266,7 @@ class Server:
             self._pull_back()
             self._cancel({item[0].id for item in self.queue if item is not _STOP})
             if self.running is not None:
-                self._interrupt()
+                self.executor.stop_running(request.grace)
         self.queue.append(_STOP)
 
     def _on_recall(self, ids: list[int], buffers: list) -> None:
@@ -279,6 +281,12 @@ class Server:
         given = self._take_queued(wanted)
         if given:
             self.send(Tag.RECALLED, [request.id for request in given])
+
+    def _on_stacks(self, number: int, buffers: list) -> None:
+        """Where the running command is now (`core.stacks`), without stopping it."""
+        threads = self.executor.stacks() if self.running is not None else []
+        running = self.running  # read after: the executor first reads what ended meanwhile
+        self.send(Tag.STACK_REPORT, (number, StackReport(self.rank, running.id if running else None, threads)))
 
     def _cancel(self, ids: set[int]) -> None:
         self._pull_back(ids)
@@ -309,6 +317,7 @@ class Server:
             return
         self.running = request
         self.running_since = time.monotonic()
+        self.progress = None
         self.executor.run(request, buffers)
 
     def _request_interrupt(self, command_id: int | None) -> None:
@@ -317,68 +326,44 @@ class Server:
         The client may see a command as running a moment before this rank starts it."""
         self._pull_back()
         if self.running is not None and command_id in (None, self.running.id):
-            self._interrupt()
+            self.executor.interrupt()
         elif command_id is not None:
             self.interrupt_on_start.add(command_id)
         elif self.queue and self.queue[0] is not _STOP:
             self.interrupt_on_start.add(self.queue[0][0].id)
 
-    def _interrupt(self) -> None:
-        """Signal the running command, again every `INTERRUPT_RETRY` until it ends: a signal
-        that lands just before the command starts executing is ignored by design."""
-        self.interrupting = self.running.id
-        self.interrupt_sent = time.monotonic()
-        self.executor.interrupt()
-
-    def _retry_interrupt(self, now: float) -> None:
-        if self.running is None or self.running.id != self.interrupting:
-            self.interrupting = None
-        elif now - self.interrupt_sent >= INTERRUPT_RETRY:
-            self._interrupt()
-
     def complete(self, fields: dict, result: list) -> None:
         """The running command is over: send its output, then its response. The worker has
-        started the first command handed to it ahead, if any."""
-        request, self.running = self.running, None
-        if self.ahead:
-            self.running = self.ahead.popleft()[0]
+        started the first command handed over behind it, if any (`_hand_over`)."""
+        request, self.running = self.running, self.executor.running
+        if self.running is not None:
             self.running_since = time.monotonic()
+            self.progress = None
         self.flush_output()
         self._respond(request, fields, result)
 
     # ----- commands handed to the worker ahead of time ------------------------------------------
     def _hand_over(self) -> bool:
-        """Hand the worker the commands queued behind the one it runs, up to `AHEAD`: not one that
-        an interrupt awaits (it is answered in `_start`), nor anything while an interrupt is being
-        retried, nor past a stop."""
+        """Hand the executor the commands queued behind the one it runs, for its worker to start
+        one after the other (`core.supervision.supervisor.WorkerSupervisor.hand_over`): not one
+        that an interrupt awaits (it is answered in `_start`), nor past a stop or a pending restart."""
         handed = False
-        while (self.running is not None and self.interrupting is None and self.queue and len(self.ahead) < AHEAD
-               and self.queue[0] is not _STOP and self.queue[0][0].id not in self.interrupt_on_start
-               and self.executor.hand_over(*self.queue[0])):
-            self.ahead.append(self.queue.popleft())
+        while (self.running is not None and not self.reset_pending and self.queue and self.queue[0] is not _STOP
+               and self.queue[0][0].id not in self.interrupt_on_start and self.executor.hand_over(*self.queue[0])):
+            self.queue.popleft()
             handed = True
         return handed
 
     def _pull_back(self, ids: set[int] | None = None) -> None:
-        """Take back the commands handed to the worker ahead of time that it has not started (or,
-        given `ids`, unless none of them is among those), to the head of the queue: a cancel, a
-        recall, an interrupt or a stop then finds every command where it would be had none been
-        handed over. Those the worker has started, it started once it had ended the one before:
-        their DONEs are read now, so that `running` is what runs (`core.wire.command_queue`)."""
-        if not self.ahead or (ids is not None and not ids & {item[0].id for item in self.ahead}):
-            return
-        returned = self.executor.take_back({item[0].id for item in self.ahead})
-        self.queue.extendleft(reversed([item for item in self.ahead if item[0].id in returned]))
-        self.ahead = collections.deque(item for item in self.ahead if item[0].id not in returned)
-        while self.ahead:
-            self.executor.next_frames()
+        """Take back what was handed over and has not started (given `ids`: unless none of them
+        is among it), to the head of the queue (`give_back`), so that a cancel, a recall, an
+        interrupt or a stop finds every command where it would be had none been handed over, and
+        `running` is what runs."""
+        self.executor.take_back(ids)
 
-    def reclaim_ahead(self) -> None:
-        """The worker is gone: what was handed to it ahead of time goes back to the queue, for the
-        fresh worker (the one it ran, it had taken last, and is `running`)."""
-        self.executor.take_back({item[0].id for item in self.ahead})
-        self.queue.extendleft(reversed(self.ahead))
-        self.ahead.clear()
+    def give_back(self, items: list[tuple[CommandRequest, list]]) -> None:
+        """Commands handed over that the worker never started: first in the queue again."""
+        self.queue.extendleft(reversed(items))
 
     def _respond_unrun(self, request: CommandRequest, status: Status) -> None:
         """Answer for a command that never ran (cancelled, or interrupted before it started)."""
@@ -408,21 +393,18 @@ class Server:
     def _restart(self) -> None:
         """The client asked for a fresh namespace (its `restart_server`)."""
         self._pull_back()
-        if self.executor.restart():
-            self.reset(f"Server {self.rank} was restarted at the client's request; "
-                       f"its namespace is lost.")
-        else:
+        if not self.executor.restart():
             self.reset_pending = True  # asked again once the running command ends, see `_step`
-            self._interrupt()
+            self.executor.interrupt()
 
-    def reset(self, detail: str) -> None:
+    def namespace_lost(self, detail: str, fields: dict | None) -> None:
         """Say plainly that the namespace is gone: in the log, in the response of the command
-        that was running, in the next command's response, and with a new READY."""
+        that was running (`fields`), in the next command's response, and with a new READY."""
         self.add_log(LogItem(self.running.id if self.running else None, time.time(), 40,
                              "mpipanel.server", detail))
         self.namespace_reset = True
-        if self.running is not None:
-            self.complete(failure(Status.FAILED, detail + "\n"), [])
+        if self.running is not None and fields is not None:
+            self.complete(fields, [])
             self.namespace_reset = True  # and the next command will say so again
         self.send(Tag.READY, ServerInfo(self.rank, self.host, os.getpid(), self.worker_pid))
 
@@ -454,6 +436,12 @@ class Server:
         command_id = self.running.id if self.running else None
         with self.output_lock:
             self.batch.add_output(command_id, stream, data)
+
+    def add_progress(self, item: ProgressItem) -> None:
+        """Progress goes to the client whatever the log mode: it is the command's state, not output."""
+        self.progress = item
+        with self.output_lock:
+            self.batch.add_progress(item)
 
     def add_log(self, item: LogItem) -> None:
         if self.log_mode == "separated":
@@ -489,9 +477,16 @@ class Server:
         running = self.running
         return ServerStatus(self.rank, running is not None, running.id if running else None,
                             running.command if running else None,
-                            sum(item is not _STOP for item in self.queue) + len(self.ahead), os.getpid(),
+                            sum(item is not _STOP for item in self.queue) + self.executor.handed_over, os.getpid(),
                             self.worker_pid, self.host, cpu, rss, time.time(), self.preload_error,
-                            str(self.separate_log.path) if self.separate_log.path else None)
+                            str(self.separate_log.path) if self.separate_log.path else None,
+                            self.executor.worker_silence(time.monotonic()),
+                            self._progress_of(running))
+
+    def _progress_of(self, running: CommandRequest | None) -> ProgressItem | None:
+        """The running command's latest progress (not a late one of the command before it)."""
+        progress = self.progress
+        return progress if running is not None and progress is not None and progress.command_id == running.id else None
 
     def _usage(self) -> tuple[float, int]:
         """CPU % and resident memory of this rank plus its worker."""

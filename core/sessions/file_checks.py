@@ -10,6 +10,7 @@ JSON nested 100,000 deep nor a MemoryError from a file of many GB: files larger 
 from __future__ import annotations
 
 import ast
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,14 @@ def _is_encoded(value: Any) -> bool:
     return isinstance(facts, dict) and isinstance(facts.get("type"), str) and isinstance(facts.get("repr"), str)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_time_limit(value: Any) -> bool:
+    return value is None or (_is_number(value) and value > 0)
+
+
 def _is_target(value: Any, sequences: tuple[type, ...] = (list,)) -> bool:
     return value is None or _is_int(value) or (isinstance(value, sequences) and bool(value)
                                                and all(map(_is_int, value)))
@@ -94,6 +103,9 @@ TEXT: Check = (lambda v: isinstance(v, str), "a string")
 FLAG: Check = (lambda v: isinstance(v, bool), "true or false")
 OPTIONAL_INT: Check = (lambda v: v is None or _is_int(v), "a whole number or null")
 OPTIONAL_TEXT: Check = (lambda v: v is None or isinstance(v, str), "a string or null")
+NUMBER: Check = (_is_number, "a number")
+TIME_LIMIT: Check = (_is_time_limit, "a positive number of seconds or null")
+COUNT: Check = (lambda v: _is_int(v) and v >= 0, "a whole number, zero or more")
 TARGET: Check = (_is_target, "null, a server number or a list of them")
 PARAMETERS: Check = (_is_parameters, "null or an object of encoded values ({\"literal\": \"...\"} or "
                                      "{\"summary\": {...}}) whose literals Python can read")
@@ -109,7 +121,8 @@ LOG_FIELDS: dict[str, dict[str, Check]] = {
 """The fields each kind of log line must have; lines of other kinds are left alone."""
 OPTIONAL_LOG_FIELDS: dict[str, dict[str, Check]] = {
     "session": {"servers": SERVERS, "preload": OPTIONAL_TEXT},
-    "queued": {"origin": OPTIONAL_TEXT, "shown": OPTIONAL_TEXT},
+    "queued": {"origin": OPTIONAL_TEXT, "shown": OPTIONAL_TEXT, "time_limit": TIME_LIMIT, "retries": COUNT},
+    "finished": {"time_start": NUMBER, "time_end": NUMBER, "provisional": FLAG},
 }
 """Fields a line may lack (older logs do), but of this type when present."""
 
@@ -160,6 +173,8 @@ SCRIPT_ARGUMENTS: dict[str, Check] = {
                    "None or a dict with string keys"),
     "origin": (lambda v: v is None or isinstance(v, str), "None or a string"),
     "shown": (lambda v: v is None or isinstance(v, str), "None or a string"),
+    "timeout": (_is_time_limit, "None or a positive number of seconds"),
+    "retries": (lambda v: _is_int(v) and v >= 0, "a whole number, zero or more"),
 }
 SCRIPT_SETTINGS: dict[str, Check] = {
     "SERVERS": (lambda v: _is_int(v) and v > 0, "a positive whole number"),

@@ -9,6 +9,10 @@ are literals count.
 Code that ran on rank 0 itself (`core.console`, target `CLIENT_RANK`) is a push too, in its place;
 the commands it pushed are kept with their origin but not replayed: running that code again
 pushes them again.
+
+A push keeps its time limit, and a push that was stopped (interrupted or expired) without one is
+given its recorded duration as its limit when it runs again (`replay_limit`): a replayed
+`time.sleep(30)` that was interrupted after 2 s stops after about 2 s, as it did.
 """
 from __future__ import annotations
 
@@ -24,6 +28,14 @@ from core.sessions.file_checks import SessionFileError
 from core.sessions.session_log import encode_parameters
 
 
+STOPPED = ("interrupted", "expired")
+"""The statuses of a command stopped before its end: replayed, it is stopped after as long."""
+REPLAY_MARGIN = 1.0
+REPLAY_MARGIN_SHARE = 0.1
+"""A stopped command replays with a limit of its duration plus the larger of these (seconds, and a
+share of the duration): a replay on a busier machine must not stop it sooner than it was."""
+
+
 @dataclass
 class Outcome:
     id: int
@@ -33,6 +45,8 @@ class Outcome:
     ret: dict[str, Any] | None = None
     """`core.sessions.literals.encode` of the result."""
     traceback: str | None = None
+    duration: float | None = None
+    """Seconds it ran (`time_end - time_start`), where that was recorded."""
 
 
 @dataclass
@@ -47,6 +61,8 @@ class RecordedPush:
     """Who sent it (`core.events.CommandQueued.origin`)."""
     shown: str | None = None
     """The text to show for it (`core.events.CommandQueued.shown`); None: the command itself."""
+    time_limit: float | None = None
+    retries: int = 0
 
     @property
     def on_client(self) -> bool:
@@ -72,6 +88,18 @@ class RecordedPush:
         bad = [o.status for o in self.outcomes if o.status != "done"]
         return bad[0] if bad else "done"
 
+    def replay_limit(self) -> float | None:
+        """The time limit to run it with again: its own, else, when it was stopped (interrupted,
+        or expired), its longest recorded duration plus a margin (`REPLAY_MARGIN`); else None."""
+        if self.time_limit is not None:
+            return self.time_limit
+        stopped = [outcome.duration for outcome in self.outcomes
+                   if outcome.status in STOPPED and outcome.duration is not None]
+        if not stopped:
+            return None
+        longest = max(stopped)
+        return longest + max(REPLAY_MARGIN, REPLAY_MARGIN_SHARE * longest)
+
     def parameter_values(self) -> dict[str, Any] | None:
         """The parameters as values; raises ValueError naming one that has no literal form."""
         if self.parameters is None:
@@ -93,13 +121,19 @@ def from_records(records) -> list[RecordedPush]:
         if push is None:
             push = pushes[record.push] = RecordedPush(record.command, record.push_target, record.block,
                                                       encode_parameters(record.parameters), origin=record.origin,
-                                                      shown=record.shown)
+                                                      shown=record.shown, time_limit=record.time_limit,
+                                                      retries=record.retries)
         if record.response is not None:
             response = record.response
             push.outcomes.append(Outcome(record.id, response["server"], response["status"],
                                          response["successful"], literals.encode(response["ret"]),
-                                         response["traceback"]))
+                                         response["traceback"], _duration(response)))
     return list(pushes.values())
+
+
+def _duration(fields: dict[str, Any]) -> float | None:
+    start, end = fields.get("time_start"), fields.get("time_end")
+    return None if start is None or end is None else max(0.0, end - start)
 
 
 def read_log(path: str | Path) -> tuple[dict[str, Any], list[RecordedPush]]:
@@ -124,11 +158,13 @@ def read_log(path: str | Path) -> tuple[dict[str, Any], list[RecordedPush]]:
             if entry["push"] not in pushes:
                 pushes[entry["push"]] = RecordedPush(entry["command"], entry["target"], entry["block"],
                                                      entry["parameters"], origin=entry.get("origin"),
-                                                     shown=entry.get("shown"))
+                                                     shown=entry.get("shown"), time_limit=entry.get("time_limit"),
+                                                     retries=entry.get("retries", 0))
         elif kind == "finished" and entry["id"] in push_of:
-            pushes[push_of[entry["id"]]].outcomes.append(Outcome(
-                entry["id"], entry["server"], entry["status"], entry["successful"], entry["ret"],
-                entry["traceback"]))
+            outcomes = pushes[push_of[entry["id"]]].outcomes
+            outcomes[:] = [outcome for outcome in outcomes if outcome.id != entry["id"]]  # the last one counts
+            outcomes.append(Outcome(entry["id"], entry["server"], entry["status"], entry["successful"], entry["ret"],
+                                    entry["traceback"], _duration(entry)))
     if not header:
         raise SessionFileError(path, None, "not an mpipanel session log (no session line)")
     return header, list(pushes.values())
@@ -175,8 +211,9 @@ def _push_of(path: str | Path, call: ast.Call) -> RecordedPush:
     if len(call.args) > len(names):
         raise SessionFileError(path, call.lineno, f"{function} takes at most {len(names)} positional arguments")
     arguments = dict(zip(names, call.args))
+    keywords = ("origin", "shown", "timeout") if on_client else ("origin", "shown", "timeout", "retries")
     for keyword in call.keywords:
-        if keyword.arg not in (*names, "origin", "shown"):
+        if keyword.arg not in (*names, *keywords):
             raise SessionFileError(path, call.lineno, f"{function} has no argument "
                                                       f"{keyword.arg or '**' + ast.unparse(keyword.value)}")
         arguments[keyword.arg] = keyword.value
@@ -192,7 +229,7 @@ def _push_of(path: str | Path, call: ast.Call) -> RecordedPush:
                         values.get("block", False),
                         None if parameters is None else {name: literals.encode(value, None)  # inf: not replayable
                                                          for name, value in parameters.items()},
-                        shown=values.get("shown"))
+                        shown=values.get("shown"), time_limit=values.get("timeout"), retries=values.get("retries", 0))
 
 
 def read_session(path: str | Path) -> tuple[dict[str, Any], list[RecordedPush]]:

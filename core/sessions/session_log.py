@@ -8,14 +8,19 @@ crashes or is killed loses nothing already logged. Lines:
     {"event": "session", "mpipanel": "0.1.0", "started": "...", "launch_mode": "spawn", "servers": [1, 2], ...}
     {"event": "queued", "id": 3, "push": 3, "command": "a + b", "target": null, "server": null,
      "block": false, "parameters": {"a": {"literal": "1"}, "b": {"literal": "2"}}, "origin": "typed",
-     "shown": null, "time": ...}
+     "shown": null, "time_limit": null, "retries": 0, "time": ...}
+    {"event": "retried", "id": 3, "attempt": 2, "server": 1, "reason": "The worker process ...", "time": ...}
     {"event": "finished", "id": 3, "server": 1, "status": "done", "successful": true,
-     "ret": {"literal": "3"}, "traceback": null, "mode": "eval", "time_start": ..., "time_end": ...}
+     "ret": {"literal": "3"}, "traceback": null, "mode": "eval", "time_start": ..., "time_end": ...,
+     "provisional": false, "stack": null}
 
 Values are literals where they have a short one, else summaries (`core.sessions.literals`). Code run
 on rank 0 itself (`core.console`) is logged as a command of server 0, in order with the rest; the
 commands it pushes say so in their `origin` ('client', 'script:LINE'). `shown` is the text the
-sender gave to show for the command, or null (logs written before it existed have no `shown`).
+sender gave to show for the command, or null (logs written before it existed have no `shown`, nor
+`time_limit` and `retries`). A command whose server timed out has a `provisional` 'timeout' line;
+if the server came back, a second `finished` line of the same id has its real outcome: the last
+one counts. An 'expired' command's line carries its `stack` when its time limit was reached.
 """
 from __future__ import annotations
 
@@ -30,7 +35,7 @@ from core import __version__
 from core.private_files import open_private_append, private_directory
 
 from core.sessions import literals
-from core.events import CommandFinished, CommandQueued, Event
+from core.events import CommandFinished, CommandQueued, CommandRetried, Event
 
 PARAMETER_LIMIT = 1_000_000
 """Characters of a parameter's literal kept (so that it can be replayed); larger: summarised."""
@@ -74,14 +79,19 @@ class SessionLog:
             self._write({"event": "queued", "id": event.id, "push": event.push, "command": event.command,
                          "target": event.push_target, "server": event.target, "block": event.block,
                          "parameters": encode_parameters(event.parameters), "origin": event.origin,
-                         "shown": event.shown, "time": event.time})
+                         "shown": event.shown, "time_limit": event.time_limit, "retries": event.retries,
+                         "time": event.time})
+        elif isinstance(event, CommandRetried):
+            self._write({"event": "retried", "id": event.id, "attempt": event.attempt, "server": event.server,
+                         "reason": event.reason, "time": event.time})
         elif isinstance(event, CommandFinished):
             response = event.response
             self._write({"event": "finished", "id": response["id"], "server": response["server"],
                          "status": response["status"], "successful": response["successful"],
                          "mode": response["mode"], "ret": literals.encode(response["ret"]),
                          "traceback": response["traceback"], "namespace_reset": response["namespace_reset"],
-                         "time_start": response["time_start"], "time_end": response["time_end"]})
+                         "time_start": response["time_start"], "time_end": response["time_end"],
+                         "provisional": event.provisional, "stack": response.get("stack")})
 
     def _write(self, line: dict[str, Any]) -> None:
         text = json.dumps(line, default=repr) + "\n"

@@ -9,6 +9,9 @@ FIFO order and parallelism are the same. It waits for every response before stop
 Code that ran on rank 0 itself (the Client target, a script run in the panel) runs again in a
 client-side worker of the script's own (`core.console`), in its place and to its end before the
 next push; the commands that code pushed are not written, since running it pushes them again.
+
+A push keeps its time limit and retries; one that was stopped without a limit gets its recorded
+duration as its limit (`RecordedPush.replay_limit`), so the script stops it where it was stopped.
 """
 from __future__ import annotations
 
@@ -104,22 +107,27 @@ def _ranks(target) -> list[int]:
 
 def _push_line(push: RecordedPush) -> str:
     arguments = [_string_literal(push.command)]
+    limit = push.replay_limit()
     if push.on_client:
-        arguments += _parameters_and_shown(push)
+        arguments += _shared_arguments(push, limit)
         return f"console.run({', '.join(arguments)}).result()"
     if push.block:
         arguments.append("block=True")
     if push.target is not None:
         arguments.append(f"target_server={push.target!r}")
-    arguments += _parameters_and_shown(push)
+    arguments += _shared_arguments(push, limit)
+    if push.retries:
+        arguments.append(f"retries={push.retries!r}")
     call = f"client.push_command_request({', '.join(arguments)})"
     return call if push.block else f"ids += {call}"
 
 
-def _parameters_and_shown(push: RecordedPush) -> list[str]:
-    """The keyword arguments a push and code run on the client share."""
+def _shared_arguments(push: RecordedPush, limit: float | None) -> list[str]:
+    """The keyword arguments a push and code run on the client share: parameters, the shown
+    text, the time limit to replay it with."""
     arguments = [] if push.parameters is None else [f"parameters={_parameters_literal(push)}"]
-    return arguments + ([] if push.shown is None else [f"shown={_string_literal(push.shown)}"])
+    arguments += [] if push.shown is None else [f"shown={_string_literal(push.shown)}"]
+    return arguments + ([] if limit is None else [f"timeout={round(limit, 3)!r}"])
 
 
 def _parameters_literal(push: RecordedPush) -> str:

@@ -1,12 +1,18 @@
 """The frontend protocol: a session and one frontend over any byte stream (docs/sessions.md).
 
 The stream is a Unix-domain socket (`core.frontends.listener`), or the stdin/stdout of an `ssh`
-running a bridge on the far side (issue 23): `FdStream` takes one file descriptor or two.
+running a bridge on the far side (`core.frontends.bridge`): `FdStream` takes one file descriptor
+or two.
 
 1. Preface, raw bytes: `MAGIC`, the `PROTOCOL` number, the 32-byte key of the session's
    connection file. The session compares them (the key with `hmac.compare_digest`) before it
    reads another byte; a peer that fails gets `REFUSAL` and nothing else. Nothing an
    unauthenticated peer sends is ever parsed, let alone unpickled.
+   Over ssh, frontend and bridge each send `BRIDGE_GREETING` instead (`MAGIC` and `PROTOCOL`, no
+   key): ssh has authenticated the user, only the user's own bridge reads that stdin, and the
+   key never leaves the session's machine (the bridge reads it there and sends the preface to
+   the session's socket). The frontend skips what precedes the bridge's greeting, up to
+   `NOISE_LIMIT` bytes: what a login script on the far side printed.
 2. Hello, both ways: a 4-byte big-endian length and a JSON object of at most `HELLO_LIMIT` bytes.
 3. Frames, both ways: a 4-byte big-endian length (at most `MAX_FRAME`) and a pickle of
    `(Frame, payload)`. A frame too large, cut short or undecodable ends the link (`LinkError`
@@ -49,6 +55,9 @@ MAX_FRAME = 1 << 30
 """Bytes of one frame at most (a snapshot, a batch of events, a large pulled array)."""
 HANDSHAKE_TIMEOUT = 5.0
 """Seconds a peer has for each step of the preface and the hello."""
+BRIDGE_GREETING = MAGIC + bytes([PROTOCOL])
+NOISE_LIMIT = 65536
+"""Bytes a frontend skips, over ssh, before the bridge's greeting (a login script's words)."""
 REFUSAL_LINGER = 0.2
 """Seconds a refused peer's hello may take to arrive, to be dropped unread before the close."""
 HEARTBEAT_INTERVAL = 2.0
@@ -82,7 +91,11 @@ class LinkClosedError(LinkError):
 
 
 class RefusedError(LinkError):
-    """The other side refused the hand-shake; the message says why."""
+    """The other side refused the hand-shake; the message says why, `answer` is its hello."""
+
+    def __init__(self, message: str, answer: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.answer = answer or {}
 
 
 class StreamEndedError(EOFError):
@@ -255,9 +268,42 @@ def open_handshake(stream: FdStream, key: bytes, hello: dict[str, Any]) -> dict[
     except StreamEndedError as ended:
         raise LinkError(f"the session closed the link during the hand-shake ({ended})") from None
     if not answer.get("ok"):
-        raise RefusedError(str(answer.get("error", "refused")))
+        raise RefusedError(str(answer.get("error", "refused")), answer)
     stream.timeout = DEAD_AFTER
     return answer
+
+
+def open_bridge_handshake(stream: FdStream, hello: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """The frontend's side over ssh: send the greeting and `hello`, skip what the far side's shell
+    printed, return the answer (the session's hello, which the bridge passes on); RefusedError
+    with the bridge's or the session's reason. StreamEndedError when the stream ends first (ssh
+    failed: its stderr says why)."""
+    stream.timeout = timeout
+    stream.write(BRIDGE_GREETING + encode_hello(hello))
+    window = stream.read_exactly(len(BRIDGE_GREETING))
+    skipped = bytearray()
+    while window != BRIDGE_GREETING:
+        if len(skipped) >= NOISE_LIMIT:
+            raise LinkError(f"the far side printed {len(skipped):,} bytes but no bridge greeting, beginning "
+                            f"{bytes(skipped[:120])!r}: does a login script there print to stdout?")
+        skipped.append(window[0])
+        window = window[1:] + stream.read_exactly(1)
+    if skipped:
+        _log.debug("skipped %d bytes before the bridge's greeting: %r", len(skipped), bytes(skipped[:200]))
+    answer = read_hello(stream)
+    if not answer.get("ok"):
+        raise RefusedError(str(answer.get("error", "refused")), answer)
+    stream.timeout = DEAD_AFTER
+    return answer
+
+
+def greeting_problem(greeting: bytes) -> str | None:
+    """Why a frontend's greeting to a bridge is refused, or None when it is right."""
+    if greeting[:len(MAGIC)] != MAGIC:
+        return "not an mpipanel frontend (wrong greeting)"
+    if greeting[len(MAGIC)] != PROTOCOL:
+        return f"frontend protocol {greeting[len(MAGIC)]}, this bridge speaks {PROTOCOL}"
+    return None
 
 
 def serve_handshake(stream: FdStream, key: bytes, answer: Callable[[dict[str, Any]], dict[str, Any]]) -> dict:

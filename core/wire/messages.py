@@ -13,6 +13,7 @@ frames; the worker's stdout and stderr are plain pipes the server reads.
 from __future__ import annotations
 
 import enum
+import signal
 from typing import NamedTuple
 
 
@@ -29,14 +30,16 @@ class Tag(enum.IntEnum):
     STOP = 6           # StopRequest
     RESTART = 7        # None: drop the namespace (kill the worker), answer READY again
     SET_LOG_LEVEL = 8  # int: the `logging` level below which the server's records are dropped
-    RECALL = 9         # list of ids of first-available commands queued behind another: give back any not started
+    STACKS = 9         # int: a request number; answered by a STACK_REPORT of the same number
+    RECALL = 0         # list of ids of first-available commands queued behind another: give back any not started
     # server -> client
     READY = 10         # ServerInfo, at start and after each restart
     RESPONSE = 11      # dict of response fields; buffers: the pickled result unless it is None
     OUTPUT = 12        # list of OutputItem / LogItem, batched
     STATUS = 13        # ServerStatus (heartbeat)
     STOPPED = 14       # None
-    RECALLED = 15      # list of the ids a RECALL got back: they never ran here and never will
+    STACK_REPORT = 15  # (request number, core.stacks.StackReport): where the running command is now
+    RECALLED = 16      # list of the ids a RECALL got back: they never ran here and never will
     # either way
     BUFFER = 20        # one raw buffer of the envelope sent just before it
     WHERE = 21         # before the hello (mpiexec): client -> server None; server -> client
@@ -56,6 +59,15 @@ LOG_MODES = ("redirect", "unified", "separated")
 """'redirect': server output and log records go to the client; 'unified': to the server's own
 terminal; 'separated': to one file per server (`core.server.separate_log`)."""
 ISOLATION_MODES = ("process", "none")
+
+TIME_LIMIT_GRACE = 5.0
+"""Seconds a command that reached its time limit (or a forced stop) has to end after the interrupt
+before its worker is killed, unless the client says otherwise (`MPICommandClient(time_limit_grace=...)`)."""
+
+STACK_SIGNAL = signal.SIGRTMIN + 2
+"""The signal on which a worker's `faulthandler` writes every thread's stack
+to the pipe its supervisor reads (`core.supervision.worker_process`): a real-time signal, which user
+code hardly ever takes for itself, unlike SIGUSR1."""
 
 
 SERVER_RANK_VARIABLE = "MPIPANEL_SERVER_RANK"
@@ -85,9 +97,11 @@ class ServerConfig(NamedTuple):
 
 class StopRequest(NamedTuple):
     force: bool
-    """Cancel the queue and interrupt the running command, instead of finishing them first."""
+    """Cancel the queue and interrupt the running command, instead of finishing them first; a
+    command still running `grace` seconds later has its worker killed."""
     finalize: bool
     """False once a rank was lost: then MPI_Finalize would wait forever, so exit without it."""
+    grace: float = TIME_LIMIT_GRACE
 
 
 class ServerInfo(NamedTuple):
@@ -102,6 +116,10 @@ class CommandRequest(NamedTuple):
     command: str
     summarize: bool = False
     """Answer with a summary of the namespace after the command (response field `namespace`)."""
+    time_limit: float | None = None
+    """Seconds the command may run before it is interrupted (status 'expired'); None: no limit."""
+    grace: float = TIME_LIMIT_GRACE
+    """Seconds it has to end after that interrupt before its worker is killed."""
 
 
 class NameSummary(NamedTuple):
@@ -132,6 +150,17 @@ class LogItem(NamedTuple):
     message: str
 
 
+class ProgressItem(NamedTuple):
+    """How far a command is, as its code last said with `progress(done, total, text)`
+    (`core.worker.progress`); it travels batched with the output."""
+
+    command_id: int
+    done: float
+    total: float
+    text: str
+    time: float
+
+
 class ServerStatus(NamedTuple):
     rank: int
     busy: bool
@@ -148,6 +177,12 @@ class ServerStatus(NamedTuple):
     """The traceback of the preload in the current namespace, if it failed."""
     log_file: str | None = None
     """The file the 'separated' log mode writes to, once made (`core.server.separate_log`)."""
+    worker_silence: float = 0.0
+    """Seconds the running command's worker has not shown a sign of life (a frame, output): its
+    threads cannot run (C code holding the GIL, a stopped process); 0 when nothing runs. The
+    client counts it as it counts the rank's own silence (`heartbeat_timeout`)."""
+    progress: ProgressItem | None = None
+    """The running command's latest progress, if it said any."""
 
 
 @enum.unique
@@ -162,6 +197,8 @@ class WorkerKind(enum.IntEnum):
     SET_LOG_LEVEL = 6  # server -> worker: int, the `logging` level of its records from now on
     PRELOAD = 7        # server -> worker: the preload's code, run before any RUN
     PRELOADED = 8      # worker -> server: None, or the traceback of the failed preload
+    PROGRESS = 13      # worker -> server: ProgressItem, at most every REPORT_INTERVAL (core.worker.progress)
+    BEAT = 14          # worker -> server: None, a sign of life while it works (core.worker.progress)
     # Only between rank 0 and its client-side worker (core.console), while a command runs there:
     CALL = 9           # worker -> rank 0: (call number, method, origin), buffers: blobs of (args, kwargs)
     REPLY = 10         # rank 0 -> worker: (call number, raised), buffers: blobs of the value or exception
@@ -169,7 +206,7 @@ class WorkerKind(enum.IntEnum):
     RESOLVED = 12      # rank 0 -> worker: (call number, index, raised), buffers: blobs of the outcome of
                        #   the index-th future that call's answer promised (a command's response, ...)
     # Only between a server rank and a worker that takes its commands from a queue (core.wire.command_queue):
-    DRAINED = 13       # server -> worker: None, the output its DONE said was unread is read: go on
+    DRAINED = 15       # server -> worker: None, the output its DONE said was unread is read: go on
 
 
 @enum.unique
@@ -202,6 +239,8 @@ class ConsoleCall(str, enum.Enum):
     WATCH_NAMESPACES = "watch_namespaces"
     REQUEST_NAMESPACE_SUMMARIES = "request_namespace_summaries"  # promises the summaries' future
     NAMESPACE_SUMMARY = "namespace_summary"
+    STACKS = "stacks"                          # promises the future of the servers' stacks
+    SUSPEND_TIMEOUTS = "suspend_timeouts"
 
     def __str__(self) -> str:
         return self.value

@@ -25,6 +25,10 @@ class Status(str, enum.Enum):
     FAILED = "failed"
     INTERRUPTED = "interrupted"
     TIMEOUT = "timeout"
+    """Its server missed its heartbeats (or its worker stopped answering): provisional while the
+    server may come back, whose real response then replaces it (`core.events.CommandFinished`)."""
+    EXPIRED = "expired"
+    """It ran past its own time limit (`push_command_request(..., timeout=...)`) and was stopped."""
     CANCELLED = "cancelled"
     LOST = "lost"
 
@@ -52,7 +56,7 @@ class CommandResponse(TypedDict):
     the last statement when it is an expression, as in IPython, else None)."""
     server: int | None
     status: Status
-    """done, failed, interrupted, timeout, cancelled or lost."""
+    """done, failed, interrupted, timeout, expired, cancelled or lost."""
     successful: bool
     traceback: str | None
     ret: Any
@@ -66,6 +70,17 @@ class CommandResponse(TypedDict):
     """None while `ret` holds the result; once the value was let go (`result_memory`,
     `purge_results`): `{'reason': 'budget' or 'purged', 'time', 'summary'}` with the value's
     `core.sessions.literals.summary` (type, shape, dtype, size, a short repr)."""
+    time_limit: float | None
+    """The command's time limit in seconds, None for none."""
+    stack: str | None
+    """For an 'expired' command: the text of its stack when its time limit was reached (every
+    thread's, innermost call last, `core.stacks.format_threads`); else None."""
+    worker_died: bool
+    """The worker process running it died under it (a crash, a kill, `os._exit`, a broken frame;
+    not a restart asked for, nor a time limit): what `retries` retries."""
+    attempts: list[dict[str, Any]]
+    """The earlier attempts of a command pushed with `retries`, each `{'attempt', 'server',
+    'reason', 'time_start', 'time_end'}` (this response is the last attempt); [] for none."""
 
 
 NOT_STARTED = {Status.CANCELLED: "Cancelled before it started.\n",

@@ -2,18 +2,23 @@
 
 With MPICH a rank killed by a signal ends the whole job, the client included. So the server rank
 only supervises, and user code runs here: a segfault, a kill or an `os._exit` ends this process
-alone, and the rank reports it and starts a fresh one. Started by `core.server.worker_process` as
-`python -m core.worker CHANNEL_FD LIFELINE_FD lend|send [QUEUE_FD]`, with the MPI launcher's environment
-variables removed. A server's worker takes its commands from the queue its rank fills ahead of time
-(`core.wire.command_queue`), and the other frames from the channel in their turn.
+alone, and the rank reports it and starts a fresh one. Started by `core.supervision.worker_process` as
+`python -m core.worker CHANNEL_FD LIFELINE_FD lend|send STACK_FD [QUEUE_FD]`, with the MPI launcher's
+environment variables removed. A server's worker takes its commands from the queue its rank fills
+ahead of time (`core.wire.command_queue`), and the other frames from the channel in their turn.
 
 Output: fds 1 and 2 are pipes the rank reads (so a C extension's printf is caught too);
 `logging` records go to the rank as frames on the channel, tagged with the running command's id.
+`progress(done, total, text)` is a builtin, as `print` is (`core.worker.progress`). On
+`STACK_SIGNAL`, `faulthandler` writes every thread's stack to STACK_FD, even while C code holds the
+GIL (`core.stacks`).
 """
 from __future__ import annotations
 
 import array
+import builtins
 import ctypes
+import faulthandler
 import fcntl
 import io
 import logging
@@ -27,9 +32,10 @@ from typing import Any
 
 from core import priority
 from core.worker.execution import CommandRunner, set_log_level
+from core.worker.progress import ProgressSlot, Reporter
 from core.wire import interrupts
 from core.wire.command_queue import QueueReader
-from core.wire.messages import LogItem, WorkerKind
+from core.wire.messages import STACK_SIGNAL, LogItem, WorkerKind
 from core.wire.worker_channel import FrameChannel
 
 _libc = ctypes.CDLL(None)
@@ -120,11 +126,21 @@ def _exit_with_server(lifeline: int) -> None:
     parent-death signal is not available everywhere; this is.)"""
 
     def watch() -> None:
+        takes_stack_signal()
         while os.read(lifeline, 1):
             pass
         os._exit(1)
 
     threading.Thread(target=watch, name="mpipanel-lifeline", daemon=True).start()
+
+
+def takes_stack_signal() -> None:
+    """Let `STACK_SIGNAL` reach the calling thread, one of the worker's own. The worker starts with
+    it blocked (`core.supervision.worker_process`), and its main thread, which runs the commands,
+    keeps it so, as do the threads a command starts: a signal ends a sleep in C code (EINTR), and
+    reading a stack must not. faulthandler writes every thread's stack from whichever thread it
+    lands in."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {STACK_SIGNAL})
 
 
 class Requests:
@@ -135,7 +151,7 @@ class Requests:
         self.channel = channel
         self.queue = queue
         self.read_early = 0
-        """Frames read from the channel before their nudge came (`answer`): skip that many nudges."""
+        """Frames read from the channel before their nudge came (`wait_for`): skip that many nudges."""
 
     def next(self) -> tuple[int, Any, list]:
         """The next frame; raises EOFError once the rank has closed the channel."""
@@ -170,6 +186,9 @@ def serve(channel: FrameChannel, lend: bool, queue: QueueReader | None = None) -
     logging.getLogger().addHandler(handler)
     set_log_level(handler, logging.INFO)
     runner = CommandRunner()
+    slot = ProgressSlot()
+    builtins.progress = slot.progress
+    reporter = Reporter(channel, slot, takes_stack_signal)
 
     def interrupt(signum, frame):
         if runner.executing:
@@ -179,10 +198,13 @@ def serve(channel: FrameChannel, lend: bool, queue: QueueReader | None = None) -
     # Rank 0's client-side worker starts with SIGINT blocked (see core.console.host), so that an
     # early interrupt cannot end it; from here on an interrupt is handled, so let it through.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
     def handle(kind: int, payload: Any) -> None:
         if kind == WorkerKind.PRELOAD:
+            reporter.busy(None)  # a preload (CASA's imports) may take long: beats show it alive
             error = runner.preload(payload)
             streams.flush_and_restore()
+            reporter.idle()
             channel.send(WorkerKind.PRELOADED, error)
         if kind == WorkerKind.SET_LOG_LEVEL:
             set_log_level(handler, payload)
@@ -197,8 +219,10 @@ def serve(channel: FrameChannel, lend: bool, queue: QueueReader | None = None) -
             handle(kind, request)
             continue
         handler.command_id = request.id
+        reporter.busy(request.id)
         fields, result = runner.run(request, buffers)
         streams.flush_and_restore()
+        reporter.idle()
         handler.command_id = None
         # The rank reads fds 1 and 2 as pipes, and puts what it reads down to the command it
         # believes runs. With a queue, the next command starts as soon as this DONE is sent, so
@@ -220,10 +244,11 @@ def serve(channel: FrameChannel, lend: bool, queue: QueueReader | None = None) -
 def main(argv: list[str], open_channel=FrameChannel) -> None:
     """`open_channel(fd)`: the channel `serve` reads and writes (rank 0's client-side worker wraps
     the frame channel to answer its proxied calls, see `core.console.worker`)."""
-    channel_fd, lifeline_fd, results = int(argv[1]), int(argv[2]), argv[3]
+    channel_fd, lifeline_fd, results, stack_fd = int(argv[1]), int(argv[2]), argv[3], int(argv[4])
     priority.session_follows_process()  # the worker's session is a group of its own
+    faulthandler.register(STACK_SIGNAL, file=stack_fd, all_threads=True, chain=False)
     _exit_with_server(lifeline_fd)
-    queue = QueueReader(int(argv[4])) if len(argv) > 4 else None
+    queue = QueueReader(int(argv[5])) if len(argv) > 5 else None
     serve(open_channel(channel_fd), lend=results == "lend", queue=queue)
 
 

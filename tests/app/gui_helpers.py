@@ -1,6 +1,8 @@
-"""Helpers for GUI tests: a window on a session, waiting for a command's response in the window,
-answering dialogs."""
+"""Helpers for GUI tests: a window on a session (its own, or one attached to), sending commands from
+it and waiting for their responses, its history, answering dialogs."""
 from __future__ import annotations
+
+ATTACH_TIMEOUT = 120
 
 
 def window_on(qtbot, host, closing: str = "detach", theme: str | None = "light"):
@@ -16,6 +18,45 @@ def window_on(qtbot, host, closing: str = "detach", theme: str | None = "light")
     qtbot.waitExposed(window)
     qtbot.waitUntil(lambda: window.bridge.model is not None)
     return window
+
+
+def attached_window(qtbot, target, **options):
+    """A window attached to `target` as File > Attach… opens one, once it shows the session
+    (`options`: those of `app.attaching.open_attached`, such as remote_python)."""
+    import pytest
+
+    from app.attaching import open_attached
+    from app.main_window import MainWindow
+    windows = []
+
+    def make_window(bridge):
+        windows.append(MainWindow(bridge, theme="light", closing="ask"))
+        return windows[-1]
+
+    assert open_attached(target, make_window, on_failure=pytest.fail, **options) is not None
+    qtbot.waitUntil(lambda: bool(windows), timeout=ATTACH_TIMEOUT * 1000)
+    window = windows[0]
+    qtbot.waitExposed(window)
+    return window
+
+
+def window_history(window) -> list[list]:
+    """The window's history as `mpi_helpers.logged_history` rows."""
+    return [[row.id, row.command, row.server, row.status, row.origin] for row in window.history.model_.rows]
+
+
+def settled(window) -> bool:
+    """True once every command in the window's history has its response."""
+    return all(row.response is not None for row in window.history.model_.rows)
+
+
+def sent(qtbot, window, command: str, target: list[int]) -> list[int]:
+    """Run `command` from the window; the ids the session gave it, once they are known."""
+    window.targets.select(target)
+    assert window.run(command), window.message.text()
+    futures = window.last_futures
+    qtbot.waitUntil(lambda: all(future.command_id is not None for future in futures), timeout=ATTACH_TIMEOUT * 1000)
+    return [future.command_id for future in futures]
 
 
 def finished(window, command_id: int) -> bool:

@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from gui_helpers import answer_next_dialog
+from gui_helpers import answer_next_dialog, attached_window, sent, settled, window_history
 from mpi_helpers import logged_history, script_file, serving
 
 TIMEOUT = 120
@@ -35,44 +35,10 @@ def headless(tmp_path_factory):
         yield (*served, tmp)
 
 
-def _attached(qtbot, target):
-    """A window attached to `target` as File > Attach… opens one, once it shows the session."""
-    from app.attaching import open_attached
-    from app.main_window import MainWindow
-    windows = []
-
-    def make_window(bridge):
-        windows.append(MainWindow(bridge, theme="light", closing="ask"))
-        return windows[-1]
-
-    assert open_attached(target, make_window, on_failure=pytest.fail) is not None
-    qtbot.waitUntil(lambda: bool(windows), timeout=TIMEOUT * 1000)
-    window = windows[0]
-    qtbot.waitExposed(window)
-    return window
-
-
 def _gone(window) -> bool:
     """The window closed (an attached window is deleted once closed)."""
     from shiboken6 import isValid
     return not isValid(window) or not window.isVisible()
-
-
-def _history(window) -> list[list]:
-    return [[row.id, row.command, row.server, row.status, row.origin] for row in window.history.model_.rows]
-
-
-def _settled(window) -> bool:
-    return all(row.response is not None for row in window.history.model_.rows)
-
-
-def _sent(qtbot, window, command: str, target: list[int]) -> list[int]:
-    """Run `command` from the window; the ids the session gave it, once they are known."""
-    window.targets.select(target)
-    assert window.run(command), window.message.text()
-    futures = window.last_futures
-    qtbot.waitUntil(lambda: all(future.command_id is not None for future in futures), timeout=TIMEOUT * 1000)
-    return [future.command_id for future in futures]
 
 
 def _finished(qtbot, window, command_id: int) -> dict:
@@ -89,11 +55,11 @@ def test_a_window_attaches_to_a_headless_session_sees_the_snapshot_sends_command
         program.push_command_request("print('before the window'); 'printed'", block=True, target_server=2)
         program.push_command_request("import time\nprint('sleeping', flush=True)\ntime.sleep(600)", target_server=1)
         assert program.replica.wait_for(lambda model: model.state_of(1) == "busy", TIMEOUT)
-        window = _attached(qtbot, session)
+        window = attached_window(qtbot, session)
         assert session in window.windowTitle() and "4 servers" in window.windowTitle()
         link = window.findChild(type(window.message), "linkLabel").text()
         assert link == f"attached to {session} on {window.bridge.info.host} · link up"
-        assert _history(window) == [
+        assert window_history(window) == [
             [1, "print('before the window'); 'printed'", 2, "done", program.frontend.label],
             [2, "import time\nprint('sleeping', flush=True)\ntime.sleep(600)", 1, "running", program.frontend.label]]
         assert window.targets.states == {1: "busy", 2: "idle", 3: "idle", 4: "idle"}
@@ -101,7 +67,7 @@ def test_a_window_attaches_to_a_headless_session_sees_the_snapshot_sends_command
         lines = [line.text for line in window.panes[2].output.lines]
         assert lines[0] == "before the window" and lines[1].startswith("── #1 done")
         assert "[1] sleeping" in [line.text for line in window.all_pane.output.lines]
-        [command_id] = _sent(qtbot, window, "'from the window'", [3])
+        [command_id] = sent(qtbot, window, "'from the window'", [3])
         answer = _finished(qtbot, window, command_id)
         assert answer["ret"] == "from the window" and answer["server"] == 3
         assert window.history.model_.row_of(command_id).origin.startswith("attached:")
@@ -118,32 +84,32 @@ def test_the_session_goes_on_without_a_window_and_a_reattached_one_matches_its_l
     finished = subprocess.run([sys.executable, str(program), session], capture_output=True, text=True, env=env,
                               timeout=TIMEOUT)
     assert finished.stdout.strip() == "12", finished.stderr
-    window = _attached(qtbot, session)
-    qtbot.waitUntil(lambda: _settled(window), timeout=TIMEOUT * 1000)
-    assert _history(window) == logged_history(window.bridge.info.session_log_path)
+    window = attached_window(qtbot, session)
+    qtbot.waitUntil(lambda: settled(window), timeout=TIMEOUT * 1000)
+    assert window_history(window) == logged_history(window.bridge.info.session_log_path)
     assert sum("] meanwhile " in line.text for line in window.all_pane.output.lines) == 12  # "[2] meanwhile 1"
     window.session.detach_action.trigger()
 
 
 def test_two_attached_windows_see_the_same_history_in_the_same_order(qtbot, headless):
     _process, session, _env, _tmp = headless
-    one, other = _attached(qtbot, session), _attached(qtbot, session)
-    sent = []
+    one, other = attached_window(qtbot, session), attached_window(qtbot, session)
+    sent_ids = []
     for index in range(12):
-        sent += _sent(qtbot, (one, other)[index % 2], f"{index} + 1", [1 + index % 4])
+        sent_ids += sent(qtbot, (one, other)[index % 2], f"{index} + 1", [1 + index % 4])
     for window in (one, other):
-        _finished(qtbot, window, max(sent))
-        qtbot.waitUntil(lambda window=window: _settled(window), timeout=TIMEOUT * 1000)
-    assert _history(one) == _history(other) == logged_history(one.bridge.info.session_log_path)
-    assert {row.origin for row in one.history.model_.rows if row.id in sent} == {one.bridge.frontend.label}
+        _finished(qtbot, window, max(sent_ids))
+        qtbot.waitUntil(lambda window=window: settled(window), timeout=TIMEOUT * 1000)
+    assert window_history(one) == window_history(other) == logged_history(one.bridge.info.session_log_path)
+    assert {row.origin for row in one.history.model_.rows if row.id in sent_ids} == {one.bridge.frontend.label}
     for window in (one, other):
         window.session.detach_action.trigger()
 
 
 def test_a_large_result_stays_at_the_session_until_its_response_is_shown(qtbot, headless):
     _process, session, _env, _tmp = headless
-    window = _attached(qtbot, session)
-    [command_id] = _sent(qtbot, window, "bytes(3_000_000)", [4])
+    window = attached_window(qtbot, session)
+    [command_id] = sent(qtbot, window, "bytes(3_000_000)", [4])
     response = _finished(qtbot, window, command_id)
     assert response["ret"] is None and response["ret_dropped"]["reason"] == "link"
     assert window.history.model_.row_of(command_id).status == "done"  # not freed: at the session
@@ -158,13 +124,13 @@ def test_a_large_result_stays_at_the_session_until_its_response_is_shown(qtbot, 
 
 def test_an_attached_window_runs_client_code_saves_the_session_and_replays_it(qtbot, headless, tmp_path):
     _process, session, _env, _tmp = headless
-    window = _attached(qtbot, session)
-    [printing] = _sent(qtbot, window, "print('on rank 0')", [0])
-    [on_client] = _sent(qtbot, window, "6 * 7", [0])
+    window = attached_window(qtbot, session)
+    [printing] = sent(qtbot, window, "print('on rank 0')", [0])
+    [on_client] = sent(qtbot, window, "6 * 7", [0])
     assert _finished(qtbot, window, on_client)["ret"] == 42
     assert window.history.model_.row_of(printing).server == 0
     qtbot.waitUntil(lambda: "on rank 0" in [line.text for line in window.client_pane.output.lines])
-    [kept] = _sent(qtbot, window, "kept = 'kept'; kept", [2])
+    [kept] = sent(qtbot, window, "kept = 'kept'; kept", [2])
     _finished(qtbot, window, kept)
     window.save_script(tmp_path / "saved.py", only_successful=True)
     qtbot.waitUntil((tmp_path / "saved.py").exists, timeout=TIMEOUT * 1000)  # written here, by the window
@@ -187,7 +153,7 @@ def test_file_attach_lists_the_running_sessions_and_opens_the_chosen_one_in_a_wi
     from app.attaching import choose_and_attach
     from app.main_window import MainWindow
     _process, session, _env, _tmp = headless
-    asking = _attached(qtbot, session)
+    asking = attached_window(qtbot, session)
     listed: list[list[str]] = []
 
     def choose() -> None:
@@ -216,7 +182,7 @@ def test_file_attach_lists_the_running_sessions_and_opens_the_chosen_one_in_a_wi
 def test_a_window_whose_link_drops_says_so_and_catches_up_once_it_is_back(qtbot, headless):
     """The session's process is stopped (SIGSTOP) until the link is dead, then let go on."""
     process, session, _env, _tmp = headless
-    window = _attached(qtbot, session)
+    window = attached_window(qtbot, session)
     link = window.findChild(type(window.message), "linkLabel")
     os.kill(process.pid, signal.SIGSTOP)
     try:
@@ -228,16 +194,16 @@ def test_a_window_whose_link_drops_says_so_and_catches_up_once_it_is_back(qtbot,
     finally:
         os.kill(process.pid, signal.SIGCONT)
     qtbot.waitUntil(lambda: link.text().endswith(" · link up"), timeout=TIMEOUT * 1000)
-    [command_id] = _sent(qtbot, window, "'after the link came back'", [1])
+    [command_id] = sent(qtbot, window, "'after the link came back'", [1])
     assert _finished(qtbot, window, command_id)["ret"] == "after the link came back"
-    qtbot.waitUntil(lambda: _settled(window), timeout=TIMEOUT * 1000)
-    assert _history(window) == logged_history(window.bridge.info.session_log_path)
+    qtbot.waitUntil(lambda: settled(window), timeout=TIMEOUT * 1000)
+    assert window_history(window) == logged_history(window.bridge.info.session_log_path)
     window.session.detach_action.trigger()
 
 
 def test_closing_an_attached_window_asks_whether_to_detach_or_stop_the_session(qtbot, tmp_path):
     with serving(tmp_path, 1) as (process, session, _env):
-        window = _attached(qtbot, session)
+        window = attached_window(qtbot, session)
         asked = answer_next_dialog("Cancel")
         window.close()
         assert window.isVisible() and asked == [f"Detach from session {session} on {window.bridge.info.host}, "

@@ -60,7 +60,7 @@ SCRIPT = """
     except Exception as exc:
         check("check_job raises", str(exc).splitlines()[0])
     try:
-        MPIMonitorClient().start_debugging_mode()
+        MPIMonitorClient().set_server_status_keyword(1, "busy", True)
     except NotImplementedError as exc:
         check("cannot honour", str(exc).split(":")[0])
 
@@ -132,4 +132,4 @@ def test_mpi_interface_runs_on_every_engine(checks):
 
 
 def test_a_call_mpipanel_cannot_honour_raises_naming_it(checks):
-    assert checks["cannot honour"] == "'MPIMonitorClient.start_debugging_mode()'"
+    assert checks["cannot honour"] == "'MPIMonitorClient.set_server_status_keyword()'"

@@ -1,9 +1,15 @@
-"""casampi 0.6.0's own `test_0_MPICommandClient`, unmodified, on mpipanel's casampi layer.
+"""casampi 0.6.0's own test classes that need no CASA data, unmodified, on mpipanel's casampi layer.
 
 The test file comes from the casampi wheel on PyPI (LGPL, fetched at test time, never stored
 here) and runs under `--casa`, which makes its `import casampi...` mpipanel's, in both launch
-modes. Its other classes need CASA's test data (casatestdata) or casampi internals; the README
-lists them.
+modes. The classes run in one process, in casampi's order: `test_0_MPICommandClient`,
+`test_0_MPIInterface`, then `test_MPICommandServer`, which must come last (it leaves a server stuck
+in `pow` for good, which the session's stop ends by killing its worker). That class also stops a
+server rank (SIGSTOP) until it times out and lets it go on (SIGCONT), holds the client's GIL for
+seconds (its servers must not time out for it) and suspends time-outs (casampi's debugging mode).
+`test_0_MPIInterface` reads `OMPI_COMM_WORLD_LOCAL_SIZE`, which Open MPI's launcher sets and casampi
+expects: the test sets it as that launcher would. casampi's other classes need CASA's test data
+(casatestdata) or casampi internals; the README lists them.
 """
 from __future__ import annotations
 
@@ -17,11 +23,13 @@ import pytest
 from core.casa.offline import private_config
 from mpi_helpers import run_mpiexec, run_python
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(1200)
 
 CASAMPI = "casampi==0.6.0"
-TEST_CLASS = "test_casampi.test_0_MPICommandClient"
-TESTS_IN_CLASS = 50
+TEST_CLASSES = ("test_casampi.test_0_MPICommandClient", "test_casampi.test_0_MPIInterface",
+                "test_casampi.test_MPICommandServer")
+TESTS = 50 + 1 + 5
+RANKS = 3
 
 
 @pytest.fixture(scope="module")
@@ -36,20 +44,24 @@ def casampi_tests(tmp_path_factory) -> Path:
     return directory
 
 
+def _environment(directory: Path) -> dict[str, str]:
+    return {**private_config(directory), "MPIPANEL_SERVERS": str(RANKS - 1),
+            "OMPI_COMM_WORLD_LOCAL_SIZE": str(RANKS)}
+
+
 def _check_all_passed(result: subprocess.CompletedProcess) -> None:
     assert result.returncode == 0, result.stderr[-5000:]
-    assert f"Ran {TESTS_IN_CLASS} tests" in result.stderr
+    assert f"Ran {TESTS} tests" in result.stderr, result.stderr[-5000:]
     assert result.stderr.rstrip().endswith("OK"), result.stderr[-5000:]
 
 
-def test_casampi_client_tests_pass_with_spawned_servers(casampi_tests, tmp_path):
-    env = {**private_config(tmp_path), "MPIPANEL_SERVERS": "2"}
-    result = run_python("-m", "core", "--casa", "-m", "unittest", TEST_CLASS, cwd=casampi_tests,
-                        env=env, timeout=540)
+def test_casampis_client_interface_and_server_tests_pass_with_spawned_servers(casampi_tests, tmp_path):
+    result = run_python("-m", "core", "--casa", "-m", "unittest", *TEST_CLASSES, cwd=casampi_tests,
+                        env=_environment(tmp_path), timeout=1100)
     _check_all_passed(result)
 
 
-def test_casampi_client_tests_pass_under_mpiexec(casampi_tests, tmp_path):
-    result = run_mpiexec(3, "-m", "core", "--casa", "-m", "unittest", TEST_CLASS, cwd=casampi_tests,
-                         env=private_config(tmp_path), timeout=540)
+def test_casampis_client_interface_and_server_tests_pass_under_mpiexec(casampi_tests, tmp_path):
+    result = run_mpiexec(RANKS, "-m", "core", "--casa", "-m", "unittest", *TEST_CLASSES, cwd=casampi_tests,
+                         env=_environment(tmp_path), timeout=1100)
     _check_all_passed(result)

@@ -1,11 +1,13 @@
 """The layering the docstrings promise, checked on every run from the source's import statements.
 
-core: wire at the bottom; worker, server, client and sessions above it; the client and the server
-never import each other; the workers (a server's, and rank 0's client-side one in core.console)
-never reach MPI; the console uses the client it is given, never the client's modules; the
-frontends sit on top (they may use the client and the console; nothing below imports them, and
-their model needs neither); nothing imports Qt; no import cycles; only the notebook's package
-(core.jupyter) imports IPython, and nothing else imports it.
+core: wire at the bottom; worker, supervision, server, client and sessions above it; the client and
+the server never import each other; the supervision of a worker process (core.supervision) serves
+both the server rank and rank 0's client-side worker (core.console), and imports neither; the
+workers (a server's, and rank 0's client-side one in core.console) never reach MPI; the console
+uses the client it is given, never the client's or the server's modules; the frontends sit on top
+(they may use the client and the console; nothing below imports them, and their model needs
+neither); nothing imports Qt; no import cycles; only the notebook's package (core.jupyter) imports
+IPython, and nothing else imports it.
 app: only the launcher makes a client; only the bridge and the launcher build or drive a session;
 widgets get data types; only the launcher reaches the adapters (core.casampi, core.casa).
 """
@@ -124,7 +126,9 @@ def test_importing_the_worker_loads_no_mpi():
 @pytest.mark.parametrize("side, other", [("core.client", "core.server"), ("core.server", "core.client"),
                                          ("core.worker", "core.client"), ("core.worker", "core.server"),
                                          ("core.console", "core.client"), ("core.client", "core.console"),
-                                         ("core.server", "core.console"), ("core.console.worker", "core.server")])
+                                         ("core.server", "core.console"), ("core.console", "core.server"),
+                                         ("core.supervision", "core.client"), ("core.supervision", "core.server"),
+                                         ("core.supervision", "core.console")])
 def test_one_side_never_imports_the_other(side, other):
     assert not [(m, e) for m in MODULES if _in(m, side) for e in _edges(m) if _in(e, other)]
 
@@ -135,8 +139,8 @@ def test_the_wire_imports_nothing_above_it(upper):
     assert not [(m, e) for m in MODULES if _in(m, "core.wire") for e in _edges(m) if _in(e, upper)]
 
 
-@pytest.mark.parametrize("below", ["core.client", "core.server", "core.worker", "core.console", "core.sessions",
-                                   "core.wire", "core.casampi", "core.casa"])
+@pytest.mark.parametrize("below", ["core.client", "core.server", "core.worker", "core.console", "core.supervision",
+                                   "core.sessions", "core.wire", "core.casampi", "core.casa"])
 def test_the_session_machinery_never_imports_its_frontends(below):
     """Frontends sit on top of a running client (they may import it and the console); nothing
     under them knows they exist, so a program without frontends loads none of them."""
@@ -161,6 +165,12 @@ def test_attaching_reaches_neither_the_clients_machinery_nor_mpi():
     reached = set().union(*(_reach(m) for m in ATTACHING))
     assert not [m for m in reached if (_in(m, "core.client") and m not in CLIENT_LOGIC) or _in(m, "core.console")
                 or m == "core.frontends.host"]
+    assert not [(m, n) for m in reached for n in GRAPH[m] if n.split(".")[0] == "mpi4py"]
+
+
+def test_the_bridge_on_a_login_node_reaches_neither_the_session_machinery_nor_mpi():
+    reached = _reach("core.frontends.bridge")
+    assert not [m for m in reached if _in(m, "core.client") or _in(m, "core.console") or m == "core.frontends.host"]
     assert not [(m, n) for m in reached for n in GRAPH[m] if n.split(".")[0] == "mpi4py"]
 
 

@@ -206,3 +206,27 @@ def test_a_command_given_back_waits_for_any_server_again_ahead_of_those_pushed_a
     assert list(ledger.first_available) == [earlier, behind, later]
     assert (behind.server, behind.status, behind.recalling) == (None, "queued", False)
     assert behind not in ledger.in_flight[1] and ledger.waiting_behind == {}
+def test_a_timed_out_command_stays_in_its_fifo_and_its_real_response_replaces_the_provisional_one_in_place():
+    ledger = _ledger([1])
+    first, second = _record(ledger, 1), _record(ledger, 1)
+    ledger.place_on(first, 1)
+    ledger.place_on(second, 1)
+    provisional = {"status": "timeout", "ret": None}
+    ledger.time_out(first, provisional)
+    assert first.done and first.provisional and ledger.running_on(1) is first
+    started = ledger.finish(first, {"status": "done", "ret": 42})
+    assert first.response is provisional and provisional == {"status": "done", "ret": 42}
+    assert not first.provisional and started is second and ledger.running_on(1) is second
+
+
+def test_a_command_whose_worker_died_is_taken_off_its_server_to_go_again_with_the_attempt_noted():
+    ledger = _ledger([1, 2])
+    [record] = ledger.open(command="x", parameters=None, buffers=[b"kept"], targets=[None], push_target=None,
+                           block=False, origin=None, cancel=lambda ids: None, retries=1)
+    waiting = _record(ledger, 1)
+    ledger.place_on(record, 1)
+    ledger.place_on(waiting, 1)
+    assert record.may_retry
+    started = ledger.requeue(record, {"attempt": 1, "server": 1})
+    assert started is waiting and (record.server, record.status, record.buffers) == (None, "queued", [b"kept"])
+    assert record.attempts == [{"attempt": 1, "server": 1}] and not record.may_retry

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.server.output_batch import MAX_AGE, MAX_CHARS, OutputBatch
+from core.supervision.output_batch import MAX_AGE, MAX_CHARS, OutputBatch
 from core.wire.messages import LogItem, OutputItem
 
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PURE_MODULES = ["core.client.ledger", "core.client.validation", "core.server.output_batch", "core.server.staging",
+PURE_MODULES = ["core.client.ledger", "core.client.validation", "core.supervision.output_batch", "core.server.staging",
                 "core.events", "core.sessions.literals", "core.sessions.recorded", "core.sessions.session_script",
                 "core.wire.blobs", "core.client.data_moves", "core.client.result_budget",
                 "core.client.namespace_watch", "core.worker.namespace_summary", "app.rank_ranges",

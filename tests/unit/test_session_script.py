@@ -184,3 +184,47 @@ def test_a_file_without_a_session_line_is_not_a_session_log(tmp_path):
     log.write_text('{"level": "info", "message": "hello"}\n')
     with pytest.raises(SessionFileError, match=f"^{log}: not an mpipanel session log \\(no session line\\)$"):
         read_log(log)
+
+
+def test_a_push_keeps_its_time_limit_and_a_stopped_one_gets_its_recorded_duration_plus_a_margin():
+    limited = RecordedPush("work()", 1, False, None, [Outcome(1, 1, "expired", False, duration=2.1)], time_limit=2.0)
+    interrupted = RecordedPush("time.sleep(30)", 1, False, None, [Outcome(2, 1, "interrupted", False, duration=3.0),
+                                                                   Outcome(3, 2, "done", True, duration=30.0)])
+    long = RecordedPush("work()", 1, False, None, [Outcome(4, 1, "expired", False, duration=50.0)])
+    assert (limited.replay_limit(), interrupted.replay_limit(), long.replay_limit()) == (2.0, 4.0, 55.0)
+    assert _push("ok").replay_limit() is None
+
+
+def test_a_saved_script_gives_each_push_its_limit_and_retries_and_reads_them_back(tmp_path):
+    pushes = [RecordedPush("time.sleep(30)", 1, False, None, [Outcome(1, 1, "interrupted", False, duration=2.5)]),
+              RecordedPush("work()", None, True, None, [], time_limit=60.0, retries=2)]
+    text = session_script.render(pushes, HEADER)
+    assert "ids += client.push_command_request('time.sleep(30)', target_server=1, timeout=3.5)" in text
+    assert "client.push_command_request('work()', block=True, timeout=60.0, retries=2)" in text
+    script = tmp_path / "limits.py"
+    script.write_text(text)
+    read = read_script(script)[1]
+    assert [(p.time_limit, p.retries) for p in read] == [(3.5, 0), (60.0, 2)]
+
+
+def test_a_log_gives_the_last_outcome_of_a_command_whose_timeout_was_replaced(tmp_path):
+    log = tmp_path / "session.jsonl"
+    lines = [{"event": "session", "servers": [1]},
+             {"event": "queued", "id": 1, "push": 1, "command": "work()", "target": 1, "block": False,
+              "parameters": None, "time_limit": 5.0, "retries": 1},
+             {"event": "retried", "id": 1, "attempt": 2, "server": 1, "reason": "died", "time": 1.0},
+             {"event": "finished", "id": 1, "server": 1, "status": "timeout", "successful": False,
+              "ret": {"literal": "None"}, "traceback": "silent", "provisional": True},
+             {"event": "finished", "id": 1, "server": 1, "status": "done", "successful": True,
+              "ret": {"literal": "3"}, "traceback": None, "time_start": 10.0, "time_end": 12.5}]
+    log.write_text("\n".join(map(json.dumps, lines)) + "\n")
+    [push] = read_log(log)[1]
+    assert (push.time_limit, push.retries) == (5.0, 1)
+    assert [(o.status, o.ret, o.duration) for o in push.outcomes] == [("done", {"literal": "3"}, 2.5)]
+
+
+def test_a_time_limit_that_is_no_positive_number_is_refused_naming_the_line(tmp_path):
+    script = tmp_path / "bad_limit.py"
+    script.write_text("client.push_command_request('1', timeout=-1)\n")
+    with pytest.raises(SessionFileError, match=r"bad_limit.py, line 1: timeout must be None or a positive number"):
+        read_script(script)

@@ -1,7 +1,8 @@
 """casampi's `MPIMonitorClient`: the servers' health as the client sees it.
 
 mpipanel's engine watches its servers itself (a heartbeat from each, a time-out in the client),
-whenever the client's services run; this handle reads that watch through casampi's calls.
+whenever the client's services run; this handle reads that watch through casampi's calls, and
+suspends it in casampi's debugging mode.
 """
 from __future__ import annotations
 
@@ -41,12 +42,12 @@ class _MonitorClient:
                                   "as the client's services run; stop those (MPICommandClient().stop_services())")
 
     def start_debugging_mode(self) -> None:
-        raise NotImplementedError("MPIMonitorClient.start_debugging_mode(): mpipanel's server time-out cannot be "
-                                  "suspended; pass a longer MPICommandClient(heartbeat_timeout=...) to the "
-                                  "native client instead")
+        """No server is newly declared timed out (a debugger may hold one) until
+        `stop_debugging_mode`: the native client's `suspend_timeouts`."""
+        self._client.native.suspend_timeouts(True)
 
     def stop_debugging_mode(self) -> None:
-        self.start_debugging_mode()
+        self._client.native.suspend_timeouts(False)
 
 
 class MPIMonitorClient(SingletonHandle):

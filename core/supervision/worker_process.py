@@ -1,25 +1,31 @@
-"""The server rank's side of its worker process: start it, feed it, read it, notice its death.
+"""The supervisor's side of a worker process: start it, feed it, read it, notice its death.
 
 The worker is a plain `subprocess` running `core.worker` (see `core.boot`), not a `multiprocessing`
 child: it must not inherit the MPI launcher's `PMI_*`/`HYDRA*` variables (its start would fail
 inside `MPI_Init` if the user's code imports mpi4py) and it must not re-import the rank's
-`__main__`, which imports MPI.
+`__main__`, which imports MPI. It starts with SIGINT and `STACK_SIGNAL` blocked: an interrupt or a
+request for its stacks that comes before the worker handles them waits for the handler instead of
+ending the process (a server's rank ignores SIGINT, which the window's process, rank 0, whose
+client-side worker this may be, cannot; a real-time signal ends a process that does not handle it).
+`core.worker` unblocks them where it handles them.
 """
 from __future__ import annotations
 
 import functools
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
+import time
 
 import psutil
 
 from core.boot import python_code
 from core.wire import cross_memory
 from core.wire.command_queue import CommandQueue
-from core.wire.messages import CommandRequest, WorkerKind
+from core.wire.messages import STACK_SIGNAL, CommandRequest, WorkerKind
 from core.wire.worker_channel import FrameChannel, frame_bytes
 
 LAUNCHER_VARIABLE_PREFIXES = ("PMI_", "PMIX_", "HYDI_", "HYDRA_", "MPI_LOCAL", "OMPI_", "PRTE_")
@@ -33,6 +39,11 @@ def worker_environment() -> dict[str, str]:
 FRAME_STALL_LIMIT = 5.0
 """Seconds a worker may pause in the middle of a frame before it counts as broken: well under the
 client's heartbeat timeout (10 s), which the rank cannot meet while it waits for the frame."""
+STACKS_WAIT = 1.0
+"""Seconds to wait for the first line of a stack dump (the worker may wait for a core)."""
+STACKS_QUIET = 0.02
+"""A dump is over once nothing more of it came for this long (faulthandler writes it in one go,
+from its signal handler, and marks no end)."""
 
 
 class WorkerProcess:
@@ -46,23 +57,29 @@ class WorkerProcess:
         ours, theirs = socket.socketpair()
         lifeline_read, self._lifeline = os.pipe()  # see core.worker._exit_with_server
         os.set_inheritable(self._lifeline, False)
+        self._stacks, stacks_write = os.pipe()
+        os.set_blocking(self._stacks, False)
+        os.set_blocking(stacks_write, False)  # a dump the pipe cannot take is cut, never waited for
         self.queue = CommandQueue() if queued else None
         queue_fds = (self.queue.worker_end.fileno(),) if self.queue else ()
-        with theirs:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, STACK_SIGNAL})  # the child inherits it
+        try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", code, str(theirs.fileno()), str(lifeline_read),
-                 "lend" if cross_memory.available() else "send", *map(str, queue_fds)],
-                pass_fds=(theirs.fileno(), lifeline_read, *queue_fds), stdin=subprocess.DEVNULL,
+                 "lend" if cross_memory.available() else "send", str(stacks_write), *map(str, queue_fds)],
+                pass_fds=(theirs.fileno(), lifeline_read, stacks_write, *queue_fds), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env=worker_environment(), start_new_session=True)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+            theirs.close()
         os.close(lifeline_read)
+        os.close(stacks_write)
         self.channel = FrameChannel(ours.detach(), lender_pid=self.process.pid, allocate=allocate,
                                     stall_limit=FRAME_STALL_LIMIT)
         self.streams = {self.process.stdout.fileno(): "stdout", self.process.stderr.fileno(): "stderr"}
         for fd in self.streams:
             os.set_blocking(fd, False)
-        self.request: CommandRequest | None = None
-        """The command running in the worker, if any."""
 
     @property
     def pid(self) -> int:
@@ -74,7 +91,6 @@ class WorkerProcess:
 
     def run(self, request: CommandRequest, buffers: list) -> None:
         """Have the worker run `request` once it is done with what it was given before."""
-        self.request = request
         if not self.hand_over(request, buffers):
             self.send(WorkerKind.RUN, request, buffers)
 
@@ -107,6 +123,31 @@ class WorkerProcess:
         except ProcessLookupError:
             pass
 
+    def dump_stacks(self) -> str:
+        """Every thread's stack, as the worker's faulthandler writes it (`core.stacks`), or what
+        of it came within `STACKS_WAIT`; the command runs on meanwhile, even in C code."""
+        self._read_stacks()  # the tail of an earlier dump that came too late
+        try:
+            os.kill(self.process.pid, STACK_SIGNAL)
+        except ProcessLookupError:
+            return ""
+        chunks = []
+        deadline = time.monotonic() + STACKS_WAIT
+        wait = STACKS_WAIT
+        while select.select([self._stacks], [], [], wait)[0]:
+            chunk = self._read_stacks()
+            if not chunk:
+                break
+            chunks.append(chunk)
+            wait = min(STACKS_QUIET, max(0.0, deadline - time.monotonic()))
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    def _read_stacks(self) -> bytes:
+        try:
+            return os.read(self._stacks, 1 << 20)
+        except BlockingIOError:
+            return b""
+
     def kill(self) -> None:
         if self.process.poll() is None:
             self.process.kill()
@@ -115,6 +156,7 @@ class WorkerProcess:
 
     def close(self) -> None:
         os.close(self._lifeline)
+        os.close(self._stacks)
         self.channel.close()
         if self.queue is not None:
             self.queue.close()

@@ -1,15 +1,16 @@
-"""A server's outgoing output: stdout/stderr text and log records, batched for the wire.
+"""A server's outgoing output: stdout/stderr text, log records and progress, batched for the wire.
 
 A command printing a million lines must not cost a million MPI messages, nor must a quiet one wait
 to be seen: the batch is sent when it holds `MAX_CHARS` characters or its oldest item is `MAX_AGE`
-old, and always before the response of the command that produced it.
+old, and always before the response of the command that produced it. A command's progress rides
+along: only its latest report in a batch is kept.
 """
 from __future__ import annotations
 
 import codecs
 import time
 
-from core.wire.messages import LogItem, OutputItem
+from core.wire.messages import LogItem, OutputItem, ProgressItem
 
 MAX_CHARS = 32 * 1024
 """Characters of text and log messages (not bytes: what decoding gave, the measure `size` keeps)."""
@@ -18,7 +19,7 @@ MAX_AGE = 0.02
 
 class OutputBatch:
     def __init__(self) -> None:
-        self.items: list[OutputItem | LogItem] = []
+        self.items: list[OutputItem | LogItem | ProgressItem] = []
         self.size = 0
         self.oldest = 0.0
         self._decoders = {name: codecs.getincrementaldecoder("utf-8")("replace")
@@ -40,6 +41,14 @@ class OutputBatch:
     def add_log(self, item: LogItem) -> None:
         self._append(item)
         self.size += len(item.message)
+
+    def add_progress(self, item: ProgressItem) -> None:
+        """Keep `item` in place of an earlier report of the same command in this batch."""
+        for index, old in enumerate(self.items):
+            if isinstance(old, ProgressItem) and old.command_id == item.command_id:
+                self.items[index] = item
+                return
+        self._append(item)
 
     def _append(self, item) -> None:
         if not self.items:
