@@ -133,3 +133,20 @@ def test_a_stack_taken_while_commands_wait_in_the_worker_is_the_running_commands
     assert report.command_id == second
     client.interrupt([second])
     assert client.get_command_response([second], block=True, timeout=30)[0]["status"] == "interrupted"
+
+
+def test_under_a_backlog_of_thousands_of_commands_no_worker_is_taken_for_wedged(client):
+    """A round of the rank's `select()` may find the channel readable after the frames were read
+    (commands handed over make the rank read them from elsewhere too): a read then would wait for
+    a frame that is not coming, and after 5 s kill a healthy worker (1 run in 5 of the 10,000
+    command throughput bench did)."""
+    workers = {rank: status["worker_pid"] for rank, status in client.get_server_status().items()}
+    with recorded_events(client) as seen:
+        for _ in range(3):
+            ids = [client.push_command_request("1") for _ in range(10000)]
+            responses = client.get_command_response(ids, block=True, timeout=120)
+            assert {r["status"] for r in responses} == {"done"}
+    errors = [item for event in seen if isinstance(event, events.ServerOutput)
+              for item in event.items if getattr(item, "level", 0) >= 40]
+    assert errors == []
+    assert {rank: status["worker_pid"] for rank, status in client.get_server_status().items()} == workers

@@ -417,8 +417,6 @@ class Engine:
         else:
             fields["ret_size"] = sum(memoryview(b).nbytes for b in buffers)
             self.finish(record, rebuild_result(fields, buffers))
-        if self.ledger.first_available:
-            self._dispatch_first_available()
 
     def _on_recalled(self, rank: int, ids: list[int], buffers: list) -> None:
         """Server `rank` gave back first-available commands it had not started (`_recall`)."""

@@ -249,12 +249,21 @@ class WorkerSupervisor:
         worker = WorkerProcess(allocate=self._allocate, code=self._code, queued=self._queued)
         if self.log_level != logging.INFO:
             worker.send(WorkerKind.SET_LOG_LEVEL, self.log_level)
-        self.selector.register(worker.channel, selectors.EVENT_READ, self._on_frames)
+        self.selector.register(worker.channel, selectors.EVENT_READ, self._on_channel_ready)
         for fd in worker.streams:
             self.selector.register(fd, selectors.EVENT_READ, self._on_stream)
         if self.preload is not None:
             worker.send(WorkerKind.PRELOAD, self.preload)  # runs before any command
         return worker
+
+    def _on_channel_ready(self, channel) -> None:
+        """The owner's `select()` found the channel readable. With commands handed over, what it
+        found may have been read since, in the same round of `select()` (by `_on_stream` or
+        `take_back`), or the worker replaced: a read now would wait for a frame that is not
+        coming, and take the worker for wedged after `FRAME_STALL_LIMIT`."""
+        if self._queued and (channel is not self.worker.channel or not channel.poll()):
+            return
+        self._on_frames(channel)
 
     def _on_frames(self, channel) -> None:
         """Handle the frames waiting, until the output gathered is due: the owner's loop must come
@@ -332,7 +341,7 @@ class WorkerSupervisor:
         """Stop or resume reading the worker's pipes and its channel, whose log records are output
         too: a paused worker blocks in `write` or `send`, so that a flood of either costs bounded
         memory (its response, after them on the channel, waits as it must)."""
-        for fileobj, on_ready in ((self.worker.channel, self._on_frames),
+        for fileobj, on_ready in ((self.worker.channel, self._on_channel_ready),
                                   *((fd, self._on_stream) for fd in self.worker.streams)):
             key = self.selector.get_map().get(fileobj)
             if paused and key is not None:
