@@ -313,12 +313,14 @@ class Engine:
 
     # ----- one step, under the lock -------------------------------------------------------
     def _progress(self, poll: bool = True) -> bool:
-        """One step: what other threads asked for (the outbox), then the servers' messages (unless
-        not `poll`), the servers' health when due, and the commands made meanwhile."""
+        """One step: what other threads asked for (the outbox) and the commands it made, then the
+        servers' messages (unless not `poll`), the servers' health when due, and the commands made
+        meanwhile. A blocking push's command goes before the polls, not after them."""
         active = False
         while self._outbox:
             self._outbox.popleft()()
             active = True
+        self._send_batches()
         for comm, ranks in self._channels if poll else ():
             for _ in range(MESSAGES_PER_STEP):
                 try:
@@ -339,9 +341,12 @@ class Engine:
         now = time.monotonic()
         if now >= self._next_check:
             self._check_servers(now)
+        self._send_batches()
+        return active
+
+    def _send_batches(self) -> None:
         for rank in list(self._batches):
             self._send_batch(rank)
-        return active
 
     def _handle(self, rank: int, tag: int, payload: Any, buffers: list) -> None:
         """Give a message from server `rank` to the handler of its tag (`_handlers`)."""
