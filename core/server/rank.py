@@ -146,9 +146,10 @@ class Server:
         if next_item is not None:
             self._start(*next_item)
             active = True
-        with self.lock:
-            active = self._hand_over() or active
-            self.flush_responses()
+        if self.responses.items or (self.running is not None and self.queue):
+            with self.lock:
+                active = self._hand_over() or active
+                self.flush_responses()
         if active:
             self._last_activity = time.monotonic()
         elif self.running is not None or now - self._last_activity >= SPIN_SECONDS:

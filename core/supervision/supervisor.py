@@ -116,6 +116,9 @@ class WorkerSupervisor:
         self.command: RunningCommand | None = None
         self.ahead: collections.deque[tuple[CommandRequest, list]] = collections.deque()
         """`(request, buffers)` handed to the worker behind `command`, in order (`hand_over`)."""
+        self._read_aside = False
+        """Frames were read outside `_on_channel_ready` (`_on_stream`, `take_back`) since it last
+        ran: what the owner's `select()` found on the channel may be gone."""
         self._heard = time.monotonic()
         """When the worker last showed a sign of life (a frame, output)."""
         self.worker = self._start()
@@ -164,6 +167,7 @@ class WorkerSupervisor:
         self.ahead = collections.deque(item for item in self.ahead if item[0].id not in returned)
         worker = self.worker
         while self.ahead and self.worker is worker:
+            self._read_aside = True
             self._on_frames(worker.channel)
         if given:
             self.owner.give_back(given)
@@ -257,12 +261,17 @@ class WorkerSupervisor:
         return worker
 
     def _on_channel_ready(self, channel) -> None:
-        """The owner's `select()` found the channel readable. With commands handed over, what it
-        found may have been read since, in the same round of `select()` (by `_on_stream` or
-        `take_back`), or the worker replaced: a read now would wait for a frame that is not
-        coming, and take the worker for wedged after `FRAME_STALL_LIMIT`."""
-        if self._queued and (channel is not self.worker.channel or not channel.poll()):
+        """The owner's `select()` found the channel readable. What it found may have been read
+        since, in the same round of `select()` (by `_on_stream` or `take_back`, `_read_aside`), or
+        the worker replaced: a read now would wait for a frame that is not coming, and take the
+        worker for wedged after `FRAME_STALL_LIMIT`. Only then is the channel polled again (a
+        system call, on a single command's round trip)."""
+        if channel is not self.worker.channel:
             return
+        if self._read_aside:
+            self._read_aside = False
+            if not channel.poll():
+                return
         self._on_frames(channel)
 
     def _on_frames(self, channel) -> None:
@@ -322,6 +331,7 @@ class WorkerSupervisor:
         if self.ahead and self.worker.channel.poll():
             # The worker may have ended the command running and started the next, which wrote
             # this: the DONE came first, so take the frames first.
+            self._read_aside = True
             self._on_frames(self.worker.channel)
             if fd not in self.worker.streams:
                 return  # the worker died meanwhile, and its streams are drained
