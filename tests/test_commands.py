@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -115,6 +116,33 @@ def test_first_available_waits_for_a_server_to_become_idle(client):
     assert all(r["status"] == "done" for r in client.get_command_response(busy, block=True))
 
 
+def test_a_first_available_command_sent_behind_a_long_one_moves_to_the_server_that_becomes_idle(client):
+    client.push_command_request("import time", block=True, target_server=[1, 2])
+    [long] = client.push_command_request("time.sleep(60)", target_server=1)
+    client.push_command_request("time.sleep(0.3)", target_server=2)
+    client.push_command_request("'short'", target_server=2)
+    waiting = [client.push_command_request(f"{i}")[0] for i in range(3)]  # more than servers: a backlog
+    first = next(record for record in client.commands if record.id == waiting[0])
+    deadline = time.monotonic() + 10  # the progress thread may be the one to place it
+    while first.server is None and not first.done and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert first.server == 1, "the first went behind the long command, the busier server being 2"
+    responses = client.get_command_response(waiting, block=True, timeout=30)
+    assert [r["server"] for r in responses] == [2, 2, 2] and [r["ret"] for r in responses] == [0, 1, 2]
+    assert client.get_command_response([long]) == []
+    client.interrupt([long])
+    assert client.get_command_response([long], block=True, timeout=10)[0]["status"] == "interrupted"
+
+
+def test_under_a_backlog_every_first_available_command_runs_once_in_push_order_per_server(client):
+    ids = [client.push_command_request(f"{i}")[0] for i in range(300)]
+    responses = client.get_command_response(ids, block=True, timeout=60)
+    assert [r["ret"] for r in responses] == list(range(300)) and {r["server"] for r in responses} == {1, 2}
+    for server in (1, 2):
+        ran_there = [r["time_start"] for r in responses if r["server"] == server]
+        assert ran_there == sorted(ran_there)
+
+
 def test_blocking_push_to_a_list_returns_one_response_per_server(client):
     responses = client.push_command_request("1 + 1", block=True, target_server=[2, 1])
     assert [r["server"] for r in responses] == [2, 1]
@@ -176,3 +204,25 @@ def test_server_status_reports_each_server(client):
         assert isinstance(entry["pid"], int) and isinstance(entry["worker_pid"], int)
         assert entry["processor"] and entry["timeout"] is False
         assert {"busy", "command", "cpu_percent", "rss"} <= entry.keys()
+
+
+def test_output_of_commands_queued_in_the_worker_is_put_down_to_the_command_that_wrote_it(client):
+    """A server hands its worker the commands queued behind the one running, and the worker starts
+    each as soon as it ends the one before; what each prints still goes with it."""
+    from core import events
+    client.push_command_request("import os, sys", block=True, target_server=1)
+    commands = [f"print('python {i}'); os.write(1, b'c {i}\\n'); print('err {i}', file=sys.stderr); {i}"
+                for i in range(40)]
+    with recorded_events(client) as seen:
+        ids = [client.push_command_request(command, target_server=1)[0] for command in commands]
+        responses = client.get_command_response(ids, block=True, timeout=60)
+    assert [r["ret"] for r in responses] == list(range(40))
+    printed: dict = {}
+    for event in seen:
+        if isinstance(event, events.ServerOutput):
+            for item in event.items:
+                if getattr(item, "text", None):
+                    printed.setdefault((item.command_id, item.stream), []).append(item.text)
+    for i, command_id in enumerate(ids):
+        assert "".join(printed[(command_id, "stdout")]) == f"python {i}\nc {i}\n"
+        assert "".join(printed[(command_id, "stderr")]) == f"err {i}\n"

@@ -151,6 +151,52 @@ def test_future_cancel_cancels_the_queued_command(client):
     assert future.result(timeout=10)["status"] == "cancelled"
 
 
+def test_commands_queued_in_the_worker_behind_a_long_one_are_cancelled_at_once(client):
+    """A server hands its worker the commands queued behind the one running; a cancel takes them
+    back before they start, and answers at once, as for commands still waiting in the rank."""
+    running = _start_and_wait(client, "time.sleep(60)", server=1)
+    queued = [client.push_command_request(f"{i}", target_server=1)[0] for i in range(5)]
+    client.cancel(queued[1:3])
+    cancelled = client.get_command_response(queued[1:3], block=True, timeout=10)
+    assert [r["status"] for r in cancelled] == ["cancelled"] * 2
+    assert client.get_command_response([running]) == []
+    client.interrupt([running])
+    responses = client.get_command_response([running, queued[0], *queued[3:]], block=True, timeout=10)
+    assert [r["status"] for r in responses] == ["interrupted", "done", "done", "done"]
+    assert [r["ret"] for r in responses[1:]] == [0, 3, 4]
+
+
+def test_an_interrupt_of_a_command_queued_in_the_worker_lands_before_it_starts_and_not_on_another(client):
+    running = _start_and_wait(client, "time.sleep(60)", server=2)
+    [target] = client.push_command_request("'ran'", target_server=2)
+    [after] = client.push_command_request("'after'", target_server=2)
+    client.interrupt([target])
+    client.interrupt([running])
+    responses = client.get_command_response([running, target, after], block=True, timeout=10)
+    assert [r["status"] for r in responses] == ["interrupted", "interrupted", "done"]
+    assert "before it started" in responses[1]["traceback"] and responses[2]["ret"] == "after"
+
+
+def test_commands_queued_in_a_worker_that_dies_run_in_the_fresh_one(client):
+    client.push_command_request("gone = 1", block=True, target_server=1)
+    dying = _start_and_wait(client, "time.sleep(0.5); import os; os.kill(os.getpid(), 9)", server=1)
+    queued = [client.push_command_request("'gone' in globals()", target_server=1)[0] for _ in range(3)]
+    responses = client.get_command_response([dying, *queued], block=True, timeout=30)
+    assert responses[0]["status"] == "failed" and "SIGKILL" in responses[0]["traceback"]
+    assert [(r["status"], r["ret"]) for r in responses[1:]] == [("done", False)] * 3
+    assert responses[1]["namespace_reset"] is True
+
+
+def test_restarting_a_server_fails_what_runs_and_runs_what_its_worker_had_queued_in_the_fresh_one(client):
+    client.push_command_request("kept = 1", block=True, target_server=2)
+    sleeper = _start_and_wait(client, "time.sleep(60)", server=2)
+    queued = [client.push_command_request("'kept' in globals()", target_server=2)[0] for _ in range(3)]
+    client.restart_server(2).result(timeout=30)
+    responses = client.get_command_response([sleeper, *queued], block=True, timeout=30)
+    assert responses[0]["status"] == "failed" and "restarted" in responses[0]["traceback"]
+    assert [(r["status"], r["ret"]) for r in responses[1:]] == [("done", False)] * 3
+
+
 def test_memory_error_is_a_failed_command(client):
     [response] = client.push_command_request("bytearray(1 << 50)", block=True, target_server=1)
     assert response["successful"] is False and "MemoryError" in response["traceback"]

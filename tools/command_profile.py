@@ -2,10 +2,13 @@
 
     python tools/command_profile.py [--servers 1 2] [--isolation process none] [--count 5000]
         [--repeat 3] [--perf] [--perf-record] [--cprofile] [--py-spy] [--top 12] [--core TREE] [--json FILE]
+        [--pattern throughput|rtt]
 
 Each session runs the `throughput` figure of `python -m benchmarks` (COUNT tiny commands pushed to
 the first available server, then waited for, after a warm-up) on this tree's `core` (or on
-`--core TREE`'s), and measures only that window. Every figure is per command, summed over the processes of a role:
+`--core TREE`'s), and measures only that window; `--pattern rtt` runs the `rtt` figure instead
+(COUNT blocking pushes to server 1, one after the other). Every figure is per command, summed
+over the processes of a role:
 
 * always (`--repeat` sessions, medians): CPU time and run-queue wait from each thread's
   `/proc/PID/task/TID/schedstat`, voluntary context switches (wake-ups: the thread blocked and was
@@ -56,7 +59,7 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 
 # ----- inside a session: the client process ----------------------------------------------------
-def session(servers: int, isolation: str, count: int, observer: str, directory: str) -> dict:
+def session(servers: int, isolation: str, count: int, observer: str, directory: str, pattern: str) -> dict:
     import psutil
     import sitecustomize as hook  # this tool's hook: it is first on the path
 
@@ -73,8 +76,12 @@ def session(servers: int, isolation: str, count: int, observer: str, directory: 
         with Observers(observer, pids, Path(directory)) as observers:
             before = _snapshot(hook, pids)
             start = time.perf_counter()
-            ids = [client.push_command_request("1") for _ in range(count)]
-            client.get_command_response(ids, block=True)
+            if pattern == "rtt":
+                for _ in range(count):
+                    client.push_command_request("1", block=True, target_server=1)
+            else:
+                ids = [client.push_command_request("1") for _ in range(count)]
+                client.get_command_response(ids, block=True)
             seconds = time.perf_counter() - start
             after = _snapshot(hook, pids)
         return {"per_s": count / seconds, "processes": {
@@ -176,15 +183,16 @@ def _profile_diff(before: dict, after: dict) -> list:
 
 
 # ----- outside: run the sessions and print the tables -----------------------------------------
-def run_session(core: Path, servers: int, isolation: str, count: int, observer: str, cprofile: bool) -> dict:
+def run_session(core: Path, servers: int, isolation: str, count: int, observer: str, cprofile: bool,
+                pattern: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="mpipanel-profile-") as directory:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HOOK), str(core)]),
                "MPIPANEL_PROFILE_DIR": directory, "MPIPANEL_PROFILE_CPROFILE": "1" if cprofile else "0"}
         # In a directory of its own: older trees start workers with `python -m core.worker`, which
         # would import the `core` of the working directory first (this tree's, run from here).
         done = subprocess.run([sys.executable, __file__, "--session", str(servers), isolation, str(count),
-                               observer, directory], capture_output=True, text=True, env=env, timeout=900,
-                              cwd=directory)
+                               observer, directory, pattern], capture_output=True, text=True, env=env,
+                              timeout=900, cwd=directory)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         raise RuntimeError(f"session failed: {done.stderr.strip()[-2000:]}")
@@ -223,25 +231,26 @@ def per_command(run: dict, count: int) -> dict[str, dict[str, float]]:
 
 
 def measure(servers: int, isolation: str, args) -> dict:
-    plain = [run_session(args.core, servers, isolation, args.count, "none", False) for _ in range(args.repeat)]
+    plain = [run_session(args.core, servers, isolation, args.count, "none", False, args.pattern)
+             for _ in range(args.repeat)]
     tables = [per_command(run, args.count) for run in plain]
     result = {"per_s": statistics.median(run["per_s"] for run in plain),
               "per_command": {r: {figure: statistics.median(t[r].get(figure, 0) for t in tables)
                                   for figure in tables[0][r]} for r in tables[0]}}
     if args.perf:
-        counted = run_session(args.core, servers, isolation, args.count, "perf", False)
+        counted = run_session(args.core, servers, isolation, args.count, "perf", False, args.pattern)
         result["syscalls"] = _by_role(counted, lambda p: p["observed"].get("syscalls", {}), args.count)
         for r, figures in per_command(counted, args.count).items():
             for figure in ("system calls", "CPU migrations"):
                 result["per_command"][r][figure] = figures[figure]
     if args.cprofile:
-        profiled = run_session(args.core, servers, isolation, args.count, "none", True)
+        profiled = run_session(args.core, servers, isolation, args.count, "none", True, args.pattern)
         result["cprofile"] = _by_role(profiled, lambda p: {where: (calls, inline, own) for where, calls, inline, own
                                                            in p["profile"]}, args.count)
     for observer, wanted, keys in (("py-spy", args.py_spy, ("self",)),
                                    ("perf-record", args.perf_record, ("libraries", "symbols"))):
         if wanted:
-            sampled = run_session(args.core, servers, isolation, args.count, observer, False)
+            sampled = run_session(args.core, servers, isolation, args.count, observer, False, args.pattern)
             result[observer] = {r: _pooled([p["observed"] for n, p in sampled["processes"].items() if role(n) == r],
                                            keys) for r in ROLES}
     return result
@@ -328,11 +337,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="the tree whose core is measured (default this one; e.g. a `git worktree` of an "
                              "older commit)")
     parser.add_argument("--json", type=Path, metavar="FILE")
-    parser.add_argument("--session", nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument("--pattern", choices=["throughput", "rtt"], default="throughput",
+                        help="pushed to the first available server then waited for, or blocking pushes to server 1")
+    parser.add_argument("--session", nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.session:
-        servers, isolation, count, observer, directory = args.session
-        print(json.dumps(session(int(servers), isolation, int(count), observer, directory)))
+        servers, isolation, count, observer, directory, pattern = args.session
+        print(json.dumps(session(int(servers), isolation, int(count), observer, directory, pattern)))
         return 0
     print(f"core: {args.core.resolve()}; load average at the start: "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)

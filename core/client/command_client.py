@@ -417,16 +417,16 @@ class MPICommandClient:
         records = self._records(command_request_id_list)
 
         def cancel_now() -> None:
-            per_server: dict[int, list[int]] = {}
+            per_server: dict[int, list[CommandRecord]] = {}
             for record in records:
                 if record.done or record.status == Status.RUNNING or record.server == CLIENT_RANK:
                     continue  # rank 0's own work is cancelled by core.console
                 if record.server is None:
                     engine.fail(record, Status.CANCELLED, "Cancelled before it was sent to a server.\n")
                 else:
-                    per_server.setdefault(record.server, []).append(record.id)
-            for rank, ids in per_server.items():
-                engine.send(rank, Tag.CANCEL, ids)
+                    per_server.setdefault(record.server, []).append(record)
+            for rank, queued in per_server.items():
+                engine.cancel_queued(rank, queued)
 
         engine.call(cancel_now, direct=_direct)
 
@@ -439,7 +439,7 @@ class MPICommandClient:
             engine.call(lambda: engine.send(server, Tag.INTERRUPT, None), direct=False)
             return
         records = self._records(command_request_id_list)
-        engine.call(lambda: [engine.send(r.server, Tag.INTERRUPT, r.id) for r in records
+        engine.call(lambda: [engine.interrupt_command(r) for r in records
                              if r.server not in (None, CLIENT_RANK) and (r.provisional or not r.done)], direct=False)
 
     def restart_server(self, rank: int) -> Future:
@@ -550,7 +550,7 @@ class MPICommandClient:
         future: Future = Future()
         engine.call(lambda: engine.namespaces.request(
             [r for r in ranks if not engine.views[r].lost],
-            lambda rank, request: engine.send(rank, Tag.COMMAND, request), future), direct=False)
+            engine.send_request, future), direct=False)
         return future
 
     def namespace_summary(self, rank: int) -> NamespaceChanged | None:

@@ -5,8 +5,9 @@ client-side worker) runs them in a supervised worker process; `InlineExecutor` (
 `core.server.inline_executor`) in the rank itself. The rank holds one executor and never asks which
 it is. An executor reports back through the rank (`core.supervision.supervisor.Owner`):
 `complete(fields, result)` when a command is over, `add_output` / `add_log` / `add_progress` for
-what it printed, logged or said of its progress, and `namespace_lost(detail, fields)` when its
-namespace was lost (a worker died, a restart).
+what it printed, logged or said of its progress, `namespace_lost(detail, fields)` when its
+namespace was lost (a worker died, a restart), and `give_back(items)` for commands handed over
+ahead of time (`hand_over`) that never started.
 """
 from __future__ import annotations
 
@@ -22,6 +23,22 @@ class Executor(Protocol):
 
     def run(self, request: CommandRequest, buffers: list) -> None:
         """Start the command (a worker) or run it to its end (the rank itself)."""
+
+    @property
+    def running(self) -> CommandRequest | None:
+        """The command that runs now: after `complete`, the next one handed over, if any."""
+
+    @property
+    def handed_over(self) -> int:
+        """How many commands are handed over behind the running one."""
+
+    def hand_over(self, request: CommandRequest, buffers: list) -> bool:
+        """Give the command now, to start once the running one ends, if that can be taken back
+        until then (`core.wire.command_queue`); False: it waits in the rank."""
+
+    def take_back(self, ids: set[int] | None = None) -> None:
+        """Take back what was handed over and has not started (given `ids`: unless none of them
+        is among it), giving it back to the rank (`give_back`); what runs is `running` then."""
 
     def interrupt(self) -> None:
         """Raise KeyboardInterrupt in the running command, and again until it ends."""

@@ -111,6 +111,20 @@ class InlineExecutor:
         command = self.command
         return command.request.id if command is not None else None
 
+    @property
+    def running(self) -> CommandRequest | None:
+        command = self.command
+        return command.request if command is not None else None
+
+    handed_over = 0
+    """A command runs here only when the rank's loop gets to it: none is handed over ahead."""
+
+    def hand_over(self, request: CommandRequest, buffers: list) -> bool:
+        return False
+
+    def take_back(self, ids: set[int] | None = None) -> None:
+        """Nothing is handed over here."""
+
     def restart(self) -> bool:
         """A fresh namespace, only between commands: the running one holds the old namespace."""
         if self.command is not None:

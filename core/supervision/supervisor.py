@@ -16,9 +16,18 @@ only it takes (the client-side worker's calls). The supervisor registers the wor
 pipes in the owner's selector, with callbacks called as `key.data(key.fileobj)`, so the owner
 sleeps in one `select()`; it asks to be called at `due_in(now)` (`on_timers`) for what is due.
 Everything here runs on the owner's one thread.
+
+A server's worker is also handed the commands queued behind the one it runs (`hand_over`, at most
+`AHEAD`), which it starts one after the other without waiting for its rank
+(`core.wire.command_queue`). What acts on one command never reaches another: the commands handed
+over and not started are taken back first (`take_back`: a cancel, a recall, an interrupt, a stop, a
+restart, a time limit's step, a stack request), after which the worker runs only `command`. A
+command handed over starts when the worker has ended the one before: its `RunningCommand` (its
+time limit, its stack, its progress) begins when that one's DONE is read, never earlier.
 """
 from __future__ import annotations
 
+import collections
 import logging
 import selectors
 import time
@@ -33,6 +42,9 @@ from core.supervision.running_command import RunningCommand, Step
 from core.supervision.worker_process import WORKER_CODE, WorkerProcess
 from core.wire.messages import CommandRequest, LogItem, ProgressItem, WorkerKind
 from core.wire.responses import Status
+
+AHEAD = 32
+"""Commands handed to a worker ahead of the one it runs, at most (`core.wire.command_queue`)."""
 
 
 class Owner(Protocol):
@@ -60,6 +72,11 @@ class Owner(Protocol):
         """A fresh worker took over (the old one died, or was replaced on purpose): `detail` says
         why; `fields` is the response of the command that was running then, if one was."""
 
+    def give_back(self, items: list[tuple[CommandRequest, list]]) -> None:
+        """Commands handed over ahead of time (`WorkerSupervisor.hand_over`) that the worker never
+        started, `(request, buffers)` in order: they go back to the head of the owner's queue.
+        Only an owner that hands commands over is called."""
+
 
 class WorkerWords(NamedTuple):
     """How the owner's messages name its worker; `{pid}` and `{how}` are filled in."""
@@ -78,11 +95,12 @@ Response = Callable[[RunningCommand, float], dict[str, Any]]
 class WorkerSupervisor:
     def __init__(self, selector: selectors.BaseSelector, owner: Owner, words: WorkerWords, *,
                  preload: str | None = None, log_level: int = logging.INFO, code: str = WORKER_CODE,
-                 allocate=None, frames: dict[WorkerKind, FrameHandler] | None = None):
+                 allocate=None, frames: dict[WorkerKind, FrameHandler] | None = None, queued: bool = False):
         """`preload`: code every fresh worker runs first; `code`: the worker's program
         (`core.worker`, or the client-side worker's); `allocate(size)`: where the buffers of its
         frames go (`core.wire.worker_channel`); `frames`: handlers of frame kinds only the owner
-        takes, `handler(payload, buffers)`."""
+        takes, `handler(payload, buffers)`; `queued`: commands may be handed over ahead of time
+        (`hand_over`, a server's worker)."""
         self.selector = selector
         self.owner = owner
         self.words = words
@@ -90,11 +108,17 @@ class WorkerSupervisor:
         self.log_level = log_level
         self._code = code
         self._allocate = allocate
+        self._queued = queued
         self._frames: dict[WorkerKind, FrameHandler] = {
             WorkerKind.LOG: self._on_log, WorkerKind.DONE: self._on_done, WorkerKind.PRELOADED: self._on_preloaded,
             WorkerKind.PROGRESS: self._on_progress, WorkerKind.BEAT: self._on_beat, **(frames or {})}
         """What a frame from the worker does, by its kind."""
         self.command: RunningCommand | None = None
+        self.ahead: collections.deque[tuple[CommandRequest, list]] = collections.deque()
+        """`(request, buffers)` handed to the worker behind `command`, in order (`hand_over`)."""
+        self._read_aside = False
+        """Frames were read outside `_on_channel_ready` (`_on_stream`, `take_back`) since it last
+        ran: what the owner's `select()` found on the channel may be gone."""
         self._heard = time.monotonic()
         """When the worker last showed a sign of life (a frame, output)."""
         self.worker = self._start()
@@ -108,14 +132,49 @@ class WorkerSupervisor:
         """The command running in the worker, if any."""
         return self.command.request if self.command is not None else None
 
+    @property
+    def handed_over(self) -> int:
+        return len(self.ahead)
+
     # ----- what the owner asks --------------------------------------------------------------
     def run(self, request: CommandRequest, buffers: list) -> None:
         self.command = RunningCommand(request, time.monotonic())
         self._heard = self.command.started
         self.worker.run(request, buffers)
 
+    def hand_over(self, request: CommandRequest, buffers: list) -> bool:
+        """Give the worker `request` now, to start as soon as it has ended the running command and
+        those handed over before; False: it waits with the owner (nothing runs, the running command
+        is being interrupted or stopped, `AHEAD` are handed over, or it does not fit the queue)."""
+        command = self.command
+        if (not self._queued or command is None or command.interrupt_sent is not None or command.kill_at is not None
+                or len(self.ahead) >= AHEAD or not self.worker.hand_over(request, buffers)):
+            return False
+        self.ahead.append((request, buffers))
+        return True
+
+    def take_back(self, ids: set[int] | None = None) -> None:
+        """Take back the commands handed over that the worker has not started (given `ids`: unless
+        none of those is among them) and give them back to the owner (`Owner.give_back`), so that a
+        cancel, a recall, an interrupt or a stop finds every command where it would be had none been
+        handed over. The worker started the others after it had sent the DONE of the one before
+        (`core.worker`): those DONEs are read now, so that `command` is what runs, and the worker
+        will start nothing more."""
+        if not self.ahead or (ids is not None and not ids & {request.id for request, _ in self.ahead}):
+            return
+        returned = self.worker.take_back({request.id for request, _ in self.ahead})
+        given = [item for item in self.ahead if item[0].id in returned]
+        self.ahead = collections.deque(item for item in self.ahead if item[0].id not in returned)
+        worker = self.worker
+        while self.ahead and self.worker is worker:
+            self._read_aside = True
+            self._on_frames(worker.channel)
+        if given:
+            self.owner.give_back(given)
+
     def interrupt(self) -> None:
         """Raise KeyboardInterrupt in the running command, now and again until it ends."""
+        self.take_back()
         if self.command is not None:
             self.command.interrupted(time.monotonic())
             self.worker.interrupt()
@@ -123,6 +182,7 @@ class WorkerSupervisor:
     def stop_running(self, grace: float) -> None:
         """A forced stop: interrupt the running command, and kill its worker if it has not ended
         `grace` seconds later."""
+        self.take_back()
         if self.command is not None:
             self.command.stop(time.monotonic(), grace)
             self.interrupt()
@@ -130,11 +190,14 @@ class WorkerSupervisor:
     def restart(self) -> bool:
         """Replace the worker by a fresh one now (the running command fails, saying why)."""
         detail = self.words.restarted
+        self.take_back()
         self._replace(detail, lambda command, now: command.ended_by_force(detail, Status.FAILED, now))
         return True
 
     def stacks(self) -> list[ThreadStack]:
-        """The running command's threads now, without stopping it (none when nothing runs)."""
+        """The running command's threads now, without stopping it (none when nothing runs): what
+        the worker ended is read first, so that they are `command`'s."""
+        self.take_back()
         if self.command is None:
             return []
         return stacks.command_threads(stacks.parse_faulthandler(self.worker.dump_stacks()))
@@ -148,7 +211,7 @@ class WorkerSupervisor:
 
     def set_log_level(self, level: int) -> None:
         self.log_level = level
-        self.worker.channel.send(WorkerKind.SET_LOG_LEVEL, level)
+        self.worker.send(WorkerKind.SET_LOG_LEVEL, level)
 
     def due_in(self, now: float) -> float | None:
         """Seconds until `on_timers` has something to do; None when nothing is pending."""
@@ -157,6 +220,10 @@ class WorkerSupervisor:
     def on_timers(self, now: float) -> None:
         command = self.command
         step = command.step(now) if command is not None else None
+        if step is not None and self.ahead:  # it must reach this command, not the next
+            self.take_back()
+            command = self.command
+            step = command.step(now) if command is not None else None
         if step is Step.EXPIRE:
             command.expire(now, stacks.format_threads(self.stacks()))
         if step in (Step.EXPIRE, Step.INTERRUPT):
@@ -183,15 +250,29 @@ class WorkerSupervisor:
 
     # ----- the worker's channel and streams ---------------------------------------------------
     def _start(self) -> WorkerProcess:
-        worker = WorkerProcess(allocate=self._allocate, code=self._code)
+        worker = WorkerProcess(allocate=self._allocate, code=self._code, queued=self._queued)
         if self.log_level != logging.INFO:
-            worker.channel.send(WorkerKind.SET_LOG_LEVEL, self.log_level)
-        self.selector.register(worker.channel, selectors.EVENT_READ, self._on_frames)
+            worker.send(WorkerKind.SET_LOG_LEVEL, self.log_level)
+        self.selector.register(worker.channel, selectors.EVENT_READ, self._on_channel_ready)
         for fd in worker.streams:
             self.selector.register(fd, selectors.EVENT_READ, self._on_stream)
         if self.preload is not None:
-            worker.channel.send(WorkerKind.PRELOAD, self.preload)  # runs before any command
+            worker.send(WorkerKind.PRELOAD, self.preload)  # runs before any command
         return worker
+
+    def _on_channel_ready(self, channel) -> None:
+        """The owner's `select()` found the channel readable. What it found may have been read
+        since, in the same round of `select()` (by `_on_stream` or `take_back`, `_read_aside`), or
+        the worker replaced: a read now would wait for a frame that is not coming, and take the
+        worker for wedged after `FRAME_STALL_LIMIT`. Only then is the channel polled again (a
+        system call, on a single command's round trip)."""
+        if channel is not self.worker.channel:
+            return
+        if self._read_aside:
+            self._read_aside = False
+            if not channel.poll():
+                return
+        self._on_frames(channel)
 
     def _on_frames(self, channel) -> None:
         """Handle the frames waiting, until the output gathered is due: the owner's loop must come
@@ -217,11 +298,21 @@ class WorkerSupervisor:
         self.owner.add_log(item)
 
     def _on_done(self, fields: dict[str, Any], buffers: list) -> None:
-        self._drain_streams()
+        """A command is over, and the worker has started the next one handed over, if any. Output
+        it left unread (its worker said so, and waits for DRAINED) is its own; any other was read
+        as it came (`_on_stream`), and what the pipes hold now is the next command's."""
+        drain = fields.pop("drain", False)
+        if drain or not self.ahead:
+            self._drain_streams()
+        now = time.monotonic()
         command, self.command = self.command, None
         if command is not None:
-            fields = command.outcome(fields, time.monotonic())
+            fields = command.outcome(fields, now)
+        if self.ahead:
+            self.command = RunningCommand(self.ahead.popleft()[0], now)
         self.owner.complete(fields, buffers)
+        if drain:
+            self.worker.channel.send(WorkerKind.DRAINED, None)
 
     def _on_preloaded(self, error: str | None, buffers: list) -> None:
         """The preload is over: a command handed over meanwhile starts now, and its time limit with it."""
@@ -237,6 +328,13 @@ class WorkerSupervisor:
         """Only a sign of life (`_heard`)."""
 
     def _on_stream(self, fd: int) -> None:
+        if self.ahead and self.worker.channel.poll():
+            # The worker may have ended the command running and started the next, which wrote
+            # this: the DONE came first, so take the frames first.
+            self._read_aside = True
+            self._on_frames(self.worker.channel)
+            if fd not in self.worker.streams:
+                return  # the worker died meanwhile, and its streams are drained
         data = self.worker.read_stream(fd)
         if data == b"":
             self.selector.unregister(fd)
@@ -253,7 +351,7 @@ class WorkerSupervisor:
         """Stop or resume reading the worker's pipes and its channel, whose log records are output
         too: a paused worker blocks in `write` or `send`, so that a flood of either costs bounded
         memory (its response, after them on the channel, waits as it must)."""
-        for fileobj, on_ready in ((self.worker.channel, self._on_frames),
+        for fileobj, on_ready in ((self.worker.channel, self._on_channel_ready),
                                   *((fd, self._on_stream) for fd in self.worker.streams)):
             key = self.selector.get_map().get(fileobj)
             if paused and key is not None:
@@ -276,13 +374,19 @@ class WorkerSupervisor:
 
     def _replace(self, detail: str, response: Response) -> None:
         """Stop listening to the current worker, keep what it printed, start a fresh one, and tell
-        the owner, with the `response` of the command that was running, if any."""
+        the owner, with the `response` of the command that was running, if any. What was handed
+        over goes back to the owner, to run in the fresh worker: the old one started none of it (it
+        sends a command's DONE before it starts the next, and the frames before its death are
+        read first; `restart` and the time limit's kill take back first)."""
         old = self.worker
         self._unregister(old)
         self._drain_streams()
         old.kill()
+        returned, self.ahead = list(self.ahead), collections.deque()
         self.worker = self._start()
         command, self.command = self.command, None
+        if returned:
+            self.owner.give_back(returned)
         self.owner.namespace_lost(detail, None if command is None else response(command, time.monotonic()))
 
     def _unregister(self, worker: WorkerProcess) -> None:

@@ -24,8 +24,9 @@ import psutil
 
 from core.boot import python_code
 from core.wire import cross_memory
+from core.wire.command_queue import CommandQueue
 from core.wire.messages import STACK_SIGNAL, CommandRequest, WorkerKind
-from core.wire.worker_channel import FrameChannel
+from core.wire.worker_channel import FrameChannel, frame_bytes
 
 LAUNCHER_VARIABLE_PREFIXES = ("PMI_", "PMIX_", "HYDI_", "HYDRA_", "MPI_LOCAL", "OMPI_", "PRTE_")
 WORKER_CODE = python_code("core.worker.__main__", "main(sys.argv)")
@@ -48,22 +49,25 @@ from its signal handler, and marks no end)."""
 class WorkerProcess:
     """One live worker process; make a new one after it dies."""
 
-    def __init__(self, allocate=None, code: str = WORKER_CODE) -> None:
+    def __init__(self, allocate=None, code: str = WORKER_CODE, queued: bool = False) -> None:
         """`allocate(size)`: where the buffers of the worker's frames are received (see
         `core.server.staging`); fresh memory by default. `code`: the worker's `python -c` program
-        (rank 0's client-side worker is `core.console.worker`)."""
+        (rank 0's client-side worker is `core.console.worker`). `queued`: the worker takes its
+        commands from a `core.wire.command_queue` (a server's worker), not from its channel."""
         ours, theirs = socket.socketpair()
         lifeline_read, self._lifeline = os.pipe()  # see core.worker._exit_with_server
         os.set_inheritable(self._lifeline, False)
         self._stacks, stacks_write = os.pipe()
         os.set_blocking(self._stacks, False)
         os.set_blocking(stacks_write, False)  # a dump the pipe cannot take is cut, never waited for
+        self.queue = CommandQueue() if queued else None
+        queue_fds = (self.queue.worker_end.fileno(),) if self.queue else ()
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, STACK_SIGNAL})  # the child inherits it
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", code, str(theirs.fileno()), str(lifeline_read),
-                 "lend" if cross_memory.available() else "send", str(stacks_write)],
-                pass_fds=(theirs.fileno(), lifeline_read, stacks_write), stdin=subprocess.DEVNULL,
+                 "lend" if cross_memory.available() else "send", str(stacks_write), *map(str, queue_fds)],
+                pass_fds=(theirs.fileno(), lifeline_read, stacks_write, *queue_fds), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env=worker_environment(), start_new_session=True)
         finally:
@@ -86,7 +90,25 @@ class WorkerProcess:
         return psutil.Process(self.process.pid)
 
     def run(self, request: CommandRequest, buffers: list) -> None:
-        self.channel.send(WorkerKind.RUN, request, buffers)
+        """Have the worker run `request` once it is done with what it was given before."""
+        if not self.hand_over(request, buffers):
+            self.send(WorkerKind.RUN, request, buffers)
+
+    def hand_over(self, request: CommandRequest, buffers: list) -> bool:
+        """Put `request` in the worker's command queue, where it can be taken back until the worker
+        takes it; False when the worker has no queue or the command does not fit there."""
+        return self.queue is not None and self.queue.put(request.id, frame_bytes(WorkerKind.RUN, request, buffers))
+
+    def take_back(self, ids: set[int]) -> set[int]:
+        """The commands among `ids` still in the queue, taken out of it (`core.wire.command_queue`)."""
+        return self.queue.take_back(ids) if self.queue is not None else set()
+
+    def send(self, kind: WorkerKind, payload, buffers=()) -> None:
+        """Send a frame the worker reads in its turn (not one it waits for, as a RELEASE); the
+        nudge goes first, so that the worker reads a large frame while it is being sent."""
+        if self.queue is not None:
+            self.queue.nudge()
+        self.channel.send(kind, payload, buffers)
 
     def read_stream(self, fd: int) -> bytes | None:
         """One chunk the worker wrote on that stream; None when nothing waits, b'' at its end."""
@@ -136,6 +158,8 @@ class WorkerProcess:
         os.close(self._lifeline)
         os.close(self._stacks)
         self.channel.close()
+        if self.queue is not None:
+            self.queue.close()
         self.process.stdout.close()
         self.process.stderr.close()
 

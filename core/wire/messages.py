@@ -31,6 +31,7 @@ class Tag(enum.IntEnum):
     RESTART = 7        # None: drop the namespace (kill the worker), answer READY again
     SET_LOG_LEVEL = 8  # int: the `logging` level below which the server's records are dropped
     STACKS = 9         # int: a request number; answered by a STACK_REPORT of the same number
+    RECALL = 0         # list of ids of first-available commands queued behind another: give back any not started
     # server -> client
     READY = 10         # ServerInfo, at start and after each restart
     RESPONSE = 11      # dict of response fields; buffers: the pickled result unless it is None
@@ -38,6 +39,7 @@ class Tag(enum.IntEnum):
     STATUS = 13        # ServerStatus (heartbeat)
     STOPPED = 14       # None
     STACK_REPORT = 15  # (request number, core.stacks.StackReport): where the running command is now
+    RECALLED = 16      # list of the ids a RECALL got back: they never ran here and never will
     # either way
     BUFFER = 20        # one raw buffer of the envelope sent just before it
     WHERE = 21         # before the hello (mpiexec): client -> server None; server -> client
@@ -203,6 +205,8 @@ class WorkerKind(enum.IntEnum):
     EVENT = 11         # rank 0 -> worker: None, buffers: blobs of an event about a command it pushed
     RESOLVED = 12      # rank 0 -> worker: (call number, index, raised), buffers: blobs of the outcome of
                        #   the index-th future that call's answer promised (a command's response, ...)
+    # Only between a server rank and a worker that takes its commands from a queue (core.wire.command_queue):
+    DRAINED = 15       # server -> worker: None, the output its DONE said was unread is read: go on
 
 
 @enum.unique

@@ -83,6 +83,11 @@ class CommandResponse(TypedDict):
     'reason', 'time_start', 'time_end'}` (this response is the last attempt); [] for none."""
 
 
+NOT_STARTED = {Status.CANCELLED: "Cancelled before it started.\n",
+               Status.INTERRUPTED: "KeyboardInterrupt: interrupted before it started\n"}
+"""The traceback of a command cancelled or interrupted before it started, by its status."""
+
+
 class ReleasedValue:
     """Stands in a command's `parameters` for a large value (an array) that the client let go of
     once the command was pickled for sending: the sender has the value, and a client that kept

@@ -42,6 +42,18 @@ def default_buffer_limit() -> int:
     return psutil.virtual_memory().total
 
 
+def frame_bytes(kind: int, payload: Any, buffers: list | tuple = ()) -> bytes:
+    """One frame, buffers and all, as `FrameChannel.send` writes it (nothing lent): for a frame
+    that travels elsewhere (`core.wire.command_queue`) and is read by `FrameChannel.decode`."""
+    return b"".join(_frame_parts(kind, payload, buffers, [None] * len(buffers)))
+
+
+def _frame_parts(kind: int, payload: Any, buffers, addresses: list) -> list:
+    """The length, the header and the buffers not lent (those whose address is None)."""
+    header = pickle.dumps((kind, payload, [memoryview(b).nbytes for b in buffers], addresses), protocol=5)
+    return [_LENGTH.pack(len(header)), header, *(b for b, address in zip(buffers, addresses) if address is None)]
+
+
 class FrameStalledError(OSError):
     """The other side began a frame and sent nothing more of it for the channel's `stall_limit`."""
 
@@ -75,14 +87,11 @@ class FrameChannel:
     def send(self, kind: int, payload: Any, buffers: list | tuple = (), lend: bool = False) -> bool:
         """Send one frame; with `lend`, large buffers are lent, and the caller must keep them
         alive until the receiver's RELEASE or RESEND. Returns True when something was lent."""
-        sizes = [memoryview(b).nbytes for b in buffers]
-        addresses = [cross_memory.address_of(b) if lend and size >= LEND_MIN else None
-                     for b, size in zip(buffers, sizes)]
-        header = pickle.dumps((kind, payload, sizes, addresses), protocol=5)
-        sent = [b for b, address in zip(buffers, addresses) if address is None]
-        parts = [_LENGTH.pack(len(header)), header, *sent]
+        addresses = [cross_memory.address_of(b) if lend and memoryview(b).nbytes >= LEND_MIN else None
+                     for b in buffers]
+        parts = _frame_parts(kind, payload, buffers, addresses)
         with interrupts.deferred(), self._send_lock:
-            if sum(memoryview(b).nbytes for b in sent) < SMALL_FRAME:
+            if sum(memoryview(b).nbytes for b in parts[2:]) < SMALL_FRAME:
                 self.sock.sendall(b"".join(parts))  # one write, one wake-up of the reader
             else:
                 for part in parts:
@@ -118,6 +127,21 @@ class FrameChannel:
                 self.send(WorkerKind.RELEASE, None)
                 return kind, payload, buffers
             self.send(WorkerKind.RESEND, None)  # and the frame comes again, with its bytes
+
+    def decode(self, frame: memoryview) -> tuple[int, Any, list]:
+        """A whole frame from `frame_bytes` (its buffers are views of `frame`), checked as
+        `receive` checks one; raises FrameRefusedError for one that is not whole."""
+        if len(frame) < _LENGTH.size or _LENGTH.size + _LENGTH.unpack_from(frame)[0] > len(frame):
+            self._refuse("sent a frame that is not whole")
+        length = _LENGTH.unpack_from(frame)[0]
+        kind, payload, sizes, addresses = self._header(frame[_LENGTH.size:_LENGTH.size + length])
+        start, buffers = _LENGTH.size + length, []
+        for size in sizes:
+            buffers.append(frame[start:start + size])
+            start += size
+        if start != len(frame) or any(address is not None for address in addresses):
+            self._refuse("sent a frame that is not whole")
+        return kind, payload, buffers
 
     def _header(self, data: bytearray) -> tuple[int, Any, list[int], list]:
         """The frame's header, once it is sure to be one whose buffers this side will take."""

@@ -3,8 +3,9 @@
 With MPICH a rank killed by a signal ends the whole job, the client included. So the server rank
 only supervises, and user code runs here: a segfault, a kill or an `os._exit` ends this process
 alone, and the rank reports it and starts a fresh one. Started by `core.supervision.worker_process` as
-`python -m core.worker CHANNEL_FD LIFELINE_FD lend|send STACK_FD`, with the MPI launcher's environment
-variables removed.
+`python -m core.worker CHANNEL_FD LIFELINE_FD lend|send STACK_FD [QUEUE_FD]`, with the MPI launcher's
+environment variables removed. A server's worker takes its commands from the queue its rank fills
+ahead of time (`core.wire.command_queue`), and the other frames from the channel in their turn.
 
 Output: fds 1 and 2 are pipes the rank reads (so a C extension's printf is caught too);
 `logging` records go to the rank as frames on the channel, tagged with the running command's id.
@@ -14,20 +15,26 @@ GIL (`core.stacks`).
 """
 from __future__ import annotations
 
+import array
 import builtins
 import ctypes
 import faulthandler
+import fcntl
 import io
 import logging
 import os
 import signal
 import sys
+import termios
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from core import priority
 from core.worker.execution import CommandRunner, set_log_level
 from core.worker.progress import ProgressSlot, Reporter
 from core.wire import interrupts
+from core.wire.command_queue import QueueReader
 from core.wire.messages import STACK_SIGNAL, LogItem, WorkerKind
 from core.wire.worker_channel import FrameChannel
 
@@ -81,6 +88,15 @@ class StandardStreams:
             if not intact:
                 os.dup2(saved, fd)
 
+    def unread(self) -> bool:
+        """True when the rank has not read all that was written on fds 1 and 2 so far."""
+        waiting = array.array("i", [0])
+        for fd in (1, 2):
+            fcntl.ioctl(fd, termios.FIONREAD, waiting)
+            if waiting[0]:
+                return True
+        return False
+
     def flush_and_restore(self) -> None:
         self._restore_descriptors()
         for name in ("stdout", "stderr"):
@@ -127,9 +143,44 @@ def takes_stack_signal() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {STACK_SIGNAL})
 
 
-def serve(channel: FrameChannel, lend: bool) -> None:
+class Requests:
+    """Where the worker's next frame comes from: its channel alone, or (a server's worker) the
+    command queue its rank fills, with the channel's frames when their nudge comes."""
+
+    def __init__(self, channel: FrameChannel, queue: QueueReader | None):
+        self.channel = channel
+        self.queue = queue
+        self.read_early = 0
+        """Frames read from the channel before their nudge came (`wait_for`): skip that many nudges."""
+
+    def next(self) -> tuple[int, Any, list]:
+        """The next frame; raises EOFError once the rank has closed the channel."""
+        if self.queue is None:
+            return self.channel.receive()
+        while True:
+            frame = self.queue.take()
+            if frame is not None:
+                return self.channel.decode(frame)
+            if not self.read_early:
+                return self.channel.receive()
+            self.read_early -= 1
+
+    def wait_for(self, kinds: set[int], handle: Callable[[int, Any], None]) -> int:
+        """The rank's next frame of one of `kinds` (its RELEASE or RESEND of a lent result, its
+        DRAINED), before anything else runs; other frames meanwhile go to `handle`."""
+        while True:
+            kind, payload, _ = self.channel.receive()
+            if kind in kinds:
+                return kind
+            handle(kind, payload)
+            if self.queue is not None:
+                self.read_early += 1
+
+
+def serve(channel: FrameChannel, lend: bool, queue: QueueReader | None = None) -> None:
     """Run commands until the rank closes the channel. With `lend`, a large result is lent to
-    the rank (see `core.wire.worker_channel`) and kept here until the rank says it has its copy."""
+    the rank (see `core.wire.worker_channel`) and kept here until the rank says it has its copy.
+    With `queue`, the commands come from there (`core.wire.command_queue`)."""
     streams = StandardStreams()
     handler = ChannelLogHandler(channel)
     logging.getLogger().addHandler(handler)
@@ -147,25 +198,25 @@ def serve(channel: FrameChannel, lend: bool) -> None:
     # Rank 0's client-side worker starts with SIGINT blocked (see core.console.host), so that an
     # early interrupt cannot end it; from here on an interrupt is handled, so let it through.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    lent: tuple | None = None
-    while True:
-        try:
-            kind, request, buffers = channel.receive()
-        except EOFError:
-            return
-        if kind == WorkerKind.RESEND and lent is not None:
-            lend = False  # the rank cannot read this process's memory
-            channel.send(WorkerKind.DONE, *lent)
-        lent = None
+
+    def handle(kind: int, payload: Any) -> None:
         if kind == WorkerKind.PRELOAD:
             reporter.busy(None)  # a preload (CASA's imports) may take long: beats show it alive
-            error = runner.preload(request)
+            error = runner.preload(payload)
             streams.flush_and_restore()
             reporter.idle()
             channel.send(WorkerKind.PRELOADED, error)
         if kind == WorkerKind.SET_LOG_LEVEL:
-            set_log_level(handler, request)
+            set_log_level(handler, payload)
+
+    requests = Requests(channel, queue)
+    while True:
+        try:
+            kind, request, buffers = requests.next()
+        except EOFError:
+            return
         if kind != WorkerKind.RUN:
+            handle(kind, request)
             continue
         handler.command_id = request.id
         reporter.busy(request.id)
@@ -173,8 +224,21 @@ def serve(channel: FrameChannel, lend: bool) -> None:
         streams.flush_and_restore()
         reporter.idle()
         handler.command_id = None
-        if channel.send(WorkerKind.DONE, fields, result, lend=lend):
-            lent = fields, result
+        # The rank reads fds 1 and 2 as pipes, and puts what it reads down to the command it
+        # believes runs. With a queue, the next command starts as soon as this DONE is sent, so
+        # output of this one still unread then would be put down to the next: wait till it is read.
+        drain = queue is not None and streams.unread()
+        if drain:
+            fields["drain"] = True
+        try:
+            if (channel.send(WorkerKind.DONE, fields, result, lend=lend)
+                    and requests.wait_for({WorkerKind.RELEASE, WorkerKind.RESEND}, handle) == WorkerKind.RESEND):
+                lend = False  # the rank cannot read this process's memory
+                channel.send(WorkerKind.DONE, fields, result)
+            if drain:
+                requests.wait_for({WorkerKind.DRAINED}, handle)
+        except EOFError:
+            return
 
 
 def main(argv: list[str], open_channel=FrameChannel) -> None:
@@ -184,7 +248,8 @@ def main(argv: list[str], open_channel=FrameChannel) -> None:
     priority.session_follows_process()  # the worker's session is a group of its own
     faulthandler.register(STACK_SIGNAL, file=stack_fd, all_threads=True, chain=False)
     _exit_with_server(lifeline_fd)
-    serve(open_channel(channel_fd), lend=results == "lend")
+    queue = QueueReader(int(argv[5])) if len(argv) > 5 else None
+    serve(open_channel(channel_fd), lend=results == "lend", queue=queue)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The client's ledger: opening commands, per-server FIFOs, round-robin choice of an idle server."""
 from __future__ import annotations
 
-from core.client.ledger import CommandRecord, Ledger
+from core.client.ledger import FIRST_AVAILABLE_DEPTH, CommandRecord, Ledger
 from core.events import CommandQueued
 
 
@@ -142,6 +142,70 @@ def test_adding_a_known_rank_keeps_what_is_in_flight_there():
     assert ledger.idle_ranks(lambda rank: True) == [4]
 
 
+def _busy(ledger: Ledger, loads: dict[int, int]) -> None:
+    for rank, load in loads.items():
+        for _ in range(load):
+            ledger.place_on(_record(ledger, rank), rank)
+
+
+def test_a_first_available_command_goes_to_an_idle_server_before_a_busy_one():
+    ledger = _ledger([1, 2])
+    _busy(ledger, {1: 1})
+    ledger.first_available.extend(_record(ledger) for _ in range(5))
+    assert ledger.next_server(lambda rank: True) == 2
+
+
+def test_with_every_server_busy_a_first_available_command_waits_unless_more_wait_than_there_are_servers():
+    ledger = _ledger([1, 2])
+    _busy(ledger, {1: 1, 2: 1})
+    ledger.first_available.extend(_record(ledger) for _ in range(2))
+    assert ledger.next_server(lambda rank: True) is None
+    ledger.first_available.append(_record(ledger))
+    assert ledger.next_server(lambda rank: True) in (1, 2)
+
+
+def test_under_a_backlog_the_least_busy_server_takes_one_more_and_none_more_than_the_depth():
+    ledger = _ledger([1, 2])
+    _busy(ledger, {1: 1, 2: FIRST_AVAILABLE_DEPTH})
+    ledger.first_available.extend(_record(ledger) for _ in range(10))
+    assert ledger.next_server(lambda rank: True) == 1
+    _busy(ledger, {1: FIRST_AVAILABLE_DEPTH - 1})
+    assert ledger.next_server(lambda rank: True) is None
+
+
+def test_a_first_available_command_placed_behind_another_waits_behind_it_until_it_runs():
+    ledger = _ledger([1])
+    running, behind = _record(ledger, 1), _record(ledger)
+    ledger.place_on(running, 1)
+    ledger.place_on(behind, 1)
+    assert ledger.waiting_behind == {behind.id: behind} and behind.buffers == [b"pickled"]
+    assert ledger.finish(running, {"status": "done"}) is behind
+    assert ledger.waiting_behind == {} and behind.buffers is None
+
+
+def test_the_command_to_recall_is_the_last_one_waiting_on_the_busiest_server():
+    ledger = _ledger([1, 2, 3])
+    _busy(ledger, {1: 1, 2: 1})
+    first, second, third = _record(ledger), _record(ledger), _record(ledger)
+    ledger.place_on(first, 1)
+    ledger.place_on(second, 2)
+    ledger.place_on(third, 2)
+    assert ledger.to_recall() is third
+    third.recalling = True
+    assert ledger.to_recall() is second
+
+
+def test_a_command_given_back_waits_for_any_server_again_ahead_of_those_pushed_after_it():
+    ledger = _ledger([1])
+    _busy(ledger, {1: 1})
+    earlier, behind, later = _record(ledger), _record(ledger), _record(ledger)
+    ledger.place_on(behind, 1)
+    ledger.first_available.extend([earlier, later])
+    behind.recalling = True
+    ledger.give_back(behind)
+    assert list(ledger.first_available) == [earlier, behind, later]
+    assert (behind.server, behind.status, behind.recalling) == (None, "queued", False)
+    assert behind not in ledger.in_flight[1] and ledger.waiting_behind == {}
 def test_a_timed_out_command_stays_in_its_fifo_and_its_real_response_replaces_the_provisional_one_in_place():
     ledger = _ledger([1])
     first, second = _record(ledger, 1), _record(ledger, 1)
