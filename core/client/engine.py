@@ -106,6 +106,10 @@ class Engine:
         self._status = MPI.Status()
         self._outbox: collections.deque[Callable[[], None]] = collections.deque()
         self._wake_r, self._wake_w = os.pipe()
+        self._pipe_lock = threading.Lock()
+        """Held to write a wake-up and to close the pipe: a wake from another thread as the client
+        closes must not write into a closed descriptor, or one that a new file got meanwhile."""
+        self._pipe_open = True
         os.set_blocking(self._wake_r, False)
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._wake_r, selectors.EVENT_READ, None)
@@ -178,8 +182,10 @@ class Engine:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
         self._selector.close()
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        with self._pipe_lock:
+            self._pipe_open = False
+            os.close(self._wake_r)
+            os.close(self._wake_w)
 
     # ----- entry points for other threads -------------------------------------------------
     def call(self, action: Callable[[], None], direct: bool) -> None:
@@ -200,10 +206,13 @@ class Engine:
         self._wake_asked = True
         if not self._asleep:
             return  # it is awake, and takes a turn before it sleeps (`_progress_until_closed`)
-        try:
-            os.write(self._wake_w, b"\0")
-        except BlockingIOError:
-            pass  # the pipe is full of wake-ups already
+        with self._pipe_lock:
+            if not self._pipe_open:
+                return  # closed: nothing is left to wake
+            try:
+                os.write(self._wake_w, b"\0")
+            except BlockingIOError:
+                pass  # the pipe is full of wake-ups already
 
     def wait(self, until: Callable[[], bool], timeout: float | None = None) -> bool:
         """Block until `until()` is true, driving progress while it is hot; False on timeout.
