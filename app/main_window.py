@@ -34,6 +34,7 @@ from .command_editor import CommandEditorPanel
 from .command_limits import CommandLimits
 from .command_text import progress_text
 from .explorer_feed import ExplorerFeed
+from .gui_thread_collector import collect_on_the_gui_thread
 from .history_table import HistoryTable
 from .icon import app_icon
 from .load_chart import LoadChart
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         whether to detach or stop (a window attached to a session that lives elsewhere), or
         'detach' without asking (an embedding, a test)."""
         super().__init__()
+        collect_on_the_gui_thread(self)
         self.bridge = bridge
         bridge.setParent(self)
         self.session = SessionStatus(self.bridge, closing, self)

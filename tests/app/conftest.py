@@ -13,6 +13,17 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="mpipanel-settings-")  # QSettings here
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item):
+    """After pytest-qt has closed a test's windows and asked for their deletion, delete them now,
+    as an event loop would: a window that lingers keeps its frontend, and Python's automatic
+    garbage collection stays off while a window exists (`app.gui_thread_collector`)."""
+    yield
+    from PySide6.QtCore import QCoreApplication, QEvent
+    if QCoreApplication.instance() is not None:
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+
+
 @pytest.fixture(scope="module")
 def gui_client():
     with started_client(3) as client:
