@@ -8,7 +8,7 @@ Stacks view's, once in a client-code test). So while a window is open, automatic
 off and a timer on the GUI thread collects instead: the young generation every tick (the count
 Python starts a collection by is allocations net of frees, which a burst of short-lived objects
 leaves near zero), an older one when Python's own thresholds say it is due. Once the last window
-is gone, Python collects as usual again.
+is gone, Python collects as usual again (from the next turn of the event loop).
 """
 from __future__ import annotations
 
@@ -38,7 +38,13 @@ class GuiThreadCollector(QObject):
         window.destroyed.connect(self._window_gone)
 
     def _window_gone(self) -> None:
+        """Called from inside the window's destructor, where an automatic collection would free
+        other Qt objects while Qt holds a lock their destructors take (the GUI thread deadlocked
+        on itself): Python collects by itself again only from the next turn of the event loop."""
         self.windows -= 1
+        QTimer.singleShot(0, self._enable_when_no_window)
+
+    def _enable_when_no_window(self) -> None:
         if self.windows == 0:
             gc.enable()
 

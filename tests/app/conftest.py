@@ -22,6 +22,7 @@ def pytest_runtest_teardown(item):
     from PySide6.QtCore import QCoreApplication, QEvent
     if QCoreApplication.instance() is not None:
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        QCoreApplication.processEvents()  # where Python's own collection is turned on again
 
 
 @pytest.fixture(scope="module")

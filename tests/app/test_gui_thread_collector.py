@@ -43,4 +43,4 @@ def test_python_collects_by_itself_again_once_the_last_window_is_gone(qtbot, gui
     window.close()
     window.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    assert gc.isenabled()
+    qtbot.waitUntil(gc.isenabled)
