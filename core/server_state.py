@@ -39,6 +39,8 @@ class ServerState(TypedDict):
     """The traceback of the preload in its current namespace, if that failed."""
     last_heard: float | None
     """`time.monotonic()` in the client's process when it last heard from it."""
+    log_file: str | None
+    """Where the server writes its output and logs under the 'separated' log mode."""
     progress: dict | None
     """The running command's latest `progress(done, total, text)`: `{done, total, text, time}`."""
 
@@ -47,7 +49,8 @@ def server_state(rank: int, state: str, *, busy: bool | None = None, command_id:
                  command: str | None = None, queue_length: int = 0, pid: int | None = None,
                  worker_pid: int | None = None, processor: str | None = None, timeout: bool = False,
                  lost: bool = False, cpu_percent: float = 0.0, rss: int = 0, preload_error: str | None = None,
-                 last_heard: float | None = None, progress: dict | None = None) -> ServerState:
+                 last_heard: float | None = None, log_file: str | None = None,
+                 progress: dict | None = None) -> ServerState:
     """The one way to make a `ServerState`. `busy` follows from `state` unless given: a server
     that timed out may still be running a command."""
     if state not in STATES:
@@ -56,4 +59,4 @@ def server_state(rank: int, state: str, *, busy: bool | None = None, command_id:
                        command_id=command_id, command=command, queue_length=queue_length, pid=pid,
                        worker_pid=worker_pid, processor=processor, timeout=timeout, lost=lost,
                        cpu_percent=cpu_percent, rss=rss, preload_error=preload_error, last_heard=last_heard,
-                       progress=progress)
+                       log_file=log_file, progress=progress)

@@ -37,6 +37,7 @@ from core.client.heartbeats import HeartbeatWatch
 from core.client.ledger import CommandRecord, Ledger
 from core.client.namespace_watch import NamespaceWatch
 from core.client.stack_requests import StackRequests
+from core.server_state import ServerState, server_state
 from core.wire.messages import CommandRequest, ProgressItem, ServerInfo, ServerStatus, Tag, tag_name
 from core.wire.responses import NOT_STARTED, Status, failure, rebuild_result
 from core.wire.batches import Batch, unbatch
@@ -634,32 +635,23 @@ class Engine:
         info = self.views[rank].info
         return f" (pid {info.pid} on {info.host})" if info else ""
 
-    def server_status(self, rank: int) -> dict[str, Any]:
+    def server_status(self, rank: int) -> ServerState:
         view = self.views[rank]
         status, info = view.status, view.info
         running = self.ledger.running_on(rank)
         state = view.state
         if state == "ready":
             state = "busy" if running else "idle"
-        return {
-            "rank": rank,
-            "state": state,
-            "busy": running is not None,
-            "command_id": running.id if running else None,
-            "command": running.command if running else None,
-            "queue_length": max(0, len(self.ledger.in_flight[rank]) - 1),
-            "pid": info.pid if info else None,
-            "worker_pid": status.worker_pid if status else (info.worker_pid if info else None),
-            "processor": info.host if info else None,
-            "timeout": view.timed_out,
-            "lost": view.lost,
-            "progress": self._progress_of(view, running),
-            "cpu_percent": status.cpu_percent if status else 0.0,
-            "rss": status.rss if status else 0,
-            "preload_error": status.preload_error if status else None,
-            "log_file": status.log_file if status else None,
-            "last_heard": view.last_heard,
-        }
+        return server_state(
+            rank, state, busy=running is not None, command_id=running.id if running else None,
+            command=running.command if running else None,
+            queue_length=max(0, len(self.ledger.in_flight[rank]) - 1), pid=info.pid if info else None,
+            worker_pid=status.worker_pid if status else (info.worker_pid if info else None),
+            processor=info.host if info else None, timeout=view.timed_out, lost=view.lost,
+            cpu_percent=status.cpu_percent if status else 0.0, rss=status.rss if status else 0,
+            preload_error=status.preload_error if status else None,
+            log_file=status.log_file if status else None, last_heard=view.last_heard,
+            progress=self._progress_of(view, running))
 
     @staticmethod
     def _progress_of(view: ServerView, running: CommandRecord | None) -> dict[str, Any] | None:
