@@ -134,13 +134,27 @@ def test_a_first_available_command_sent_behind_a_long_one_moves_to_the_server_th
     assert client.get_command_response([long], block=True, timeout=10)[0]["status"] == "interrupted"
 
 
-def test_under_a_backlog_every_first_available_command_runs_once_in_push_order_per_server(client):
-    ids = [client.push_command_request(f"{i}")[0] for i in range(300)]
+def test_under_a_backlog_every_first_available_command_runs_once_on_either_server(client):
+    client.push_command_request("runs = []", block=True, target_server=[1, 2])
+    ids = [client.push_command_request(f"runs.append({i}) or {i}")[0] for i in range(300)]
     responses = client.get_command_response(ids, block=True, timeout=60)
     assert [r["ret"] for r in responses] == list(range(300)) and {r["server"] for r in responses} == {1, 2}
-    for server in (1, 2):
-        ran_there = [r["time_start"] for r in responses if r["server"] == server]
-        assert ran_there == sorted(ran_there)
+    ran = client.push_command_request("runs", block=True, target_server=[1, 2])
+    assert sorted(ran[0]["ret"] + ran[1]["ret"]) == list(range(300))
+
+
+def test_a_first_available_command_asked_back_for_an_idle_server_starts_before_those_pushed_after_it(client):
+    client.push_command_request("import time", block=True, target_server=[1, 2])
+    [long] = client.push_command_request("time.sleep(60)", target_server=1)
+    [short] = client.push_command_request("time.sleep(0.5)", target_server=2)
+    waiting = [client.push_command_request(f"{i}")[0] for i in range(4)]  # a backlog: two wait on each
+    client.get_command_response([short], block=True, timeout=30)
+    later = [client.push_command_request(f"{i}")[0] for i in range(4, 6)]
+    responses = client.get_command_response(waiting + later, block=True, timeout=30)
+    assert {r["server"] for r in responses} == {2} and [r["ret"] for r in responses] == list(range(6))
+    starts = [r["time_start"] for r in responses]
+    assert max(starts[:4]) < min(starts[4:]), "a command asked back from server 1 ran after later ones"
+    client.interrupt([long])
 
 
 def test_blocking_push_to_a_list_returns_one_response_per_server(client):

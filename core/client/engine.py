@@ -439,9 +439,13 @@ class Engine:
             record = self.ledger.records.get(command_id)
             if record is None or record.done or record.server != rank:
                 continue
-            self.ledger.give_back(record)
+            kept_for = self.ledger.give_back(record)
             if record.if_given_back is not None:
                 self.fail(record, record.if_given_back, NOT_STARTED[record.if_given_back])
+            elif kept_for is not None and self.usable(kept_for):
+                self._send_command(record, kept_for)
+            else:
+                self.ledger.wait_again(record)
         self._dispatch_first_available()
 
     def _response(self, record: CommandRecord, fields: dict) -> dict[str, Any]:
@@ -508,12 +512,19 @@ class Engine:
             self._send_command(record, record.target)
 
     def _dispatch_first_available(self) -> None:
+        """Give the commands that wait for any server one each (`Ledger.next_server`); a server
+        with nothing to do takes the oldest that waits, here or behind another (asked back)."""
         pending = self.ledger.first_available
         while pending:
             rank = self.ledger.next_server(self.usable)
             if rank is None:
                 return
-            self._send_command(pending.popleft(), rank)
+            older = (self.ledger.recall_for(rank, self.usable, before=pending[0].id)
+                     if self.ledger.waiting_behind and not self.ledger.in_flight[rank] else None)
+            if older is None:
+                self._send_command(pending.popleft(), rank)
+            else:
+                self.send(older.server, Tag.RECALL, [older.id])
         self._recall()
 
     def _recall(self) -> None:
@@ -521,25 +532,23 @@ class Engine:
         that waits behind another (`core.client.ledger`), which the idle one will take."""
         if not self.ledger.waiting_behind:
             return
-        for _ in self.ledger.idle_ranks(self.usable):
-            record = self.ledger.to_recall()
-            if record is None:
-                return
-            record.recalling = True
-            self.send(record.server, Tag.RECALL, [record.id])
+        for idle in self.ledger.idle_ranks(self.usable):
+            record = self.ledger.recall_for(idle, self.usable)
+            if record is not None:
+                self.send(record.server, Tag.RECALL, [record.id])
 
     def cancel_queued(self, rank: int, records: list[CommandRecord]) -> None:
         """Ask server `rank` to cancel these commands if they have not started; one it gives back
         meanwhile (a recall crossed the cancel) ends cancelled too."""
         for record in records:
-            if record.recalling:
+            if record.id in self.ledger.recalls:
                 record.if_given_back = Status.CANCELLED
         self.send(rank, Tag.CANCEL, [record.id for record in records])
 
     def interrupt_command(self, record: CommandRecord) -> None:
         """Ask its server to interrupt `record`, now or when it starts; given back unrun meanwhile
         (a recall crossed the interrupt), it ends interrupted before it started."""
-        if record.recalling:
+        if record.id in self.ledger.recalls:
             record.if_given_back = Status.INTERRUPTED
         self.send(record.server, Tag.INTERRUPT, record.id)
 
@@ -629,6 +638,7 @@ class Engine:
             if not record.done:
                 self.time_out(record, f"{why}. If it comes back, the command's real response replaces this "
                                       f"one.\n")
+        self._dispatch_first_available()  # servers kept for a command asked back from it are free
         self._post_status(rank)
 
     def _where(self, rank: int) -> str:

@@ -12,6 +12,14 @@ first-available commands than it runs (up to `FIRST_AVAILABLE_DEPTH`), so that i
 the moment one ends instead of a round trip later; such a command is *waiting behind* the running
 one, and the engine recalls one for each server that has nothing to do, so that "first available"
 still means the first server that is free.
+
+An idle server takes the oldest first-available command that waits, here or behind another: one
+behind another it asks back (`recall_for`), and is kept
+for it (no other first-available command goes there) until the command comes back or starts where
+it is, so that it starts before those pushed after it; a server kept for a command on a server gone
+silent takes other work meanwhile. So under a backlog commands start close to push order, though
+not in it: a server starts those it holds one after the other, and a command asked back may start
+after later ones that another server held.
 """
 from __future__ import annotations
 
@@ -62,8 +70,6 @@ class CommandRecord:
     server: int | None = None
     status: Status = Status.QUEUED
     response: CommandResponse | None = None
-    recalling: bool = False
-    """A first-available command waiting behind another, asked back from its server."""
     if_given_back: Status | None = None
     """How it ends if its server gives it back unrun: cancelled or interrupted when that was asked
     of the server while it was being recalled; None: it waits for the first available server again."""
@@ -88,6 +94,8 @@ class Ledger:
         self.in_flight: dict[int, collections.deque[CommandRecord]] = {r: collections.deque() for r in ranks}
         self.waiting_behind: dict[int, CommandRecord] = {}
         """First-available commands placed behind a running one, by id (see the module's doc)."""
+        self.recalls: dict[int, int] = {}
+        """Commands asked back from their server, by id: the idle server kept for each one."""
         self._announce = announce
         self._ids = itertools.count(1)
         self._ranks = sorted(ranks)
@@ -140,8 +148,10 @@ class Ledger:
         return False
 
     def idle_ranks(self, usable: Callable[[int], bool]) -> list[int]:
-        """Servers with nothing in flight, starting after the last one chosen (round robin)."""
-        return [r for r in self._round_robin() if not self.in_flight[r] and usable(r)]
+        """Servers with nothing in flight and no recalled command on its way to them, starting
+        after the last one chosen (round robin)."""
+        kept = self._kept(usable)
+        return [r for r in self._round_robin() if not self.in_flight[r] and r not in kept and usable(r)]
 
     def _round_robin(self) -> list[int]:
         ranks = self._ranks
@@ -158,10 +168,11 @@ class Ledger:
         idle) the least busy one with room under `FIRST_AVAILABLE_DEPTH`."""
         ranks, in_flight = self._ranks, self.in_flight
         start = self._next_server
+        kept = self._kept(usable)
         chosen, load = None, FIRST_AVAILABLE_DEPTH
         for step in range(len(ranks)):  # round robin: the first of the least busy
             rank = ranks[(start + step) % len(ranks)]
-            if len(in_flight[rank]) < load and usable(rank):
+            if len(in_flight[rank]) < load and rank not in kept and usable(rank):
                 chosen, load = rank, len(in_flight[rank])
                 if not load:
                     break
@@ -170,20 +181,32 @@ class Ledger:
         self.advance_past(chosen)
         return chosen
 
-    def to_recall(self) -> CommandRecord | None:
-        """A command waiting behind another that is not being recalled yet: the last one of the
-        busiest server, which would wait longest."""
-        candidates = [r for r in self.waiting_behind.values() if not r.recalling]
+    def recall_for(self, idle: int, usable: Callable[[int], bool], before: int | None = None) -> CommandRecord | None:
+        """The oldest command waiting behind another on a server that can answer, not asked back
+        yet (and pushed before command `before`, if given), to ask back for server `idle`, which
+        is kept for it from now on (see the module's doc)."""
+        candidates = [r for r in self.waiting_behind.values()
+                      if r.id not in self.recalls and usable(r.server) and (before is None or r.id < before)]
         if not candidates:
             return None
-        return max(candidates, key=lambda r: (len(self.in_flight[r.server]), r.id))
+        record = min(candidates, key=lambda r: r.id)
+        self.recalls[record.id] = idle
+        return record
 
-    def give_back(self, record: CommandRecord) -> None:
-        """Its server gave `record` back unrun: it waits for the first available server again,
-        ahead of those that came after it."""
+    def _kept(self, usable: Callable[[int], bool]) -> set[int]:
+        """The servers kept for a command asked back from a server that can still answer."""
+        return {idle for command_id, idle in self.recalls.items() if usable(self.records[command_id].server)}
+
+    def give_back(self, record: CommandRecord) -> int | None:
+        """Its server gave `record` back unrun: take it off there; returns the server it was
+        asked back for, where it goes next."""
         self.in_flight[record.server].remove(record)
         self.waiting_behind.pop(record.id, None)
-        record.server, record.status, record.recalling = None, Status.QUEUED, False
+        record.server, record.status = None, Status.QUEUED
+        return self.recalls.pop(record.id, None)
+
+    def wait_again(self, record: CommandRecord) -> None:
+        """`record` waits for the first available server again, ahead of those pushed after it."""
         waiting = self.first_available
         waiting.insert(next((i for i, r in enumerate(waiting) if r.id > record.id), len(waiting)), record)
 
@@ -223,6 +246,7 @@ class Ledger:
                 self.first_available.remove(record)
             return None
         self.waiting_behind.pop(record.id, None)
+        self.recalls.pop(record.id, None)  # it ran where it was: the server kept for it is free
         fifo = self.in_flight.get(record.server, ())  # none for rank 0's own work (core.console)
         was_head = bool(fifo) and fifo[0] is record
         if record in fifo:
@@ -230,6 +254,7 @@ class Ledger:
         if was_head and fifo:
             if not fifo[0].provisional:
                 fifo[0].status = Status.RUNNING
+            self.recalls.pop(fifo[0].id, None)  # it starts where it is, not given back
             if self.waiting_behind.pop(fifo[0].id, None) is not None and not fifo[0].may_retry:
                 fifo[0].buffers = None  # it runs: it will not be sent again, unless it is retried
             return fifo[0]

@@ -183,16 +183,58 @@ def test_a_first_available_command_placed_behind_another_waits_behind_it_until_i
     assert ledger.waiting_behind == {} and behind.buffers is None
 
 
-def test_the_command_to_recall_is_the_last_one_waiting_on_the_busiest_server():
+def _anyone(rank: int) -> bool:
+    return True
+
+
+def test_the_command_asked_back_for_an_idle_server_is_the_oldest_waiting_behind_another():
     ledger = _ledger([1, 2, 3])
     _busy(ledger, {1: 1, 2: 1})
     first, second, third = _record(ledger), _record(ledger), _record(ledger)
-    ledger.place_on(first, 1)
     ledger.place_on(second, 2)
+    ledger.place_on(first, 1)
     ledger.place_on(third, 2)
-    assert ledger.to_recall() is third
-    third.recalling = True
-    assert ledger.to_recall() is second
+    assert ledger.recall_for(3, _anyone) is first
+    assert ledger.recalls == {first.id: 3}
+    assert ledger.recall_for(3, _anyone) is second  # the oldest not asked back yet
+
+
+def test_a_server_kept_for_a_command_asked_back_takes_no_other_first_available_command_until_it_comes_back():
+    ledger = _ledger([1, 2])
+    _busy(ledger, {1: 1})
+    behind = _record(ledger)
+    ledger.place_on(behind, 1)
+    assert ledger.recall_for(2, _anyone) is behind
+    ledger.first_available.extend(_record(ledger) for _ in range(3))
+    assert ledger.idle_ranks(_anyone) == [] and ledger.next_server(_anyone) == 1
+    assert ledger.give_back(behind) == 2 and ledger.recalls == {}
+    assert (behind.server, behind.status) == (None, "queued") and ledger.waiting_behind == {}
+    assert behind not in ledger.in_flight[1] and ledger.idle_ranks(_anyone) == [2]
+
+
+def test_a_command_asked_back_that_starts_where_it_is_frees_the_server_kept_for_it():
+    ledger = _ledger([1, 2])
+    running, behind = _record(ledger, 1), _record(ledger)
+    ledger.place_on(running, 1)
+    ledger.place_on(behind, 1)
+    ledger.recall_for(2, _anyone)
+    assert ledger.finish(running, {"status": "done"}) is behind
+    assert ledger.recalls == {} and ledger.idle_ranks(_anyone) == [2]
+
+
+def test_a_server_is_not_kept_for_a_command_asked_back_from_a_silent_one_nor_asked_to_give_back():
+    ledger = _ledger([1, 2, 3])
+    _busy(ledger, {1: 1, 3: 1})
+    behind_silent, behind_other = _record(ledger), _record(ledger)
+    ledger.place_on(behind_silent, 1)
+    ledger.place_on(behind_other, 3)
+    assert ledger.recall_for(2, _anyone) is behind_silent
+
+    def answering(rank):
+        return rank != 1
+
+    assert ledger.idle_ranks(answering) == [2]
+    assert ledger.recall_for(2, answering) is behind_other
 
 
 def test_a_command_given_back_waits_for_any_server_again_ahead_of_those_pushed_after_it():
@@ -201,11 +243,10 @@ def test_a_command_given_back_waits_for_any_server_again_ahead_of_those_pushed_a
     earlier, behind, later = _record(ledger), _record(ledger), _record(ledger)
     ledger.place_on(behind, 1)
     ledger.first_available.extend([earlier, later])
-    behind.recalling = True
-    ledger.give_back(behind)
+    ledger.wait_again(behind)
     assert list(ledger.first_available) == [earlier, behind, later]
-    assert (behind.server, behind.status, behind.recalling) == (None, "queued", False)
-    assert behind not in ledger.in_flight[1] and ledger.waiting_behind == {}
+
+
 def test_a_timed_out_command_stays_in_its_fifo_and_its_real_response_replaces_the_provisional_one_in_place():
     ledger = _ledger([1])
     first, second = _record(ledger, 1), _record(ledger, 1)
