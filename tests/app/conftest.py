@@ -25,6 +25,37 @@ def pytest_runtest_teardown(item):
         QCoreApplication.processEvents()  # where Python's own collection is turned on again
 
 
+UNANSWERED_DIALOG_S = 30
+
+
+@pytest.fixture(autouse=True)
+def unanswered_dialogs_fail_the_test(qapp):
+    """A modal dialog that no test answers (`answer_next_dialog`) would wait offscreen for ever, and
+    the suite with it: close one left open for `UNANSWERED_DIALOG_S` and fail the test, naming it."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    left_open: list[str] = []
+    seen: dict[int, int] = {}
+
+    def check() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            seen.clear()
+            return
+        seen[id(dialog)] = seen.get(id(dialog), 0) + 1
+        if seen[id(dialog)] >= UNANSWERED_DIALOG_S:
+            text = getattr(dialog, "text", lambda: "")()
+            left_open.append(f"{dialog.windowTitle()!r}: {text}")
+            dialog.reject()
+
+    watchdog = QTimer(interval=1000, timeout=check)
+    watchdog.start()
+    yield
+    watchdog.stop()
+    assert not left_open, f"a modal dialog nobody answered was open for {UNANSWERED_DIALOG_S} s: {left_open}"
+
+
 @pytest.fixture(scope="module")
 def gui_client():
     with started_client(3) as client:
