@@ -137,6 +137,17 @@ def test_interrupt_and_cancel_reach_the_servers(session):
             client.get_command_response([999999])
 
 
+def test_a_submitted_command_cancelled_before_the_session_numbered_it_is_cancelled(session):
+    host, listener = session
+    with core.attach(host.info.session_id) as client:
+        [running] = client.push_command_request("import time\nwhile True: time.sleep(0.01)", target_server=2)
+        waiting = client.submit("'never'", target=2)
+        waiting.cancel()  # at once: its id is a round trip away
+        assert waiting.result(TIMEOUT)["status"] == "cancelled"
+        client.interrupt(server=2)
+        assert client.get_command_response([running], block=True, timeout=TIMEOUT)[0]["status"] == "interrupted"
+
+
 def test_an_attached_program_moves_data_with_the_clients_own_logic(session):
     host, listener = session
     with core.attach(host.info.session_id) as client:

@@ -83,10 +83,15 @@ class RemoteCommandFuture(Future):
 
     def cancel(self) -> bool:
         """Cancel the command if it has not started (as `CommandFuture.cancel`); the future
-        itself resolves with the 'cancelled' response."""
-        if not self.done() and self.command_id is not None:
-            self._frontend.cancel([self.command_id])
+        itself resolves with the 'cancelled' response. Called before the session has numbered
+        the command, the cancel goes out once it has."""
+        if not self.done():
+            self._numbering.add_done_callback(self._cancel_numbered)
         return False
+
+    def _cancel_numbered(self, numbering: Future) -> None:
+        if numbering.exception() is None and not self.done():
+            self._frontend.cancel([numbering.result()])
 
 
 class RemoteFrontend(FutureRequests):
