@@ -1,8 +1,9 @@
 """The progress line of the client-side worker: what its command (a script, or typed client code)
 is doing while it runs, and how it ended.
 
-"pipeline.py: 120 sent · 97 done · 2 failed · 14 s" counts the commands that code pushed, and keeps
-counting those still running after it ended; the elapsed time is redrawn once a second.
+"pipeline.py: running · 12/40 imaging · 120 sent · 97 done · 2 failed · 14 s" shows the code's own
+latest `progress()` while it runs, counts the commands that code pushed, and keeps counting those
+still running after it ended; the elapsed time is redrawn once a second.
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ class ClientProgress(QLabel):
         """The client-side command running (or last run)."""
         self.title = ""
         self.outcome = ""
+        self.progress = ""
+        """Its latest `progress()`, as `app.command_text.progress_text` words it ('' for none)."""
         self.sent = self.done = self.failed = 0
         self._pushed: set[int] = set()
         self._started = self._ended = 0.0
@@ -36,7 +39,7 @@ class ClientProgress(QLabel):
         self._clock.timeout.connect(self._show)
 
     def on_started(self, command_id: int, command: str) -> None:
-        self.command_id, self.title, self.outcome = command_id, _title(command), ""
+        self.command_id, self.title, self.outcome, self.progress = command_id, _title(command), "", ""
         self.sent = self.done = self.failed = 0
         self._pushed.clear()
         self._started, self._ended = time.monotonic(), 0.0
@@ -62,6 +65,10 @@ class ClientProgress(QLabel):
             self.on_finished(last.response)
             self._ended = self._started + max(0.0, (last.response.get("time_end") or 0) - last.time_started)
             self._show()
+
+    def show_progress(self, text: str) -> None:
+        self.progress = text
+        self._show()
 
     def on_queued(self, entry) -> None:
         if self.command_id is not None and not self._ended and _is_pushed_by_client_code(entry.origin):
@@ -91,7 +98,7 @@ class ClientProgress(QLabel):
 
     def _show(self) -> None:
         elapsed = (self._ended or time.monotonic()) - self._started
-        state = self.outcome or "running"
+        state = self.outcome or " · ".join(filter(None, ["running", self.progress]))
         self.setText(f"{self.title} {state} · {self.sent} sent · {self.done} done · {self.failed} failed · "
                      f"{elapsed:.0f} s")
 

@@ -363,6 +363,8 @@ class MainWindow(QMainWindow):
         pane = self.client_pane if rank == CLIENT_RANK else self.panes.get(rank)
         if pane is not None:
             pane.show_progress(text)
+        if rank == CLIENT_RANK:
+            self.client_progress.show_progress(text)
         self.overview.set_progress(rank, text)
 
     def _on_output(self, server: int, items: list, dropped: int) -> None:

@@ -67,6 +67,18 @@ def test_a_script_pushing_200_commands_to_all_servers_shows_them_all_with_its_li
     assert window.pane_tabs.currentWidget() is window.client_pane
 
 
+def test_client_code_reports_its_progress_in_the_status_bar_and_the_client_pane(qtbot, window, tmp_path):
+    marker = tmp_path / "release"
+    _run_on_client(qtbot, window, f"import os, time\nprogress(12, 40, 'imaging')\n"
+                                  f"while not os.path.exists({str(marker)!r}):\n    time.sleep(0.02)")
+    qtbot.waitUntil(lambda: "running · 12/40 imaging · 0 sent" in window.client_progress.text(), timeout=20000)
+    assert window.client_pane.progress.text() == "<b>12/40 imaging</b>"
+    marker.touch()
+    qtbot.waitUntil(lambda: window.client_progress.outcome == "done", timeout=20000)
+    assert window.client_progress.text().startswith("import os, time: done · 0 sent")
+    qtbot.waitUntil(lambda: window.client_pane.progress.text() == "")
+
+
 def test_a_blocking_call_in_client_code_leaves_the_window_responsive(qtbot, window):
     """The client code blocks for 3 s on a server's answer; a window that waited with it would
     stall that long. The bound is a third of that, so a loaded machine's slow paints pass."""
