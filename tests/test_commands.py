@@ -143,17 +143,16 @@ def test_under_a_backlog_every_first_available_command_runs_once_on_either_serve
     assert sorted(ran[0]["ret"] + ran[1]["ret"]) == list(range(300))
 
 
-def test_a_first_available_command_asked_back_for_an_idle_server_starts_before_those_pushed_after_it(client):
+def test_a_first_available_command_behind_a_long_one_moves_while_others_keep_coming(client):
     client.push_command_request("import time", block=True, target_server=[1, 2])
     [long] = client.push_command_request("time.sleep(60)", target_server=1)
-    [short] = client.push_command_request("time.sleep(0.5)", target_server=2)
-    waiting = [client.push_command_request(f"{i}")[0] for i in range(4)]  # a backlog: two wait on each
-    client.get_command_response([short], block=True, timeout=30)
-    later = [client.push_command_request(f"{i}")[0] for i in range(4, 6)]
-    responses = client.get_command_response(waiting + later, block=True, timeout=30)
-    assert {r["server"] for r in responses} == {2} and [r["ret"] for r in responses] == list(range(6))
-    starts = [r["time_start"] for r in responses]
-    assert max(starts[:4]) < min(starts[4:]), "a command asked back from server 1 ran after later ones"
+    stream = [client.push_command_request(f"time.sleep(0.004) or {i}")[0] for i in range(1000)]  # ≈ 4 s on server 2
+    responses = client.get_command_response(stream, block=True, timeout=60)
+    assert {r["server"] for r in responses} == {2} and [r["ret"] for r in responses] == list(range(1000))
+    placed_behind_the_long_one = [r for r in responses if r["id"] < stream[50]]  # before server 2 ran a backlog
+    last_ones = sorted(r["time_start"] for r in responses)[-100:]
+    assert max(r["time_start"] for r in placed_behind_the_long_one) < min(last_ones), \
+        "a command waited behind the long one until the stream had drained"
     client.interrupt([long])
 
 

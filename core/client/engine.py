@@ -512,19 +512,12 @@ class Engine:
             self._send_command(record, record.target)
 
     def _dispatch_first_available(self) -> None:
-        """Give the commands that wait for any server one each (`Ledger.next_server`); a server
-        with nothing to do takes the oldest that waits, here or behind another (asked back)."""
         pending = self.ledger.first_available
         while pending:
             rank = self.ledger.next_server(self.usable)
             if rank is None:
                 return
-            older = (self.ledger.recall_for(rank, self.usable, before=pending[0].id)
-                     if self.ledger.waiting_behind and not self.ledger.in_flight[rank] else None)
-            if older is None:
-                self._send_command(pending.popleft(), rank)
-            else:
-                self.send(older.server, Tag.RECALL, [older.id])
+            self._send_command(pending.popleft(), rank)
         self._recall()
 
     def _recall(self) -> None:
@@ -536,6 +529,14 @@ class Engine:
             record = self.ledger.recall_for(idle, self.usable)
             if record is not None:
                 self.send(record.server, Tag.RECALL, [record.id])
+
+    def _rescue_stuck(self, now: float) -> None:
+        """Ask back first-available commands waiting behind long ones (`Ledger.rescue_stuck`)."""
+        asked: dict[int, list[int]] = {}
+        for record in self.ledger.rescue_stuck(now, self.usable):
+            asked.setdefault(record.server, []).append(record.id)
+        for rank, ids in asked.items():
+            self.send(rank, Tag.RECALL, ids)
 
     def cancel_queued(self, rank: int, records: list[CommandRecord]) -> None:
         """Ask server `rank` to cancel these commands if they have not started; one it gives back
@@ -615,6 +616,8 @@ class Engine:
         for peer in self.peers.values():
             peer.complete_sends()
         self.stack_requests.expire(now)
+        if self.ledger.waiting_behind:
+            self._rescue_stuck(now)
         if self.heartbeats.suspended:
             return
         for rank, view in self.views.items():

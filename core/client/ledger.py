@@ -13,13 +13,14 @@ the moment one ends instead of a round trip later; such a command is *waiting be
 one, and the engine recalls one for each server that has nothing to do, so that "first available"
 still means the first server that is free.
 
-An idle server takes the oldest first-available command that waits, here or behind another: one
-behind another it asks back (`recall_for`), and is kept
-for it (no other first-available command goes there) until the command comes back or starts where
-it is, so that it starts before those pushed after it; a server kept for a command on a server gone
-silent takes other work meanwhile. So under a backlog commands start close to push order, though
-not in it: a server starts those it holds one after the other, and a command asked back may start
-after later ones that another server held.
+A server left with nothing to do while no command waits here asks back the oldest first-available
+command waiting behind another (`recall_for`); one that waits behind a command running for
+`STUCK_AFTER` seconds or more is asked back for a server that will be free sooner even while others
+keep coming (`rescue_stuck`), so that it does not wait for a long command, nor for the whole backlog
+to drain. The server it is asked back for is kept for it (no other first-available command goes
+there) until it comes back or starts where it is; a server kept for a command on a server gone
+silent takes other work meanwhile. Start order is close to push order but not exactly it: a server
+starts those it holds one after the other, and one asked back may start after later ones.
 """
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ from core.events import CommandQueued, Event
 from core.futures import CommandFuture
 from core.wire.messages import TIME_LIMIT_GRACE
 from core.wire.responses import CommandResponse, Status
+
+STUCK_AFTER = 1.0
+"""Seconds a command has run (as the client saw it start) after which a first-available command
+waiting behind it is asked back for a server that will be free sooner (`Ledger.rescue_stuck`)."""
 
 FIRST_AVAILABLE_DEPTH = 32
 """First-available commands one server may hold at once under a backlog: the running one and those
@@ -75,6 +80,8 @@ class CommandRecord:
     of the server while it was being recalled; None: it waits for the first available server again."""
     provisional: bool = False
     """Its response is a provisional 'timeout', which the real one may still replace."""
+    running_since: float = 0.0
+    """When it became the head of its server's FIFO (`time.monotonic()`, the client's view)."""
 
     @property
     def done(self) -> bool:
@@ -141,7 +148,7 @@ class Ledger:
         fifo = self.in_flight[rank]
         fifo.append(record)
         if len(fifo) == 1:
-            record.status = Status.RUNNING
+            record.status, record.running_since = Status.RUNNING, time.monotonic()
             return True
         if record.target is None:
             self.waiting_behind[record.id] = record
@@ -181,17 +188,35 @@ class Ledger:
         self.advance_past(chosen)
         return chosen
 
-    def recall_for(self, idle: int, usable: Callable[[int], bool], before: int | None = None) -> CommandRecord | None:
+    def recall_for(self, idle: int, usable: Callable[[int], bool]) -> CommandRecord | None:
         """The oldest command waiting behind another on a server that can answer, not asked back
-        yet (and pushed before command `before`, if given), to ask back for server `idle`, which
-        is kept for it from now on (see the module's doc)."""
-        candidates = [r for r in self.waiting_behind.values()
-                      if r.id not in self.recalls and usable(r.server) and (before is None or r.id < before)]
+        yet, to ask back for server `idle`, which is kept for it from now on (see the module's doc)."""
+        candidates = [r for r in self.waiting_behind.values() if r.id not in self.recalls and usable(r.server)]
         if not candidates:
             return None
         record = min(candidates, key=lambda r: r.id)
         self.recalls[record.id] = idle
         return record
+
+    def rescue_stuck(self, now: float, usable: Callable[[int], bool]) -> list[CommandRecord]:
+        """The first-available commands waiting behind a command that has run for `STUCK_AFTER` s
+        or more (`now`: monotonic), to ask back each for the least busy other server that is idle
+        or whose command started later, which is kept for it from now on."""
+        kept = self._kept(usable)
+        rescued = []
+        for rank, fifo in self.in_flight.items():
+            if not fifo or now - fifo[0].running_since < STUCK_AFTER or not usable(rank):
+                continue
+            stuck = [r for r in fifo if r.id in self.waiting_behind and r.id not in self.recalls]
+            load = {other: len(queue) for other, queue in self.in_flight.items()
+                    if other != rank and other not in kept and usable(other)
+                    and (not queue or queue[0].running_since > fifo[0].running_since)}
+            for record in stuck if load else ():
+                helper = min(load, key=load.__getitem__)
+                load[helper] += 1
+                self.recalls[record.id] = helper
+                rescued.append(record)
+        return rescued
 
     def _kept(self, usable: Callable[[int], bool]) -> set[int]:
         """The servers kept for a command asked back from a server that can still answer."""
@@ -252,6 +277,7 @@ class Ledger:
         if record in fifo:
             fifo.remove(record)
         if was_head and fifo:
+            fifo[0].running_since = time.monotonic()
             if not fifo[0].provisional:
                 fifo[0].status = Status.RUNNING
             self.recalls.pop(fifo[0].id, None)  # it starts where it is, not given back

@@ -1,7 +1,7 @@
 """The client's ledger: opening commands, per-server FIFOs, round-robin choice of an idle server."""
 from __future__ import annotations
 
-from core.client.ledger import FIRST_AVAILABLE_DEPTH, CommandRecord, Ledger
+from core.client.ledger import FIRST_AVAILABLE_DEPTH, STUCK_AFTER, CommandRecord, Ledger
 from core.events import CommandQueued
 
 
@@ -197,6 +197,34 @@ def test_the_command_asked_back_for_an_idle_server_is_the_oldest_waiting_behind_
     assert ledger.recall_for(3, _anyone) is first
     assert ledger.recalls == {first.id: 3}
     assert ledger.recall_for(3, _anyone) is second  # the oldest not asked back yet
+
+
+def test_a_command_waiting_behind_a_long_one_is_asked_back_for_the_least_busy_server_that_started_later():
+    ledger = _ledger([1, 2, 3])
+    long, stuck, behind = _record(ledger, 1), _record(ledger), _record(ledger)
+    ledger.place_on(long, 1)
+    ledger.place_on(stuck, 1)
+    ledger.place_on(behind, 1)
+    _busy(ledger, {2: 3, 3: 2})
+    now = long.running_since + STUCK_AFTER
+    assert ledger.rescue_stuck(now - 0.01, _anyone) == []
+    assert ledger.rescue_stuck(now, _anyone) == [stuck, behind]
+    assert ledger.recalls == {stuck.id: 3, behind.id: 2}  # the least busy first, then the other
+    assert ledger.rescue_stuck(now, _anyone) == []
+
+
+def test_no_command_is_asked_back_for_a_server_running_a_command_since_earlier_or_one_that_cannot_answer():
+    ledger = _ledger([1, 2, 3])
+    older = _record(ledger, 2)
+    ledger.place_on(older, 2)
+    long, stuck = _record(ledger, 1), _record(ledger)
+    ledger.place_on(long, 1)
+    ledger.place_on(stuck, 1)
+    older.running_since = long.running_since - 1
+    now = long.running_since + STUCK_AFTER
+    assert ledger.rescue_stuck(now, lambda rank: rank != 3) == []
+    assert ledger.rescue_stuck(now, lambda rank: rank != 1) == []
+    assert ledger.rescue_stuck(now, _anyone) == [stuck] and ledger.recalls == {stuck.id: 3}
 
 
 def test_a_server_kept_for_a_command_asked_back_takes_no_other_first_available_command_until_it_comes_back():
