@@ -25,6 +25,10 @@ tells an array from another of the same shape; a larger one is compared by its f
 _EXACT_REPR = ("float", "complex")
 """Types whose repr is the value itself, nan and inf included: compared by it."""
 
+_READ_BACK = (int, str, bytes, bool, type(None))
+"""Types whose repr always reads back as an equal value: no parse to check it (most results, and a
+parse costs more than the rest of logging one)."""
+
 _short = reprlib.Repr()
 _short.maxstring = _short.maxother = 120
 
@@ -39,6 +43,8 @@ def literal_repr(value: Any, limit: int | None = None) -> str | None:
         return None
     if limit is not None and len(text) > limit:
         return None
+    if type(value) in _READ_BACK:
+        return text
     try:
         same = ast.literal_eval(text) == value
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):

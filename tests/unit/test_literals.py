@@ -115,3 +115,11 @@ def test_nan_and_inf_are_compared_by_their_repr():
     assert difference(encode(float("nan")), float("nan")) is None
     assert difference(encode(float("inf")), float("nan")) == "nan != recorded inf"
     assert difference(encode(complex("nan")), complex("nan")) is None
+
+
+def test_a_subclass_of_a_plain_type_whose_repr_reads_back_as_something_else_is_summarised():
+    class Tagged(str):
+        def __repr__(self):
+            return f"Tagged({str.__repr__(self)})"
+
+    assert literal_repr(Tagged("x")) is None and literal_repr("x") == "'x'"
