@@ -300,9 +300,11 @@ class WorkerSupervisor:
     def _on_done(self, fields: dict[str, Any], buffers: list) -> None:
         """A command is over, and the worker has started the next one handed over, if any. Output
         it left unread (its worker said so, and waits for DRAINED) is its own; any other was read
-        as it came (`_on_stream`), and what the pipes hold now is the next command's."""
+        as it came (`_on_stream`), and what the pipes hold now is the next command's. A worker
+        that takes its commands from a queue (`queued`) always says whether it left output
+        unread, so only one that does not is drained (two reads of empty pipes a command)."""
         drain = fields.pop("drain", False)
-        if drain or not self.ahead:
+        if drain or not (self.ahead or self._queued):
             self._drain_streams()
         now = time.monotonic()
         command, self.command = self.command, None
