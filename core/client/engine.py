@@ -228,12 +228,14 @@ class Engine:
             if now - last_activity < CALLER_SPIN and self.lock.acquire(blocking=False):
                 try:
                     self._driver_until = now + DRIVER_LINGER
-                    if self._progress():
-                        last_activity = now
+                    active = self._progress()
                 finally:
                     self.lock.release()
                 self.hub.deliver()
-                os.sched_yield()
+                if active:
+                    last_activity = now  # and look at once: the response may be in
+                else:
+                    os.sched_yield()
                 continue
             with self._changed:
                 if not until():

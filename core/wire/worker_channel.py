@@ -49,8 +49,9 @@ def frame_bytes(kind: int, payload: Any, buffers: list | tuple = ()) -> bytes:
 
 
 def _frame_parts(kind: int, payload: Any, buffers, addresses: list) -> list:
-    """The length, the header and the buffers not lent (those whose address is None)."""
-    header = pickle.dumps((kind, payload, [memoryview(b).nbytes for b in buffers], addresses), protocol=5)
+    """The length, the header and the buffers not lent (those whose address is None). The kind
+    goes as a plain int: an enum member costs ≈ 2 µs to pickle and as much to unpickle."""
+    header = pickle.dumps((int(kind), payload, [memoryview(b).nbytes for b in buffers], addresses), protocol=5)
     return [_LENGTH.pack(len(header)), header, *(b for b, address in zip(buffers, addresses) if address is None)]
 
 

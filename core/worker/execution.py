@@ -52,9 +52,13 @@ class CompiledCommand(NamedTuple):
 
     def named(self, filename: str) -> CompiledCommand:
         """The same code, with tracebacks naming `filename` (a cached command run again)."""
-        return self._replace(**{field: code.replace(co_filename=filename)
-                                for field, code in (("statements", self.statements), ("value", self.value))
-                                if code is not None and code.co_filename != filename})
+        return CompiledCommand(self.mode, _named(self.statements, filename), _named(self.value, filename))
+
+
+def _named(code: CodeType | None, filename: str) -> CodeType | None:
+    if code is None or code.co_filename == filename:
+        return code
+    return code.replace(co_filename=filename)
 
 
 def compile_command(command: str, filename: str = "<command>") -> CompiledCommand:
