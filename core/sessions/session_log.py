@@ -37,6 +37,9 @@ from core.private_files import open_private_append, private_directory
 from core.sessions import literals
 from core.events import CommandFinished, CommandQueued, CommandRetried, Event
 
+_LINE = json.JSONEncoder(default=repr, check_circular=False)
+"""One encoder for every line (`json.dumps` with an argument builds one a call: 2 µs of 7)."""
+
 PARAMETER_LIMIT = 1_000_000
 """Characters of a parameter's literal kept (so that it can be replayed); larger: summarised."""
 
@@ -94,7 +97,7 @@ class SessionLog:
                          "provisional": event.provisional, "stack": response.get("stack")})
 
     def _write(self, line: dict[str, Any]) -> None:
-        text = json.dumps(line, default=repr) + "\n"
+        text = _LINE.encode(line) + "\n"
         with self._lock:
             if not self._file.closed:
                 self._file.write(text)
