@@ -10,17 +10,15 @@ here; the engine calls it with its lock held.
 Under a backlog (every server busy, more commands waiting than servers) a server is given more
 first-available commands than it runs (up to `FIRST_AVAILABLE_DEPTH`), so that it starts the next
 the moment one ends instead of a round trip later; such a command is *waiting behind* the running
-one, and the engine recalls one for each server that has nothing to do, so that "first available"
-still means the first server that is free.
-
-A server left with nothing to do while no command waits here asks back the oldest first-available
-command waiting behind another (`recall_for`); one that waits behind a command running for
-`STUCK_AFTER` seconds or more is asked back for a server that will be free sooner even while others
-keep coming (`rescue_stuck`), so that it does not wait for a long command, nor for the whole backlog
-to drain. The server it is asked back for is kept for it (no other first-available command goes
-there) until it comes back or starts where it is; a server kept for a command on a server gone
-silent takes other work meanwhile. Start order is close to push order but not exactly it: a server
-starts those it holds one after the other, and one asked back may start after later ones.
+one. So that "first available" still means the first server that is free, a server left with
+nothing to do while no command waits here asks back the oldest first-available command waiting
+behind another (`recall_for`); one that waits behind a command running for `STUCK_AFTER` seconds or
+more is asked back for a server that will be free sooner even while others keep coming
+(`rescue_stuck`), so that it does not wait for a long command, nor for the whole backlog to drain.
+The server it is asked back for is kept for it (no other first-available command goes there) until
+it comes back or starts where it is; a server kept for a command on a server gone silent takes
+other work meanwhile. Start order is close to push order but not exactly it: a server starts those
+it holds one after the other, and one asked back may start after later ones.
 """
 from __future__ import annotations
 

@@ -147,15 +147,15 @@ class UnsentValue:
     __hash__ = None
 
 
+_DONE = Status.DONE.value
+
+
 def success(mode: str, time_start: float) -> dict[str, Any]:
     """The outcome fields of a command that ran to its end; `ret` travels as buffers. Its status
     is the plain string, which the client makes a `Status` again (`rebuild_result`): on every command's
     way an enum member costs ≈ 2 µs to pickle and as much to unpickle, in each of four places."""
     return {"mode": mode, "successful": True, "traceback": None, "status": _DONE,
             "time_start": time_start, "time_end": time.time()}
-
-
-_DONE = Status.DONE.value
 
 
 def failure(status: Status, traceback: str, mode: str | None = None,
