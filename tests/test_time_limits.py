@@ -56,14 +56,15 @@ def _thread(response: dict) -> str:
 
 @pytest.mark.parametrize("code, function", [(ASLEEP, "nap"), (IN_C_WITHOUT_THE_GIL, "doze")])
 def test_a_command_past_its_limit_is_interrupted_with_its_stack_and_keeps_its_namespace(run_limited, code, function):
-    run_limited("kept = 'yes'")
+    before, _ = run_limited("kept = 'yes'")
     response, seconds = run_limited(code)
     assert seconds < LIMIT + GRACE + 1
-    assert (response["status"], response["successful"], response["time_limit"]) == ("expired", False, LIMIT)
+    assert (response["status"], response["successful"], response["time_limit"]) == ("expired", False, LIMIT), \
+        f"{response['traceback']}(the command before it: {before['status']}, {before['traceback']!r})"
     assert f"in {function}" in _thread(response), response["stack"]
     assert response["traceback"].endswith(f"ran past its limit of {LIMIT:g} s and was interrupted.\n")
     after, _ = run_limited("kept")
-    assert (after["ret"], after["namespace_reset"]) == ("yes", False)
+    assert (after["ret"], after["namespace_reset"]) == ("yes", False), after["traceback"]
 
 
 @pytest.mark.parametrize("code, function", [(IN_C_HOLDING_THE_GIL, "stuck"), (DEAF, "deaf")])
@@ -71,19 +72,19 @@ def test_a_command_that_does_not_end_on_the_interrupt_loses_its_worker_after_the
     run_limited("kept = 'yes'")
     response, seconds = run_limited(code)
     assert seconds < LIMIT + GRACE + 1
-    assert (response["status"], response["namespace_reset"]) == ("expired", True)
+    assert (response["status"], response["namespace_reset"]) == ("expired", True), response["traceback"]
     assert f"in {function}" in _thread(response), response["stack"]
     assert f"did not end within the grace of {GRACE:g} s after the interrupt, so its worker process" \
            in response["traceback"]
     after, _ = run_limited("'kept' in dir()")
-    assert (after["ret"], after["namespace_reset"]) == (False, True)
+    assert (after["ret"], after["namespace_reset"]) == (False, True), after["traceback"]
 
 
 def test_the_grace_is_the_clients_unless_a_push_gives_its_own(client):
     assert client.time_limit_grace == 5.0
     started = time.monotonic()
     [response] = client.push_command_request(DEAF, block=True, target_server=2, timeout=0.5, grace=0.5)
-    assert response["status"] == "expired" and time.monotonic() - started < 3
+    assert response["status"] == "expired" and time.monotonic() - started < 3, response["traceback"]
     assert "grace of 0.5 s" in response["traceback"]
 
 
@@ -101,7 +102,7 @@ def test_the_limit_is_in_the_session_log_and_the_stack_in_the_expired_line(tmp_p
     [queued] = [line for line in lines if line["event"] == "queued"]
     [finished] = [line for line in lines if line["event"] == "finished"]
     assert queued["time_limit"] == LIMIT
-    assert finished["status"] == "expired" and "in nap" in finished["stack"]
+    assert finished["status"] == "expired" and "in nap" in finished["stack"], finished
 
 
 def test_with_isolation_none_a_command_past_its_limit_is_interrupted_and_one_deaf_to_it_runs_on():
@@ -110,9 +111,9 @@ def test_with_isolation_none_a_command_past_its_limit_is_interrupted_and_one_dea
                   "deaf(time.monotonic() + 2.5)")
     with MPICommandClient(servers=1, isolation="none", print_output=False, session_log=False) as inline:
         [asleep] = inline.push_command_request(ASLEEP, block=True, target_server=1, timeout=LIMIT)
-        assert asleep["status"] == "expired" and "in nap" in _thread(asleep)
+        assert asleep["status"] == "expired" and "in nap" in _thread(asleep), asleep["traceback"]
         [deaf] = inline.push_command_request(deaf_until, block=True, target_server=1, timeout=0.5, grace=0.5)
-        assert deaf["status"] == "expired" and not deaf["namespace_reset"]
+        assert deaf["status"] == "expired" and not deaf["namespace_reset"], deaf["traceback"]
         assert "with isolation 'none' it runs in the server rank itself, where there is nothing to kill" \
                in deaf["traceback"]
 
