@@ -1,8 +1,8 @@
 """Where a running command is now: its threads' stacks, read without stopping it, and grouped.
 
-A worker's supervisor has the worker's `faulthandler` (registered on `STACK_SIGNAL` by `core.worker`)
-write every thread's stack to a pipe: faulthandler writes from a C signal handler, so this works
-while C code holds the GIL, when no Python thread could answer. `parse_faulthandler` reads that
+A worker's supervisor has the worker write every thread's stack to a pipe with `faulthandler`
+(`core.worker`): a thread of the worker's that holds the GIL meanwhile, or, while C code holds the
+GIL and no Python thread could answer, faulthandler's C signal handler. `parse_faulthandler` reads that
 text; with isolation 'none' the rank reads its own threads (`current_threads`). Either way
 `command_threads` keeps what belongs to the command: the thread running it, cut to the command's
 own calls (named `COMMAND_THREAD`), and the threads its code started, without the machinery's.

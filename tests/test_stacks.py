@@ -15,6 +15,13 @@ FLAGDATA = ("import time\ndef wait_for(seconds):\n    time.sleep(seconds)\n"
             "def flagdata():\n    wait_for(30)\nflagdata()")
 SETJY = "import time\ndef setjy():\n    time.sleep(30)\nsetjy()"
 
+CHURN = ("import json, random, traceback\ndef deep(n):\n    if n:\n        return deep(n - 1)\n"
+         "    try:\n        raise ValueError(json.dumps({'n': n}))\n    except ValueError:\n"
+         "        return traceback.format_stack()\ndef churn():\n    while True:\n        deep(random.randrange(60))\n"
+         "churn()")
+"""Python whose frames come and go all the time, each time other ones: read from a signal handler
+while they change, they crashed the worker (SIGSEGV) within 1000 reads, in 8 runs of 8."""
+
 
 def _functions(report) -> list[str]:
     return [frame.function for frame in report.threads[0].frames] if report.threads else []
@@ -78,6 +85,21 @@ def test_the_client_side_workers_stack_comes_from_the_same_supervision(client):
     finally:
         console.close()
 
+
+def test_stacks_read_again_and_again_while_the_command_runs_python_never_crash_its_worker(client):
+    console = ConsoleHost(client)
+    try:
+        future = console.run(CHURN)
+        pid = console.worker.pid
+        _asked_until(lambda: console.stacks().result(10), lambda report: "churn" in _functions(report))
+        for _ in range(1000):
+            report = console.stacks().result(10)
+        assert "churn" in _functions(report) and not future.done() and console.worker.pid == pid, \
+            future.result(0)["traceback"] if future.done() else report
+        console.interrupt()
+        assert future.result(10)["status"] == "interrupted"
+    finally:
+        console.close()
 
 def test_with_isolation_none_the_rank_reads_its_own_threads():
     with MPICommandClient(servers=1, isolation="none", print_output=False, session_log=False) as inline:

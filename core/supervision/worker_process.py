@@ -3,8 +3,8 @@
 The worker is a plain `subprocess` running `core.worker` (see `core.boot`), not a `multiprocessing`
 child: it must not inherit the MPI launcher's `PMI_*`/`HYDRA*` variables (its start would fail
 inside `MPI_Init` if the user's code imports mpi4py) and it must not re-import the rank's
-`__main__`, which imports MPI. It starts with SIGINT and `STACK_SIGNAL` blocked: an interrupt or a
-request for its stacks that comes before the worker handles them waits for the handler instead of
+`__main__`, which imports MPI. It starts with SIGINT and the stack signals blocked: an interrupt or
+a request for its stacks that comes before the worker handles them waits for the handler instead of
 ending the process (a server's rank ignores SIGINT, which the window's process, rank 0, whose
 client-side worker this may be, cannot; a real-time signal ends a process that does not handle it).
 `core.worker` unblocks them where it handles them.
@@ -25,7 +25,7 @@ import psutil
 from core.boot import python_code
 from core.wire import cross_memory
 from core.wire.command_queue import CommandQueue
-from core.wire.messages import STACK_SIGNAL, CommandRequest, WorkerKind
+from core.wire.messages import FORCED_STACK_SIGNAL, STACK_SIGNAL, STACKS_END, CommandRequest, WorkerKind
 from core.wire.worker_channel import FrameChannel, frame_bytes
 
 LAUNCHER_VARIABLE_PREFIXES = ("PMI_", "PMIX_", "HYDI_", "HYDRA_", "MPI_LOCAL", "OMPI_", "PRTE_")
@@ -40,10 +40,13 @@ FRAME_STALL_LIMIT = 5.0
 """Seconds a worker may pause in the middle of a frame before it counts as broken: well under the
 client's heartbeat timeout (10 s), which the rank cannot meet while it waits for the frame."""
 STACKS_WAIT = 1.0
-"""Seconds to wait for the first line of a stack dump (the worker may wait for a core)."""
+"""Seconds to wait for a stack dump to be whole (the worker may wait for a core)."""
+STACKS_GIL_WAIT = 0.5
+"""Seconds to wait for the first line of a dump taken with the GIL (`STACK_SIGNAL`) before forcing
+one (`FORCED_STACK_SIGNAL`): C code may hold the GIL, and then none comes."""
 STACKS_QUIET = 0.02
-"""A dump is over once nothing more of it came for this long (faulthandler writes it in one go,
-from its signal handler, and marks no end)."""
+"""A forced dump is over once nothing more of it came for this long (faulthandler writes it in one
+go, from its signal handler, and marks no end)."""
 
 
 class WorkerProcess:
@@ -62,7 +65,8 @@ class WorkerProcess:
         os.set_blocking(stacks_write, False)  # a dump the pipe cannot take is cut, never waited for
         self.queue = CommandQueue() if queued else None
         queue_fds = (self.queue.worker_end.fileno(),) if self.queue else ()
-        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, STACK_SIGNAL})  # the child inherits it
+        # the child inherits the mask
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, STACK_SIGNAL, FORCED_STACK_SIGNAL})
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", code, str(theirs.fileno()), str(lifeline_read),
@@ -124,23 +128,37 @@ class WorkerProcess:
             pass
 
     def dump_stacks(self) -> str:
-        """Every thread's stack, as the worker's faulthandler writes it (`core.stacks`), or what
-        of it came within `STACKS_WAIT`; the command runs on meanwhile, even in C code."""
+        """Every thread's stack, as faulthandler writes it (`core.stacks`), or what of it came
+        within `STACKS_WAIT`; the command runs on meanwhile, even in C code. The worker takes it
+        holding the GIL (`STACK_SIGNAL`) and says when it is whole, so that an interrupt sent next
+        cannot find it still reading the frames of the thread it unwinds; only a worker whose GIL
+        stays taken (C code) is read from a signal handler (`FORCED_STACK_SIGNAL`)."""
         self._read_stacks()  # the tail of an earlier dump that came too late
+        dump = self._dump(STACK_SIGNAL, STACKS_GIL_WAIT, quiet=None)
+        if dump is None:
+            dump = self._dump(FORCED_STACK_SIGNAL, STACKS_WAIT, quiet=STACKS_QUIET)
+        return (dump or b"").replace(STACKS_END, b"").decode("utf-8", "replace")
+
+    def _dump(self, signum: int, first_wait: float, quiet: float | None) -> bytes | None:
+        """What the worker wrote on `signum`: up to `STACKS_END`, or (`quiet`) up to a pause that
+        long, or what came within `STACKS_WAIT`; None when nothing came within `first_wait`."""
         try:
-            os.kill(self.process.pid, STACK_SIGNAL)
+            os.kill(self.process.pid, signum)
         except ProcessLookupError:
-            return ""
-        chunks = []
+            return b""
+        chunks: list[bytes] = []
         deadline = time.monotonic() + STACKS_WAIT
-        wait = STACKS_WAIT
+        wait = first_wait
         while select.select([self._stacks], [], [], wait)[0]:
             chunk = self._read_stacks()
             if not chunk:
                 break
             chunks.append(chunk)
-            wait = min(STACKS_QUIET, max(0.0, deadline - time.monotonic()))
-        return b"".join(chunks).decode("utf-8", "replace")
+            if STACKS_END in chunk:
+                break
+            left = max(0.0, deadline - time.monotonic())
+            wait = left if quiet is None else min(quiet, left)
+        return b"".join(chunks) if chunks else None
 
     def _read_stacks(self) -> bytes:
         try:

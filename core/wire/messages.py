@@ -65,9 +65,18 @@ TIME_LIMIT_GRACE = 5.0
 before its worker is killed, unless the client says otherwise (`MPICommandClient(time_limit_grace=...)`)."""
 
 STACK_SIGNAL = signal.SIGRTMIN + 2
-"""The signal on which a worker's `faulthandler` writes every thread's stack
-to the pipe its supervisor reads (`core.supervision.worker_process`): a real-time signal, which user
-code hardly ever takes for itself, unlike SIGUSR1."""
+"""The signal on which a worker writes every thread's stack to the pipe its supervisor reads
+(`core.supervision.worker_process`), then `STACKS_END`: its stacks thread, holding the GIL, so that
+no other thread runs Python meanwhile. A real-time signal, which user code hardly ever takes for
+itself, unlike SIGUSR1."""
+FORCED_STACK_SIGNAL = signal.SIGRTMIN + 3
+"""The signal on which a worker's `faulthandler` writes every thread's stack from its signal
+handler, without the GIL: for a worker whose C code holds the GIL, so that `STACK_SIGNAL` gets no
+answer. Only then: a dump from a signal handler reads the frames of threads that may run on, and
+crashes the worker (SIGSEGV) when one of them pushes and pops frames meanwhile."""
+STACKS_END = b"\0"
+"""Written after a dump taken on `STACK_SIGNAL`: the dump is whole, no thread of the worker is
+being read any longer."""
 
 
 SERVER_RANK_VARIABLE = "MPIPANEL_SERVER_RANK"

@@ -10,8 +10,9 @@ ahead of time (`core.wire.command_queue`), and the other frames from the channel
 Output: fds 1 and 2 are pipes the rank reads (so a C extension's printf is caught too);
 `logging` records go to the rank as frames on the channel, tagged with the running command's id.
 `progress(done, total, text)` is a builtin, as `print` is (`core.worker.progress`). On
-`STACK_SIGNAL`, `faulthandler` writes every thread's stack to STACK_FD, even while C code holds the
-GIL (`core.stacks`).
+`STACK_SIGNAL`, the stacks thread writes every thread's stack to STACK_FD while it holds the GIL; on
+`FORCED_STACK_SIGNAL`, `faulthandler` does from its signal handler, even while C code holds the GIL
+(`core.stacks`).
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from core.worker.execution import CommandRunner, set_log_level
 from core.worker.progress import ProgressSlot, Reporter
 from core.wire import interrupts
 from core.wire.command_queue import QueueReader
-from core.wire.messages import STACK_SIGNAL, LogItem, WorkerKind
+from core.wire.messages import FORCED_STACK_SIGNAL, STACK_SIGNAL, STACKS_END, LogItem, WorkerKind
 from core.wire.worker_channel import FrameChannel
 
 _libc = ctypes.CDLL(None)
@@ -126,7 +127,7 @@ def _exit_with_server(lifeline: int) -> None:
     parent-death signal is not available everywhere; this is.)"""
 
     def watch() -> None:
-        takes_stack_signal()
+        takes_forced_stack_signal()
         while os.read(lifeline, 1):
             pass
         os._exit(1)
@@ -134,13 +135,38 @@ def _exit_with_server(lifeline: int) -> None:
     threading.Thread(target=watch, name="mpipanel-lifeline", daemon=True).start()
 
 
-def takes_stack_signal() -> None:
-    """Let `STACK_SIGNAL` reach the calling thread, one of the worker's own. The worker starts with
-    it blocked (`core.supervision.worker_process`), and its main thread, which runs the commands,
-    keeps it so, as do the threads a command starts: a signal ends a sleep in C code (EINTR), and
-    reading a stack must not. faulthandler writes every thread's stack from whichever thread it
-    lands in."""
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {STACK_SIGNAL})
+def _dump_stacks_on_request(stack_fd: int) -> None:
+    """On each `STACK_SIGNAL`, write every thread's stack to `stack_fd`, then `STACKS_END`, from a
+    thread that holds the GIL meanwhile: the other threads are stopped between two bytecodes, their
+    frames whole. A dump from a signal handler (faulthandler's own) reads the frames of a thread
+    that runs on, and crashed the worker (SIGSEGV) when the interrupt that follows a time limit's
+    dump came while it read them (the main thread unwinding the command). The signal stays blocked
+    in every thread (`core.supervision.worker_process`): this one takes it with `sigwait`, and a
+    request that comes before it does waits for it."""
+
+    # A thread that lets the signal through anyway (C code's, with a mask of its own) takes it
+    # without a dump, rather than ending the process: a real-time signal's default action.
+    signal.signal(STACK_SIGNAL, lambda signum, frame: None)
+
+    def serve_requests() -> None:
+        while True:
+            signal.sigwait({STACK_SIGNAL})
+            faulthandler.dump_traceback(stack_fd, all_threads=True)
+            try:
+                os.write(stack_fd, STACKS_END)
+            except OSError:
+                pass  # the pipe is full: the supervisor reads on until its wait is over
+
+    threading.Thread(target=serve_requests, name="mpipanel-stacks", daemon=True).start()
+
+
+def takes_forced_stack_signal() -> None:
+    """Let `FORCED_STACK_SIGNAL` reach the calling thread, one of the worker's own. The worker
+    starts with it blocked (`core.supervision.worker_process`), and its main thread, which runs the
+    commands, keeps it so, as do the threads a command starts: a signal ends a sleep in C code
+    (EINTR), and reading a stack must not. faulthandler writes every thread's stack from whichever
+    thread it lands in."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {FORCED_STACK_SIGNAL})
 
 
 class Requests:
@@ -188,7 +214,7 @@ def serve(channel: FrameChannel, lend: bool, queue: QueueReader | None = None) -
     runner = CommandRunner()
     slot = ProgressSlot()
     builtins.progress = slot.progress
-    reporter = Reporter(channel, slot, takes_stack_signal)
+    reporter = Reporter(channel, slot, takes_forced_stack_signal)
 
     def interrupt(signum, frame):
         if runner.executing:
@@ -246,7 +272,8 @@ def main(argv: list[str], open_channel=FrameChannel) -> None:
     the frame channel to answer its proxied calls, see `core.console.worker`)."""
     channel_fd, lifeline_fd, results, stack_fd = int(argv[1]), int(argv[2]), argv[3], int(argv[4])
     priority.session_follows_process()  # the worker's session is a group of its own
-    faulthandler.register(STACK_SIGNAL, file=stack_fd, all_threads=True, chain=False)
+    faulthandler.register(FORCED_STACK_SIGNAL, file=stack_fd, all_threads=True, chain=False)
+    _dump_stacks_on_request(stack_fd)
     _exit_with_server(lifeline_fd)
     queue = QueueReader(int(argv[5])) if len(argv) > 5 else None
     serve(open_channel(channel_fd), lend=results == "lend", queue=queue)

@@ -69,7 +69,7 @@ class Reporter:
     life (`BEAT`); it sleeps while the worker is idle."""
 
     def __init__(self, channel, slot: ProgressSlot, on_start: Callable[[], None] = lambda: None):
-        """`on_start()` runs first on the reporter's thread (the worker lets the stack signal reach it)."""
+        """`on_start()` runs first on the reporter's thread (the worker lets the forced stack signal reach it)."""
         self.channel = channel
         self.slot = slot
         self._on_start = on_start
