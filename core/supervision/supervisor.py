@@ -332,6 +332,12 @@ class WorkerSupervisor:
         """Only a sign of life (`_heard`)."""
 
     def _on_stream(self, fd: int) -> None:
+        """`fd`, as the owner's `select()` found it: a callback before this one in the same round
+        may have replaced the worker (its death, a restart), closing `fd`, whose number its
+        successor's pipes and channel may have taken since. Only the current worker's streams are
+        read: a read of another number would take its frames, or fail."""
+        if fd not in self.worker.streams:
+            return
         if self.ahead and self.worker.channel.poll():
             # The worker may have ended the command running and started the next, which wrote
             # this: the DONE came first, so take the frames first.
