@@ -8,6 +8,7 @@ import selectors
 import time
 
 from core.supervision.supervisor import WorkerSupervisor, WorkerWords
+from core.supervision.worker_process import WORKER_CODE
 from core.wire.messages import CommandRequest
 
 WORDS = WorkerWords(died="The worker (pid {pid}) {how}.", restarted="The worker was restarted.")
@@ -46,6 +47,30 @@ class Reports:
         pass
 
 
+def _until_responses(supervisor: WorkerSupervisor, selector, reports: Reports, count: int) -> None:
+    """Drive the supervisor as its owner's loop does until `count` responses are in (or 15 s)."""
+    deadline = time.monotonic() + 15
+    while len(reports.responses) < count and time.monotonic() < deadline:
+        due = supervisor.due_in(time.monotonic())
+        for key, _ in selector.select(0.1 if due is None else min(0.1, due)):
+            key.data(key.fileobj)
+        supervisor.on_timers(time.monotonic())
+
+
+def test_a_command_given_a_fresh_worker_as_it_starts_has_its_whole_time_limit_once_it_is_ready():
+    selector = selectors.DefaultSelector()
+    reports = Reports()
+    slow_start = "import time; time.sleep(3); " + WORKER_CODE  # a loaded machine's start, or longer
+    supervisor = WorkerSupervisor(selector, reports, WORDS, code=slow_start)
+    try:
+        supervisor.run(CommandRequest(1, "kept = 'yes'", time_limit=1.0, grace=5.0), [])
+        _until_responses(supervisor, selector, reports, 1)
+        assert [response["status"] for response in reports.responses] == ["done"], reports.responses
+    finally:
+        supervisor.close()
+        selector.close()
+
+
 def test_a_pipe_of_a_worker_replaced_earlier_in_the_same_select_round_is_not_read():
     held = [os.open(os.devnull, os.O_RDONLY) for _ in range(16)]  # numbers below the worker's
     selector = selectors.DefaultSelector()
@@ -61,10 +86,7 @@ def test_a_pipe_of_a_worker_replaced_earlier_in_the_same_select_round_is_not_rea
         supervisor.restart()  # what a callback before it in the round may do
         stale.data(stale.fileobj)
         supervisor.run(CommandRequest(2, "6 * 7"), [])
-        deadline = time.monotonic() + 10
-        while not reports.responses and time.monotonic() < deadline:
-            for key, _ in selector.select(0.1):
-                key.data(key.fileobj)
+        _until_responses(supervisor, selector, reports, 1)
         assert reports.lost == ["The worker was restarted."]
         assert [response["status"] for response in reports.responses] == ["done"]
     finally:

@@ -67,6 +67,11 @@ class RunningCommand:
         limit = self.request.time_limit
         self.deadline = None if limit is None else now + limit
 
+    def hold(self) -> None:
+        """Its worker is not ready yet (it starts, or runs its preload): its time limit waits for
+        `start_clock`, so that a slow start is not the command's."""
+        self.deadline = None
+
     def interrupted(self, now: float) -> None:
         """An interrupt was sent now; it is sent again every `INTERRUPT_RETRY` until the end."""
         self.interrupt_sent = now

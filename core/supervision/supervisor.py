@@ -121,6 +121,8 @@ class WorkerSupervisor:
         ran: what the owner's `select()` found on the channel may be gone."""
         self._heard = time.monotonic()
         """When the worker last showed a sign of life (a frame, output)."""
+        self._ready = False
+        """The worker has said PRELOADED: it has started, and run its preload if any."""
         self.worker = self._start()
 
     @property
@@ -139,6 +141,8 @@ class WorkerSupervisor:
     # ----- what the owner asks --------------------------------------------------------------
     def run(self, request: CommandRequest, buffers: list) -> None:
         self.command = RunningCommand(request, time.monotonic())
+        if not self._ready:
+            self.command.hold()
         self._heard = self.command.started
         self.worker.run(request, buffers)
 
@@ -251,13 +255,16 @@ class WorkerSupervisor:
     # ----- the worker's channel and streams ---------------------------------------------------
     def _start(self) -> WorkerProcess:
         worker = WorkerProcess(allocate=self._allocate, code=self._code, queued=self._queued)
+        self._ready = False
         if self.log_level != logging.INFO:
             worker.send(WorkerKind.SET_LOG_LEVEL, self.log_level)
         self.selector.register(worker.channel, selectors.EVENT_READ, self._on_channel_ready)
         for fd in worker.streams:
             self.selector.register(fd, selectors.EVENT_READ, self._on_stream)
-        if self.preload is not None:
-            worker.send(WorkerKind.PRELOAD, self.preload)  # runs before any command
+        # Before any command, with a preload or without: the worker says PRELOADED once it is
+        # ready, and a command given it meanwhile starts its time limit then, not while the
+        # worker starts (seconds, on a loaded machine).
+        worker.send(WorkerKind.PRELOAD, self.preload)
         return worker
 
     def _on_channel_ready(self, channel) -> None:
@@ -319,8 +326,10 @@ class WorkerSupervisor:
             self.worker.channel.send(WorkerKind.DRAINED, None)
 
     def _on_preloaded(self, error: str | None, buffers: list) -> None:
-        """The preload is over: a command handed over meanwhile starts now, and its time limit with it."""
+        """The worker is ready, its preload (if any) over: a command handed over meanwhile starts
+        now, and its time limit with it."""
         self._drain_streams()
+        self._ready = True
         if self.command is not None:
             self.command.start_clock(time.monotonic())
         self.owner.preloaded(error)

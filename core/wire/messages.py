@@ -204,8 +204,8 @@ class WorkerKind(enum.IntEnum):
     RELEASE = 4        # server -> worker: the buffers lent in the last frame are copied
     RESEND = 5         # server -> worker: they could not be read; send that frame's bytes instead
     SET_LOG_LEVEL = 6  # server -> worker: int, the `logging` level of its records from now on
-    PRELOAD = 7        # server -> worker: the preload's code, run before any RUN
-    PRELOADED = 8      # worker -> server: None, or the traceback of the failed preload
+    PRELOAD = 7        # server -> worker: the preload's code (None: none), run before any RUN
+    PRELOADED = 8      # worker -> server: ready; None, or the traceback of the failed preload
     PROGRESS = 13      # worker -> server: ProgressItem, at most every REPORT_INTERVAL (core.worker.progress)
     BEAT = 14          # worker -> server: None, a sign of life while it works (core.worker.progress)
     # Only between rank 0 and its client-side worker (core.console), while a command runs there:

@@ -226,11 +226,13 @@ def serve(channel: FrameChannel, lend: bool, queue: QueueReader | None = None) -
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
     def handle(kind: int, payload: Any) -> None:
-        if kind == WorkerKind.PRELOAD:
-            reporter.busy(None)  # a preload (CASA's imports) may take long: beats show it alive
-            error = runner.preload(payload)
-            streams.flush_and_restore()
-            reporter.idle()
+        if kind == WorkerKind.PRELOAD:  # the first frame: the worker is ready (None: no preload)
+            error = None
+            if payload is not None:
+                reporter.busy(None)  # a preload (CASA's imports) may take long: beats show it alive
+                error = runner.preload(payload)
+                streams.flush_and_restore()
+                reporter.idle()
             channel.send(WorkerKind.PRELOADED, error)
         if kind == WorkerKind.SET_LOG_LEVEL:
             set_log_level(handler, payload)

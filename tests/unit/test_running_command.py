@@ -36,6 +36,13 @@ def test_a_command_with_a_time_limit_expires_at_its_deadline_and_is_killed_after
     assert command.step(107.0) is Step.KILL
 
 
+def test_a_command_held_for_a_worker_not_ready_yet_starts_its_time_limit_with_its_clock():
+    command = _limited()
+    command.hold()
+    assert (command.step(150.0), command.due_in(150.0)) == (None, None)
+    command.start_clock(150.0)
+    assert (command.step(151.9), command.step(152.0)) == (None, Step.EXPIRE)
+
 def test_a_forced_stop_kills_after_its_own_grace_whatever_the_time_limit():
     command = _limited(limit=60.0)
     command.stop(101.0, grace=1.5)
