@@ -124,6 +124,10 @@ class PeerBoard:
         the envelopes that were rung before the board was mapped."""
         self._words[self._count] = sent
         _barrier()
+        return self.asleep()
+
+    def asleep(self) -> bool:
+        """The peer said it sleeps (or is about to): an envelope sent now must ring it."""
         return self._words[_ASLEEP] != 0
 
 
