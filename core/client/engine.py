@@ -315,7 +315,7 @@ class Engine:
         if self.board is None:
             return False
         with self.lock:
-            owed = [rank for rank, peer in self.peers.items() if peer.owed > 0]
+            owed = [rank for rank, peer in self.peers.items() if peer.owed > 0 and not self.views[rank].lost]
             for rank in owed:
                 self._on_doorbell(rank)
         if owed:
