@@ -5,12 +5,12 @@ the sender a `send` and the receiver a `recv`, ≈ 10 and 4 µs on a command's r
 though a receiver that is polling (a blocking caller, a server rank between two commands) needs no
 wake-up. So each process that receives keeps a `Board` in shared memory: an `asleep` word, set
 only while it sleeps in `select()`, and one count per peer of the envelopes that peer has sent it.
-A peer on the same host maps it (`PeerBoard`); after each envelope it adds one to its count, and
+A peer on the same host maps it (`PeerBoard`); after each envelope it writes its count there, and
 rings only when the word says asleep. The receiver knows what is in flight from the counts, as it
 knew it from the bytes (`Peer.owed`).
 
 No wake-up is lost: the receiver sets `asleep`, then reads the counts, and sleeps only when nothing
-is owed; the sender adds to its count, then reads `asleep`. Each side puts a full barrier between
+is owed; the sender writes its count, then reads `asleep`. Each side puts a full barrier between
 its write and its read (`_barrier`), so one of them sees the other's write: the sender rings, or
 the receiver does not sleep. That barrier is a locked instruction, which orders a store before a
 later load on x86 only; elsewhere there are no boards and every envelope rings as before.
@@ -31,8 +31,8 @@ import threading
 from typing import NamedTuple
 
 SLOTS = 4096
-"""Counts on a board: peers of rank 0..SLOTS-1 (a client's servers; a server's only peer is 0).
-A peer of a higher rank rings every time."""
+"""Counts on a client's board: one for each server process it greets (`Board.take_slot`); a server
+greeted after they are all taken rings every time. A server's board has one, its client's."""
 _NONCE = 16
 _WORD = 8
 _ASLEEP = _NONCE // _WORD
