@@ -312,6 +312,8 @@ class MPICommandClient:
             stopped = engine.wait(lambda: all(engine.views[r].stopped or engine.views[r].lost for r in live),
                                   timeout=STOP_TIMEOUT)
             engine.close()
+            if self._board is not None:
+                self._board.close()
             if not stopped:
                 finalize_guard.finalize_is_unsafe("a server did not confirm the stop")
             else:

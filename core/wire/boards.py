@@ -101,6 +101,12 @@ class Board:
     def wake_up(self) -> None:
         self._words[_ASLEEP] = 0
 
+    def close(self) -> None:
+        """Give back its memory and descriptor here (a peer's mapping stays valid)."""
+        self._words.release()
+        self._map.close()
+        os.close(self.fd)
+
 
 class PeerBoard:
     """A peer's board mapped here: this process's count there, and the peer's `asleep` word."""

@@ -20,6 +20,8 @@ def test_a_peer_rings_only_while_the_receiver_says_it_sleeps():
     assert peer_side.count(2) is True
     board.wake_up()
     assert (peer_side.count(3), board.sent(0)) == (False, 3)
+    board.close()
+    assert peer_side.count(4) is False  # the peer's mapping outlives the owner's
 
 
 def test_each_peer_process_gets_a_slot_of_its_own_until_there_are_none():
