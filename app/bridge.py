@@ -77,6 +77,27 @@ def _on_a_thread(name: str, work: Callable[[], Any],
     return done
 
 
+class _GuiThreadCalls(QObject):
+    """Calls `callback(future)` on the GUI thread for a future resolved on another. There is one,
+    for the process, not a signal of each bridge: a session's future may resolve after the window
+    that asked for it, and its bridge, are gone, and a signal emitted from another thread on a
+    QObject being deleted crashed the process (SIGSEGV in the emit, during a window test's teardown)."""
+
+    call = Signal(object, object)
+
+
+_calls: _GuiThreadCalls | None = None
+
+
+def _gui_thread_calls() -> _GuiThreadCalls:
+    """The one `_GuiThreadCalls`, made on first use on the GUI thread (where it then lives)."""
+    global _calls
+    if _calls is None:
+        _calls = _GuiThreadCalls()
+        _calls.call.connect(lambda callback, future: callback(future), Qt.ConnectionType.QueuedConnection)
+    return _calls
+
+
 class SessionBridge(QObject):
     """Qt face of a `SessionFrontend`; create it on the GUI thread, then `open()` it.
 
@@ -104,7 +125,6 @@ class SessionBridge(QObject):
     _snapshotArrived = Signal(object)
     _eventsArrived = Signal(object)
     _linkChanged = Signal(str)
-    _futureDone = Signal(object, object)    # callback, future: see `when_done`
 
     def __init__(self, frontend, parent: QObject | None = None):
         """`frontend`: a `core.frontends.frontend.SessionFrontend`."""
@@ -121,7 +141,6 @@ class SessionBridge(QObject):
         self._snapshotArrived.connect(self._load_snapshot, queued)
         self._eventsArrived.connect(self._apply_events, queued)
         self._linkChanged.connect(self._on_link, queued)
-        self._futureDone.connect(lambda callback, future: callback(future), queued)
         self._announce: dict[type, Callable[[Any], None]] = {
             events.CommandQueued: lambda event: self.commandQueued.emit(self.model.history[event.id]),
             events.CommandStarted: self._announce_started,
@@ -208,7 +227,8 @@ class SessionBridge(QObject):
     # ----- GUI thread: requests -----------------------------------------------------------
     def when_done(self, future: Future, callback: Callable[[Future], None]) -> None:
         """Call `callback(future)` on the GUI thread once `future` is done (it resolves on another)."""
-        future.add_done_callback(lambda done: self._futureDone.emit(callback, done))
+        relay = _gui_thread_calls()
+        future.add_done_callback(lambda done: relay.call.emit(callback, done))
 
     def submit(self, command: str, target: list[int] | None, parameters: dict[str, Any] | None,
                timeout: float | None = None, retries: int = 0) -> list[Future]:

@@ -14,8 +14,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
+from core import MPICommandClient
+from core.wire.boards import Board
 from core.wire.doorbell import HANDSHAKE_TIMEOUT, MAX_PENDING, DoorbellListener, connect
 from mpi_helpers import REPO, run_mpiexec, script_file
+from xvfb_display import wait_until
 
 
 _SERVERS = ThreadPoolExecutor(4, thread_name_prefix="test-server")
@@ -266,3 +269,23 @@ def test_under_mpiexec_on_one_host_the_doorbell_listens_on_loopback_only(tmp_pat
                          env={"PYTHONPATH": f"{REPO}{os.pathsep}{REPO / 'tests'}"})
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[-1]) == {"binds": [["127.0.0.1"]], "answer": 42}
+
+
+# ----- boards (`core.wire.boards`): on one host, rung only when asleep ---------------------------
+@pytest.mark.skipif(not Board.available(), reason="boards need memfd and an x86 CPU")
+def test_on_one_host_a_sleeping_side_is_rung_awake_and_a_polling_one_is_not_rung():
+    with MPICommandClient(servers=1, heartbeat_interval=30, heartbeat_timeout=60, print_output=False,
+                          session_log=False) as client:
+        peer = client._engine.peers[1]
+        assert wait_until(lambda: peer.board is not None and peer.board.asleep(), 10)
+        # The rank sleeps until its next heartbeat, 30 s away, unless the command rings it.
+        [command] = client.push_command_request("6 * 7", target_server=1)
+        assert client.get_command_response([command], block=True, timeout=10)[0]["ret"] == 42
+        rung = peer.rung
+        future = client.submit("import time\ntime.sleep(0.3)\n'slept'", target=1)
+        assert future.result(10)["ret"] == "slept"
+        assert peer.rung > rung  # the client's progress thread slept meanwhile: the server rang
+        rung = peer.rung
+        for _ in range(200):
+            client.push_command_request("1", block=True, target_server=1)
+        assert peer.rung - rung < 100  # the blocking caller polls: the responses seldom ring

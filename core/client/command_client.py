@@ -32,6 +32,7 @@ from core.client import data_moves
 from core.client.result_budget import DEFAULT_RESULT_MEMORY, ResultBudget
 from core.futures import CommandFuture, command_ids, when_all
 from core.sessions.session_log import SessionLog, new_log_path
+from core.wire.boards import Board
 from core.wire.messages import ISOLATION_MODES, LOG_MODES, TIME_LIMIT_GRACE, ServerConfig, StopRequest, Tag
 from core.wire.responses import CommandResponse, Status
 
@@ -128,6 +129,10 @@ class MPICommandClient:
         self._engine: Engine | None = None
         self._dispatcher: Dispatcher | None = None
         self._groups: list = []
+        self._board: Board | None = None
+        """Where servers on this host count what they send (`core.wire.boards`), once started."""
+        self._board_slots: dict[int, int | None] = {}
+        """Each server's slot on the board, as its latest hello gave it."""
         self._session_log_choice = session_log
         self._session_log: SessionLog | None = None
         self._budget = ResultBudget(result_memory, self._hub)
@@ -192,6 +197,7 @@ class MPICommandClient:
             if not MPIEnvironment.is_mpi_client:
                 roles.serve_and_exit()
             log_path = self._session_log_path()  # a state directory that is not private stops us here
+            self._board = Board() if Board.available() else None
             if self.launch_mode == "mpiexec":
                 if _world_claimed:
                     raise RuntimeError("the servers of this mpiexec job already served a client "
@@ -204,9 +210,10 @@ class MPICommandClient:
             else:
                 count = self._requested_servers or default_server_count()
                 group = launch.spawn_servers(1, count, self._config)
-            self._engine = engine = Engine(self._hub, self.heartbeat_timeout)
+            self._engine = engine = Engine(self._hub, self.heartbeat_timeout, self._board)
             self._dispatcher = Dispatcher(engine, self.cancel)
             self._groups.append(group)
+            self._give_inboxes(group.peers)
             engine.add_servers(group.comm, group.peers)
             engine.start()
             self._state = "running"
@@ -265,9 +272,18 @@ class MPICommandClient:
 
     def _config(self, rank: int, listener) -> ServerConfig:
         replaces_lost = self._engine is not None and rank in self._engine.views
+        slot = self._board_slots[rank] = self._board.take_slot() if self._board is not None else None
         return ServerConfig(rank, self._log_mode, self.isolation, self.heartbeat_interval,
                             listener.addresses, listener.port, listener.token, MPIEnvironment.hostname,
-                            replaces_lost, self.server_nice, self._log_level, self.preload)
+                            replaces_lost, self.server_nice, self._log_level, self.preload,
+                            None if slot is None else self._board.address(), slot or 0)
+
+    def _give_inboxes(self, peers: dict) -> None:
+        """Servers just greeted count their envelopes on this client's board, at their slots
+        (those on this host: the others ring, and `Peer.owed` counts their bytes alone)."""
+        for rank, peer in peers.items():
+            if (slot := self._board_slots.get(rank)) is not None:
+                peer.inbox, peer.inbox_slot = self._board, slot
 
     def stop_services(self, force_command_request_interruption: bool = False) -> None:
         """Stop every server and wait until they have. Without force, pending commands finish
@@ -296,6 +312,8 @@ class MPICommandClient:
             stopped = engine.wait(lambda: all(engine.views[r].stopped or engine.views[r].lost for r in live),
                                   timeout=STOP_TIMEOUT)
             engine.close()
+            if self._board is not None:
+                self._board.close()
             if not stopped:
                 finalize_guard.finalize_is_unsafe("a server did not confirm the stop")
             else:
@@ -485,6 +503,7 @@ class MPICommandClient:
                 if rank in old.peers:
                     old.abandon(rank)
             self._groups.append(group)
+            self._give_inboxes(group.peers)
             engine.adopt(group.comm, group.peers)
             engine.when_ready(rank, future)
         engine.wake()

@@ -38,6 +38,8 @@ from core.client.ledger import CommandRecord, Ledger
 from core.client.namespace_watch import NamespaceWatch
 from core.client.stack_requests import StackRequests
 from core.server_state import ServerState, server_state
+from core.wire import boards
+from core.wire.boards import Board
 from core.wire.messages import CommandRequest, ProgressItem, ServerInfo, ServerStatus, Tag, tag_name
 from core.wire.responses import NOT_STARTED, Status, failure, rebuild_result
 from core.wire.batches import Batch, unbatch
@@ -90,8 +92,11 @@ class Engine:
     arrives becomes events and futures delivered outside that lock, in order.
     """
 
-    def __init__(self, hub: EventHub, heartbeat_timeout: float):
+    def __init__(self, hub: EventHub, heartbeat_timeout: float, board: Board | None = None):
+        """`board`: where the servers on this host count what they send (`core.wire.boards`): it
+        says when the progress thread sleeps, so that only then do they ring."""
         self.hub = hub
+        self.board = board
         self.heartbeat_timeout = heartbeat_timeout
         self.check_interval = min(1.0, heartbeat_timeout / 4)
         self.heartbeats = HeartbeatWatch(deaf_gap=2 * self.check_interval)
@@ -276,12 +281,16 @@ class Engine:
                 os.sched_yield()
                 continue
             self._asleep = True  # then look once more: a `wake` either sees this or is seen here
+            if self.board is not None:
+                self.board.fall_asleep()  # servers ring from here on; what they counted before, they did not
             try:
-                if self._wake_asked or self._closing:
+                if self._wake_asked or self._closing or self._took_owed():
                     continue
                 ready = self._selector.select(max(0.0, self._next_check - now))
             finally:
                 self._asleep = False
+                if self.board is not None:
+                    self.board.wake_up()
             with self.lock:
                 for key, _ in ready:
                     if key.data is None:
@@ -299,6 +308,19 @@ class Engine:
             with self._changed:
                 if any(until() for until in self._waiting):
                     self._changed.notify_all()
+
+    def _took_owed(self) -> bool:
+        """Take what servers counted on the board and did not ring for (they saw this thread
+        awake); True if there was any. Only with a board: else each envelope rang."""
+        if self.board is None:
+            return False
+        with self.lock:
+            owed = [rank for rank, peer in self.peers.items() if peer.owed > 0 and not self.views[rank].lost]
+            for rank in owed:
+                self._on_doorbell(rank)
+        if owed:
+            self._after_progress(True)
+        return bool(owed)
 
     def _drain_wake_pipe(self) -> None:
         try:
@@ -404,6 +426,7 @@ class Engine:
 
     def _on_ready(self, rank: int, info: ServerInfo, buffers: list) -> None:
         self.views[rank].info = info
+        self.peers[rank].board = boards.board_for(info.board, 0)
         self.namespaces.reset(rank)
         self._post_status(rank)
         status = self.server_status(rank)

@@ -29,7 +29,7 @@ from typing import Any
 import psutil
 from mpi4py import MPI
 
-from core.wire import doorbell
+from core.wire import boards, doorbell
 
 from core import priority
 from core.stacks import StackReport
@@ -124,7 +124,7 @@ class Server:
 
         Nothing else may end this loop: a spawned server that exits takes the client down.
         """
-        self.send(Tag.READY, ServerInfo(self.rank, self.host, os.getpid(), self.worker_pid))
+        self.send(Tag.READY, self._info())
         self._last_activity = time.monotonic()
         self._spin_pays = True
         """The client's last command came within `SPIN_SECONDS` of this rank's activity before it."""
@@ -155,7 +155,7 @@ class Server:
             with self.lock:
                 active = self._hand_over() or active
                 self.flush_responses()
-        if received:
+        if received and self.peer.rings_always:
             # Their doorbell bytes are read now, once the command is on its way: else `select()`
             # would wake for them at once, and the rank would take a whole step for nothing.
             with self.lock:
@@ -205,7 +205,18 @@ class Server:
             timeout = min(timeout, due)
         if self.peer.pending_sends:
             timeout = 0.0  # a large send only moves while this side calls MPI
-        for key, _ in self.selector.select(max(0.0, timeout)):
+        inbox = self.peer.inbox
+        if inbox is not None:
+            inbox.fall_asleep()  # from here the client rings; what it counted before, it did not
+            if self.peer.owed > 0:
+                inbox.wake_up()
+                with self.lock:
+                    self._on_doorbell(self.peer.sock)
+                return
+        ready = self.selector.select(max(0.0, timeout))
+        if inbox is not None:
+            inbox.wake_up()
+        for key, _ in ready:
             with self.lock:
                 key.data(key.fileobj)
 
@@ -406,6 +417,12 @@ class Server:
             batch, self.responses = self.responses, Batch()
             self.peer.send(Tag.RESPONSE, batch.items, batch.buffers)
 
+    def _info(self) -> ServerInfo:
+        """What READY says: who runs this rank, and where the client counts its envelopes."""
+        inbox = self.peer.inbox
+        return ServerInfo(self.rank, self.host, os.getpid(), self.worker_pid,
+                          inbox.address() if inbox is not None else None)
+
     def send(self, tag: Tag, payload) -> None:
         """Send one envelope to the client, after the responses made before it."""
         self.flush_responses()
@@ -427,7 +444,7 @@ class Server:
         if self.running is not None and fields is not None:
             self.complete(fields, [])
             self.namespace_reset = True  # and the next command will say so again
-        self.send(Tag.READY, ServerInfo(self.rank, self.host, os.getpid(), self.worker_pid))
+        self.send(Tag.READY, self._info())
 
     def preloaded(self, error: str | None) -> None:
         """The preload ran in a fresh namespace. A failure does not stop the server: its
@@ -538,6 +555,16 @@ def _await_hello(comm: MPI.Comm) -> ServerConfig | StopRequest:
         send_unannounced(comm, 0, Tag.WHERE, (MPI.Get_processor_name(), doorbell.host_addresses()))
 
 
+def _client_peer(comm: MPI.Comm, sock, config: ServerConfig) -> Peer:
+    """The client as this rank's peer, with the boards of both when they share a host
+    (`core.wire.boards`): this rank's own, announced in READY, and the client's."""
+    peer = Peer(comm, 0, sock)
+    peer.board = boards.board_for(config.board, config.board_slot)
+    if peer.board is not None:
+        peer.inbox = boards.Board(slots=1)
+    return peer
+
+
 def main() -> None:
     """Entry point of a server rank, in either launch mode."""
     parent = MPI.Comm.Get_parent()
@@ -553,7 +580,7 @@ def main() -> None:
         priority.lower(config.nice)  # before the worker starts: it inherits the niceness
     sock = doorbell.connect(config.doorbell_addresses, config.doorbell_port,
                             config.doorbell_token, config.rank, same_host)
-    server = Server(Peer(comm, 0, sock), config)
+    server = Server(_client_peer(comm, sock, config), config)
     try:
         server.serve()
     except PeerLost:

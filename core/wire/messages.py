@@ -4,8 +4,9 @@ Client and server share this module and nothing else. Every MPI message is a pic
 kind is its MPI tag. A command's parameters and its result travel as the message's buffers
 (`core.wire.blobs`: pickle-5 data plus out-of-band buffers; `core.wire.transport` sends large ones as raw
 `Tag.BUFFER` messages right behind the envelope), so a 100 MB array is never copied into a pickle.
-Beside every MPI message the sender writes one byte on the peer's TCP doorbell socket; that is
-what lets an idle side sleep in `select()` instead of spinning in MPI (see `core.wire.transport`).
+Beside an MPI message the sender writes one byte on the peer's TCP doorbell socket (on one host,
+only when the peer sleeps: `core.wire.boards`); that is what lets an idle side sleep in `select()`
+instead of spinning in MPI (see `core.wire.transport`).
 
 Server and worker (a child process without MPI) speak over a local socket with `WorkerKind`
 frames; the worker's stdout and stderr are plain pipes the server reads.
@@ -15,6 +16,8 @@ from __future__ import annotations
 import enum
 import signal
 from typing import NamedTuple
+
+from core.wire.boards import BoardAddress
 
 
 @enum.unique
@@ -102,6 +105,9 @@ class ServerConfig(NamedTuple):
     """The `logging` level below which the server's records are dropped (`logging.INFO`)."""
     preload: str | None = None
     """Code run in every fresh namespace before its first command (`MPICommandClient(preload=...)`)."""
+    board: BoardAddress | None = None
+    """The client's board (`core.wire.boards`), where this server counts its envelopes at `board_slot`."""
+    board_slot: int = 0
 
 
 class StopRequest(NamedTuple):
@@ -118,6 +124,8 @@ class ServerInfo(NamedTuple):
     host: str
     pid: int
     worker_pid: int | None
+    board: BoardAddress | None = None
+    """The server's board, where the client counts its envelopes (slot 0)."""
 
 
 class CommandRequest(NamedTuple):

@@ -1,10 +1,12 @@
 """MPI messages with a TCP doorbell beside them, so that a waiting side can sleep instead of spin.
 
 MPICH's blocking receive busy-polls a whole core. So each side waits in `select()` on a doorbell
-socket when it has been idle for a moment, and every sender writes one byte on the peer's socket
-for every MPI envelope it sends. The byte may arrive before `Iprobe` can see the MPI message, so
-the receiver counts: `rung` bytes read versus `received` envelopes taken; while `received < rung`
-the missing envelopes are certainly in flight and a blocking receive for them is short.
+socket when it has been idle for a moment, and a sender writes one byte on the peer's socket for
+an MPI envelope it sends. The byte may arrive before `Iprobe` can see the MPI message, so the
+receiver counts: `rung` bytes read versus `received` envelopes taken; while `received < rung` the
+missing envelopes are certainly in flight and a blocking receive for them is short. A peer on the
+same host counts its envelopes on the receiver's board instead (`core.wire.boards`), and rings
+only a receiver that sleeps.
 
 An envelope is `(payload, inline_buffers, raw_buffer_count)`: the buffers of a pickled value (see
 `core.wire.blobs`) ride inside the envelope when they are small and follow as raw `Tag.BUFFER`
@@ -24,6 +26,7 @@ from collections.abc import Callable
 from mpi4py import MPI
 
 from core.wire import blobs
+from core.wire.boards import Board, PeerBoard
 from core.wire.messages import Tag
 
 INLINE_LIMIT = 16 * 1024
@@ -48,7 +51,8 @@ class PeerLost(Exception):  # noqa: N818 - an event the caller handles, not an e
 class Peer:
     """One MPI peer (`comm`, `rank`) and the doorbell socket shared with it."""
 
-    __slots__ = ("comm", "rank", "sock", "rung", "received", "pending_sends", "on_sent")
+    __slots__ = ("comm", "rank", "sock", "rung", "received", "sent", "pending_sends", "on_sent", "board",
+                 "inbox", "inbox_slot")
 
     def __init__(self, comm: MPI.Comm, rank: int, sock: socket.socket):
         self.comm = comm
@@ -56,6 +60,14 @@ class Peer:
         self.sock = sock
         self.rung = 0
         self.received = 0
+        self.sent = 0
+        """Envelopes sent to the peer."""
+        self.board: PeerBoard | None = None
+        """The peer's board, when it is on this host (`share_boards`): rung only when asleep."""
+        self.inbox: Board | None = None
+        """This process's board, where the peer counts what it has sent (at `inbox_slot`) once
+        it has mapped it; its bytes count until then."""
+        self.inbox_slot = 0
         self.pending_sends: list[tuple[MPI.Request, memoryview, Any]] = []
         """(request, the view it sends, the buffer given to `send`) of each large send in flight."""
         self.on_sent: Callable[[Any], None] | None = None
@@ -68,14 +80,20 @@ class Peer:
         for buf in raw:
             view = memoryview(buf).cast("B")
             self.pending_sends.append((self.comm.Isend([view, MPI.BYTE], self.rank, Tag.BUFFER), view, buf))
-        self.ring()
+        self._announce()
 
     def send_tracked(self, tag: Tag, payload: Any) -> MPI.Request:
         """Send an envelope synchronously-nonblocking: the request completes once the peer has
         started receiving it, which is what flow control counts."""
         request = self.comm.issend((payload, None, 0), self.rank, tag)
-        self.ring()
+        self._announce()
         return request
+
+    def _announce(self) -> None:
+        """Tell the peer an envelope was sent: on its board, ringing only if it sleeps, or by a byte."""
+        self.sent += 1
+        if self.board is None or self.board.count(self.sent):
+            self.ring()
 
     def ring(self) -> None:
         try:
@@ -97,8 +115,16 @@ class Peer:
 
     @property
     def owed(self) -> int:
-        """Envelopes announced by the doorbell but not received yet."""
-        return self.rung - self.received
+        """Envelopes announced (by the doorbell, or counted on this process's board) but not
+        received yet: they are certainly in flight."""
+        if self.inbox is None:
+            return self.rung - self.received
+        return max(self.rung, self.inbox.sent(self.inbox_slot)) - self.received
+
+    @property
+    def rings_always(self) -> bool:
+        """The peer rings for every envelope: it has not counted any on this process's board."""
+        return self.inbox is None or not self.inbox.sent(self.inbox_slot)
 
     def complete_sends(self) -> bool:
         """Forget the large sends that have completed; True when none is left in flight."""
