@@ -38,6 +38,7 @@ from core.client.ledger import CommandRecord, Ledger
 from core.client.namespace_watch import NamespaceWatch
 from core.client.stack_requests import StackRequests
 from core.server_state import ServerState, server_state
+from core.wire.wake_pipe import WakePipe
 from core.wire import boards
 from core.wire.boards import Board
 from core.wire.messages import CommandRequest, ProgressItem, ServerInfo, ServerStatus, Tag, tag_name
@@ -111,14 +112,9 @@ class Engine:
         self._channels: list[tuple[MPI.Comm, dict[int, int]]] = []
         self._status = MPI.Status()
         self._outbox: collections.deque[Callable[[], None]] = collections.deque()
-        self._wake_r, self._wake_w = os.pipe()
-        self._pipe_lock = threading.Lock()
-        """Held to write a wake-up and to close the pipe: a wake from another thread as the client
-        closes must not write into a closed descriptor, or one that a new file got meanwhile."""
-        self._pipe_open = True
-        os.set_blocking(self._wake_r, False)
+        self._wake_pipe = WakePipe()
         self._selector = selectors.DefaultSelector()
-        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        self._selector.register(self._wake_pipe, selectors.EVENT_READ, None)
         self._changed = threading.Condition()
         self._waiting: list[Callable[[], bool]] = []
         """The conditions of the threads asleep in `wait`: the progress thread wakes them only
@@ -188,10 +184,7 @@ class Engine:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
         self._selector.close()
-        with self._pipe_lock:
-            self._pipe_open = False
-            os.close(self._wake_r)
-            os.close(self._wake_w)
+        self._wake_pipe.close()
 
     # ----- entry points for other threads -------------------------------------------------
     def call(self, action: Callable[[], None], direct: bool) -> None:
@@ -212,13 +205,7 @@ class Engine:
         self._wake_asked = True
         if not self._asleep:
             return  # it is awake, and takes a turn before it sleeps (`_progress_until_closed`)
-        with self._pipe_lock:
-            if not self._pipe_open:
-                return  # closed: nothing is left to wake
-            try:
-                os.write(self._wake_w, b"\0")
-            except BlockingIOError:
-                pass  # the pipe is full of wake-ups already
+        self._wake_pipe.wake()
 
     def wait(self, until: Callable[[], bool], timeout: float | None = None) -> bool:
         """Block until `until()` is true, driving progress while it is hot; False on timeout.
@@ -294,7 +281,7 @@ class Engine:
             with self.lock:
                 for key, _ in ready:
                     if key.data is None:
-                        self._drain_wake_pipe()
+                        self._wake_pipe.drain()
                     else:
                         self._on_doorbell(key.data)
                 active = self._progress(poll=not ready)  # a doorbell took what it announced
@@ -321,13 +308,6 @@ class Engine:
         if owed:
             self._after_progress(True)
         return bool(owed)
-
-    def _drain_wake_pipe(self) -> None:
-        try:
-            while os.read(self._wake_r, 4096):
-                pass
-        except BlockingIOError:
-            pass
 
     def _on_doorbell(self, rank: int) -> None:
         peer = self.peers[rank]

@@ -38,6 +38,7 @@ from core.stacks import StackReport
 from core.supervision.output_batch import OutputBatch
 from core.supervision.supervisor import WorkerSupervisor, WorkerWords
 from core.supervision.worker_process import WorkerProcess
+from core.wire.wake_pipe import WakePipe
 from core.wire import blobs
 from core.wire.messages import CommandRequest, LogItem, ProgressItem, WorkerKind
 from core.wire.responses import Status, failure, rebuild_result
@@ -62,9 +63,7 @@ class ConsoleHost:
         self._record = None
         """The command running in the worker, if any."""
         self._lock = threading.Lock()
-        self._wake_r, self._wake_w = os.pipe()
-        for fd in (self._wake_r, self._wake_w):
-            os.set_blocking(fd, False)
+        self._wake_pipe = WakePipe()
         self._closing = self._restarting = self._reset = False
         self._interrupt_id: int | None = None
         """The command an interrupt was asked for, until this thread has passed it on."""
@@ -75,7 +74,7 @@ class ConsoleHost:
         """Ends the forwarding of command events to the worker, once its code has subscribed."""
         self._calls = ClientCalls(client, self._facts, self._forward_events)
         self._selector = selectors.DefaultSelector()
-        self._selector.register(self._wake_r, selectors.EVENT_READ, self._on_wake)
+        self._selector.register(self._wake_pipe, selectors.EVENT_READ, self._on_wake)
         self._supervisor = WorkerSupervisor(self._selector, self, WORDS, preload=CLIENT_SIDE_PRELOADS.code(),
                                             code=CONSOLE_CODE, frames={WorkerKind.CALL: self._on_call})
         self._thread = threading.Thread(target=self._serve, name="mpipanel-console", daemon=True)
@@ -138,14 +137,11 @@ class ConsoleHost:
         self._closing = True
         self._wake()
         self._thread.join(CLOSE_TIMEOUT)
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        if not self._thread.is_alive():  # else it still sleeps on the pipe (a worker slow to die)
+            self._wake_pipe.close()
 
     def _wake(self) -> None:
-        try:
-            os.write(self._wake_w, b"\0")
-        except BlockingIOError:
-            pass
+        self._wake_pipe.wake()
 
     # ----- the console thread -------------------------------------------------------------
     def _serve(self) -> None:
@@ -161,12 +157,8 @@ class ConsoleHost:
                 self._flush_output()
         self._close_worker()
 
-    def _on_wake(self, fd: int) -> None:
-        try:
-            while os.read(fd, 512):
-                pass
-        except BlockingIOError:
-            pass
+    def _on_wake(self, pipe: WakePipe) -> None:
+        pipe.drain()
         if self._restarting:
             self._restarting = False
             self._supervisor.restart()

@@ -46,6 +46,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from core.wire.wake_pipe import WakePipe
+
 MAGIC = b"MPIPANEL"
 PROTOCOL = 1
 KEY_BYTES = 32
@@ -118,7 +120,7 @@ class FdStream:
         self.read_fd, self.write_fd = read_fd, write_fd
         self.timeout = timeout
         self._on_close = on_close
-        self._wake_r, self._wake_w = os.pipe()
+        self._wake = WakePipe()
         self._closed = False
         self._close_lock = threading.Lock()
         for fd in {read_fd, write_fd}:
@@ -179,9 +181,9 @@ class FdStream:
         """Wait until `fd` is ready; False once the stream was closed here."""
         if self._closed:
             return False
-        readable, writable, _ = select.select([self._wake_r] + ([] if for_write else [fd]),
+        readable, writable, _ = select.select([self._wake] + ([] if for_write else [fd]),
                                               [fd] if for_write else [], [], self.timeout)
-        if self._closed or self._wake_r in readable:
+        if self._closed or self._wake in readable:
             return False
         if not readable and not writable:
             raise TimeoutError(f"nothing moved for {self.timeout:g} s")
@@ -196,15 +198,11 @@ class FdStream:
             if self._closed:
                 return
             self._closed = True
-        os.write(self._wake_w, b"\0")
+        self._wake.wake()
         self._on_close()
 
     def __del__(self) -> None:
-        for fd in (self._wake_r, self._wake_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        self._wake.close()
 
 
 def socket_stream(sock: socket.socket, timeout: float | None = None) -> FdStream:
