@@ -137,8 +137,8 @@ def test_an_interrupted_compare_stops_its_servers_and_removes_its_worktree():
 
 @pytest.mark.timeout(300)
 def test_command_profile_counts_commands_batched_in_envelopes_and_handed_to_the_worker_in_datagrams(tmp_path):
-    """A burst of isolated commands: several ride in one MPI envelope each way, with one doorbell
-    byte per envelope; the rank hands them to its worker through the command queue (no frame of
+    """A burst of isolated commands: several ride in one MPI envelope each way, with a doorbell byte
+    for at most each envelope (on one host, only one whose receiver sleeps); the rank hands them to its worker through the command queue (no frame of
     its own) and reads one DONE frame per command."""
     out = tmp_path / "profile.json"
     result = run_python("tools/command_profile.py", "--servers", "1", "--isolation", "process", "--count", "300",
@@ -147,7 +147,7 @@ def test_command_profile_counts_commands_batched_in_envelopes_and_handed_to_the_
     assert "| CPU µs |" in result.stdout
     client, rank, worker = (json.loads(out.read_text())["1 server(s), isolation 'process'"]["per_command"][role]
                             for role in ("client", "rank", "worker"))
-    assert 0 < client["MPI envelopes sent"] == client["doorbell bytes written"] < 1
-    assert 0 < rank["MPI envelopes sent"] == rank["doorbell bytes written"] < 1
+    assert 0 < client["MPI envelopes sent"] < 1 and client["doorbell bytes written"] <= client["MPI envelopes sent"]
+    assert 0 < rank["MPI envelopes sent"] < 1 and rank["doorbell bytes written"] <= rank["MPI envelopes sent"]
     assert rank["worker frames sent"] == 0 and rank["worker frames received"] == worker["worker frames sent"] == 1.0
     assert all(role["CPU µs"] > 0 and role["wake-ups (voluntary switches)"] > 0 for role in (client, rank, worker))
