@@ -138,8 +138,8 @@ def test_an_interrupted_compare_stops_its_servers_and_removes_its_worktree():
 @pytest.mark.timeout(300)
 def test_command_profile_counts_commands_batched_in_envelopes_and_handed_to_the_worker_in_datagrams(tmp_path):
     """A burst of isolated commands: several ride in one MPI envelope each way, with a doorbell byte
-    for at most each envelope (on one host, only one whose receiver sleeps); the rank hands them to its worker through the command queue (no frame of
-    its own) and reads one DONE frame per command."""
+    for at most each envelope (on one host, only one whose receiver sleeps); the rank hands them to
+    its worker through the command queue (no frame of its own) and reads one DONE frame per command."""
     out = tmp_path / "profile.json"
     result = run_python("tools/command_profile.py", "--servers", "1", "--isolation", "process", "--count", "300",
                         "--repeat", "1", "--json", str(out), cwd=REPO, timeout=300)
