@@ -39,8 +39,7 @@ from core.client.namespace_watch import NamespaceWatch
 from core.client.stack_requests import StackRequests
 from core.server_state import ServerState, server_state
 from core.wire.wake_pipe import WakePipe
-from core.wire import boards
-from core.wire.boards import Board
+from core.wire.boards import Board, board_for
 from core.wire.messages import CommandRequest, ProgressItem, ServerInfo, ServerStatus, Tag, tag_name
 from core.wire.responses import NOT_STARTED, Status, failure, rebuild_result
 from core.wire.batches import Batch, unbatch
@@ -406,7 +405,7 @@ class Engine:
 
     def _on_ready(self, rank: int, info: ServerInfo, buffers: list) -> None:
         self.views[rank].info = info
-        self.peers[rank].board = boards.board_for(info.board, 0)
+        self.peers[rank].board = board_for(info.board, 0)
         self.namespaces.reset(rank)
         self._post_status(rank)
         status = self.server_status(rank)

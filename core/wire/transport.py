@@ -63,7 +63,7 @@ class Peer:
         self.sent = 0
         """Envelopes sent to the peer."""
         self.board: PeerBoard | None = None
-        """The peer's board, when it is on this host (`share_boards`): rung only when asleep."""
+        """The peer's board, when it is on this host (`boards.board_for`): rung only when asleep."""
         self.inbox: Board | None = None
         """This process's board, where the peer counts what it has sent (at `inbox_slot`) once
         it has mapped it; its bytes count until then."""
