@@ -32,6 +32,7 @@ from core.client import data_moves
 from core.client.result_budget import DEFAULT_RESULT_MEMORY, ResultBudget
 from core.futures import CommandFuture, command_ids, when_all
 from core.sessions.session_log import SessionLog, new_log_path
+from core.wire.answers import AnswerBox
 from core.wire.boards import Board
 from core.wire.messages import ISOLATION_MODES, LOG_MODES, TIME_LIMIT_GRACE, ServerConfig, StopRequest, Tag
 from core.wire.responses import CommandResponse, Status
@@ -133,6 +134,8 @@ class MPICommandClient:
         """Where servers on this host count what they send (`core.wire.boards`), once started."""
         self._board_slots: dict[int, int | None] = {}
         """Each server's slot on the board, as its latest hello gave it."""
+        self._answers: AnswerBox | None = None
+        """Where the workers of servers on this host answer this client themselves (`core.wire.answers`)."""
         self._session_log_choice = session_log
         self._session_log: SessionLog | None = None
         self._budget = ResultBudget(result_memory, self._hub)
@@ -198,6 +201,7 @@ class MPICommandClient:
                 roles.serve_and_exit()
             log_path = self._session_log_path()  # a state directory that is not private stops us here
             self._board = Board() if Board.available() else None
+            self._answers = AnswerBox() if self._board is not None else None
             if self.launch_mode == "mpiexec":
                 if _world_claimed:
                     raise RuntimeError("the servers of this mpiexec job already served a client "
@@ -210,7 +214,7 @@ class MPICommandClient:
             else:
                 count = self._requested_servers or default_server_count()
                 group = launch.spawn_servers(1, count, self._config)
-            self._engine = engine = Engine(self._hub, self.heartbeat_timeout, self._board)
+            self._engine = engine = Engine(self._hub, self.heartbeat_timeout, self._board, self._answers)
             self._dispatcher = Dispatcher(engine, self.cancel)
             self._groups.append(group)
             self._give_inboxes(group.peers)
@@ -276,7 +280,8 @@ class MPICommandClient:
         return ServerConfig(rank, self._log_mode, self.isolation, self.heartbeat_interval,
                             listener.addresses, listener.port, listener.token, MPIEnvironment.hostname,
                             replaces_lost, self.server_nice, self._log_level, self.preload,
-                            None if slot is None else self._board.address(), slot or 0)
+                            None if slot is None else self._board.address(), slot or 0,
+                            self._answers.address if self._answers is not None else None)
 
     def _give_inboxes(self, peers: dict) -> None:
         """Servers just greeted count their envelopes on this client's board, at their slots
@@ -314,6 +319,8 @@ class MPICommandClient:
             engine.close()
             if self._board is not None:
                 self._board.close()
+            if self._answers is not None:
+                self._answers.close()
             if not stopped:
                 finalize_guard.finalize_is_unsafe("a server did not confirm the stop")
             else:

@@ -39,6 +39,7 @@ from core.client.namespace_watch import NamespaceWatch
 from core.client.stack_requests import StackRequests
 from core.server_state import ServerState, server_state
 from core.wire.wake_pipe import WakePipe
+from core.wire.answers import Answer, AnswerBox
 from core.wire.boards import Board, board_for
 from core.wire.messages import CommandRequest, ProgressItem, ServerInfo, ServerStatus, Tag, tag_name
 from core.wire.responses import NOT_STARTED, Status, failure, rebuild_result
@@ -55,6 +56,8 @@ MESSAGES_PER_STEP = 64
 """Messages taken per step before the events they made are delivered: under a flood that never
 pauses (seen under Open MPI, a server logging 1 MB records) taking all of them could hold the
 events back, and their memory, until the flood ended."""
+_ANSWERS = "answers"
+"""The answer box's key in the progress thread's selector (the wake pipe's is None, a doorbell's its rank)."""
 
 
 @dataclass(eq=False)
@@ -92,11 +95,17 @@ class Engine:
     arrives becomes events and futures delivered outside that lock, in order.
     """
 
-    def __init__(self, hub: EventHub, heartbeat_timeout: float, board: Board | None = None):
+    def __init__(self, hub: EventHub, heartbeat_timeout: float, board: Board | None = None,
+                 answers: AnswerBox | None = None):
         """`board`: where the servers on this host count what they send (`core.wire.boards`): it
-        says when the progress thread sleeps, so that only then do they ring."""
+        says when the progress thread sleeps, so that only then do they ring. `answers`: where
+        their workers answer this client themselves (`core.wire.answers`)."""
         self.hub = hub
         self.board = board
+        self.answers = answers
+        self._answers_waiting: collections.deque[tuple[Answer, list]] = collections.deque()
+        """Answers taken from the box, not handled yet (`_take_answers`)."""
+        self._taking_answers = False
         self.heartbeat_timeout = heartbeat_timeout
         self.check_interval = min(1.0, heartbeat_timeout / 4)
         self.heartbeats = HeartbeatWatch(deaf_gap=2 * self.check_interval)
@@ -114,6 +123,8 @@ class Engine:
         self._wake_pipe = WakePipe()
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._wake_pipe, selectors.EVENT_READ, None)
+        if answers is not None:
+            self._selector.register(answers, selectors.EVENT_READ, _ANSWERS)
         self._changed = threading.Condition()
         self._waiting: list[Callable[[], bool]] = []
         """The conditions of the threads asleep in `wait`: the progress thread wakes them only
@@ -281,6 +292,8 @@ class Engine:
                 for key, _ in ready:
                     if key.data is None:
                         self._wake_pipe.drain()
+                    elif key.data is _ANSWERS:
+                        self._take_answers()
                     else:
                         self._on_doorbell(key.data)
                 active = self._progress(poll=not ready)  # a doorbell took what it announced
@@ -315,7 +328,12 @@ class Engine:
         except PeerLost as exc:
             self.lose(rank, f"its connection closed ({exc})")
             return
-        while peer.owed > 0:
+        self._receive_until(rank, lambda: peer.owed > 0)
+
+    def _receive_until(self, rank: int, owed: Callable[[], bool]) -> None:
+        """Receive server `rank`'s envelopes while `owed()`: each is certainly on its way."""
+        peer = self.peers[rank]
+        while owed():
             try:
                 source, tag, payload, buffers = receive(peer.comm, self._status, peer.rank, block=True)
             except PeerLost as exc:
@@ -323,6 +341,31 @@ class Engine:
                 return
             peer.received += 1
             self._handle(rank, tag, payload, buffers)
+
+    def _take_answers(self, rank: int | None = None, before: int = 0) -> bool:
+        """The responses workers sent this client themselves (`core.wire.answers`), in the order
+        they came, each once what its rank had sent before it is in; True if any was taken. Given
+        `rank`, only up to its first answer that comes after its envelope number `before`. Not
+        again from within (a response received meanwhile came before every answer waiting)."""
+        if self._taking_answers:
+            return False
+        self._taking_answers = True
+        waiting, took = self._answers_waiting, False
+        try:
+            while (taken := self.answers.take()) is not None:
+                waiting.append(taken)
+            while waiting and not (waiting[0][0].rank == rank and waiting[0][0].sent_before >= before):
+                answer, buffers = waiting.popleft()
+                took = True
+                peer, view = self.peers.get(answer.rank), self.views.get(answer.rank)
+                if peer is None or view.lost or view.info is None or view.info.pid != answer.rank_pid:
+                    continue  # from the worker of a rank lost or replaced since
+                self._receive_until(answer.rank, lambda peer=peer, count=answer.sent_before: peer.received < count)
+                if not view.lost:
+                    self._take_responses(answer.rank, answer.responses, buffers)
+        finally:
+            self._taking_answers = False
+        return took
 
     # ----- one step, under the lock -------------------------------------------------------
     def _progress(self, poll: bool = True) -> bool:
@@ -334,6 +377,8 @@ class Engine:
             self._outbox.popleft()()
             active = True
         self._send_batches()
+        if self.answers is not None and self._take_answers():
+            active = True
         for comm, ranks in self._channels if poll else ():
             for _ in range(MESSAGES_PER_STEP):
                 try:
@@ -417,7 +462,15 @@ class Engine:
         self._post_status(rank)
 
     def _on_response(self, rank: int, responses: list, buffers: list) -> None:
-        """Responses from server `rank`, a batch of them (`core.wire.batches`)."""
+        """Responses from server `rank`, a batch of them (`core.wire.batches`), after the answers
+        its workers sent before it: those of commands the rank handed over before it sent this
+        envelope (`_take_answers`; the rank starts nothing after one its worker may answer
+        before it has read that one's end)."""
+        if self.answers is not None:
+            self._take_answers(rank, self.peers[rank].received)
+        self._take_responses(rank, responses, buffers)
+
+    def _take_responses(self, rank: int, responses: list, buffers: list) -> None:
         self.peers[rank].complete_sends()  # the server has what it ran: let its parameters go now
         for fields, result in unbatch(responses, buffers):
             self._take_response(rank, fields, result)

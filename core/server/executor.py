@@ -21,8 +21,10 @@ class Executor(Protocol):
     pid: int | None
     """The worker process's pid; None when commands run in the rank."""
 
-    def run(self, request: CommandRequest, buffers: list) -> None:
-        """Start the command (a worker) or run it to its end (the rank itself)."""
+    def run(self, request: CommandRequest, buffers: list, answer_after: int | None = None) -> None:
+        """Start the command (a worker) or run it to its end (the rank itself). `answer_after`
+        (a worker, only): it may answer the client itself once the client has that many of the
+        rank's envelopes (`core.wire.answers`)."""
 
     @property
     def running(self) -> CommandRequest | None:

@@ -86,8 +86,9 @@ class InlineExecutor:
         if self.runner.executing:
             raise KeyboardInterrupt
 
-    def run(self, request: CommandRequest, buffers: list) -> None:
-        """Run the command here and now; the server lock is not held meanwhile."""
+    def run(self, request: CommandRequest, buffers: list, answer_after: int | None = None) -> None:
+        """Run the command here and now; the server lock is not held meanwhile. (The rank
+        answers: `answer_after` is for a worker, and never given here.)"""
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = self._streams["stdout"], self._streams["stderr"]
         command = self.command = RunningCommand(request, time.monotonic())

@@ -29,7 +29,7 @@ from typing import Any
 import psutil
 from mpi4py import MPI
 
-from core.wire import boards, doorbell
+from core.wire import answers, boards, doorbell
 
 from core import priority
 from core.stacks import StackReport
@@ -113,9 +113,13 @@ class Server:
             died=(f"The worker process of server {self.rank} (pid {{pid}} on {self.host}) {{how}}. "
                   f"Its namespace is lost; a fresh worker has started."),
             restarted=f"Server {self.rank} was restarted at the client's request; its namespace is lost.")
+        self.answers = (answers.connect(config.answers)
+                        if config.answers and peer.board is not None and config.isolation == "process" else None)
+        """This rank's socket to the client's answer box, which its workers answer on
+        (`core.wire.answers`); None when the client is on another host."""
         self.executor: Executor = (
             WorkerSupervisor(self.selector, self, self.words, preload=config.preload, log_level=config.log_level,
-                             allocate=self.staging.take, queued=True)
+                             allocate=self.staging.take, queued=True, answers=self.answers)
             if config.isolation == "process" else InlineExecutor(self))
 
     # ----- the loop -------------------------------------------------------------------------
@@ -346,7 +350,19 @@ class Server:
         self.running = request
         self.running_since = time.monotonic()
         self.progress = None
-        self.executor.run(request, buffers)
+        self.executor.run(request, buffers, self._answer_after(request))
+
+    def _answer_after(self, request: CommandRequest) -> int | None:
+        """The envelopes the client must have from this rank before the worker's own answer to
+        `request` (`core.wire.answers`): all this rank has made so far, sent now. None when this
+        rank answers: its time limit is judged here, and a fresh namespace said here. A command
+        handed over behind another (`_hand_over`) is never answered by its worker: the rank may
+        not have sent the response of the one before yet."""
+        if self.answers is None or request.time_limit is not None or self.namespace_reset:
+            return None
+        self.flush_output()
+        self.flush_responses()
+        return self.peer.sent
 
     def _request_interrupt(self, command_id: int | None) -> None:
         """Interrupt `command_id` (None: what runs, else what runs next) now or when it starts.
@@ -369,6 +385,8 @@ class Server:
         if self.running is not None:
             self.running_since = time.monotonic()
             self.progress = None
+        if fields.get("answered"):
+            return  # its worker answered the client (`core.wire.answers`); it printed nothing
         self.flush_output()
         self._respond(request, fields, result)
         if self.running is None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import collections
 import logging
 import selectors
+import socket
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
@@ -95,12 +96,14 @@ Response = Callable[[RunningCommand, float], dict[str, Any]]
 class WorkerSupervisor:
     def __init__(self, selector: selectors.BaseSelector, owner: Owner, words: WorkerWords, *,
                  preload: str | None = None, log_level: int = logging.INFO, code: str = WORKER_CODE,
-                 allocate=None, frames: dict[WorkerKind, FrameHandler] | None = None, queued: bool = False):
+                 allocate=None, frames: dict[WorkerKind, FrameHandler] | None = None, queued: bool = False,
+                 answers: socket.socket | None = None):
         """`preload`: code every fresh worker runs first; `code`: the worker's program
         (`core.worker`, or the client-side worker's); `allocate(size)`: where the buffers of its
         frames go (`core.wire.worker_channel`); `frames`: handlers of frame kinds only the owner
         takes, `handler(payload, buffers)`; `queued`: commands may be handed over ahead of time
-        (`hand_over`, a server's worker)."""
+        (`hand_over`, a server's worker); `answers`: the rank's socket to the client's answer box
+        (`core.wire.answers`), which each of its workers inherits."""
         self.selector = selector
         self.owner = owner
         self.words = words
@@ -109,6 +112,7 @@ class WorkerSupervisor:
         self._code = code
         self._allocate = allocate
         self._queued = queued
+        self._answers = answers
         self._frames: dict[WorkerKind, FrameHandler] = {
             WorkerKind.LOG: self._on_log, WorkerKind.DONE: self._on_done, WorkerKind.PRELOADED: self._on_preloaded,
             WorkerKind.PROGRESS: self._on_progress, WorkerKind.BEAT: self._on_beat, **(frames or {})}
@@ -139,12 +143,14 @@ class WorkerSupervisor:
         return len(self.ahead)
 
     # ----- what the owner asks --------------------------------------------------------------
-    def run(self, request: CommandRequest, buffers: list) -> None:
+    def run(self, request: CommandRequest, buffers: list, answer_after: int | None = None) -> None:
+        """Start `request`; with `answer_after`, its worker may answer the client itself
+        (`core.wire.answers`), and its DONE says `answered`."""
         self.command = RunningCommand(request, time.monotonic())
         if not self._ready:
             self.command.hold()
         self._heard = self.command.started
-        self.worker.run(request, buffers)
+        self.worker.run(request, buffers, answer_after)
 
     def hand_over(self, request: CommandRequest, buffers: list) -> bool:
         """Give the worker `request` now, to start as soon as it has ended the running command and
@@ -254,7 +260,7 @@ class WorkerSupervisor:
 
     # ----- the worker's channel and streams ---------------------------------------------------
     def _start(self) -> WorkerProcess:
-        worker = WorkerProcess(allocate=self._allocate, code=self._code, queued=self._queued)
+        worker = WorkerProcess(allocate=self._allocate, code=self._code, queued=self._queued, answers=self._answers)
         self._ready = False
         if self.log_level != logging.INFO:
             worker.send(WorkerKind.SET_LOG_LEVEL, self.log_level)

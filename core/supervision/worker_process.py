@@ -24,6 +24,7 @@ import psutil
 
 from core.boot import python_code
 from core.wire import cross_memory
+from core.wire.answers import StreamReads
 from core.wire.command_queue import CommandQueue
 from core.wire.messages import FORCED_STACK_SIGNAL, STACK_SIGNAL, STACKS_END, CommandRequest, WorkerKind
 from core.wire.worker_channel import FrameChannel, frame_bytes
@@ -52,11 +53,14 @@ go, from its signal handler, and marks no end)."""
 class WorkerProcess:
     """One live worker process; make a new one after it dies."""
 
-    def __init__(self, allocate=None, code: str = WORKER_CODE, queued: bool = False) -> None:
+    def __init__(self, allocate=None, code: str = WORKER_CODE, queued: bool = False,
+                 answers: socket.socket | None = None) -> None:
         """`allocate(size)`: where the buffers of the worker's frames are received (see
         `core.server.staging`); fresh memory by default. `code`: the worker's `python -c` program
         (rank 0's client-side worker is `core.console.worker`). `queued`: the worker takes its
-        commands from a `core.wire.command_queue` (a server's worker), not from its channel."""
+        commands from a `core.wire.command_queue` (a server's worker), not from its channel.
+        `answers`: a socket to the client's answer box, for a queued worker to answer the commands
+        it is allowed to itself (`core.wire.answers`)."""
         ours, theirs = socket.socketpair()
         lifeline_read, self._lifeline = os.pipe()  # see core.worker._exit_with_server
         os.set_inheritable(self._lifeline, False)
@@ -64,14 +68,18 @@ class WorkerProcess:
         os.set_blocking(self._stacks, False)
         os.set_blocking(stacks_write, False)  # a dump the pipe cannot take is cut, never waited for
         self.queue = CommandQueue() if queued else None
-        queue_fds = (self.queue.worker_end.fileno(),) if self.queue else ()
+        self.reads = StreamReads() if self.queue and answers is not None else None
+        # core.worker's optional arguments: QUEUE_FD [ANSWERS_FD READS_FD]
+        command_fds = (self.queue.worker_end.fileno(),) if self.queue else ()
+        if self.reads is not None:
+            command_fds += (answers.fileno(), self.reads.fd)
         # the child inherits the mask
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, STACK_SIGNAL, FORCED_STACK_SIGNAL})
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", code, str(theirs.fileno()), str(lifeline_read),
-                 "lend" if cross_memory.available() else "send", str(stacks_write), *map(str, queue_fds)],
-                pass_fds=(theirs.fileno(), lifeline_read, stacks_write, *queue_fds), stdin=subprocess.DEVNULL,
+                 "lend" if cross_memory.available() else "send", str(stacks_write), *map(str, command_fds)],
+                pass_fds=(theirs.fileno(), lifeline_read, stacks_write, *command_fds), stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env=worker_environment(), start_new_session=True)
         finally:
@@ -93,15 +101,21 @@ class WorkerProcess:
     def psutil_process(self) -> psutil.Process:
         return psutil.Process(self.process.pid)
 
-    def run(self, request: CommandRequest, buffers: list) -> None:
-        """Have the worker run `request` once it is done with what it was given before."""
-        if not self.hand_over(request, buffers):
-            self.send(WorkerKind.RUN, request, buffers)
+    def run(self, request: CommandRequest, buffers: list, answer_after: int | None = None) -> None:
+        """Have the worker run `request` once it is done with what it was given before; with
+        `answer_after`, it may answer the client itself (`core.wire.answers`)."""
+        kind, payload = (WorkerKind.RUN, request) if answer_after is None else (
+            WorkerKind.RUN_AND_ANSWER, (request, answer_after))
+        if not self._put(request.id, kind, payload, buffers):
+            self.send(kind, payload, buffers)
 
     def hand_over(self, request: CommandRequest, buffers: list) -> bool:
         """Put `request` in the worker's command queue, where it can be taken back until the worker
         takes it; False when the worker has no queue or the command does not fit there."""
-        return self.queue is not None and self.queue.put(request.id, frame_bytes(WorkerKind.RUN, request, buffers))
+        return self._put(request.id, WorkerKind.RUN, request, buffers)
+
+    def _put(self, command_id: int, kind: WorkerKind, payload, buffers: list) -> bool:
+        return self.queue is not None and self.queue.put(command_id, frame_bytes(kind, payload, buffers))
 
     def take_back(self, ids: set[int]) -> set[int]:
         """The commands among `ids` still in the queue, taken out of it (`core.wire.command_queue`)."""
@@ -116,6 +130,8 @@ class WorkerProcess:
 
     def read_stream(self, fd: int) -> bytes | None:
         """One chunk the worker wrote on that stream; None when nothing waits, b'' at its end."""
+        if self.reads is not None:
+            self.reads.bump()  # before the read: see `core.wire.answers.StreamReads`
         try:
             return os.read(fd, 65536)
         except BlockingIOError:
@@ -178,6 +194,8 @@ class WorkerProcess:
         self.channel.close()
         if self.queue is not None:
             self.queue.close()
+        if self.reads is not None:
+            self.reads.close()
         self.process.stdout.close()
         self.process.stderr.close()
 

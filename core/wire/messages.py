@@ -108,6 +108,8 @@ class ServerConfig(NamedTuple):
     board: BoardAddress | None = None
     """The client's board (`core.wire.boards`), where this server counts its envelopes at `board_slot`."""
     board_slot: int = 0
+    answers: bytes | None = None
+    """The client's `core.wire.answers.AnswerBox`, where this server's worker may answer it itself."""
 
 
 class StopRequest(NamedTuple):
@@ -224,6 +226,8 @@ class WorkerKind(enum.IntEnum):
                        #   the index-th future that call's answer promised (a command's response, ...)
     # Only between a server rank and a worker that takes its commands from a queue (core.wire.command_queue):
     DRAINED = 15       # server -> worker: None, the output its DONE said was unread is read: go on
+    RUN_AND_ANSWER = 16  # server -> worker: (CommandRequest, the envelopes the client must have from the rank
+                         #   first), buffers: parameters; the worker may answer the client itself (core.wire.answers)
 
 
 @enum.unique

@@ -63,6 +63,38 @@ class FrameRefusedError(OSError):
     """The other side sent a frame this side will not read: too large, or not a frame at all."""
 
 
+def decode_frame(frame: memoryview, max_buffer: int) -> tuple[int, Any, list]:
+    """A whole frame from `frame_bytes`, its buffers views of `frame`, with at most `max_buffer`
+    bytes of them; raises FrameRefusedError for one that is not whole."""
+    if len(frame) < _LENGTH.size or _LENGTH.size + _LENGTH.unpack_from(frame)[0] > len(frame):
+        raise FrameRefusedError("sent a frame that is not whole")
+    length = _LENGTH.unpack_from(frame)[0]
+    kind, payload, sizes, addresses = _header(frame[_LENGTH.size:_LENGTH.size + length], max_buffer)
+    start, buffers = _LENGTH.size + length, []
+    for size in sizes:
+        buffers.append(frame[start:start + size])
+        start += size
+    if start != len(frame) or any(address is not None for address in addresses):
+        raise FrameRefusedError("sent a frame that is not whole")
+    return kind, payload, buffers
+
+
+def _header(data, max_buffer: int) -> tuple[int, Any, list[int], list]:
+    """A frame's header, once it is sure to be one whose buffers (at most `max_buffer` bytes) the
+    receiver will take."""
+    try:
+        kind, payload, sizes, addresses = pickle.loads(data)
+        valid = (isinstance(sizes, list) and isinstance(addresses, list) and len(sizes) == len(addresses)
+                 and all(type(size) is int and size >= 0 for size in sizes))
+    except Exception:  # noqa: BLE001 - whatever a forged header raises, it is no frame
+        valid = False
+    if not valid:
+        raise FrameRefusedError("sent a frame header that is not one")
+    if sum(sizes) > max_buffer:
+        raise FrameRefusedError(f"announced buffers of {sum(sizes)} bytes (at most {max_buffer})")
+    return kind, payload, sizes, addresses
+
+
 class FrameChannel:
     def __init__(self, fd: int, lender_pid: int | None = None, allocate=None, stall_limit: float | None = None,
                  max_buffer: int | None = None):
@@ -81,6 +113,7 @@ class FrameChannel:
         """Why the channel is broken (a frame stalled, or was refused), once it is: the other side
         is out of step from then on."""
         self._send_lock = threading.Lock()
+        self.frames_sent = 0
 
     def fileno(self) -> int:
         return self.sock.fileno()
@@ -92,6 +125,7 @@ class FrameChannel:
                      for b in buffers]
         parts = _frame_parts(kind, payload, buffers, addresses)
         with interrupts.deferred(), self._send_lock:
+            self.frames_sent += 1
             if sum(memoryview(b).nbytes for b in parts[2:]) < SMALL_FRAME:
                 self.sock.sendall(b"".join(parts))  # one write, one wake-up of the reader
             else:
@@ -108,14 +142,19 @@ class FrameChannel:
 
     def _receive(self) -> tuple[int, Any, list]:
         while True:
-            length = _LENGTH.unpack(self._read_into(bytearray(_LENGTH.size)))[0]
-            if length > MAX_HEADER_BYTES:
-                self._refuse(f"announced a frame header of {length} bytes (at most {MAX_HEADER_BYTES})")
-            kind, payload, sizes, addresses = self._header(self._read_into(bytearray(length)))
             try:
-                buffers = [self.allocate(size) for size in sizes]
-            except MemoryError:
-                self._refuse(f"sent buffers of {sum(sizes)} bytes, more than this process could allocate")
+                length = _LENGTH.unpack(self._read_into(bytearray(_LENGTH.size)))[0]
+                if length > MAX_HEADER_BYTES:
+                    raise FrameRefusedError(f"announced a frame header of {length} bytes (at most {MAX_HEADER_BYTES})")
+                kind, payload, sizes, addresses = _header(self._read_into(bytearray(length)), self.max_buffer)
+                try:
+                    buffers = [self.allocate(size) for size in sizes]
+                except MemoryError:
+                    raise FrameRefusedError(f"sent buffers of {sum(sizes)} bytes, more than this process could "
+                                            f"allocate") from None
+            except FrameRefusedError as exc:
+                self.broken = str(exc)  # the other side is out of step from here on
+                raise
             borrowed = []
             for buffer, address in zip(buffers, addresses):
                 if address is None:
@@ -132,35 +171,11 @@ class FrameChannel:
     def decode(self, frame: memoryview) -> tuple[int, Any, list]:
         """A whole frame from `frame_bytes` (its buffers are views of `frame`), checked as
         `receive` checks one; raises FrameRefusedError for one that is not whole."""
-        if len(frame) < _LENGTH.size or _LENGTH.size + _LENGTH.unpack_from(frame)[0] > len(frame):
-            self._refuse("sent a frame that is not whole")
-        length = _LENGTH.unpack_from(frame)[0]
-        kind, payload, sizes, addresses = self._header(frame[_LENGTH.size:_LENGTH.size + length])
-        start, buffers = _LENGTH.size + length, []
-        for size in sizes:
-            buffers.append(frame[start:start + size])
-            start += size
-        if start != len(frame) or any(address is not None for address in addresses):
-            self._refuse("sent a frame that is not whole")
-        return kind, payload, buffers
-
-    def _header(self, data: bytearray) -> tuple[int, Any, list[int], list]:
-        """The frame's header, once it is sure to be one whose buffers this side will take."""
         try:
-            kind, payload, sizes, addresses = pickle.loads(data)
-            valid = (isinstance(sizes, list) and isinstance(addresses, list) and len(sizes) == len(addresses)
-                     and all(type(size) is int and size >= 0 for size in sizes))
-        except Exception:  # noqa: BLE001 - whatever a forged header raises, it is no frame
-            valid = False
-        if not valid:
-            self._refuse("sent a frame header that is not one")
-        if sum(sizes) > self.max_buffer:
-            self._refuse(f"announced buffers of {sum(sizes)} bytes (at most {self.max_buffer})")
-        return kind, payload, sizes, addresses
-
-    def _refuse(self, why: str) -> None:
-        self.broken = why
-        raise FrameRefusedError(why)
+            return decode_frame(frame, self.max_buffer)
+        except FrameRefusedError as exc:
+            self.broken = str(exc)
+            raise
 
     def _borrow(self, borrowed: list) -> bool:
         try:

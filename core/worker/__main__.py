@@ -3,9 +3,10 @@
 With MPICH a rank killed by a signal ends the whole job, the client included. So the server rank
 only supervises, and user code runs here: a segfault, a kill or an `os._exit` ends this process
 alone, and the rank reports it and starts a fresh one. Started by `core.supervision.worker_process` as
-`python -m core.worker CHANNEL_FD LIFELINE_FD lend|send STACK_FD [QUEUE_FD]`, with the MPI launcher's
-environment variables removed. A server's worker takes its commands from the queue its rank fills
-ahead of time (`core.wire.command_queue`), and the other frames from the channel in their turn.
+`python -m core.worker CHANNEL_FD LIFELINE_FD lend|send STACK_FD [QUEUE_FD [ANSWERS_FD READS_FD]]`,
+with the MPI launcher's environment variables removed. A server's worker takes its commands from
+the queue its rank fills ahead of time (`core.wire.command_queue`), and the other frames from the
+channel in their turn; it answers the client itself where its rank allows (`core.worker.answering`).
 
 Output: fds 1 and 2 are pipes the rank reads (so a C extension's printf is caught too);
 `logging` records go to the rank as frames on the channel, tagged with the running command's id.
@@ -32,9 +33,11 @@ from collections.abc import Callable
 from typing import Any
 
 from core import priority
+from core.worker.answering import Answering
 from core.worker.execution import CommandRunner, set_log_level
 from core.worker.progress import ProgressSlot, Reporter
 from core.wire import interrupts
+from core.wire.answers import AnswerSender, StreamReads
 from core.wire.command_queue import QueueReader
 from core.wire.messages import FORCED_STACK_SIGNAL, STACK_SIGNAL, STACKS_END, LogItem, WorkerKind
 from core.wire.worker_channel import FrameChannel
@@ -203,10 +206,12 @@ class Requests:
                 self.read_early += 1
 
 
-def serve(channel: FrameChannel, lend: bool, queue: QueueReader | None = None) -> None:
+def serve(channel: FrameChannel, lend: bool, queue: QueueReader | None = None,
+          answering: Answering | None = None) -> None:
     """Run commands until the rank closes the channel. With `lend`, a large result is lent to
     the rank (see `core.wire.worker_channel`) and kept here until the rank says it has its copy.
-    With `queue`, the commands come from there (`core.wire.command_queue`)."""
+    With `queue`, the commands come from there (`core.wire.command_queue`); with `answering`, those
+    the rank allows are answered to the client from here (`core.worker.answering`)."""
     streams = StandardStreams()
     handler = ChannelLogHandler(channel)
     logging.getLogger().addHandler(handler)
@@ -217,6 +222,8 @@ def serve(channel: FrameChannel, lend: bool, queue: QueueReader | None = None) -
     reporter = Reporter(channel, slot, takes_forced_stack_signal)
 
     def interrupt(signum, frame):
+        if answering is not None:
+            answering.interrupted = True
         if runner.executing:
             interrupts.interrupt()  # at once, or when a frame being written is out
 
@@ -243,7 +250,14 @@ def serve(channel: FrameChannel, lend: bool, queue: QueueReader | None = None) -
             kind, request, buffers = requests.next()
         except EOFError:
             return
-        if kind != WorkerKind.RUN:
+        sent_before = None  # the rank answers, unless it allows this process to
+        if kind == WorkerKind.RUN_AND_ANSWER:
+            request, sent_before = request
+            if answering is None:
+                sent_before = None
+            else:
+                answering.begin()
+        elif kind != WorkerKind.RUN:
             handle(kind, request)
             continue
         handler.command_id = request.id
@@ -258,6 +272,9 @@ def serve(channel: FrameChannel, lend: bool, queue: QueueReader | None = None) -
         drain = queue is not None and streams.unread()
         if drain:
             fields["drain"] = True
+        elif sent_before is not None and answering.answer(request, sent_before, fields, result):
+            channel.send(WorkerKind.DONE, {**fields, "answered": True})
+            continue
         try:
             if (channel.send(WorkerKind.DONE, fields, result, lend=lend)
                     and requests.wait_for({WorkerKind.RELEASE, WorkerKind.RESEND}, handle) == WorkerKind.RESEND):
@@ -278,7 +295,10 @@ def main(argv: list[str], open_channel=FrameChannel) -> None:
     _dump_stacks_on_request(stack_fd)
     _exit_with_server(lifeline_fd)
     queue = QueueReader(int(argv[5])) if len(argv) > 5 else None
-    serve(open_channel(channel_fd), lend=results == "lend", queue=queue)
+    channel = open_channel(channel_fd)
+    answering = (Answering(AnswerSender(int(argv[6])), StreamReads(int(argv[7])), channel)
+                 if len(argv) > 7 else None)
+    serve(channel, lend=results == "lend", queue=queue, answering=answering)
 
 
 if __name__ == "__main__":
