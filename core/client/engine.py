@@ -293,7 +293,7 @@ class Engine:
                     if key.data is None:
                         self._wake_pipe.drain()
                     elif key.data is _ANSWERS:
-                        self._take_answers()
+                        self._take_answers(readable=True)
                     else:
                         self._on_doorbell(key.data)
                 active = self._progress(poll=not ready)  # a doorbell took what it announced
@@ -342,18 +342,20 @@ class Engine:
             peer.received += 1
             self._handle(rank, tag, payload, buffers)
 
-    def _take_answers(self, rank: int | None = None, before: int = 0) -> bool:
+    def _take_answers(self, rank: int | None = None, before: int = 0, readable: bool = False) -> bool:
         """The responses workers sent this client themselves (`core.wire.answers`), in the order
         they came, each once what its rank had sent before it is in; True if any was taken. Given
         `rank`, only up to its first answer that comes after its envelope number `before`. Not
-        again from within (a response received meanwhile came before every answer waiting)."""
+        again from within (a response received meanwhile came before every answer waiting). The
+        box is read when the board says a worker answered, or `readable` (`select()` said so)."""
         if self._taking_answers:
             return False
         self._taking_answers = True
         waiting, took = self._answers_waiting, False
         try:
-            while (taken := self.answers.take()) is not None:
-                waiting.append(taken)
+            if self.board.take_answered() or readable:
+                while (taken := self.answers.take()) is not None:
+                    waiting.append(taken)
             while waiting and not (waiting[0][0].rank == rank and waiting[0][0].sent_before >= before):
                 answer, buffers = waiting.popleft()
                 took = True

@@ -113,10 +113,9 @@ class Server:
             died=(f"The worker process of server {self.rank} (pid {{pid}} on {self.host}) {{how}}. "
                   f"Its namespace is lost; a fresh worker has started."),
             restarted=f"Server {self.rank} was restarted at the client's request; its namespace is lost.")
-        self.answers = (answers.connect(config.answers)
-                        if config.answers and peer.board is not None and config.isolation == "process" else None)
-        """This rank's socket to the client's answer box, which its workers answer on
-        (`core.wire.answers`); None when the client is on another host."""
+        self.answers = _answer_route(config, peer)
+        """How this rank's workers answer the client themselves (`core.wire.answers`); None when
+        the client is on another host."""
         self.executor: Executor = (
             WorkerSupervisor(self.selector, self, self.words, preload=config.preload, log_level=config.log_level,
                              allocate=self.staging.take, queued=True, answers=self.answers)
@@ -571,6 +570,13 @@ def _await_hello(comm: MPI.Comm) -> ServerConfig | StopRequest:
         if tag != Tag.WHERE:
             return payload
         send_unannounced(comm, 0, Tag.WHERE, (MPI.Get_processor_name(), doorbell.host_addresses()))
+
+
+def _answer_route(config: ServerConfig, peer: Peer) -> answers.AnswerRoute | None:
+    if not config.answers or peer.board is None or config.isolation != "process":
+        return None
+    sock = answers.connect(config.answers)
+    return None if sock is None else answers.AnswerRoute(sock, peer.board.fd)
 
 
 def _client_peer(comm: MPI.Comm, sock, config: ServerConfig) -> Peer:

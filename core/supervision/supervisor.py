@@ -30,7 +30,6 @@ from __future__ import annotations
 import collections
 import logging
 import selectors
-import socket
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
@@ -41,6 +40,7 @@ from core import stacks
 from core.stacks import ThreadStack
 from core.supervision.running_command import RunningCommand, Step
 from core.supervision.worker_process import WORKER_CODE, WorkerProcess
+from core.wire.answers import AnswerRoute
 from core.wire.messages import CommandRequest, LogItem, ProgressItem, WorkerKind
 from core.wire.responses import Status
 
@@ -97,13 +97,13 @@ class WorkerSupervisor:
     def __init__(self, selector: selectors.BaseSelector, owner: Owner, words: WorkerWords, *,
                  preload: str | None = None, log_level: int = logging.INFO, code: str = WORKER_CODE,
                  allocate=None, frames: dict[WorkerKind, FrameHandler] | None = None, queued: bool = False,
-                 answers: socket.socket | None = None):
+                 answers: AnswerRoute | None = None):
         """`preload`: code every fresh worker runs first; `code`: the worker's program
         (`core.worker`, or the client-side worker's); `allocate(size)`: where the buffers of its
         frames go (`core.wire.worker_channel`); `frames`: handlers of frame kinds only the owner
         takes, `handler(payload, buffers)`; `queued`: commands may be handed over ahead of time
-        (`hand_over`, a server's worker); `answers`: the rank's socket to the client's answer box
-        (`core.wire.answers`), which each of its workers inherits."""
+        (`hand_over`, a server's worker); `answers`: how each of its workers answers the client
+        itself (`core.wire.answers`)."""
         self.selector = selector
         self.owner = owner
         self.words = words

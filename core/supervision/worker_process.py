@@ -24,7 +24,7 @@ import psutil
 
 from core.boot import python_code
 from core.wire import cross_memory
-from core.wire.answers import StreamReads
+from core.wire.answers import AnswerRoute, StreamReads
 from core.wire.command_queue import CommandQueue
 from core.wire.messages import FORCED_STACK_SIGNAL, STACK_SIGNAL, STACKS_END, CommandRequest, WorkerKind
 from core.wire.worker_channel import FrameChannel, frame_bytes
@@ -54,13 +54,13 @@ class WorkerProcess:
     """One live worker process; make a new one after it dies."""
 
     def __init__(self, allocate=None, code: str = WORKER_CODE, queued: bool = False,
-                 answers: socket.socket | None = None) -> None:
+                 answers: AnswerRoute | None = None) -> None:
         """`allocate(size)`: where the buffers of the worker's frames are received (see
         `core.server.staging`); fresh memory by default. `code`: the worker's `python -c` program
         (rank 0's client-side worker is `core.console.worker`). `queued`: the worker takes its
         commands from a `core.wire.command_queue` (a server's worker), not from its channel.
-        `answers`: a socket to the client's answer box, for a queued worker to answer the commands
-        it is allowed to itself (`core.wire.answers`)."""
+        `answers`: how a queued worker answers the client itself the commands it is allowed to
+        (`core.wire.answers`)."""
         ours, theirs = socket.socketpair()
         lifeline_read, self._lifeline = os.pipe()  # see core.worker._exit_with_server
         os.set_inheritable(self._lifeline, False)
@@ -69,10 +69,10 @@ class WorkerProcess:
         os.set_blocking(stacks_write, False)  # a dump the pipe cannot take is cut, never waited for
         self.queue = CommandQueue() if queued else None
         self.reads = StreamReads() if self.queue and answers is not None else None
-        # core.worker's optional arguments: QUEUE_FD [ANSWERS_FD READS_FD]
+        # core.worker's optional arguments: QUEUE_FD [ANSWERS_FD BOARD_FD READS_FD]
         command_fds = (self.queue.worker_end.fileno(),) if self.queue else ()
         if self.reads is not None:
-            command_fds += (answers.fileno(), self.reads.fd)
+            command_fds += (*answers.fds(), self.reads.fd)
         # the child inherits the mask
         previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, STACK_SIGNAL, FORCED_STACK_SIGNAL})
         try:

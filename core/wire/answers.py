@@ -93,9 +93,21 @@ class AnswerBox:
         self._sock.close()
 
 
+class AnswerRoute(NamedTuple):
+    """What a rank's workers inherit to answer the client: a socket to its `AnswerBox`, and the
+    client's board (`core.wire.boards`), whose *answered* word they set after each answer, so
+    that the client looks at its box only then, not with a system call at every poll."""
+
+    sock: socket.socket
+    board_fd: int
+
+    def fds(self) -> tuple[int, int]:
+        return self.sock.fileno(), self.board_fd
+
+
 def connect(address: bytes) -> socket.socket | None:
-    """A rank's socket to the client's `AnswerBox`, for its workers to inherit; None when the box
-    cannot be reached (then every response goes the rank's way)."""
+    """A rank's socket to the client's `AnswerBox`; None when the box cannot be reached (then
+    every response goes the rank's way)."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
         sock.connect(address)

@@ -36,7 +36,9 @@ greeted after they are all taken rings every time. A server's board has one, its
 _NONCE = 16
 _WORD = 8
 _ASLEEP = _NONCE // _WORD
-"""The `asleep` word's index among the board's words; the counts follow it."""
+"""The `asleep` word's index among the board's words; the *answered* word and the counts follow it."""
+_ANSWERED = _ASLEEP + 1
+_COUNTS = _ASLEEP + 2
 BARRIER_ORDERS_STORE_LOAD = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
 """A locked instruction (an uncontended lock taken and released) is a full barrier here."""
 
@@ -65,7 +67,7 @@ class Board:
     def __init__(self, slots: int = SLOTS):
         self.slots = slots
         self.fd = os.memfd_create("mpipanel-board", os.MFD_CLOEXEC)
-        size = _NONCE + _WORD * (1 + slots)
+        size = _WORD * (_COUNTS + slots)  # the nonce fills the first words
         os.ftruncate(self.fd, size)
         self._map = mmap.mmap(self.fd, size)
         self.nonce = secrets.token_bytes(_NONCE)
@@ -90,7 +92,7 @@ class Board:
 
     def sent(self, slot: int) -> int:
         """Envelopes the peer of `slot` has sent this process (it counts them after sending)."""
-        return self._words[_ASLEEP + 1 + slot]
+        return self._words[_COUNTS + slot]
 
     def fall_asleep(self) -> None:
         """Say that this process is about to sleep: from here on, senders ring. The caller then
@@ -100,6 +102,15 @@ class Board:
 
     def wake_up(self) -> None:
         self._words[_ASLEEP] = 0
+
+    def take_answered(self) -> bool:
+        """True when a worker has answered since the last call (`core.wire.answers`): the caller
+        then reads every answer waiting. The word is cleared first, and a worker sets it after its
+        answer is sent, so an answer sent and not read always leaves the word set."""
+        if not self._words[_ANSWERED]:
+            return False
+        self._words[_ANSWERED] = 0
+        return True
 
     def close(self) -> None:
         """Give back its memory and descriptor here (a peer's mapping stays valid)."""
@@ -113,16 +124,19 @@ class PeerBoard:
 
     def __init__(self, address: BoardAddress, slot: int):
         """Raises OSError when the board cannot be mapped or is not the one announced."""
-        fd = os.open(f"/proc/{address.pid}/fd/{address.fd}", os.O_RDWR | os.O_CLOEXEC)
+        self.fd = os.open(f"/proc/{address.pid}/fd/{address.fd}", os.O_RDWR | os.O_CLOEXEC)
+        """Kept open: a server rank's workers inherit it, to say they answered (`answered`)."""
         try:
-            self._map = mmap.mmap(fd, 0)
-        finally:
-            os.close(fd)
-        if self._map[:_NONCE] != address.nonce or len(self._map) < _NONCE + _WORD * (2 + slot):
+            self._map = mmap.mmap(self.fd, 0)
+        except OSError:
+            os.close(self.fd)
+            raise
+        if self._map[:_NONCE] != address.nonce or len(self._map) < _WORD * (_COUNTS + slot + 1):
             self._map.close()
+            os.close(self.fd)
             raise OSError(f"the board at /proc/{address.pid}/fd/{address.fd} is not the one announced")
         self._words = memoryview(self._map).cast("Q")
-        self._count = _ASLEEP + 1 + slot
+        self._count = _COUNTS + slot
 
     def count(self, sent: int) -> bool:
         """Say that `sent` envelopes were sent to the peer so far (after sending the last); True
@@ -135,6 +149,19 @@ class PeerBoard:
     def asleep(self) -> bool:
         """The peer said it sleeps (or is about to): an envelope sent now must ring it."""
         return self._words[_ASLEEP] != 0
+
+
+class AnsweredWord:
+    """A worker's view of its client's board, inherited from its rank (`PeerBoard.fd`): the word
+    it sets once it has sent an answer (`core.wire.answers`, `Board.take_answered`)."""
+
+    def __init__(self, fd: int):
+        self._map = mmap.mmap(fd, 0)
+        os.close(fd)
+        self._words = memoryview(self._map).cast("Q")
+
+    def set(self) -> None:
+        self._words[_ANSWERED] = 1
 
 
 def board_for(address: BoardAddress | None, slot: int) -> PeerBoard | None:

@@ -3,7 +3,7 @@
 With MPICH a rank killed by a signal ends the whole job, the client included. So the server rank
 only supervises, and user code runs here: a segfault, a kill or an `os._exit` ends this process
 alone, and the rank reports it and starts a fresh one. Started by `core.supervision.worker_process` as
-`python -m core.worker CHANNEL_FD LIFELINE_FD lend|send STACK_FD [QUEUE_FD [ANSWERS_FD READS_FD]]`,
+`python -m core.worker CHANNEL_FD LIFELINE_FD lend|send STACK_FD [QUEUE_FD [ANSWERS_FD BOARD_FD READS_FD]]`,
 with the MPI launcher's environment variables removed. A server's worker takes its commands from
 the queue its rank fills ahead of time (`core.wire.command_queue`), and the other frames from the
 channel in their turn; it answers the client itself where its rank allows (`core.worker.answering`).
@@ -38,6 +38,7 @@ from core.worker.execution import CommandRunner, set_log_level
 from core.worker.progress import ProgressSlot, Reporter
 from core.wire import interrupts
 from core.wire.answers import AnswerSender, StreamReads
+from core.wire.boards import AnsweredWord
 from core.wire.command_queue import QueueReader
 from core.wire.messages import FORCED_STACK_SIGNAL, STACK_SIGNAL, STACKS_END, LogItem, WorkerKind
 from core.wire.worker_channel import FrameChannel
@@ -296,8 +297,8 @@ def main(argv: list[str], open_channel=FrameChannel) -> None:
     _exit_with_server(lifeline_fd)
     queue = QueueReader(int(argv[5])) if len(argv) > 5 else None
     channel = open_channel(channel_fd)
-    answering = (Answering(AnswerSender(int(argv[6])), StreamReads(int(argv[7])), channel)
-                 if len(argv) > 7 else None)
+    answering = (Answering(AnswerSender(int(argv[6])), AnsweredWord(int(argv[7])), StreamReads(int(argv[8])), channel)
+                 if len(argv) > 8 else None)
     serve(channel, lend=results == "lend", queue=queue, answering=answering)
 
 

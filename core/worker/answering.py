@@ -12,13 +12,15 @@ from typing import Any
 
 from core.wire.answers import Answer, AnswerSender, StreamReads, answer_bytes, fits
 from core.wire.batches import Batch
+from core.wire.boards import AnsweredWord
 from core.wire.messages import SERVER_RANK_VARIABLE, CommandRequest
 from core.wire.worker_channel import FrameChannel
 
 
 class Answering:
-    def __init__(self, sender: AnswerSender, reads: StreamReads, channel: FrameChannel) -> None:
+    def __init__(self, sender: AnswerSender, answered: AnsweredWord, reads: StreamReads, channel: FrameChannel) -> None:
         self.sender = sender
+        self.answered = answered
         self.reads = reads
         self.channel = channel
         self.rank = int(os.environ[SERVER_RANK_VARIABLE])
@@ -42,4 +44,7 @@ class Answering:
         responses = Batch()
         responses.add({**fields, "id": request.id, "server": self.rank, "namespace_reset": False}, result)
         answer = Answer(self.rank, self.rank_pid, sent_before, responses.items)
-        return self.sender.send(answer_bytes(answer, responses.buffers))
+        if not self.sender.send(answer_bytes(answer, responses.buffers)):
+            return False
+        self.answered.set()
+        return True

@@ -10,9 +10,13 @@ import pytest
 from core.wire import answers
 from core.wire.answers import Answer, AnswerBox, AnswerSender, StreamReads, answer_bytes
 from core.wire.batches import unbatch
+from core.wire.boards import AnsweredWord, Board
 from core.wire.messages import SERVER_RANK_VARIABLE, CommandRequest, WorkerKind
 from core.wire.worker_channel import FrameChannel
 from core.worker.answering import Answering
+
+
+pytestmark = pytest.mark.skipif(not Board.available(), reason="workers answer where boards work (memfd, x86)")
 
 
 @pytest.fixture
@@ -77,11 +81,19 @@ def rank_reads():
 
 
 @pytest.fixture
-def answering(box, rank_reads, monkeypatch):
+def client_board():
+    board = Board()
+    yield board
+    board.close()
+
+
+@pytest.fixture
+def answering(box, client_board, rank_reads, monkeypatch):
     """A worker of rank 4's answering, its channel's other end kept open."""
     monkeypatch.setenv(SERVER_RANK_VARIABLE, "4")
     rank_end, worker_end = socket.socketpair()
-    yield Answering(sender_to(box), StreamReads(os.dup(rank_reads.fd)), FrameChannel(worker_end.detach()))
+    yield Answering(sender_to(box), AnsweredWord(os.dup(client_board.fd)), StreamReads(os.dup(rank_reads.fd)),
+                    FrameChannel(worker_end.detach()))
     rank_end.close()
 
 
@@ -101,9 +113,12 @@ def answer_sent(answering: Answering, box: AnswerBox) -> bool:
     return True
 
 
-def test_a_worker_answers_a_command_that_said_nothing_else(answering, box):
+def test_a_worker_answers_a_command_that_said_nothing_else_and_says_so_on_its_clients_board(
+        answering, box, client_board):
+    assert not client_board.take_answered()
     answering.begin()
     assert answer_sent(answering, box)
+    assert client_board.take_answered() and not client_board.take_answered()
 
 
 def test_a_worker_leaves_to_its_rank_a_command_whose_output_the_rank_has_read(answering, box, rank_reads):
