@@ -356,8 +356,9 @@ class Server:
         `request` (`core.wire.answers`): all this rank has made so far, sent now. None when this
         rank answers: its time limit is judged here, and a fresh namespace said here. A command
         handed over behind another (`_hand_over`) is never answered by its worker: the rank may
-        not have sent the response of the one before yet."""
-        if self.answers is None or request.time_limit is not None or self.namespace_reset:
+        not have sent the response of the one before yet. Nor is one with others queued behind
+        it: their responses go together, in one envelope, and none waits for one alone."""
+        if self.answers is None or request.time_limit is not None or self.namespace_reset or self.queue:
             return None
         self.flush_output()
         self.flush_responses()
