@@ -274,7 +274,7 @@ def serve(channel: FrameChannel, lend: bool, queue: QueueReader | None = None,
         if drain:
             fields["drain"] = True
         elif sent_before is not None and answering.answer(request, sent_before, fields, result):
-            channel.send(WorkerKind.DONE, {**fields, "answered": True})
+            channel.send(WorkerKind.DONE, {"answered": True})  # all the rank needs: the response is out
             continue
         try:
             if (channel.send(WorkerKind.DONE, fields, result, lend=lend)
