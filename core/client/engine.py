@@ -470,7 +470,7 @@ class Engine:
             view.progress = None
         self.hub.post(CommandFinished(response))
         if not replacing:
-            self.hub.post_call(lambda: record.future.set_result(response))
+            self.hub.post_call(lambda: record.resolve(response))
         if started is not None:
             self.hub.post(CommandStarted(started.id, started.server, time.time()))
 
@@ -483,7 +483,7 @@ class Engine:
         response = self._response(record, failure(Status.TIMEOUT, traceback))
         self.ledger.time_out(record, response)
         self.hub.post(CommandFinished(response, provisional=True))
-        self.hub.post_call(lambda: record.future.set_result(response))
+        self.hub.post_call(lambda: record.resolve(response))
 
     def _retry(self, record: CommandRecord, fields: dict) -> None:
         """The worker running `record` died: send it again, under the same id and future."""

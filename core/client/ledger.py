@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,10 @@ waiting behind it, which its worker starts one after the other without a round t
 260 / 248 with 8, 193 / 180 with 16, 172 / 168 with 32 (`docs/benchmarks.md`)."""
 
 
+_FUTURES_MADE = threading.Lock()
+"""Serialises making a record's future with resolving it (`CommandRecord.future`, `resolve`)."""
+
+
 @dataclass(eq=False, kw_only=True)
 class CommandRecord:
     id: int
@@ -56,7 +61,8 @@ class CommandRecord:
     buffers: list | None
     """The pickled parameters until the command is sent (until it starts, if it waits behind
     another: it may be given back, and sent again)."""
-    future: CommandFuture
+    cancel: Callable[[list[int]], Any]
+    """What its future's `cancel()` calls (the client's `cancel`)."""
     push: int
     """The id of the first command of the same push (see `core.events.CommandQueued`)."""
     push_target: int | list[int] | None = None
@@ -80,6 +86,30 @@ class CommandRecord:
     """Its response is a provisional 'timeout', which the real one may still replace."""
     running_since: float = 0.0
     """When it became the head of its server's FIFO (`time.monotonic()`, the client's view)."""
+    resolved: bool = False
+    """Its (first) response was delivered (`resolve`): its future is done, or is made done."""
+    _future: CommandFuture | None = field(default=None, init=False, repr=False)
+
+    @property
+    def future(self) -> CommandFuture:
+        """The command's future, made when first asked for: a blocking push never asks, and a
+        future costs its `Condition` and, resolved, a notify (≈ 3 µs of each round trip). Made
+        after `resolve`, it is done at once."""
+        with _FUTURES_MADE:
+            if self._future is None:
+                self._future = CommandFuture(self.id, self.cancel)
+                if self.resolved:
+                    self._future.set_result(self.response)
+            return self._future
+
+    def resolve(self, response: CommandResponse) -> None:
+        """Resolve its future with `response`, if it was made (else it is made done): run in
+        order with the events, after the `CommandFinished` that carries the response."""
+        with _FUTURES_MADE:
+            self.resolved = True
+            future = self._future
+        if future is not None:
+            future.set_result(response)
 
     @property
     def done(self) -> bool:
@@ -120,7 +150,7 @@ class Ledger:
         for target in targets:
             record_id = next(self._ids)
             record = CommandRecord(id=record_id, command=command, parameters=parameters, target=target,
-                                   block=block, buffers=buffers, future=CommandFuture(record_id, cancel),
+                                   block=block, buffers=buffers, cancel=cancel,
                                    push=records[0].id if records else record_id, push_target=push_target,
                                    origin=origin, shown=shown, server=server, time_limit=time_limit, grace=grace,
                                    retries=retries)
