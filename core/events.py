@@ -179,6 +179,12 @@ class EventHub:
     def post(self, event: Event) -> None:
         self._queue.append(event)
 
+    def post_made(self, make: Callable[[], Event]) -> None:
+        """Queue the event that `make()` returns, made when it is delivered: outside the sender's
+        lock and after what the sender sends next (a command's `CommandQueued`, 12 frozen fields,
+        ≈ 2.5 µs warm, is made after the command went to its server, not on its round trip)."""
+        self._queue.append(lambda: notify(self._subscribers, make()))
+
     def post_call(self, call: Callable[[], None]) -> None:
         """Queue a callable (resolving a future) so that it runs in order with the events."""
         self._queue.append(call)

@@ -106,7 +106,7 @@ class Engine:
         self.views: dict[int, ServerView] = {}
         self.last_status: dict[int, dict[str, Any]] = {}
         """Each server's status as last posted; read without the lock (see `last_server_status`)."""
-        self.ledger = Ledger([], announce=hub.post)
+        self.ledger = Ledger([], announce=hub.post_made)
         self.namespaces = NamespaceWatch(hub)
         self._channels: list[tuple[MPI.Comm, dict[int, int]]] = []
         self._status = MPI.Status()
@@ -358,8 +358,8 @@ class Engine:
         return active
 
     def _send_batches(self) -> None:
-        for rank in list(self._batches):
-            self._send_batch(rank)
+        while self._batches:
+            self._send_batch(next(iter(self._batches)))
 
     def _handle(self, rank: int, tag: int, payload: Any, buffers: list) -> None:
         """Give a message from server `rank` to the handler of its tag (`_handlers`)."""

@@ -111,6 +111,12 @@ class CommandRecord:
         if future is not None:
             future.set_result(response)
 
+    def queued_event(self) -> CommandQueued:
+        """Its `CommandQueued`, made from the fields it was opened with, which never change."""
+        return CommandQueued(id=self.id, command=self.command, parameters=self.parameters, target=self.target,
+                             block=self.block, time=self.time_queued, push=self.push, push_target=self.push_target,
+                             origin=self.origin, shown=self.shown, time_limit=self.time_limit, retries=self.retries)
+
     @property
     def done(self) -> bool:
         return self.response is not None
@@ -122,8 +128,9 @@ class CommandRecord:
 
 
 class Ledger:
-    def __init__(self, ranks: list[int], announce: Callable[[Event], None]):
-        """`announce`: where each opened command's `CommandQueued` goes (the client's event hub)."""
+    def __init__(self, ranks: list[int], announce: Callable[[Callable[[], Event]], None]):
+        """`announce`: where each opened command's `CommandQueued` goes, as the function that makes
+        it (the client's event hub, `EventHub.post_made`: it is made when it is delivered)."""
         self.records: dict[int, CommandRecord] = {}
         self.first_available: collections.deque[CommandRecord] = collections.deque()
         self.in_flight: dict[int, collections.deque[CommandRecord]] = {r: collections.deque() for r in ranks}
@@ -155,10 +162,7 @@ class Ledger:
                                    origin=origin, shown=shown, server=server, time_limit=time_limit, grace=grace,
                                    retries=retries)
             self.records[record_id] = record
-            self._announce(CommandQueued(id=record_id, command=command, parameters=parameters, target=target,
-                                         block=block, time=record.time_queued, push=record.push,
-                                         push_target=push_target, origin=origin, shown=shown,
-                                         time_limit=time_limit, retries=retries))
+            self._announce(record.queued_event)
             records.append(record)
         return records
 

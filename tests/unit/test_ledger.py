@@ -7,7 +7,7 @@ from core.wire.responses import Status
 
 
 def _ledger(ranks: list[int], announced: list | None = None) -> Ledger:
-    return Ledger(ranks, announce=(announced if announced is not None else []).append)
+    return Ledger(ranks, announce=lambda make: (announced if announced is not None else []).append(make()))
 
 
 def _record(ledger: Ledger, target: int | None = None) -> CommandRecord:
