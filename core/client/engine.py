@@ -115,7 +115,7 @@ class Engine:
         self.views: dict[int, ServerView] = {}
         self.last_status: dict[int, dict[str, Any]] = {}
         """Each server's status as last posted; read without the lock (see `last_server_status`)."""
-        self.ledger = Ledger([], announce=hub.post)
+        self.ledger = Ledger([], announce=hub.post_made)
         self.namespaces = NamespaceWatch(hub)
         self._channels: list[tuple[MPI.Comm, dict[int, int]]] = []
         self._status = MPI.Status()
@@ -405,8 +405,8 @@ class Engine:
         return active
 
     def _send_batches(self) -> None:
-        for rank in list(self._batches):
-            self._send_batch(rank)
+        while self._batches:
+            self._send_batch(next(iter(self._batches)))
 
     def _handle(self, rank: int, tag: int, payload: Any, buffers: list) -> None:
         """Give a message from server `rank` to the handler of its tag (`_handlers`)."""
@@ -525,7 +525,7 @@ class Engine:
             view.progress = None
         self.hub.post(CommandFinished(response))
         if not replacing:
-            self.hub.post_call(lambda: record.future.set_result(response))
+            self.hub.post_call(lambda: record.resolve(response))
         if started is not None:
             self.hub.post(CommandStarted(started.id, started.server, time.time()))
 
@@ -538,7 +538,7 @@ class Engine:
         response = self._response(record, failure(Status.TIMEOUT, traceback))
         self.ledger.time_out(record, response)
         self.hub.post(CommandFinished(response, provisional=True))
-        self.hub.post_call(lambda: record.future.set_result(response))
+        self.hub.post_call(lambda: record.resolve(response))
 
     def _retry(self, record: CommandRecord, fields: dict) -> None:
         """The worker running `record` died: send it again, under the same id and future."""

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,10 @@ waiting behind it, which its worker starts one after the other without a round t
 260 / 248 with 8, 193 / 180 with 16, 172 / 168 with 32 (`docs/benchmarks.md`)."""
 
 
+_FUTURES_MADE = threading.Lock()
+"""Serialises making a record's future with resolving it (`CommandRecord.future`, `resolve`)."""
+
+
 @dataclass(eq=False, kw_only=True)
 class CommandRecord:
     id: int
@@ -56,7 +61,8 @@ class CommandRecord:
     buffers: list | None
     """The pickled parameters until the command is sent (until it starts, if it waits behind
     another: it may be given back, and sent again)."""
-    future: CommandFuture
+    cancel: Callable[[list[int]], Any]
+    """What its future's `cancel()` calls (the client's `cancel`)."""
     push: int
     """The id of the first command of the same push (see `core.events.CommandQueued`)."""
     push_target: int | list[int] | None = None
@@ -80,6 +86,36 @@ class CommandRecord:
     """Its response is a provisional 'timeout', which the real one may still replace."""
     running_since: float = 0.0
     """When it became the head of its server's FIFO (`time.monotonic()`, the client's view)."""
+    resolved: bool = False
+    """Its (first) response was delivered (`resolve`): its future is done, or is made done."""
+    _future: CommandFuture | None = field(default=None, init=False, repr=False)
+
+    @property
+    def future(self) -> CommandFuture:
+        """The command's future, made when first asked for: a blocking push never asks, and a
+        future costs its `Condition` and, resolved, a notify (≈ 3 µs of each round trip). Made
+        after `resolve`, it is done at once."""
+        with _FUTURES_MADE:
+            if self._future is None:
+                self._future = CommandFuture(self.id, self.cancel)
+                if self.resolved:
+                    self._future.set_result(self.response)
+            return self._future
+
+    def resolve(self, response: CommandResponse) -> None:
+        """Resolve its future with `response`, if it was made (else it is made done): run in
+        order with the events, after the `CommandFinished` that carries the response."""
+        with _FUTURES_MADE:
+            self.resolved = True
+            future = self._future
+        if future is not None:
+            future.set_result(response)
+
+    def queued_event(self) -> CommandQueued:
+        """Its `CommandQueued`, made from the fields it was opened with, which never change."""
+        return CommandQueued(id=self.id, command=self.command, parameters=self.parameters, target=self.target,
+                             block=self.block, time=self.time_queued, push=self.push, push_target=self.push_target,
+                             origin=self.origin, shown=self.shown, time_limit=self.time_limit, retries=self.retries)
 
     @property
     def done(self) -> bool:
@@ -92,8 +128,9 @@ class CommandRecord:
 
 
 class Ledger:
-    def __init__(self, ranks: list[int], announce: Callable[[Event], None]):
-        """`announce`: where each opened command's `CommandQueued` goes (the client's event hub)."""
+    def __init__(self, ranks: list[int], announce: Callable[[Callable[[], Event]], None]):
+        """`announce`: where each opened command's `CommandQueued` goes, as the function that makes
+        it (the client's event hub, `EventHub.post_made`: it is made when it is delivered)."""
         self.records: dict[int, CommandRecord] = {}
         self.first_available: collections.deque[CommandRecord] = collections.deque()
         self.in_flight: dict[int, collections.deque[CommandRecord]] = {r: collections.deque() for r in ranks}
@@ -120,15 +157,12 @@ class Ledger:
         for target in targets:
             record_id = next(self._ids)
             record = CommandRecord(id=record_id, command=command, parameters=parameters, target=target,
-                                   block=block, buffers=buffers, future=CommandFuture(record_id, cancel),
+                                   block=block, buffers=buffers, cancel=cancel,
                                    push=records[0].id if records else record_id, push_target=push_target,
                                    origin=origin, shown=shown, server=server, time_limit=time_limit, grace=grace,
                                    retries=retries)
             self.records[record_id] = record
-            self._announce(CommandQueued(id=record_id, command=command, parameters=parameters, target=target,
-                                         block=block, time=record.time_queued, push=record.push,
-                                         push_target=push_target, origin=origin, shown=shown,
-                                         time_limit=time_limit, retries=retries))
+            self._announce(record.queued_event)
             records.append(record)
         return records
 

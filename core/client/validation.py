@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +65,8 @@ def _names_a_file(text: str) -> bool:
     return "\n" not in text and text.strip().endswith(".py")
 
 
-def check_targets(target: Any, ranks: Iterable[int], lost: Iterable[int] = ()) -> list[int | None]:
+def check_targets(target: Any, ranks: Collection[int], lost: Iterable[int] = ()) -> list[int | None]:
     """Normalise `target_server` to a list: [None] for the first available server, else ranks."""
-    ranks = sorted(ranks)
     lost = set(lost)
     if target is None:
         if not [r for r in ranks if r not in lost]:
@@ -84,7 +83,7 @@ def check_targets(target: Any, ranks: Iterable[int], lost: Iterable[int] = ()) -
             raise TypeError(f"target_server must be None, a server rank or a list of ranks; "
                             f"got {type(rank).__name__} {rank!r}")
         if rank not in ranks:
-            raise ValueError(f"target_server {rank} is not a server; the servers are {_ranges(ranks)}")
+            raise ValueError(f"target_server {rank} is not a server; the servers are {_ranges(sorted(ranks))}")
         if rank in lost:
             raise ValueError(f"target_server {rank} is lost and cannot take commands")
     return targets

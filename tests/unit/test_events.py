@@ -40,6 +40,17 @@ def test_a_queued_call_runs_in_order_with_the_events():
     assert seen == [_event(1), "future resolved", _event(2)]
 
 
+def test_an_event_posted_as_its_maker_is_made_only_when_delivered_and_in_order_with_the_others():
+    hub, seen, made = EventHub(), [], []
+    hub.subscribe(seen.append)
+    hub.post(_event(1))
+    hub.post_made(lambda: made.append(2) or _event(2))
+    hub.post(_event(3))
+    assert made == []
+    hub.deliver()
+    assert made == [2] and seen == [_event(1), _event(2), _event(3)]
+
+
 def test_an_unsubscribed_subscriber_gets_nothing_more_and_the_others_carry_on():
     hub, gone, staying = EventHub(), [], []
     unsubscribe = hub.subscribe(gone.append)

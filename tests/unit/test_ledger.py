@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from core.client.ledger import FIRST_AVAILABLE_DEPTH, STUCK_AFTER, CommandRecord, Ledger
 from core.events import CommandQueued
+from core.wire.responses import Status
 
 
 def _ledger(ranks: list[int], announced: list | None = None) -> Ledger:
-    return Ledger(ranks, announce=(announced if announced is not None else []).append)
+    return Ledger(ranks, announce=lambda make: (announced if announced is not None else []).append(make()))
 
 
 def _record(ledger: Ledger, target: int | None = None) -> CommandRecord:
@@ -53,6 +54,32 @@ def test_cancelling_an_opened_commands_future_asks_for_that_command():
     assert asked == [[record.id]]
 
 
+def test_a_future_asked_for_before_its_command_is_resolved_gets_the_response_then():
+    ledger = _ledger([1])
+    record = _record(ledger, 1)
+    future = record.future
+    response = {"id": record.id, "status": Status.DONE}
+    assert not future.done()
+    record.resolve(response)
+    assert future.result(timeout=0) is response and record.future is future
+
+
+def test_a_future_asked_for_only_after_its_command_was_resolved_is_done_with_its_response():
+    ledger = _ledger([1])
+    record = _record(ledger, 1)
+    record.response = {"id": record.id, "status": Status.DONE}
+    record.resolve(record.response)
+    assert record.future.result(timeout=0) is record.response
+
+
+def test_a_finished_command_whose_response_is_not_delivered_yet_has_a_future_not_done():
+    ledger = _ledger([1])
+    record = _record(ledger, 1)
+    ledger.place_on(record, 1)
+    ledger.finish(record, {"id": record.id, "status": Status.DONE})
+    assert record.done and not record.future.done()
+
+
 def test_the_first_command_sent_to_an_idle_server_runs_at_once_and_the_next_waits():
     ledger = _ledger([1, 2])
     first, second = _record(ledger, 1), _record(ledger, 1)
@@ -68,10 +95,10 @@ def test_finishing_the_running_command_starts_the_next_in_fifo_order():
     records = [_record(ledger, 1) for _ in range(3)]
     for record in records:
         ledger.place_on(record, 1)
-    assert ledger.finish(records[0], {"status": "done"}) is records[1]
+    assert ledger.finish(records[0], {"status": Status.DONE}) is records[1]
     assert records[1].status == "running" and records[2].status == "queued"
     assert ledger.finish(records[1], {"status": "failed"}) is records[2]
-    assert ledger.finish(records[2], {"status": "done"}) is None
+    assert ledger.finish(records[2], {"status": Status.DONE}) is None
     assert [r.status for r in records] == ["done", "failed", "done"]
     assert list(ledger.in_flight[1]) == []
 
@@ -108,7 +135,7 @@ def test_pending_lists_the_commands_without_a_response_in_id_order():
     records = [_record(ledger, 1) for _ in range(3)]
     for record in records:
         ledger.place_on(record, 1)
-    ledger.finish(records[0], {"status": "done"})
+    ledger.finish(records[0], {"status": Status.DONE})
     assert ledger.pending() == records[1:]
 
 
@@ -179,7 +206,7 @@ def test_a_first_available_command_placed_behind_another_waits_behind_it_until_i
     ledger.place_on(running, 1)
     ledger.place_on(behind, 1)
     assert ledger.waiting_behind == {behind.id: behind} and behind.buffers == [b"pickled"]
-    assert ledger.finish(running, {"status": "done"}) is behind
+    assert ledger.finish(running, {"status": Status.DONE}) is behind
     assert ledger.waiting_behind == {} and behind.buffers is None
 
 
@@ -246,7 +273,7 @@ def test_a_command_asked_back_that_starts_where_it_is_frees_the_server_kept_for_
     ledger.place_on(running, 1)
     ledger.place_on(behind, 1)
     ledger.recall_for(2, _anyone)
-    assert ledger.finish(running, {"status": "done"}) is behind
+    assert ledger.finish(running, {"status": Status.DONE}) is behind
     assert ledger.recalls == {} and ledger.idle_ranks(_anyone) == [2]
 
 

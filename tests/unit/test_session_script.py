@@ -8,7 +8,6 @@ import pytest
 
 from core.client.ledger import CommandRecord
 from core.events import CLIENT_RANK
-from core.futures import CommandFuture
 from core.sessions import session_script
 from core.sessions.file_checks import SessionFileError
 from core.sessions.recorded import Outcome, RecordedPush, from_records, read_log, read_script
@@ -24,7 +23,7 @@ def _push(command, target=None, block=False, parameters=None, statuses=("done",)
 
 def _record(command_id, command, push, push_target, parameters=None, response=None):
     record = CommandRecord(id=command_id, command=command, parameters=parameters, target=None, block=False,
-                           buffers=None, future=CommandFuture(command_id, lambda ids: None), push=push,
+                           buffers=None, cancel=lambda ids: None, push=push,
                            push_target=push_target)
     record.response = response
     return record
