@@ -32,7 +32,9 @@ def _until(condition, timeout: float = 30) -> None:
 def test_a_stopped_server_times_out_and_its_real_response_replaces_the_provisional_one(quick):
     pid = quick.get_server_status()[1]["pid"]
     with recorded_events(quick) as seen:
-        [command] = quick.push_command_request("import time; time.sleep(1); 'slept'", target_server=1)
+        # It prints, so that its stopped rank must answer (a silent one its worker answers itself).
+        [command] = quick.push_command_request("import time; time.sleep(1); print('woke'); 'slept'",
+                                               target_server=1)
         os.kill(pid, signal.SIGSTOP)
         try:
             [provisional] = quick.get_command_response([command], block=True, timeout=30)

@@ -363,6 +363,7 @@ class Engine:
                 if peer is None or view.lost or view.info is None or view.info.pid != answer.rank_pid:
                     continue  # from the worker of a rank lost or replaced since
                 self._receive_until(answer.rank, lambda peer=peer, count=answer.sent_before: peer.received < count)
+                peer.complete_sends(answer.taken)
                 if not view.lost:
                     self._take_responses(answer.rank, answer.responses, buffers)
         finally:

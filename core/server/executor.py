@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from core.stacks import ThreadStack
+from core.wire.answers import AnswerTerms
 from core.wire.messages import CommandRequest
 
 
@@ -21,10 +22,9 @@ class Executor(Protocol):
     pid: int | None
     """The worker process's pid; None when commands run in the rank."""
 
-    def run(self, request: CommandRequest, buffers: list, answer_after: int | None = None) -> None:
-        """Start the command (a worker) or run it to its end (the rank itself). `answer_after`
-        (a worker, only): it may answer the client itself once the client has that many of the
-        rank's envelopes (`core.wire.answers`)."""
+    def run(self, request: CommandRequest, buffers: list, terms: AnswerTerms | None = None) -> None:
+        """Start the command (a worker) or run it to its end (the rank itself). `terms` (a
+        worker, only): it may answer the client itself, on those terms (`core.wire.answers`)."""
 
     @property
     def running(self) -> CommandRequest | None:

@@ -24,6 +24,7 @@ from core.stacks import ThreadStack
 from core.supervision.running_command import RunningCommand, Step
 from core.worker.execution import CommandRunner, set_log_level
 from core.worker.progress import REPORT_INTERVAL, ProgressSlot
+from core.wire.answers import AnswerTerms
 from core.wire.messages import CommandRequest, LogItem
 
 PUMP_INTERVAL = 0.02
@@ -86,9 +87,9 @@ class InlineExecutor:
         if self.runner.executing:
             raise KeyboardInterrupt
 
-    def run(self, request: CommandRequest, buffers: list, answer_after: int | None = None) -> None:
+    def run(self, request: CommandRequest, buffers: list, terms: AnswerTerms | None = None) -> None:
         """Run the command here and now; the server lock is not held meanwhile. (The rank
-        answers: `answer_after` is for a worker, and never given here.)"""
+        answers: `terms` are for a worker, and never given here.)"""
         saved = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = self._streams["stdout"], self._streams["stderr"]
         command = self.command = RunningCommand(request, time.monotonic())

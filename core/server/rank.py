@@ -349,12 +349,13 @@ class Server:
         self.running = request
         self.running_since = time.monotonic()
         self.progress = None
-        self.executor.run(request, buffers, self._answer_after(request))
+        self.executor.run(request, buffers, self._answer_terms(request))
 
-    def _answer_after(self, request: CommandRequest) -> int | None:
-        """The envelopes the client must have from this rank before the worker's own answer to
-        `request` (`core.wire.answers`): all this rank has made so far, sent now. None when this
-        rank answers: its time limit is judged here, and a fresh namespace said here. A command
+    def _answer_terms(self, request: CommandRequest) -> answers.AnswerTerms | None:
+        """The terms on which the worker may answer `request` itself (`core.wire.answers`): the
+        client must first have all this rank has made so far, sent now; the client's envelopes
+        taken here so far are whole here. None when this rank answers: its time limit is judged
+        here, and a fresh namespace said here. A command
         handed over behind another (`_hand_over`) is never answered by its worker: the rank may
         not have sent the response of the one before yet. Nor is one with others queued behind
         it: their responses go together, in one envelope, and none waits for one alone."""
@@ -362,7 +363,7 @@ class Server:
             return None
         self.flush_output()
         self.flush_responses()
-        return self.peer.sent
+        return answers.AnswerTerms(self.peer.sent, self.peer.received)
 
     def _request_interrupt(self, command_id: int | None) -> None:
         """Interrupt `command_id` (None: what runs, else what runs next) now or when it starts.

@@ -40,7 +40,7 @@ from core import stacks
 from core.stacks import ThreadStack
 from core.supervision.running_command import RunningCommand, Step
 from core.supervision.worker_process import WORKER_CODE, WorkerProcess
-from core.wire.answers import AnswerRoute
+from core.wire.answers import AnswerRoute, AnswerTerms
 from core.wire.messages import CommandRequest, LogItem, ProgressItem, WorkerKind
 from core.wire.responses import Status
 
@@ -143,14 +143,14 @@ class WorkerSupervisor:
         return len(self.ahead)
 
     # ----- what the owner asks --------------------------------------------------------------
-    def run(self, request: CommandRequest, buffers: list, answer_after: int | None = None) -> None:
-        """Start `request`; with `answer_after`, its worker may answer the client itself
-        (`core.wire.answers`), and its DONE says `answered`."""
+    def run(self, request: CommandRequest, buffers: list, terms: AnswerTerms | None = None) -> None:
+        """Start `request`; with `terms`, its worker may answer the client itself on them
+        (`core.wire.answers`), and its DONE then says `answered`."""
         self.command = RunningCommand(request, time.monotonic())
         if not self._ready:
             self.command.hold()
         self._heard = self.command.started
-        self.worker.run(request, buffers, answer_after)
+        self.worker.run(request, buffers, terms)
 
     def hand_over(self, request: CommandRequest, buffers: list) -> bool:
         """Give the worker `request` now, to start as soon as it has ended the running command and

@@ -24,7 +24,7 @@ import psutil
 
 from core.boot import python_code
 from core.wire import cross_memory
-from core.wire.answers import AnswerRoute, StreamReads
+from core.wire.answers import AnswerRoute, AnswerTerms, StreamReads
 from core.wire.command_queue import CommandQueue
 from core.wire.messages import FORCED_STACK_SIGNAL, STACK_SIGNAL, STACKS_END, CommandRequest, WorkerKind
 from core.wire.worker_channel import FrameChannel, frame_bytes
@@ -101,11 +101,11 @@ class WorkerProcess:
     def psutil_process(self) -> psutil.Process:
         return psutil.Process(self.process.pid)
 
-    def run(self, request: CommandRequest, buffers: list, answer_after: int | None = None) -> None:
+    def run(self, request: CommandRequest, buffers: list, terms: AnswerTerms | None = None) -> None:
         """Have the worker run `request` once it is done with what it was given before; with
-        `answer_after`, it may answer the client itself (`core.wire.answers`)."""
-        kind, payload = (WorkerKind.RUN, request) if answer_after is None else (
-            WorkerKind.RUN_AND_ANSWER, (request, answer_after))
+        `terms`, it may answer the client itself (`core.wire.answers`)."""
+        kind, payload = (WorkerKind.RUN, request) if terms is None else (
+            WorkerKind.RUN_AND_ANSWER, (request, tuple(terms)))  # a plain tuple unpickles faster
         if not self._put(request.id, kind, payload, buffers):
             self.send(kind, payload, buffers)
 

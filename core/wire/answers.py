@@ -42,6 +42,8 @@ class Answer(NamedTuple):
     """The rank whose worker answers: a late answer from the worker of a rank since replaced is dropped."""
     sent_before: int
     """The envelopes the rank had sent the client when it handed the command over."""
+    taken: int
+    """The client's envelopes the rank had taken then, buffers and all: their sends are over."""
     responses: list
     """A batch of responses (`core.wire.batches`), as the rank's RESPONSE carries."""
 
@@ -91,6 +93,16 @@ class AnswerBox:
 
     def close(self) -> None:
         self._sock.close()
+
+
+class AnswerTerms(NamedTuple):
+    """What a rank says when it lets its worker answer a command (`WorkerKind.RUN_AND_ANSWER`)."""
+
+    sent: int
+    """The envelopes the rank has sent the client: the client handles the answer after them."""
+    taken: int
+    """The client's envelopes the rank has taken, whole: the client's sends of them are over, and
+    it lets go of their buffers (a command's large parameters) once the answer comes."""
 
 
 class AnswerRoute(NamedTuple):

@@ -68,8 +68,9 @@ class Peer:
         """This process's board, where the peer counts what it has sent (at `inbox_slot`) once
         it has mapped it; its bytes count until then."""
         self.inbox_slot = 0
-        self.pending_sends: list[tuple[MPI.Request, memoryview, Any]] = []
-        """(request, the view it sends, the buffer given to `send`) of each large send in flight."""
+        self.pending_sends: list[tuple[MPI.Request, memoryview, Any, int]] = []
+        """(request, the view it sends, the buffer given to `send`, the number of its envelope)
+        of each large send in flight."""
         self.on_sent: Callable[[Any], None] | None = None
         """Called with each buffer given to `send` once its large send has completed."""
 
@@ -79,7 +80,8 @@ class Peer:
         self.comm.send((payload, inline, len(raw)), self.rank, tag)
         for buf in raw:
             view = memoryview(buf).cast("B")
-            self.pending_sends.append((self.comm.Isend([view, MPI.BYTE], self.rank, Tag.BUFFER), view, buf))
+            self.pending_sends.append((self.comm.Isend([view, MPI.BYTE], self.rank, Tag.BUFFER), view, buf,
+                                       self.sent + 1))
         self._announce()
 
     def send_tracked(self, tag: Tag, payload: Any) -> MPI.Request:
@@ -126,25 +128,29 @@ class Peer:
         """The peer rings for every envelope: it has not counted any on this process's board."""
         return self.inbox is None or not self.inbox.sent(self.inbox_slot)
 
-    def complete_sends(self) -> bool:
-        """Forget the large sends that have completed; True when none is left in flight."""
+    def complete_sends(self, taken: int = 0) -> bool:
+        """Forget the large sends that have completed; True when none is left in flight. Those of
+        the first `taken` envelopes, which the peer is known to have received whole, are waited
+        for: they complete at once, but a test may not see it before a later call into MPI."""
         if self.pending_sends:
             in_flight, done = [], []
             for send in self.pending_sends:
-                (done if send[0].Test() else in_flight).append(send)
+                if send[3] <= taken:
+                    send[0].Wait()
+                (done if send[3] <= taken or send[0].Test() else in_flight).append(send)
             self.pending_sends = in_flight
             self._sent(done)
         return not self.pending_sends
 
     def wait_sends(self) -> None:
-        for req, _, _ in self.pending_sends:
+        for req, *_ in self.pending_sends:
             req.Wait()
         done, self.pending_sends = self.pending_sends, []
         self._sent(done)
 
     def _sent(self, done: list) -> None:
         if self.on_sent is not None:
-            for _, _, buf in done:
+            for _, _, buf, _ in done:
                 self.on_sent(buf)
 
 

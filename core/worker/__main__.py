@@ -251,11 +251,11 @@ def serve(channel: FrameChannel, lend: bool, queue: QueueReader | None = None,
             kind, request, buffers = requests.next()
         except EOFError:
             return
-        sent_before = None  # the rank answers, unless it allows this process to
+        terms = None  # the rank answers, unless it allows this process to (`core.wire.answers`)
         if kind == WorkerKind.RUN_AND_ANSWER:
-            request, sent_before = request
+            request, terms = request
             if answering is None:
-                sent_before = None
+                terms = None
             else:
                 answering.begin()
         elif kind != WorkerKind.RUN:
@@ -273,7 +273,7 @@ def serve(channel: FrameChannel, lend: bool, queue: QueueReader | None = None,
         drain = queue is not None and streams.unread()
         if drain:
             fields["drain"] = True
-        elif sent_before is not None and answering.answer(request, sent_before, fields, result):
+        elif terms is not None and answering.answer(request, terms, fields, result):
             channel.send(WorkerKind.DONE, {"answered": True})  # all the rank needs: the response is out
             continue
         try:

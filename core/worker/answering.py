@@ -34,7 +34,7 @@ class Answering:
         self.interrupted = False
         self._frames, self._reads = self.channel.frames_sent, self.reads.count
 
-    def answer(self, request: CommandRequest, sent_before: int, fields: dict[str, Any], result: list) -> bool:
+    def answer(self, request: CommandRequest, terms: tuple[int, int], fields: dict[str, Any], result: list) -> bool:
         """Answer the client for the command begun last, if it said nothing else on the way and
         its answer can go now: True then (the DONE says so). Call it once its pipes are known to
         be read to the end (`StandardStreams.unread`)."""
@@ -43,7 +43,7 @@ class Answering:
             return False
         responses = Batch()
         responses.add({**fields, "id": request.id, "server": self.rank, "namespace_reset": False}, result)
-        answer = Answer(self.rank, self.rank_pid, sent_before, responses.items)
+        answer = Answer(self.rank, self.rank_pid, *terms, responses.items)
         if not self.sender.send(answer_bytes(answer, responses.buffers)):
             return False
         self.answered.set()

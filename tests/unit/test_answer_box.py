@@ -34,10 +34,10 @@ def sender_to(box: AnswerBox) -> AnswerSender:
 def test_the_box_takes_an_answer_with_its_buffers_in_the_order_they_came(box):
     sender = sender_to(box)
     for number in (1, 2):
-        assert sender.send(answer_bytes(Answer(3, 99, number, [({"id": number}, 1)]), [b"result %d" % number]))
+        assert sender.send(answer_bytes(Answer(3, 99, number, 0, [({"id": number}, 1)]), [b"result %d" % number]))
     for number in (1, 2):
         answer, buffers = box.take()
-        assert answer == Answer(3, 99, number, [({"id": number}, 1)])
+        assert answer == Answer(3, 99, number, 0, [({"id": number}, 1)])
         assert [bytes(b) for b in buffers] == [b"result %d" % number]
     assert box.take() is None
 
@@ -45,7 +45,7 @@ def test_the_box_takes_an_answer_with_its_buffers_in_the_order_they_came(box):
 def test_the_box_drops_what_is_not_an_answer(box):
     sock = answers.connect(box.address)
     sock.send(b"not a frame")
-    sock.send(answer_bytes(Answer(1, 2, 3, []), [])[:-1])  # cut short
+    sock.send(answer_bytes(Answer(1, 2, 3, 0, []), [])[:-1])  # cut short
     assert box.take() is None
 
 
@@ -56,7 +56,7 @@ def test_the_box_drops_an_answer_from_another_user(box):
         try:
             os.setuid(65534)
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            sock.sendto(answer_bytes(Answer(1, 2, 0, [({"id": 1, "ret": "forged"}, 0)]), []), box.address)
+            sock.sendto(answer_bytes(Answer(1, 2, 0, 0, [({"id": 1, "ret": "forged"}, 0)]), []), box.address)
         finally:
             os._exit(0)
     assert os.waitpid(pid, 0)[1] == 0
@@ -65,11 +65,11 @@ def test_the_box_drops_an_answer_from_another_user(box):
 
 def test_a_worker_that_cannot_send_its_answer_now_says_so_and_its_rank_answers(box):
     sender = sender_to(box)
-    large = answer_bytes(Answer(1, 2, 0, []), [bytes(answers.MAX_ANSWER)])
+    large = answer_bytes(Answer(1, 2, 0, 0, []), [bytes(answers.MAX_ANSWER)])
     assert not sender.send(large)
-    assert all(sender.send(answer_bytes(Answer(1, 2, n, []), [])) for n in range(3))
+    assert all(sender.send(answer_bytes(Answer(1, 2, n, 0, []), [])) for n in range(3))
     box.close()  # the client is gone
-    assert not sender.send(answer_bytes(Answer(1, 2, 3, []), []))
+    assert not sender.send(answer_bytes(Answer(1, 2, 3, 0, []), []))
 
 
 @pytest.fixture
@@ -102,12 +102,12 @@ REQUEST = CommandRequest(7, "6 * 7")
 
 def answer_sent(answering: Answering, box: AnswerBox) -> bool:
     """Whether the worker answered the command begun last (and the box has exactly that)."""
-    if not answering.answer(REQUEST, 5, {"successful": True, "status": "done"}, [b"42"]):
+    if not answering.answer(REQUEST, (5, 9), {"successful": True, "status": "done"}, [b"42"]):
         assert box.take() is None
         return False
     answer, buffers = box.take()
     [(fields, result)] = list(unbatch(answer.responses, buffers))
-    assert (answer.rank, answer.rank_pid, answer.sent_before) == (4, os.getppid(), 5)
+    assert (answer.rank, answer.rank_pid, answer.sent_before, answer.taken) == (4, os.getppid(), 5, 9)
     assert fields == {"successful": True, "status": "done", "id": 7, "server": 4, "namespace_reset": False}
     assert [bytes(b) for b in result] == [b"42"]
     return True
