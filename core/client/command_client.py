@@ -201,7 +201,8 @@ class MPICommandClient:
                 roles.serve_and_exit()
             log_path = self._session_log_path()  # a state directory that is not private stops us here
             self._board = Board() if Board.available() else None
-            self._answers = AnswerBox() if self._board is not None else None
+            # Only workers answer (isolation 'process'); without one, nothing would read the box.
+            self._answers = AnswerBox() if self._board is not None and self.isolation == "process" else None
             if self.launch_mode == "mpiexec":
                 if _world_claimed:
                     raise RuntimeError("the servers of this mpiexec job already served a client "

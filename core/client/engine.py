@@ -467,8 +467,8 @@ class Engine:
     def _on_response(self, rank: int, responses: list, buffers: list) -> None:
         """Responses from server `rank`, a batch of them (`core.wire.batches`), after the answers
         its workers sent before it: those of commands the rank handed over before it sent this
-        envelope (`_take_answers`; the rank starts nothing after one its worker may answer
-        before it has read that one's end)."""
+        envelope (`_take_answers`; the rank sends the response of a later command only after it
+        has read the DONE that follows such an answer)."""
         if self.answers is not None:
             self._take_answers(rank, self.peers[rank].received)
         self._take_responses(rank, responses, buffers)

@@ -79,7 +79,7 @@ class AnswerBox:
             if flags & socket.MSG_TRUNC or not self._from_this_user(ancillary):
                 continue
             try:
-                _, fields, buffers = decode_frame(memoryview(bytearray(self._scratch[:size])), MAX_ANSWER)
+                _, fields, buffers = decode_frame(memoryview(self._scratch[:size]), MAX_ANSWER)  # a slice: a copy
                 answer = Answer(*fields)
             except (FrameRefusedError, TypeError):
                 continue

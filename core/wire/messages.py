@@ -226,8 +226,8 @@ class WorkerKind(enum.IntEnum):
                        #   the index-th future that call's answer promised (a command's response, ...)
     # Only between a server rank and a worker that takes its commands from a queue (core.wire.command_queue):
     DRAINED = 15       # server -> worker: None, the output its DONE said was unread is read: go on
-    RUN_AND_ANSWER = 16  # server -> worker: (CommandRequest, the envelopes the client must have from the rank
-                         #   first), buffers: parameters; the worker may answer the client itself (core.wire.answers)
+    RUN_AND_ANSWER = 16  # server -> worker: (CommandRequest, (sent, taken) of core.wire.answers.AnswerTerms),
+                         #   buffers: parameters; the worker may answer the client itself (core.wire.answers)
 
 
 @enum.unique

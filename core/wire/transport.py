@@ -137,7 +137,9 @@ class Peer:
             for send in self.pending_sends:
                 if send[3] <= taken:
                     send[0].Wait()
-                (done if send[3] <= taken or send[0].Test() else in_flight).append(send)
+                    done.append(send)
+                else:
+                    (done if send[0].Test() else in_flight).append(send)
             self.pending_sends = in_flight
             self._sent(done)
         return not self.pending_sends
