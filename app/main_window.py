@@ -307,7 +307,14 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(self, "Restart server", f"Give {where} a fresh, empty namespace? "
                                                               "A command running there fails.")
         if answer == QMessageBox.StandardButton.Yes:
-            self.bridge.when_done(self.bridge.restart_server(rank), self._say_if_failed)
+            self.bridge.when_done(self.bridge.restart_server(rank), self._warn_if_restart_failed)
+
+    def _warn_if_restart_failed(self, future: Future) -> None:
+        """A dialog, not the status bar: asked for, a restart that fails says why in full (a lost
+        launcher's reason, and what to do, is longer than the bar)."""
+        problem = future.exception()
+        if problem is not None:
+            QMessageBox.warning(self, "Server not restarted", str(problem))
 
     def _say_if_failed(self, future: Future) -> None:
         problem = future.exception()

@@ -67,33 +67,76 @@ def make_launcher_findable() -> None:
 
 
 OWN_GROUP_LAUNCHER = """#!/bin/sh
-exec {python} -S -c 'import os, sys; os.setpgid(0, 0); os.execv(sys.argv[1], sys.argv[1:])' {launcher} "$@"
+exec {python} -S -c 'import os, sys; os.setpgid(0, 0); os.execv(sys.argv[1], sys.argv[1:])' {launcher} "$@" </dev/null
 """
+
+_own_group_directory: Path | None = None
 
 
 def launcher_in_own_process_group() -> None:
-    """Make MPICH's singleton start its launcher in a process group of its own.
+    """Make MPICH's singleton start its launcher in a process group of its own (once a process).
 
     A singleton client's first spawn forks and execs `mpiexec` (hydra) from PATH, in the
-    client's process group. Jupyter interrupts a kernel by sending SIGINT to the kernel's whole
-    process group (jupyter_client's `killpg`): hydra forwards it to the job and then kills the
-    job, the client with it (measured: the client SIGKILLed within a second). A launcher that
-    first moves to a group of its own never sees that SIGINT; the server ranks ignore it anyway,
-    and the client decides what an interrupt means. Only for a process without a controlling
-    terminal (a kernel): in a terminal, a launcher outside the foreground group would be stopped
-    when it read from it. It must run before the process's first spawn, which starts the
-    launcher that later spawns reuse; the wrapper is removed at exit.
+    client's process group; later spawns reuse it. Sharing that group is fatal both ways:
+    * hydra's proxy answers a spawned rank that ended without finalizing (killed, crashed, or
+      even `os._exit(0)` after losing its client) by SIGKILLing every process of its group:
+      the client, and whatever else shares it (the shell script or test run that started it).
+      Measured with `perf`'s signal_generate tracepoint: the proxy's SIGKILLs, sent to the
+      group; a CI run died with exit 137 this way. In a group of its own it ends its job's
+      ranks only, and the client marks them lost.
+    * Jupyter interrupts a kernel by sending SIGINT to its whole group (jupyter_client's
+      `killpg`): hydra forwarded it to the job and then killed the job, the client with it.
+    The launcher reads nothing from standard input (/dev/null), so outside a terminal's
+    foreground group it is never stopped reading it (tried under a pty, with `stty tostop` too).
+    Must run before the process's first spawn; the wrapper is removed at exit.
     """
+    global _own_group_directory
     launcher = shutil.which(LAUNCHER)
-    if launcher is None:
-        return  # the spawn says what to install
-    directory = Path(tempfile.mkdtemp(prefix="mpipanel-launcher-"))
+    if _own_group_directory is not None or launcher is None:
+        return  # done already, or the spawn says what to install
+    directory = _own_group_directory = Path(tempfile.mkdtemp(prefix="mpipanel-launcher-"))
     wrapper = directory / LAUNCHER
     wrapper.write_text(OWN_GROUP_LAUNCHER.format(python=shlex.quote(sys.executable),
                                                  launcher=shlex.quote(str(Path(launcher).resolve()))))
     wrapper.chmod(0o755)
     atexit.register(shutil.rmtree, directory, True)
     os.environ["PATH"] = os.pathsep.join([str(directory), os.environ.get("PATH", "")])
+
+
+LAUNCHER_ENDED = (
+    "MPICH's launcher (mpiexec, pid {pid}) ended with the servers it lost, and no server can be "
+    "spawned without it in this process; what was received is kept: save the session and start "
+    "a new one")
+
+
+class SpawnedLauncher:
+    """The launcher a singleton's first spawn started, and whether it can still spawn.
+
+    When a spawned rank ends without finalizing, hydra ends that job's ranks and then itself
+    (measured: every spawned server lost, the launcher a zombie child of the client), and a
+    later `MPI_Comm_spawn` segfaults the client. So a spawn asks `ended` first."""
+
+    def __init__(self) -> None:
+        self._process = None
+
+    def note_started(self) -> None:
+        """Call after a spawn: the first one started the launcher as a child of this process."""
+        if self._process is None:
+            import psutil
+            self._process = next((child for child in psutil.Process().children()
+                                  if child.name().startswith(LAUNCHER)), None)
+
+    def ended(self) -> str | None:
+        """Why no more servers can be spawned, or None while the launcher lives (or never started)."""
+        if self._process is None:
+            return None
+        import psutil
+        try:
+            if self._process.status() != psutil.STATUS_ZOMBIE:
+                return None
+        except psutil.NoSuchProcess:
+            pass
+        return LAUNCHER_ENDED.format(pid=self._process.pid)
 
 
 def missing_launcher_message() -> str | None:

@@ -42,6 +42,11 @@ class ThreadStack(NamedTuple):
     """Outermost call first, as a traceback lists them."""
 
 
+NOT_READ = ThreadStack(COMMAND_THREAD, [StackFrame("<worker>", None, "<not readable now>")])
+"""Where the running command is when its stack could not be read safely: the worker's threads
+could not take it, the machine being too busy (`core.supervision.thread_states`)."""
+
+
 class StackReport(NamedTuple):
     """One server's answer to `MPICommandClient.stacks()`: the threads of its running command,
     without stopping it; no threads when it runs nothing."""

@@ -151,3 +151,21 @@ def test_command_profile_counts_commands_batched_in_envelopes_and_handed_to_the_
     assert 0 < rank["MPI envelopes sent"] < 1 and rank["doorbell bytes written"] <= rank["MPI envelopes sent"]
     assert rank["worker frames sent"] == 0 and rank["worker frames received"] == worker["worker frames sent"] == 1.0
     assert all(role["CPU µs"] > 0 and role["wake-ups (voluntary switches)"] > 0 for role in (client, rank, worker))
+
+
+@pytest.mark.timeout(300)
+def test_round_trip_stamps_cut_a_round_trip_into_segments_of_the_client_and_its_rank():
+    """Every segment is stamped and positive but the rank's detection, which may be; together
+    they make the round trip; a wrapped function's entry comes before its exit, in its process."""
+    result = run_python("tools/round_trip_stamps.py", "--rounds", "1", "--count", "300",
+                        "--wrap", "core.server.rank:Server._start", cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    number, tree, *segments = lines[1].split()
+    segments = [float(value) for value in segments]
+    assert (number, tree, len(segments)) == ("1", "0", 8)
+    push_to_send, send, to_got, rank, rank_send, back, to_return, round_trip = segments
+    assert min(push_to_send, send, rank, rank_send, back, to_return) > 0
+    assert round_trip == pytest.approx(sum(segments[:-1]), rel=0.3)
+    offsets = {line.split()[-1]: float(line.split()[1]) for line in lines if "Server._start" in line}
+    assert 0 <= offsets["Server._start>"] < offsets["Server._start<"]

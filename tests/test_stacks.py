@@ -9,7 +9,7 @@ import pytest
 from core import MPICommandClient
 from core.console.host import ConsoleHost
 from core.events import CLIENT_RANK
-from core.stacks import COMMAND_THREAD, describe_groups, group_stacks
+from core.stacks import COMMAND_THREAD, NOT_READ, describe_groups, group_stacks
 
 FLAGDATA = ("import time\ndef wait_for(seconds):\n    time.sleep(seconds)\n"
             "def flagdata():\n    wait_for(30)\nflagdata()")
@@ -100,6 +100,44 @@ def test_stacks_read_again_and_again_while_the_command_runs_python_never_crash_i
         assert future.result(10)["status"] == "interrupted"
     finally:
         console.close()
+
+LATE_GIL = ("import json, random, sys\nsys.setswitchinterval(0.6)\ndef deep(n):\n    if n:\n"
+            "        return deep(n - 1)\n    return json.loads(json.dumps({'n': [n] * 5}))\n"
+            "def churn():\n    while True:\n        deep(random.randrange(60))\nchurn()")
+"""Python that lets the GIL go only every 0.6 s, and makes no system call that would let it go
+sooner: the dump taken with the GIL is late, as on a machine too busy to run the thread that waits
+for it. Read by force when it was late (after 0.5 s), this worker crashed within 20 reads, 3 runs of 3."""
+
+
+def test_python_that_is_slow_to_let_the_gil_go_is_waited_for_never_read_by_force(client):
+    console = ConsoleHost(client)
+    try:
+        future = console.run(LATE_GIL)
+        pid = console.worker.pid
+        for _ in range(30):
+            report = console.stacks().result(30)
+            assert not future.done() and console.worker.pid == pid, future.result(10)["traceback"]
+        assert "churn" in _functions(report) or report.threads == [NOT_READ], report
+        console.interrupt()
+        assert future.result(10)["status"] == "interrupted"
+    finally:
+        console.close()
+
+
+def test_c_code_computing_with_the_gil_held_is_read_by_force_after_a_patient_wait(client):
+    """A regular expression that backtracks for seconds in C, as a long CASA tool call may: its
+    worker sends no heartbeat meanwhile, so the client's timeouts are off for the test."""
+    code = "import re\ndef hold():\n    return bool(re.match(r'(a+)+b', 'a' * 28))\nhold()"
+    client.suspend_timeouts()
+    try:
+        [command] = client.push_command_request(code, target_server=2)
+        report = _asked_until(lambda: client.stacks(2).result(30)[2], lambda report: "hold" in _functions(report))
+        assert _functions(report)[:2] == ["<module>", "hold"]
+        [response] = client.get_command_response([command], block=True, timeout=120)
+    finally:
+        client.suspend_timeouts(False)
+    assert (response["status"], response["ret"]) == ("done", False)
+
 
 def test_with_isolation_none_the_rank_reads_its_own_threads():
     with MPICommandClient(servers=1, isolation="none", print_output=False, session_log=False) as inline:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
 import threading
 import time
 from concurrent.futures import Future
@@ -30,6 +31,7 @@ from core.client.dispatcher import Dispatcher
 from core.client.ledger import CommandRecord
 from core.client import data_moves
 from core.client.result_budget import DEFAULT_RESULT_MEMORY, ResultBudget
+from core.client.sigint_relay import SigintRelay
 from core.futures import CommandFuture, command_ids, when_all
 from core.sessions.session_log import SessionLog, new_log_path
 from core.wire.answers import AnswerBox
@@ -130,6 +132,7 @@ class MPICommandClient:
         self._engine: Engine | None = None
         self._dispatcher: Dispatcher | None = None
         self._groups: list = []
+        self._sigint_relay: SigintRelay | None = None
         self._board: Board | None = None
         """Where servers on this host count what they send (`core.wire.boards`), once started."""
         self._board_slots: dict[int, int | None] = {}
@@ -224,6 +227,7 @@ class MPICommandClient:
             self._state = "running"
             environment.client_started(self)
             atexit.register(self._stop_at_exit)
+            self._sigint_relay = SigintRelay.start()
         ranks = set(group.peers)
         ready = self._engine.wait(lambda: all(self._engine.views[r].info is not None for r in ranks),
                                   timeout=launch.CONNECT_TIMEOUT)
@@ -339,12 +343,20 @@ class MPICommandClient:
             self._state = "stopped"
             environment.client_stopped(self)
             atexit.unregister(self._stop_at_exit)
+            if self._sigint_relay is not None:
+                self._sigint_relay.stop()
+                self._sigint_relay = None
         if not stopped:
             silent = [r for r in live if not (engine.views[r].stopped or engine.views[r].lost)]
             raise RuntimeError(f"servers {silent} did not confirm the stop within {STOP_TIMEOUT:g} s")
 
     def _stop_at_exit(self) -> None:
-        self.stop_services()
+        """A script's end waits for its pending commands, as casampi's does; one ended by Ctrl-C
+        (an uncaught KeyboardInterrupt, which Python keeps in `sys.last_value` for the exit
+        hooks) interrupts them instead, since the launcher no longer ends the job on that
+        SIGINT (`core.mpi_launcher.launcher_in_own_process_group`)."""
+        self.stop_services(force_command_request_interruption=isinstance(
+            getattr(sys, "last_value", None), KeyboardInterrupt))
 
     def __enter__(self) -> MPICommandClient:
         self.start_services()
@@ -604,9 +616,8 @@ class MPICommandClient:
     def _servers_asked(self, targets) -> list[int]:
         """The ranks a request to `targets` goes to: None means every server not lost."""
         engine = self._engine
-        lost = [r for r, v in engine.views.items() if v.lost]
-        ranks = validation.check_targets(targets, engine.views, lost)
-        return sorted(r for r in engine.views if r not in lost) if ranks == [None] else ranks
+        ranks = validation.check_targets(targets, engine.views, engine.is_lost)
+        return sorted(r for r in engine.views if not engine.is_lost(r)) if ranks == [None] else ranks
 
     def suspend_timeouts(self, on: bool = True) -> None:
         """While on, no server is newly declared timed out, however long it is silent (a debugger

@@ -41,8 +41,7 @@ class Dispatcher:
         TypeError, naming the argument, before anything is queued."""
         engine = self.engine
         validation.check_command(command)
-        lost = [rank for rank, view in engine.views.items() if view.lost]
-        targets = validation.check_targets(target, engine.views, lost)
+        targets = validation.check_targets(target, engine.views, engine.is_lost)
         buffers = validation.check_parameters(parameters)
         records = engine.ledger.open(command=command, parameters=kept_parameters(parameters), buffers=buffers,
                                      targets=targets, block=block, origin=origin, cancel=self._cancel,

@@ -15,12 +15,14 @@ from collections.abc import Callable
 from mpi4py import MPI
 
 from core.boot import python_code
-from core.mpi_launcher import missing_launcher_message
+from core.mpi_launcher import SpawnedLauncher, launcher_in_own_process_group, missing_launcher_message
 from core.wire.doorbell import DoorbellListener, address_towards
 from core.wire.messages import ServerConfig, StopRequest, Tag
 from core.wire.transport import Peer, send_unannounced
 
 CONNECT_TIMEOUT = 120.0
+SPAWNED_LAUNCHER = SpawnedLauncher()
+"""A singleton's launcher, started by its first spawn and used by every later one."""
 SERVER_CODE = python_code("core.server.rank", "main()")
 
 
@@ -54,15 +56,22 @@ def spawn_servers(first_rank: int, count: int, make_config: ConfigFactory) -> Se
     """Spawn `count` server processes numbered from `first_rank`, in this process's directory.
 
     Raises RuntimeError saying what to install when MPI has no launcher to start them with: a
-    singleton MPICH would otherwise wait forever for the one it failed to exec."""
-    if MPI.COMM_WORLD.Get_size() == 1 and (missing := missing_launcher_message()) is not None:
-        raise RuntimeError(missing)
+    singleton MPICH would otherwise wait forever for the one it failed to exec, and says why when
+    the launcher has ended (`SpawnedLauncher`). A singleton's launcher starts in a process group
+    of its own, where its clean-ups cannot kill this process."""
+    singleton = MPI.COMM_WORLD.Get_size() == 1
+    if singleton:
+        if (why := missing_launcher_message() or SPAWNED_LAUNCHER.ended()) is not None:
+            raise RuntimeError(why)
+        launcher_in_own_process_group()  # before the first spawn starts it
     info = MPI.Info.Create()
     info.Set("wdir", os.getcwd())
     try:
         comm = MPI.COMM_SELF.Spawn(sys.executable, args=["-c", SERVER_CODE], maxprocs=count, info=info)
     finally:
         info.Free()
+    if singleton:
+        SPAWNED_LAUNCHER.note_started()
     ranks = {first_rank + i: i for i in range(count)}
     return ServerGroup(comm, _greet(comm, ranks, make_config, "127.0.0.1"), spawned=True)
 

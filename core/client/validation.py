@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -65,11 +65,16 @@ def _names_a_file(text: str) -> bool:
     return "\n" not in text and text.strip().endswith(".py")
 
 
-def check_targets(target: Any, ranks: Collection[int], lost: Iterable[int] = ()) -> list[int | None]:
-    """Normalise `target_server` to a list: [None] for the first available server, else ranks."""
-    lost = set(lost)
+def _never(rank: int) -> bool:
+    return False
+
+
+def check_targets(target: Any, ranks: Collection[int], is_lost: Callable[[int], bool] = _never) -> list[int | None]:
+    """Normalise `target_server` to a list: [None] for the first available server, else ranks.
+    `is_lost` is asked only of the ranks named (of all of them for the first available, until
+    one is not lost): a push to one server of many does not look at every server's state."""
     if target is None:
-        if not [r for r in ranks if r not in lost]:
+        if all(is_lost(rank) for rank in ranks):
             raise RuntimeError("no server is available: all servers are lost")
         return [None]
     if isinstance(target, (list, tuple)):
@@ -84,7 +89,7 @@ def check_targets(target: Any, ranks: Collection[int], lost: Iterable[int] = ())
                             f"got {type(rank).__name__} {rank!r}")
         if rank not in ranks:
             raise ValueError(f"target_server {rank} is not a server; the servers are {_ranges(sorted(ranks))}")
-        if rank in lost:
+        if is_lost(rank):
             raise ValueError(f"target_server {rank} is lost and cannot take commands")
     return targets
 

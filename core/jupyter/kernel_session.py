@@ -3,8 +3,8 @@
 What a kernel needs that a script does not:
 
 * Kernel > Interrupt sends SIGINT to the kernel's whole process group, where MPICH's launcher
-  would forward it and then kill the job; the launcher is started in a group of its own
-  (`core.mpi_launcher.launcher_in_own_process_group`), before the kernel's first spawn.
+  would forward it and then kill the job; every spawning client starts the launcher in a group
+  of its own (`core.mpi_launcher.launcher_in_own_process_group`).
 * The launcher started by the first spawn keeps the environment of that moment, and every later
   spawn (a new start, a replaced server) gets it: so `--casa` (`core.casampi.switch`, inherited
   through the environment) is decided by the kernel's first start, before MPI starts, and a
@@ -46,12 +46,8 @@ def start(options: StartOptions) -> SessionClient:
     """Spawn the servers and wait until they are ready; the client, owned by the kernel."""
     global _first_start
     _check_casa(options)
-    if _first_start is None:
-        if options.casa:
-            _install_casa()
-        if not _has_terminal():
-            from core.mpi_launcher import launcher_in_own_process_group
-            launcher_in_own_process_group()
+    if _first_start is None and options.casa:
+        _install_casa()
     from core import MPICommandClient
     client = MPICommandClient(servers=options.servers, isolation=options.isolation, print_output=False)
     with _without_inline_backend():
@@ -103,16 +99,6 @@ def _install_casa() -> None:
 def _mpi_initialised() -> bool:
     mpi = sys.modules.get("mpi4py.MPI")
     return mpi is not None and mpi.Is_initialized()
-
-
-def _has_terminal() -> bool:
-    """A controlling terminal (IPython in a shell), where a launcher outside the foreground
-    process group would be stopped reading it; a Jupyter kernel has none."""
-    try:
-        os.close(os.open("/dev/tty", os.O_RDWR))
-    except OSError:
-        return False
-    return True
 
 
 @contextlib.contextmanager

@@ -271,9 +271,10 @@ class Server:
         handler(payload, buffers)
 
     def _on_command(self, requests: list, buffers: list) -> None:
-        """Commands, a batch of them (`core.wire.batches`), queued in order."""
+        """Commands, a batch of them (`core.wire.batches`) as plain tuples, queued in order."""
         self._spin_pays = time.monotonic() - self._last_activity < SPIN_SECONDS
-        self.queue.extend(unbatch(requests, buffers))
+        make = CommandRequest._make
+        self.queue.extend((make(fields), own) for fields, own in unbatch(requests, buffers))
 
     def _on_cancel(self, ids: list[int], buffers: list) -> None:
         self._cancel(set(ids))

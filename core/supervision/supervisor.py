@@ -210,7 +210,8 @@ class WorkerSupervisor:
         self.take_back()
         if self.command is None:
             return []
-        return stacks.command_threads(stacks.parse_faulthandler(self.worker.dump_stacks()))
+        dump = self.worker.dump_stacks()
+        return stacks.command_threads(stacks.parse_faulthandler(dump)) if dump is not None else [stacks.NOT_READ]
 
     def worker_silence(self, now: float) -> float:
         """Seconds the worker has shown no sign of life while it runs a command (0 when it runs

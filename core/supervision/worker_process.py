@@ -23,6 +23,7 @@ import time
 import psutil
 
 from core.boot import python_code
+from core.supervision import thread_states
 from core.wire import cross_memory
 from core.wire.answers import AnswerRoute, AnswerTerms, StreamReads
 from core.wire.command_queue import CommandQueue
@@ -44,7 +45,12 @@ STACKS_WAIT = 1.0
 """Seconds to wait for a stack dump to be whole (the worker may wait for a core)."""
 STACKS_GIL_WAIT = 0.5
 """Seconds to wait for the first line of a dump taken with the GIL (`STACK_SIGNAL`) before forcing
-one (`FORCED_STACK_SIGNAL`): C code may hold the GIL, and then none comes."""
+one (`FORCED_STACK_SIGNAL`) if the worker's threads are all asleep: C code holds the GIL while it
+waits, and then none comes (`core.supervision.thread_states`)."""
+STACKS_GIL_PATIENCE = 3.0
+"""Seconds to wait for it in all, otherwise: Python that runs lets the GIL go within the switch
+interval, but on a busy machine the thread that waits for it may not run for a while. A worker
+busy in C code holding the GIL is read by force after that."""
 STACKS_QUIET = 0.02
 """A forced dump is over once nothing more of it came for this long (faulthandler writes it in one
 go, from its signal handler, and marks no end)."""
@@ -104,15 +110,15 @@ class WorkerProcess:
     def run(self, request: CommandRequest, buffers: list, terms: AnswerTerms | None = None) -> None:
         """Have the worker run `request` once it is done with what it was given before; with
         `terms`, it may answer the client itself (`core.wire.answers`)."""
-        kind, payload = (WorkerKind.RUN, request) if terms is None else (
-            WorkerKind.RUN_AND_ANSWER, (request, tuple(terms)))  # a plain tuple unpickles faster
+        kind, payload = (WorkerKind.RUN, tuple(request)) if terms is None else (
+            WorkerKind.RUN_AND_ANSWER, (tuple(request), tuple(terms)))  # `CommandRequest` says why
         if not self._put(request.id, kind, payload, buffers):
             self.send(kind, payload, buffers)
 
     def hand_over(self, request: CommandRequest, buffers: list) -> bool:
         """Put `request` in the worker's command queue, where it can be taken back until the worker
         takes it; False when the worker has no queue or the command does not fit there."""
-        return self._put(request.id, WorkerKind.RUN, request, buffers)
+        return self._put(request.id, WorkerKind.RUN, tuple(request), buffers)
 
     def _put(self, command_id: int, kind: WorkerKind, payload, buffers: list) -> bool:
         return self.queue is not None and self.queue.put(command_id, frame_bytes(kind, payload, buffers))
@@ -143,32 +149,46 @@ class WorkerProcess:
         except ProcessLookupError:
             pass
 
-    def dump_stacks(self) -> str:
+    def dump_stacks(self) -> str | None:
         """Every thread's stack, as faulthandler writes it (`core.stacks`), or what of it came
-        within `STACKS_WAIT`; the command runs on meanwhile, even in C code. The worker takes it
-        holding the GIL (`STACK_SIGNAL`) and says when it is whole, so that an interrupt sent next
-        cannot find it still reading the frames of the thread it unwinds; only a worker whose GIL
-        stays taken (C code) is read from a signal handler (`FORCED_STACK_SIGNAL`)."""
+        within `STACKS_WAIT`; the command runs on meanwhile, even in C code. None when it could not
+        be read safely. The worker takes it holding the GIL (`STACK_SIGNAL`) and says when it is
+        whole, so that an interrupt sent next cannot find it still reading the frames of the thread
+        it unwinds. Only a worker whose GIL stays taken by C code is read from a signal handler
+        (`FORCED_STACK_SIGNAL`), and only once its threads show it (`core.supervision.thread_states`):
+        read so while Python runs, the frames change under the reader, and the worker crashes."""
         self._read_stacks()  # the tail of an earlier dump that came too late
+        before = thread_states.sample(self.pid)
         dump = self._dump(STACK_SIGNAL, STACKS_GIL_WAIT, quiet=None)
+        if dump is None and not thread_states.asleep(before, thread_states.sample(self.pid)):
+            dump = self._collect(STACKS_GIL_PATIENCE - STACKS_GIL_WAIT, quiet=None)
+            after = thread_states.sample(self.pid)
+            if dump is None and not (thread_states.asleep(before, after) or thread_states.computing(before, after)):
+                return None  # Python may be running, on a machine too busy to let the dump be taken
         if dump is None:
             dump = self._dump(FORCED_STACK_SIGNAL, STACKS_WAIT, quiet=STACKS_QUIET)
         return (dump or b"").replace(STACKS_END, b"").decode("utf-8", "replace")
 
     def _dump(self, signum: int, first_wait: float, quiet: float | None) -> bytes | None:
-        """What the worker wrote on `signum`: up to `STACKS_END`, or (`quiet`) up to a pause that
-        long, or what came within `STACKS_WAIT`; None when nothing came within `first_wait`."""
+        """What the worker wrote on `signum` (see `_collect`)."""
         try:
             os.kill(self.process.pid, signum)
         except ProcessLookupError:
             return b""
+        return self._collect(first_wait, quiet)
+
+    def _collect(self, first_wait: float, quiet: float | None) -> bytes | None:
+        """What the worker writes on the stacks pipe: up to `STACKS_END`, or (`quiet`) up to a
+        pause that long, or what came within `STACKS_WAIT` of its first line; None when nothing
+        came within `first_wait`."""
         chunks: list[bytes] = []
-        deadline = time.monotonic() + STACKS_WAIT
         wait = first_wait
         while select.select([self._stacks], [], [], wait)[0]:
             chunk = self._read_stacks()
             if not chunk:
                 break
+            if not chunks:
+                deadline = time.monotonic() + STACKS_WAIT
             chunks.append(chunk)
             if STACKS_END in chunk:
                 break

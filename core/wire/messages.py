@@ -131,6 +131,10 @@ class ServerInfo(NamedTuple):
 
 
 class CommandRequest(NamedTuple):
+    """A command as its server and worker get it. It travels as a plain tuple (`tuple(request)`),
+    made one again where it arrives (`CommandRequest._make`): pickled, a NamedTuple names its
+    class, which costs ≈ 2.5 µs to pickle and 2 to unpickle on each hop (a plain tuple ≈ 0.5 each)."""
+
     id: int
     command: str
     summarize: bool = False
@@ -208,7 +212,7 @@ class ServerStatus(NamedTuple):
 class WorkerKind(enum.IntEnum):
     """Frames between a server rank (or rank 0, `core.console`) and its worker process."""
 
-    RUN = 1            # server -> worker: CommandRequest, buffers: parameters
+    RUN = 1            # server -> worker: CommandRequest as a plain tuple, buffers: parameters
     LOG = 2            # worker -> server: LogItem
     DONE = 3           # worker -> server: dict of response fields, buffers: result
     RELEASE = 4        # server -> worker: the buffers lent in the last frame are copied
@@ -226,7 +230,7 @@ class WorkerKind(enum.IntEnum):
                        #   the index-th future that call's answer promised (a command's response, ...)
     # Only between a server rank and a worker that takes its commands from a queue (core.wire.command_queue):
     DRAINED = 15       # server -> worker: None, the output its DONE said was unread is read: go on
-    RUN_AND_ANSWER = 16  # server -> worker: (CommandRequest, (sent, taken) of core.wire.answers.AnswerTerms),
+    RUN_AND_ANSWER = 16  # server -> worker: (CommandRequest, AnswerTerms), both as plain tuples,
                          #   buffers: parameters; the worker may answer the client itself (core.wire.answers)
 
 

@@ -40,7 +40,7 @@ from core.wire import interrupts
 from core.wire.answers import AnswerSender, StreamReads
 from core.wire.boards import AnsweredWord
 from core.wire.command_queue import QueueReader
-from core.wire.messages import FORCED_STACK_SIGNAL, STACK_SIGNAL, STACKS_END, LogItem, WorkerKind
+from core.wire.messages import FORCED_STACK_SIGNAL, STACK_SIGNAL, STACKS_END, CommandRequest, LogItem, WorkerKind
 from core.wire.worker_channel import FrameChannel
 
 _libc = ctypes.CDLL(None)
@@ -261,6 +261,7 @@ def serve(channel: FrameChannel, lend: bool, queue: QueueReader | None = None,
         elif kind != WorkerKind.RUN:
             handle(kind, request)
             continue
+        request = CommandRequest._make(request)
         handler.command_id = request.id
         reporter.busy(request.id)
         fields, result = runner.run(request, buffers)

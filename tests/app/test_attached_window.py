@@ -1,7 +1,7 @@
 """Windows attached to a headless session (`python -m core --serve --servers 4`, a real process):
 the snapshot on attach, commands sent from the window, detaching while the session goes on,
-reattaching to exactly the session log's history, two windows at once, and the Detach/Stop
-question on closing."""
+reattaching to exactly the session log's history, two windows at once, the Detach/Stop question
+on closing, and a restart the session cannot do."""
 from __future__ import annotations
 
 import os
@@ -9,10 +9,12 @@ import signal
 import subprocess
 import sys
 
+import psutil
 import pytest
+from PySide6.QtWidgets import QMessageBox
 
 from gui_helpers import answer_next_dialog, attached_window, sent, settled, window_history
-from mpi_helpers import logged_history, script_file, serving
+from mpi_helpers import OPEN_MPI, logged_history, script_file, serving
 
 TIMEOUT = 120
 
@@ -234,3 +236,25 @@ def test_closing_an_attached_window_asks_whether_to_detach_or_stop_the_session(q
         window.close()
         qtbot.waitUntil(lambda: process.poll() is not None and _gone(window), timeout=TIMEOUT * 1000)
         assert process.returncode == 0
+
+
+@pytest.mark.skipif(OPEN_MPI, reason="MPICH's launcher: Open MPI's singleton starts prte, not mpiexec")
+def test_a_restart_the_session_cannot_do_says_why_in_full_in_a_dialog(qtbot, tmp_path):
+    """A spawned server rank killed: MPICH's launcher ends every rank and itself, and no replacement
+    can be spawned; the restart asked for in the window says so, its advice included."""
+    with serving(tmp_path, 2) as (process, session, _env):
+        window = attached_window(qtbot, session)
+        [rank] = [child for child in psutil.Process(process.pid).children(recursive=True)
+                  if child.parent().name().startswith("hydra_pmi_proxy")][:1]
+        rank.kill()
+        qtbot.waitUntil(lambda: set(window.targets.states.values()) == {"lost"}, timeout=TIMEOUT * 1000)
+        answer_next_dialog(QMessageBox.StandardButton.Yes)
+        window.restart_server(1)
+        shown = answer_next_dialog(QMessageBox.StandardButton.Ok)
+        qtbot.waitUntil(lambda: bool(shown), timeout=TIMEOUT * 1000)
+        assert shown[0].startswith("could not spawn a replacement for server 1: MPICH's launcher (mpiexec, pid ")
+        assert shown[0].endswith("save the session and start a new one")
+        assert process.poll() is None  # the session stays, with what it received
+        answer_next_dialog("Stop session")
+        window.close()
+        qtbot.waitUntil(lambda: process.poll() is not None and _gone(window), timeout=TIMEOUT * 1000)
