@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,34 @@ UNIT = Path(__file__).parent / "unit"
 def pytest_collection_modifyitems(items):
     """The unit layer runs first: broken pure logic shows in seconds, before any server starts."""
     items.sort(key=lambda item: UNIT not in item.path.parents)
+
+
+def _launcher_ended() -> str | None:
+    """Why this process can spawn no more servers (`core.mpi_launcher.SpawnedLauncher`), if so."""
+    launch = sys.modules.get("core.client.launch")  # not imported: nothing was spawned here
+    return None if launch is None else launch.SPAWNED_LAUNCHER.ended()
+
+
+_LAUNCHER_END: list[str] = []
+"""Where and why MPICH's launcher of this test run ended, if it did (`pytest_runtest_protocol`)."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Note the test in whose run (its module's fixtures included) MPICH's launcher of this
+    process ended: every later test that spawns servers from this process fails then, with
+    the launcher's message, not the cause (a CI run once showed 26 such failures)."""
+    ended_before = _launcher_ended()
+    result = yield
+    if ended_before is None and (why := _launcher_ended()) is not None:
+        _LAUNCHER_END.append(f"MPICH's launcher of this test run was found ended after {item.nodeid} "
+                             f"(it takes a moment to end: the test before may have lost a server): {why}")
+    return result
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in _LAUNCHER_END:
+        terminalreporter.write_line(line, red=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
