@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -383,6 +384,45 @@ def test_servers_exit_by_themselves_when_the_client_is_killed(tmp_path, launch):
         proc.wait(timeout=30)
     assert wait_for_no_servers(pids), f"still running: {server_processes(pids)}"
     assert wait_until(lambda: not _alive(others), 10), [psutil.Process(pid).cmdline() for pid in _alive(others)]
+
+
+GIL_HOLDER_SCRIPT = """
+    import time
+    from core import MPICommandClient
+    client = MPICommandClient(servers=1, print_output=False, session_log=False)
+    client.start_services()
+    status = client.get_server_status()[1]
+    print(status["pid"], status["worker_pid"], flush=True)
+    client.push_command_request("import ctypes; ctypes.PyDLL(None).sleep(600)", target_server=1)
+    time.sleep(600)
+"""
+
+
+def _sleeps_in_c(pid: int) -> bool:
+    """The main thread of process `pid` sleeps in the kernel's nanosleep (libc's `sleep`)."""
+    try:
+        return Path(f"/proc/{pid}/wchan").read_text() == "hrtimer_nanosleep"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_a_worker_holding_the_gil_in_c_code_ends_with_its_server_rank(tmp_path):
+    """Its lifeline thread needs the GIL to end the process; the kernel's parent-death signal
+    does not. Before it, the worker slept on for the command's 600 s."""
+    script = script_file(tmp_path, GIL_HOLDER_SCRIPT, "holder.py")
+    with subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, start_new_session=True) as proc:
+        rank, worker = map(int, proc.stdout.readline().split())
+        try:
+            assert wait_until(lambda: _sleeps_in_c(worker), 30)
+            os.kill(rank, signal.SIGKILL)
+            assert wait_until(lambda: not _alive([worker]), 10), "the worker outlived its rank"
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            for pid in _alive([worker]):
+                os.kill(pid, signal.SIGKILL)
+    assert wait_for_no_servers([rank, worker])
 
 
 CTRL_C_SCRIPT = """

@@ -25,7 +25,7 @@ def _open_channel(fd: int) -> CallingChannel:
 
 
 def main(argv: list[str]) -> None:
-    worker.main(argv, open_channel=_open_channel)
+    worker.main(argv, open_channel=_open_channel, die_with_parent=False)
 
 
 if __name__ == "__main__":

@@ -125,10 +125,23 @@ def _identity(fd: int) -> tuple[int, int]:
     return stat.st_dev, stat.st_ino
 
 
-def _exit_with_server(lifeline: int) -> None:
+PR_SET_PDEATHSIG = 1
+"""prctl(2)'s option: the signal this process gets when the thread that started it ends."""
+
+
+def _exit_with_server(lifeline: int, die_with_parent: bool) -> None:
     """End this process when its server rank dies, even mid-command: the rank holds the only
-    write end of the `lifeline` pipe, so a read returns end-of-file exactly then. (The kernel's
-    parent-death signal is not available everywhere; this is.)"""
+    write end of the `lifeline` pipe, so a read returns end-of-file exactly then. The thread that
+    reads it needs the GIL to end the process, which a command computing in C may hold for
+    hours (measured: a worker in `ctypes.PyDLL` `sleep` ran on after its rank was killed). So
+    where Linux offers it, with `die_with_parent`, the kernel kills this process too (its
+    parent-death signal). That signal follows the *thread* that started the process: a rank's
+    main thread starts its workers and lives as long as the rank, whereas the client-side
+    worker may be started from any thread, and keeps the lifeline alone."""
+    if die_with_parent and sys.platform.startswith("linux"):
+        parent = os.getppid()
+        if _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0 and os.getppid() != parent:
+            os._exit(1)  # the rank died before the signal was asked for
 
     def watch() -> None:
         takes_forced_stack_signal()
@@ -288,14 +301,15 @@ def serve(channel: FrameChannel, lend: bool, queue: QueueReader | None = None,
             return
 
 
-def main(argv: list[str], open_channel=FrameChannel) -> None:
+def main(argv: list[str], open_channel=FrameChannel, die_with_parent: bool = True) -> None:
     """`open_channel(fd)`: the channel `serve` reads and writes (rank 0's client-side worker wraps
-    the frame channel to answer its proxied calls, see `core.console.worker`)."""
+    the frame channel to answer its proxied calls, see `core.console.worker`); `die_with_parent`:
+    see `_exit_with_server`."""
     channel_fd, lifeline_fd, results, stack_fd = int(argv[1]), int(argv[2]), argv[3], int(argv[4])
     priority.session_follows_process()  # the worker's session is a group of its own
     faulthandler.register(FORCED_STACK_SIGNAL, file=stack_fd, all_threads=True, chain=False)
     _dump_stacks_on_request(stack_fd)
-    _exit_with_server(lifeline_fd)
+    _exit_with_server(lifeline_fd, die_with_parent)
     queue = QueueReader(int(argv[5])) if len(argv) > 5 else None
     channel = open_channel(channel_fd)
     answering = (Answering(AnswerSender(int(argv[6])), AnsweredWord(int(argv[7])), StreamReads(int(argv[8])), channel)
