@@ -176,6 +176,8 @@ KILLED = """
     for i in range(20):
         client.push_command_request(f"{i} * 2", block=True, target_server=1 + i % 2)
     client.push_command_request("import time; time.sleep(600)", target_server=1)
+    while "sleep(600)" not in open(sys.argv[1]).read():  # its line follows the push, from another thread
+        time.sleep(0.01)
     print("logged", flush=True)
     time.sleep(600)
 """
