@@ -220,7 +220,11 @@ class Engine:
     def wait(self, until: Callable[[], bool], timeout: float | None = None) -> bool:
         """Block until `until()` is true, driving progress while it is hot; False on timeout.
         Asleep, the thread is woken by the progress thread once `until()` holds (at the latest
-        every 50 ms), so `until` must be cheap and safe to call from another thread."""
+        every 50 ms), so `until` must be cheap and safe to call from another thread. It is read
+        without the lock, and the progress thread's step makes it true (a command done) a moment
+        before it posts the events of that (its `CommandFinished`): the caller returns once that
+        step is over and its events delivered, so that what it does next comes after them (in a
+        session log, say). Found by reading; the window is a few lines of Python wide."""
         deadline = None if timeout is None else time.monotonic() + timeout
         last_activity = time.monotonic()
         while not until():
@@ -247,6 +251,8 @@ class Engine:
                         self._changed.wait(wait)
                     finally:
                         self._waiting.remove(until)
+        with self.lock:
+            pass  # the step that made `until()` true posts its events before it lets the lock go
         self.hub.deliver()
         return True
 
