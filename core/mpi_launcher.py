@@ -171,8 +171,10 @@ def prepare_open_mpi(environ=os.environ) -> None:
     * Its libfabric transport sleeps 1 s in every process's `MPI_Init` on a machine without a
       fabric (spawning 2 servers: 2.4 s with it, 0.4 s without): excluded unless the user chose
       the transports (`OMPI_MCA_btl`).
-    * `PRTE_MCA_state_base_recoverable`: a spawned server that dies no longer gets the client
-      aborted, as `mpiexec --enable-recovery` does for a job's ranks.
+    * `PRTE_MCA_state_base_recoverable`: PRTE no longer aborts the job when a spawned server
+      dies, as `mpiexec --enable-recovery` does for a job's ranks. (A rank that dies after it
+      talked with the client still ends the client, from Open MPI's TCP transport: see
+      docs/architecture.md, "Open MPI".)
     """
     prefix = open_mpi_prefix()
     if prefix is None:
